@@ -1,0 +1,180 @@
+"""The embedded local cloud: a moto server on 127.0.0.1 plus the seams that make it act like AWS.
+
+moto serves the AWS APIs and its Step Functions interpreter runs the real ASL. The
+seams (one module each) close the gaps measured in shared/reference/moto-local-cloud.md:
+the Lambda runtime, EventBridge delivery, CloudWatch alarm evaluation, Step Functions
+naming and status events, and the SAM deploy. moto keeps its state in process-global
+backends, so only one LocalCloud runs in a process at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import boto3
+from botocore.config import Config
+from moto.core.config import default_user_config
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+DEFAULT_REGION = "us-east-1"
+STACK_NAME = "rollout"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# Credentials the local cloud accepts; never real ones.
+LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class Seam(Protocol):
+    """A piece that makes moto behave like AWS in one respect."""
+
+    def install(self, cloud: LocalCloud) -> None: ...
+
+    def uninstall(self) -> None: ...
+
+
+class LocalCloud:
+    """Start with `with LocalCloud() as cloud:`; `cloud.endpoint` is the AWS endpoint URL."""
+
+    _running: LocalCloud | None = None
+    _guard = threading.Lock()
+
+    def __init__(
+        self,
+        port: int = 0,
+        region: str = DEFAULT_REGION,
+        template: Path | None = PROJECT_ROOT / "template.yaml",
+        stack_name: str = STACK_NAME,
+        seams: list[type[Seam]] | None = None,
+    ) -> None:
+        self.requested_port = port
+        self.region = region
+        self.account_id = ACCOUNT_ID
+        self.template = template
+        self.stack_name = stack_name
+        self.stack_outputs: dict[str, str] = {}
+        self._server: ThreadedMotoServer | None = None
+        self._seams: list[Seam] = []
+        self._seam_types = seams  # None: all of them; tests of one seam pass just that one
+        self._saved_env: dict[str, str | None] = {}
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> LocalCloud:
+        with LocalCloud._guard:
+            if LocalCloud._running is not None:
+                raise RuntimeError("a LocalCloud is already running in this process")
+            LocalCloud._running = self
+        try:
+            self._start_server()
+            self._set_env()
+            default_user_config["stepfunctions"]["execute_state_machine"] = True
+            for seam in self._make_seams():
+                seam.install(self)
+                self._seams.append(seam)
+            if self.template is not None:
+                self.deploy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        while self._seams:
+            self._seams.pop().uninstall()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env = {}
+        with LocalCloud._guard:
+            if LocalCloud._running is self:
+                LocalCloud._running = None
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what callers use ------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "LocalCloud is not started"
+        return self._server.get_host_and_port()[1]
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, service: str, **config: Any) -> Any:
+        """A boto3 client for this cloud, as a user would build one."""
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=LOCAL_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_ENV["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=LOCAL_ENV["AWS_SESSION_TOKEN"],
+            config=Config(retries={"max_attempts": 2, "mode": "standard"}, **config),
+        )
+
+    def client_env(self) -> dict[str, str]:
+        """Environment variables that point an SDK or the AWS CLI at this cloud."""
+        return {**LOCAL_ENV, "AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region}
+
+    def deploy(self) -> dict[str, str]:
+        """Deploy (or redeploy) `template.yaml` as the stack; returns its outputs."""
+        from rollout.local.deploy import deploy_template
+
+        assert self.template is not None
+        self.stack_outputs = deploy_template(self, self.template, self.stack_name)
+        return self.stack_outputs
+
+    # -- internals -------------------------------------------------------------------
+
+    def _start_server(self) -> None:
+        self._server = ThreadedMotoServer(
+            ip_address="127.0.0.1", port=self.requested_port, verbose=False
+        )
+        self._server.start()
+
+    def _set_env(self) -> None:
+        # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
+        env = {"MOTO_PORT": str(self.port), "AWS_DEFAULT_REGION": self.region, **LOCAL_ENV}
+        for key, value in env.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _make_seams(self) -> list[Seam]:
+        if self._seam_types is not None:
+            return [seam_type() for seam_type in self._seam_types]
+        from rollout.local.alarms import AlarmEvaluator
+        from rollout.local.eventbridge import EventBridgeDelivery
+        from rollout.local.lambda_runtime import LambdaRuntime
+        from rollout.local.stepfunctions import StepFunctionsEvents
+
+        return [LambdaRuntime(), EventBridgeDelivery(), StepFunctionsEvents(), AlarmEvaluator()]
+
+
+@contextmanager
+def local_cloud(**kwargs: Any) -> Iterator[LocalCloud]:
+    """`with local_cloud() as cloud:` — a started cloud on a free port, stopped afterwards."""
+    cloud = LocalCloud(**kwargs)
+    with cloud:
+        yield cloud

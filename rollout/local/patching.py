@@ -1,0 +1,34 @@
+"""One place that replaces moto internals, so every seam can be undone and audited.
+
+Each seam names the moto attributes it replaces through `Patches.replace`; the
+contract tests in tests/local check that those attributes still exist with the
+signatures we rely on, so a moto upgrade that moves them fails loudly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+class Patches:
+    """Replaced attributes, restored in reverse order by `undo`."""
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def replace(self, owner: Any, name: str, new: Any) -> Callable[..., Any]:
+        """Set `owner.name = new`; returns the original so the new one can delegate."""
+        if not hasattr(owner, name):
+            raise RuntimeError(
+                f"moto changed: {getattr(owner, '__qualname__', owner)}.{name} no longer exists"
+            )
+        original = getattr(owner, name)
+        self._saved.append((owner, name, original))
+        setattr(owner, name, new)
+        return original
+
+    def undo(self) -> None:
+        while self._saved:
+            owner, name, original = self._saved.pop()
+            setattr(owner, name, original)
