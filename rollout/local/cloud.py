@@ -10,6 +10,7 @@ backends, so only one LocalCloud runs in a process at a time.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "us-east-1"
 STACK_NAME = "rollout"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
 
 # Credentials the local cloud accepts; never real ones.
 LOCAL_ENV = {
@@ -52,7 +54,7 @@ class LocalCloud:
         self,
         port: int = 0,
         region: str = DEFAULT_REGION,
-        template: Path | None = PROJECT_ROOT / "template.yaml",
+        template: Path | None = DEFAULT_TEMPLATE,
         stack_name: str = STACK_NAME,
         seams: list[type[Seam]] | None = None,
     ) -> None:
@@ -149,6 +151,9 @@ class LocalCloud:
     # -- internals -------------------------------------------------------------------
 
     def _start_server(self) -> None:
+        # moto's server thread dies silently on a busy port and start() would wait forever.
+        if self.requested_port:
+            _ensure_port_free(self.requested_port)
         self._server = ThreadedMotoServer(
             ip_address="127.0.0.1", port=self.requested_port, verbose=False
         )
@@ -170,6 +175,14 @@ class LocalCloud:
         from rollout.local.stepfunctions import StepFunctionsEvents
 
         return [LambdaRuntime(), EventBridgeDelivery(), StepFunctionsEvents(), AlarmEvaluator()]
+
+
+def _ensure_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise RuntimeError(f"port {port} on 127.0.0.1 is in use ({error.strerror})") from None
 
 
 @contextmanager

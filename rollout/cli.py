@@ -1,0 +1,38 @@
+"""The `rollout` command: one subcommand per module in rollout/commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rollout.commands import local
+
+# Exit codes other tools rely on (DESIGN.md): 0 succeeded, 1 rolled back or failed, 2 invalid input.
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+COMMANDS = [local]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rollout",
+        description="Safe AWS Lambda rollouts driven by AWS Step Functions.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of `rollout`; each module has `register(subparsers)` and sets `run`."""
