@@ -8,6 +8,7 @@ only some seams use `isolated_cloud`, which stops the shared one first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -66,8 +67,7 @@ def isolated_cloud(
     return cloud_manager.isolated
 
 
-def load_event(relative: str) -> Any:
-    """A sample from events/, so tests and samples can't drift apart."""
-    import json
-
-    return json.loads((EVENTS / relative).read_text())
+@pytest.fixture(scope="session")
+def load_event() -> Callable[[str], Any]:
+    """`load_event("console/canary.json")`: samples from events/, so tests and samples agree."""
+    return lambda relative: json.loads((EVENTS / relative).read_text())
