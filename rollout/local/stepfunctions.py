@@ -1,0 +1,130 @@
+"""Step Functions seam: execution names and status-change events as AWS has them.
+
+moto 5.2.5 names a nameless execution "None" (so the second nameless start fails with
+ExecutionAlreadyExists) and never puts "Step Functions Execution Status Change" events
+on the default bus. The interpreter runs each execution in a thread that calls
+`BaseExecutionWorkerCommunication.terminated()` once the program has ended — succeeded,
+failed, timed out, or stopped by StopExecution — so that is the one place to hook.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
+from moto.stepfunctions.parser.backend.execution import (
+    BaseExecutionWorkerCommunication,
+    Execution,
+)
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+from rollout.local.eventbridge import put_service_event
+from rollout.local.patching import Patches
+
+if TYPE_CHECKING:
+    from rollout.local.cloud import LocalCloud
+
+logger = logging.getLogger(__name__)
+
+DETAIL_TYPE = "Step Functions Execution Status Change"
+TERMINAL = frozenset({
+    ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED,
+    ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED,
+})
+
+
+def _epoch_ms(moment: datetime.datetime | None) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def status_change_detail(execution: Execution) -> dict[str, Any]:
+    """The event `detail` AWS sends for an execution, built from DescribeExecution."""
+    described = execution.to_describe_output()
+    listed = execution.to_execution_list_item()
+    return {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": listed["stateMachineArn"],
+        "stateMachineVersionArn": listed.get("stateMachineVersionArn"),
+        "stateMachineAliasArn": None,
+        "name": execution.name,
+        "status": execution.status,
+        "startDate": _epoch_ms(execution.start_date),
+        "stopDate": _epoch_ms(execution.stop_date),
+        "input": described.get("input"),
+        "output": described.get("output"),
+        "inputDetails": {"included": True},
+        "outputDetails": {"included": True} if "output" in described else None,
+        "error": execution.error,
+        "cause": execution.cause,
+        "redriveCount": 0,
+        "redriveDate": None,
+        "redriveStatus": "NOT_REDRIVABLE",
+        "redriveStatusReason": "Execution is not redrivable",
+    }
+
+
+def emit_status_change(execution: Execution) -> None:
+    """Put the status-change event of a Standard execution on the default bus."""
+    if execution.exec_status not in TERMINAL:
+        return
+    if execution.state_machine.sm_type != StateMachineType.STANDARD:
+        return  # Express workflows send no status-change events on AWS
+    put_service_event(
+        execution.account_id, execution.region_name, "aws.states", DETAIL_TYPE,
+        status_change_detail(execution), [execution.exec_arn],
+    )
+
+
+class StepFunctionsEvents:
+    """Names nameless executions with a UUID; emits terminal status-change events."""
+
+    def __init__(self) -> None:
+        self._patches = Patches()
+
+    def install(self, cloud: LocalCloud) -> None:
+        # Read the originals first: each replacement delegates to the method it replaces.
+        start = StepFunctionsParserBackend.start_execution
+        terminated = BaseExecutionWorkerCommunication.terminated
+        self._patches.replace(StepFunctionsParserBackend, "start_execution", _named(start))
+        self._patches.replace(BaseExecutionWorkerCommunication, "terminated",
+                              _announcing(terminated))
+
+    def uninstall(self) -> None:
+        self._patches.undo()
+
+
+def _named(original: Any) -> Any:
+    @functools.wraps(original)
+    def start_execution(
+        self: StepFunctionsParserBackend,
+        state_machine_arn: str,
+        name: str | None = None,
+        execution_input: str | None = None,
+        trace_header: str | None = None,
+    ) -> Execution:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input,
+                        trace_header)
+
+    return start_execution
+
+
+def _announcing(original: Any) -> Any:
+    @functools.wraps(original)
+    def terminated(self: BaseExecutionWorkerCommunication) -> None:
+        original(self)
+        try:
+            emit_status_change(self.execution)
+        except Exception:
+            # This runs on the interpreter's thread: never let an event break the run.
+            logger.exception("could not emit status change",
+                             extra={"execution": self.execution.exec_arn})
+
+    return terminated

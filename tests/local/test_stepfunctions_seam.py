@@ -1,0 +1,175 @@
+"""Step Functions seam: generated execution names and terminal status-change events."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+from rollout.local.cloud import LocalCloud
+from rollout.local.eventbridge import EventBridgeDelivery
+from rollout.local.stepfunctions import StepFunctionsEvents
+
+pytestmark = pytest.mark.cloud
+
+ROLE = "arn:aws:iam::123456789012:role/local"
+PASS = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"ok": 1}, "End": True}}}
+FAIL = {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Bad", "Cause": "why"}}}
+WAIT = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 30, "End": True}}}
+
+
+@pytest.fixture(scope="module")
+def seam_cloud(isolated_cloud: Any) -> Iterator[LocalCloud]:
+    with isolated_cloud(seams=[EventBridgeDelivery, StepFunctionsEvents]) as cloud:
+        yield cloud
+
+
+@pytest.fixture(scope="module")
+def sfn(seam_cloud: LocalCloud) -> Any:
+    return seam_cloud.client("stepfunctions")
+
+
+@pytest.fixture(scope="module")
+def status_queue(seam_cloud: LocalCloud) -> Any:
+    """Every status-change event, routed by a rule to an SQS queue; returns a reader."""
+    sqs, events = seam_cloud.client("sqs"), seam_cloud.client("events")
+    url = sqs.create_queue(QueueName="status-changes")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"]
+    events.put_rule(Name="status-changes", EventPattern=json.dumps({
+        "source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]}))
+    events.put_targets(Rule="status-changes", Targets=[{"Id": "q", "Arn": arn}])
+    return lambda execution_arn: next_event_for(sqs, url, execution_arn)
+
+
+def next_event_for(sqs: Any, url: str, execution_arn: str) -> dict[str, Any]:
+    """The status-change event of one execution (deadline 10 s)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for message in sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            event = json.loads(message["Body"])
+            if event["detail"]["executionArn"] == execution_arn:
+                return event
+    raise AssertionError(f"no status-change event for {execution_arn}")
+
+
+def machine(sfn: Any, definition: dict[str, Any]) -> str:
+    return sfn.create_state_machine(
+        name=f"m-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+
+
+def test_nameless_starts_get_distinct_uuid_names(sfn):
+    arn = machine(sfn, PASS)
+
+    first = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    second = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+
+    names = [sfn.describe_execution(executionArn=e)["name"] for e in (first, second)]
+    assert names[0] != names[1]
+    assert all(str(uuid.UUID(name)) == name for name in names)
+
+
+def test_given_names_are_kept(sfn):
+    arn = machine(sfn, PASS)
+    started = sfn.start_execution(stateMachineArn=arn, name="chosen")
+    assert started["executionArn"].endswith(":chosen")
+
+
+def test_succeeded_execution_emits_status_change(sfn, status_queue, seam_cloud):
+    arn = machine(sfn, PASS)
+    execution = sfn.start_execution(stateMachineArn=arn, input='{"in": true}')["executionArn"]
+
+    event = status_queue(execution)
+
+    assert event["source"] == "aws.states"
+    assert event["resources"] == [execution]
+    detail = event["detail"]
+    described = sfn.describe_execution(executionArn=execution)
+    assert detail["status"] == "SUCCEEDED"
+    assert detail["stateMachineArn"] == arn
+    assert detail["name"] == described["name"]
+    assert json.loads(detail["input"]) == {"in": True}
+    assert json.loads(detail["output"]) == {"ok": 1}
+    assert detail["startDate"] == int(described["startDate"].timestamp() * 1000)
+    assert detail["stopDate"] >= detail["startDate"]
+    assert detail["error"] is None
+
+
+def test_failed_execution_carries_error_and_cause(sfn, status_queue):
+    execution = sfn.start_execution(stateMachineArn=machine(sfn, FAIL))["executionArn"]
+
+    detail = status_queue(execution)["detail"]
+
+    assert (detail["status"], detail["error"], detail["cause"]) == ("FAILED", "Bad", "why")
+    assert detail["output"] is None
+
+
+def test_stopped_execution_emits_aborted(sfn, status_queue):
+    execution = sfn.start_execution(stateMachineArn=machine(sfn, WAIT))["executionArn"]
+    sfn.stop_execution(executionArn=execution)
+
+    assert status_queue(execution)["detail"]["status"] == "ABORTED"
+
+
+def test_status_change_can_start_another_workflow(sfn, seam_cloud):
+    """The pattern rollouts use: a rule on a finished execution starts a follow-up."""
+    first, follow_up = machine(sfn, FAIL), machine(sfn, PASS)
+    events = seam_cloud.client("events")
+    events.put_rule(Name="on-failure", EventPattern=json.dumps({
+        "source": ["aws.states"],
+        "detail": {"stateMachineArn": [first], "status": ["FAILED"]}}))
+    events.put_targets(Rule="on-failure", Targets=[
+        {"Id": "next", "Arn": follow_up, "InputPath": "$.detail.executionArn"}])
+
+    failed = sfn.start_execution(stateMachineArn=first)["executionArn"]
+
+    deadline = time.monotonic() + 10
+    while not (runs := sfn.list_executions(stateMachineArn=follow_up)["executions"]):
+        assert time.monotonic() < deadline, "follow-up workflow never started"
+        time.sleep(0.05)
+    started_with = sfn.describe_execution(executionArn=runs[0]["executionArn"])["input"]
+    assert json.loads(started_with) == failed
+
+
+# -- contract with moto ---------------------------------------------------------------------
+
+
+def moto_original(owner: Any, name: str) -> Any:
+    current = getattr(owner, name)
+    return getattr(current, "__wrapped__", current)
+
+
+def test_moto_internals_the_seam_replaces_keep_their_signatures():
+    start = moto_original(StepFunctionsParserBackend, "start_execution")
+    assert list(inspect.signature(start).parameters) == [
+        "self", "state_machine_arn", "name", "execution_input", "trace_header"]
+    terminated = moto_original(BaseExecutionWorkerCommunication, "terminated")
+    assert list(inspect.signature(terminated).parameters) == ["self"]
+
+
+def test_moto_still_names_nameless_executions_none():
+    """When moto generates names itself, that half of the seam can go."""
+    source = inspect.getsource(moto_original(StepFunctionsParserBackend, "start_execution"))
+    assert "uuid" not in source
+
+
+def test_uninstall_restores_moto(seam_cloud):
+    before = (StepFunctionsParserBackend.start_execution,
+              BaseExecutionWorkerCommunication.terminated)
+    seam = StepFunctionsEvents()
+    seam.install(seam_cloud)
+    assert StepFunctionsParserBackend.start_execution is not before[0]
+    seam.uninstall()
+    assert (StepFunctionsParserBackend.start_execution,
+            BaseExecutionWorkerCommunication.terminated) == before
