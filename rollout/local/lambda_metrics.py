@@ -1,0 +1,73 @@
+"""The AWS/Lambda metrics Lambda emits per invocation, written into moto's CloudWatch.
+
+Dimension sets, as Lambda publishes them: {FunctionName}; {FunctionName, Resource};
+and {FunctionName, Resource, ExecutedVersion} when a version or alias was invoked.
+Resource is "name:qualifier" for a qualified invocation, else the function name.
+Rollout health checks key on ExecutedVersion, so the old version's errors never
+count against the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.utils import utcnow
+
+NAMESPACE = "AWS/Lambda"
+
+
+class _Cloud(Protocol):
+    account_id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """What one invocation did, as far as metrics are concerned."""
+
+    function_name: str
+    qualifier: str | None  # as the caller gave it: None, "$LATEST", a version or an alias
+    executed_version: str
+    duration_ms: float = 0.0
+    errored: bool = False
+    throttled: bool = False
+
+
+def dimension_sets(record: InvocationRecord) -> list[list[dict[str, str]]]:
+    name = record.function_name
+    resource = f"{name}:{record.qualifier}" if record.qualifier else name
+    sets = [
+        [{"Name": "FunctionName", "Value": name}],
+        [{"Name": "FunctionName", "Value": name}, {"Name": "Resource", "Value": resource}],
+    ]
+    if record.qualifier and record.qualifier != "$LATEST":
+        sets.append([*sets[1], {"Name": "ExecutedVersion", "Value": record.executed_version}])
+    return sets
+
+
+def metric_values(record: InvocationRecord) -> list[tuple[str, float, str]]:
+    """(MetricName, Value, Unit) for the invocation; a throttled call only counts as that."""
+    if record.throttled:
+        return [("Throttles", 1.0, "Count")]
+    return [
+        ("Invocations", 1.0, "Count"),
+        ("Errors", 1.0 if record.errored else 0.0, "Count"),
+        ("Duration", round(record.duration_ms, 3), "Milliseconds"),
+    ]
+
+
+def emit(cloud: _Cloud, record: InvocationRecord) -> None:
+    """Write the invocation's metrics, then tell whoever watches them (the alarm seam)."""
+    now = utcnow()
+    data: list[dict[str, Any]] = [
+        {"MetricName": metric, "Value": value, "Unit": unit, "Dimensions": dims,
+         "Timestamp": now}
+        for dims in dimension_sets(record)
+        for metric, value, unit in metric_values(record)
+    ]
+    cloudwatch_backends[cloud.account_id][cloud.region].put_metric_data(NAMESPACE, data)
+    hook = getattr(cloud, "on_metrics", None)
+    if hook:
+        hook()

@@ -1,0 +1,479 @@
+"""Lambda runtime seam: Python functions in the local cloud really run when invoked.
+
+moto stores functions, versions and aliases faithfully but never runs Python code here
+(no Docker), and it loses the `Qualifier` of an HTTP Invoke, so every call would hit
+`$LATEST`. This seam resolves the qualifier itself (an alias draws a version by its
+routing weights on every call), runs that version's own code and configuration in an
+execution environment (runtime_api.py), answers as Lambda does (FunctionError,
+X-Amz-Executed-Version, LogType Tail, Event → 202, DryRun → 204), forwards logs to
+/aws/lambda/<name> and emits the AWS/Lambda metrics (lambda_metrics.py).
+
+moto internals this depends on (moto 5.2.5; checked by tests/local/test_lambda_runtime.py):
+- replaced: `LambdaBackend.invoke(self, function_name, qualifier, body, headers,
+  response_headers)`, reached by the HTTP API and by the Step Functions interpreter;
+- wrapped: `LambdaResponse.invoke(self)`, to copy the `Qualifier` query parameter to the
+  lower-case `qualifier` that moto reads (it reads `self.querystring`);
+- read: `LambdaBackend.get_function`, `get_alias`, `layers_versions_by_arn`;
+  `LambdaFunction.code_bytes`, `code_sha_256`, `handler`, `timeout`, `memory_size`,
+  `run_time`, `environment_vars`, `layers` (list of {"Arn": ...}), `reserved_concurrency`;
+  `LayerVersion.code_bytes`; `LambdaAlias.function_version`, `routing_config`
+  ({"AdditionalVersionWeights": {version: weight}});
+- written: `logs_backends[...]` `ensure_log_group`, `create_log_stream`, `put_log_events`,
+  and CloudWatch through lambda_metrics.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import os
+import random
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from moto.awslambda.models import LambdaBackend, LambdaFunction, lambda_backends
+from moto.awslambda.responses import LambdaResponse
+from moto.core.exceptions import JsonRESTError
+from moto.core.utils import unix_time_millis, utcnow
+from moto.logs.models import logs_backends
+
+from rollout.local import lambda_metrics
+from rollout.local.lambda_metrics import InvocationRecord
+from rollout.local.patching import Patches
+from rollout.local.runtime_api import EnvironmentSpec, ExecutionEnvironment, Invocation
+
+if TYPE_CHECKING:
+    from rollout.local.cloud import LocalCloud
+
+logger = logging.getLogger(__name__)
+
+LATEST = "$LATEST"
+TAIL_BYTES = 4096
+# Parent environment variables a process needs to start at all; nothing else leaks in.
+_INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "TMPDIR", "HOME", "SYSTEMROOT")
+
+
+class TooManyRequestsException(JsonRESTError):
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The function version one invocation runs, and how the caller named it."""
+
+    function: LambdaFunction
+    name: str
+    qualifier: str | None
+    executed_version: str
+    invoked_arn: str
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """Everything that defines an execution environment of one function version."""
+
+    handler: str
+    runtime: str
+    timeout: float
+    memory: int
+    variables: tuple[tuple[str, str], ...]
+    code_sha: str
+    layers: tuple[tuple[str, bytes], ...]  # (sha256, zip) in the function's layer order
+
+    @classmethod
+    def of(cls, backend: LambdaBackend, function: LambdaFunction) -> FunctionConfig:
+        variables = function.environment_vars or {}
+        return cls(
+            handler=str(function.handler), runtime=str(function.run_time),
+            timeout=float(function.timeout), memory=int(function.memory_size),
+            variables=tuple(sorted((str(k), str(v)) for k, v in variables.items())),
+            code_sha=function.code_sha_256, layers=_layers(backend, function),
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when anything the environment was started with changes."""
+        shape = [self.handler, self.runtime, self.timeout, self.memory, self.variables,
+                 self.code_sha, [sha for sha, _ in self.layers]]
+        return _digest(json.dumps(shape).encode())
+
+
+def split_name(function_name: str, qualifier: str | None) -> tuple[str, str | None]:
+    """Name and qualifier from a name, `name:qualifier`, or a function ARN."""
+    if function_name.startswith("arn:"):
+        function_name = function_name.split(":function:", 1)[1]
+    name, _, embedded = function_name.partition(":")
+    return name, embedded or qualifier
+
+
+def pick_version(alias: Any, draw: float) -> str:
+    """The alias's version for a uniform `draw` in [0, 1), honouring its routing weights."""
+    weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
+    cumulative = 0.0
+    for version, weight in weights.items():
+        cumulative += float(weight)
+        if draw < cumulative:
+            return str(version)
+    return str(alias.function_version)
+
+
+def resolve(backend: LambdaBackend, function_name: str, qualifier: str | None,
+            draw: Callable[[], float]) -> Target:
+    """Which version runs: moto's own lookup for versions, our draw for alias weights."""
+    name, qualifier = split_name(function_name, qualifier)
+    version = qualifier or LATEST
+    if version != LATEST and not version.isdigit():
+        version = pick_version(backend.get_alias(version, name), draw())
+    function = backend.get_function(name, version)  # raises ResourceNotFound as Lambda does
+    base_arn = function.function_arn.split(f":function:{name}")[0] + f":function:{name}"
+    invoked_arn = f"{base_arn}:{qualifier}" if qualifier else base_arn
+    return Target(function, name, qualifier, version, invoked_arn)
+
+
+def header(headers: Mapping[str, str], name: str, default: str = "") -> str:
+    """Case-insensitive lookup: the server passes werkzeug headers, in-process callers dicts."""
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return str(value)
+    return default
+
+
+class CodeStore:
+    """Code and layer zips extracted once per content hash under one temp dir."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="rollout-lambda-"))
+        self._lock = threading.Lock()
+
+    def task_root(self, code_sha: str, code: bytes) -> Path:
+        return self._extract(self.root / "task" / _digest(code_sha.encode()), [code])
+
+    def opt_root(self, layers: tuple[tuple[str, bytes], ...]) -> Path:
+        """Layers extracted in order into one dir, later ones overwriting, as /opt is."""
+        key = _digest("/".join(sha for sha, _ in layers).encode())
+        return self._extract(self.root / "opt" / key, [content for _, content in layers])
+
+    def _extract(self, target: Path, zips: list[bytes]) -> Path:
+        with self._lock:
+            if not target.exists():
+                staging = Path(tempfile.mkdtemp(dir=self.root))
+                for content in zips:
+                    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                        archive.extractall(staging)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                staging.rename(target)
+        return target
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+class EnvironmentPool:
+    """Warm environments per (function, version); a new fingerprint retires old ones."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, str], list[ExecutionEnvironment]] = {}
+        self._fingerprints: dict[tuple[str, str], str] = {}
+        self._all: set[ExecutionEnvironment] = set()
+        self._busy: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def acquire(self, slot: tuple[str, str], fingerprint: str,
+                start: Callable[[], EnvironmentSpec]) -> ExecutionEnvironment:
+        with self._lock:
+            self._check_open()
+            self._busy[slot[0]] = self._busy.get(slot[0], 0) + 1
+            stale = self._retire_stale(slot, fingerprint)
+            idle = self._idle.get(slot, [])
+            warm = idle.pop() if idle else None
+        for env in stale:
+            env.close()
+        try:
+            return warm or self._start(start())
+        except BaseException:
+            with self._lock:
+                self._busy[slot[0]] -= 1
+            raise
+
+    def _retire_stale(self, slot: tuple[str, str], fingerprint: str) -> list[ExecutionEnvironment]:
+        if self._fingerprints.get(slot) == fingerprint:
+            return []
+        self._fingerprints[slot] = fingerprint
+        stale = self._idle.pop(slot, [])
+        self._all.difference_update(stale)
+        return stale
+
+    def _start(self, spec: EnvironmentSpec) -> ExecutionEnvironment:
+        env = ExecutionEnvironment(spec)
+        with self._lock:
+            if not self._closed:
+                self._all.add(env)
+                return env
+        env.close()
+        raise RuntimeError("the Lambda runtime was stopped")
+
+    def release(self, slot: tuple[str, str], fingerprint: str, env: ExecutionEnvironment) -> None:
+        with self._lock:
+            self._busy[slot[0]] -= 1
+            keep = env.alive and not self._closed and self._fingerprints.get(slot) == fingerprint
+            if keep:
+                self._idle.setdefault(slot, []).append(env)
+            else:
+                self._all.discard(env)
+        if not keep:
+            env.close()
+
+    def busy(self, function_name: str) -> int:
+        with self._lock:
+            return self._busy.get(function_name, 0)
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [env.pid for env in self._all]
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            envs, self._all, self._idle = list(self._all), set(), {}
+        for env in envs:
+            env.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the Lambda runtime was stopped")
+
+
+class LambdaRuntime:
+    """The seam: `LocalCloud(seams=[LambdaRuntime])` makes Invoke run the function."""
+
+    def __init__(self) -> None:
+        self.random = random.Random()  # the alias weight draw; tests may seed it
+        self._patches = Patches()
+        self._cloud: LocalCloud | None = None
+        self._pool = EnvironmentPool()
+        self._code: CodeStore | None = None
+        self._logs_lock = threading.Lock()  # moto's put_log_events is not thread-safe
+        self._background: set[threading.Thread] = set()
+
+    # -- seam lifecycle --------------------------------------------------------------
+
+    def install(self, cloud: LocalCloud) -> None:
+        self._cloud = cloud
+        self._pool = EnvironmentPool()
+        self._code = CodeStore()
+        runtime = self
+
+        def invoke(backend: LambdaBackend, function_name: str, qualifier: str | None,
+                   body: Any, headers: Any, response_headers: dict[str, Any]) -> bytes:
+            return runtime.invoke(backend, function_name, qualifier, body, headers,
+                                  response_headers)
+
+        original_response_invoke = LambdaResponse.invoke
+
+        def response_invoke(response: LambdaResponse) -> Any:
+            qualifier = response.querystring.get("Qualifier")
+            if qualifier:  # moto only reads the lower-case name
+                response.querystring.setdefault("qualifier", qualifier)
+            return original_response_invoke(response)
+
+        self._patches.replace(LambdaBackend, "invoke", invoke)
+        self._patches.replace(LambdaResponse, "invoke", response_invoke)
+
+    def uninstall(self) -> None:
+        self._patches.undo()
+        self._pool.close()
+        for thread in list(self._background):
+            thread.join(timeout=5)
+        if self._code is not None:
+            self._code.remove()
+            self._code = None
+
+    def pids(self) -> list[int]:
+        """Process ids of the running execution environments."""
+        return self._pool.pids()
+
+    # -- Invoke ----------------------------------------------------------------------
+
+    def invoke(self, backend: LambdaBackend, function_name: str, qualifier: str | None,
+               body: Any, headers: Any, response_headers: dict[str, Any]) -> bytes:
+        target = resolve(backend, function_name, qualifier, self.random.random)
+        invocation_type = header(headers, "X-Amz-Invocation-Type", "RequestResponse")
+        payload = _as_bytes(body)
+        if invocation_type == "DryRun":
+            return self._respond(response_headers, b"")
+        if invocation_type == "Event":
+            self._in_background(backend, target, payload)
+            return self._respond(response_headers, b"")
+        invocation, logs = self.run(backend, target, payload)
+        response_headers["x-amz-executed-version"] = target.executed_version
+        if invocation.errored:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        if header(headers, "X-Amz-Log-Type") == "Tail":
+            tail = logs.encode()[-TAIL_BYTES:]
+            response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
+        return self._respond(response_headers, invocation.result)
+
+    @staticmethod
+    def _respond(response_headers: dict[str, Any], payload: bytes) -> bytes:
+        response_headers["Content-Length"] = str(len(payload))
+        return payload
+
+    def _in_background(self, backend: LambdaBackend, target: Target, payload: bytes) -> None:
+        def run() -> None:
+            try:
+                self.run(backend, target, payload)
+            except Exception:  # an async invocation has nobody to report to but the log
+                logger.exception("asynchronous invocation of %s failed", target.name)
+            finally:
+                self._background.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, daemon=True, name=f"lambda-event-{target.name}")
+        self._background.add(thread)
+        thread.start()
+
+    def run(self, backend: LambdaBackend, target: Target,
+            payload: bytes) -> tuple[Invocation, str]:
+        """Run one invocation in a warm or new environment; returns it and its log text."""
+        self._check_throttle(backend, target)
+        config = FunctionConfig.of(backend, target.function)
+        slot = (target.name, target.executed_version)
+        env = self._pool.acquire(slot, config.fingerprint,
+                                 lambda: self._environment_spec(target, config))
+        invocation = Invocation(payload, target.invoked_arn, config.timeout)
+        try:
+            output = env.invoke(invocation)
+        finally:
+            self._pool.release(slot, config.fingerprint, env)
+        logs = self._log_text(target, invocation, output)
+        self._forward_logs(target, env, logs)
+        self._emit(InvocationRecord(target.name, target.qualifier, target.executed_version,
+                                    invocation.duration_ms, invocation.errored))
+        return invocation, logs
+
+    def _check_throttle(self, backend: LambdaBackend, target: Target) -> None:
+        reserved = backend.get_function(target.name).reserved_concurrency
+        if reserved is not None and self._pool.busy(target.name) >= int(reserved):
+            self._emit(InvocationRecord(target.name, target.qualifier,
+                                        target.executed_version, throttled=True))
+            raise TooManyRequestsException()
+
+    def _emit(self, record: InvocationRecord) -> None:
+        assert self._cloud is not None
+        lambda_metrics.emit(self._cloud, record)
+
+    def _environment_spec(self, target: Target, config: FunctionConfig) -> EnvironmentSpec:
+        assert self._code is not None and self._cloud is not None
+        task_root = self._code.task_root(config.code_sha, target.function.code_bytes)
+        python_path = [str(task_root)]
+        if config.layers:
+            opt = self._code.opt_root(config.layers)
+            python_path += [str(_site_packages(opt)), str(opt / "python")]
+        stream = _log_stream_name(target.executed_version)
+        env = {
+            **{key: os.environ[key] for key in _INHERITED_ENV if key in os.environ},
+            **dict(config.variables),
+            **_reserved_env(target, config, task_root, stream),
+            "PYTHONPATH": os.pathsep.join(python_path),
+            **self._cloud.client_env(),  # the function's SDK calls reach the local cloud
+        }
+        return EnvironmentSpec(config.handler, task_root, env, stream)
+
+    # -- logs ------------------------------------------------------------------------
+
+    @staticmethod
+    def _log_text(target: Target, invocation: Invocation, output: str) -> str:
+        request_id = invocation.request_id
+        memory = target.function.memory_size
+        if output and not output.endswith("\n"):
+            output += "\n"
+        return (f"START RequestId: {request_id} Version: {target.executed_version}\n"
+                f"{output}END RequestId: {request_id}\n"
+                f"REPORT RequestId: {request_id}\tDuration: {invocation.duration_ms:.2f} ms\t"
+                f"Memory Size: {memory} MB\n")
+
+    def _forward_logs(self, target: Target, env: ExecutionEnvironment, text: str) -> None:
+        assert self._cloud is not None
+        logs = logs_backends[self._cloud.account_id][self._cloud.region]
+        group = f"/aws/lambda/{target.name}"
+        now = int(unix_time_millis(utcnow()))
+        events = [{"timestamp": now, "message": line} for line in text.split("\n") if line]
+        with self._logs_lock:
+            logs.ensure_log_group(group)
+            if not env.log_stream_created:  # stream names are unique per environment
+                logs.create_log_stream(group, env.spec.log_stream)
+                env.log_stream_created = True
+            logs.put_log_events(group, env.spec.log_stream, events)
+
+
+def _as_bytes(body: Any) -> bytes:
+    if body is None or body == "":
+        return b"{}"
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    return json.dumps(body).encode()
+
+
+def _layers(backend: LambdaBackend, function: LambdaFunction) -> tuple[tuple[str, bytes], ...]:
+    found = []
+    for layer in function.layers or []:
+        version = backend.layers_versions_by_arn(layer["Arn"])
+        if version is None:  # e.g. a public AWS layer: the local cloud doesn't have it
+            logger.warning("layer %s is not in the local cloud; skipped", layer["Arn"])
+            continue
+        found.append((version.code_sha_256, version.code_bytes))
+    return tuple(found)
+
+
+def _site_packages(opt: Path) -> Path:
+    python = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return opt / "python" / "lib" / python / "site-packages"
+
+
+def _log_stream_name(version: str) -> str:
+    day = datetime.now(UTC).strftime("%Y/%m/%d")
+    return f"{day}/[{version}]{secrets.token_hex(16)}"
+
+
+def _reserved_env(target: Target, config: FunctionConfig, task_root: Path,
+                  stream: str) -> dict[str, str]:
+    """Variables Lambda sets itself; users can't override them."""
+    return {
+        "_HANDLER": config.handler,
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+        "AWS_LAMBDA_FUNCTION_NAME": target.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": target.executed_version,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{target.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "TZ": ":UTC",
+    }
+
+
+def backend_of(cloud: LocalCloud) -> LambdaBackend:
+    """The moto Lambda backend behind a cloud (for tests and other seams)."""
+    return lambda_backends[cloud.account_id][cloud.region]

@@ -1,0 +1,335 @@
+"""Lambda execution environments: an `awslambdaric` process and the Runtime API it polls.
+
+Each environment is one OS process running AWS's own runtime client
+(`python -m awslambdaric module.function`) against a tiny emulation of the Lambda
+Runtime API on 127.0.0.1 that serves exactly that process. An environment runs one
+invocation at a time, as Lambda's do; the pool in lambda_runtime.py starts more when
+invocations overlap. Everything the process prints is captured and attributed to the
+invocation it was serving (init output goes to the first one), as Lambda's logs are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import queue
+import re
+import secrets
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+API_PREFIX = "/2018-06-01/runtime"
+_RESULT_PATH = re.compile(rf"^{API_PREFIX}/invocation/([^/]+)/(response|error)$")
+INIT_TIMEOUT_SECONDS = 10.0  # Lambda's limit on the init phase of an on-demand environment
+_STOP_WAIT_SECONDS = 5.0
+
+
+@dataclass
+class Invocation:
+    """One request handed to an environment, and what came back."""
+
+    payload: bytes
+    invoked_arn: str
+    timeout_seconds: float
+    request_id: str = field(default_factory=lambda: _uuid())
+    started: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    deadline: float = 0.0  # time.time() when the handler must have answered
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    result: bytes = b""
+    errored: bool = False
+
+    def start(self) -> None:
+        self.started_at = time.monotonic()
+        self.deadline = time.time() + self.timeout_seconds
+        self.started.set()
+
+    def finish(self, result: bytes, errored: bool) -> bool:
+        """Record the first answer only; later ones (a dying process) are ignored."""
+        if self.done.is_set():
+            return False
+        self.finished_at = time.monotonic()
+        self.result, self.errored = result, errored
+        self.started.set()  # an init error ends an invocation that never started
+        self.done.set()
+        return True
+
+    def fail(self, error_type: str, message: str) -> None:
+        self.finish(lambda_error(error_type, message, self.request_id), errored=True)
+
+    @property
+    def duration_ms(self) -> float:
+        if not self.started_at:
+            return 0.0
+        return max(0.0, (self.finished_at or time.monotonic()) - self.started_at) * 1000
+
+
+def lambda_error(error_type: str, message: str, request_id: str) -> bytes:
+    """Lambda's error payload for errors the runtime, not the handler, reports."""
+    body = {"errorMessage": message, "errorType": error_type, "requestId": request_id,
+            "stackTrace": []}
+    return json.dumps(body).encode()
+
+
+def _uuid() -> str:
+    raw = secrets.token_hex(16)
+    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
+
+def _trace_id() -> str:
+    return (f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};"
+            f"Parent={secrets.token_hex(8)};Sampled=0")
+
+
+class RuntimeApi:
+    """The Runtime API for one environment: `next` hands out the current invocation."""
+
+    def __init__(self) -> None:
+        self._pending: queue.Queue[Invocation | None] = queue.Queue()
+        self._current: Invocation | None = None
+        self.init_failed = False  # the runtime exits after reporting an init error
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.api = self
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="lambda-runtime-api")
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
+
+    def submit(self, invocation: Invocation) -> None:
+        self._current = invocation
+        self._pending.put(invocation)
+
+    def next_invocation(self) -> Invocation | None:
+        invocation = self._pending.get()  # long poll, as the real `next` does
+        if invocation is not None:
+            invocation.start()
+        return invocation
+
+    def post_result(self, request_id: str, body: bytes, errored: bool) -> bool:
+        current = self._current
+        if current is None or current.request_id != request_id:
+            return False
+        return current.finish(body, errored)
+
+    def post_init_error(self, body: bytes) -> None:
+        self.init_failed = True
+        current = self._current
+        if current is None:
+            return
+        try:
+            error = json.loads(body or b"{}")
+        except ValueError:
+            error = {"errorMessage": body.decode(errors="replace"), "errorType": "Runtime.Unknown"}
+        error["requestId"] = current.request_id
+        current.finish(json.dumps(error).encode(), errored=True)
+
+    def fail_current(self, error_type: str, message: str) -> None:
+        current = self._current
+        if current is not None:
+            current.fail(error_type, f"RequestId: {current.request_id} Error: {message}")
+
+    def close(self) -> None:
+        self._pending.put(None)  # releases a handler thread blocked in `next`
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    api: RuntimeApi
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # the runtime client keeps its connection open
+    disable_nagle_algorithm = True  # otherwise every small response waits ~40 ms
+    server: _Server
+
+    def do_GET(self) -> None:
+        if self.path != f"{API_PREFIX}/invocation/next":
+            self._reply(404, b'{"errorType":"NotFound"}')
+            return
+        invocation = self.server.api.next_invocation()
+        if invocation is None:
+            self._reply(410, b'{"errorType":"EnvironmentStopped"}')
+            return
+        self._reply(200, invocation.payload, {
+            "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(int(invocation.deadline * 1000)),
+            "Lambda-Runtime-Invoked-Function-Arn": invocation.invoked_arn,
+            "Lambda-Runtime-Trace-Id": _trace_id(),  # without it the client hangs
+        })
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        api = self.server.api
+        if self.path == f"{API_PREFIX}/init/error":
+            api.post_init_error(body)
+            self._reply(202, b'{"status":"OK"}')
+            return
+        match = _RESULT_PATH.match(self.path)
+        if match is None:
+            self._reply(404, b'{"errorType":"NotFound"}')
+            return
+        accepted = api.post_result(match[1], body, errored=match[2] == "error")
+        if accepted:
+            self._reply(202, b'{"status":"OK"}')
+        else:
+            self._reply(400, b'{"errorType":"InvalidRequestID"}')
+
+    def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # runtime was killed
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the runtime client polls constantly."""
+
+
+class LogCapture:
+    """Collects a process's stdout+stderr; `take()` returns what it wrote so far.
+
+    The handler's writes happen before its result is posted, so reading the pipe
+    dry after the result arrives attributes every line to the right invocation.
+    """
+
+    def __init__(self) -> None:
+        self._read_fd, self.write_fd = os.pipe()
+        flags = fcntl.fcntl(self._read_fd, fcntl.F_GETFL)
+        fcntl.fcntl(self._read_fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        self._buffer = bytearray()
+        self._lock = threading.Lock()
+        self._open = True
+        self._thread = threading.Thread(target=self._pump, daemon=True, name="lambda-logs")
+        self._thread.start()
+
+    def _pump(self) -> None:
+        # Keeps the pipe from filling while the environment is idle.
+        while self._open:
+            try:
+                readable, _, _ = select.select([self._read_fd], [], [], 0.2)
+            except (OSError, ValueError):  # closed under us by close()
+                return
+            if readable and not self._read_available():
+                return
+
+    def _read_available(self) -> bool:
+        """Read what the pipe holds; False at end of file."""
+        with self._lock:
+            while self._open:
+                try:
+                    chunk = os.read(self._read_fd, 65536)
+                except BlockingIOError:
+                    return True
+                if not chunk:
+                    return False
+                self._buffer += chunk
+            return False
+
+    def take(self) -> str:
+        self._read_available()
+        with self._lock:
+            text = self._buffer.decode(errors="replace")
+            self._buffer.clear()
+        return text
+
+    def close(self) -> None:
+        with self._lock:
+            self._open = False
+            os.close(self._read_fd)
+        self._thread.join(timeout=1)
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """What an environment runs: the handler in `task_root` with this environment."""
+
+    handler: str
+    task_root: Path
+    env: dict[str, str]
+    log_stream: str
+
+
+class ExecutionEnvironment:
+    """One warm process serving one invocation at a time."""
+
+    def __init__(self, spec: EnvironmentSpec) -> None:
+        self.spec = spec
+        self.log_stream_created = False
+        self._exited = threading.Event()
+        self._api = RuntimeApi()
+        self._logs = LogCapture()
+        env = {**spec.env, "AWS_LAMBDA_RUNTIME_API": self._api.address}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "awslambdaric", spec.handler],
+            cwd=spec.task_root, env=env, stdin=subprocess.DEVNULL,
+            stdout=self._logs.write_fd, stderr=self._logs.write_fd,
+            start_new_session=True,  # its own process group, so stop() reaches its children
+        )
+        os.close(self._logs.write_fd)
+        self._watcher = threading.Thread(target=self._watch, daemon=True, name="lambda-env")
+        self._watcher.start()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def alive(self) -> bool:
+        """Fit to serve another invocation."""
+        return not self._exited.is_set() and not self._api.init_failed
+
+    def invoke(self, invocation: Invocation) -> str:
+        """Run one invocation to its end (result, error, timeout, crash); returns its logs."""
+        self._api.submit(invocation)
+        if self._exited.is_set():  # died since it was last used; _watch may have missed it
+            invocation.fail("Runtime.ExitError", "Runtime exited before the invocation")
+        if not invocation.started.wait(INIT_TIMEOUT_SECONDS) and not invocation.done.is_set():
+            self.stop()
+            invocation.fail("Sandbox.Timedout",
+                            f"INIT timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds")
+        remaining = invocation.deadline - time.time()
+        if not invocation.done.wait(max(remaining, 0.0)):
+            self.stop()  # Lambda discards an environment whose invocation timed out
+            stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            invocation.fail("Sandbox.Timedout", f"{stamp} {invocation.request_id} "
+                            f"Task timed out after {invocation.timeout_seconds:.2f} seconds")
+        return self._logs.take()
+
+    def _watch(self) -> None:
+        code = self._process.wait()
+        self._exited.set()
+        status = f"signal {-code}" if code < 0 else f"exit status {code}"
+        self._api.fail_current("Runtime.ExitError", f"Runtime exited with error: {status}")
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=_STOP_WAIT_SECONDS)
+
+    def close(self) -> None:
+        """Stop the process and release the server and pipe."""
+        self.stop()
+        self._api.close()
+        self._logs.close()
