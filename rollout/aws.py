@@ -1,0 +1,149 @@
+"""AWS access for the CLI: clients from the normal credential chain, readable errors, and
+finding the rollout state machine.
+
+boto3 already honours AWS_PROFILE, AWS_REGION / AWS_DEFAULT_REGION and AWS_ENDPOINT_URL,
+so the same commands work against AWS and against `rollout local up`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+
+STACK_NAME = "rollout"
+STACK_OUTPUT = "RolloutStateMachineArn"
+STATE_MACHINE_ENV = "ROLLOUT_STATE_MACHINE_ARN"
+
+LOCAL_HINT = (
+    "for the local cloud: `rollout local up`, then export AWS_ENDPOINT_URL=http://127.0.0.1:4566 "
+    "AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+)
+NO_REGION = f"no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION ({LOCAL_HINT})"
+
+# ClientError codes that mean "the thing you named does not exist".
+NOT_FOUND_CODES = {
+    "ExecutionDoesNotExist": "execution not found",
+    "StateMachineDoesNotExist": "state machine not found",
+    "ResourceNotFoundException": "not found",
+    "InvalidArn": "not a valid ARN",
+}
+
+
+class CliError(Exception):
+    """An error the user can act on; the CLI prints the message and exits with `exit_code`."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class AwsContext:
+    """One boto3 session and its clients, shared by a command run."""
+
+    def __init__(self, region: str | None = None, profile: str | None = None) -> None:
+        with aws_errors():
+            self.session = boto3.Session(region_name=region, profile_name=profile)
+        if self.session.region_name is None:
+            raise CliError(NO_REGION)
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def region(self) -> str:
+        return str(self.session.region_name)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5)
+            with aws_errors():
+                self._clients[service] = self.session.client(service, config=config)
+        return self._clients[service]
+
+    def endpoint(self, service: str = "stepfunctions") -> str:
+        return str(self.client(service).meta.endpoint_url)
+
+
+@contextmanager
+def aws_errors(what: str = "") -> Iterator[None]:
+    """Turn botocore exceptions into CliErrors that say what to do next."""
+    try:
+        yield
+    except (NoCredentialsError, PartialCredentialsError):
+        raise CliError(
+            "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+            f"({LOCAL_HINT})"
+        ) from None
+    except NoRegionError:
+        raise CliError(NO_REGION) from None
+    except EndpointConnectionError as error:
+        raise CliError(
+            f"cannot reach {error.kwargs.get('endpoint_url', 'the AWS endpoint')}: "
+            "check your network, or start the local cloud with `rollout local up` "
+            "if AWS_ENDPOINT_URL points at it"
+        ) from None
+    except ClientError as error:
+        raise CliError(_client_error_message(error, what)) from None
+    except BotoCoreError as error:
+        raise CliError(f"AWS SDK error: {error}") from None
+
+
+def _client_error_message(error: ClientError, what: str) -> str:
+    info = error.response.get("Error", {})
+    code, message = str(info.get("Code", "")), str(info.get("Message", ""))
+    subject = f"{what}: " if what else ""
+    if code in NOT_FOUND_CODES:
+        return f"{subject}{NOT_FOUND_CODES[code]} ({message})"
+    if code in {"AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
+                "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException"}:
+        return f"{subject}AWS refused the credentials in use ({code}: {message})"
+    return f"{subject}{code}: {message}"
+
+
+def find_state_machine(aws: AwsContext, explicit: str | None = None) -> str:
+    """`--state-machine`, else $ROLLOUT_STATE_MACHINE_ARN, else the `rollout` stack's output."""
+    if explicit:
+        return explicit
+    from_env = os.environ.get(STATE_MACHINE_ENV)
+    if from_env:
+        return from_env
+    try:
+        with aws_errors("finding the state machine"):
+            stacks = aws.client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"]
+    except CliError as error:
+        if "does not exist" in str(error):  # CloudFormation's ValidationError for a missing stack
+            raise CliError(_no_stack_message(aws)) from None
+        raise
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    if STACK_OUTPUT not in outputs:
+        raise CliError(f"stack '{STACK_NAME}' has no output {STACK_OUTPUT}: is it deployed fully?")
+    return outputs[STACK_OUTPUT]
+
+
+def _no_stack_message(aws: AwsContext) -> str:
+    return (
+        f"no state machine given and no stack '{STACK_NAME}' in {aws.region}: pass "
+        f"--state-machine ARN, set {STATE_MACHINE_ENV}, or deploy template.yaml as stack "
+        f"'{STACK_NAME}' ({LOCAL_HINT})"
+    )
+
+
+def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
+    """An execution ARN from a name and its state machine (ARN passed through as is)."""
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    if not machine:
+        raise CliError(f"not a state machine ARN: {state_machine_arn}", exit_code=2)
+    return f"{prefix}:execution:{machine}:{name_or_arn}"

@@ -1,0 +1,1 @@
+"""Views of rollout executions: the run model (`run`) and the live terminal view (`watch`)."""

@@ -1,0 +1,465 @@
+"""A model of one rollout execution, built only from what Step Functions returns.
+
+Inputs are DescribeExecution, DescribeStateMachineForExecution and GetExecutionHistory,
+so the same model serves AWS and the local cloud, the live terminal view and the HTML
+report. State names, `$.plan` and `$.progress` follow docs/workflow.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+# State names from the workflow contract (docs/workflow.md).
+PREPARE = "Prepare"
+SHIFT_TRAFFIC = "Shift traffic"
+WAIT_STATES = ("Wait for next check", "Wait during bake")
+CHECK_STATES = ("Check health", "Check bake health")
+PROMOTE = "Promote"
+ROLL_BACK = "Roll back"
+ROLLED_BACK_END = "Rolled back"
+REJECTED_END = "Request rejected"
+
+# Prepare's named errors: the request was refused before anything was touched.
+REJECTION_ERRORS = frozenset({"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"})
+TERMINAL_EVENTS = frozenset(
+    {"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}
+)
+
+
+class Outcome(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    SKIPPED = "skipped"
+    NOOP = "noop"
+    ROLLED_BACK = "rolled back"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    ABORTED = "aborted"
+    TIMED_OUT = "timed out"
+
+    @property
+    def finished(self) -> bool:
+        return self is not Outcome.RUNNING
+
+    @property
+    def good(self) -> bool:
+        return self in (Outcome.SUCCEEDED, Outcome.SKIPPED, Outcome.NOOP)
+
+
+@dataclass(frozen=True)
+class Step:
+    percentage: float
+    weight: float
+    wait_seconds: int
+
+
+@dataclass(frozen=True)
+class VersionMetrics:
+    version: str
+    invocations: int
+    errors: int
+    error_rate_percent: float
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    at: datetime | None
+    healthy: bool
+    alarms: dict[str, str]
+    new: VersionMetrics | None
+    stable: VersionMetrics | None
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One history event worth showing: a state entered or exited, a failure, the end."""
+
+    at: datetime
+    type: str  # the GetExecutionHistory event type, e.g. "TaskStateEntered"
+    state: str | None  # None for execution-level events
+    error: str | None = None
+    cause: str | None = None
+
+    @property
+    def entered(self) -> bool:
+        return self.type.endswith("StateEntered")
+
+    @property
+    def exited(self) -> bool:
+        return self.type.endswith("StateExited")
+
+
+@dataclass(frozen=True)
+class WeightPoint:
+    at: datetime
+    weight: float  # share of traffic on the new version, 0..1
+    state: str
+
+
+@dataclass
+class Run:
+    execution_arn: str
+    name: str
+    state_machine_arn: str
+    status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED (DescribeExecution)
+    started_at: datetime
+    stopped_at: datetime | None
+    input: dict[str, Any]
+    output: dict[str, Any] | None
+    error: str | None
+    cause: str | None
+    plan: dict[str, Any] | None
+    progress: dict[str, Any] | None
+    events: list[Event]
+    weights: list[WeightPoint]
+    checks: list[HealthCheck]
+    outcome: Outcome
+    state_machine_name: str | None = None
+    state_names: list[str] = field(default_factory=list)
+    wait_started_at: datetime | None = None  # the Wait state we are in, if any
+    wait_progress: dict[str, Any] | None = None  # progress as that Wait state saw it
+
+    # -- who and what ----------------------------------------------------------------
+
+    @property
+    def function(self) -> str | None:
+        name = _plan_or_input(self, "functionName") or _eventbridge_function(self.input)
+        return _short_function_name(name) if name else None
+
+    @property
+    def alias(self) -> str | None:
+        return _plan_or_input(self, "alias")
+
+    @property
+    def stable_version(self) -> str | None:
+        return _str_or_none((self.plan or {}).get("stableVersion"))
+
+    @property
+    def target_version(self) -> str | None:
+        return _plan_or_input(self, "targetVersion")
+
+    @property
+    def strategy(self) -> str | None:
+        strategy = (self.plan or {}).get("strategy") or self.input.get("strategy")
+        if isinstance(strategy, dict):
+            return strategy.get("name") or strategy.get("type") or "custom"
+        return _str_or_none(strategy)
+
+    @property
+    def steps(self) -> list[Step]:
+        return [
+            Step(float(s.get("percentage", 0)), float(s.get("weight", 0)),
+                 int(s.get("waitSeconds", 0)))
+            for s in (self.plan or {}).get("steps", [])
+        ]
+
+    @property
+    def action(self) -> str | None:
+        return (self.plan or {}).get("action")
+
+    # -- where it is -----------------------------------------------------------------
+
+    @property
+    def current_state(self) -> str | None:
+        """The state entered last (while running: the one it is in)."""
+        entered = [e.state for e in self.events if e.entered]
+        return entered[-1] if entered else None
+
+    @property
+    def shifted(self) -> bool:
+        return any(w.state == SHIFT_TRAFFIC for w in self.weights)
+
+    @property
+    def promoted(self) -> bool:
+        return any(w.state == PROMOTE for w in self.weights)
+
+    @property
+    def step_count(self) -> int:
+        return int((self.progress or {}).get("stepCount") or len(self.steps))
+
+    @property
+    def step_number(self) -> int:
+        """1-based step the rollout is on; 0 before the first shift."""
+        if not self.shifted:
+            return 0
+        if self.promoted:
+            return self.step_count
+        return int((self.progress or {}).get("stepIndex", 0)) + 1
+
+    @property
+    def weight(self) -> float:
+        """Share of the alias's traffic on the new version now (as far as the history says)."""
+        return self.weights[-1].weight if self.weights else 0.0
+
+    @property
+    def last_check(self) -> HealthCheck | None:
+        return self.checks[-1] if self.checks else None
+
+    @property
+    def next_check_at(self) -> datetime | None:
+        if self.wait_started_at is None or self.wait_progress is None:
+            return None
+        return self.wait_started_at + timedelta(
+            seconds=float(self.wait_progress.get("nextWaitSeconds", 0))
+        )
+
+    @property
+    def next_step_at(self) -> datetime | None:
+        """When the current step's (or the bake's) wait is over, while running."""
+        if self.outcome.finished:
+            return None
+        if self.wait_started_at is not None and self.wait_progress is not None:
+            left = float(self.wait_progress.get("stepWaitSeconds", 0)) - float(
+                self.wait_progress.get("waitedSeconds", 0)
+            )
+            return self.wait_started_at + timedelta(seconds=max(left, 0.0))
+        progress = self.progress or {}
+        started = _parse_time(progress.get("stepStartedAt"))
+        if started is None or "stepWaitSeconds" not in progress:
+            return None
+        return started + timedelta(seconds=float(progress["stepWaitSeconds"]))
+
+    def seconds_to_next_step(self, now: datetime) -> float | None:
+        at = self.next_step_at
+        return None if at is None else max((at - now).total_seconds(), 0.0)
+
+    # -- how it ended ----------------------------------------------------------------
+
+    @property
+    def reason(self) -> str:
+        """One line for people: why it ended the way it did (or what it is doing)."""
+        if self.outcome is Outcome.SUCCEEDED:
+            return f"version {self.target_version} is live on {self.function}:{self.alias}"
+        if self.outcome in (Outcome.SKIPPED, Outcome.NOOP):
+            return str((self.plan or {}).get("reason") or self.outcome.value)
+        if self.outcome is Outcome.RUNNING:
+            return f"in {self.current_state}" if self.current_state else "starting"
+        summary = (self.cause or "").strip().splitlines()
+        head = f"{self.error}: " if self.error else ""
+        return head + (summary[0] if summary else self.outcome.value)
+
+    @property
+    def duration(self) -> timedelta | None:
+        return None if self.stopped_at is None else self.stopped_at - self.started_at
+
+
+# -- building -------------------------------------------------------------------------
+
+
+def build_run(
+    describe: dict[str, Any],
+    history: list[dict[str, Any]],
+    machine: dict[str, Any] | None = None,
+) -> Run:
+    """The model from DescribeExecution, GetExecutionHistory events (oldest first) and,
+    optionally, DescribeStateMachineForExecution."""
+    started = _utc(describe["startDate"])
+    run = Run(
+        execution_arn=describe["executionArn"],
+        name=describe.get("name") or describe["executionArn"].rsplit(":", 1)[-1],
+        state_machine_arn=describe.get("stateMachineArn", ""),
+        status=describe["status"],
+        started_at=started,
+        stopped_at=_utc(describe["stopDate"]) if describe.get("stopDate") else None,
+        input=_json_object(describe.get("input")) or {},
+        output=_json_object(describe.get("output")),
+        error=describe.get("error"),
+        cause=describe.get("cause"),
+        plan=None,
+        progress=None,
+        events=[],
+        weights=[],
+        checks=[],
+        outcome=Outcome.RUNNING,
+    )
+    if machine:
+        run.state_machine_name = machine.get("name")
+        run.state_names = list((_json_object(machine.get("definition")) or {}).get("States", {}))
+    for raw in sorted(history, key=lambda e: (e.get("id", 0))):
+        _apply(run, raw)
+    _apply_document(run, run.output, run.stopped_at or started, None)
+    run.outcome = _outcome(run)
+    return run
+
+
+def _apply(run: Run, raw: dict[str, Any]) -> None:
+    kind, at = raw["type"], _utc(raw["timestamp"])
+    if kind.endswith("StateEntered"):
+        details = raw.get("stateEnteredEventDetails", {})
+        name = details.get("name", "")
+        run.events.append(Event(at, kind, name))
+        _track_wait(run, kind, name, at, _json_object(details.get("input")))
+    elif kind.endswith("StateExited"):
+        details = raw.get("stateExitedEventDetails", {})
+        name = details.get("name", "")
+        run.events.append(Event(at, kind, name))
+        run.wait_started_at = run.wait_progress = None
+        _apply_document(run, _json_object(details.get("output")), at, name)
+    elif kind.endswith("Failed") or kind.endswith("TimedOut") or kind == "ExecutionAborted":
+        details = next((v for k, v in raw.items() if k.endswith("EventDetails")), {}) or {}
+        run.events.append(Event(at, kind, None, details.get("error"), details.get("cause")))
+        if kind.startswith("Execution"):
+            run.error = run.error or details.get("error")
+            run.cause = run.cause or details.get("cause")
+    elif kind in TERMINAL_EVENTS or kind == "ExecutionStarted":
+        run.events.append(Event(at, kind, None))
+
+
+def _track_wait(run: Run, kind: str, name: str, at: datetime, doc: dict[str, Any] | None) -> None:
+    if kind == "WaitStateEntered" and name in WAIT_STATES and doc:
+        run.wait_started_at, run.wait_progress = at, doc.get("progress")
+    else:
+        run.wait_started_at = run.wait_progress = None
+
+
+def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: str | None) -> None:
+    """Pick up the plan, progress, checks and weight from a state's output document."""
+    if not doc:
+        return
+    if isinstance(doc.get("plan"), dict):
+        run.plan = doc["plan"]
+    progress = doc.get("progress")
+    if isinstance(progress, dict):
+        run.progress = progress
+        _record_check(run, progress.get("lastCheck"))
+    if "failure" in doc and state in (SHIFT_TRAFFIC, PROMOTE):
+        return  # the task failed and was caught: the alias did not move
+    if state == SHIFT_TRAFFIC and isinstance(progress, dict) and "weight" in progress:
+        _record_weight(run, at, float(progress["weight"]), state)
+    elif state == PROMOTE:
+        _record_weight(run, at, 1.0, state)
+    elif state == ROLL_BACK and (doc.get("rollback") or {}).get("restored", True):
+        _record_weight(run, at, 0.0, state)
+
+
+def _record_weight(run: Run, at: datetime, weight: float, state: str) -> None:
+    if not run.weights:
+        run.weights.append(WeightPoint(run.started_at, 0.0, "start"))
+    run.weights.append(WeightPoint(at, weight, state))
+
+
+def _record_check(run: Run, raw: Any) -> None:
+    if not isinstance(raw, dict):
+        return
+    check = HealthCheck(
+        at=_parse_time(raw.get("at")),
+        healthy=bool(raw.get("healthy", False)),
+        alarms={str(k): str(v) for k, v in (raw.get("alarms") or {}).items()},
+        new=_metrics(raw.get("newVersion")),
+        stable=_metrics(raw.get("stableVersion")),
+        notes=[str(n) for n in raw.get("notes") or []],
+    )
+    if not run.checks or run.checks[-1] != check:  # every later state repeats lastCheck
+        run.checks.append(check)
+
+
+def _metrics(raw: Any) -> VersionMetrics | None:
+    if not isinstance(raw, dict):
+        return None
+    return VersionMetrics(
+        version=str(raw.get("version", "?")),
+        invocations=int(raw.get("invocations") or 0),
+        errors=int(raw.get("errors") or 0),
+        error_rate_percent=float(raw.get("errorRatePercent") or 0.0),
+    )
+
+
+def _outcome(run: Run) -> Outcome:
+    final = run.current_state
+    match run.status:
+        case "RUNNING" | "PENDING_REDRIVE":
+            return Outcome.RUNNING
+        case "ABORTED":
+            return Outcome.ABORTED
+        case "TIMED_OUT":
+            return Outcome.TIMED_OUT
+        case "SUCCEEDED":
+            return {"skip": Outcome.SKIPPED, "noop": Outcome.NOOP}.get(
+                str(run.action), Outcome.SUCCEEDED
+            )
+    if final == REJECTED_END or run.error in REJECTION_ERRORS:
+        return Outcome.REJECTED
+    if final == ROLLED_BACK_END:
+        return Outcome.ROLLED_BACK
+    return Outcome.FAILED
+
+
+# -- fetching -------------------------------------------------------------------------
+
+
+def fetch_history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    pages = sfn.get_paginator("get_execution_history").paginate(
+        executionArn=execution_arn, includeExecutionData=True
+    )
+    return [event for page in pages for event in page["events"]]
+
+
+def fetch_run(sfn: Any, execution_arn: str, machine: dict[str, Any] | None = None) -> Run:
+    """Read one execution; `machine` (DescribeStateMachineForExecution) is fetched if not given."""
+    history = fetch_history(sfn, execution_arn)
+    describe = sfn.describe_execution(executionArn=execution_arn)
+    if describe["status"] != "RUNNING" and not any(e["type"] in TERMINAL_EVENTS for e in history):
+        history = fetch_history(sfn, execution_arn)  # it ended between the two calls
+    if machine is None:
+        machine = sfn.describe_state_machine_for_execution(executionArn=execution_arn)
+    return build_run(describe, history, machine)
+
+
+# -- small helpers --------------------------------------------------------------------
+
+
+def _json_object(text: Any) -> dict[str, Any] | None:
+    if isinstance(text, dict):
+        return text
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _utc(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        parsed = _parse_time(value)
+        if parsed is None:
+            raise ValueError(f"not a timestamp: {value!r}")
+        return parsed
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return _utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _plan_or_input(run: Run, key: str) -> str | None:
+    return _str_or_none((run.plan or {}).get(key) or run.input.get(key))
+
+
+def _eventbridge_function(doc: dict[str, Any]) -> str | None:
+    detail = doc.get("detail")
+    if not isinstance(detail, dict):
+        return None
+    return _str_or_none((detail.get("requestParameters") or {}).get("functionName"))
+
+
+def _short_function_name(name: str) -> str:
+    """`orders` from a name, an ARN, or a qualified ARN."""
+    if ":function:" in name:
+        return name.split(":function:", 1)[1].split(":", 1)[0]
+    return name
