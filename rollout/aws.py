@@ -7,8 +7,10 @@ so the same commands work against AWS and against `rollout local up`.
 
 from __future__ import annotations
 
+import argparse
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,6 +24,8 @@ from botocore.exceptions import (
     NoRegionError,
     PartialCredentialsError,
 )
+from rich.console import Console
+from rich.text import Text
 
 STACK_NAME = "rollout"
 STACK_OUTPUT = "RolloutStateMachineArn"
@@ -39,6 +43,11 @@ NOT_FOUND_CODES = {
     "StateMachineDoesNotExist": "state machine not found",
     "ResourceNotFoundException": "not found",
     "InvalidArn": "not a valid ARN",
+}
+
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
+CREDENTIAL_CODES = ACCESS_DENIED_CODES | {
+    "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
 }
 
 
@@ -80,23 +89,31 @@ def aws_errors(what: str = "") -> Iterator[None]:
     """Turn botocore exceptions into CliErrors that say what to do next."""
     try:
         yield
-    except (NoCredentialsError, PartialCredentialsError):
-        raise CliError(
+    except (BotoCoreError, ClientError) as error:
+        raise as_cli_error(error, what) from None
+
+
+def as_cli_error(error: BotoCoreError | ClientError, what: str = "") -> CliError:
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return CliError(
             "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
             f"({LOCAL_HINT})"
-        ) from None
-    except NoRegionError:
-        raise CliError(NO_REGION) from None
-    except EndpointConnectionError as error:
-        raise CliError(
+        )
+    if isinstance(error, NoRegionError):
+        return CliError(NO_REGION)
+    if isinstance(error, EndpointConnectionError):
+        return CliError(
             f"cannot reach {error.kwargs.get('endpoint_url', 'the AWS endpoint')}: "
             "check your network, or start the local cloud with `rollout local up` "
             "if AWS_ENDPOINT_URL points at it"
-        ) from None
-    except ClientError as error:
-        raise CliError(_client_error_message(error, what)) from None
-    except BotoCoreError as error:
-        raise CliError(f"AWS SDK error: {error}") from None
+        )
+    if isinstance(error, ClientError):
+        return CliError(_client_error_message(error, what))
+    return CliError(f"AWS SDK error: {error}")
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _client_error_message(error: ClientError, what: str) -> str:
@@ -105,8 +122,7 @@ def _client_error_message(error: ClientError, what: str) -> str:
     subject = f"{what}: " if what else ""
     if code in NOT_FOUND_CODES:
         return f"{subject}{NOT_FOUND_CODES[code]} ({message})"
-    if code in {"AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
-                "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException"}:
+    if code in CREDENTIAL_CODES:
         return f"{subject}AWS refused the credentials in use ({code}: {message})"
     return f"{subject}{code}: {message}"
 
@@ -147,3 +163,30 @@ def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
     if not machine:
         raise CliError(f"not a state machine ARN: {state_machine_arn}", exit_code=2)
     return f"{prefix}:execution:{machine}:{name_or_arn}"
+
+
+def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
+    """--region, --profile and --state-machine, shared by the commands that call AWS."""
+    group = parser.add_argument_group("AWS (the credential chain and AWS_ENDPOINT_URL apply)")
+    group.add_argument("--region", help="AWS region (default: AWS_REGION / your profile)")
+    group.add_argument("--profile", help="named profile from your AWS config")
+    group.add_argument(
+        "--state-machine",
+        metavar="ARN",
+        help=f"the rollout state machine (default: ${STATE_MACHINE_ENV}, else the output "
+        f"{STACK_OUTPUT} of stack '{STACK_NAME}')",
+    )
+
+
+def reports_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Print a CliError as one line on stderr and exit with its code, instead of a traceback."""
+
+    @functools.wraps(run)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except CliError as error:
+            Console(stderr=True).print(Text("rollout: ", style="bold red") + Text(str(error)))
+            return error.exit_code
+
+    return wrapper

@@ -129,7 +129,7 @@ class Run:
     @property
     def function(self) -> str | None:
         name = _plan_or_input(self, "functionName") or _eventbridge_function(self.input)
-        return _short_function_name(name) if name else None
+        return short_function_name(name) if name else None
 
     @property
     def alias(self) -> str | None:
@@ -458,7 +458,7 @@ def _eventbridge_function(doc: dict[str, Any]) -> str | None:
     return _str_or_none((detail.get("requestParameters") or {}).get("functionName"))
 
 
-def _short_function_name(name: str) -> str:
+def short_function_name(name: str) -> str:
     """`orders` from a name, an ARN, or a qualified ARN."""
     if ":function:" in name:
         return name.split(":function:", 1)[1].split(":", 1)[0]

@@ -1,0 +1,243 @@
+"""`rollout start`: build the console input from flags (and/or a file) and start a rollout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+
+from rollout.aws import (
+    ACCESS_DENIED_CODES,
+    AwsContext,
+    CliError,
+    add_aws_arguments,
+    as_cli_error,
+    aws_errors,
+    error_code,
+    find_state_machine,
+    reports_errors,
+)
+from rollout.commands.watch import (
+    EXIT_CODES_HELP,
+    EXIT_INVALID,
+    add_watch_arguments,
+    watch_execution,
+)
+
+# Types of the console input keys (docs/workflow.md, "Input"). Only types are checked here;
+# ranges, unknown keys and anything needing AWS are the workflow's job (Prepare).
+NUMBER = (int, float)
+TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
+    "functionName": (str,), "alias": (str,), "targetVersion": (str,),
+    "strategy": (str, dict), "alarms": (list,), "ignoreFiringAlarms": (bool,),
+    "insufficientData": (str,), "timeScale": NUMBER, "checkIntervalSeconds": (int,),
+    "health": (dict,), "preTraffic": (dict, bool), "postTraffic": (dict, bool),
+    "bakeSeconds": (int,),
+}
+HEALTH_TYPES: dict[str, tuple[type, ...]] = {
+    "errorRatePercent": NUMBER, "compareToStable": (bool,), "minInvocations": (int,),
+    "lowTraffic": (str,),
+}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "start",
+        help="start a rollout of a Lambda version behind an alias",
+        description="Start a rollout with the same input the Step Functions console takes,\n"
+        "built from flags and/or --input FILE (flags win). Prints the execution ARN.",
+        epilog=EXIT_CODES_HELP + "  (without --watch: 0 once the execution has started)\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = parser.add_argument_group("what to roll out")
+    what.add_argument("--input", type=Path, metavar="FILE", help="console input JSON ('-': stdin)")
+    what.add_argument("--function", help="function name or ARN")
+    what.add_argument("--alias", help="alias to shift, e.g. live")
+    what.add_argument("--version", help="version to roll out (default: newest published)")
+    _add_how(parser.add_argument_group("how"))
+    _add_checks(parser.add_argument_group("checks"))
+    follow = parser.add_argument_group("following it")
+    follow.add_argument("--name", help="execution name (default: generated)")
+    follow.add_argument("--watch", action="store_true", help="follow it live; exit with verdict")
+    add_watch_arguments(follow)
+    add_aws_arguments(parser)
+    parser.set_defaults(run=run_start)
+
+
+def _add_how(group: Any) -> None:
+    group.add_argument(
+        "--strategy", help='preset name (e.g. Linear10PercentEvery1Minute) or a JSON object, '
+        'e.g. \'{"steps": [{"percentage": 5, "waitSeconds": 60}]}\'',
+    )
+    group.add_argument("--time-scale", type=float, help="multiply every wait (0 < x <= 10)")
+    group.add_argument("--check-interval", type=int, metavar="SECONDS",
+                       help="health check interval during waits")
+    group.add_argument("--bake-seconds", type=int, help="keep checking this long after 100%%")
+
+
+def _add_checks(group: Any) -> None:
+    group.add_argument("--alarms", action="append", metavar="NAMES",
+                       help="CloudWatch alarm names, comma-separated or repeated")
+    group.add_argument("--ignore-firing-alarms", action="store_true", default=None,
+                       help="start even if some of the alarms are in ALARM now")
+    group.add_argument("--error-rate-percent", type=float,
+                       help="new version error rate above this fails a check")
+    group.add_argument("--min-invocations", type=int,
+                       help="below this many invocations the rate is not judged")
+    group.add_argument("--pre-traffic-payload", metavar="JSON",
+                       help="invoke the new version with this before any traffic")
+    group.add_argument("--post-traffic-payload", metavar="JSON",
+                       help="invoke the new version with this at 100%%")
+    group.add_argument("--hook", metavar="FUNCTION",
+                       help="a Lambda invoked before and after traffic with "
+                       "{functionName, alias, targetVersion, stableVersion, phase}; "
+                       'it must return {"passed": true}')
+
+
+@reports_errors
+def run_start(args: argparse.Namespace) -> int:
+    document = build_input(args)  # CliError(exit 2) on bad input, before touching AWS
+    aws = AwsContext(args.region, args.profile)
+    machine = find_state_machine(aws, args.state_machine)
+    _preflight(aws, document)
+    request: dict[str, Any] = {"stateMachineArn": machine, "input": json.dumps(document)}
+    if args.name:
+        request["name"] = args.name
+    with aws_errors(f"starting on {machine}"):
+        arn = aws.client("stepfunctions").start_execution(**request)["executionArn"]
+    print(arn, flush=True)
+    if not args.watch:
+        return 0
+    return watch_execution(aws, arn, args.interval, args.timeout, console=Console())
+
+
+# -- the input document ---------------------------------------------------------------
+
+
+def build_input(args: argparse.Namespace) -> dict[str, Any]:
+    """The console input: the file's keys, overridden by the flags given."""
+    document = _read_input_file(args.input) if args.input else {}
+    flags = {
+        "functionName": args.function,
+        "alias": args.alias,
+        "targetVersion": args.version,
+        "strategy": _strategy(args.strategy),
+        "alarms": _alarm_names(args.alarms),
+        "ignoreFiringAlarms": args.ignore_firing_alarms,
+        "timeScale": args.time_scale,
+        "checkIntervalSeconds": args.check_interval,
+        "bakeSeconds": args.bake_seconds,
+    }
+    document.update({key: value for key, value in flags.items() if value is not None})
+    _merge(document, "health", {"errorRatePercent": args.error_rate_percent,
+                                "minInvocations": args.min_invocations})
+    _merge(document, "preTraffic", {"payload": _json_flag("--pre-traffic-payload",
+                                                          args.pre_traffic_payload),
+                                    "hookFunction": args.hook})
+    _merge(document, "postTraffic", {"payload": _json_flag("--post-traffic-payload",
+                                                           args.post_traffic_payload),
+                                     "hookFunction": args.hook})
+    validate_types(document)
+    return document
+
+
+def _read_input_file(path: Path) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text()
+    except OSError as error:
+        raise CliError(f"cannot read --input {path}: {error.strerror}", EXIT_INVALID) from None
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise CliError(f"--input {path} is not valid JSON: {error}", EXIT_INVALID) from None
+    if not isinstance(document, dict):
+        raise CliError(f"--input {path} must hold a JSON object", EXIT_INVALID)
+    return document
+
+
+def _merge(document: dict[str, Any], key: str, values: dict[str, Any]) -> None:
+    given = {name: value for name, value in values.items() if value is not None}
+    if not given:
+        return
+    current = document.get(key)
+    document[key] = {**(current if isinstance(current, dict) else {}), **given}
+
+
+def _strategy(value: str | None) -> str | dict[str, Any] | None:
+    if value is None or not value.lstrip().startswith("{"):
+        return value
+    parsed = _json_flag("--strategy", value)
+    if not isinstance(parsed, dict):
+        raise CliError("--strategy must be a preset name or a JSON object", EXIT_INVALID)
+    return parsed
+
+
+def _alarm_names(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def _json_flag(flag: str, value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError as error:
+        raise CliError(f"{flag} is not valid JSON: {error}", EXIT_INVALID) from None
+
+
+def validate_types(document: dict[str, Any]) -> None:
+    """Check what needs no AWS: required keys and value types."""
+    for key in ("functionName", "alias"):
+        if not document.get(key):
+            raise CliError(f"{key} is required (--{_flag_for(key)} or --input)", EXIT_INVALID)
+    _check_types(document, TOP_LEVEL_TYPES, "")
+    if isinstance(document.get("health"), dict):
+        _check_types(document["health"], HEALTH_TYPES, "health.")
+    alarms = document.get("alarms", [])
+    if not all(isinstance(name, str) for name in alarms):
+        raise CliError("alarms must be a list of alarm names", EXIT_INVALID)
+    version = document.get("targetVersion")
+    if version is not None and not version.isdigit():
+        raise CliError(f"targetVersion must be a version number, not {version!r}", EXIT_INVALID)
+
+
+def _check_types(document: dict[str, Any], types: dict[str, tuple[type, ...]], at: str) -> None:
+    for key, allowed in types.items():
+        if key not in document:
+            continue
+        value = document[key]
+        is_bool = isinstance(value, bool)
+        if not isinstance(value, allowed) or (is_bool and bool not in allowed):
+            names = " or ".join("number" if t is float else t.__name__ for t in allowed)
+            raise CliError(f"{at}{key} must be {names}, not {json.dumps(value)}", EXIT_INVALID)
+
+
+def _flag_for(key: str) -> str:
+    return {"functionName": "function"}.get(key, key)
+
+
+def _preflight(aws: AwsContext, document: dict[str, Any]) -> None:
+    """Say "no such function or alias" now rather than after a trip through the workflow.
+    Skipped when the caller may not read Lambda: Prepare checks again anyway."""
+    function, alias = document["functionName"], document["alias"]
+    try:
+        aws.client("lambda").get_alias(FunctionName=function, Name=alias)
+    except ClientError as error:
+        if error_code(error) in ACCESS_DENIED_CODES:
+            return
+        if error_code(error) != "ResourceNotFoundException":
+            raise as_cli_error(error, "checking the function") from None
+        message = error.response["Error"].get("Message", "")
+        raise CliError(
+            f"function {function!r} with alias {alias!r} not found in {aws.region} ({message})",
+            EXIT_INVALID,
+        ) from None
+    except BotoCoreError as error:
+        raise as_cli_error(error, "checking the function") from None

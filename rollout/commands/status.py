@@ -1,0 +1,106 @@
+"""`rollout status`: recent rollouts as a table, newest first."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from rollout.aws import (
+    AwsContext,
+    add_aws_arguments,
+    aws_errors,
+    find_state_machine,
+    reports_errors,
+)
+from rollout.view.run import Run, build_run, fetch_history, short_function_name
+from rollout.view.watch import ICONS
+
+SCAN_LIMIT = 200  # executions looked at when filtering by function
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "status",
+        help="recent rollouts: function, alias, versions, outcome, step, timing",
+        description="Recent rollouts of the rollout state machine, newest first.",
+    )
+    parser.add_argument("--function", help="only rollouts of this function (name or ARN)")
+    parser.add_argument("--limit", type=int, default=10, help="how many to show (default 10)")
+    add_aws_arguments(parser)
+    parser.set_defaults(run=run_status)
+
+
+@reports_errors
+def run_status(args: argparse.Namespace) -> int:
+    aws = AwsContext(args.region, args.profile)
+    machine = find_state_machine(aws, args.state_machine)
+    with aws_errors(f"listing rollouts of {machine}"):
+        runs = recent_runs(aws.client("stepfunctions"), machine, args.function, args.limit)
+    console = Console()
+    if not runs:
+        which = f" of {args.function}" if args.function else ""
+        console.print(f"no rollouts{which} yet on {machine}", highlight=False)
+        return 0
+    console.print(status_table(runs, datetime.now(UTC)))
+    return 0
+
+
+def recent_runs(sfn: Any, machine: str, function: str | None, limit: int) -> list[Run]:
+    """Newest first. DescribeExecution filters by function; the history (needed for the step
+    and the plan of a running rollout) is read only for the rollouts shown."""
+    wanted = short_function_name(function) if function else None
+    runs: list[Run] = []
+    for summary in _executions(sfn, machine):
+        if len(runs) >= max(limit, 0):
+            break
+        describe = sfn.describe_execution(executionArn=summary["executionArn"])
+        if wanted and build_run(describe, []).function != wanted:
+            continue
+        history = fetch_history(sfn, summary["executionArn"])
+        runs.append(build_run(describe, history))
+    return runs
+
+
+def _executions(sfn: Any, machine: str) -> Iterator[dict[str, Any]]:
+    pages = sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=machine, PaginationConfig={"MaxItems": SCAN_LIMIT}
+    )
+    summaries = [s for page in pages for s in page["executions"]]
+    yield from sorted(summaries, key=lambda s: s["startDate"], reverse=True)
+
+
+def status_table(runs: list[Run], now: datetime) -> Table:
+    table = Table(title="Recent rollouts", title_justify="left")
+    for column in ("Function", "Alias", "Versions", "Outcome", "Step", "Started (UTC)",
+                   "Duration", "Execution"):
+        table.add_column(column, no_wrap=column != "Outcome")
+    for run in runs:
+        label, colour = ICONS[run.outcome]
+        step = f"{run.step_number}/{run.step_count}" if run.steps else "—"
+        table.add_row(
+            run.function or "?",
+            run.alias or "?",
+            f"{run.stable_version or '?'} → {run.target_version or '?'}",
+            Text(label, style=colour) + Text(_detail(run), style="dim"),
+            step,
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            _duration((run.stopped_at or now) - run.started_at),
+            run.name,
+        )
+    return table
+
+
+def _detail(run: Run) -> str:
+    return f"\n{run.error}" if run.error else ""
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = max(int(delta.total_seconds()), 0)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"

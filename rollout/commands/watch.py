@@ -1,0 +1,117 @@
+"""`rollout watch EXECUTION`: follow one rollout live until it ends; exit with its verdict."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from rollout.aws import (
+    AwsContext,
+    CliError,
+    add_aws_arguments,
+    aws_errors,
+    execution_arn,
+    find_state_machine,
+    reports_errors,
+)
+from rollout.view.run import Outcome, Run, fetch_run
+from rollout.view.watch import LinePrinter, WatchTimeout, follow, outcome_line, render
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_RUNNING = 0, 1, 2, 3
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  the rollout succeeded (or was skipped, or the version was already live)
+  1  it rolled back or failed, was refused because another rollout holds the alias
+     (RolloutInProgress) or alarms were already firing (AlarmsAlreadyFiring),
+     was aborted, or --timeout passed first
+  2  invalid input: rejected locally, or by the workflow (InvalidRolloutRequest)
+  3  still running (only with --once)
+"""
+
+
+def exit_code(run: Run) -> int:
+    """The CI verdict for a run. Only InvalidRolloutRequest is "your input is wrong" (2):
+    RolloutInProgress and AlarmsAlreadyFiring are valid requests refused for now (1)."""
+    if not run.outcome.finished:
+        return EXIT_RUNNING
+    if run.outcome.good:
+        return EXIT_OK
+    if run.outcome is Outcome.REJECTED and run.error == "InvalidRolloutRequest":
+        return EXIT_INVALID
+    return EXIT_FAILED
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "watch",
+        help="follow a rollout live until it ends",
+        description="Follow a rollout execution live: step, weight, health, events, outcome.\n"
+        "On a terminal the view redraws in place; otherwise it prints one line per change.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("execution", metavar="EXECUTION", help="execution ARN, or its name")
+    add_watch_arguments(parser)
+    parser.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    add_aws_arguments(parser)
+    parser.set_defaults(run=run_watch)
+
+
+def add_watch_arguments(parser: Any) -> None:
+    """--interval and --timeout (on a parser or an argument group)."""
+    parser.add_argument(
+        "--interval", type=float, default=1.0, metavar="SECONDS",
+        help="how often to poll Step Functions (default 1)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=None, metavar="SECONDS",
+        help="give up (exit 1) if the rollout has not ended by then; the rollout keeps going",
+    )
+
+
+@reports_errors
+def run_watch(args: argparse.Namespace) -> int:
+    aws = AwsContext(args.region, args.profile)
+    arn = args.execution
+    if not arn.startswith("arn:"):
+        arn = execution_arn(find_state_machine(aws, args.state_machine), arn)
+    return watch_execution(aws, arn, args.interval, args.timeout, once=args.once)
+
+
+def watch_execution(
+    aws: AwsContext,
+    arn: str,
+    interval: float,
+    timeout: float | None,
+    once: bool = False,
+    console: Console | None = None,
+) -> int:
+    console = console or Console()
+    sfn = aws.client("stepfunctions")
+    with aws_errors(f"execution {arn}"):
+        machine = sfn.describe_state_machine_for_execution(executionArn=arn)
+
+    def fetch() -> Run:
+        with aws_errors(f"execution {arn}"):
+            return fetch_run(sfn, arn, machine)
+
+    if once:
+        return _snapshot(fetch(), console)
+    try:
+        run = follow(fetch, console, interval=max(interval, 0.1), timeout=timeout)
+    except WatchTimeout as timed_out:
+        raise CliError(f"{timed_out} — still going: rollout watch {arn}") from None
+    return exit_code(run)
+
+
+def _snapshot(run: Run, console: Console) -> int:
+    if console.is_terminal:
+        console.print(render(run))
+    else:
+        LinePrinter(console).update(run)
+        console.print(outcome_line(run) if run.outcome.finished else Text(f"… {run.reason}"))
+    return exit_code(run)
