@@ -78,8 +78,12 @@ class Invocation:
 
 def lambda_error(error_type: str, message: str, request_id: str) -> bytes:
     """Lambda's error payload for errors the runtime, not the handler, reports."""
-    body = {"errorMessage": message, "errorType": error_type, "requestId": request_id,
-            "stackTrace": []}
+    body = {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": [],
+    }
     return json.dumps(body).encode()
 
 
@@ -89,8 +93,10 @@ def _uuid() -> str:
 
 
 def _trace_id() -> str:
-    return (f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};"
-            f"Parent={secrets.token_hex(8)};Sampled=0")
+    return (
+        f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};"
+        f"Parent={secrets.token_hex(8)};Sampled=0"
+    )
 
 
 class RuntimeApi:
@@ -102,8 +108,10 @@ class RuntimeApi:
         self.init_failed = False  # the runtime exits after reporting an init error
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.api = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="lambda-runtime-api")
+        # A short poll interval keeps close() (server.shutdown) from waiting 0.5 s.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True, name="lambda-runtime-api"
+        )
         self._thread.start()
 
     @property
@@ -168,12 +176,16 @@ class _Handler(BaseHTTPRequestHandler):
         if invocation is None:
             self._reply(410, b'{"errorType":"EnvironmentStopped"}')
             return
-        self._reply(200, invocation.payload, {
-            "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
-            "Lambda-Runtime-Deadline-Ms": str(int(invocation.deadline * 1000)),
-            "Lambda-Runtime-Invoked-Function-Arn": invocation.invoked_arn,
-            "Lambda-Runtime-Trace-Id": _trace_id(),  # without it the client hangs
-        })
+        self._reply(
+            200,
+            invocation.payload,
+            {
+                "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                "Lambda-Runtime-Deadline-Ms": str(int(invocation.deadline * 1000)),
+                "Lambda-Runtime-Invoked-Function-Arn": invocation.invoked_arn,
+                "Lambda-Runtime-Trace-Id": _trace_id(),  # without it the client hangs
+            },
+        )
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -282,8 +294,11 @@ class ExecutionEnvironment:
         env = {**spec.env, "AWS_LAMBDA_RUNTIME_API": self._api.address}
         self._process = subprocess.Popen(
             [sys.executable, "-m", "awslambdaric", spec.handler],
-            cwd=spec.task_root, env=env, stdin=subprocess.DEVNULL,
-            stdout=self._logs.write_fd, stderr=self._logs.write_fd,
+            cwd=spec.task_root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._logs.write_fd,
+            stderr=self._logs.write_fd,
             start_new_session=True,  # its own process group, so stop() reaches its children
         )
         os.close(self._logs.write_fd)
@@ -304,16 +319,21 @@ class ExecutionEnvironment:
         self._api.submit(invocation)
         if self._exited.is_set():  # died since it was last used; _watch may have missed it
             invocation.fail("Runtime.ExitError", "Runtime exited before the invocation")
-        if not invocation.started.wait(INIT_TIMEOUT_SECONDS) and not invocation.done.is_set():
+        # Record the timeout before killing, or _watch reports the kill as an exit.
+        if not invocation.started.wait(INIT_TIMEOUT_SECONDS):
+            invocation.fail(
+                "Sandbox.Timedout", f"INIT timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds"
+            )
             self.stop()
-            invocation.fail("Sandbox.Timedout",
-                            f"INIT timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds")
         remaining = invocation.deadline - time.time()
         if not invocation.done.wait(max(remaining, 0.0)):
-            self.stop()  # Lambda discards an environment whose invocation timed out
             stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            invocation.fail("Sandbox.Timedout", f"{stamp} {invocation.request_id} "
-                            f"Task timed out after {invocation.timeout_seconds:.2f} seconds")
+            invocation.fail(
+                "Sandbox.Timedout",
+                f"{stamp} {invocation.request_id} "
+                f"Task timed out after {invocation.timeout_seconds:.2f} seconds",
+            )
+            self.stop()  # Lambda discards an environment whose invocation timed out
         return self._logs.take()
 
     def _watch(self) -> None:
