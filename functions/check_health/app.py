@@ -1,0 +1,36 @@
+"""Check health / Check bake health: alarms and the new version's own error rate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from rollout_core import actions, clock
+from rollout_core.models import dump
+from rollout_core.payloads import HealthPayload
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    payload = parse(event=event, model=HealthPayload)
+    logger.set_correlation_id(payload.executionId)
+    metrics.add_metric(name="HealthChecks", unit=MetricUnit.Count, value=1)
+    progress = actions.check(payload.plan.rollout_ready(), payload.progress, clock.now())
+    logger.info(
+        "Healthy",
+        extra={
+            "phase": payload.phase,
+            "stepComplete": progress.stepComplete,
+            "lastCheck": progress.lastCheck,
+        },
+    )
+    return dump(progress)

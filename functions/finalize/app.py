@@ -1,0 +1,28 @@
+"""Finalize / Release lock / Notify …: release the lock and notify the outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from rollout_core.outcome import finalize
+from rollout_core.payloads import FinalizePayload
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    payload = parse(event=event, model=FinalizePayload)
+    logger.set_correlation_id(payload.executionId)
+    summary = finalize(payload.plan, payload.outcome, payload.rollback, payload.failure)
+    metrics.add_metric(name=f"Outcome_{payload.outcome}", unit=MetricUnit.Count, value=1)
+    logger.info("Rollout finished", extra={"summary": summary})
+    return summary

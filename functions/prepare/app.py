@@ -1,0 +1,40 @@
+"""Prepare: validate and normalise the input, resolve versions, take the lock, plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from rollout_core.payloads import PreparePayload
+from rollout_core.plan import prepare
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    payload = parse(event=event, model=PreparePayload)
+    logger.set_correlation_id(payload.executionId)
+    result = prepare(payload.input, payload.executionId)
+    plan = result["plan"]
+    metrics.add_metric(name=f"Prepared_{plan['action']}", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "Rollout prepared",
+        extra={
+            "action": plan["action"],
+            "reason": plan["reason"],
+            "function": plan["functionName"],
+            "alias": plan["alias"],
+            "stableVersion": plan["stableVersion"],
+            "targetVersion": plan["targetVersion"],
+            "steps": len(plan["steps"]),
+        },
+    )
+    return result

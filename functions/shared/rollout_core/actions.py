@@ -1,0 +1,64 @@
+"""What Shift traffic, Check health and Promote do to the alias and the cursor."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from . import aliases, clock, health, progress
+from .aliases import Position
+from .errors import HealthCheckFailed
+from .models import Progress, RolloutPlan
+
+STATE_NAMES = {"step": "Check health", "bake": "Check bake health"}
+
+
+def current_position(plan: RolloutPlan, cursor: Progress) -> Position:
+    """Where this rollout left the alias at this point of the cursor."""
+    if cursor.phase == "bake":
+        return Position(plan.targetVersion)
+    return aliases.split(plan.stableVersion, plan.targetVersion, cursor.weight)
+
+
+def shift(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
+    index = cursor.stepIndex + 1
+    if index >= len(plan.steps):
+        return progress.nothing_to_shift(cursor)
+    weight = plan.steps[index].weight
+    new = aliases.split(plan.stableVersion, plan.targetVersion, weight)
+    aliases.move(plan.functionName, plan.alias, [current_position(plan, cursor)], new)
+    return progress.start_step(plan, cursor, index, now)
+
+
+def promote(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
+    new = Position(plan.targetVersion)
+    aliases.move(plan.functionName, plan.alias, [current_position(plan, cursor)], new)
+    return progress.start_bake(plan, cursor, now)
+
+
+def check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
+    """One health check; HealthCheckFailed names the state, the step and every reason."""
+    advanced = progress.after_wait(cursor, plan.checkIntervalSeconds)
+    states = health.alarm_states(plan.alarms)
+    since = (
+        clock.parse(cursor.stepStartedAt)
+        if cursor.stepStartedAt
+        else now - timedelta(seconds=plan.checkIntervalSeconds)
+    )
+    versions = [plan.targetVersion, plan.stableVersion]
+    stats = health.version_stats(plan.functionName, plan.alias, versions, since, now)
+    verdict = health.judge(plan, advanced, states, stats)
+    if not verdict.healthy:
+        state = STATE_NAMES.get(cursor.phase, "Check health")
+        raise HealthCheckFailed(
+            f"{state}, {progress.where(advanced)}: {'; '.join(verdict.reasons)}"
+        )
+    last = {
+        "at": clock.iso(now),
+        "healthy": True,
+        "alarms": states,
+        "newVersion": stats[plan.targetVersion].as_dict(),
+        "stableVersion": stats[plan.stableVersion].as_dict(),
+        "notes": verdict.notes,
+    }
+    rearmed = [*advanced.rearmedAlarms, *verdict.rearmed]
+    return advanced.model_copy(update={"lastCheck": last, "rearmedAlarms": rearmed})

@@ -1,0 +1,41 @@
+"""The named errors of the workflow contract.
+
+Lambda reports an uncaught exception's class name as the error type, and Step Functions
+uses it as the Error that Catch matches, so these names are the contract (docs/workflow.md).
+"""
+
+
+class RolloutError(Exception):
+    """Base of the named errors; the message is one human line with the details."""
+
+
+class InvalidRolloutRequest(RolloutError):
+    """Bad input or a target that can't be rolled out; nothing was touched."""
+
+
+class RolloutInProgress(RolloutError):
+    """Another execution holds the function+alias lock."""
+
+
+class AlarmsAlreadyFiring(RolloutError):
+    """Named alarms are in ALARM before the rollout starts and were not ignored."""
+
+
+class PreTrafficCheckFailed(RolloutError):
+    """The new version failed its check before receiving any traffic."""
+
+
+class PostTrafficCheckFailed(RolloutError):
+    """The new version failed its check at 100 %."""
+
+
+class HealthCheckFailed(RolloutError):
+    """An alarm fired, the new version's error rate is too high, or traffic too low."""
+
+
+class AliasDrift(RolloutError):
+    """The alias is not where this rollout left it; it is not overwritten."""
+
+
+class RollbackFailed(RolloutError):
+    """The alias could not be restored and verified, or it drifted before the rollback."""

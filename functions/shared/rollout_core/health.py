@@ -1,0 +1,174 @@
+"""Health: the rollout's alarms plus the new version's own error rate.
+
+Errors are counted with ExecutedVersion bound to each version, so the stable version's
+errors never fail a healthy new version (the anchors' most common mistake).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import clients
+from .models import Progress, RolloutPlan
+
+MISSING = "MISSING"  # an alarm deleted during the rollout
+
+
+@dataclass(frozen=True)
+class VersionStats:
+    version: str
+    invocations: float
+    errors: float
+
+    @property
+    def rate(self) -> float | None:
+        return 100 * self.errors / self.invocations if self.invocations else None
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.rate
+        return {
+            "version": self.version,
+            "invocations": int(self.invocations),
+            "errors": int(self.errors),
+            "errorRatePercent": None if rate is None else round(rate, 2),
+        }
+
+
+@dataclass
+class Verdict:
+    reasons: list[str] = field(default_factory=list)  # why unhealthy; empty = healthy
+    notes: list[str] = field(default_factory=list)
+    rearmed: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.reasons
+
+
+def alarm_states(names: list[str]) -> dict[str, str]:
+    """State of each named alarm (metric or composite); MISSING when it doesn't exist."""
+    if not names:
+        return {}
+    found = clients.cloudwatch().describe_alarms(
+        AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    )
+    states = {
+        alarm["AlarmName"]: alarm["StateValue"]
+        for kind in ("MetricAlarm", "CompositeAlarm")
+        for alarm in found.get(f"{kind}s", [])
+    }
+    return {name: states.get(name, MISSING) for name in names}
+
+
+def version_stats(
+    function: str, alias: str, versions: list[str], start: datetime, end: datetime
+) -> dict[str, VersionStats]:
+    """Invocations and Errors (Sum, 60 s) of each version behind the alias in [start, end)."""
+    start = start.replace(second=0, microsecond=0)
+    end = end.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    queries = [
+        _query(f"{metric[0].lower()}{index}", function, alias, version, metric)
+        for index, version in enumerate(versions)
+        for metric in ("Invocations", "Errors")
+    ]
+    sums = _sums(queries, start, end)
+    return {
+        version: VersionStats(version, sums[f"i{index}"], sums[f"e{index}"])
+        for index, version in enumerate(versions)
+    }
+
+
+def _query(query_id: str, function: str, alias: str, version: str, metric: str) -> dict[str, Any]:
+    dimensions = {
+        "FunctionName": function,
+        "Resource": f"{function}:{alias}",
+        "ExecutedVersion": version,
+    }
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/Lambda",
+                "MetricName": metric,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+            },
+            "Period": 60,
+            "Stat": "Sum",
+        },
+        "ReturnData": True,
+    }
+
+
+def _sums(queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, float]:
+    sums = {query["Id"]: 0.0 for query in queries}
+    paginator = clients.cloudwatch().get_paginator("get_metric_data")
+    for page in paginator.paginate(MetricDataQueries=queries, StartTime=start, EndTime=end):
+        for result in page["MetricDataResults"]:
+            sums[result["Id"]] += sum(result.get("Values", []))
+    return sums
+
+
+def judge(
+    plan: RolloutPlan,
+    progress: Progress,
+    states: dict[str, str],
+    stats: dict[str, VersionStats],
+) -> Verdict:
+    """Healthy or not, and why; low traffic is judged at the end of a step only."""
+    verdict = Verdict()
+    _judge_alarms(plan, progress, states, verdict)
+    _judge_rate(plan, progress, stats, verdict)
+    return verdict
+
+
+def _judge_alarms(
+    plan: RolloutPlan, progress: Progress, states: dict[str, str], verdict: Verdict
+) -> None:
+    for name, state in states.items():
+        if name in plan.ignoredAlarms and name not in progress.rearmedAlarms:
+            if state == "ALARM":
+                verdict.notes.append(f"alarm {name} still in ALARM (ignored since the start)")
+            else:
+                verdict.rearmed.append(name)
+                verdict.notes.append(f"alarm {name} left ALARM; watching it again")
+        elif state == "ALARM":
+            verdict.reasons.append(f"alarm {name} is in ALARM")
+        elif state in ("INSUFFICIENT_DATA", MISSING):
+            line = f"alarm {name} is {state}"
+            target = verdict.reasons if plan.insufficientData == "fail" else verdict.notes
+            target.append(line)
+
+
+def _judge_rate(
+    plan: RolloutPlan, progress: Progress, stats: dict[str, VersionStats], verdict: Verdict
+) -> None:
+    policy = plan.health
+    new = stats[plan.targetVersion]
+    stable = stats.get(plan.stableVersion)
+    if new.rate is None or new.invocations < policy.minInvocations:
+        line = (
+            f"low traffic: version {new.version} had {int(new.invocations)} invocations, "
+            f"fewer than {policy.minInvocations}"
+        )
+        if progress.stepComplete and policy.lowTraffic == "fail":
+            verdict.reasons.append(line)
+        else:
+            verdict.notes.append(f"{line}; error rate not judged")
+        return
+    if new.rate <= policy.errorRatePercent:
+        return
+    line = (
+        f"version {new.version} error rate {new.rate:.2f}% "
+        f"({int(new.errors)}/{int(new.invocations)}) above {policy.errorRatePercent:g}%"
+    )
+    stable_rate = stable.rate if stable else None
+    if policy.compareToStable and stable_rate is not None:
+        if stable_rate >= new.rate:
+            verdict.notes.append(
+                f"{line}, but stable version {stable.version} is as bad ({stable_rate:.2f}%)"
+            )
+            return
+        line += f" and above stable version {stable.version} ({stable_rate:.2f}%)"
+    verdict.reasons.append(line)

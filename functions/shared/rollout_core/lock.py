@@ -1,0 +1,80 @@
+"""One rollout per function+alias: a DynamoDB item keyed "<function>:<alias>".
+
+The owner is the execution id, so a retried Prepare re-acquires its own lock and only
+the owner can release it. The TTL attribute lets DynamoDB clear a lock whose execution
+died without releasing it; an expired lock is also taken over at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+from botocore.exceptions import ClientError
+
+from . import clients
+from .errors import RolloutInProgress
+
+KEY = "pk"
+OWNER = "owner"
+EXPIRES = "expiresAt"  # the table's TTL attribute (epoch seconds)
+
+
+def lock_key(function: str, alias: str) -> str:
+    return f"{function}:{alias}"
+
+
+def acquire(table: str, key: str, owner: str, ttl_seconds: int) -> None:
+    now = int(time.time())
+    try:
+        clients.dynamodb().put_item(
+            TableName=table,
+            Item={
+                KEY: {"S": key},
+                OWNER: {"S": owner},
+                EXPIRES: {"N": str(now + ttl_seconds)},
+                "acquiredAt": {"N": str(now)},
+            },
+            ConditionExpression=f"attribute_not_exists({KEY}) OR {OWNER} = :owner "
+            f"OR {EXPIRES} < :now",
+            ExpressionAttributeValues={":owner": {"S": owner}, ":now": {"N": str(now)}},
+        )
+    except ClientError as error:
+        if not _condition_failed(error):
+            raise
+        holder = holder_of(table, key)
+        raise RolloutInProgress(
+            f"{key} is being rolled out by {holder or 'another execution'}; "
+            "wait for it to finish or stop it"
+        ) from None
+
+
+def release(table: str, key: str, owner: str) -> bool:
+    """Delete the lock if `owner` holds it; False when it was not held (already released)."""
+    try:
+        clients.dynamodb().delete_item(
+            TableName=table,
+            Key={KEY: {"S": key}},
+            ConditionExpression=f"{OWNER} = :owner",
+            ExpressionAttributeValues={":owner": {"S": owner}},
+        )
+    except ClientError as error:
+        if _condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def holder_of(table: str, key: str) -> str | None:
+    """The live owner of the lock, if any (expired locks don't count)."""
+    item = (
+        clients.dynamodb()
+        .get_item(TableName=table, Key={KEY: {"S": key}}, ConsistentRead=True)
+        .get("Item")
+    )
+    if not item or int(item.get(EXPIRES, {}).get("N", "0")) < int(time.time()):
+        return None
+    return item[OWNER]["S"]
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"

@@ -1,0 +1,44 @@
+"""What the state machine passes each task (docs/workflow.md, "Task Lambdas")."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .models import Plan, Progress
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    executionId: str
+
+
+class PreparePayload(_Payload):
+    input: Any = None
+    startTime: str | None = None
+
+
+class CheckPayload(_Payload):
+    plan: Plan
+    phase: Literal["preTraffic", "postTraffic"]
+
+
+class StepPayload(_Payload):
+    plan: Plan
+    progress: Progress
+
+
+class HealthPayload(StepPayload):
+    phase: Literal["step", "bake"] = "step"
+
+
+class RollbackPayload(StepPayload):
+    failure: dict[str, Any] | None = None
+
+
+class FinalizePayload(_Payload):
+    plan: Plan
+    outcome: Literal["succeeded", "rolled_back", "rollback_failed", "check_failed", "drifted"]
+    rollback: dict[str, Any] | None = None
+    failure: dict[str, Any] | None = None

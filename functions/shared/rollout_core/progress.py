@@ -1,0 +1,91 @@
+"""The progress cursor: which step, how long it has waited, what the Choices read next.
+
+Waited time advances by the planned waits (the Wait states guarantee at least that much
+passed), so the number of health checks per step is fixed by the plan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .clock import iso
+from .models import Plan, Progress
+
+
+def initial(plan: Plan) -> Progress:
+    return Progress(stepCount=len(plan.steps), hasNextStep=bool(plan.steps))
+
+
+def start_step(plan: Plan, progress: Progress, index: int, now: datetime) -> Progress:
+    step = plan.steps[index]
+    return _start(
+        progress,
+        now,
+        phase="step",
+        stepIndex=index,
+        percentage=step.percentage,
+        weight=step.weight,
+        wait=step.waitSeconds,
+        interval=plan.checkIntervalSeconds,
+        hasNextStep=index + 1 < len(plan.steps),
+    )
+
+
+def start_bake(plan: Plan, progress: Progress, now: datetime) -> Progress:
+    return _start(
+        progress,
+        now,
+        phase="bake",
+        stepIndex=len(plan.steps),
+        percentage=100,
+        weight=1.0,
+        wait=plan.bakeSeconds,
+        interval=plan.checkIntervalSeconds,
+        hasNextStep=False,
+    )
+
+
+def nothing_to_shift(progress: Progress) -> Progress:
+    """AllAtOnce: no weighted step, so the next check comes at once and leads to Promote."""
+    return progress.model_copy(
+        update={"phase": "step", "stepComplete": True, "hasNextStep": False, "nextWaitSeconds": 0}
+    )
+
+
+def _start(
+    progress: Progress, now: datetime, *, wait: int, interval: int, **fields: Any
+) -> Progress:
+    return progress.model_copy(
+        update={
+            **fields,
+            "stepStartedAt": iso(now),
+            "stepWaitSeconds": wait,
+            "waitedSeconds": 0,
+            "nextWaitSeconds": min(interval, wait),
+            "stepComplete": wait == 0 and fields["phase"] == "bake",
+        }
+    )
+
+
+def after_wait(progress: Progress, interval: int) -> Progress:
+    """The cursor once the Wait that preceded this check is over."""
+    waited = progress.waitedSeconds + progress.nextWaitSeconds
+    remaining = max(progress.stepWaitSeconds - waited, 0)
+    return progress.model_copy(
+        update={
+            "waitedSeconds": waited,
+            "stepComplete": remaining == 0,
+            "nextWaitSeconds": min(interval, remaining),
+            "checks": progress.checks + 1,
+        }
+    )
+
+
+def where(progress: Progress) -> str:
+    """'step 3/9 at 30%' — the position people read in a Cause."""
+    if progress.phase == "bake":
+        return f"bake at 100% ({progress.waitedSeconds}/{progress.stepWaitSeconds} s)"
+    if progress.phase == "pending" or progress.stepIndex < 0:
+        return "before any traffic shift"
+    return f"step {progress.stepIndex + 1}/{progress.stepCount} at {progress.percentage:g}%"

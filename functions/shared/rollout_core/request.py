@@ -1,0 +1,128 @@
+"""The console / StartExecution input: camelCase, unknown keys rejected, human errors."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
+
+from .errors import InvalidRolloutRequest
+from .strategies import StrategySpec
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckSpec(_Strict):
+    """Invoke the new version with `payload`; optionally match `expect`; optional hook."""
+
+    payload: Any = None
+    expect: Any = None
+    hookFunction: str | None = Field(default=None, min_length=1, max_length=170)
+
+
+class HealthSpec(_Strict):
+    errorRatePercent: float | None = Field(default=None, ge=0, le=100)
+    compareToStable: bool = True
+    minInvocations: int | None = Field(default=None, ge=0)
+    lowTraffic: Literal["pass", "fail"] = "pass"
+
+
+def _check_kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "switch"
+    return "check" if isinstance(value, dict | CheckSpec) else None
+
+
+# false turns a check off; true (or leaving it out) keeps the default
+CheckOption = Annotated[
+    Annotated[CheckSpec, Tag("check")] | Annotated[bool, Tag("switch")],
+    Discriminator(
+        _check_kind,
+        custom_error_type="check",
+        custom_error_message='an object {"payload", "expect", "hookFunction"} or false',
+    ),
+]
+
+
+def _version_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class RolloutRequest(_Strict):
+    functionName: str = Field(min_length=1, max_length=170)
+    alias: str = Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_-]+$")
+    targetVersion: Annotated[str | None, BeforeValidator(_version_text)] = None
+    strategy: StrategySpec | None = None
+    alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list, max_length=10
+    )
+    ignoreFiringAlarms: bool = False
+    insufficientData: Literal["ignore", "fail"] = "ignore"
+    timeScale: float = Field(default=1, gt=0, le=10)
+    checkIntervalSeconds: int | None = Field(default=None, ge=1, le=300)
+    health: HealthSpec = Field(default_factory=HealthSpec)
+    preTraffic: CheckOption = True
+    postTraffic: CheckOption = True
+    bakeSeconds: int = Field(default=0, ge=0, le=86400)
+
+    @field_validator("alias")
+    @classmethod
+    def _not_a_version(cls, value: str) -> str:
+        if value.isdigit():
+            raise ValueError("an alias name can't be all digits (that is a version)")
+        return value
+
+    @field_validator("targetVersion")
+    @classmethod
+    def _published(cls, value: str | None) -> str | None:
+        if value == "$LATEST":
+            raise ValueError("$LATEST can't take weighted traffic; publish a version and name it")
+        if value is not None and not value.isdigit():
+            raise ValueError(f"{value!r} is not a published version number")
+        return value
+
+    @field_validator("alarms")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("alarm names repeat")
+        return value
+
+
+def parse_request(data: Any) -> RolloutRequest:
+    """Validate console input, raising InvalidRolloutRequest that names each bad field."""
+    if not isinstance(data, dict):
+        raise InvalidRolloutRequest("input must be a JSON object")
+    try:
+        return RolloutRequest.model_validate(data)
+    except ValidationError as error:
+        raise InvalidRolloutRequest(describe(error)) from None
+
+
+def describe(error: ValidationError) -> str:
+    return "; ".join(_line(item) for item in error.errors(include_url=False))
+
+
+def _line(item: Any) -> str:
+    where = ".".join(str(part) for part in item["loc"] if not _is_union_tag(part)) or "input"
+    if item["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
+    if item["type"] == "missing":
+        return f"{where}: required"
+    return f"{where}: {item['msg'].removeprefix('Value error, ')}"
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic puts the union member's tag in the location; people don't need it
+    return part in {"preset", "canary", "linear", "exponential", "steps", "check", "switch"}

@@ -1,0 +1,32 @@
+"""Defaults from the environment the template sets; read at call time, never at import."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+_FALLBACK_STRATEGY = "Canary10Percent5Minutes"
+
+
+@dataclass(frozen=True)
+class Settings:
+    lock_table: str | None
+    topic_arn: str | None
+    event_bus_name: str
+    default_strategy: str
+    default_check_interval_seconds: int
+    default_error_rate_percent: float
+    default_min_invocations: int
+
+
+def load() -> Settings:
+    env = os.environ
+    return Settings(
+        lock_table=env.get("LOCK_TABLE") or None,
+        topic_arn=env.get("TOPIC_ARN") or None,
+        event_bus_name=env.get("EVENT_BUS_NAME") or "default",
+        default_strategy=env.get("DEFAULT_STRATEGY") or _FALLBACK_STRATEGY,
+        default_check_interval_seconds=int(env.get("DEFAULT_CHECK_INTERVAL_SECONDS") or 10),
+        default_error_rate_percent=float(env.get("DEFAULT_ERROR_RATE_PERCENT") or 1.0),
+        default_min_invocations=int(env.get("DEFAULT_MIN_INVOCATIONS") or 10),
+    )

@@ -1,0 +1,32 @@
+"""Shift traffic: move the alias to the next step's weight (only from where we left it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from rollout_core import actions, clock
+from rollout_core.models import dump
+from rollout_core.payloads import StepPayload
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    payload = parse(event=event, model=StepPayload)
+    logger.set_correlation_id(payload.executionId)
+    progress = actions.shift(payload.plan.rollout_ready(), payload.progress, clock.now())
+    metrics.add_metric(name="TrafficShifts", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "Traffic shifted",
+        extra={"step": progress.stepIndex + 1, "of": progress.stepCount, "weight": progress.weight},
+    )
+    return dump(progress)

@@ -1,0 +1,28 @@
+"""Pre-traffic check / Post-traffic check: invoke the new version (and the hook)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from rollout_core import checks
+from rollout_core.payloads import CheckPayload
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    payload = parse(event=event, model=CheckPayload)
+    logger.set_correlation_id(payload.executionId)
+    metrics.add_metric(name=f"{payload.phase}Checks", unit=MetricUnit.Count, value=1)
+    result = checks.run(payload.plan.rollout_ready(), payload.phase)
+    logger.info("Traffic check passed", extra={"phase": payload.phase, "result": result})
+    return result
