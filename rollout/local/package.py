@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from samtranslator.metrics.method_decorator import MetricsMethodWrapperSingleton
 from samtranslator.model.exceptions import InvalidDocumentException
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
@@ -207,6 +208,10 @@ def sam_transform(
     except InvalidDocumentException as error:
         causes = "; ".join(cause.message for cause in error.causes)
         raise TemplateError(f"SAM transform failed: {causes}") from error
+    finally:
+        # The translator records usage metrics for a dummy publisher and warns when they
+        # are garbage-collected unpublished; flushing them keeps stderr quiet.
+        MetricsMethodWrapperSingleton.get_instance().publish()
 
 
 def transform_template(
