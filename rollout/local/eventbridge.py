@@ -107,7 +107,7 @@ def json_path(document: Any, path: str) -> Any:
         match = _PATH_TOKEN.match(rest)
         if match is None:
             raise ValueError(f"unsupported JSONPath: {path!r}")
-        rest = rest[match.end():]
+        rest = rest[match.end() :]
         key = next((group for group in match.groups() if group is not None), None)
         if key is None or key == "*":
             wildcard = True
@@ -151,7 +151,7 @@ def render_template(template: str, variables: dict[str, Any]) -> str:
             index = match.end()
             continue
         if char == "\\" and in_string:
-            out.append(template[index:index + 2])
+            out.append(template[index : index + 2])
             index += 2
             continue
         if char == '"':
@@ -178,13 +178,15 @@ def transformer_variables(
         name: json_path(event, path)
         for name, path in (transformer.get("InputPathsMap") or {}).items()
     }
-    variables.update({
-        "aws.events.rule-arn": rule_arn,
-        "aws.events.rule-name": rule_name,
-        "aws.events.event.ingestion-time": event.get("time", ""),
-        "aws.events.event": {key: value for key, value in event.items() if key != "detail"},
-        "aws.events.event.json": event,
-    })
+    variables.update(
+        {
+            "aws.events.rule-arn": rule_arn,
+            "aws.events.rule-name": rule_name,
+            "aws.events.event.ingestion-time": event.get("time", ""),
+            "aws.events.event": {key: value for key, value in event.items() if key != "detail"},
+            "aws.events.event.json": event,
+        }
+    )
     return variables
 
 
@@ -238,9 +240,24 @@ def deliver(rule: Rule, target: dict[str, Any], event_msg: dict[str, Any]) -> bo
 # -- PublishVersion → CloudTrail event --------------------------------------------------
 
 _PUBLISHED_FIELDS = (
-    "FunctionName", "FunctionArn", "Runtime", "Role", "Handler", "CodeSize", "Description",
-    "Timeout", "MemorySize", "LastModified", "CodeSha256", "Version", "TracingConfig",
-    "State", "LastUpdateStatus", "PackageType", "Architectures", "EphemeralStorage",
+    "FunctionName",
+    "FunctionArn",
+    "Runtime",
+    "Role",
+    "Handler",
+    "CodeSize",
+    "Description",
+    "Timeout",
+    "MemorySize",
+    "LastModified",
+    "CodeSha256",
+    "Version",
+    "TracingConfig",
+    "State",
+    "LastUpdateStatus",
+    "PackageType",
+    "Architectures",
+    "EphemeralStorage",
 )
 
 
@@ -315,8 +332,10 @@ def _send_to_targets(original: Any) -> Any:
                     single.targets = [target]
                     original(single, original_event, transform_input)
             except Exception:
-                logger.exception("EventBridge delivery failed",
-                                 extra={"rule": self.arn, "target": target.get("Arn")})
+                logger.exception(
+                    "EventBridge delivery failed",
+                    extra={"rule": self.arn, "target": target.get("Arn")},
+                )
 
     return send_to_targets
 
@@ -329,8 +348,13 @@ def _publish_version(original: Any) -> Any:
             detail = publish_version_detail(
                 function_name, version.get_configuration(), self.account_id, self.region_name
             )
-            put_service_event(self.account_id, self.region_name, "aws.lambda",
-                              "AWS API Call via CloudTrail", detail)
+            put_service_event(
+                self.account_id,
+                self.region_name,
+                "aws.lambda",
+                "AWS API Call via CloudTrail",
+                detail,
+            )
         return version
 
     return publish_version

@@ -31,10 +31,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DETAIL_TYPE = "Step Functions Execution Status Change"
-TERMINAL = frozenset({
-    ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED,
-    ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED,
-})
+TERMINAL = frozenset(
+    {
+        ExecutionStatus.SUCCEEDED,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.TIMED_OUT,
+        ExecutionStatus.ABORTED,
+    }
+)
 
 
 def _epoch_ms(moment: datetime.datetime | None) -> int | None:
@@ -78,8 +82,12 @@ def emit_status_change(execution: Execution) -> None:
     if execution.state_machine.sm_type != StateMachineType.STANDARD:
         return  # Express workflows send no status-change events on AWS
     put_service_event(
-        execution.account_id, execution.region_name, "aws.states", DETAIL_TYPE,
-        status_change_detail(execution), [execution.exec_arn],
+        execution.account_id,
+        execution.region_name,
+        "aws.states",
+        DETAIL_TYPE,
+        status_change_detail(execution),
+        [execution.exec_arn],
     )
 
 
@@ -94,8 +102,9 @@ class StepFunctionsEvents:
         start = StepFunctionsParserBackend.start_execution
         terminated = BaseExecutionWorkerCommunication.terminated
         self._patches.replace(StepFunctionsParserBackend, "start_execution", _named(start))
-        self._patches.replace(BaseExecutionWorkerCommunication, "terminated",
-                              _announcing(terminated))
+        self._patches.replace(
+            BaseExecutionWorkerCommunication, "terminated", _announcing(terminated)
+        )
 
     def uninstall(self) -> None:
         self._patches.undo()
@@ -110,8 +119,9 @@ def _named(original: Any) -> Any:
         execution_input: str | None = None,
         trace_header: str | None = None,
     ) -> Execution:
-        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input,
-                        trace_header)
+        return original(
+            self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
+        )
 
     return start_execution
 
@@ -124,7 +134,8 @@ def _announcing(original: Any) -> Any:
             emit_status_change(self.execution)
         except Exception:
             # This runs on the interpreter's thread: never let an event break the run.
-            logger.exception("could not emit status change",
-                             extra={"execution": self.execution.exec_arn})
+            logger.exception(
+                "could not emit status change", extra={"execution": self.execution.exec_arn}
+            )
 
     return terminated

@@ -50,9 +50,9 @@ def unique(prefix: str) -> str:
 
 
 def pass_machine(sfn: Any) -> str:
-    return sfn.create_state_machine(
-        name=unique("pass"), definition=PASS_MACHINE, roleArn=ROLE
-    )["stateMachineArn"]
+    return sfn.create_state_machine(name=unique("pass"), definition=PASS_MACHINE, roleArn=ROLE)[
+        "stateMachineArn"
+    ]
 
 
 def rule_to(events: Any, pattern: dict[str, Any], target: dict[str, Any]) -> str:
@@ -77,9 +77,9 @@ def execution_inputs(sfn: Any, machine_arn: str, count: int = 1) -> list[Any]:
 
 
 def put_event(events: Any, source: str, detail: dict[str, Any]) -> None:
-    response = events.put_events(Entries=[
-        {"Source": source, "DetailType": "Test Event", "Detail": json.dumps(detail)}
-    ])
+    response = events.put_events(
+        Entries=[{"Source": source, "DetailType": "Test Event", "Detail": json.dumps(detail)}]
+    )
     assert response["FailedEntryCount"] == 0
 
 
@@ -130,14 +130,21 @@ def test_input_transformer_fills_variables_as_aws_does(events, sfn):
         '{"fn": <fn>, "count": <count>, "text": "fn <fn> x<count>", "missing": <nope>,'
         ' "rule": <aws.events.rule-arn>, "original": <aws.events.event.json>}'
     )
-    rule_arn = rule_to(events, {"source": [source]}, {
-        "Arn": machine,
-        "InputTransformer": {
-            "InputPathsMap": {"fn": "$.detail.name", "count": "$.detail.n",
-                              "nope": "$.detail.absent"},
-            "InputTemplate": template,
+    rule_arn = rule_to(
+        events,
+        {"source": [source]},
+        {
+            "Arn": machine,
+            "InputTransformer": {
+                "InputPathsMap": {
+                    "fn": "$.detail.name",
+                    "count": "$.detail.n",
+                    "nope": "$.detail.absent",
+                },
+                "InputTemplate": template,
+            },
         },
-    })
+    )
 
     put_event(events, source, {"name": "checkout", "n": 3})
 
@@ -153,15 +160,16 @@ def test_input_transformer_fills_variables_as_aws_does(events, sfn):
 def test_a_failing_target_does_not_stop_the_others(events, seam_cloud):
     sqs = seam_cloud.client("sqs")
     queue_url = sqs.create_queue(QueueName=unique("q"))["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["QueueArn"]
-    )["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
     source = unique("test.partial")
     name = unique("rule")
     events.put_rule(Name=name, EventPattern=json.dumps({"source": [source]}))
     gone = f"arn:aws:states:{seam_cloud.region}:{seam_cloud.account_id}:stateMachine:gone"
-    events.put_targets(Rule=name, Targets=[{"Id": "gone", "Arn": gone},
-                                           {"Id": "queue", "Arn": queue_arn}])
+    events.put_targets(
+        Rule=name, Targets=[{"Id": "gone", "Arn": gone}, {"Id": "queue", "Arn": queue_arn}]
+    )
 
     put_event(events, source, {"k": "v"})
 
@@ -171,8 +179,7 @@ def test_a_failing_target_does_not_stop_the_others(events, seam_cloud):
 
 def test_lambda_target_is_invoked_asynchronously(events, seam_cloud, monkeypatch):
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(LambdaBackend, "invoke",
-                        lambda _self, *args: calls.append(args) or b"")
+    monkeypatch.setattr(LambdaBackend, "invoke", lambda _self, *args: calls.append(args) or b"")
     source = unique("test.lambda")
     arn = f"arn:aws:lambda:{seam_cloud.region}:{seam_cloud.account_id}:function:worker:live"
     rule_to(events, {"source": [source]}, {"Arn": arn, "InputPath": "$.detail"})
@@ -200,7 +207,10 @@ def create_function(seam_cloud: LocalCloud) -> str:
     role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     name = unique("fn")
     seam_cloud.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
         Code={"ZipFile": python_zip("def handler(e, c):\n    return 1\n")},
     )
     return name
@@ -209,10 +219,18 @@ def create_function(seam_cloud: LocalCloud) -> str:
 def test_publish_version_puts_a_cloudtrail_event_a_rule_can_route(events, sfn, seam_cloud):
     machine = pass_machine(sfn)
     function = create_function(seam_cloud)
-    rule_to(events, {"source": ["aws.lambda"], "detail-type": ["AWS API Call via CloudTrail"],
-                     "detail": {"eventName": ["PublishVersion20150331"],
-                                "requestParameters": {"functionName": [function]}}},
-            {"Arn": machine})
+    rule_to(
+        events,
+        {
+            "source": ["aws.lambda"],
+            "detail-type": ["AWS API Call via CloudTrail"],
+            "detail": {
+                "eventName": ["PublishVersion20150331"],
+                "requestParameters": {"functionName": [function]},
+            },
+        },
+        {"Arn": machine},
+    )
 
     published = seam_cloud.client("lambda").publish_version(FunctionName=function)
 
@@ -233,9 +251,11 @@ def test_publish_version_puts_a_cloudtrail_event_a_rule_can_route(events, sfn, s
 def test_every_successful_publish_is_recorded(events, sfn, seam_cloud):
     machine = pass_machine(sfn)
     function = create_function(seam_cloud)
-    rule_to(events, {"source": ["aws.lambda"],
-                     "detail": {"requestParameters": {"functionName": [function]}}},
-            {"Arn": machine, "InputPath": "$.detail.responseElements.version"})
+    rule_to(
+        events,
+        {"source": ["aws.lambda"], "detail": {"requestParameters": {"functionName": [function]}}},
+        {"Arn": machine, "InputPath": "$.detail.responseElements.version"},
+    )
     client = seam_cloud.client("lambda")
 
     client.publish_version(FunctionName=function)
@@ -247,24 +267,31 @@ def test_every_successful_publish_is_recorded(events, sfn, seam_cloud):
 # -- pure helpers -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("path", "expected"), [
-    ("$", {"a": {"b-c": [10, 20]}}),
-    ("$.a.b-c[1]", 20),
-    ("$['a']['b-c'][0]", 10),
-    ("$.a.b-c[*]", [10, 20]),
-    ("$.a.zzz", MISSING),
-    ("$.a.b-c[5]", MISSING),
-])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("$", {"a": {"b-c": [10, 20]}}),
+        ("$.a.b-c[1]", 20),
+        ("$['a']['b-c'][0]", 10),
+        ("$.a.b-c[*]", [10, 20]),
+        ("$.a.zzz", MISSING),
+        ("$.a.b-c[5]", MISSING),
+    ],
+)
 def test_json_path_subset(path, expected):
     assert json_path({"a": {"b-c": [10, 20]}}, path) == expected
 
 
 def test_template_quotes_strings_outside_json_strings_only():
     variables = {"s": 'say "hi"', "n": 1.5, "o": {"k": [True]}}
-    rendered = render_template('{"a": <s>, "b": "<s>!", "c": <n>, "d": <o>, "e": "<o>"}',
-                               variables)
-    assert json.loads(rendered) == {"a": 'say "hi"', "b": 'say "hi"!', "c": 1.5,
-                                    "d": {"k": [True]}, "e": '{"k": [true]}'}
+    rendered = render_template('{"a": <s>, "b": "<s>!", "c": <n>, "d": <o>, "e": "<o>"}', variables)
+    assert json.loads(rendered) == {
+        "a": 'say "hi"',
+        "b": 'say "hi"!',
+        "c": 1.5,
+        "d": {"k": [True]},
+        "e": '{"k": [true]}',
+    }
 
 
 def test_template_leaves_unknown_placeholders_alone():
@@ -282,11 +309,23 @@ def moto_original(owner: Any, name: str) -> Any:
 
 def test_moto_internals_the_seam_replaces_keep_their_signatures():
     assert list(inspect.signature(moto_original(Rule, "send_to_targets")).parameters) == [
-        "self", "original_event", "transform_input"]
-    assert list(inspect.signature(moto_original(LambdaBackend, "publish_version")).parameters
-                ) == ["self", "function_name", "description"]
+        "self",
+        "original_event",
+        "transform_input",
+    ]
+    assert list(inspect.signature(moto_original(LambdaBackend, "publish_version")).parameters) == [
+        "self",
+        "function_name",
+        "description",
+    ]
     assert list(inspect.signature(LambdaBackend.invoke).parameters) == [
-        "self", "function_name", "qualifier", "body", "headers", "response_headers"]
+        "self",
+        "function_name",
+        "qualifier",
+        "body",
+        "headers",
+        "response_headers",
+    ]
 
 
 def test_moto_still_lacks_states_targets():

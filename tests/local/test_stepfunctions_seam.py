@@ -42,9 +42,14 @@ def status_queue(seam_cloud: LocalCloud) -> Any:
     sqs, events = seam_cloud.client("sqs"), seam_cloud.client("events")
     url = sqs.create_queue(QueueName="status-changes")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"]
-    events.put_rule(Name="status-changes", EventPattern=json.dumps({
-        "source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]}))
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="status-changes",
+        EventPattern=json.dumps(
+            {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]}
+        ),
+    )
     events.put_targets(Rule="status-changes", Targets=[{"Id": "q", "Arn": arn}])
     return lambda execution_arn: next_event_for(sqs, url, execution_arn)
 
@@ -126,11 +131,16 @@ def test_status_change_can_start_another_workflow(sfn, seam_cloud):
     """The pattern rollouts use: a rule on a finished execution starts a follow-up."""
     first, follow_up = machine(sfn, FAIL), machine(sfn, PASS)
     events = seam_cloud.client("events")
-    events.put_rule(Name="on-failure", EventPattern=json.dumps({
-        "source": ["aws.states"],
-        "detail": {"stateMachineArn": [first], "status": ["FAILED"]}}))
-    events.put_targets(Rule="on-failure", Targets=[
-        {"Id": "next", "Arn": follow_up, "InputPath": "$.detail.executionArn"}])
+    events.put_rule(
+        Name="on-failure",
+        EventPattern=json.dumps(
+            {"source": ["aws.states"], "detail": {"stateMachineArn": [first], "status": ["FAILED"]}}
+        ),
+    )
+    events.put_targets(
+        Rule="on-failure",
+        Targets=[{"Id": "next", "Arn": follow_up, "InputPath": "$.detail.executionArn"}],
+    )
 
     failed = sfn.start_execution(stateMachineArn=first)["executionArn"]
 
@@ -153,7 +163,12 @@ def moto_original(owner: Any, name: str) -> Any:
 def test_moto_internals_the_seam_replaces_keep_their_signatures():
     start = moto_original(StepFunctionsParserBackend, "start_execution")
     assert list(inspect.signature(start).parameters) == [
-        "self", "state_machine_arn", "name", "execution_input", "trace_header"]
+        "self",
+        "state_machine_arn",
+        "name",
+        "execution_input",
+        "trace_header",
+    ]
     terminated = moto_original(BaseExecutionWorkerCommunication, "terminated")
     assert list(inspect.signature(terminated).parameters) == ["self"]
 
@@ -165,11 +180,15 @@ def test_moto_still_names_nameless_executions_none():
 
 
 def test_uninstall_restores_moto(seam_cloud):
-    before = (StepFunctionsParserBackend.start_execution,
-              BaseExecutionWorkerCommunication.terminated)
+    before = (
+        StepFunctionsParserBackend.start_execution,
+        BaseExecutionWorkerCommunication.terminated,
+    )
     seam = StepFunctionsEvents()
     seam.install(seam_cloud)
     assert StepFunctionsParserBackend.start_execution is not before[0]
     seam.uninstall()
-    assert (StepFunctionsParserBackend.start_execution,
-            BaseExecutionWorkerCommunication.terminated) == before
+    assert (
+        StepFunctionsParserBackend.start_execution,
+        BaseExecutionWorkerCommunication.terminated,
+    ) == before

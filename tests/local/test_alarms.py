@@ -1,0 +1,459 @@
+"""Alarm seam: metric alarms evaluate themselves from stored metrics, like CloudWatch.
+
+Time is a fake clock the tests move, and the evaluator runs no background thread
+(except in the one test about it), so every state change happens where a test calls
+`evaluate()`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+from moto.cloudwatch.models import Alarm, CloudWatchBackend
+from moto.cloudwatch.responses import CloudWatchResponse
+
+from rollout.local.alarms import AlarmEvaluator
+from rollout.local.cloud import LocalCloud
+
+pytestmark = pytest.mark.cloud
+
+NAMESPACE = "Test/Alarms"
+DIMENSIONS = [{"Name": "FunctionName", "Value": "checkout"}]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += datetime.timedelta(seconds=seconds)
+
+
+CLOCK = FakeClock()
+
+
+class ClockedEvaluator(AlarmEvaluator):
+    current: ClassVar[ClockedEvaluator | None] = None
+
+    def __init__(self) -> None:
+        super().__init__(clock=CLOCK, interval=None)
+        ClockedEvaluator.current = self
+
+
+@pytest.fixture(scope="module")
+def seam_cloud(isolated_cloud: Any) -> Iterator[LocalCloud]:
+    with isolated_cloud(seams=[ClockedEvaluator]) as cloud:
+        yield cloud
+
+
+@pytest.fixture(scope="module")
+def evaluator(seam_cloud: LocalCloud) -> AlarmEvaluator:
+    assert ClockedEvaluator.current is not None
+    return ClockedEvaluator.current
+
+
+@pytest.fixture(scope="module")
+def cw(seam_cloud: LocalCloud) -> Any:
+    return seam_cloud.client("cloudwatch")
+
+
+def new_alarm(cw: Any, **settings: Any) -> tuple[str, str]:
+    """A fresh alarm on a fresh metric; returns (alarm name, metric name)."""
+    name, metric = f"alarm-{uuid.uuid4().hex[:8]}", f"m-{uuid.uuid4().hex[:8]}"
+    cw.put_metric_alarm(
+        **{
+            "AlarmName": name,
+            "Namespace": NAMESPACE,
+            "MetricName": metric,
+            "Dimensions": DIMENSIONS,
+            "Statistic": "Sum",
+            "Period": 10,
+            "EvaluationPeriods": 1,
+            "Threshold": 0.0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            **settings,
+        }
+    )
+    return name, metric
+
+
+def put(
+    cw: Any,
+    metric: str,
+    *values: float,
+    seconds_ago: float = 1,
+    dimensions: list[dict[str, str]] = DIMENSIONS,
+    namespace: str = NAMESPACE,
+) -> None:
+    stamp = CLOCK.now - datetime.timedelta(seconds=seconds_ago)
+    cw.put_metric_data(
+        Namespace=namespace,
+        MetricData=[
+            {"MetricName": metric, "Value": value, "Dimensions": dimensions, "Timestamp": stamp}
+            for value in values
+        ],
+    )
+
+
+def alarm_of(cw: Any, name: str) -> dict[str, Any]:
+    return cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+
+
+def state(cw: Any, name: str) -> str:
+    return alarm_of(cw, name)["StateValue"]
+
+
+# -- states -------------------------------------------------------------------------------
+
+
+def test_new_alarm_starts_in_insufficient_data(cw, evaluator):
+    name, _ = new_alarm(cw)
+    evaluator.evaluate()
+    assert state(cw, name) == "INSUFFICIENT_DATA"
+    assert alarm_of(cw, name)["StateReason"] == "Unchecked: Initial alarm creation"
+
+
+def test_breaching_data_raises_the_alarm_and_good_data_clears_it(cw, evaluator):
+    name, metric = new_alarm(cw)
+    put(cw, metric, 3, 2)
+    evaluator.evaluate()
+    alarm = alarm_of(cw, name)
+    assert alarm["StateValue"] == "ALARM"
+    assert alarm["StateReason"].startswith("Threshold Crossed: 1 out of the last 1")
+    assert json.loads(alarm["StateReasonData"])["recentDatapoints"] == [5.0]
+
+    CLOCK.advance(10)  # the breaching window slides out; nothing new arrives
+    evaluator.evaluate()
+    assert state(cw, name) == "INSUFFICIENT_DATA"
+
+    put(cw, metric, 0)
+    evaluator.evaluate()
+    assert state(cw, name) == "OK"
+
+
+@pytest.mark.parametrize(
+    ("statistic", "value"),
+    [
+        ("Sum", 9.0),
+        ("Average", 3.0),
+        ("Minimum", 1.0),
+        ("Maximum", 6.0),
+        ("SampleCount", 3.0),
+    ],
+)
+def test_statistics_are_computed_over_the_period(cw, evaluator, statistic, value):
+    at, above = new_alarm(
+        cw, Statistic=statistic, Threshold=value, ComparisonOperator="GreaterThanOrEqualToThreshold"
+    )
+    over, _ = new_alarm(
+        cw,
+        Statistic=statistic,
+        Threshold=value,
+        MetricName=above,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    put(cw, above, 1, 2, 6)
+    evaluator.evaluate()
+    assert (state(cw, at), state(cw, over)) == ("ALARM", "OK")
+
+
+@pytest.mark.parametrize(
+    ("operator", "expected"),
+    [
+        ("GreaterThanThreshold", "OK"),
+        ("GreaterThanOrEqualToThreshold", "ALARM"),
+        ("LessThanThreshold", "OK"),
+        ("LessThanOrEqualToThreshold", "ALARM"),
+    ],
+)
+def test_comparison_operators(cw, evaluator, operator, expected):
+    name, metric = new_alarm(cw, Threshold=4.0, ComparisonOperator=operator)
+    put(cw, metric, 4)
+    evaluator.evaluate()
+    assert state(cw, name) == expected
+
+
+# -- missing data and M of N ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("treatment", "expected"),
+    [
+        ("missing", "INSUFFICIENT_DATA"),
+        ("notBreaching", "OK"),
+        ("breaching", "ALARM"),
+    ],
+)
+def test_treat_missing_data_when_there_is_none(cw, evaluator, treatment, expected):
+    name, _ = new_alarm(cw, TreatMissingData=treatment)
+    evaluator.evaluate()
+    assert state(cw, name) == expected
+
+
+def test_ignore_keeps_the_current_state_when_data_stops(cw, evaluator):
+    name, metric = new_alarm(cw, TreatMissingData="ignore")
+    put(cw, metric, 1)
+    evaluator.evaluate()
+    assert state(cw, name) == "ALARM"
+
+    CLOCK.advance(30)
+    evaluator.evaluate()
+    assert state(cw, name) == "ALARM"
+
+
+def test_m_of_n_needs_m_breaching_periods(cw, evaluator):
+    name, metric = new_alarm(cw, EvaluationPeriods=3, DatapointsToAlarm=2)
+    put(cw, metric, 0, seconds_ago=25)
+    put(cw, metric, 0, seconds_ago=15)
+    put(cw, metric, 7, seconds_ago=5)
+    evaluator.evaluate()
+    assert state(cw, name) == "OK"
+
+    put(cw, metric, 7, seconds_ago=15)  # now periods 2 and 3 of 3 breach
+    evaluator.evaluate()
+    assert state(cw, name) == "ALARM"
+
+
+def test_missing_periods_postpone_a_transition_to_alarm(cw, evaluator):
+    name, metric = new_alarm(cw, EvaluationPeriods=3, DatapointsToAlarm=2)
+    put(cw, metric, 7, seconds_ago=5)  # one breach; two missing periods might breach too
+    evaluator.evaluate()
+    assert state(cw, name) == "INSUFFICIENT_DATA"
+
+
+def test_breaching_missing_periods_count_towards_m(cw, evaluator):
+    name, metric = new_alarm(
+        cw, EvaluationPeriods=3, DatapointsToAlarm=2, TreatMissingData="breaching"
+    )
+    put(cw, metric, 0, seconds_ago=5)
+    put(cw, metric, 0, seconds_ago=15)
+    evaluator.evaluate()
+    assert state(cw, name) == "OK"  # only 1 of 3 periods (the missing one) breaches
+
+
+# -- which data counts ------------------------------------------------------------------------
+
+
+def test_dimensions_match_exactly_and_namespace_is_respected(cw, evaluator):
+    name, metric = new_alarm(cw)
+    put(cw, metric, 9, dimensions=[*DIMENSIONS, {"Name": "Resource", "Value": "checkout:2"}])
+    put(cw, metric, 9, dimensions=[{"Name": "FunctionName", "Value": "other"}])
+    put(cw, metric, 9, namespace="Other/Namespace")
+    put(cw, metric, 9, dimensions=[])
+    evaluator.evaluate()
+    assert state(cw, name) == "INSUFFICIENT_DATA"
+
+    put(cw, metric, 9)
+    evaluator.evaluate()
+    assert state(cw, name) == "ALARM"
+
+
+def test_data_older_than_the_evaluation_range_is_ignored(cw, evaluator):
+    name, metric = new_alarm(cw, EvaluationPeriods=2)
+    put(cw, metric, 9, seconds_ago=21)
+    evaluator.evaluate()
+    assert state(cw, name) == "INSUFFICIENT_DATA"
+
+
+# -- SetAlarmState, on_metrics, the background thread ------------------------------------------
+
+
+def test_manual_state_holds_until_an_evaluation_changes_it(cw, evaluator):
+    name, metric = new_alarm(cw)
+    put(cw, metric, 5)
+    evaluator.evaluate()
+
+    cw.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="testing")
+    assert (state(cw, name), alarm_of(cw, name)["StateReason"]) == ("OK", "testing")
+
+    evaluator.evaluate()
+    assert state(cw, name) == "ALARM"
+
+
+def test_on_metrics_evaluates(cw, seam_cloud):
+    name, metric = new_alarm(cw)
+    put(cw, metric, 5)
+    seam_cloud.on_metrics()
+    assert state(cw, name) == "ALARM"
+
+
+def test_background_thread_evaluates_by_itself(cw, evaluator):
+    name, metric = new_alarm(cw)
+    put(cw, metric, 5)
+    evaluator.run_every(0.05)
+    try:
+        deadline = time.monotonic() + 5
+        while state(cw, name) != "ALARM":
+            assert time.monotonic() < deadline, "the background evaluation never ran"
+            time.sleep(0.05)
+    finally:
+        evaluator.stop_running()
+
+
+# -- history, actions, events -------------------------------------------------------------------
+
+
+def test_alarm_history_records_transitions_newest_first(cw, evaluator):
+    name, metric = new_alarm(cw)
+    put(cw, metric, 5)
+    evaluator.evaluate()
+    CLOCK.advance(60)
+    raised = CLOCK.now
+    put(cw, metric, 0)
+    evaluator.evaluate()
+
+    updates = cw.describe_alarm_history(AlarmName=name, HistoryItemType="StateUpdate")
+    summaries = [item["HistorySummary"] for item in updates["AlarmHistoryItems"]]
+    assert summaries == [
+        "Alarm updated from ALARM to OK",
+        "Alarm updated from INSUFFICIENT_DATA to ALARM",
+    ]
+    data = json.loads(updates["AlarmHistoryItems"][0]["HistoryData"])
+    assert (data["oldState"]["stateValue"], data["newState"]["stateValue"]) == ("ALARM", "OK")
+
+    recent = cw.describe_alarm_history(
+        AlarmName=name,
+        HistoryItemType="StateUpdate",
+        StartDate=raised - datetime.timedelta(seconds=1),
+    )
+    assert len(recent["AlarmHistoryItems"]) == 1
+    early = cw.describe_alarm_history(
+        AlarmName=name,
+        HistoryItemType="StateUpdate",
+        EndDate=raised - datetime.timedelta(seconds=1),
+    )
+    assert early["AlarmHistoryItems"][0]["HistorySummary"].endswith("to ALARM")
+
+    created = cw.describe_alarm_history(AlarmName=name, HistoryItemType="ConfigurationUpdate")
+    assert [i["HistorySummary"] for i in created["AlarmHistoryItems"]] == [
+        f'Alarm "{name}" created'
+    ]
+
+
+def test_alarm_history_pages(cw, evaluator):
+    name, _ = new_alarm(cw)
+    cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="one")
+    cw.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="two")
+
+    first = cw.describe_alarm_history(AlarmName=name, HistoryItemType="StateUpdate", MaxRecords=1)
+    second = cw.describe_alarm_history(
+        AlarmName=name, HistoryItemType="StateUpdate", MaxRecords=1, NextToken=first["NextToken"]
+    )
+    assert [p["AlarmHistoryItems"][0]["HistorySummary"] for p in (first, second)] == [
+        "Alarm updated from ALARM to OK",
+        "Alarm updated from INSUFFICIENT_DATA to ALARM",
+    ]
+    assert "NextToken" not in second
+
+
+def queue(seam_cloud: LocalCloud) -> tuple[Any, str, str]:
+    sqs = seam_cloud.client("sqs")
+    url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return sqs, url, arn
+
+
+def one_message(sqs: Any, url: str) -> dict[str, Any]:
+    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+    return json.loads(messages[0]["Body"])
+
+
+def test_alarm_actions_publish_to_sns(cw, evaluator, seam_cloud):
+    sns = seam_cloud.client("sns")
+    topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    sqs, url, queue_arn = queue(seam_cloud)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    name, metric = new_alarm(cw, AlarmActions=[topic])
+    put(cw, metric, 5)
+    evaluator.evaluate()
+
+    notification = json.loads(one_message(sqs, url)["Message"])
+    assert (notification["AlarmName"], notification["NewStateValue"]) == (name, "ALARM")
+    assert notification["OldStateValue"] == "INSUFFICIENT_DATA"
+
+
+def test_transitions_put_state_change_events_on_the_default_bus(cw, evaluator, seam_cloud):
+    sqs, url, queue_arn = queue(seam_cloud)
+    name, metric = new_alarm(cw)
+    events = seam_cloud.client("events")
+    events.put_rule(
+        Name=f"r-{name}",
+        EventPattern=json.dumps(
+            {
+                "source": ["aws.cloudwatch"],
+                "detail-type": ["CloudWatch Alarm State Change"],
+                "detail": {"alarmName": [name]},
+            }
+        ),
+    )
+    events.put_targets(Rule=f"r-{name}", Targets=[{"Id": "q", "Arn": queue_arn}])
+    put(cw, metric, 5)
+    evaluator.evaluate()
+
+    event = one_message(sqs, url)
+    assert event["resources"] == [alarm_of(cw, name)["AlarmArn"]]
+    assert event["detail"]["state"]["value"] == "ALARM"
+    assert event["detail"]["previousState"]["value"] == "INSUFFICIENT_DATA"
+
+
+# -- contract with moto -------------------------------------------------------------------------
+
+
+def moto_original(owner: Any, name: str) -> Any:
+    current = getattr(owner, name)
+    return getattr(current, "__wrapped__", current)
+
+
+def test_moto_internals_the_seam_relies_on(cw):
+    put_alarm = inspect.signature(moto_original(CloudWatchBackend, "put_metric_alarm"))
+    assert list(put_alarm.parameters)[:2] == ["self", "name"]
+    set_state = inspect.signature(moto_original(CloudWatchBackend, "set_alarm_state"))
+    assert list(set_state.parameters) == [
+        "self",
+        "alarm_name",
+        "reason",
+        "reason_data",
+        "state_value",
+    ]
+    alarm_attributes = inspect.getsource(Alarm.__init__)
+    for attribute in (
+        "state_value",
+        "state_reason",
+        "state_reason_data",
+        "state_updated_timestamp",
+        "treat_missing_data",
+        "datapoints_to_alarm",
+        "metric_data_queries",
+        "extended_statistic",
+        "threshold_metric_id",
+    ):
+        assert f"self.{attribute} =" in alarm_attributes, attribute
+
+
+def test_a_second_evaluator_refuses_to_install(seam_cloud):
+    with pytest.raises(RuntimeError, match="DescribeAlarmHistory"):
+        AlarmEvaluator(interval=None).install(seam_cloud)
+
+
+def test_uninstall_restores_moto(seam_cloud, evaluator):
+    patched = CloudWatchBackend.put_metric_alarm
+    evaluator.uninstall()
+    try:
+        assert CloudWatchBackend.put_metric_alarm is not patched
+        assert not hasattr(CloudWatchBackend.put_metric_alarm, "__wrapped__")
+        assert not hasattr(CloudWatchResponse, "describe_alarm_history")
+        assert not hasattr(seam_cloud, "on_metrics")
+    finally:
+        evaluator.install(seam_cloud)
