@@ -56,7 +56,7 @@ def render(run: Run, now: datetime | None = None) -> RenderableType:
     rows.add_row("Health", _health(run))
     rows.add_row("Elapsed", _clock((run.stopped_at or now) - run.started_at))
     events = Table.grid(padding=(0, 2))
-    for event in run.events[-RECENT_EVENTS:]:
+    for event in [e for e in run.events if _worth_showing(e)][-RECENT_EVENTS:]:
         events.add_row(_clock(event.at - run.started_at), describe_event(event))
     title = f"rollout {run.function or ''}:{run.alias or ''}  [dim]{run.name}[/]"
     body = Group(rows, Text(""), Text("Recent events", style="bold"), events)
@@ -106,26 +106,33 @@ def _health(run: Run) -> Text:
         return Text("no check yet", style="dim")
     passed = sum(c.healthy for c in run.checks)
     failed = len(run.checks) - passed + sum(e.error == "HealthCheckFailed" for e in run.events)
-    text = describe_check(check)
-    return text + Text(f"   (checks ✔ {passed}, ✖ {failed})", style="dim")
+    counts = Text(f"checks ✔ {passed}, ✖ {failed}  ", style="dim")
+    return counts + describe_check(check, sep="\n")
 
 
-def describe_check(check: HealthCheck) -> Text:
+def describe_check(check: HealthCheck, sep: str = " · ") -> Text:
     text = Text("✔ healthy" if check.healthy else "✖ unhealthy",
                 style="green" if check.healthy else "red")
+    if check.at is not None:
+        text.append(f" at {check.at:%H:%M:%S} UTC", style="dim")
     if check.alarms:
         alarms = ", ".join(f"{name} {state}" for name, state in sorted(check.alarms.items()))
-        text.append(f" · alarms {alarms}")
+        text.append(f"{sep}alarms {alarms}")
     for label, metrics in (("new", check.new), ("stable", check.stable)):
         if metrics is not None:
-            text.append(f" · {label} {_metrics(metrics)}")
+            text.append(f"{sep}{label} {_metrics(metrics)}")
     for note in check.notes:
-        text.append(f" · {note}", style="dim")
+        text.append(f"{sep}{note}", style="dim")
     return text
 
 
 def _metrics(m: VersionMetrics) -> str:
     return f"v{m.version} {m.invocations} inv, {m.errors} err ({m.error_rate_percent:.2f}%)"
+
+
+def _worth_showing(event: Event) -> bool:
+    """Entries, failures and the end; exits and Choice states would only add noise."""
+    return not event.exited and event.type != "ChoiceStateEntered"
 
 
 def describe_event(event: Event) -> Text:
@@ -168,7 +175,7 @@ class LinePrinter:
     def new_lines(self, run: Run) -> list[Text]:
         lines: list[tuple[datetime, Text]] = []
         for event in run.events[self.events_seen:]:
-            if not event.exited:
+            if _worth_showing(event):
                 lines.append((event.at, describe_event(event)))
         for point in run.weights[self.weights_seen:]:
             if point.state != "start":

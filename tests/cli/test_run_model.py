@@ -1,0 +1,146 @@
+"""The run model (rollout/view/run.py) from hand-made AWS-shaped histories."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from rollout.commands.watch import exit_code
+from rollout.view.run import Outcome, Step, build_run
+from tests.cli.histories import (
+    ROLLBACK_CAUSE,
+    T0,
+    rejected,
+    rolled_back,
+    shifted_and_waiting,
+    skipped,
+    succeeded,
+)
+
+MACHINE = {"name": "rollout", "definition": '{"StartAt": "Prepare", "States": {"Prepare": {}}}'}
+
+
+def test_success_reads_plan_steps_weights_and_outcome():
+    h = succeeded()
+    run = build_run(h.describe("SUCCEEDED"), h.events, MACHINE)
+
+    assert run.outcome is Outcome.SUCCEEDED
+    assert (run.function, run.alias, run.stable_version, run.target_version) == (
+        "orders", "live", "3", "4")
+    assert run.strategy == "Canary10Percent5Minutes"
+    assert run.steps == [Step(10.0, 0.1, 300)]
+    assert [(p.state, p.weight) for p in run.weights] == [
+        ("start", 0.0), ("Shift traffic", 0.1), ("Promote", 1.0)]
+    assert run.weight == 1.0
+    assert run.step_number == run.step_count == 1
+    assert run.reason == "version 4 is live on orders:live"
+    assert run.next_step_at is None
+    assert run.state_machine_name == "rollout" and run.state_names == ["Prepare"]
+    assert exit_code(run) == 0
+
+
+def test_success_lists_every_state_entry_and_exit_in_order():
+    h = succeeded()
+    run = build_run(h.describe("SUCCEEDED"), h.events)
+
+    entered = [e.state for e in run.events if e.entered]
+    assert entered[:4] == ["Prepare", "Roll out?", "Pre-traffic check", "Shift traffic"]
+    assert entered[-1] == "Rolled out"
+    assert sum(e.exited for e in run.events) == len(entered)
+    assert [e.at for e in run.events] == sorted(e.at for e in run.events)
+    assert run.events[-1].type == "ExecutionSucceeded"
+
+
+def test_health_check_is_parsed_and_not_repeated_by_later_states():
+    h = succeeded()
+    run = build_run(h.describe("SUCCEEDED"), h.events)
+
+    assert len(run.checks) == 1
+    last = run.last_check
+    assert last is not None and last.healthy
+    assert last.alarms == {"orders-errors": "OK"}
+    assert last.new is not None and (last.new.version, last.new.invocations) == ("4", 120)
+    assert last.stable is not None and last.stable.error_rate_percent == pytest.approx(0.28)
+
+
+def test_rollback_keeps_error_cause_and_puts_weight_back_to_zero():
+    h = rolled_back()
+    run = build_run(h.describe("FAILED", "HealthCheckFailed", ROLLBACK_CAUSE), h.events)
+
+    assert run.outcome is Outcome.ROLLED_BACK
+    assert run.error == "HealthCheckFailed" and run.cause == ROLLBACK_CAUSE
+    assert run.reason == "HealthCheckFailed: Health check failed at 10% (step 1/1): error rate " \
+        "25.0% > 1.0%"
+    assert [(p.state, p.weight) for p in run.weights][-2:] == [
+        ("Shift traffic", 0.1), ("Roll back", 0.0)]
+    assert any(e.type == "TaskFailed" and e.error == "HealthCheckFailed" for e in run.events)
+    assert not run.promoted
+    assert exit_code(run) == 1
+
+
+def test_rejection_has_no_plan_and_exit_code_two():
+    h = rejected()
+    run = build_run(h.describe("FAILED", "InvalidRolloutRequest", "alias 'live' does not exist"),
+                    h.events)
+
+    assert run.outcome is Outcome.REJECTED
+    assert run.plan is None and run.function == "orders" and run.alias == "live"
+    assert run.current_state == "Request rejected"
+    assert run.weights == [] and run.weight == 0.0
+    assert exit_code(run) == 2
+
+
+@pytest.mark.parametrize("error", ["RolloutInProgress", "AlarmsAlreadyFiring"])
+def test_refusals_that_are_not_bad_input_exit_one(error):
+    h = rejected(error)
+    run = build_run(h.describe("FAILED", error, "busy"), h.events)
+
+    assert run.outcome is Outcome.REJECTED
+    assert exit_code(run) == 1
+
+
+def test_running_rollout_knows_its_step_weight_and_next_times():
+    h = shifted_and_waiting()
+    run = build_run(h.describe("RUNNING"), h.events)
+
+    assert run.outcome is Outcome.RUNNING
+    assert run.current_state == "Wait for next check"
+    assert (run.step_number, run.step_count, run.weight) == (1, 1, 0.1)
+    wait_entered = run.events[-1].at
+    assert run.next_check_at == wait_entered + timedelta(seconds=10)
+    assert run.next_step_at == wait_entered + timedelta(seconds=300 - 10)
+    assert run.seconds_to_next_step(wait_entered + timedelta(seconds=90)) == 200
+    assert run.duration is None
+    assert exit_code(run) == 3
+
+
+def test_skip_is_a_good_outcome_with_the_plans_reason():
+    h = skipped()
+    run = build_run(h.describe("SUCCEEDED"), h.events)
+
+    assert run.outcome is Outcome.SKIPPED
+    assert run.reason == "function is not tagged rollout:alias"
+    assert exit_code(run) == 0
+
+
+@pytest.mark.parametrize(("status", "outcome"), [("ABORTED", Outcome.ABORTED),
+                                                  ("TIMED_OUT", Outcome.TIMED_OUT)])
+def test_stopped_executions(status, outcome):
+    h = shifted_and_waiting()
+    run = build_run(h.describe(status), h.events)
+
+    assert run.outcome is outcome
+    assert run.duration is not None and run.duration > timedelta(0)
+    assert exit_code(run) == 1
+
+
+def test_eventbridge_input_names_the_function_before_prepare_ran():
+    event = {"source": "aws.lambda", "detail-type": "AWS API Call via CloudTrail",
+             "detail": {"eventName": "PublishVersion20150331", "requestParameters": {
+                 "functionName": "arn:aws:lambda:us-east-1:123456789012:function:orders"}}}
+    describe = {"executionArn": "arn:x:execution:rollout:e", "status": "RUNNING",
+                "startDate": T0, "input": json.dumps(event)}
+
+    assert build_run(describe, []).function == "orders"

@@ -1,0 +1,139 @@
+"""The terminal view: snapshots rendered to text, plain lines, and the polling loop."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from rich.console import Console
+
+from rollout.view.run import Run, build_run
+from rollout.view.watch import LinePrinter, WatchTimeout, follow, render, weight_bar
+from tests.cli.histories import (
+    ROLLBACK_CAUSE,
+    T0,
+    rejected,
+    rolled_back,
+    shifted_and_waiting,
+    succeeded,
+)
+
+
+def text_of(renderable: object) -> str:
+    console = Console(record=True, width=100, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def running_run() -> Run:
+    h = shifted_and_waiting()
+    return build_run(h.describe("RUNNING"), h.events)
+
+
+def test_running_snapshot_shows_where_the_rollout_is():
+    run = running_run()
+    now = run.events[-1].at + timedelta(seconds=4)
+    out = text_of(render(run, now))
+
+    assert "◌ Progressing" in out and "in Wait for next check" in out
+    assert "orders  alias live" in out
+    assert "3 (stable) → 4 (new)" in out
+    assert "Canary10Percent5Minutes" in out
+    assert "1/1" in out
+    assert "10% new" in out and "██░" in out
+    assert "in 4:46" in out and "next check in 0:06" in out  # 290 s - 4 s; 10 s - 4 s
+    assert "✔ healthy" in out and "orders-errors OK" in out
+    assert "new v4 120 inv, 0 err (0.00%)" in out and "stable v3 1080 inv, 3 err (0.28%)" in out
+    assert "→ Shift traffic" in out
+
+
+def test_rolled_back_snapshot_says_why_and_shows_the_failure_event():
+    h = rolled_back()
+    run = build_run(h.describe("FAILED", "HealthCheckFailed", ROLLBACK_CAUSE), h.events)
+    out = text_of(render(run, T0 + timedelta(hours=1)))
+
+    assert "✖ Rolled back" in out
+    assert "HealthCheckFailed: Health check failed at 10%" in out
+    assert "0% new" in out
+    assert "✖ HealthCheckFailed: error rate 25.0% > 1.0%" in out
+    assert "Next step" not in out  # only while running
+    assert "1:00:00" not in out  # elapsed is the run's own duration, not "now"
+
+
+def test_succeeded_snapshot_outlines_promotion():
+    h = succeeded()
+    out = text_of(render(build_run(h.describe("SUCCEEDED"), h.events)))
+
+    assert "✔ Succeeded" in out and "version 4 is live on orders:live" in out
+    assert "10% → 100%" in out
+    assert "100% new" in out
+
+
+def test_rejected_snapshot_without_a_plan():
+    h = rejected()
+    run = build_run(h.describe("FAILED", "InvalidRolloutRequest", "alias 'live' does not exist"),
+                    h.events)
+    out = text_of(render(run))
+
+    assert "✖ Rejected" in out
+    assert "InvalidRolloutRequest: alias 'live' does not exist" in out
+    assert "no check yet" in out and "? (stable) → ? (new)" in out
+
+
+@pytest.mark.parametrize(("weight", "bar"), [(0.0, "░" * 4), (0.5, "██░░"), (1.0, "████")])
+def test_weight_bar(weight, bar):
+    assert weight_bar(weight, width=4).plain.startswith(bar)
+
+
+def test_plain_lines_print_each_change_once():
+    h = rolled_back()
+    run = build_run(h.describe("FAILED", "HealthCheckFailed", ROLLBACK_CAUSE), h.events)
+    out = io.StringIO()
+    printer = LinePrinter(Console(file=out, width=100))
+
+    printer.update(run)
+    first = out.getvalue()
+    printer.update(run)
+
+    assert out.getvalue() == first
+    assert "→ Prepare" in first and "→ Roll back" in first
+    assert "weight" in first and "10% new (step" in first
+    assert "✖ HealthCheckFailed" in first
+    assert first.index("→ Shift traffic") < first.index("→ Roll back")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_follow_polls_until_the_run_ends():
+    h = succeeded()
+    runs = iter([running_run(), running_run(), build_run(h.describe("SUCCEEDED"), h.events)])
+    clock, out = FakeClock(), io.StringIO()
+
+    final = follow(lambda: next(runs), Console(file=out, width=100), interval=1.0, timeout=30,
+                   clock=clock, sleep=clock.sleep)
+
+    assert final.outcome.good
+    assert clock.sleeps == [1.0, 1.0]
+    assert out.getvalue().rstrip().endswith("version 4 is live on orders:live")
+
+
+def test_follow_stops_at_the_deadline():
+    clock = FakeClock()
+
+    with pytest.raises(WatchTimeout, match="still running after the timeout"):
+        follow(running_run, Console(file=io.StringIO()), interval=2.0, timeout=5,
+               clock=clock, sleep=clock.sleep)
+
+    assert clock.sleeps == [2.0, 2.0, 1.0]  # the last sleep is cut to the deadline
