@@ -1,0 +1,188 @@
+"""Fixtures for the domain core and handler tests: a moto account with a function
+`orders` (versions 1-4), alias `live` on version 3, an alarm, the lock table, a topic."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from rollout_core import clients
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
+TABLE = "rollout-locks"
+EXECUTION = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:rollout:unit-test"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_shared_cloud(cloud_manager: Any) -> None:
+    """mock_aws resets moto's process-global backends, so the shared cloud must be down."""
+    cloud_manager.release_shared()
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "TOPIC_ARN", "DEFAULT_STRATEGY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("LOCK_TABLE", TABLE)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "rollout")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Rollout")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
+    clients.reset()
+    yield
+    clients.reset()
+
+
+def zipped(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
+
+
+@dataclass
+class World:
+    """Handles on the moto account the tests act on."""
+
+    lam: Any
+    cw: Any
+    ddb: Any
+    role: str
+    function: str = "orders"
+    alias: str = "live"
+    alarm: str = "orders-errors"
+
+    def alias_state(self) -> tuple[str, dict[str, float]]:
+        found = self.lam.get_alias(FunctionName=self.function, Name=self.alias)
+        weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        return found["FunctionVersion"], weights
+
+    def route(self, version: str, weights: dict[str, float] | None = None) -> None:
+        self.lam.update_alias(
+            FunctionName=self.function,
+            Name=self.alias,
+            FunctionVersion=version,
+            RoutingConfig={"AdditionalVersionWeights": weights or {}},
+        )
+
+    def set_alarm(self, state: str, name: str | None = None) -> None:
+        self.cw.set_alarm_state(AlarmName=name or self.alarm, StateValue=state, StateReason="t")
+
+    def add_alarm(self, name: str) -> None:
+        self.cw.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+        self.set_alarm("OK", name)
+
+    def put_calls(
+        self, version: str, invocations: int, errors: int, at: datetime | None = None
+    ) -> None:
+        """Lambda's own metrics for one version behind the alias."""
+        dimensions = [
+            {"Name": "FunctionName", "Value": self.function},
+            {"Name": "Resource", "Value": f"{self.function}:{self.alias}"},
+            {"Name": "ExecutedVersion", "Value": version},
+        ]
+        moment = at or datetime.now(UTC)
+        self.cw.put_metric_data(
+            Namespace="AWS/Lambda",
+            MetricData=[
+                {"MetricName": name, "Dimensions": dimensions, "Value": value, "Timestamp": moment}
+                for name, value in (("Invocations", invocations), ("Errors", errors))
+            ],
+        )
+
+    def lock_owner(self) -> str | None:
+        key = {"pk": {"S": f"{self.function}:{self.alias}"}}
+        item = self.ddb.get_item(TableName=TABLE, Key=key).get("Item")
+        return item["owner"]["S"] if item else None
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        yield
+
+
+@pytest.fixture
+def world(aws: None) -> World:
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="orders-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda")
+    lam.create_function(
+        FunctionName="orders",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": zipped("def handler(event, context):\n    return 0\n")},
+    )
+    for release in range(1, 5):
+        source = f"def handler(event, context):\n    return {release}\n"
+        lam.update_function_code(FunctionName="orders", ZipFile=zipped(source))
+        lam.publish_version(FunctionName="orders")
+    lam.create_alias(FunctionName="orders", Name="live", FunctionVersion="3")
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    created = World(lam=lam, cw=boto3.client("cloudwatch"), ddb=ddb, role=role)
+    created.add_alarm(created.alarm)
+    return created
+
+
+@pytest.fixture
+def load_handler() -> Callable[[str], ModuleType]:
+    """functions/<task>/app.py by path: every handler module is named app."""
+
+    def load(task: str) -> ModuleType:
+        path = REPO / "functions" / task / "app.py"
+        spec = importlib.util.spec_from_file_location(f"handler_{task}", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "rollout-task"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:rollout-task"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    log_group_name: str = "/aws/lambda/rollout-task"
+    log_stream_name: str = "unit"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def context() -> FakeContext:
+    return FakeContext()
