@@ -8,6 +8,9 @@ execution environment (runtime_api.py), answers as Lambda does (FunctionError,
 X-Amz-Executed-Version, LogType Tail, Event → 202, DryRun → 204), forwards logs to
 /aws/lambda/<name> and emits the AWS/Lambda metrics (lambda_metrics.py).
 
+Environments are replaced when a version's code or configuration changes; those of a
+deleted function stay idle until the seam is uninstalled.
+
 moto internals this depends on (moto 5.2.5; checked by tests/local/test_lambda_runtime.py):
 - replaced: `LambdaBackend.invoke(self, function_name, qualifier, body, headers,
   response_headers)`, reached by the HTTP API and by the Step Functions interpreter;
@@ -15,9 +18,10 @@ moto internals this depends on (moto 5.2.5; checked by tests/local/test_lambda_r
   lower-case `qualifier` that moto reads (it reads `self.querystring`);
 - read: `LambdaBackend.get_function`, `get_alias`, `layers_versions_by_arn`;
   `LambdaFunction.code_bytes`, `code_sha_256`, `handler`, `timeout`, `memory_size`,
-  `run_time`, `environment_vars`, `layers` (list of {"Arn": ...}), `reserved_concurrency`;
-  `LayerVersion.code_bytes`; `LambdaAlias.function_version`, `routing_config`
-  ({"AdditionalVersionWeights": {version: weight}});
+  `run_time`, `environment_vars`, `layers` (list of {"Arn": ...}), `reserved_concurrency`,
+  `function_arn` (a published version is a shallow copy that keeps its own code bytes);
+  `LayerVersion.code_bytes`, `code_sha_256`; `LambdaAlias.function_version`,
+  `routing_config` ({"AdditionalVersionWeights": {version: weight}});
 - written: `logs_backends[...]` `ensure_log_group`, `create_log_stream`, `put_log_events`,
   and CloudWatch through lambda_metrics.py.
 """
@@ -43,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from moto.awslambda.models import LambdaBackend, LambdaFunction, lambda_backends
+from moto.awslambda.models import LambdaAlias, LambdaBackend, LambdaFunction, lambda_backends
 from moto.awslambda.responses import LambdaResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.utils import unix_time_millis, utcnow
@@ -121,7 +125,7 @@ def split_name(function_name: str, qualifier: str | None) -> tuple[str, str | No
     return name, embedded or qualifier
 
 
-def pick_version(alias: Any, draw: float) -> str:
+def pick_version(alias: LambdaAlias, draw: float) -> str:
     """The alias's version for a uniform `draw` in [0, 1), honouring its routing weights."""
     weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
     cumulative = 0.0
