@@ -186,7 +186,8 @@ def reports_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[argpar
         try:
             return run(args)
         except CliError as error:
-            Console(stderr=True).print(Text("rollout: ", style="bold red") + Text(str(error)))
+            message = Text("rollout: ", style="bold red") + Text(str(error))
+            Console(stderr=True).print(message, soft_wrap=True)  # ARNs must stay copyable
             return error.exit_code
 
     return wrapper

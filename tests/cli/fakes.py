@@ -1,0 +1,81 @@
+"""A small in-memory Step Functions client serving hand-made executions (tests/cli/histories).
+Only for the CLI's own logic; the real workflow is exercised in test_local_e2e.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tests.cli.histories import MACHINE, History
+
+PAGE_SIZE = 3  # small pages, so pagination is exercised
+
+
+class FakeStepFunctions:
+    def __init__(self) -> None:
+        # arn -> successive (describe, history) snapshots; each describe call moves one on
+        self.stages: dict[str, list[tuple[dict[str, Any], list[dict[str, Any]]]]] = {}
+        self.position: dict[str, int] = {}
+
+    def add(self, arn: str, *stages: tuple[History, dict[str, Any]]) -> None:
+        snapshots = []
+        for history, describe in stages:
+            snapshots.append(({**describe, "executionArn": arn,
+                               "name": arn.rsplit(":", 1)[-1]}, list(history.events)))
+        self.stages[arn] = snapshots
+        self.position[arn] = 0
+
+    def _stage(self, arn: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        if arn not in self.stages:
+            raise ClientError({"Error": {"Code": "ExecutionDoesNotExist",
+                                         "Message": f"Execution Does Not Exist: '{arn}'"}},
+                              "DescribeExecution")
+        return self.stages[arn][self.position[arn]]
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        describe = self._stage(executionArn)[0]
+        last = len(self.stages[executionArn]) - 1
+        self.position[executionArn] = min(self.position[executionArn] + 1, last)
+        return describe
+
+    def describe_state_machine_for_execution(self, executionArn: str) -> dict[str, Any]:
+        self._stage(executionArn)
+        return {"stateMachineArn": MACHINE, "name": "rollout", "definition": "{}"}
+
+    def get_paginator(self, operation: str) -> FakePaginator:
+        return FakePaginator(self, operation)
+
+    def list_executions_pages(self, machine: str) -> list[dict[str, Any]]:
+        summaries = [
+            {"executionArn": arn, "stateMachineArn": machine, "name": arn.rsplit(":", 1)[-1],
+             "status": stages[-1][0]["status"], "startDate": stages[-1][0]["startDate"]}
+            for arn, stages in self.stages.items()
+        ]
+        return [{"executions": summaries[i:i + PAGE_SIZE]}
+                for i in range(0, len(summaries), PAGE_SIZE)]
+
+
+class FakePaginator:
+    def __init__(self, client: FakeStepFunctions, operation: str) -> None:
+        self.client, self.operation = client, operation
+
+    def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
+        if self.operation == "list_executions":
+            return self.client.list_executions_pages(kwargs["stateMachineArn"])
+        assert self.operation == "get_execution_history"
+        events = self.client._stage(kwargs["executionArn"])[1]
+        return [{"events": events[i:i + PAGE_SIZE]} for i in range(0, len(events), PAGE_SIZE)]
+
+
+class FakeAws:
+    """Stands in for rollout.aws.AwsContext."""
+
+    region = "us-east-1"
+
+    def __init__(self, sfn: FakeStepFunctions) -> None:
+        self.sfn = sfn
+
+    def client(self, service: str) -> Any:
+        assert service == "stepfunctions", service
+        return self.sfn
