@@ -159,8 +159,8 @@ def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
     """An execution ARN from a name and its state machine (ARN passed through as is)."""
     if name_or_arn.startswith("arn:"):
         return name_or_arn
-    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
-    if not machine:
+    prefix, found, machine = state_machine_arn.rpartition(":stateMachine:")
+    if not found or not machine:
         raise CliError(f"not a state machine ARN: {state_machine_arn}", exit_code=2)
     return f"{prefix}:execution:{machine}:{name_or_arn}"
 

@@ -1,0 +1,118 @@
+"""rollout/aws.py: finding the state machine, and errors that say what to do."""
+
+from __future__ import annotations
+
+import re
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.stub import Stubber
+
+from rollout.aws import (
+    AwsContext,
+    CliError,
+    as_cli_error,
+    aws_errors,
+    execution_arn,
+    find_state_machine,
+)
+from rollout.cli import main
+
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:rollout-abc"
+
+
+@pytest.fixture
+def aws(monkeypatch) -> AwsContext:
+    monkeypatch.delenv("ROLLOUT_STATE_MACHINE_ARN", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    return AwsContext(region="us-east-1")
+
+
+def stubbed_cloudformation(aws: AwsContext) -> Stubber:
+    stubber = Stubber(aws.client("cloudformation"))
+    stubber.activate()
+    return stubber
+
+
+def test_explicit_arn_wins_then_the_environment(aws, monkeypatch):
+    monkeypatch.setenv("ROLLOUT_STATE_MACHINE_ARN", "arn:from:env")
+
+    assert find_state_machine(aws, MACHINE) == MACHINE
+    assert find_state_machine(aws) == "arn:from:env"
+
+
+def test_stack_output_is_the_fallback(aws):
+    stubber = stubbed_cloudformation(aws)
+    stubber.add_response("describe_stacks", {"Stacks": [{
+        "StackName": "rollout", "CreationTime": "2026-01-01T00:00:00Z",
+        "StackStatus": "CREATE_COMPLETE",
+        "Outputs": [{"OutputKey": "RolloutStateMachineArn", "OutputValue": MACHINE}],
+    }]}, {"StackName": "rollout"})
+
+    assert find_state_machine(aws) == MACHINE
+    stubber.assert_no_pending_responses()
+
+
+def test_missing_stack_says_the_three_ways_to_name_the_state_machine(aws):
+    stubber = stubbed_cloudformation(aws)
+    stubber.add_client_error("describe_stacks", "ValidationError",
+                             "Stack with id rollout does not exist")
+
+    with pytest.raises(CliError) as error:
+        find_state_machine(aws)
+
+    message = str(error.value)
+    assert "--state-machine" in message and "ROLLOUT_STATE_MACHINE_ARN" in message
+    assert "rollout local up" in message
+
+
+def test_execution_arn_from_a_name():
+    assert execution_arn(MACHINE, "run-7") == (
+        "arn:aws:states:us-east-1:123456789012:execution:rollout-abc:run-7")
+    assert execution_arn(MACHINE, "arn:x") == "arn:x"
+    with pytest.raises(CliError):
+        execution_arn("not-an-arn", "run-7")
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (NoCredentialsError(), "no AWS credentials found"),
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:4566"),
+         "cannot reach http://127.0.0.1:4566"),
+        (ClientError({"Error": {"Code": "StateMachineDoesNotExist", "Message": "m"}}, "Op"),
+         "state machine not found (m)"),
+        (ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Op"),
+         "AWS refused the credentials in use"),
+    ],
+)
+def test_errors_are_translated(error, expected):
+    assert expected in str(as_cli_error(error))
+
+
+def test_an_unreachable_endpoint_is_reported_as_such():
+    client = boto3.client(
+        "stepfunctions", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
+        aws_access_key_id="x", aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+
+    with pytest.raises(CliError, match=re.escape("cannot reach http://127.0.0.1:9")), aws_errors():
+        client.list_state_machines()
+
+
+def test_no_credentials_exit_1_with_a_hint(monkeypatch, tmp_path, capsys):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+    assert main(["watch", MACHINE.replace("stateMachine", "execution") + ":x", "--once"]) == 1
+    assert "no AWS credentials found" in capsys.readouterr().err
