@@ -33,7 +33,7 @@ from rollout.commands.watch import (
 # ranges, unknown keys and anything needing AWS are the workflow's job (Prepare).
 NUMBER = (int, float)
 TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
-    "functionName": (str,), "alias": (str,), "targetVersion": (str,),
+    "functionName": (str,), "alias": (str,), "targetVersion": (str, int),
     "strategy": (str, dict), "alarms": (list,), "ignoreFiringAlarms": (bool,),
     "insufficientData": (str,), "timeScale": NUMBER, "checkIntervalSeconds": (int,),
     "health": (dict,), "preTraffic": (dict, bool), "postTraffic": (dict, bool),
@@ -204,7 +204,7 @@ def validate_types(document: dict[str, Any]) -> None:
     if not all(isinstance(name, str) for name in alarms):
         raise CliError("alarms must be a list of alarm names", EXIT_INVALID)
     version = document.get("targetVersion")
-    if version is not None and not version.isdigit():
+    if version is not None and not str(version).isdigit():
         raise CliError(f"targetVersion must be a version number, not {version!r}", EXIT_INVALID)
 
 
