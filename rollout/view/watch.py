@@ -19,6 +19,7 @@ from rollout.view.run import Event, HealthCheck, Outcome, Run, VersionMetrics
 BAR_WIDTH = 24
 RECENT_EVENTS = 8
 MAX_STEPS_SHOWN = 12
+MAX_DETAIL = 88
 
 ICONS: dict[Outcome, tuple[str, str]] = {
     Outcome.RUNNING: ("◌ Progressing", "yellow"),
@@ -139,11 +140,16 @@ def describe_event(event: Event) -> Text:
     if event.error or event.type.endswith(("Failed", "TimedOut", "Aborted")):
         cause = (event.cause or "").strip().splitlines()
         detail = f"{event.error or event.type}: {cause[0]}" if cause else event.error or event.type
-        return Text(f"✖ {detail}", style="red")
+        return Text(f"✖ {_shorten(detail)}", style="red")
     if event.state is None:
         return Text(event.type.removeprefix("Execution").lower(), style="dim")
     arrow = "→" if event.entered else "←"
     return Text(f"{arrow} {event.state}", style="" if event.entered else "dim")
+
+
+def _shorten(text: str, limit: int = MAX_DETAIL) -> str:
+    """One screen line: a Lambda error's full cause belongs in the report, not here."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _percent(value: float) -> str:

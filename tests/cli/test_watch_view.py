@@ -137,3 +137,13 @@ def test_follow_stops_at_the_deadline():
                clock=clock, sleep=clock.sleep)
 
     assert clock.sleeps == [2.0, 2.0, 1.0]  # the last sleep is cut to the deadline
+
+
+def test_a_long_cause_stays_on_one_line_of_the_event_list():
+    h = rolled_back()
+    h.events[-1]["executionFailedEventDetails"]["cause"] = "x" * 500
+    run = build_run(h.describe("FAILED", "HealthCheckFailed", "x" * 500), h.events)
+    out = text_of(render(run))
+
+    assert "✖ HealthCheckFailed: xxx" in out and "x…" in out
+    assert "x" * 100 not in out
