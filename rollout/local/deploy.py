@@ -81,6 +81,7 @@ def deploy_template(
     template = inline_definitions(sam_transform(package.template, parameters), read)
     cloudformation = cloud.client("cloudformation")
     with _gaps_closed(cloud):
+        _warn_unsupported(template)
         action = _submit(cloudformation, stack_name, template, parameters or {})
         # moto resolves Outputs lazily, on the first DescribeStacks: do it while handled.
         outputs = stack_outputs(cloudformation, stack_name)
@@ -121,6 +122,15 @@ def _stack_exists(cloudformation: Any, stack_name: str) -> bool:
     except ClientError:
         return False
     return any(stack["StackStatus"] != "DELETE_COMPLETE" for stack in stacks)
+
+
+def _warn_unsupported(template: dict[str, Any]) -> None:
+    """moto skips resource kinds it doesn't know with no error; say which ones."""
+    known = parsing.get_model_map()
+    kinds = {resource["Type"] for resource in template.get("Resources", {}).values()}
+    unknown = sorted(k for k in kinds if k not in known and not k.startswith("Custom::"))
+    if unknown:
+        logger.warning("not created locally (no support): %s", ", ".join(unknown))
 
 
 def _check_outputs(template: dict[str, Any], outputs: dict[str, str]) -> None:
