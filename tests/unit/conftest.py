@@ -13,7 +13,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 from rollout_core import clients
@@ -26,13 +25,21 @@ EXECUTION = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:rollout:unit-test"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _no_shared_cloud(cloud_manager: Any) -> None:
-    """mock_aws resets moto's process-global backends, so the shared cloud must be down."""
+def _no_shared_cloud(cloud_manager: Any) -> Iterator[None]:
+    """mock_aws resets moto's process-global backends, so the shared cloud must be down.
+
+    boto3 clients are cached for the module (moto intercepts clients made at any time;
+    building one costs ~0.1 s) and forgotten after it, so no other test inherits them.
+    """
     cloud_manager.release_shared()
+    clients.reset()
+    yield
+    clients.reset()
 
 
 @pytest.fixture(autouse=True)
 def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # every client is created after this, so they all see the fake account and region
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "TOPIC_ARN", "DEFAULT_STRATEGY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -42,9 +49,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "rollout")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Rollout")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
-    clients.reset()
     yield
-    clients.reset()
 
 
 def zipped(source: str) -> bytes:
@@ -65,6 +70,9 @@ class World:
     function: str = "orders"
     alias: str = "live"
     alarm: str = "orders-errors"
+    account: str = ACCOUNT
+    region: str = REGION
+    table: str = TABLE
 
     def alias_state(self) -> tuple[str, dict[str, float]]:
         found = self.lam.get_alias(FunctionName=self.function, Name=self.alias)
@@ -127,9 +135,9 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def world(aws: None) -> World:
-    iam = boto3.client("iam")
+    iam = clients.client("iam")
     role = iam.create_role(RoleName="orders-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lam = boto3.client("lambda")
+    lam = clients.lambda_()
     lam.create_function(
         FunctionName="orders",
         Runtime="python3.12",
@@ -142,16 +150,22 @@ def world(aws: None) -> World:
         lam.update_function_code(FunctionName="orders", ZipFile=zipped(source))
         lam.publish_version(FunctionName="orders")
     lam.create_alias(FunctionName="orders", Name="live", FunctionVersion="3")
-    ddb = boto3.client("dynamodb")
+    ddb = clients.dynamodb()
     ddb.create_table(
         TableName=TABLE,
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    created = World(lam=lam, cw=boto3.client("cloudwatch"), ddb=ddb, role=role)
+    created = World(lam=lam, cw=clients.cloudwatch(), ddb=ddb, role=role)
     created.add_alarm(created.alarm)
     return created
+
+
+@pytest.fixture
+def execution() -> str:
+    """The execution id the rollout under test runs as (its lock owner)."""
+    return EXECUTION
 
 
 @pytest.fixture

@@ -16,8 +16,14 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
 
 
 @cache
+def _session() -> boto3.session.Session:
+    # one session: it caches the service models, so each new client is cheap
+    return boto3.session.Session()
+
+
+@cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)
+    return _session().client(service, config=_CONFIG)
 
 
 def lambda_() -> Any:
@@ -45,5 +51,6 @@ def sts() -> Any:
 
 
 def reset() -> None:
-    """Forget cached clients (tests switch regions and mocks between cases)."""
+    """Forget cached clients and session (tests switch regions and mocks between cases)."""
     client.cache_clear()
+    _session.cache_clear()

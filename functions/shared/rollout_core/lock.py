@@ -34,8 +34,8 @@ def acquire(table: str, key: str, owner: str, ttl_seconds: int) -> None:
                 EXPIRES: {"N": str(now + ttl_seconds)},
                 "acquiredAt": {"N": str(now)},
             },
-            ConditionExpression=f"attribute_not_exists({KEY}) OR {OWNER} = :owner "
-            f"OR {EXPIRES} < :now",
+            ConditionExpression="attribute_not_exists(#key) OR #owner = :owner OR #expires < :now",
+            ExpressionAttributeNames={"#key": KEY, "#owner": OWNER, "#expires": EXPIRES},
             ExpressionAttributeValues={":owner": {"S": owner}, ":now": {"N": str(now)}},
         )
     except ClientError as error:
@@ -54,7 +54,8 @@ def release(table: str, key: str, owner: str) -> bool:
         clients.dynamodb().delete_item(
             TableName=table,
             Key={KEY: {"S": key}},
-            ConditionExpression=f"{OWNER} = :owner",
+            ConditionExpression="#owner = :owner",  # owner is a DynamoDB reserved word
+            ExpressionAttributeNames={"#owner": OWNER},
             ExpressionAttributeValues={":owner": {"S": owner}},
         )
     except ClientError as error:

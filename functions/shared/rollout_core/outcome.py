@@ -120,9 +120,7 @@ def _error_and_cause(
     plan: Plan, outcome: str, rollback: dict[str, Any] | None, failure: dict[str, Any] | None
 ) -> dict[str, str]:
     if outcome == "succeeded":
-        return {
-            "detail": f"{plan.functionName}:{plan.alias} now runs version {plan.targetVersion}"
-        }
+        return {"detail": f"{plan.functionName}:{plan.alias} now runs version {plan.targetVersion}"}
     if outcome == "rolled_back" and rollback and rollback.get("error"):
         return {"error": rollback["error"], "cause": rollback["cause"]}
     error, message = failure_parts(failure)

@@ -18,6 +18,9 @@ from pydantic import (
 from .errors import InvalidRolloutRequest
 from .strategies import StrategySpec
 
+_CHECK_TAGS = {"check", "switch"}
+_STRATEGY_TAGS = ("preset", "canary", "linear", "exponential", "steps")
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -115,7 +118,7 @@ def describe(error: ValidationError) -> str:
 
 
 def _line(item: Any) -> str:
-    where = ".".join(str(part) for part in item["loc"] if not _is_union_tag(part)) or "input"
+    where = ".".join(_readable(item["loc"])) or "input"
     if item["type"] == "extra_forbidden":
         return f"{where}: unknown key"
     if item["type"] == "missing":
@@ -123,6 +126,13 @@ def _line(item: Any) -> str:
     return f"{where}: {item['msg'].removeprefix('Value error, ')}"
 
 
-def _is_union_tag(part: Any) -> bool:
-    # pydantic puts the union member's tag in the location; people don't need it
-    return part in {"preset", "canary", "linear", "exponential", "steps", "check", "switch"}
+_UNIONS = {"strategy": set(_STRATEGY_TAGS), "preTraffic": _CHECK_TAGS, "postTraffic": _CHECK_TAGS}
+
+
+def _readable(loc: tuple[Any, ...]) -> list[str]:
+    """The field path without the union member tags pydantic inserts after union fields."""
+    return [
+        str(part)
+        for index, part in enumerate(loc)
+        if not (index and str(part) in _UNIONS.get(str(loc[index - 1]), ()))
+    ]
