@@ -1,0 +1,272 @@
+"""Static checks of statemachine/rollout.asl.json against docs/workflow.md."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+Json = dict[str, Any]
+
+CONTRACT_STATES = {
+    "Prepare", "Roll out?", "Skipped", "Already live", "Pre-traffic check", "Shift traffic",
+    "Wait for next check", "Check health", "Step done?", "Next step?", "Promote",
+    "Post-traffic check", "Bake?", "Wait during bake", "Check bake health", "Finalize",
+    "Rolled out", "Release lock", "Pre-traffic check failed", "Roll back", "Notify rollback",
+    "Rolled back", "Notify rollback failure", "Rollback failed", "Notify drift",
+    "Alias changed elsewhere", "Explain rejection", "Request rejected",
+}  # fmt: skip
+# Not drawn in the contract: where Prepare's unexpected (unnamed) errors end.
+EXTRA_STATES = {"Prepare failed"}
+
+# States that run once traffic may have moved: a failure there must restore the alias.
+AFTER_TRAFFIC_MOVED = {
+    "Shift traffic", "Check health", "Promote", "Post-traffic check", "Check bake health",
+}  # fmt: skip
+LAMBDA_SERVICE_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+PROGRESS_KEYS = {
+    "stepIndex", "stepCount", "percentage", "weight", "stepStartedAt", "stepWaitSeconds",
+    "waitedSeconds", "nextWaitSeconds", "stepComplete", "hasNextStep", "checks", "lastCheck",
+}  # fmt: skip
+NAMED_REJECTIONS = {"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"}
+
+
+def targets(state: Json) -> Iterator[str]:
+    """Every state name this state can transition to."""
+    if "Next" in state:
+        yield state["Next"]
+    if "Default" in state:
+        yield state["Default"]
+    for choice in state.get("Choices", []):
+        yield choice["Next"]
+    for catcher in state.get("Catch", []):
+        yield catcher["Next"]
+
+
+def choice_variables(rule: Json) -> Iterator[Json]:
+    """The leaf comparisons of a Choice rule (through And / Or / Not)."""
+    for key in ("And", "Or"):
+        for sub in rule.get(key, []):
+            yield from choice_variables(sub)
+    if "Not" in rule:
+        yield from choice_variables(rule["Not"])
+    if "Variable" in rule:
+        yield rule
+
+
+def lambda_tasks(states: Json) -> dict[str, Json]:
+    return {
+        name: state
+        for name, state in states.items()
+        if state["Type"] == "Task" and state["Resource"] == "arn:aws:states:::lambda:invoke"
+    }
+
+
+def test_top_level(asl: Json) -> None:
+    assert asl["QueryLanguage"] == "JSONPath"
+    assert asl["StartAt"] == "Prepare"
+    # Two days of steps (CodeDeploy's limit) + a day of bake + margin.
+    assert asl["TimeoutSeconds"] >= 2 * 86400 + 86400
+    assert asl["Comment"]
+
+
+def test_state_names_match_the_contract(asl: Json) -> None:
+    assert set(asl["States"]) == CONTRACT_STATES | EXTRA_STATES
+
+
+def test_every_transition_target_exists(asl: Json) -> None:
+    states = asl["States"]
+    missing = {
+        (name, target)
+        for name, state in states.items()
+        for target in targets(state)
+        if target not in states
+    }
+    assert missing == set()
+
+
+def test_every_state_is_reachable(asl: Json) -> None:
+    states = asl["States"]
+    seen, todo = set(), [asl["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(targets(states[name]))
+    assert set(states) - seen == set()
+
+
+def test_only_terminal_states_end(asl: Json) -> None:
+    for name, state in asl["States"].items():
+        terminal = state["Type"] in ("Succeed", "Fail") or state.get("End") is True
+        assert terminal == (not list(targets(state))), name
+
+
+def test_every_state_has_a_comment(asl: Json) -> None:
+    missing = [name for name, state in asl["States"].items() if not state.get("Comment")]
+    assert missing == []
+
+
+def test_lambda_tasks_use_placeholders_and_pass_the_execution_id(asl: Json) -> None:
+    tasks = lambda_tasks(asl["States"])
+    assert set(tasks) == {name for name, s in asl["States"].items() if s["Type"] == "Task"}
+    for name, state in tasks.items():
+        parameters = state["Parameters"]
+        assert parameters["FunctionName"].startswith("${"), name
+        assert parameters["FunctionName"].endswith("FunctionArn}"), name
+        assert parameters["Payload"]["executionId.$"] == "$$.Execution.Id", name
+        selected = state["ResultSelector"].values()
+        assert all(path.startswith("$.Payload") for path in selected), name
+        assert 0 < state["TimeoutSeconds"] <= 900, name
+
+
+def test_placeholders_name_the_seven_task_functions(
+    asl_placeholders: set[str], task_functions: dict[str, str]
+) -> None:
+    assert asl_placeholders == set(task_functions)
+
+
+def test_progress_tasks_keep_every_progress_key(asl: Json) -> None:
+    for name in ("Shift traffic", "Check health", "Promote", "Check bake health"):
+        state = asl["States"][name]
+        assert state["ResultPath"] == "$.progress", name
+        assert {key.removesuffix(".$") for key in state["ResultSelector"]} == PROGRESS_KEYS
+
+
+def test_result_paths_follow_the_contract(asl: Json) -> None:
+    states = asl["States"]
+    assert states["Prepare"]["ResultPath"] == "$"
+    assert states["Pre-traffic check"]["ResultPath"] == "$.checks.preTraffic"
+    assert states["Post-traffic check"]["ResultPath"] == "$.checks.postTraffic"
+    assert states["Roll back"]["ResultPath"] == "$.rollback"
+    for name in ("Finalize", "Release lock", "Notify rollback", "Notify rollback failure"):
+        assert states[name]["ResultPath"] == "$.outcome", name
+    assert states["Notify drift"]["ResultPath"] == "$.outcome"
+
+
+def test_payload_phases_and_outcomes(asl: Json) -> None:
+    def payload(name: str) -> Json:
+        result: Json = asl["States"][name]["Parameters"]["Payload"]
+        return result
+
+    assert payload("Pre-traffic check")["phase"] == "preTraffic"
+    assert payload("Post-traffic check")["phase"] == "postTraffic"
+    assert payload("Check health")["phase"] == "step"
+    assert payload("Check bake health")["phase"] == "bake"
+    outcomes = {
+        "Finalize": "succeeded",
+        "Release lock": "check_failed",
+        "Notify rollback": "rolled_back",
+        "Notify rollback failure": "rollback_failed",
+        "Notify drift": "drifted",
+    }
+    assert {name: payload(name)["outcome"] for name in outcomes} == outcomes
+
+
+def test_waits_come_from_the_progress(asl: Json) -> None:
+    waits = {name: s for name, s in asl["States"].items() if s["Type"] == "Wait"}
+    assert set(waits) == {"Wait for next check", "Wait during bake"}
+    for name, state in waits.items():
+        assert state["SecondsPath"] == "$.progress.nextWaitSeconds", name
+        assert not {"Seconds", "Timestamp", "TimestampPath"} & set(state), name
+
+
+def test_no_retry_on_states_all(asl: Json) -> None:
+    for name, state in asl["States"].items():
+        for retrier in state.get("Retry", []):
+            assert "States.ALL" not in retrier["ErrorEquals"], name
+            assert "States.TaskFailed" not in retrier["ErrorEquals"], name
+
+
+def test_every_lambda_task_retries_service_errors_with_backoff_and_jitter(asl: Json) -> None:
+    for name, state in lambda_tasks(asl["States"]).items():
+        (retrier,) = state["Retry"]
+        assert set(retrier["ErrorEquals"]) == LAMBDA_SERVICE_ERRORS, name
+        assert retrier["BackoffRate"] > 1, name
+        assert retrier["JitterStrategy"] == "FULL", name
+        assert retrier["MaxAttempts"] >= 2, name
+
+
+def test_every_task_after_traffic_moved_rolls_back(asl: Json) -> None:
+    for name in AFTER_TRAFFIC_MOVED:
+        catchers = asl["States"][name]["Catch"]
+        last = catchers[-1]
+        assert last["ErrorEquals"] == ["States.ALL"], name
+        assert (last["Next"], last["ResultPath"]) == ("Roll back", "$.failure"), name
+
+
+def test_alias_drift_is_not_rolled_back(asl: Json) -> None:
+    for name in ("Shift traffic", "Promote"):
+        first = asl["States"][name]["Catch"][0]
+        assert first["ErrorEquals"] == ["AliasDrift"], name
+        assert first["Next"] == "Notify drift", name
+    assert asl["States"]["Notify drift"]["Next"] == "Alias changed elsewhere"
+
+
+def test_pre_traffic_failure_releases_the_lock(asl: Json) -> None:
+    (catcher,) = asl["States"]["Pre-traffic check"]["Catch"]
+    assert (catcher["ErrorEquals"], catcher["Next"]) == (["States.ALL"], "Release lock")
+    assert asl["States"]["Release lock"]["Next"] == "Pre-traffic check failed"
+
+
+def test_prepare_rejections_are_explained(asl: Json) -> None:
+    named, other = asl["States"]["Prepare"]["Catch"]
+    assert set(named["ErrorEquals"]) == NAMED_REJECTIONS
+    assert named["Next"] == "Explain rejection"
+    assert (other["ErrorEquals"], other["Next"]) == (["States.ALL"], "Prepare failed")
+    explain = asl["States"]["Explain rejection"]
+    assert explain["Type"] == "Pass"
+    assert "States.StringToJson($.failure.Cause)" in explain["Parameters"].values()
+    rejected = asl["States"]["Request rejected"]
+    assert rejected["ErrorPath"] == "$.rejection.error"
+    assert rejected["CausePath"] == "$.rejection.details.errorMessage"
+
+
+def test_rollback_failure_has_its_own_ending(asl: Json) -> None:
+    (catcher,) = asl["States"]["Roll back"]["Catch"]
+    assert (catcher["ErrorEquals"], catcher["Next"]) == (["States.ALL"], "Notify rollback failure")
+    assert asl["States"]["Notify rollback failure"]["Next"] == "Rollback failed"
+
+
+@pytest.mark.parametrize(
+    ("fail", "source"),
+    [
+        ("Rolled back", "$.rollback"),
+        ("Rollback failed", "$.outcome"),
+        ("Pre-traffic check failed", "$.outcome"),
+        ("Alias changed elsewhere", "$.outcome"),
+    ],
+)
+def test_fail_states_take_error_and_cause_from_the_tasks(asl: Json, fail: str, source: str) -> None:
+    state = asl["States"][fail]
+    assert state["Type"] == "Fail"
+    assert (state["ErrorPath"], state["CausePath"]) == (f"{source}.error", f"{source}.cause")
+
+
+def test_choices_compare_no_floats_for_equality(asl: Json) -> None:
+    choices = [s for s in asl["States"].values() if s["Type"] == "Choice"]
+    leaves = [leaf for c in choices for rule in c["Choices"] for leaf in choice_variables(rule)]
+    assert len(leaves) == 6
+    for leaf in leaves:
+        assert "NumericEquals" not in leaf and "NumericEqualsPath" not in leaf, leaf
+
+
+def test_choices_read_what_the_contract_says(asl: Json) -> None:
+    def variables(name: str) -> set[str]:
+        rules = asl["States"][name]["Choices"]
+        return {leaf["Variable"] for rule in rules for leaf in choice_variables(rule)}
+
+    assert variables("Roll out?") == {"$.plan.action"}
+    assert variables("Step done?") == {"$.progress.stepComplete"}
+    assert variables("Next step?") == {"$.progress.hasNextStep"}
+    assert variables("Bake?") == {"$.plan.bakeSeconds", "$.progress.stepComplete"}
+    assert asl["States"]["Step done?"]["Choices"][0]["Next"] == "Wait for next check"
+    assert asl["States"]["Next step?"]["Choices"][0]["Next"] == "Shift traffic"
+    assert asl["States"]["Next step?"]["Default"] == "Promote"
+    assert asl["States"]["Bake?"]["Default"] == "Finalize"
