@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from rollout_core.errors import RolloutError
 from rollout_core.payloads import PreparePayload
 from rollout_core.plan import prepare
 
@@ -22,7 +23,14 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = parse(event=event, model=PreparePayload)
     logger.set_correlation_id(payload.executionId)
-    result = prepare(payload.input, payload.executionId)
+    try:
+        result = prepare(payload.input, payload.executionId)
+    except RolloutError as rejected:  # counted, then raised by name for the ASL's Catch
+        metrics.add_metric(name="Rejected", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "Rollout rejected", extra={"error": type(rejected).__name__, "cause": str(rejected)}
+        )
+        raise
     plan = result["plan"]
     metrics.add_metric(name=f"Prepared_{plan['action']}", unit=MetricUnit.Count, value=1)
     logger.info(

@@ -23,8 +23,8 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = parse(event=event, model=StepPayload)
     logger.set_correlation_id(payload.executionId)
-    progress = actions.shift(payload.plan.rollout_ready(), payload.progress, clock.now())
     metrics.add_metric(name="TrafficShifts", unit=MetricUnit.Count, value=1)
+    progress = actions.shift(payload.plan.rollout_ready(), payload.progress, clock.now())
     logger.info(
         "Traffic shifted",
         extra={"step": progress.stepIndex + 1, "of": progress.stepCount, "weight": progress.weight},

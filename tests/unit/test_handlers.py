@@ -1,0 +1,121 @@
+"""Each task Lambda called with its events/functions sample under moto."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rollout_core import clock
+from rollout_core.errors import AliasDrift, HealthCheckFailed, PreTrafficCheckFailed
+
+
+@pytest.fixture
+def sample(load_event):
+    return lambda task: load_event(f"functions/{task}.json")
+
+
+@pytest.fixture
+def call(load_handler, context):
+    def invoke(task, event):
+        result = load_handler(task).lambda_handler(event, context)
+        json.dumps(result)  # what Step Functions receives must be JSON
+        return result
+
+    return invoke
+
+
+def test_prepare(world, sample, call):
+    result = call("prepare", sample("prepare"))
+    assert result["plan"]["action"] == "rollout"
+    assert result["plan"]["bakeSeconds"] == 6  # 60 s at timeScale 0.1
+    assert result["progress"]["stepIndex"] == -1
+    assert world.lock_owner() == sample("prepare")["executionId"]
+
+
+def test_prepared_plan_matches_the_samples_other_tasks_read(world, sample, call):
+    plan = call("prepare", sample("prepare"))["plan"]
+    assert plan == sample("shift_traffic")["plan"]
+
+
+def test_pre_traffic_check(world, sample, call):
+    result = call("traffic_check", sample("traffic_check"))
+    assert result["passed"] is True
+    assert [r["name"] for r in result["results"]] == ["readiness"]
+
+
+def test_pre_traffic_check_failure_is_the_named_error(world, sample, call):
+    event = sample("traffic_check")
+    event["plan"]["targetVersion"] = "9"  # not a version: not ready
+    with pytest.raises(PreTrafficCheckFailed, match="readiness"):
+        call("traffic_check", event)
+
+
+def test_post_traffic_check_invokes_the_new_version(world, sample, call):
+    event = sample("traffic_check") | {"phase": "postTraffic"}
+    result = call("traffic_check", event)
+    assert result["results"][0]["name"] == "invoke"
+    assert result["results"][0]["passed"] is True
+
+
+def test_shift_traffic(world, sample, call):
+    progress = call("shift_traffic", sample("shift_traffic"))
+    assert world.alias_state() == ("3", {"4": 0.1})
+    assert (progress["stepIndex"], progress["weight"], progress["nextWaitSeconds"]) == (0, 0.1, 10)
+    assert progress["hasNextStep"] is False and progress["stepComplete"] is False
+
+
+def test_shift_traffic_refuses_a_drifted_alias(world, sample, call):
+    world.route("2")
+    with pytest.raises(AliasDrift, match="version 2"):
+        call("shift_traffic", sample("shift_traffic"))
+    assert world.alias_state() == ("2", {})
+
+
+def _recent(event):
+    started = datetime.now(UTC) - timedelta(minutes=1)
+    event["progress"]["stepStartedAt"] = clock.iso(started)
+    return event
+
+
+def test_check_health(world, sample, call):
+    world.route("3", {"4": 0.1})
+    world.put_calls("4", invocations=20, errors=0)
+    progress = call("check_health", _recent(sample("check_health")))
+    assert progress["waitedSeconds"] == 10 and progress["checks"] == 1
+    assert progress["lastCheck"]["newVersion"]["invocations"] == 20
+
+
+def test_check_health_fails_on_new_version_errors(world, sample, call):
+    world.put_calls("4", invocations=20, errors=5)
+    with pytest.raises(HealthCheckFailed, match=r"step 1/1 at 10%.*25\.00%"):
+        call("check_health", _recent(sample("check_health")))
+
+
+def test_promote(world, sample, call):
+    world.route("3", {"4": 0.1})
+    progress = call("promote", sample("promote"))
+    assert world.alias_state() == ("4", {})
+    assert (progress["phase"], progress["stepWaitSeconds"], progress["weight"]) == ("bake", 6, 1.0)
+
+
+def test_rollback(world, sample, call):
+    world.route("3", {"4": 0.1})
+    result = call("rollback", sample("rollback"))
+    assert world.alias_state() == ("3", {})
+    assert result["error"] == "HealthCheckFailed"
+    assert result["cause"].startswith("Rolled back orders:live to version 3: Check health")
+    assert "state: Check health" in result["cause"] and "weight 10%" in result["cause"]
+
+
+def test_finalize(world, sample, call, execution):
+    world.ddb.put_item(
+        TableName=world.table,
+        Item={
+            "pk": {"S": "orders:live"},
+            "owner": {"S": sample("finalize")["executionId"]},
+            "expiresAt": {"N": "9999999999"},
+        },
+    )
+    summary = call("finalize", sample("finalize"))
+    assert summary["outcome"] == "succeeded" and summary["lockReleased"] is True
+    assert world.lock_owner() is None
+    assert summary["notified"] == {"sns": None, "eventBridge": True}
