@@ -138,6 +138,16 @@ def test_state_machine_definition_has_substitutions_filled_in(
     assert states["Prepare"]["Parameters"]["Payload"]["executionId.$"] == "$$.Execution.Id"
 
 
+def test_state_machine_configuration_reaches_step_functions(
+    deploy_cloud: LocalCloud, outputs: dict[str, str]
+):
+    sfn = deploy_cloud.client("stepfunctions")
+    machine = sfn.describe_state_machine(stateMachineArn=outputs["RolloutStateMachineArn"])
+    assert (machine["type"], machine["tracingConfiguration"]) == ("STANDARD", {"enabled": True})
+    assert machine["loggingConfiguration"]["level"] == "ERROR"
+    assert machine["roleArn"].startswith("arn:aws:iam::")
+
+
 def test_function_code_is_the_packaged_zip(deploy_cloud: LocalCloud, outputs: dict[str, str]):
     expected = zip_folder(FIXTURE / "functions" / "prepare")
     lambda_ = deploy_cloud.client("lambda")
