@@ -31,8 +31,9 @@ LAMBDA_SERVICE_ERRORS = {
     "Lambda.TooManyRequestsException",
 }
 PROGRESS_KEYS = {
-    "stepIndex", "stepCount", "percentage", "weight", "stepStartedAt", "stepWaitSeconds",
+    "phase", "stepIndex", "stepCount", "percentage", "weight", "stepStartedAt", "stepWaitSeconds",
     "waitedSeconds", "nextWaitSeconds", "stepComplete", "hasNextStep", "checks", "lastCheck",
+    "rearmedAlarms",
 }  # fmt: skip
 NAMED_REJECTIONS = {"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"}
 
@@ -145,9 +146,12 @@ def test_result_paths_follow_the_contract(asl: Json) -> None:
     assert states["Pre-traffic check"]["ResultPath"] == "$.checks.preTraffic"
     assert states["Post-traffic check"]["ResultPath"] == "$.checks.postTraffic"
     assert states["Roll back"]["ResultPath"] == "$.rollback"
-    for name in ("Finalize", "Release lock", "Notify rollback", "Notify rollback failure"):
+    failing = ("Release lock", "Notify rollback", "Notify rollback failure", "Notify drift")
+    for name in failing:
         assert states[name]["ResultPath"] == "$.outcome", name
-    assert states["Notify drift"]["ResultPath"] == "$.outcome"
+        assert set(states[name]["ResultSelector"]) == {"outcome.$", "error.$", "cause.$"}, name
+    assert states["Finalize"]["ResultPath"] == "$.outcome"
+    assert states["Finalize"]["ResultSelector"]["summary.$"] == "$.Payload"
 
 
 def test_payload_phases_and_outcomes(asl: Json) -> None:
@@ -231,6 +235,7 @@ def test_prepare_rejections_are_explained(asl: Json) -> None:
 def test_rollback_failure_has_its_own_ending(asl: Json) -> None:
     (catcher,) = asl["States"]["Roll back"]["Catch"]
     assert (catcher["ErrorEquals"], catcher["Next"]) == (["States.ALL"], "Notify rollback failure")
+    assert catcher["ResultPath"] == "$.failure"
     assert asl["States"]["Notify rollback failure"]["Next"] == "Rollback failed"
 
 

@@ -10,7 +10,8 @@ error the engine reports as `Lambda.TooManyRequestsException`).
 
 The stubs follow the contract: Prepare writes `{plan, progress}`, Shift traffic /
 Check health / Promote return the whole new progress, Roll back returns
-`{error, cause, restored}`, Finalize returns `{outcome, error, cause}`. Every wait the
+`{error, cause, restored}`, Finalize returns `{outcome, error, cause}` when the rollout
+failed and its summary when it succeeded. Every wait the
 stubs ask for is 0 s, so the module is fast.
 """
 
@@ -240,6 +241,7 @@ def make_plan(
 def progress(plan: Json, index: int, percentage: int, wait: int, waited: int, checks: int) -> Json:
     """Progress with every key of the contract; waits the workflow takes are always 0 s."""
     return {
+        "phase": "bake" if percentage == 100 else "step",
         "stepIndex": index,
         "stepCount": len(plan["steps"]),
         "percentage": percentage,
@@ -252,6 +254,7 @@ def progress(plan: Json, index: int, percentage: int, wait: int, waited: int, ch
         "hasNextStep": index + 1 < len(plan["steps"]),
         "checks": checks,
         "lastCheck": {"healthy": True} if checks else None,
+        "rearmedAlarms": [],
     }
 
 
@@ -353,11 +356,11 @@ class Rollout:
             raise TaskError("NotificationFailed", "SNS topic is gone")
         error: Any = None
         cause: Any = None
+        if outcome == "succeeded":
+            return {"outcome": outcome, "detail": "orders:live now runs version 4"}
         if outcome == "rolled_back":
             error, cause = event["rollback"]["error"], event["rollback"]["cause"]
-        elif outcome == "rollback_failed":
-            error, cause = event["rollback"]["Error"], error_message(event["rollback"])
-        elif outcome in ("check_failed", "drifted"):
+        elif outcome in ("check_failed", "drifted", "rollback_failed"):
             error, cause = event["failure"]["Error"], error_message(event["failure"])
         return {"outcome": outcome, "error": error, "cause": cause}
 
@@ -401,7 +404,10 @@ def test_three_step_rollout_succeeds(workflow: Workflow) -> None:
     ]  # the progress each shift started from: Prepare's, then steps 0 and 1
     assert execution.output is not None
     assert execution.output["progress"]["percentage"] == 100
-    assert execution.output["outcome"] == {"outcome": "succeeded", "error": None, "cause": None}
+    assert execution.output["outcome"] == {
+        "outcome": "succeeded",
+        "summary": {"outcome": "succeeded", "detail": "orders:live now runs version 4"},
+    }
     assert execution.output["checks"]["preTraffic"] == {
         "result": {"phase": "preTraffic", "passed": True}
     }
@@ -507,8 +513,13 @@ def test_rollback_failure_ends_in_rollback_failed(workflow: Workflow) -> None:
         "Notify rollback failure",
         "Rollback failed",
     ]
+    (rollback_call,) = workflow.stubs.calls_to("rollback")
+    assert rollback_call["failure"]["Error"] == "HealthCheckFailed"
     (finalize_call,) = workflow.stubs.calls_to("finalize")
-    assert finalize_call["failure"]["Error"] == "HealthCheckFailed"  # the original failure kept
+    assert (finalize_call["outcome"], finalize_call["failure"]["Error"]) == (
+        "rollback_failed",
+        "RollbackFailed",
+    )
 
 
 def test_rollback_stands_when_its_notification_fails(workflow: Workflow) -> None:
