@@ -1,0 +1,132 @@
+"""Health checks against Lambda's own metrics (ExecutedVersion per version) and alarms."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rollout_core import actions, clock
+from rollout_core.errors import HealthCheckFailed
+from rollout_core.models import Plan, Progress
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def case(load_event):
+    """(plan, progress) of the check_health sample, its step started a minute ago."""
+
+    def make(health=None, progress=None, **plan_changes):
+        event = load_event("functions/check_health.json")
+        event["plan"]["health"] |= health or {}
+        event["plan"] |= plan_changes
+        event["progress"] |= {"stepStartedAt": clock.iso(NOW - timedelta(minutes=1))}
+        event["progress"] |= progress or {}
+        return Plan.model_validate(event["plan"]).rollout_ready(), Progress(**event["progress"])
+
+    return make
+
+
+def check(plan, progress):
+    return actions.check(plan, progress, NOW)
+
+
+def test_stable_version_errors_alone_dont_fail_the_new_version(world, case):
+    world.put_calls("3", invocations=100, errors=60)
+    world.put_calls("4", invocations=20, errors=0)
+    last = check(*case()).lastCheck
+    assert last["newVersion"] == {
+        "version": "4",
+        "invocations": 20,
+        "errors": 0,
+        "errorRatePercent": 0.0,
+    }
+    assert last["stableVersion"]["errorRatePercent"] == 60.0
+
+
+def test_new_version_errors_over_the_threshold_fail(world, case):
+    world.put_calls("3", invocations=100, errors=0)
+    world.put_calls("4", invocations=20, errors=1)
+    with pytest.raises(HealthCheckFailed, match=r"5\.00% \(1/20\) above 1% and above stable"):
+        check(*case())
+
+
+def test_errors_before_the_step_started_dont_count(world, case):
+    world.put_calls("4", invocations=20, errors=20, at=NOW - timedelta(minutes=10))
+    world.put_calls("4", invocations=20, errors=0)
+    assert check(*case()).lastCheck["newVersion"]["errors"] == 0
+
+
+def test_new_version_no_worse_than_stable_passes_when_compared(world, case):
+    world.put_calls("3", invocations=100, errors=10)
+    world.put_calls("4", invocations=20, errors=1)
+    notes = check(*case()).lastCheck["notes"]
+    assert any("stable version 3 is as bad" in note for note in notes)
+
+
+def test_without_comparison_the_threshold_alone_decides(world, case):
+    world.put_calls("3", invocations=100, errors=10)
+    world.put_calls("4", invocations=20, errors=1)
+    with pytest.raises(HealthCheckFailed, match=r"above 1%$"):
+        check(*case(health={"compareToStable": False}))
+
+
+def test_low_traffic_passes_mid_step_and_is_noted(world, case):
+    world.put_calls("4", invocations=3, errors=3)
+    progress = check(*case(health={"lowTraffic": "fail"}))
+    assert progress.stepComplete is False
+    assert "fewer than 10; error rate not judged" in progress.lastCheck["notes"][0]
+
+
+def test_low_traffic_fails_at_the_end_of_the_step_when_policy_is_fail(world, case):
+    world.put_calls("4", invocations=3, errors=0)
+    at_end = {"waitedSeconds": 20}  # this check completes the 30 s step
+    with pytest.raises(HealthCheckFailed, match="low traffic: version 4 had 3 invocations"):
+        check(*case(health={"lowTraffic": "fail"}, progress=at_end))
+
+
+def test_low_traffic_passes_at_the_end_of_the_step_when_policy_is_pass(world, case):
+    progress = check(*case(progress={"waitedSeconds": 20}))
+    assert progress.stepComplete is True and progress.nextWaitSeconds == 0
+
+
+def test_alarm_in_alarm_fails(world, case):
+    world.set_alarm("ALARM")
+    with pytest.raises(HealthCheckFailed, match="alarm orders-errors is in ALARM"):
+        check(*case())
+
+
+@pytest.mark.parametrize(("policy", "fails"), [("ignore", False), ("fail", True)])
+def test_insufficient_data_follows_the_policy(world, case, policy, fails):
+    world.set_alarm("INSUFFICIENT_DATA")
+    plan, progress = case(insufficientData=policy)
+    if fails:
+        with pytest.raises(HealthCheckFailed, match="INSUFFICIENT_DATA"):
+            check(plan, progress)
+    else:
+        assert (
+            "alarm orders-errors is INSUFFICIENT_DATA" in check(plan, progress).lastCheck["notes"]
+        )
+
+
+def test_ignored_alarm_is_watched_again_once_it_leaves_alarm(world, case):
+    world.set_alarm("ALARM")
+    plan, progress = case(ignoredAlarms=[world.alarm])
+    progress = check(plan, progress)  # still firing since the start: tolerated
+    world.set_alarm("OK")
+    progress = check(plan, progress)
+    assert progress.rearmedAlarms == [world.alarm]
+    world.set_alarm("ALARM")
+    with pytest.raises(HealthCheckFailed, match="orders-errors is in ALARM"):
+        check(plan, progress)
+
+
+def test_bake_checks_name_their_state(world, case):
+    world.put_calls("4", invocations=50, errors=50)
+    bake = {
+        "phase": "bake",
+        "stepIndex": 1,
+        "percentage": 100,
+        "weight": 1.0,
+        "stepWaitSeconds": 60,
+    }
+    with pytest.raises(HealthCheckFailed, match=r"^Check bake health, bake at 100%"):
+        check(*case(progress=bake))
