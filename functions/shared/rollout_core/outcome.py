@@ -76,8 +76,12 @@ def _own_positions(plan: RolloutPlan, cursor: Progress) -> list[Position]:
     # Any planned weight, not just the cursor's: the failure may have come between the
     # alias update and the cursor being written.
     weights = [cursor.weight, *(step.weight for step in plan.steps)]
-    split = [aliases.split(plan.stableVersion, plan.targetVersion, w) for w in weights]
-    return [*split, Position(plan.targetVersion)]
+    candidates = [aliases.split(plan.stableVersion, plan.targetVersion, w) for w in weights]
+    unique: list[Position] = []
+    for position in [*candidates, Position(plan.targetVersion)]:
+        if not any(position.same_as(seen) for seen in unique):
+            unique.append(position)
+    return unique
 
 
 def _details(plan: RolloutPlan, cursor: Progress, error: str) -> str:
