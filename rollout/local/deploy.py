@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
 
@@ -104,8 +104,9 @@ def _submit(
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         "Capabilities": _CAPABILITIES,
     }
+    exists = _stack_exists(cloudformation, stack_name)
     try:
-        if not _stack_exists(cloudformation, stack_name):
+        if not exists:
             cloudformation.create_stack(**request)
             return "created"
         cloudformation.update_stack(**request)
@@ -113,7 +114,18 @@ def _submit(
     except ClientError as error:
         if "No updates are to be performed" in str(error):
             return "unchanged"
+        if not exists:
+            _roll_back(cloudformation, stack_name)
         raise DeployError(f"deploying stack {stack_name} failed: {error}") from error
+
+
+def _roll_back(cloudformation: Any, stack_name: str) -> None:
+    """A failed create leaves a half-built stack in moto; remove it so a retry starts clean
+    (AWS rolls back, then wants the stack deleted before it is created again)."""
+    try:
+        cloudformation.delete_stack(StackName=stack_name)
+    except (ClientError, BotoCoreError) as error:
+        logger.warning("could not remove the failed stack %s: %s", stack_name, error)
 
 
 def _stack_exists(cloudformation: Any, stack_name: str) -> bool:

@@ -279,6 +279,21 @@ def test_deploy_fails_loudly_when_an_output_does_not_resolve(
         deploy_template(deploy_cloud, template, unique("broken"))
 
 
+def test_failed_create_names_the_resource_and_a_retry_starts_clean(
+    deploy_cloud: LocalCloud, tmp_path: Path
+):
+    template = copy_app(tmp_path)
+    good = template.read_text()
+    missing_layer = "arn:aws:lambda:us-east-1:123456789012:layer:missing:1"
+    template.write_text(good.replace("Layers: [!Ref SharedLayer]", f"Layers: [{missing_layer}]"))
+    stack = unique("retry")
+    with pytest.raises(DeployError, match=r"PrepareFunction: .*ResourceNotFoundException"):
+        deploy_template(deploy_cloud, template, stack)
+
+    template.write_text(good)
+    assert set(deploy_template(deploy_cloud, template, stack)) == ALL_OUTPUTS
+
+
 # -- packaging and transform (no cloud) ----------------------------------------------
 
 
