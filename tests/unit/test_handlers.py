@@ -5,7 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rollout_core import clock
-from rollout_core.errors import AliasDrift, HealthCheckFailed, PreTrafficCheckFailed
+from rollout_core.errors import (
+    AliasDrift,
+    HealthCheckFailed,
+    InvalidRolloutRequest,
+    PreTrafficCheckFailed,
+)
 
 
 @pytest.fixture
@@ -119,3 +124,28 @@ def test_finalize(world, sample, call, execution):
     assert summary["outcome"] == "succeeded" and summary["lockReleased"] is True
     assert world.lock_owner() is None
     assert summary["notified"] == {"sns": None, "eventBridge": True}
+
+
+def test_prepare_rejection_raises_the_named_error(world, sample, call):
+    event = sample("prepare")
+    event["input"]["colour"] = "blue"
+    with pytest.raises(InvalidRolloutRequest, match="colour: unknown key") as raised:
+        call("prepare", event)
+    assert type(raised.value).__name__ == "InvalidRolloutRequest"  # the Step Functions Error
+
+
+def test_prepare_skips_an_event_for_an_untagged_function(world, sample, call):
+    event = sample("prepare")
+    event["input"] = {
+        "source": "aws.lambda",
+        "detail-type": "AWS API Call via CloudTrail",
+        "detail": {
+            "eventName": "PublishVersion20150331",
+            "responseElements": {
+                "functionName": "orders",
+                "version": "4",
+                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:orders:4",
+            },
+        },
+    }
+    assert call("prepare", event)["plan"]["action"] == "skip"

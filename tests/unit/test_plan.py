@@ -197,3 +197,9 @@ def test_versions_with_different_roles_cant_share_an_alias(world):
     version = world.lam.publish_version(FunctionName="orders")["Version"]
     with pytest.raises(InvalidRolloutRequest, match="different Role"):
         prepare(with_(targetVersion=version), EXECUTION)
+
+
+def test_a_bad_default_strategy_is_named(world, monkeypatch):
+    monkeypatch.setenv("DEFAULT_STRATEGY", "Nope")
+    with pytest.raises(InvalidRolloutRequest, match="strategy: unknown preset 'Nope'"):
+        prepare(BASE, EXECUTION)

@@ -99,8 +99,14 @@ def _kind(value: Any) -> str | None:
     return None
 
 
+def _known_preset(name: str) -> str:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}")
+    return name
+
+
 StrategySpec = Annotated[
-    Annotated[str, Tag("preset")]
+    Annotated[str, AfterValidator(_known_preset), Tag("preset")]
     | Annotated[CanarySpec, Tag("canary")]
     | Annotated[LinearSpec, Tag("linear")]
     | Annotated[ExponentialSpec, Tag("exponential")]
@@ -137,10 +143,10 @@ def raw_steps(spec: str | BaseModel) -> tuple[str, str, list[tuple[float, int]]]
 
 
 def _preset(name: str) -> tuple[str, str, list[tuple[float, int]]]:
-    if name not in PRESETS:
-        raise InvalidRolloutRequest(
-            f"strategy: unknown preset {name!r}; use one of {', '.join(PRESETS)}"
-        )
+    try:
+        _known_preset(name)  # DEFAULT_STRATEGY comes from the environment, not the model
+    except ValueError as error:
+        raise InvalidRolloutRequest(f"strategy: {error}") from None
     kind = "all_at_once" if name == "AllAtOnce" else name[:6].lower()
     return name, kind, list(PRESETS[name])
 
