@@ -239,9 +239,8 @@ class Run:
             return str((self.plan or {}).get("reason") or self.outcome.value)
         if self.outcome is Outcome.RUNNING:
             return f"in {self.current_state}" if self.current_state else "starting"
-        summary = (self.cause or "").strip().splitlines()
         head = f"{self.error}: " if self.error else ""
-        return head + (summary[0] if summary else self.outcome.value)
+        return head + (cause_summary(self.cause) or self.outcome.value)
 
     @property
     def duration(self) -> timedelta | None:
@@ -333,8 +332,13 @@ def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: s
         _record_weight(run, at, float(progress["weight"]), state)
     elif state == PROMOTE:
         _record_weight(run, at, 1.0, state)
-    elif state == ROLL_BACK and (doc.get("rollback") or {}).get("restored", True):
+    elif state == ROLL_BACK and _restored(doc.get("rollback")):
         _record_weight(run, at, 0.0, state)
+
+
+def _restored(rollback: Any) -> bool:
+    """Roll back's result; its Catch writes {Error, Cause} to the same path when it failed."""
+    return isinstance(rollback, dict) and "Error" not in rollback and rollback.get("restored", True)
 
 
 def _record_weight(run: Run, at: datetime, weight: float, state: str) -> None:
@@ -411,6 +415,15 @@ def fetch_run(sfn: Any, execution_arn: str, machine: dict[str, Any] | None = Non
 
 
 # -- small helpers --------------------------------------------------------------------
+
+
+def cause_summary(cause: str | None) -> str:
+    """The first line people need: a Lambda error's `errorMessage` rather than its JSON with
+    the stack trace; otherwise the cause's first line (the Fail states' one-line summary)."""
+    error = _json_object(cause)
+    text = str(error["errorMessage"]) if error and "errorMessage" in error else cause or ""
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _json_object(text: Any) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from rollout.view.run import Event, HealthCheck, Outcome, Run, VersionMetrics
+from rollout.view.run import Event, HealthCheck, Outcome, Run, VersionMetrics, cause_summary
 
 BAR_WIDTH = 24
 RECENT_EVENTS = 8
@@ -138,8 +138,8 @@ def _worth_showing(event: Event) -> bool:
 
 def describe_event(event: Event) -> Text:
     if event.error or event.type.endswith(("Failed", "TimedOut", "Aborted")):
-        cause = (event.cause or "").strip().splitlines()
-        detail = f"{event.error or event.type}: {cause[0]}" if cause else event.error or event.type
+        cause = cause_summary(event.cause)
+        detail = f"{event.error or event.type}: {cause}" if cause else event.error or event.type
         return Text(f"✖ {_shorten(detail)}", style="red")
     if event.state is None:
         return Text(event.type.removeprefix("Execution").lower(), style="dim")
@@ -197,7 +197,7 @@ class LinePrinter:
 
 def outcome_line(run: Run) -> Text:
     label, colour = ICONS[run.outcome]
-    return Text(f"{label}: ", style=f"bold {colour}") + Text(run.reason)
+    return Text(f"{label}: ", style=f"bold {colour}") + Text(_shorten(run.reason, 300))
 
 
 # -- following a run --------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from rollout.commands.watch import exit_code
-from rollout.view.run import Outcome, Step, build_run
+from rollout.view.run import Outcome, Step, build_run, cause_summary
 from tests.cli.histories import (
     ROLLBACK_CAUSE,
     T0,
@@ -144,3 +144,14 @@ def test_eventbridge_input_names_the_function_before_prepare_ran():
                 "startDate": T0, "input": json.dumps(event)}
 
     assert build_run(describe, []).function == "orders"
+
+
+def test_a_lambda_error_cause_is_summarised_by_its_error_message():
+    cause = json.dumps({"errorMessage": "lock table missing\nmore", "errorType": "ClientError",
+                        "stackTrace": ["  File x"]})
+    h = rejected()
+    run = build_run(h.describe("FAILED", "ClientError", cause), h.events)
+
+    assert run.reason == "ClientError: lock table missing"
+    assert cause_summary("plain cause\ndetails") == "plain cause"
+    assert cause_summary(None) == ""
