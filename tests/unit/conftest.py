@@ -122,7 +122,7 @@ class World:
         )
 
     def lock_owner(self) -> str | None:
-        key = {"pk": {"S": f"{self.function}:{self.alias}"}}
+        key = {"lockKey": {"S": f"{self.function}:{self.alias}"}}
         item = self.ddb.get_item(TableName=TABLE, Key=key).get("Item")
         return item["owner"]["S"] if item else None
 
@@ -153,8 +153,8 @@ def world(aws: None) -> World:
     ddb = clients.dynamodb()
     ddb.create_table(
         TableName=TABLE,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "lockKey", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "lockKey", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
     )
     created = World(lam=lam, cw=clients.cloudwatch(), ddb=ddb, role=role)

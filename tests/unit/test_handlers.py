@@ -115,7 +115,7 @@ def test_finalize(world, sample, call, execution):
     world.ddb.put_item(
         TableName=world.table,
         Item={
-            "pk": {"S": "orders:live"},
+            "lockKey": {"S": "orders:live"},
             "owner": {"S": sample("finalize")["executionId"]},
             "expiresAt": {"N": "9999999999"},
         },

@@ -38,5 +38,5 @@ def test_an_expired_lock_is_taken_over(world):
 
 def test_the_lock_item_has_a_ttl(world):
     lock.acquire(world.table, KEY, "run-1", 600)
-    item = world.ddb.get_item(TableName=world.table, Key={"pk": {"S": KEY}})["Item"]
+    item = world.ddb.get_item(TableName=world.table, Key={"lockKey": {"S": KEY}})["Item"]
     assert int(item["expiresAt"]["N"]) - int(item["acquiredAt"]["N"]) == 600

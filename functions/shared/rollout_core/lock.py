@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from . import clients
 from .errors import RolloutInProgress
 
-KEY = "pk"
+KEY = "lockKey"  # the table's partition key (template.yaml)
 OWNER = "owner"
 EXPIRES = "expiresAt"  # the table's TTL attribute (epoch seconds)
 
