@@ -266,7 +266,10 @@ class LogCapture:
         return text
 
     def close(self) -> None:
+        """Idempotent: an environment can be closed by a redeploy and again at uninstall."""
         with self._lock:
+            if not self._open:
+                return
             self._open = False
             os.close(self._read_fd)
         self._thread.join(timeout=1)
