@@ -11,8 +11,8 @@ error the engine reports as `Lambda.TooManyRequestsException`).
 The stubs follow the contract: Prepare writes `{plan, progress}`, Shift traffic /
 Check health / Promote return the whole new progress, Roll back returns
 `{error, cause, restored}`, Finalize returns `{outcome, error, cause}` when the rollout
-failed and its summary when it succeeded. Every wait the
-stubs ask for is 0 s, so the module is fast.
+failed and its summary when it succeeded. Every wait the stubs ask for is 0 s, so the
+module is fast.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -30,6 +31,7 @@ from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 
+REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 EXECUTION_DEADLINE_SECONDS = 20.0
@@ -605,3 +607,38 @@ def test_linear_10_percent_every_minute_stays_under_250_transitions(workflow: Wo
     assert len(workflow.stubs.calls_to("shift_traffic")) == 9
     assert len(workflow.stubs.calls_to("check_health")) == 54
     assert len(execution.states_entered) < 250
+
+
+SAMPLES = sorted(
+    f"{path.parent.name}/{path.name}"
+    for folder in ("console", "eventbridge")
+    for path in (REPO / "events" / folder).glob("*.json")
+)
+INPUT_KEYS = {
+    "functionName", "alias", "targetVersion", "strategy", "alarms", "ignoreFiringAlarms",
+    "insufficientData", "timeScale", "checkIntervalSeconds", "health", "preTraffic",
+    "postTraffic", "bakeSeconds",
+}  # fmt: skip
+
+
+def test_there_is_a_sample_per_kind() -> None:
+    assert len([s for s in SAMPLES if s.startswith("console/")]) >= 8
+    assert {
+        "eventbridge/publish-version-tagged.json",
+        "eventbridge/publish-version-untagged.json",
+    } <= set(SAMPLES)
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_samples_reach_prepare_whole(
+    workflow: Workflow, load_event: Callable[[str], Any], sample: str
+) -> None:
+    event = load_event(sample)
+    if sample.startswith("console/"):
+        assert set(event) <= INPUT_KEYS
+        assert {"functionName", "alias"} <= set(event)
+    execution = run(workflow, Rollout(make_plan([(10, 60)], action="skip")), event)
+
+    assert (execution.status, execution.error, execution.cause) == ("SUCCEEDED", None, None)
+    (prepare_call,) = workflow.stubs.calls_to("prepare")
+    assert prepare_call["input"] == event

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from cfnlint.api import lint, lint_file
+from moto.events.models import EventPattern
 from samtranslator.yaml_helper import yaml_parse
 
 from rollout.local.package import transform_template
@@ -291,3 +292,34 @@ def test_least_privilege_per_function(template: Json) -> None:
     prepare = actions("PrepareFunction")
     assert {"lambda:ListTags", "cloudwatch:DescribeAlarms", "dynamodb:PutItem"} <= prepare
     assert not {"lambda:UpdateAlias", "lambda:InvokeFunction", "dynamodb:DeleteItem"} & prepare
+
+
+def load_sample(name: str) -> Json:
+    event: Json = json.loads((REPO / "events" / "eventbridge" / name).read_text(encoding="utf-8"))
+    return event
+
+
+@pytest.mark.parametrize("sample", ["publish-version-tagged.json", "publish-version-untagged.json"])
+def test_the_rule_matches_publish_version_events(resources: Json, sample: str) -> None:
+    # Tags aren't in the event: the rule starts both, Prepare skips the untagged function.
+    pattern = EventPattern.load(
+        json.dumps(resources["PublishVersionRule"]["Properties"]["EventPattern"])
+    )
+    assert pattern.matches_event(load_sample(sample))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("eventName", "UpdateFunctionCode20150331v2"),
+        ("eventSource", "s3.amazonaws.com"),
+        ("errorCode", "ResourceConflictException"),
+    ],
+)
+def test_the_rule_ignores_other_and_failed_calls(resources: Json, field: str, value: str) -> None:
+    pattern = EventPattern.load(
+        json.dumps(resources["PublishVersionRule"]["Properties"]["EventPattern"])
+    )
+    event = load_sample("publish-version-tagged.json")
+    event["detail"][field] = value
+    assert not pattern.matches_event(event)
