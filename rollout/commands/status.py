@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -22,6 +23,7 @@ from rollout.view.run import Run, build_run, fetch_history, short_function_name
 from rollout.view.watch import ICONS
 
 SCAN_LIMIT = 200  # executions looked at when filtering by function
+WIDE = 160
 
 
 def register(subparsers: Any) -> None:
@@ -43,6 +45,8 @@ def run_status(args: argparse.Namespace) -> int:
     with aws_errors(f"listing rollouts of {machine}"):
         runs = recent_runs(aws.client("stepfunctions"), machine, args.function, args.limit)
     console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, WIDE)  # logs and pipes: no reason to squash columns
     if not runs:
         which = f" of {args.function}" if args.function else ""
         console.print(f"no rollouts{which} yet on {machine}", highlight=False)
@@ -76,7 +80,7 @@ def _executions(sfn: Any, machine: str) -> Iterator[dict[str, Any]]:
 
 
 def status_table(runs: list[Run], now: datetime) -> Table:
-    table = Table(title="Recent rollouts", title_justify="left")
+    table = Table(title="Recent rollouts", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("Function", "Alias", "Versions", "Outcome", "Step", "Started (UTC)",
                    "Duration", "Execution"):
         table.add_column(column, no_wrap=column != "Outcome")

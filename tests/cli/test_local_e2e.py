@@ -122,7 +122,8 @@ def test_a_version_failing_its_pre_traffic_check_exits_1_and_leaves_the_alias(la
     before = alias_state(lam)
     broken = publish(lam, "v-broken", fail_always=True)
 
-    code, out, err = start(capsys, "--version", broken, *FAST)
+    # the default pre-traffic check is a readiness check; a payload makes it invoke the version
+    code, out, err = start(capsys, "--version", broken, "--pre-traffic-payload", "{}", *FAST)
 
     assert code == 1, out + err
     assert alias_state(lam) == before
