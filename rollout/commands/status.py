@@ -83,7 +83,8 @@ def status_table(runs: list[Run], now: datetime) -> Table:
     table = Table(title="Recent rollouts", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("Function", "Alias", "Versions", "Outcome", "Step", "Started (UTC)",
                    "Duration", "Execution"):
-        table.add_column(column, no_wrap=column != "Outcome")
+        outcome = column == "Outcome"  # the only column that wraps: label, then the error
+        table.add_column(column, no_wrap=not outcome, min_width=20 if outcome else None)
     for run in runs:
         label, colour = ICONS[run.outcome]
         step = f"{run.step_number}/{run.step_count}" if run.steps else "—"
