@@ -9,6 +9,7 @@ backends, so only one LocalCloud runs in a process at a time.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -76,6 +77,7 @@ class LocalCloud:
             if LocalCloud._running is not None:
                 raise RuntimeError("a LocalCloud is already running in this process")
             LocalCloud._running = self
+        _quiet_server_logs()
         try:
             self._start_server()
             self._set_env()
@@ -91,6 +93,8 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
+        if self._server is not None:
+            self._abort_running_executions()
         while self._seams:
             self._seams.pop().uninstall()
         if self._server is not None:
@@ -159,6 +163,18 @@ class LocalCloud:
         )
         self._server.start()
 
+    def _abort_running_executions(self) -> None:
+        """Executions run on moto threads; stop them before the seams they call go away."""
+        sfn = self.client("stepfunctions")
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            running = sfn.list_executions(
+                stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+            )["executions"]
+            for execution in running:
+                sfn.stop_execution(
+                    executionArn=execution["executionArn"], cause="local cloud stopped"
+                )
+
     def _set_env(self) -> None:
         # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
         env = {"MOTO_PORT": str(self.port), "AWS_DEFAULT_REGION": self.region, **LOCAL_ENV}
@@ -175,6 +191,13 @@ class LocalCloud:
         from rollout.local.stepfunctions import StepFunctionsEvents
 
         return [LambdaRuntime(), EventBridgeDelivery(), StepFunctionsEvents(), AlarmEvaluator()]
+
+
+def _quiet_server_logs() -> None:
+    # Every request and every caught task failure would otherwise be logged; the
+    # workflow's own history says what happened.
+    for name in ("werkzeug", "moto.stepfunctions.parser"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _ensure_port_free(port: int) -> None:
