@@ -275,3 +275,17 @@ def test_choices_read_what_the_contract_says(asl: Json) -> None:
     assert asl["States"]["Next step?"]["Choices"][0]["Next"] == "Shift traffic"
     assert asl["States"]["Next step?"]["Default"] == "Promote"
     assert asl["States"]["Bake?"]["Default"] == "Finalize"
+
+
+def test_finalize_does_not_roll_back_a_promoted_version(asl: Json) -> None:
+    # Finalize runs after promotion, post-traffic check and bake all passed: a failure to
+    # release the lock or notify must not take a healthy version away from users.
+    finalize = asl["States"]["Finalize"]
+    assert "Catch" not in finalize
+    assert finalize["Next"] == "Rolled out"
+
+
+def test_a_failed_rollback_notification_still_ends_rolled_back(asl: Json) -> None:
+    (catcher,) = asl["States"]["Notify rollback"]["Catch"]
+    assert (catcher["ErrorEquals"], catcher["Next"]) == (["States.ALL"], "Rolled back")
+    assert catcher["ResultPath"] not in ("$.rollback", "$.failure", "$")
