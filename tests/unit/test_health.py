@@ -7,7 +7,12 @@ from rollout_core import actions, clock
 from rollout_core.errors import HealthCheckFailed
 from rollout_core.models import Plan, Progress
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)  # only for "long before the step started"
+
+
+def now() -> datetime:
+    """Read when used: the module may be imported long before its tests run."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture
@@ -18,7 +23,7 @@ def case(load_event):
         event = load_event("functions/check_health.json")
         event["plan"]["health"] |= health or {}
         event["plan"] |= plan_changes
-        event["progress"] |= {"stepStartedAt": clock.iso(NOW - timedelta(minutes=1))}
+        event["progress"] |= {"stepStartedAt": clock.iso(now() - timedelta(minutes=1))}
         event["progress"] |= progress or {}
         return Plan.model_validate(event["plan"]).rollout_ready(), Progress(**event["progress"])
 
@@ -26,7 +31,7 @@ def case(load_event):
 
 
 def check(plan, progress):
-    return actions.check(plan, progress, NOW)
+    return actions.check(plan, progress, now())
 
 
 def test_stable_version_errors_alone_dont_fail_the_new_version(world, case):
