@@ -1,0 +1,97 @@
+"""`rollout demo` (what `make demo` runs): a healthy and a faulty rollout, live, locally."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from rollout import demo
+from rollout.local.cloud import LocalCloud
+from rollout.view.run import fetch_run
+from rollout.view.watch import follow
+
+HEALTHY, FAULTY = 0.0, 0.4  # share of requests each release fails
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run a healthy and a faulty rollout live on the local cloud (about 90 s)",
+        description="Starts the local cloud, deploys the stack, creates a sample function "
+        "'orders' behind alias 'live' with steady traffic, then publishes a healthy release "
+        "(rolled out step by step by EventBridge) and a faulty one (caught and rolled back).",
+    )
+    parser.add_argument("--port", type=int, default=0, help="local cloud port (default: any free)")
+    parser.add_argument("--rate", type=float, default=30.0, help="requests per second to the alias")
+    parser.add_argument("--time-scale", type=float, default=0.1,
+                        help="rollout:time-scale tag of the sample function (default 0.1)")
+    parser.add_argument("--check-interval", type=int, default=2,
+                        help="rollout:check-interval tag, in seconds (default 2)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    started = time.monotonic()
+    with console.status("starting the local cloud; deploying template.yaml as stack 'rollout' …"):
+        cloud = LocalCloud(port=args.port).start()
+    try:
+        tags = demo.rollout_tags(args.time_scale, args.check_interval)
+        outcomes = _story(console, cloud, args.rate, tags)
+    finally:
+        with console.status("stopping the local cloud …"):
+            cloud.stop()
+    console.print(_summary(outcomes, time.monotonic() - started))
+    return 0 if _as_expected(outcomes) else 1
+
+
+def _story(
+    console: Console, cloud: LocalCloud, rate: float, tags: dict[str, str]
+) -> list[demo.Outcome]:
+    clients = {name: cloud.client(name) for name in ("lambda", "iam", "stepfunctions")}
+    machine = cloud.stack_outputs["RolloutStateMachineArn"]
+    console.print(f"[bold]Local cloud[/] at {cloud.endpoint}; state machine {machine}")
+    stable = demo.create_sample_function(clients["lambda"], clients["iam"], tags)
+    listed = ", ".join(f"{key}={value}" for key, value in tags.items())
+    console.print(f"Created [bold]{demo.FUNCTION}[/] v{stable} behind alias "
+                  f"[bold]{demo.ALIAS}[/], tagged {listed}")
+    outcomes = []
+    with demo.Traffic(clients["lambda"], per_second=rate) as traffic:
+        console.print(f"Sending about {rate:.0f} requests/s to {demo.FUNCTION}:{demo.ALIAS}\n")
+        for release, failure_rate, title in (
+            (2, HEALTHY, "a healthy release"),
+            (3, FAULTY, f"a faulty release (fails {FAULTY:.0%} of requests)"),
+        ):
+            console.rule(f"Release {release}: {title} — published; EventBridge starts the rollout")
+            outcomes.append(demo.roll_out(clients, machine, release, failure_rate,
+                                          lambda arn: _follow(console, clients, arn)))
+        console.print(f"\nTraffic: {traffic.sent} requests, {traffic.failed} failed")
+    return outcomes
+
+
+def _follow(console: Console, clients: dict[str, Any], execution_arn: str) -> None:
+    sfn = clients["stepfunctions"]
+    follow(lambda: fetch_run(sfn, execution_arn), console, interval=0.5, timeout=300)
+
+
+def _as_expected(outcomes: list[demo.Outcome]) -> bool:
+    healthy, faulty = outcomes
+    return (healthy.status == "SUCCEEDED" and healthy.alias_version == healthy.version
+            and faulty.status == "FAILED" and faulty.alias_version == healthy.version)
+
+
+def _summary(outcomes: list[demo.Outcome], seconds: float) -> Table:
+    table = Table(title=f"Demo summary ({seconds:.0f} s)")
+    for column in ("release", "version", "outcome", "took", f"{demo.ALIAS} afterwards"):
+        table.add_column(column)
+    for release, outcome in enumerate(outcomes, start=2):
+        verdict = (
+            "rolled out" if outcome.status == "SUCCEEDED" else f"rolled back ({outcome.error})"
+        )
+        table.add_row(str(release), outcome.version, verdict, f"{outcome.seconds:.0f} s",
+                      f"v{outcome.alias_version}")
+    return table

@@ -1,0 +1,162 @@
+"""`rollout demo`: a healthy and a faulty version rolled out live on the local cloud.
+
+The story a newcomer sees: a sample function `orders` serves steady traffic through its
+`live` alias. Publishing a healthy version makes EventBridge start a rollout (configured
+from the function's tags, with a time-scaled CodeDeploy preset) that shifts traffic step
+by step to success. Publishing a faulty version (it fails part of its real traffic) gets
+caught by the health checks and rolled back.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+FUNCTION = "orders"
+ALIAS = "live"
+STRATEGY = "Linear10PercentEvery1Minute"
+
+
+def rollout_tags(time_scale: float = 0.1, check_interval: int = 2) -> dict[str, str]:
+    """Tags that opt `orders` in; at 0.1 the preset's nine one-minute steps take 54 s."""
+    return {
+        "rollout:alias": ALIAS,
+        "rollout:strategy": STRATEGY,
+        "rollout:time-scale": str(time_scale),
+        "rollout:check-interval": str(check_interval),
+    }
+HANDLER_SOURCE = '''\
+import os
+import random
+
+
+def handler(event, context):
+    """A sample order service; FAILURE_RATE makes a share of requests fail, like a bad deploy."""
+    if random.random() < float(os.environ.get("FAILURE_RATE", "0")):
+        raise RuntimeError("payment provider rejected the request")
+    return {"status": "accepted", "servedBy": context.function_version}
+'''
+
+
+@dataclass
+class Outcome:
+    version: str
+    status: str
+    error: str | None
+    seconds: float
+    alias_version: str
+
+
+def sample_code() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("app.py", date_time=(2020, 1, 1, 0, 0, 0))
+        archive.writestr(info, HANDLER_SOURCE)
+    return buffer.getvalue()
+
+
+def create_sample_function(lam: Any, iam: Any, tags: dict[str, str] | None = None) -> str:
+    """`orders` v1 behind `live`, tagged for EventBridge-triggered rollouts; returns v1."""
+    role = iam.create_role(
+        RoleName="orders-demo-role",
+        AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                           "Principal": {"Service": "lambda.amazonaws.com"}}],
+        }),
+    )["Role"]["Arn"]
+    lam.create_function(
+        FunctionName=FUNCTION, Runtime="python3.12", Role=role, Handler="app.handler",
+        Code={"ZipFile": sample_code()}, Timeout=5,
+        Tags=rollout_tags() if tags is None else tags,
+        Environment={"Variables": {"FAILURE_RATE": "0", "RELEASE": "1"}},
+    )
+    lam.get_waiter("function_active_v2").wait(FunctionName=FUNCTION)
+    version = str(lam.publish_version(FunctionName=FUNCTION)["Version"])
+    lam.create_alias(FunctionName=FUNCTION, Name=ALIAS, FunctionVersion=version)
+    return version
+
+
+def publish_release(lam: Any, release: int, failure_rate: float) -> str:
+    """A configuration change and a new version, as a team's deploy pipeline would do."""
+    lam.update_function_configuration(
+        FunctionName=FUNCTION,
+        Environment={"Variables": {"FAILURE_RATE": str(failure_rate), "RELEASE": str(release)}},
+    )
+    lam.get_waiter("function_updated_v2").wait(FunctionName=FUNCTION)
+    return str(lam.publish_version(FunctionName=FUNCTION)["Version"])
+
+
+class Traffic:
+    """Steady requests to the alias from a background thread, as users would send."""
+
+    def __init__(self, lam: Any, per_second: float = 30.0) -> None:
+        self._lam = lam
+        self._interval = 1.0 / per_second
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-traffic", daemon=True)
+        self.sent = 0
+        self.failed = 0
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            response = self._lam.invoke(FunctionName=FUNCTION, Qualifier=ALIAS, Payload=b"{}")
+            self.sent += 1
+            self.failed += "FunctionError" in response
+
+
+def find_execution(sfn: Any, state_machine_arn: str, version: str, timeout: float = 30) -> str:
+    """The execution EventBridge started for this published version."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for execution in sfn.list_executions(stateMachineArn=state_machine_arn)["executions"]:
+            detail = json.loads(
+                sfn.describe_execution(executionArn=execution["executionArn"])["input"]
+            ).get("detail", {})
+            if detail.get("responseElements", {}).get("version") == version:
+                return str(execution["executionArn"])
+        time.sleep(0.5)
+    raise TimeoutError(f"no rollout started for version {version} within {timeout:.0f} s")
+
+
+def wait_for_end(sfn: Any, execution_arn: str, timeout: float = 240) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.5)
+    raise TimeoutError(f"{execution_arn} still running after {timeout:.0f} s")
+
+
+def roll_out(
+    clients: dict[str, Any],
+    state_machine_arn: str,
+    release: int,
+    failure_rate: float,
+    follow: Callable[[str], None],
+) -> Outcome:
+    """Publish a release, find the rollout EventBridge started, follow it to its end."""
+    lam, sfn = clients["lambda"], clients["stepfunctions"]
+    started = time.monotonic()
+    version = publish_release(lam, release, failure_rate)
+    execution_arn = find_execution(sfn, state_machine_arn, version)
+    follow(execution_arn)
+    described = wait_for_end(sfn, execution_arn)
+    alias_version = lam.get_alias(FunctionName=FUNCTION, Name=ALIAS)["FunctionVersion"]
+    return Outcome(version, described["status"], described.get("error"),
+                   time.monotonic() - started, str(alias_version))
