@@ -1,5 +1,6 @@
 from rollout.cli import main
-from rollout.graph import mermaid, node_id
+from rollout.graph import load_definition, mermaid, node_id
+from tests.conftest import REPO
 
 TINY = {
     "StartAt": "Check health",
@@ -44,3 +45,12 @@ def test_graph_command_prints_the_diagram(tmp_path, capsys):
     path.write_text(json.dumps(TINY))
     assert main(["graph", "--definition", str(path)]) == 0
     assert capsys.readouterr().out == mermaid(TINY)
+
+
+def test_the_readme_diagram_is_the_generated_one():
+    """The README shows `rollout graph`'s output for the real ASL; regenerate it when this fails."""
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("-->", readme.index("<!-- graph:start")) + len("-->")
+    section = readme[start:readme.index("<!-- graph:end -->")]
+
+    assert section.strip() == f"```mermaid\n{mermaid(load_definition())}```"
