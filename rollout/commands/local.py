@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
 def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Serve until Ctrl-C (or until `stop` is set, for tests)."""
     console = Console(stderr=True)  # progress and status; the ready banner goes to stdout
-    out = Console()
+    out = Console(soft_wrap=True)  # ARNs stay on one line, greppable
     template = None if args.no_deploy else args.template
     if template is not None and not template.is_file():
         console.print(f"[red]no template at {template}[/]: pass --template or run from the repo")
@@ -48,6 +48,8 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     try:
         _print_ready(out, cloud)
         (stop or threading.Event()).wait()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a person stops it: a clean exit, not an error
     finally:
         with console.status("stopping …"):
             cloud.stop()

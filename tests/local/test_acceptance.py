@@ -1,0 +1,197 @@
+"""Issue-level acceptance: `rollout local up` in its own process, used with plain boto3 and the
+AWS CLI exactly as the README says (AWS_ENDPOINT_URL, fake credentials)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HANDLER = b'''
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    return {"version": context.function_version}
+'''
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[dict[str, str]]:
+    """`rollout local up --port N` running; yields the environment a user would export."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rollout.cli", "local", "up", "--port", str(port)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    banner = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        banner.append(line)
+        if "Press Ctrl-C to stop." in line or process.poll() is not None:
+            break
+    assert "local cloud ready" in "".join(banner), "".join(banner)
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    env.pop("AWS_SESSION_TOKEN", None)
+    env.pop("AWS_PROFILE", None)
+    yield env | {"BANNER": "".join(banner)}
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+
+
+def _client(env: dict[str, str], service: str):
+    session = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    return session.client(service, endpoint_url=env["AWS_ENDPOINT_URL"])
+
+
+def _aws(env: dict[str, str], *args: str) -> str:
+    cli = Path(sys.executable).with_name("aws")
+    return subprocess.run(
+        [str(cli), *args], env=env, check=True, capture_output=True, text=True, timeout=60
+    ).stdout.strip()
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", HANDLER)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def weighted(served: dict[str, str]) -> dict[str, str]:
+    """A function with two versions and alias `live` sending 30 % to version 2."""
+    lam, iam = _client(served, "lambda"), _client(served, "iam")
+    role = iam.create_role(RoleName="acceptance-role", AssumeRolePolicyDocument="{}")["Role"]
+    lam.create_function(FunctionName="acceptance", Runtime="python3.12", Role=role["Arn"],
+                        Handler="app.handler", Code={"ZipFile": _zip()},
+                        Environment={"Variables": {"RELEASE": "1"}})
+    first = lam.publish_version(FunctionName="acceptance")["Version"]
+    lam.update_function_configuration(FunctionName="acceptance",
+                                      Environment={"Variables": {"RELEASE": "2"}})
+    second = lam.publish_version(FunctionName="acceptance")["Version"]
+    lam.create_alias(FunctionName="acceptance", Name="live", FunctionVersion=first,
+                     RoutingConfig={"AdditionalVersionWeights": {second: 0.3}})
+    return {"first": first, "second": second}
+
+
+def test_the_cli_reads_the_state_machine_output(served):
+    arn = _aws(served, "cloudformation", "describe-stacks", "--stack-name", "rollout",
+               "--query", "Stacks[0].Outputs[?OutputKey=='RolloutStateMachineArn'].OutputValue",
+               "--output", "text")
+    assert arn.startswith("arn:aws:states:us-east-1:123456789012:stateMachine:")
+    assert arn in served["BANNER"]
+    machine = _client(served, "stepfunctions").describe_state_machine(stateMachineArn=arn)
+    assert "Shift traffic" in machine["definition"]
+
+
+def test_alias_weights_and_metrics_per_executed_version(served, weighted):
+    lam = _client(served, "lambda")
+    served_by = [
+        lam.invoke(FunctionName="acceptance", Qualifier="live", Payload=b"{}")
+        for _ in range(500)
+    ]
+    second = sum(r["ExecutedVersion"] == weighted["second"] for r in served_by)
+    assert 110 <= second <= 190  # 30 % of 500 = 150; binomial sd ≈ 10
+    for response in served_by[:20]:
+        body = json.loads(response["Payload"].read())
+        assert body["version"] == response["ExecutedVersion"]
+    counts = _invocations_by_version(served, weighted)
+    assert counts == {weighted["first"]: 500 - second, weighted["second"]: second}
+
+
+def _invocations_by_version(env: dict[str, str], versions: dict[str, str]) -> dict[str, int]:
+    out = _aws(env, "cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda",
+               "--metric-name", "Invocations", "--statistics", "Sum", "--period", "3600",
+               "--start-time", _iso(time.time() - 3600), "--end-time", _iso(time.time() + 60),
+               "--dimensions", "Name=FunctionName,Value=acceptance",
+               "Name=Resource,Value=acceptance:live", "Name=ExecutedVersion,Value=2")
+    assert int(sum(p["Sum"] for p in json.loads(out)["Datapoints"])) > 0
+    cloudwatch = _client(env, "cloudwatch")
+    counts = {}
+    for version in versions.values():
+        result = cloudwatch.get_metric_data(
+            MetricDataQueries=[{"Id": "inv", "MetricStat": {
+                "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations", "Dimensions": [
+                    {"Name": "FunctionName", "Value": "acceptance"},
+                    {"Name": "Resource", "Value": "acceptance:live"},
+                    {"Name": "ExecutedVersion", "Value": version}]},
+                "Period": 60, "Stat": "Sum"}}],
+            StartTime=time.time() - 3600, EndTime=time.time() + 60,
+        )["MetricDataResults"][0]["Values"]
+        counts[version] = int(sum(result))
+    return counts
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def test_an_errors_alarm_on_the_new_version_fires_within_30_seconds(served, weighted):
+    cloudwatch, lam = _client(served, "cloudwatch"), _client(served, "lambda")
+    cloudwatch.put_metric_alarm(
+        AlarmName="acceptance-v2-errors", Namespace="AWS/Lambda", MetricName="Errors",
+        Dimensions=[{"Name": "FunctionName", "Value": "acceptance"},
+                    {"Name": "Resource", "Value": "acceptance:live"},
+                    {"Name": "ExecutedVersion", "Value": weighted["second"]}],
+        Statistic="Sum", Period=10, EvaluationPeriods=1, Threshold=0,
+        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+    )
+    started = time.monotonic()
+    state = None
+    while time.monotonic() - started < 30:
+        lam.invoke(FunctionName="acceptance", Qualifier="live", Payload=b'{"fail": true}')
+        state = cloudwatch.describe_alarms(AlarmNames=["acceptance-v2-errors"])[
+            "MetricAlarms"][0]["StateValue"]
+        if state == "ALARM":
+            break
+        time.sleep(0.2)
+    assert state == "ALARM"
+    history = cloudwatch.describe_alarm_history(AlarmName="acceptance-v2-errors")
+    assert any("to ALARM" in item["HistorySummary"] for item in history["AlarmHistoryItems"])
+
+
+def test_a_matching_eventbridge_event_starts_an_execution(served):
+    events, sfn = _client(served, "events"), _client(served, "stepfunctions")
+    machine = sfn.create_state_machine(
+        name="acceptance-target", roleArn="arn:aws:iam::123456789012:role/x",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
+    events.put_rule(Name="acceptance-rule", EventPattern=json.dumps({"source": ["acceptance"]}))
+    events.put_targets(Rule="acceptance-rule", Targets=[{
+        "Id": "machine", "Arn": machine, "RoleArn": "arn:aws:iam::123456789012:role/x"}])
+    events.put_events(Entries=[{"Source": "acceptance", "DetailType": "ping", "Detail": "{}"}])
+    executions = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert len(executions) == 1
+    execution = sfn.describe_execution(executionArn=executions[0]["executionArn"])
+    assert json.loads(execution["input"])["source"] == "acceptance"
