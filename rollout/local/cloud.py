@@ -16,12 +16,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
 from moto.core.config import default_user_config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+if TYPE_CHECKING:
+    from rollout.local.faults import FaultInjection
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "us-east-1"
@@ -127,6 +130,16 @@ class LocalCloud:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def faults(self) -> FaultInjection:
+        """The fault-injection seam (rollout/local/faults.py): add rules, clear them."""
+        from rollout.local.faults import FaultInjection
+
+        for seam in self._seams:
+            if isinstance(seam, FaultInjection):
+                return seam
+        raise RuntimeError("this LocalCloud was started without the FaultInjection seam")
+
     def client(self, service: str, **config: Any) -> Any:
         """A boto3 client for this cloud, as a user would build one."""
         return boto3.client(
@@ -187,10 +200,13 @@ class LocalCloud:
             return [seam_type() for seam_type in self._seam_types]
         from rollout.local.alarms import AlarmEvaluator
         from rollout.local.eventbridge import EventBridgeDelivery
+        from rollout.local.faults import FaultInjection
         from rollout.local.lambda_runtime import LambdaRuntime
         from rollout.local.stepfunctions import StepFunctionsEvents
 
-        return [LambdaRuntime(), EventBridgeDelivery(), StepFunctionsEvents(), AlarmEvaluator()]
+        # FaultInjection starts with no rules (unless ROLLOUT_LOCAL_FAULTS names some).
+        return [LambdaRuntime(), EventBridgeDelivery(), StepFunctionsEvents(), AlarmEvaluator(),
+                FaultInjection()]
 
 
 def _quiet_server_logs() -> None:
