@@ -73,6 +73,10 @@ class HealthCheck:
     new: VersionMetrics | None
     stable: VersionMetrics | None
     notes: list[str]
+    # Where the rollout stood when checked; not part of equality, because every later
+    # state repeats lastCheck under a progress that has moved on.
+    percentage: float | None = field(default=None, compare=False)
+    phase: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,34 @@ class Event:
     @property
     def exited(self) -> bool:
         return self.type.endswith("StateExited")
+
+
+class VisitStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    CAUGHT = "caught"  # failed, and a Catch moved the run on to another state
+    FAILED = "failed"  # the run ended here in failure (a Fail state, or an uncaught error)
+
+
+@dataclass
+class StateVisit:
+    """One pass through a state: from StateEntered to StateExited (or the run's end)."""
+
+    name: str
+    type: str  # the ASL state type, from the event type ("Task", "Choice", "Wait", ...)
+    entered_at: datetime
+    input: str | None = None  # the state's input document as Step Functions recorded it
+    output: str | None = None
+    exited_at: datetime | None = None
+    status: VisitStatus = VisitStatus.RUNNING
+    error: str | None = None
+    cause: str | None = None
+    retries: int = 0
+
+    def close(self, at: datetime, output: str | None = None) -> None:
+        self.exited_at, self.output = at, output if output is not None else self.output
+        # An error still standing when the state is left was caught (a retry clears it).
+        self.status = VisitStatus.CAUGHT if self.error else VisitStatus.SUCCEEDED
 
 
 @dataclass(frozen=True)
@@ -123,6 +155,8 @@ class Run:
     state_names: list[str] = field(default_factory=list)
     wait_started_at: datetime | None = None  # the Wait state we are in, if any
     wait_progress: dict[str, Any] | None = None  # progress as that Wait state saw it
+    definition: dict[str, Any] | None = None  # the ASL this execution ran (when fetched)
+    visits: list[StateVisit] = field(default_factory=list)  # oldest first
 
     # -- who and what ----------------------------------------------------------------
 
@@ -278,7 +312,8 @@ def build_run(
     )
     if machine:
         run.state_machine_name = machine.get("name")
-        run.state_names = list((_json_object(machine.get("definition")) or {}).get("States", {}))
+        run.definition = _json_object(machine.get("definition"))
+        run.state_names = list((run.definition or {}).get("States", {}))
     for raw in sorted(history, key=lambda e: (e.get("id", 0))):
         _apply(run, raw)
     _apply_document(run, run.output, run.stopped_at or started, None)
@@ -288,6 +323,7 @@ def build_run(
 
 def _apply(run: Run, raw: dict[str, Any]) -> None:
     kind, at = raw["type"], _utc(raw["timestamp"])
+    _track_visit(run, kind, at, raw)
     if kind.endswith("StateEntered"):
         details = raw.get("stateEnteredEventDetails", {})
         name = details.get("name", "")
@@ -309,6 +345,32 @@ def _apply(run: Run, raw: dict[str, Any]) -> None:
         run.events.append(Event(at, kind, None))
 
 
+def _track_visit(run: Run, kind: str, at: datetime, raw: dict[str, Any]) -> None:
+    """Keep `run.visits`: what happened in each state, for the report's graph and timeline."""
+    visit = run.visits[-1] if run.visits and run.visits[-1].exited_at is None else None
+    details = next((v for k, v in raw.items() if k.endswith("EventDetails")), None) or {}
+    if kind.endswith("StateEntered"):
+        if visit is not None:  # AWS may move on after a caught error without StateExited
+            visit.close(at)
+        run.visits.append(StateVisit(details.get("name", ""), kind.removesuffix("StateEntered"),
+                                     at, input=details.get("input")))
+    elif visit is None:
+        return
+    elif kind.endswith("StateExited"):
+        visit.close(at, details.get("output"))
+    elif kind.startswith("Execution"):
+        if kind != "ExecutionSucceeded":  # the run ended in this state: Fail, or uncaught
+            visit.error = visit.error or details.get("error") or kind.removeprefix("Execution")
+            visit.cause = visit.cause or details.get("cause")
+            visit.exited_at, visit.status = at, VisitStatus.FAILED
+        else:
+            visit.close(at)
+    elif kind.endswith("Scheduled") and visit.error:  # a Retry: the earlier error is history
+        visit.retries, visit.error, visit.cause = visit.retries + 1, None, None
+    elif kind.endswith(("Failed", "TimedOut")):
+        visit.error, visit.cause = details.get("error") or kind, details.get("cause")
+
+
 def _track_wait(run: Run, kind: str, name: str, at: datetime, doc: dict[str, Any] | None) -> None:
     if kind == "WaitStateEntered" and name in WAIT_STATES and doc:
         run.wait_started_at, run.wait_progress = at, doc.get("progress")
@@ -325,7 +387,7 @@ def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: s
     progress = doc.get("progress")
     if isinstance(progress, dict):
         run.progress = progress
-        _record_check(run, progress.get("lastCheck"))
+        _record_check(run, progress)
     if "failure" in doc and state in (SHIFT_TRAFFIC, PROMOTE):
         return  # the task failed and was caught: the alias did not move
     if state == SHIFT_TRAFFIC and isinstance(progress, dict) and "weight" in progress:
@@ -347,7 +409,8 @@ def _record_weight(run: Run, at: datetime, weight: float, state: str) -> None:
     run.weights.append(WeightPoint(at, weight, state))
 
 
-def _record_check(run: Run, raw: Any) -> None:
+def _record_check(run: Run, progress: dict[str, Any]) -> None:
+    raw = progress.get("lastCheck")
     if not isinstance(raw, dict):
         return
     check = HealthCheck(
@@ -357,6 +420,8 @@ def _record_check(run: Run, raw: Any) -> None:
         new=_metrics(raw.get("newVersion")),
         stable=_metrics(raw.get("stableVersion")),
         notes=[str(n) for n in raw.get("notes") or []],
+        percentage=_float_or_none(progress.get("percentage")),
+        phase=_str_or_none(progress.get("phase")),
     )
     if not run.checks or run.checks[-1] != check:  # every later state repeats lastCheck
         run.checks.append(check)
@@ -458,6 +523,13 @@ def _parse_time(value: Any) -> datetime | None:
 
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _plan_or_input(run: Run, key: str) -> str | None:
