@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from rollout import demo
+from rollout.aws import AwsContext, CliError, aws_errors, reports_errors
 from rollout.local.cloud import DEFAULT_TEMPLATE, LocalCloud
 
 
@@ -27,6 +30,18 @@ def register(subparsers: Any) -> None:
         "--no-deploy", action="store_true", help="start an empty cloud, without the stack"
     )
     up.set_defaults(run=run_up)
+    sample = actions.add_parser(
+        "sample",
+        help="create the sample function 'orders' (v1 behind alias 'live') in a running cloud",
+        description="Creates function 'orders' with version 1 behind alias 'live' where "
+        "AWS_ENDPOINT_URL points (start one with `rollout local up`).",
+    )
+    sample.add_argument(
+        "--tagged", action="store_true",
+        help="tag it for EventBridge-triggered rollouts (Linear10PercentEvery1Minute, "
+        "time scale 0.1, check interval 2 s)",
+    )
+    sample.set_defaults(run=run_sample)
 
 
 def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
@@ -53,6 +68,20 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     finally:
         with console.status("stopping …"):
             cloud.stop()
+    return 0
+
+
+@reports_errors
+def run_sample(args: argparse.Namespace) -> int:
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        raise CliError("AWS_ENDPOINT_URL is not set: this creates a sample function in the "
+                       "local cloud only (see `rollout local up`)")
+    aws = AwsContext(None, None)
+    with aws_errors():
+        tags = demo.rollout_tags() if args.tagged else {}
+        version = demo.create_sample_function(aws.client("lambda"), aws.client("iam"), tags)
+    print(f"created {demo.FUNCTION} version {version} behind alias {demo.ALIAS}"
+          + (" (tagged for rollouts)" if args.tagged else ""))
     return 0
 
 
