@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
-from . import clients
+from . import clients, scope
 from .errors import AliasDrift
 
 WEIGHT_TOLERANCE = 1e-5  # plan weights differ by at least 1e-4 (two-decimal percentages)
@@ -64,6 +64,7 @@ def move(
 
     Returns where the alias was found. Already at `new` counts as done (a retried task).
     """
+    scope.recheck("functionName", function)  # the only place an alias is written
     current = read(function, alias)
     if current.position.same_as(new):
         return current.position

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import clients
+from . import clients, scope
 from .errors import PostTrafficCheckFailed, PreTrafficCheckFailed
 from .models import CheckConfig, RolloutPlan
 
@@ -44,6 +44,7 @@ def _checks(config: CheckConfig) -> list[Callable[[RolloutPlan, CheckConfig, str
 
 def readiness(plan: RolloutPlan, config: CheckConfig, phase: str) -> dict[str, Any]:
     """The version is Active and Lambda accepts an invoke of it (DryRun: nothing runs)."""
+    scope.recheck("functionName", plan.functionName)
     lam = clients.lambda_()
     try:
         state = lam.get_function_configuration(
@@ -60,6 +61,7 @@ def readiness(plan: RolloutPlan, config: CheckConfig, phase: str) -> dict[str, A
 
 
 def invoke(plan: RolloutPlan, config: CheckConfig, phase: str) -> dict[str, Any]:
+    scope.recheck("functionName", plan.functionName)
     passed, detail, response = _call(plan.functionName, plan.targetVersion, config.payload)
     if passed and config.expect is not None and not contains(response, config.expect):
         passed, detail = (
@@ -78,6 +80,7 @@ def hook(plan: RolloutPlan, config: CheckConfig, phase: str) -> dict[str, Any]:
         "phase": phase,
     }
     assert config.hookFunction is not None
+    scope.recheck("hookFunction", config.hookFunction)
     passed, detail, response = _call(config.hookFunction, None, event)
     if passed:
         verdict = response if isinstance(response, dict) else {}

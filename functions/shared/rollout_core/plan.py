@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import eventbridge, lock, resolve, settings
+from . import eventbridge, lock, resolve, scope, settings
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest
 from .health import MISSING, alarm_states
 from .models import CheckConfig, HealthPolicy, LockRef, Plan, RolloutPlan, StrategyRef, dump
@@ -35,20 +35,30 @@ def prepare(document: Any, execution_id: str) -> dict[str, Any]:
 
 def _from_event(event: dict[str, Any], execution_id: str) -> RolloutRequest | Plan:
     function, version = eventbridge.published(event)
+    if not scope.in_scope(function.rsplit(":", 1)[-1]):
+        # Every PublishVersion in the account reaches the rule; IAM can't even read the
+        # tags of functions outside the pattern, so those are skipped, not failed.
+        reason = f"{function} is outside this deployment's scope ({scope.pattern()!r})"
+        return _skip(reason, execution_id, function, version)
     tags = eventbridge.read_tags(function)
     if eventbridge.ALIAS_TAG not in tags:
-        return Plan(
-            action="skip",
-            reason=f"{function} has no {eventbridge.ALIAS_TAG} tag; not opted in to rollouts",
-            source="eventbridge",
-            executionId=execution_id,
-            functionName=function,
-            targetVersion=version,
-        )
+        reason = f"{function} has no {eventbridge.ALIAS_TAG} tag; not opted in to rollouts"
+        return _skip(reason, execution_id, function, version)
     try:
         return parse_request(eventbridge.request_from_tags(function, version, tags))
     except InvalidRolloutRequest as error:
         raise InvalidRolloutRequest(f"from the function's rollout:* tags: {error}") from None
+
+
+def _skip(reason: str, execution_id: str, function: str, version: str) -> Plan:
+    return Plan(
+        action="skip",
+        reason=reason,
+        source="eventbridge",
+        executionId=execution_id,
+        functionName=function,
+        targetVersion=version,
+    )
 
 
 def build(request: RolloutRequest, source: str, execution_id: str) -> Plan:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -13,6 +16,7 @@ from pydantic import (
     Tag,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from .errors import InvalidRolloutRequest
@@ -26,12 +30,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The plan carries the check payloads through every state, and a state's data is limited
+# to 256 KB: a bigger payload would fail Prepare after it took the lock.
+MAX_CHECK_JSON_BYTES = 32 * 1024
+
+
 class CheckSpec(_Strict):
     """Invoke the new version with `payload`; optionally match `expect`; optional hook."""
 
     payload: Any = None
     expect: Any = None
     hookFunction: str | None = Field(default=None, min_length=1, max_length=170)
+
+    @model_validator(mode="after")
+    def _small(self) -> CheckSpec:
+        size = len(json.dumps([self.payload, self.expect]).encode())
+        if size > MAX_CHECK_JSON_BYTES:
+            raise ValueError(
+                f"payload and expect take {size} bytes of JSON; at most "
+                f"{MAX_CHECK_JSON_BYTES} (the plan carries them through every state)"
+            )
+        return self
+
+
+def _printable(name: str) -> str:
+    """Names end up in messages, logs and the console: no control or format characters."""
+    bad = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in ("Cc", "Cf")})
+    if bad:
+        raise ValueError(f"contains control characters ({', '.join(bad)})")
+    return name
 
 
 class HealthSpec(_Strict):
@@ -58,6 +85,9 @@ CheckOption = Annotated[
 ]
 
 
+AlarmName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
+
+
 def _version_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
@@ -67,9 +97,7 @@ class RolloutRequest(_Strict):
     alias: str = Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_-]+$")
     targetVersion: Annotated[str | None, BeforeValidator(_version_text)] = None
     strategy: StrategySpec | None = None
-    alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
-        default_factory=list, max_length=10
-    )
+    alarms: list[AlarmName] = Field(default_factory=list, max_length=10)
     ignoreFiringAlarms: bool = False
     insufficientData: Literal["ignore", "fail"] = "ignore"
     timeScale: float = Field(default=1, gt=0, le=10)

@@ -7,34 +7,44 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from . import aliases, clients, lock
+from . import aliases, clients, lock, scope
 from .errors import InvalidRolloutRequest, RolloutInProgress
 
 
-def function_name(name_or_arn: str) -> str:
-    """The name to call Lambda with; an ARN must be this account, region and partition."""
-    if not name_or_arn.startswith("arn:"):
-        if ":" in name_or_arn:
+def function_name(name_or_arn: str, field: str = "functionName") -> str:
+    """The name to call Lambda with; an ARN must be this account, region and partition.
+
+    The name must be in this deployment's scope (rollout_core.scope) before any call.
+    """
+    if name_or_arn.startswith("arn:"):
+        name = _name_in_arn(field, name_or_arn)
+    else:
+        name = name_or_arn
+        base, colon, _ = name.partition(":")
+        if colon and scope.FUNCTION_NAME.fullmatch(base):
             raise InvalidRolloutRequest(
-                f"functionName: {name_or_arn!r} has a qualifier; name the alias in `alias`"
+                f"{field}: {name_or_arn!r} has a qualifier; name the function only "
+                "(the alias goes in `alias`)"
             )
-        return name_or_arn
-    parts = name_or_arn.split(":")
+    scope.check_name(field, name)
+    return name
+
+
+def _name_in_arn(field: str, arn: str) -> str:
+    parts = arn.split(":")
     if len(parts) != 7 or parts[2] != "lambda" or parts[5] != "function":
-        raise InvalidRolloutRequest(
-            f"functionName: {name_or_arn!r} is not an unqualified Lambda function ARN"
-        )
-    _same_account(name_or_arn, parts[1], parts[3], parts[4])
+        raise InvalidRolloutRequest(f"{field}: {arn!r} is not an unqualified Lambda function ARN")
+    _same_account(field, arn, parts[1], parts[3], parts[4])
     return parts[6]
 
 
-def _same_account(arn: str, partition: str, region: str, account: str) -> None:
+def _same_account(field: str, arn: str, partition: str, region: str, account: str) -> None:
     here_region = clients.lambda_().meta.region_name
     here_partition = boto3.session.Session().get_partition_for_region(here_region)
     here_account = clients.sts().get_caller_identity()["Account"]
     if (partition, region, account) != (here_partition, here_region, here_account):
         raise InvalidRolloutRequest(
-            f"functionName: {arn} is not in this account, region and partition "
+            f"{field}: {arn!r} is not in this account, region and partition "
             f"({here_account}, {here_region}, {here_partition})"
         )
 
@@ -49,12 +59,19 @@ def configuration(function: str, version: str | None = None) -> dict[str, Any] |
         raise
 
 
-def function_arn(function: str) -> str:
+def function_arn(function: str, field: str = "functionName") -> str:
+    """The unqualified ARN of an existing function that is not one of the rollout's own."""
     config = configuration(function)
     if config is None:
-        raise InvalidRolloutRequest(f"functionName: function {function} not found")
+        raise InvalidRolloutRequest(f"{field}: function {function} not found")
     arn = config["FunctionArn"]
-    return arn.rsplit(":", 1)[0] if arn.count(":") == 7 else arn  # drop any qualifier
+    arn = arn.rsplit(":", 1)[0] if arn.count(":") == 7 else arn  # drop any qualifier
+    scope.check_stack(field, function, lambda: _tags(arn))
+    return str(arn)
+
+
+def _tags(arn: str) -> dict[str, str]:
+    return dict(clients.lambda_().list_tags(Resource=arn).get("Tags") or {})
 
 
 def stable_alias(function: str, alias: str, lock_table: str | None) -> tuple[str, str]:
@@ -122,5 +139,7 @@ def compatible(function: str, stable: str, target: dict[str, Any]) -> None:
 
 
 def hook_exists(field: str, function: str | None) -> None:
-    if function and configuration(function) is None:
-        raise InvalidRolloutRequest(f"{field}.hookFunction: function {function} not found")
+    """A hook is invoked by the rollout, so it is held to the same scope as the target."""
+    if function:
+        where = f"{field}.hookFunction"
+        function_arn(function_name(function, where), where)
