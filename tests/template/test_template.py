@@ -37,7 +37,6 @@ TARGET_FUNCTIONS = (
 # Actions IAM only accepts with Resource "*" (no resource-level permissions).
 UNSCOPABLE_ACTIONS = {
     "cloudwatch:GetMetricData",
-    "cloudwatch:DescribeAlarms",  # scoped to alarm ARNs it hides composite alarms
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",

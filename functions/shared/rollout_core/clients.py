@@ -50,6 +50,10 @@ def sts() -> Any:
     return client("sts")
 
 
+def stepfunctions() -> Any:
+    return client("stepfunctions")
+
+
 def reset() -> None:
     """Forget cached clients and session (tests switch regions and mocks between cases)."""
     client.cache_clear()

@@ -21,6 +21,9 @@ DETAIL_TYPES = {
     "rollback_failed": "Rollout Rollback Failed",
     "check_failed": "Rollout Check Failed",
     "drifted": "Rollout Stopped On Drift",
+    # the guard (rollout_core.guard), after an execution ended without cleaning up
+    "guard_restored": "Rollout Guard Restored Alias",
+    "guard_attention": "Rollout Guard Needs Attention",
 }
 
 log = logging.getLogger(__name__)

@@ -46,7 +46,7 @@ def roll_back(plan: RolloutPlan, cursor: Progress, failure: dict[str, Any] | Non
     details = _details(plan, cursor, error)
     target = Position(plan.stableVersion)
     try:
-        found = aliases.move(plan.functionName, plan.alias, _own_positions(plan, cursor), target)
+        found = aliases.move(plan.functionName, plan.alias, own_positions(plan, cursor), target)
     except AliasDrift as drift:
         raise RollbackFailed(
             f"Could not roll back {plan.functionName}:{plan.alias} after {error} ({message}): "
@@ -72,7 +72,8 @@ def roll_back(plan: RolloutPlan, cursor: Progress, failure: dict[str, Any] | Non
     }
 
 
-def _own_positions(plan: RolloutPlan, cursor: Progress) -> list[Position]:
+def own_positions(plan: RolloutPlan, cursor: Progress) -> list[Position]:
+    """Every position this rollout could have left the alias in (the guard uses it too)."""
     # Any planned weight, not just the cursor's: the failure may have come between the
     # alias update and the cursor being written.
     weights = [cursor.weight, *(step.weight for step in plan.steps)]

@@ -1,0 +1,191 @@
+"""The safety net: clean up after an execution that ended without finishing or rolling back.
+
+A rollout stopped from the console (ABORTED), one that ran past the state machine's
+TimeoutSeconds (TIMED_OUT), or one whose rollback (or the notification after it) failed
+leaves the alias split or on the new version, and the lock held. EventBridge sends the
+execution's status change to the guard, which reads the plan back from the execution
+history (Prepare's output) and then:
+
+- restores the alias to the stable version with no routing, only if it is at a position
+  this rollout could have set (a planned weight, or the target after promotion); anything
+  else is someone else's change and is left alone, with a notification saying so;
+- releases the lock, only if this execution owns it;
+- sends a critical notification: "Rollout Guard Restored Alias" or "... Needs Attention".
+
+Executions whose workflow already cleaned up (rolled back, drift, pre-traffic failure,
+rejected requests) are recognised from their history and left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict
+
+from . import aliases, clients, lock, notify, settings
+from .aliases import Position
+from .errors import AliasDrift
+from .models import Plan, Progress, RolloutPlan
+from .outcome import own_positions
+
+log = logging.getLogger(__name__)
+
+WATCHED = frozenset({"ABORTED", "TIMED_OUT", "FAILED"})
+# Failures raised before Prepare takes the lock: nothing to clean up.
+REJECTIONS = frozenset({"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"})
+# States whose successful exit means the workflow released the lock and left the alias
+# where it belongs (rolled back, untouched, or left to whoever changed it).
+CLEANED_UP_BY = frozenset({"Notify rollback", "Notify drift", "Release lock", "Finalize"})
+
+
+class StatusChange(BaseModel):
+    """The `detail` of a "Step Functions Execution Status Change" event."""
+
+    model_config = ConfigDict(extra="ignore")
+    executionArn: str
+    status: str
+    error: str | None = None
+    cause: str | None = None
+
+
+class StatusChangeEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    detail: StatusChange
+
+
+@dataclass
+class ExecutionRecord:
+    """What the guard needs from DescribeExecution and GetExecutionHistory."""
+
+    arn: str
+    input: Any
+    plan: Plan | None
+    exited: set[str] = field(default_factory=set)
+
+    @property
+    def cleaned_up(self) -> bool:
+        return bool(self.exited & CLEANED_UP_BY)
+
+
+def read_execution(arn: str) -> ExecutionRecord:
+    sfn = clients.stepfunctions()
+    described = sfn.describe_execution(executionArn=arn)
+    record = ExecutionRecord(arn, _json(described.get("input")), None)
+    for event in _history(sfn, arn):
+        exited = event.get("stateExitedEventDetails")
+        if not exited:
+            continue
+        record.exited.add(exited["name"])
+        if exited["name"] == "Prepare" and record.plan is None:
+            output = _json(exited.get("output"))
+            if isinstance(output, dict) and isinstance(output.get("plan"), dict):
+                record.plan = Plan.model_validate(output["plan"])
+    return record
+
+
+def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    args: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**args)
+        events += page["events"]
+        if not page.get("nextToken"):
+            return events
+        args["nextToken"] = page["nextToken"]
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except json.JSONDecodeError:
+        return None
+
+
+def guard(change: StatusChange) -> dict[str, Any]:
+    """Look at one ended execution and clean up after it; returns what was done."""
+    summary: dict[str, Any] = {"executionId": change.executionArn, "status": change.status,
+                               "error": change.error}
+    if change.status not in WATCHED or change.error in REJECTIONS:
+        return summary | {"action": "none", "reason": "nothing to clean up"}
+    record = read_execution(change.executionArn)
+    if change.status == "FAILED" and record.cleaned_up:
+        return summary | {"action": "none", "reason": "the workflow already cleaned up"}
+    if record.plan is None or record.plan.action != "rollout":
+        return summary | _release_unplanned_lock(record)
+    return summary | _clean_up(record.plan.rollout_ready(), change)
+
+
+def _clean_up(plan: RolloutPlan, change: StatusChange) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "functionName": plan.functionName, "alias": plan.alias,
+        "stableVersion": plan.stableVersion, "targetVersion": plan.targetVersion,
+    }
+    try:
+        summary |= restore(plan)
+    except (ClientError, BotoCoreError, AliasDrift) as error:
+        summary |= {"action": "failed", "detail": f"could not restore the alias: {error}"}
+        summary["lockReleased"] = _release(plan)
+        _notify("guard_attention", summary, change)
+        raise  # an asynchronous invocation is retried by Lambda; the alias still needs it
+    summary["lockReleased"] = _release(plan)
+    if summary["action"] == "restored":
+        summary["notified"] = _notify("guard_restored", summary, change)
+    elif summary["action"] in ("left", "missing"):
+        summary["notified"] = _notify("guard_attention", summary, change)
+    return summary
+
+
+def restore(plan: RolloutPlan) -> dict[str, str]:
+    """Put the alias back on the stable version if this rollout left it elsewhere."""
+    stable = Position(plan.stableVersion)
+    try:
+        current = aliases.read(plan.functionName, plan.alias).position
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        return {"action": "missing",
+                "detail": f"{plan.functionName}:{plan.alias} no longer exists; nothing restored"}
+    if current.same_as(stable):
+        return {"action": "none", "detail": f"already on version {plan.stableVersion}"}
+    own = own_positions(plan, Progress())
+    if not any(current.same_as(position) for position in own):
+        return {"action": "left",
+                "detail": f"{plan.functionName}:{plan.alias} is at {current.describe()}, "
+                "not where this rollout left it; someone else changed it, so it is left alone"}
+    aliases.move(plan.functionName, plan.alias, own, stable)
+    return {"action": "restored",
+            "detail": f"{plan.functionName}:{plan.alias} restored from {current.describe()} "
+            f"to version {plan.stableVersion} with no routing"}
+
+
+def _release(plan: RolloutPlan) -> bool:
+    if plan.lock is None:
+        return False
+    return lock.release(plan.lock.table, plan.lock.key, plan.lock.owner)
+
+
+def _release_unplanned_lock(record: ExecutionRecord) -> dict[str, Any]:
+    """Prepare failed after taking the lock (e.g. it timed out): free it if it is ours.
+
+    Only console input names the function and alias; an EventBridge event names them
+    through tags, which Prepare would have to read again.
+    """
+    table = settings.load().lock_table
+    document = record.input if isinstance(record.input, dict) else {}
+    function, alias = document.get("functionName"), document.get("alias")
+    if not (table and isinstance(function, str) and isinstance(alias, str)):
+        return {"action": "none", "reason": "no plan and no lock to look for"}
+    name = function.split(":function:", 1)[-1]  # Prepare keys the lock by the bare name
+    released = lock.release(table, lock.lock_key(name, alias), record.arn)
+    return {"action": "none", "reason": "no plan", "lockReleased": released}
+
+
+def _notify(outcome: str, summary: dict[str, Any], change: StatusChange) -> Any:
+    document = summary | {"outcome": outcome, "executionStatus": change.status,
+                          "executionError": change.error, "executionCause": change.cause}
+    log.warning("Guard notification", extra={"outcome": outcome, "summary": document})
+    return notify.publish(outcome, document)
