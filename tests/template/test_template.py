@@ -37,6 +37,7 @@ TARGET_FUNCTIONS = (
 # Actions IAM only accepts with Resource "*" (no resource-level permissions).
 UNSCOPABLE_ACTIONS = {
     "cloudwatch:GetMetricData",
+    "cloudwatch:DescribeAlarms",  # scoped to alarm ARNs it hides composite alarms
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",
