@@ -40,6 +40,9 @@ REJECTIONS = frozenset({"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlr
 # States whose successful exit means the workflow released the lock and left the alias
 # where it belongs (rolled back, untouched, or left to whoever changed it).
 CLEANED_UP_BY = frozenset({"Notify rollback", "Notify drift", "Release lock", "Finalize"})
+# Entered only once every check passed at 100 %: the new version stays, even if Finalize
+# (lock release, notification) then fails.
+PASSED_AT = "Finalize"
 
 
 class StatusChange(BaseModel):
@@ -65,6 +68,7 @@ class ExecutionRecord:
     input: Any
     plan: Plan | None
     exited: set[str] = field(default_factory=set)
+    entered: set[str] = field(default_factory=set)
 
     @property
     def cleaned_up(self) -> bool:
@@ -76,6 +80,8 @@ def read_execution(arn: str) -> ExecutionRecord:
     described = sfn.describe_execution(executionArn=arn)
     record = ExecutionRecord(arn, _json(described.get("input")), None)
     for event in _history(sfn, arn):
+        if "stateEnteredEventDetails" in event:
+            record.entered.add(event["stateEnteredEventDetails"]["name"])
         exited = event.get("stateExitedEventDetails")
         if not exited:
             continue
@@ -116,7 +122,11 @@ def guard(change: StatusChange) -> dict[str, Any]:
         return summary | {"action": "none", "reason": "the workflow already cleaned up"}
     if record.plan is None or record.plan.action != "rollout":
         return summary | _release_unplanned_lock(record)
-    return summary | _clean_up(record.plan.rollout_ready(), change)
+    plan = record.plan.rollout_ready()
+    if PASSED_AT in record.entered:
+        return summary | {"action": "none", "reason": "the new version passed every check",
+                          "lockReleased": _release(plan)}
+    return summary | _clean_up(plan, change)
 
 
 def _clean_up(plan: RolloutPlan, change: StatusChange) -> dict[str, Any]:

@@ -1,0 +1,138 @@
+"""Helpers for rollouts on the shared local cloud: sample functions, starts, waits, reads.
+
+Every wait has a deadline; names are unique per test so tests can share the cloud.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+ALIAS = "live"
+ROLE = "reliability-fn-role"
+HANDLER = 'def handler(event, context):\n    return {{"ok": True, "build": "{label}"}}\n'
+
+
+def code_zip(label: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("app.py", (2020, 1, 1, 0, 0, 0))
+        archive.writestr(info, HANDLER.format(label=label))
+    return buffer.getvalue()
+
+
+def role_arn(cloud: Any) -> str:
+    iam = cloud.client("iam")
+    try:
+        return str(iam.get_role(RoleName=ROLE)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole",
+            "Principal": {"Service": "lambda.amazonaws.com"}}]}
+        return str(iam.create_role(RoleName=ROLE,
+                                   AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+
+
+def sample_function(cloud: Any, name: str) -> tuple[str, str]:
+    """`name` with version 1 live behind `live` and version 2 published; returns (1, 2)."""
+    lam = cloud.client("lambda")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role_arn(cloud),
+                        Handler="app.handler", Code={"ZipFile": code_zip("v1")}, Timeout=5)
+    stable = str(lam.publish_version(FunctionName=name)["Version"])
+    lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=stable)
+    lam.update_function_code(FunctionName=name, ZipFile=code_zip("v2"))
+    return stable, str(lam.publish_version(FunctionName=name)["Version"])
+
+
+def rollout_input(name: str, target: str, waits: tuple[int, ...] = (1,), **extra: Any) -> dict:
+    """A small explicit plan: one step per wait (10 %, 20 % ...), checked every second."""
+    steps = [{"percentage": 10 * (i + 1), "waitSeconds": w} for i, w in enumerate(waits)]
+    return {"functionName": name, "alias": ALIAS, "targetVersion": target,
+            "strategy": {"steps": steps}, "checkIntervalSeconds": 1, **extra}
+
+
+def start(cloud: Any, document: dict[str, Any]) -> str:
+    sfn = cloud.client("stepfunctions")
+    machine = cloud.stack_outputs["RolloutStateMachineArn"]
+    return str(sfn.start_execution(stateMachineArn=machine,
+                                   input=json.dumps(document))["executionArn"])
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError(f"{what}: not within {timeout:g} s")
+
+
+def wait_for_end(cloud: Any, arn: str, timeout: float = 60) -> dict[str, Any]:
+    sfn = cloud.client("stepfunctions")
+
+    def ended() -> dict[str, Any] | None:
+        described = sfn.describe_execution(executionArn=arn)
+        return None if described["status"] == "RUNNING" else described
+
+    return dict(wait_until(ended, timeout, f"{arn} to end", every=0.2))
+
+
+def history(cloud: Any, arn: str) -> list[dict[str, Any]]:
+    sfn = cloud.client("stepfunctions")
+    return list(sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"])
+
+
+def exited_states(cloud: Any, arn: str) -> list[str]:
+    return [e["stateExitedEventDetails"]["name"] for e in history(cloud, arn)
+            if "stateExitedEventDetails" in e]
+
+
+def wait_for_state(cloud: Any, arn: str, state: str, timeout: float = 30) -> None:
+    """Until `state` has exited at least once."""
+    wait_until(lambda: state in exited_states(cloud, arn), timeout, f"{state} in {arn}")
+
+
+def alias_of(cloud: Any, name: str) -> tuple[str, dict[str, float]]:
+    found = cloud.client("lambda").get_alias(FunctionName=name, Name=ALIAS)
+    weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    return str(found["FunctionVersion"]), {k: float(v) for k, v in weights.items()}
+
+
+def lock_holder(cloud: Any, name: str) -> str | None:
+    table = cloud.stack_outputs["RolloutTableName"]
+    item = cloud.client("dynamodb").get_item(
+        TableName=table, Key={"lockKey": {"S": f"{name}:{ALIAS}"}}, ConsistentRead=True
+    ).get("Item")
+    return item["owner"]["S"] if item else None
+
+
+def guard_result(cloud: Any, arn: str, timeout: float = 30) -> dict[str, Any]:
+    """What the guard did for execution `arn`, read from its "Guard finished" log line."""
+    logs = cloud.client("logs")
+    group = f"/aws/lambda/{cloud.stack_outputs['GuardFunctionName']}"
+
+    def finished() -> dict[str, Any] | None:
+        try:
+            events = logs.filter_log_events(logGroupName=group)["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return None
+        for event in events:
+            if arn not in event["message"] or "Guard finished" not in event["message"]:
+                continue
+            return dict(json.loads(event["message"])["result"])
+        return None
+
+    return dict(wait_until(finished, timeout, f"the guard's result for {arn}", every=0.2))
+
+
+def task_function(cloud: Any, logical_id: str) -> str:
+    """The deployed name of one of the stack's functions (e.g. "RollbackFunction")."""
+    cfn = cloud.client("cloudformation")
+    summaries = cfn.list_stack_resources(StackName=cloud.stack_name)["StackResourceSummaries"]
+    (found,) = [s for s in summaries if s["LogicalResourceId"] == logical_id]
+    return str(found["PhysicalResourceId"])
