@@ -1,0 +1,111 @@
+"""`python -m benchmarks [--quick]`: run every section and write the results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import coldstart, reaction, report, scale, strategies, transitions
+from benchmarks.pricing import USD_PER_TRANSITION
+from benchmarks.targets import Fleet
+from rollout.local.cloud import LocalCloud
+from rollout.local.package import load_template
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DOCS = ROOT / "docs" / "benchmarks.md"
+SERVICES = ("lambda", "stepfunctions", "cloudwatch", "dynamodb", "logs")
+
+
+def memory_mb(template: Path = ROOT / "template.yaml") -> int:
+    """The task Lambdas' MemorySize (Globals; the benchmark refuses per-function overrides)."""
+    document = load_template(template)
+    for name, resource in document["Resources"].items():
+        if "MemorySize" in resource.get("Properties", {}):
+            raise ValueError(f"{name} overrides MemorySize; price it per function")
+    return int(document["Globals"]["Function"]["MemorySize"])
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "load average at start": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+    }
+
+
+def run_cloud_sections(cloud: LocalCloud, quick: bool) -> dict[str, Any]:
+    """Every section that needs the local cloud, on an already started one."""
+    arn = cloud.stack_outputs["RolloutStateMachineArn"]
+    clients = {s: cloud.client(s, max_pool_connections=64) for s in SERVICES}
+    fleet = Fleet(cloud, prefix=f"bench{int(time.time()) % 100000}")
+    cases = strategies.cases(step_seconds=2, linear_scale=0.1)
+    if quick:  # only the 10-step plan, with no waits (one check per step all the same)
+        cases = strategies.cases(step_seconds=0, linear_scale=0.1)[-1:]
+    memory = memory_mb()
+    rows = strategies.run(clients["stepfunctions"], fleet, arn, memory, cases)
+    settings = reaction.Settings(check_interval=1 if quick else 2, poll=0.02,
+                                 batch=1 if quick else 5, traffic_per_second=5)
+    return {
+        "memoryMb": memory,
+        "strategies": rows,
+        "extrapolation": strategies.extrapolate(rows[-1]),
+        "transitions": _transitions(rows),
+        "reaction": reaction.run(clients, fleet, arn, 1 if quick else 20, settings),
+        "scale": scale.run(clients, fleet, arn, [2] if quick else [1, 10, 50]),
+    }
+
+
+def _transitions(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    states = transitions.load_states()
+    unscaled = transitions.linear_every_minute_unscaled(states)
+    linear = next((r for r in rows if r["strategy"].startswith("Linear")), rows[-1])
+    return {"unscaledPredicted": unscaled, "unscaledCostUsd": unscaled * USD_PER_TRANSITION,
+            "fixed": transitions.fixed_transitions(states),
+            "scaledMeasured": linear["transitions"],
+            "scaledPredicted": linear["predictedTransitions"], "row": linear["strategy"]}
+
+
+def write(results: dict[str, Any], out: Path, docs: Path | None) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=1, default=str))
+    page = out / "latest.md"
+    page.write_text(report.markdown(results))
+    if docs is not None:
+        shutil.copyfile(page, docs)
+    return page
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="minimal sizes: checks that every code path runs, not a benchmark")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    results: dict[str, Any] = {"machine": machine()}
+    print("cold starts and package sizes …", flush=True)
+    results["coldstart"] = coldstart.run(repeat=1 if args.quick else 5,
+                                         tasks=coldstart.TASKS[:1] if args.quick else None)
+    print("rollouts on the local cloud …", flush=True)
+    with LocalCloud() as cloud:
+        results |= run_cloud_sections(cloud, args.quick)
+    results["machine"]["load average at end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    results["machine"]["benchmark run"] = f"{time.monotonic() - started:.0f} s"
+    page = write(results, args.out, None if args.quick else DOCS)
+    print(page.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The benchmark's code paths at minimal sizes, so `make bench` can't rot. Nothing is timed
+here: the assertions are about structure and outcomes (every rollout ended as intended,
+transition counts match the model, the report has every table)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from benchmarks import coldstart, report, transitions
+from benchmarks.__main__ import run_cloud_sections, write
+
+pytestmark = pytest.mark.cloud
+
+
+@pytest.fixture(scope="module")
+def results(cloud: Any) -> dict[str, Any]:
+    found = run_cloud_sections(cloud, quick=True)
+    found["machine"] = {"cpus": 2}
+    found["coldstart"] = coldstart.run(repeat=1, tasks=("promote",))
+    return found
+
+
+def test_every_strategy_row_succeeded_with_the_predicted_transitions(results):
+    rows = results["strategies"]
+
+    assert [r["status"] for r in rows] == ["SUCCEEDED"] * len(rows)
+    assert [r["transitions"] for r in rows] == [r["predictedTransitions"] for r in rows]
+    ten_steps = rows[-1]
+    assert ten_steps["waitsSeconds"] == 0
+    assert len(ten_steps["stepOverheads"]) == 10
+    assert len(ten_steps["checkCycleOverheads"]) == 10
+    assert ten_steps["taskInvocations"] == 25  # 5 once + per step: shift and one check
+    assert 0 < ten_steps["cost"]["totalUsd"] < 0.01
+
+
+def test_both_failure_kinds_were_rolled_back(results):
+    reaction = results["reaction"]
+
+    for kind in ("alarm", "errors"):
+        assert reaction[kind]["rolledBack"] == reaction[kind]["summary"]["n"] == 1
+        assert reaction[kind]["summary"]["min"] > 0
+
+
+def test_scale_runs_the_concurrent_rollouts(results):
+    (level,) = results["scale"]
+
+    assert level["concurrency"] == 2
+    assert level["waitsSeconds"] == 3
+    assert level["maxWallSeconds"] >= level["medianWallSeconds"] > 3
+
+
+def test_transition_model_matches_the_asl():
+    states = transitions.load_states()
+
+    assert transitions.fixed_transitions(states) == 8
+    assert transitions.linear_every_minute_unscaled(states) == 188
+
+
+def test_cold_start_measures_the_function_and_the_layer(results):
+    (promote,) = results["coldstart"]["functions"]
+
+    assert promote["function"] == "promote"
+    assert promote["importMedianMs"] > 0 and promote["zipBytes"] > 0
+    assert results["coldstart"]["layerWithDependenciesZipBytes"] > \
+        results["coldstart"]["layerZipBytes"] > 0
+
+
+def test_the_report_has_every_section_and_target(results, tmp_path):
+    page = write(results, tmp_path, None).read_text()
+
+    for title in ("## Targets", "## Per strategy", "## Reaction time", "## Scale",
+                  "## Cold start and package size", "## Prices"):
+        assert title in page
+    assert len(report.targets(results)) == 5
+    assert json.loads((tmp_path / "latest.json").read_text())["scale"][0]["concurrency"] == 2
