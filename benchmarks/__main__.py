@@ -54,8 +54,9 @@ def run_cloud_sections(cloud: LocalCloud, quick: bool) -> dict[str, Any]:
         cases = strategies.cases(step_seconds=0, linear_scale=0.1)[-1:]
     memory = memory_mb()
     rows = strategies.run(clients["stepfunctions"], fleet, arn, memory, cases)
-    settings = reaction.Settings(check_interval=1 if quick else 2, poll=0.02,
-                                 batch=1 if quick else 5, traffic_per_second=5)
+    settings = reaction.Settings(
+        check_interval=1 if quick else 2, poll=0.02, batch=1 if quick else 5, traffic_per_second=5
+    )
     return {
         "memoryMb": memory,
         "strategies": rows,
@@ -70,10 +71,14 @@ def _transitions(rows: list[dict[str, Any]]) -> dict[str, Any]:
     states = transitions.load_states()
     unscaled = transitions.linear_every_minute_unscaled(states)
     linear = next((r for r in rows if r["strategy"].startswith("Linear")), rows[-1])
-    return {"unscaledPredicted": unscaled, "unscaledCostUsd": unscaled * USD_PER_TRANSITION,
-            "fixed": transitions.fixed_transitions(states),
-            "scaledMeasured": linear["transitions"],
-            "scaledPredicted": linear["predictedTransitions"], "row": linear["strategy"]}
+    return {
+        "unscaledPredicted": unscaled,
+        "unscaledCostUsd": unscaled * USD_PER_TRANSITION,
+        "fixed": transitions.fixed_transitions(states),
+        "scaledMeasured": linear["transitions"],
+        "scaledPredicted": linear["predictedTransitions"],
+        "row": linear["strategy"],
+    }
 
 
 def write(results: dict[str, Any], out: Path, docs: Path | None) -> Path:
@@ -88,15 +93,19 @@ def write(results: dict[str, Any], out: Path, docs: Path | None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="minimal sizes: checks that every code path runs, not a benchmark")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="minimal sizes: checks that every code path runs, not a benchmark",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     started = time.monotonic()
     results: dict[str, Any] = {"machine": machine()}
     print("cold starts and package sizes …", flush=True)
-    results["coldstart"] = coldstart.run(repeat=1 if args.quick else 5,
-                                         tasks=coldstart.TASKS[:1] if args.quick else None)
+    results["coldstart"] = coldstart.run(
+        repeat=1 if args.quick else 5, tasks=coldstart.TASKS[:1] if args.quick else None
+    )
     print("rollouts on the local cloud …", flush=True)
     with LocalCloud() as cloud:
         results |= run_cloud_sections(cloud, args.quick)

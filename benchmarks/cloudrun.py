@@ -48,8 +48,9 @@ def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     return [event for page in pages for event in page["events"]]
 
 
-def run(sfn: Any, state_machine_arn: str, request: dict[str, Any],
-        timeout: float) -> ExecutionFigures:
+def run(
+    sfn: Any, state_machine_arn: str, request: dict[str, Any], timeout: float
+) -> ExecutionFigures:
     """One rollout from start to end, and what its history says about it."""
     execution_arn = start(sfn, state_machine_arn, request)
     return finish(sfn, execution_arn, timeout)

@@ -26,13 +26,28 @@ from rollout.local.package import zip_folder
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ROOT / "functions"
 LAYER = FUNCTIONS / "shared"
-TASKS = ("prepare", "traffic_check", "shift_traffic", "check_health", "promote", "rollback",
-         "finalize")
+TASKS = (
+    "prepare",
+    "traffic_check",
+    "shift_traffic",
+    "check_health",
+    "promote",
+    "rollback",
+    "finalize",
+)
 # What `sam build` would add to the layer from its requirements.txt (boto3 comes with the
 # runtime); zipped from the installed distributions to estimate the real layer size.
-LAYER_DISTRIBUTIONS = ("aws-lambda-powertools", "aws-xray-sdk", "wrapt", "jmespath", "pydantic",
-                       "pydantic-core", "annotated-types", "typing-extensions",
-                       "typing-inspection")
+LAYER_DISTRIBUTIONS = (
+    "aws-lambda-powertools",
+    "aws-xray-sdk",
+    "wrapt",
+    "jmespath",
+    "pydantic",
+    "pydantic-core",
+    "annotated-types",
+    "typing-extensions",
+    "typing-inspection",
+)
 # -S: site-packages come from PYTHONPATH, so the development virtualenv's .pth hooks
 # (the editable install's finder) stay out of the measurement, as they are on Lambda.
 PROBE = "import time; t = time.perf_counter(); import app; print(time.perf_counter() - t)"
@@ -54,7 +69,8 @@ def _env(task_root: Path, opt: Path, task: str) -> dict[str, str]:
     return {
         **inherited,
         "PYTHONPATH": os.pathsep.join(
-            [str(task_root), str(opt / "python"), *site.getsitepackages()]),
+            [str(task_root), str(opt / "python"), *site.getsitepackages()]
+        ),
         "PYTHONDONTWRITEBYTECODE": "1",
         "LAMBDA_TASK_ROOT": str(task_root),
         "_HANDLER": "app.lambda_handler",
@@ -69,15 +85,29 @@ def _env(task_root: Path, opt: Path, task: str) -> dict[str, str]:
 
 
 def import_seconds(env: dict[str, str], cwd: Path) -> float:
-    out = subprocess.run([sys.executable, "-S", "-c", PROBE], env=env, cwd=cwd, check=True,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", PROBE],
+        env=env,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
 def top_imports(env: dict[str, str], cwd: Path, count: int = 5) -> list[dict[str, Any]]:
     """The handler's direct imports that cost most (cumulative, from -X importtime)."""
-    out = subprocess.run([sys.executable, "-S", "-X", "importtime", "-c", "import app"], env=env,
-                         cwd=cwd, check=True, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-S", "-X", "importtime", "-c", "import app"],
+        env=env,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     direct = []
     for line in out.stderr.splitlines():
         parts = line.split("|")
@@ -101,9 +131,12 @@ def dependencies_zip_size() -> int:
 
 def run(repeat: int = 5, tasks: tuple[str, ...] | None = None) -> dict[str, Any]:
     layer_zip = zip_folder(LAYER, "python/")
-    results: dict[str, Any] = {"repeat": repeat, "layerZipBytes": len(layer_zip),
-                               "layerWithDependenciesZipBytes": dependencies_zip_size() +
-                               len(layer_zip), "functions": []}
+    results: dict[str, Any] = {
+        "repeat": repeat,
+        "layerZipBytes": len(layer_zip),
+        "layerWithDependenciesZipBytes": dependencies_zip_size() + len(layer_zip),
+        "functions": [],
+    }
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
         opt = _extract(layer_zip, Path(tmp, "opt"))
         for task in tasks or TASKS:
@@ -111,10 +144,13 @@ def run(repeat: int = 5, tasks: tuple[str, ...] | None = None) -> dict[str, Any]
             task_root = _extract(function_zip, Path(tmp, task))
             env = _env(task_root, opt, task)
             times = [import_seconds(env, task_root) for _ in range(repeat)]
-            results["functions"].append({
-                "function": task, "zipBytes": len(function_zip),
-                "importMedianMs": round(1000 * statistics.median(times), 1),
-                "importMinMs": round(1000 * min(times), 1),
-                "topImports": top_imports(env, task_root),
-            })
+            results["functions"].append(
+                {
+                    "function": task,
+                    "zipBytes": len(function_zip),
+                    "importMedianMs": round(1000 * statistics.median(times), 1),
+                    "importMinMs": round(1000 * min(times), 1),
+                    "topImports": top_imports(env, task_root),
+                }
+            )
     return results

@@ -38,9 +38,12 @@ class Settings:
 
 def request(target: Target, check_interval: int, alarms: list[str]) -> dict[str, Any]:
     return {
-        "functionName": target.name, "alias": ALIAS, "targetVersion": target.new,
+        "functionName": target.name,
+        "alias": ALIAS,
+        "targetVersion": target.new,
         "strategy": {"steps": [{"percentage": 50, "waitSeconds": STEP_SECONDS}]},
-        "checkIntervalSeconds": check_interval, "alarms": alarms,
+        "checkIntervalSeconds": check_interval,
+        "alarms": alarms,
         "health": {"minInvocations": 1, "errorRatePercent": 1.0},
     }
 
@@ -51,12 +54,19 @@ def alarm_name(target: Target) -> str:
 
 def put_alarm(cloudwatch: Any, target: Target) -> None:
     cloudwatch.put_metric_alarm(
-        AlarmName=alarm_name(target), Namespace="Bench", MetricName="NeverEmitted",
-        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="ignore",
+        AlarmName=alarm_name(target),
+        Namespace="Bench",
+        MetricName="NeverEmitted",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="ignore",
     )
-    cloudwatch.set_alarm_state(AlarmName=alarm_name(target), StateValue="OK",
-                               StateReason="benchmark: healthy at the start")
+    cloudwatch.set_alarm_state(
+        AlarmName=alarm_name(target), StateValue="OK", StateReason="benchmark: healthy at the start"
+    )
 
 
 def wait_until(probe: Callable[[], bool], poll: float, deadline: Deadline) -> None:
@@ -65,8 +75,9 @@ def wait_until(probe: Callable[[], bool], poll: float, deadline: Deadline) -> No
         time.sleep(poll)
 
 
-def trial(clients: dict[str, Any], arn: str, target: Target, kind: str,
-          settings: Settings) -> dict[str, Any]:
+def trial(
+    clients: dict[str, Any], arn: str, target: Target, kind: str, settings: Settings
+) -> dict[str, Any]:
     lam, sfn = clients["lambda"], clients["stepfunctions"]
     alarms = [alarm_name(target)] if kind == "alarm" else []
     execution = cloudrun.start(sfn, arn, request(target, settings.check_interval, alarms))
@@ -75,30 +86,40 @@ def trial(clients: dict[str, Any], arn: str, target: Target, kind: str,
     time.sleep(random.uniform(0.3, 2 * settings.check_interval))
     if kind == "alarm":
         clients["cloudwatch"].set_alarm_state(
-            AlarmName=alarm_name(target), StateValue="ALARM", StateReason="benchmark: injected")
+            AlarmName=alarm_name(target), StateValue="ALARM", StateReason="benchmark: injected"
+        )
     else:
         set_failing(clients["dynamodb"], target, True)
     injected = time.monotonic()
     wait_until(lambda: alias_state(lam, target) == (target.stable, {}), settings.poll, deadline)
     reaction = time.monotonic() - injected
     described = cloudrun.wait_for_end(sfn, execution, timeout=30)
-    return {"function": target.name, "seconds": round(reaction, 3),
-            "status": described["status"], "error": described.get("error")}
+    return {
+        "function": target.name,
+        "seconds": round(reaction, 3),
+        "status": described["status"],
+        "error": described.get("error"),
+    }
 
 
-def batch(clients: dict[str, Any], arn: str, targets: list[Target], kind: str,
-          settings: Settings) -> list[dict[str, Any]]:
+def batch(
+    clients: dict[str, Any], arn: str, targets: list[Target], kind: str, settings: Settings
+) -> list[dict[str, Any]]:
     with ThreadPoolExecutor(max_workers=len(targets)) as pool:
         futures = [pool.submit(trial, clients, arn, t, kind, settings) for t in targets]
         return [future.result() for future in futures]
 
 
-def run(clients: dict[str, Any], fleet: Fleet, arn: str, trials: int,
-        settings: Settings) -> dict[str, Any]:
+def run(
+    clients: dict[str, Any], fleet: Fleet, arn: str, trials: int, settings: Settings
+) -> dict[str, Any]:
     """Both kinds of trial; clients are shared by the threads (boto3 clients are thread-safe,
     creating them concurrently is not)."""
-    results: dict[str, Any] = {"checkIntervalSeconds": settings.check_interval,
-                               "pollSeconds": settings.poll, "batch": settings.batch}
+    results: dict[str, Any] = {
+        "checkIntervalSeconds": settings.check_interval,
+        "pollSeconds": settings.poll,
+        "batch": settings.batch,
+    }
     cloudwatch = clients["cloudwatch"]
     for kind in ("alarm", "errors"):
         targets = fleet.create(trials)
@@ -107,12 +128,15 @@ def run(clients: dict[str, Any], fleet: Fleet, arn: str, trials: int,
                 put_alarm(cloudwatch, target)
         outcomes = []
         for start in range(0, trials, settings.batch):
-            group = targets[start:start + settings.batch]
+            group = targets[start : start + settings.batch]
             per_second = settings.traffic_per_second if kind == "errors" else 0
             traffic = Traffic(clients["lambda"], group if per_second else [], per_second or 1)
             with traffic.running():
                 outcomes += batch(clients, arn, group, kind, settings)
         seconds = [o["seconds"] for o in outcomes]
-        results[kind] = {"trials": outcomes, "summary": summary(seconds),
-                         "rolledBack": sum(o["error"] == "HealthCheckFailed" for o in outcomes)}
+        results[kind] = {
+            "trials": outcomes,
+            "summary": summary(seconds),
+            "rolledBack": sum(o["error"] == "HealthCheckFailed" for o in outcomes),
+        }
     return results

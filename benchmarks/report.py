@@ -31,19 +31,31 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     worst_p95 = max(reaction[k]["summary"]["p95"] for k in ("alarm", "errors"))
     slowest = max(results["coldstart"]["functions"], key=lambda f: f["importMedianMs"])
     return [
-        ("10-step plan overhead < 2 s (measured, short steps)",
-         f"{ten['overheadSeconds']:.2f} s", ten["overheadSeconds"] < 2),
-        ("10 one-minute steps: waits/wall ≥ 0.98 (extrapolated)",
-         f"{extra['ratio']:.4f} ({extra['overheadSeconds']:.2f} s overhead)",
-         extra["ratio"] >= 0.98),
-        (f"rollback p95 ≤ check interval + 2 s = {limit} s", f"{worst_p95:.2f} s",
-         worst_p95 <= limit),
-        ("Linear10PercentEvery1Minute, 10 s checks: < 250 transitions",
-         str(results["transitions"]["unscaledPredicted"]),
-         results["transitions"]["unscaledPredicted"] < 250),
-        ("every task Lambda imports in < 300 ms (median)",
-         f"{slowest['importMedianMs']:.0f} ms ({slowest['function']})",
-         slowest["importMedianMs"] < 300),
+        (
+            "10-step plan overhead < 2 s (measured, short steps)",
+            f"{ten['overheadSeconds']:.2f} s",
+            ten["overheadSeconds"] < 2,
+        ),
+        (
+            "10 one-minute steps: waits/wall ≥ 0.98 (extrapolated)",
+            f"{extra['ratio']:.4f} ({extra['overheadSeconds']:.2f} s overhead)",
+            extra["ratio"] >= 0.98,
+        ),
+        (
+            f"rollback p95 ≤ check interval + 2 s = {limit} s",
+            f"{worst_p95:.2f} s",
+            worst_p95 <= limit,
+        ),
+        (
+            "Linear10PercentEvery1Minute, 10 s checks: < 250 transitions",
+            str(results["transitions"]["unscaledPredicted"]),
+            results["transitions"]["unscaledPredicted"] < 250,
+        ),
+        (
+            "every task Lambda imports in < 300 ms (median)",
+            f"{slowest['importMedianMs']:.0f} ms ({slowest['function']})",
+            slowest["importMedianMs"] < 300,
+        ),
     ]
 
 
@@ -78,9 +90,11 @@ def _targets_table(results: dict[str, Any]) -> str:
 
 
 def _strategies(results: dict[str, Any]) -> str:
-    head = ("| strategy | waits (s) | wall (s) | overhead (s) | waits/wall | transitions "
-            "(predicted) | task invocations | median task (ms) | AWS cost of one rollout |\n"
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    head = (
+        "| strategy | waits (s) | wall (s) | overhead (s) | waits/wall | transitions "
+        "(predicted) | task invocations | median task (ms) | AWS cost of one rollout |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    )
     rows = [
         f"| {r['strategy']} | {r['waitsSeconds']:g} | {r['wallSeconds']:.2f} | "
         f"{r['overheadSeconds']:.2f} | {r['ratio'] if r['ratio'] is not None else '-'} | "
@@ -131,14 +145,20 @@ def _transitions(t: dict[str, Any]) -> str:
 
 
 def _reaction(r: dict[str, Any]) -> str:
-    head = ("| failure | trials | rolled back | min | median | p95 | max |\n"
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    head = (
+        "| failure | trials | rolled back | min | median | p95 | max |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    )
     rows = []
-    for kind, label in (("alarm", "alarm set to ALARM (SetAlarmState)"),
-                        ("errors", "new version starts failing (flag in DynamoDB)")):
+    for kind, label in (
+        ("alarm", "alarm set to ALARM (SetAlarmState)"),
+        ("errors", "new version starts failing (flag in DynamoDB)"),
+    ):
         s = r[kind]["summary"]
-        rows.append(f"| {label} | {s['n']} | {r[kind]['rolledBack']} | {s['min']:.2f} s | "
-                    f"{s['median']:.2f} s | {s['p95']:.2f} s | {s['max']:.2f} s |")
+        rows.append(
+            f"| {label} | {s['n']} | {r[kind]['rolledBack']} | {s['min']:.2f} s | "
+            f"{s['median']:.2f} s | {s['p95']:.2f} s | {s['max']:.2f} s |"
+        )
     return (
         f"## Reaction time (check interval {r['checkIntervalSeconds']} s)\n\n"
         "From the failure injected mid-step (a random 0.3 … 2 x interval after the shift) to "
@@ -152,25 +172,36 @@ def _reaction(r: dict[str, Any]) -> str:
 
 
 def _scale(levels: list[dict[str, Any]]) -> str:
-    head = ("| concurrent rollouts | waits (s) | median wall (s) | median overhead (s) | "
-            "max overhead (s) | waits/median wall | batch (s) | new task environments |\n"
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    rows = [f"| {x['concurrency']} | {x['waitsSeconds']:g} | {x['medianWallSeconds']:.2f} | "
-            f"{x['medianOverheadSeconds']:.2f} | {x['maxOverheadSeconds']:.2f} | {x['ratio']} | "
-            f"{x['batchSeconds']:.2f} | {x['newEnvironments']} |" for x in levels]
-    return ("## Scale\n\nEach rollout: three 1 s steps, 1 s checks, its own function. New "
-            "task environments are cold starts (one process each, one log stream each).\n\n"
-            f"{head}\n" + "\n".join(rows) + "\n")
+    head = (
+        "| concurrent rollouts | waits (s) | median wall (s) | median overhead (s) | "
+        "max overhead (s) | waits/median wall | batch (s) | new task environments |\n"
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    )
+    rows = [
+        f"| {x['concurrency']} | {x['waitsSeconds']:g} | {x['medianWallSeconds']:.2f} | "
+        f"{x['medianOverheadSeconds']:.2f} | {x['maxOverheadSeconds']:.2f} | {x['ratio']} | "
+        f"{x['batchSeconds']:.2f} | {x['newEnvironments']} |"
+        for x in levels
+    ]
+    return (
+        "## Scale\n\nEach rollout: three 1 s steps, 1 s checks, its own function. New "
+        "task environments are cold starts (one process each, one log stream each).\n\n"
+        f"{head}\n" + "\n".join(rows) + "\n"
+    )
 
 
 def _coldstart(c: dict[str, Any]) -> str:
-    head = ("| task Lambda | import median (ms) | min (ms) | zip (bytes) | costliest direct "
-            "imports (ms, one -X importtime run) |\n| --- | ---: | ---: | ---: | --- |")
+    head = (
+        "| task Lambda | import median (ms) | min (ms) | zip (bytes) | costliest direct "
+        "imports (ms, one -X importtime run) |\n| --- | ---: | ---: | ---: | --- |"
+    )
     rows = []
     for f in c["functions"]:
         top = ", ".join(f"{i['module']} {i['ms']:.0f}" for i in f["topImports"][:3])
-        rows.append(f"| {f['function']} | {f['importMedianMs']:.0f} | {f['importMinMs']:.0f} | "
-                    f"{f['zipBytes']} | {top} |")
+        rows.append(
+            f"| {f['function']} | {f['importMedianMs']:.0f} | {f['importMinMs']:.0f} | "
+            f"{f['zipBytes']} | {top} |"
+        )
     return (
         f"## Cold start and package size\n\nImport of `app` in a fresh interpreter (median of "
         f"{c['repeat']}), laid out as on Lambda: the function's zip as the task root, the "

@@ -18,8 +18,13 @@ TASK_LOG_PREFIX = "/aws/lambda/rollout-"  # the stack's task functions
 
 def request(function: str, version: str, steps: int) -> dict[str, Any]:
     plan = [{"percentage": 10 * (i + 1), "waitSeconds": 1} for i in range(steps)]
-    return {"functionName": function, "alias": ALIAS, "targetVersion": version,
-            "strategy": {"steps": plan}, "checkIntervalSeconds": 1}
+    return {
+        "functionName": function,
+        "alias": ALIAS,
+        "targetVersion": version,
+        "strategy": {"steps": plan},
+        "checkIntervalSeconds": 1,
+    }
 
 
 def environments(logs: Any) -> int:
@@ -29,13 +34,15 @@ def environments(logs: Any) -> int:
     for page in groups:
         for group in page["logGroups"]:
             streams = logs.get_paginator("describe_log_streams").paginate(
-                logGroupName=group["logGroupName"])
+                logGroupName=group["logGroupName"]
+            )
             count += sum(len(p["logStreams"]) for p in streams)
     return count
 
 
-def level(clients: dict[str, Any], fleet: Fleet, arn: str, concurrency: int,
-          steps: int) -> dict[str, Any]:
+def level(
+    clients: dict[str, Any], fleet: Fleet, arn: str, concurrency: int, steps: int
+) -> dict[str, Any]:
     sfn = clients["stepfunctions"]
     targets = fleet.create(concurrency)
     before = environments(clients["logs"])
@@ -48,7 +55,8 @@ def level(clients: dict[str, Any], fleet: Fleet, arn: str, concurrency: int,
     waits = runs[0].waits_seconds
     makespan = _makespan(sfn, executions)
     return {
-        "concurrency": concurrency, "waitsSeconds": waits,
+        "concurrency": concurrency,
+        "waitsSeconds": waits,
         "medianWallSeconds": round(statistics.median(walls), 3),
         "maxWallSeconds": round(max(walls), 3),
         "medianOverheadSeconds": round(statistics.median(walls) - waits, 3),
@@ -66,6 +74,7 @@ def _makespan(sfn: Any, executions: list[str]) -> float:
     return float((last - first).total_seconds())
 
 
-def run(clients: dict[str, Any], fleet: Fleet, arn: str, levels: list[int],
-        steps: int = 3) -> list[dict[str, Any]]:
+def run(
+    clients: dict[str, Any], fleet: Fleet, arn: str, levels: list[int], steps: int = 3
+) -> list[dict[str, Any]]:
     return [level(clients, fleet, arn, n, steps) for n in levels]

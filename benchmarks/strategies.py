@@ -26,26 +26,37 @@ class Case:
 
 
 def cases(step_seconds: int, linear_scale: float) -> list[Case]:
-    explicit = {"steps": [{"percentage": 10 * (i + 1) - 5, "waitSeconds": step_seconds}
-                          for i in range(10)]}
+    explicit = {
+        "steps": [{"percentage": 10 * (i + 1) - 5, "waitSeconds": step_seconds} for i in range(10)]
+    }
     return [
         Case("AllAtOnce (cold task Lambdas)", "AllAtOnce", 1, 1),
         Case("AllAtOnce", "AllAtOnce", 1, 1),
         Case("Canary10Percent5Minutes x0.01", "Canary10Percent5Minutes", 0.01, 1),
-        Case(f"Linear10PercentEvery1Minute x{linear_scale:g}", "Linear10PercentEvery1Minute",
-             linear_scale, 1),
+        Case(
+            f"Linear10PercentEvery1Minute x{linear_scale:g}",
+            "Linear10PercentEvery1Minute",
+            linear_scale,
+            1,
+        ),
         Case(f"10-step plan, {step_seconds} s steps", explicit, 1, 1),
     ]
 
 
 def request(case: Case, function: str, version: str) -> dict[str, Any]:
-    return {"functionName": function, "alias": ALIAS, "targetVersion": version,
-            "strategy": case.strategy, "timeScale": case.time_scale,
-            "checkIntervalSeconds": case.check_interval}
+    return {
+        "functionName": function,
+        "alias": ALIAS,
+        "targetVersion": version,
+        "strategy": case.strategy,
+        "timeScale": case.time_scale,
+        "checkIntervalSeconds": case.check_interval,
+    }
 
 
-def row(case: Case, run: ExecutionFigures, memory_mb: int, states: dict[str, Any],
-        step_waits: list[int]) -> dict[str, Any]:
+def row(
+    case: Case, run: ExecutionFigures, memory_mb: int, states: dict[str, Any], step_waits: list[int]
+) -> dict[str, Any]:
     durations = [ms for _, ms in run.task_durations_ms]
     return {
         "strategy": case.label,
@@ -64,14 +75,16 @@ def row(case: Case, run: ExecutionFigures, memory_mb: int, states: dict[str, Any
     }
 
 
-def run(sfn: Any, fleet: Fleet, state_machine_arn: str, memory_mb: int,
-        all_cases: list[Case]) -> list[dict[str, Any]]:
+def run(
+    sfn: Any, fleet: Fleet, state_machine_arn: str, memory_mb: int, all_cases: list[Case]
+) -> list[dict[str, Any]]:
     states = transitions.load_states()
     targets = fleet.create(len(all_cases))
     rows = []
     for case, target in zip(all_cases, targets, strict=True):
-        figures = cloudrun.run(sfn, state_machine_arn, request(case, target.name, target.new),
-                               timeout=300)
+        figures = cloudrun.run(
+            sfn, state_machine_arn, request(case, target.name, target.new), timeout=300
+        )
         if figures.status != "SUCCEEDED":
             raise RuntimeError(f"{case.label} ended {figures.status}: {figures.error}")
         step_waits = [int(step["waitSeconds"]) for step in figures.plan["steps"]]
@@ -79,9 +92,9 @@ def run(sfn: Any, fleet: Fleet, state_machine_arn: str, memory_mb: int,
     return rows
 
 
-
-def extrapolate(row_: dict[str, Any], steps: int = 10, step_seconds: int = 60,
-                check_interval: int = 10) -> dict[str, Any]:
+def extrapolate(
+    row_: dict[str, Any], steps: int = 10, step_seconds: int = 60, check_interval: int = 10
+) -> dict[str, Any]:
     """The measured overhead of a short-step run, carried to `steps` steps of `step_seconds`.
 
     Overhead splits into a fixed part (Prepare … Pre-traffic check, Promote … Finalize), a
@@ -96,9 +109,14 @@ def extrapolate(row_: dict[str, Any], steps: int = 10, step_seconds: int = 60,
     overhead = fixed + steps * per_step + check_count * per_check
     waits = steps * step_seconds
     return {
-        "steps": steps, "stepSeconds": step_seconds, "checkIntervalSeconds": check_interval,
-        "fixedSeconds": round(fixed, 3), "perStepSeconds": round(per_step, 4),
-        "perCheckSeconds": round(per_check, 4), "checks": check_count,
-        "overheadSeconds": round(overhead, 3), "waitsSeconds": waits,
+        "steps": steps,
+        "stepSeconds": step_seconds,
+        "checkIntervalSeconds": check_interval,
+        "fixedSeconds": round(fixed, 3),
+        "perStepSeconds": round(per_step, 4),
+        "perCheckSeconds": round(per_check, 4),
+        "checks": check_count,
+        "overheadSeconds": round(overhead, 3),
+        "waitsSeconds": waits,
         "ratio": round(waits / (waits + overhead), 4),
     }

@@ -59,29 +59,43 @@ def prepare_account(cloud: Any, prefix: str) -> tuple[str, str]:
     """The flag table and the functions' role; returns their names (table, role ARN)."""
     table = f"{prefix}-failure-flags"
     cloud.client("dynamodb").create_table(
-        TableName=table, BillingMode="PAY_PER_REQUEST",
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "flag", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "flag", "KeyType": "HASH"}],
     )
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+            }
+        ],
+    }
     role = cloud.client("iam").create_role(
-        RoleName=f"{prefix}-target-role", AssumeRolePolicyDocument=json.dumps(trust))
+        RoleName=f"{prefix}-target-role", AssumeRolePolicyDocument=json.dumps(trust)
+    )
     return table, str(role["Role"]["Arn"])
 
 
 def create(lam: Any, role_arn: str, table: str, name: str) -> Target:
     """Version 1 behind the alias, version 2 published next to it (a configuration change)."""
     lam.create_function(
-        FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="app.handler",
-        Code={"ZipFile": code_zip()}, Timeout=10,
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="app.handler",
+        Code={"ZipFile": code_zip()},
+        Timeout=10,
         Environment={"Variables": {"FLAG_TABLE": table, "RELEASE": "1"}},
     )
     stable = str(lam.publish_version(FunctionName=name)["Version"])
     lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=stable)
     lam.update_function_configuration(
-        FunctionName=name, Environment={"Variables": {"FLAG_TABLE": table, "RELEASE": "2"}})
+        FunctionName=name, Environment={"Variables": {"FLAG_TABLE": table, "RELEASE": "2"}}
+    )
     new = str(lam.publish_version(FunctionName=name)["Version"])
     return Target(name, stable, new, table)
 
@@ -101,13 +115,16 @@ class Fleet:
             names = [f"{self._prefix}-{self._count + i:03d}" for i in range(count)]
             self._count += count
         with ThreadPoolExecutor(max_workers=8) as pool:
-            return list(pool.map(
-                lambda name: create(self._lam, self._role, self._table, name), names))
+            return list(
+                pool.map(lambda name: create(self._lam, self._role, self._table, name), names)
+            )
 
 
 def set_failing(dynamodb: Any, target: Target, failing: bool) -> None:
-    dynamodb.put_item(TableName=target.flag_table, Item={
-        "flag": {"S": f"{target.name}:{target.new}"}, "fail": {"BOOL": failing}})
+    dynamodb.put_item(
+        TableName=target.flag_table,
+        Item={"flag": {"S": f"{target.name}:{target.new}"}, "fail": {"BOOL": failing}},
+    )
 
 
 def alias_state(lam: Any, target: Target) -> tuple[str, dict[str, float]]:

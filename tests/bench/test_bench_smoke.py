@@ -64,15 +64,24 @@ def test_cold_start_measures_the_function_and_the_layer(results):
 
     assert promote["function"] == "promote"
     assert promote["importMedianMs"] > 0 and promote["zipBytes"] > 0
-    assert results["coldstart"]["layerWithDependenciesZipBytes"] > \
-        results["coldstart"]["layerZipBytes"] > 0
+    assert (
+        results["coldstart"]["layerWithDependenciesZipBytes"]
+        > results["coldstart"]["layerZipBytes"]
+        > 0
+    )
 
 
 def test_the_report_has_every_section_and_target(results, tmp_path):
     page = write(results, tmp_path, None).read_text()
 
-    for title in ("## Targets", "## Per strategy", "## Reaction time", "## Scale",
-                  "## Cold start and package size", "## Prices"):
+    for title in (
+        "## Targets",
+        "## Per strategy",
+        "## Reaction time",
+        "## Scale",
+        "## Cold start and package size",
+        "## Prices",
+    ):
         assert title in page
     assert len(report.targets(results)) == 5
     assert json.loads((tmp_path / "latest.json").read_text())["scale"][0]["concurrency"] == 2
