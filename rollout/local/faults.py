@@ -26,6 +26,7 @@ import os
 import random
 import threading
 import time
+import uuid
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
@@ -70,7 +71,8 @@ class FaultRule:
     probability: float = 1.0
     delay_seconds: float = 0.0
     resource: str | None = None  # function (no qualifier), table, topic ARN, alarm name ...
-    body_contains: str | None = None  # e.g. '"phase": "bake"' to pick one state's Invoke
+    # text (or texts, all required) in the request body, whitespace ignored: '"phase": "bake"'
+    body_contains: str | tuple[str, ...] | None = None
     from_lambda: bool | None = None  # True: only calls made inside functions; False: others
     after: bool = False  # run the call, then answer with the fault
     function_error: str | None = None  # Invoke only: answer 200 + FunctionError, this errorType
@@ -207,6 +209,8 @@ def _answer(response: BaseResponse, rule: FaultRule) -> Any:
         warnings.simplefilter("ignore", UserWarning)
         _, headers, body = response.serialized(
             ActionResult(InjectedFault(rule.error_code, rule.message)))
+    # AWS sends a request id with every error; Step Functions quotes it in the Cause
+    headers = {**headers, "x-amzn-requestid": str(uuid.uuid4())}
     return rule.status, headers, body
 
 
@@ -236,18 +240,31 @@ class _Call:
         # raw_body: DynamoDB's handler swaps `body` for its parsed parameters
         raw = response.raw_body
         body = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw or "")
+        if not body and response.querystring:  # a form-encoded (query protocol) request
+            body = json.dumps(response.querystring, default=str)
         agent = str(response.headers.get("User-Agent", ""))
-        return cls(response.boto3_service_name, operation, _resources(response, body), body,
-                   _LAMBDA_CALLER in agent)
+        return cls(response.boto3_service_name, operation, _resources(response, body),
+                   _squeezed(body), _LAMBDA_CALLER in agent)
 
     def matches(self, rule: FaultRule) -> bool:
         return (
             rule.service == self.service
             and rule.operation in (None, self.operation)
             and (rule.resource is None or rule.resource in self.resources)
-            and (rule.body_contains is None or rule.body_contains in self.body)
+            and all(_squeezed(text) in self.body for text in _texts(rule.body_contains))
             and (rule.from_lambda is None or rule.from_lambda == self.from_lambda)
         )
+
+
+def _texts(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _squeezed(text: str) -> str:
+    """Without whitespace: JSON bodies differ in spacing between SDKs and the interpreter."""
+    return "".join(text.split())
 
 
 def _resources(response: BaseResponse, body: str) -> frozenset[str]:

@@ -1,0 +1,102 @@
+"""Rollouts on the local cloud with faults injected: transient errors are retried, a task
+crashing or timing out in any state ends cleanly, lost dependencies roll back or fail
+before touching anything. Every case asserts the alias and the lock afterwards; cases on
+different functions run at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rollout.local.faults import crash, throttle, unavailable
+from tests.reliability.rollouts import (
+    alias_of,
+    guard_result,
+    lock_holder,
+    rollout_input,
+    sample_function,
+    start,
+    task_function,
+    wait_for_end,
+)
+
+pytestmark = pytest.mark.cloud
+
+
+def alarm(cloud: Any, name: str) -> str:
+    alarm_name = f"{name}-errors"
+    cloud.client("cloudwatch").put_metric_alarm(
+        AlarmName=alarm_name, Namespace="AWS/Lambda", MetricName="Errors",
+        Dimensions=[{"Name": "FunctionName", "Value": name}], Statistic="Sum", Period=60,
+        EvaluationPeriods=1, Threshold=1000, ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching")
+    return alarm_name
+
+
+def test_transient_errors_on_every_call_the_tasks_make_are_retried(cloud, faults):
+    name = "fault-transient"
+    stable, target = sample_function(cloud, name)
+    inside = {"body_contains": name, "from_lambda": True}
+    rules = [
+        throttle("lambda", "UpdateAlias", 2, resource=name),
+        unavailable("lambda", "GetAlias", 2, resource=name),
+        throttle("lambda", "Invoke", 1, resource=name),  # the pre-traffic check's DryRun
+        throttle("cloudwatch", "DescribeAlarms", 2, **inside),
+        unavailable("cloudwatch", "GetMetricData", 2, **inside),
+        throttle("dynamodb", "PutItem", 2, **inside),
+        unavailable("dynamodb", "DeleteItem", 2, **inside),
+        throttle("sns", "Publish", 2, **inside),
+        unavailable("events", "PutEvents", 2, **inside),
+    ]
+    # the Step Functions interpreter's own Invoke of each task (retried by the ASL)
+    for task in ("ShiftTrafficFunction", "CheckHealthFunction", "PromoteFunction"):
+        rules.append(throttle("lambda", "Invoke", 1, resource=task_function(cloud, task),
+                              body_contains=name))
+    faults.add(*rules)
+
+    ended = wait_for_end(cloud, start(cloud, rollout_input(
+        name, target, (2,), alarms=[alarm(cloud, name)])), timeout=90)
+
+    assert ended["status"] == "SUCCEEDED", (ended.get("error"), ended.get("cause"))
+    assert alias_of(cloud, name) == (target, {})
+    assert lock_holder(cloud, name) is None
+    assert {(r.service, r.operation, r.error_code): r.fired for r in rules if not r.fired} == {}
+    assert stable != target
+
+
+# function → (task that fails, how, where (a body marker), input extras, expected error)
+CRASHES = {
+    "crash-prepare": ("PrepareFunction", "Sandbox.Timedout", None, {}),
+    "crash-pretraffic": ("TrafficCheckFunction", "Unhandled", '"phase": "preTraffic"', {}),
+    "crash-shift": ("ShiftTrafficFunction", "Sandbox.Timedout", None, {}),
+    "crash-health": ("CheckHealthFunction", "Unhandled", '"phase": "step"', {}),
+    "crash-promote": ("PromoteFunction", "Sandbox.Timedout", None, {}),
+    "crash-posttraffic": ("TrafficCheckFunction", "Unhandled", '"phase": "postTraffic"',
+                          {"postTraffic": {"payload": {}}}),
+    "crash-bake": ("CheckHealthFunction", "Sandbox.Timedout", '"phase": "bake"',
+                   {"bakeSeconds": 2}),
+}
+
+
+def test_a_task_crashing_or_timing_out_in_each_state_ends_cleanly(cloud, faults):
+    """The task runs (its side effects happen) and then reports a crash or a timeout, the
+    harder case for the states that move the alias. Before traffic the alias is never
+    touched; after, it is rolled back from wherever the task left it."""
+    versions = {name: sample_function(cloud, name) for name in CRASHES}
+    arns = {}
+    for name, (task, error, marker, extras) in CRASHES.items():
+        body = (f'"{name}"',) + ((marker,) if marker else ())
+        faults.add(crash(task_function(cloud, task), error, after=True, body_contains=body))
+        arns[name] = start(cloud, rollout_input(name, versions[name][1], (1,), **extras))
+
+    ended = {name: wait_for_end(cloud, arn, timeout=90) for name, arn in arns.items()}
+    # Prepare took the lock before it "timed out": only the guard can free it
+    prepare_guard = guard_result(cloud, arns["crash-prepare"])
+
+    for name, (_, error, _, _) in CRASHES.items():
+        stable, _target = versions[name]
+        assert (ended[name]["status"], ended[name].get("error")) == ("FAILED", error), name
+        assert alias_of(cloud, name) == (stable, {}), name
+        assert lock_holder(cloud, name) is None, name
+    assert prepare_guard["lockReleased"] is True
