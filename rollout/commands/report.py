@@ -1,0 +1,53 @@
+"""`rollout report EXECUTION [-o FILE]`: one self-contained HTML page about a rollout."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rollout.aws import (
+    AwsContext,
+    CliError,
+    add_aws_arguments,
+    aws_errors,
+    execution_arn,
+    find_state_machine,
+    reports_errors,
+)
+from rollout.view.report import build_report, default_path
+from rollout.view.run import fetch_run
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write an HTML report of one rollout",
+        description="Write one self-contained HTML file about a rollout execution (finished or "
+        "still running): summary, the workflow graph with the path taken, traffic over time, "
+        "health checks and the event timeline. No network access is needed to open it.",
+    )
+    parser.add_argument("execution", metavar="EXECUTION", help="execution ARN, or its name")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=None, metavar="FILE",
+        help="where to write it (default: ./rollout-report-<execution name>.html)",
+    )
+    add_aws_arguments(parser)
+    parser.set_defaults(run=run_report)
+
+
+@reports_errors
+def run_report(args: argparse.Namespace) -> int:
+    aws = AwsContext(args.region, args.profile)
+    arn = args.execution
+    if not arn.startswith("arn:"):
+        arn = execution_arn(find_state_machine(aws, args.state_machine), arn)
+    with aws_errors(f"execution {arn}"):
+        run = fetch_run(aws.client("stepfunctions"), arn)
+    path = args.output or default_path(run)
+    try:
+        path.write_text(build_report(run), encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"cannot write {path}: {error.strerror}") from None
+    print(path)
+    return 0
