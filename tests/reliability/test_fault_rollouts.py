@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from rollout.local.faults import crash, throttle, unavailable
+from rollout.local.faults import FaultRule, crash, throttle, unavailable
 from tests.reliability.rollouts import (
     alias_of,
     guard_result,
@@ -19,6 +19,7 @@ from tests.reliability.rollouts import (
     start,
     task_function,
     wait_for_end,
+    wait_for_state,
 )
 
 pytestmark = pytest.mark.cloud
@@ -100,3 +101,47 @@ def test_a_task_crashing_or_timing_out_in_each_state_ends_cleanly(cloud, faults)
         assert alias_of(cloud, name) == (stable, {}), name
         assert lock_holder(cloud, name) is None, name
     assert prepare_guard["lockReleased"] is True
+
+
+def test_lost_dependencies_end_cleanly(cloud, faults):
+    """The lock table gone, alarm state unreadable, the rollback's alias update throttled,
+    the target version or the alias deleted mid-rollout: each on its own function."""
+    lam = cloud.client("lambda")
+    names = ("lost-table", "lost-alarms", "lost-rollback-update", "lost-version", "lost-alias")
+    versions = {name: sample_function(cloud, name) for name in names}
+    gone = FaultRule("dynamodb", "PutItem", "ResourceNotFoundException", 400,
+                     "Requested resource not found", count=None, body_contains='"lost-table')
+    faults.add(gone)
+    alarms = {"alarms": [alarm(cloud, "lost-alarms")]}
+    arns = {name: start(cloud, rollout_input(name, versions[name][1], (3,),
+                                             **(alarms if name == "lost-alarms" else {})))
+            for name in names}
+    for name in names[1:]:
+        wait_for_state(cloud, arns[name], "Shift traffic")
+    faults.add(FaultRule("cloudwatch", "DescribeAlarms", "AccessDenied", 403, "not authorized",
+                         count=None, body_contains="lost-alarms-errors"))
+    rollback_fn = task_function(cloud, "RollbackFunction")
+    faults.add(crash(task_function(cloud, "CheckHealthFunction"),
+                     body_contains='"lost-rollback-update"'))
+    update = faults.add(throttle("lambda", "UpdateAlias", 3, resource="lost-rollback-update",
+                                 from_lambda=True))
+    lam.delete_function(FunctionName="lost-version", Qualifier=versions["lost-version"][1])
+    lam.delete_alias(FunctionName="lost-alias", Name="live")
+
+    ended = {name: wait_for_end(cloud, arn, timeout=90) for name, arn in arns.items()}
+    missing = guard_result(cloud, arns["lost-alias"])
+
+    outcome = {name: (e["status"], e.get("error")) for name, e in ended.items()}
+    # Prepare failed before taking the lock: nothing touched
+    assert outcome["lost-table"] == ("FAILED", "ResourceNotFoundException")
+    assert outcome["lost-alarms"][0] == "FAILED"  # unreadable alarms roll back
+    assert outcome["lost-rollback-update"] == ("FAILED", "Unhandled")  # rolled back
+    assert update.fired == 3 and rollback_fn
+    assert outcome["lost-version"][0] == "FAILED", ended["lost-version"]
+    assert outcome["lost-alias"] == ("FAILED", "RollbackFailed")
+    for name in names[:-1]:
+        assert alias_of(cloud, name) == (versions[name][0], {}), name
+    for name in names:
+        assert lock_holder(cloud, name) is None, name
+    assert missing["action"] == "missing" and missing["lockReleased"] is False
+    assert gone.fired >= 1
