@@ -334,8 +334,10 @@ def _draw_state(name: str, state: dict[str, Any], box: Box, mark: Mark | None) -
         title.append(str(state["Comment"]))
     badge = ""
     if mark and mark.count > 1:
-        badge = (f'<g class="badge"><rect x="{box.right - 22:.1f}" y="{box.y - 9:.1f}" '
-                 f'width="34" height="17" rx="8.5"/><text x="{box.right - 5:.1f}" '
+        width = 18 + 7 * len(str(mark.count))  # room for the count at 11px bold
+        left = box.right + 10 - width
+        badge = (f'<g class="badge"><rect x="{left:.1f}" y="{box.y - 9:.1f}" width="{width}" '
+                 f'height="17" rx="8.5"/><text x="{left + width / 2:.1f}" '
                  f'y="{box.y + 3.5:.1f}">\u00d7{mark.count}</text></g>')
     css = f"state {status.replace(' ', '-')} {_SHAPE_CLASS.get(kind, 'task')} type-{kind}"
     return (

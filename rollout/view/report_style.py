@@ -81,7 +81,7 @@ svg text { font-family: system-ui, "DejaVu Sans", "Liberation Sans", sans-serif;
 .graph .end > rect { stroke-width: 2.6; }
 .graph .state > .badge { fill: none; stroke: none; }
 .graph .badge rect { fill: var(--ink); stroke: #fff; stroke-width: 1.5; }
-.graph .badge text { fill: #fff; font-size: 11px; font-weight: 700; text-anchor: end; }
+.graph .badge text { fill: #fff; font-size: 11px; font-weight: 700; text-anchor: middle; }
 .graph .edge path { fill: none; stroke: var(--idle-line); stroke-width: 1.2;
   marker-end: url(#arrow-idle); }
 .graph .edge.catch path { stroke-dasharray: 5 4; }
