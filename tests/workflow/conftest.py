@@ -1,0 +1,433 @@
+"""Workflow tests: the real ASL, the real task Lambdas and a real sample function, on the
+shared local cloud. One test per workflow path (docs/workflow.md).
+
+Helpers:
+- `SampleFunction`: a small Python function whose behaviour is set per version (the
+  MODE environment variable), with version 1 live behind the alias `live`.
+- `Workflow`: StartExecution with a unique name, wait to the end with a deadline, find
+  the execution EventBridge started, read the lock.
+- `Finished`: status, Error, Cause, output and history of an ended execution, and the
+  weights the workflow gave the alias (Shift traffic and Promote outputs).
+- `AliasLog`: every UpdateAlias the local cloud applied, per function: what the alias
+  actually had, independent of what the workflow reports.
+- `Traffic`: requests to the alias from a background thread, as users would send.
+- `concurrently`: a module starts all its scenarios at once and each test takes its own
+  result, so the folder costs about as long as its slowest scenario.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import uuid
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from moto.awslambda.models import LambdaAlias, LambdaBackend
+
+from rollout.local.cloud import LocalCloud
+
+ALIAS = "live"
+STAGGER = 0.3  # seconds between the starts of a module's scenarios
+RUN_DEADLINE = 90.0  # seconds an execution may take before the test gives up on it
+POLL = 0.2
+ROLE_NAME = "workflow-tests-function"
+HANDLER = '''\
+import os
+
+
+def handler(event, context):
+    """MODE: ok | fail (every request) | fail-bad (requests with "order": "bad")."""
+    mode = os.environ.get("MODE", "ok")
+    bad = isinstance(event, dict) and event.get("order") == "bad"
+    if mode == "fail" or (mode == "fail-bad" and bad):
+        raise RuntimeError(f"release {os.environ.get('RELEASE')} failed ({mode})")
+    return {"ok": True, "release": os.environ.get("RELEASE"), "version": context.function_version}
+'''
+
+Json = dict[str, Any]
+Position = tuple[str, dict[str, float]]  # (version, additional version weights)
+
+
+def _code() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("app.py", date_time=(2020, 1, 1, 0, 0, 0)), HANDLER)
+    return buffer.getvalue()
+
+
+def unique(prefix: str) -> str:
+    """A name no other test in the session uses (the shared cloud outlives modules)."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def deadline_poll(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """The first truthy `check()`; TimeoutError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(POLL / 2)
+    raise TimeoutError(f"{what} did not happen within {timeout:.0f} s")
+
+
+class SampleFunction:
+    """`name` with version 1 (MODE `mode`) live behind `live`; untagged unless `tags`."""
+
+    def __init__(self, cloud: LocalCloud, prefix: str, mode: str = "ok") -> None:
+        self.cloud = cloud
+        self.name = unique(prefix)
+        self.lam = cloud.client("lambda")
+        self._release = 1
+        self.lam.create_function(
+            FunctionName=self.name,
+            Runtime="python3.12",
+            Role=_role(cloud),
+            Handler="app.handler",
+            Code={"ZipFile": _code()},
+            Timeout=10,
+            Environment={"Variables": {"MODE": mode, "RELEASE": "1"}},
+        )
+        self.stable = str(self.lam.publish_version(FunctionName=self.name)["Version"])
+        self.lam.create_alias(FunctionName=self.name, Name=ALIAS, FunctionVersion=self.stable)
+
+    @property
+    def arn(self) -> str:
+        return str(self.lam.get_function_configuration(FunctionName=self.name)["FunctionArn"])
+
+    def publish(self, mode: str = "ok") -> str:
+        """A new version that behaves as `mode` (a configuration change, as a deploy makes)."""
+        self._release += 1
+        variables = {"MODE": mode, "RELEASE": str(self._release)}
+        self.lam.update_function_configuration(
+            FunctionName=self.name, Environment={"Variables": variables}
+        )
+        return str(self.lam.publish_version(FunctionName=self.name)["Version"])
+
+    def tag(self, tags: dict[str, str]) -> None:
+        self.lam.tag_resource(Resource=self.arn, Tags=tags)
+
+    def alias(self) -> Position:
+        found = self.lam.get_alias(FunctionName=self.name, Name=ALIAS)
+        weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        return str(found["FunctionVersion"]), {v: float(w) for v, w in weights.items()}
+
+    def set_alias(self, version: str, weights: dict[str, float] | None = None) -> None:
+        """Someone else changing the alias (console, another pipeline)."""
+        self.lam.update_alias(
+            FunctionName=self.name,
+            Name=ALIAS,
+            FunctionVersion=version,
+            RoutingConfig={"AdditionalVersionWeights": weights or {}},
+        )
+
+    def rollout(self, target: str, **options: Any) -> Json:
+        """A console input for this function; `options` are the other input keys."""
+        return {"functionName": self.name, "alias": ALIAS, "targetVersion": target, **options}
+
+
+_ROLE_LOCK = threading.Lock()  # scenarios create functions from several threads at once
+
+
+def _role(cloud: LocalCloud) -> str:
+    iam = cloud.client("iam")
+    with _ROLE_LOCK:
+        try:
+            return str(iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"])
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                }
+            ],
+        }
+        role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))
+    return str(role["Role"]["Arn"])
+
+
+@dataclass
+class Finished:
+    """An execution that ended, as DescribeExecution and GetExecutionHistory tell it."""
+
+    arn: str
+    status: str
+    error: str | None
+    cause: str | None
+    output: Json | None
+    history: list[Json]
+
+    def states_entered(self) -> list[str]:
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.history
+            if "stateEnteredEventDetails" in e
+        ]
+
+    def outputs_of(self, state: str) -> list[Json]:
+        """The state output (the whole document) each time `state` was left."""
+        return [
+            json.loads(e["stateExitedEventDetails"]["output"])
+            for e in self.history
+            if e.get("stateExitedEventDetails", {}).get("name") == state
+        ]
+
+    @property
+    def plan(self) -> Json:
+        return dict(self.outputs_of("Prepare")[0]["plan"])
+
+    def alias_weights(self) -> list[float]:
+        """The new version's weight after each Shift traffic and Promote, in order."""
+        weights: list[float] = []
+        for event in self.history:
+            details = event.get("stateExitedEventDetails", {})
+            if details.get("name") == "Shift traffic":
+                progress = json.loads(details["output"])["progress"]
+                if progress["stepIndex"] >= 0:  # AllAtOnce: nothing shifted before Promote
+                    weights.append(progress["weight"])
+            elif details.get("name") == "Promote":
+                weights.append(1.0)
+        return weights
+
+    def health_checks(self) -> list[Json]:
+        """`progress.lastCheck` of every Check health / Check bake health that passed."""
+        checks: dict[int, Json] = {}
+        for state in ("Check health", "Check bake health"):
+            for doc in self.outputs_of(state):
+                # a caught failure leaves the state too, with the previous check's progress
+                checks.setdefault(doc["progress"]["checks"], doc["progress"]["lastCheck"])
+        return [checks[number] for number in sorted(checks) if checks[number]]
+
+
+class Workflow:
+    """The deployed rollout state machine (stack `rollout` on the shared cloud)."""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        self.sfn = cloud.client("stepfunctions")
+        self.ddb = cloud.client("dynamodb")
+        self.lam = cloud.client("lambda")
+        self.state_machine = cloud.stack_outputs["RolloutStateMachineArn"]
+        self.table = cloud.stack_outputs["RolloutTableName"]
+        self._inputs: dict[str, Json] = {}
+
+    def task_functions(self) -> list[str]:
+        """The Lambda functions the state machine's tasks invoke."""
+        definition = json.loads(
+            self.sfn.describe_state_machine(stateMachineArn=self.state_machine)["definition"]
+        )
+        return sorted(
+            {
+                state["Parameters"]["FunctionName"]
+                for state in definition["States"].values()
+                if state.get("Resource") == "arn:aws:states:::lambda:invoke"
+            }
+        )
+
+    def warm_up(self) -> None:
+        """Start one execution environment per task function, all at once (an empty
+        payload is refused by the handler's parser, after the imports a cold start pays
+        for)."""
+        functions = self.task_functions()
+        with ThreadPoolExecutor(max_workers=len(functions)) as pool:
+            for reply in pool.map(
+                lambda f: self.lam.invoke(FunctionName=f, Payload=b"{}"), functions
+            ):
+                assert reply["StatusCode"] == 200, reply
+
+    def execution_arn(self, name: str) -> str:
+        return self.state_machine.replace(":stateMachine:", ":execution:") + f":{name}"
+
+    def start(self, document: Json, name: str | None = None) -> str:
+        name = name or unique(document.get("functionName", "rollout")[:60])
+        started = self.sfn.start_execution(
+            stateMachineArn=self.state_machine, name=name, input=json.dumps(document)
+        )
+        return str(started["executionArn"])
+
+    def wait(self, arn: str, timeout: float = RUN_DEADLINE) -> Finished:
+        """The ended execution; stops it and raises TimeoutError after `timeout` seconds."""
+        try:
+            described = deadline_poll(f"end of {arn}", lambda: self._ended(arn), timeout)
+        except TimeoutError:
+            self.sfn.stop_execution(executionArn=arn, cause="workflow test deadline")
+            raise
+        output = described.get("output")
+        return Finished(
+            arn,
+            described["status"],
+            described.get("error"),
+            described.get("cause"),
+            json.loads(output) if output else None,
+            self.history(arn),
+        )
+
+    def run(self, document: Json, timeout: float = RUN_DEADLINE) -> Finished:
+        return self.wait(self.start(document), timeout)
+
+    def _ended(self, arn: str) -> Json | None:
+        described: Json = self.sfn.describe_execution(executionArn=arn)
+        return None if described["status"] == "RUNNING" else described
+
+    def history(self, arn: str) -> list[Json]:
+        events: list[Json] = []
+        kwargs: Json = {"executionArn": arn, "maxResults": 1000}
+        while True:
+            page = self.sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def started_for(self, function: str, version: str, timeout: float = 30.0) -> str:
+        """The execution EventBridge started for `function`'s PublishVersion of `version`."""
+        return str(
+            deadline_poll(
+                f"a rollout of {function} version {version}",
+                lambda: self._find_event_execution(function, version),
+                timeout,
+            )
+        )
+
+    def _find_event_execution(self, function: str, version: str) -> str | None:
+        pages = self.sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.state_machine
+        )
+        for page in pages:
+            for execution in page["executions"]:
+                response = (
+                    self._input(execution["executionArn"]).get("detail", {}).get("responseElements")
+                    or {}
+                )
+                if response.get("functionName") == function and response.get("version") == version:
+                    return str(execution["executionArn"])
+        return None
+
+    def _input(self, arn: str) -> Json:
+        if arn not in self._inputs:  # an execution's input never changes
+            self._inputs[arn] = json.loads(self.sfn.describe_execution(executionArn=arn)["input"])
+        return self._inputs[arn]
+
+    def lock(self, function: str, alias: str = ALIAS) -> Json | None:
+        """The lock item of function:alias, or None when nobody holds it."""
+        item = self.ddb.get_item(
+            TableName=self.table, Key={"lockKey": {"S": f"{function}:{alias}"}}, ConsistentRead=True
+        ).get("Item")
+        return {key: next(iter(value.values())) for key, value in item.items()} if item else None
+
+
+class AliasLog:
+    """Every alias update the local cloud applied, recorded inside moto as it happens."""
+
+    def __init__(self) -> None:
+        self._positions: dict[str, list[Position]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def install(self, patch: pytest.MonkeyPatch) -> None:
+        original = LambdaBackend.update_alias
+        log = self
+
+        def update_alias(backend: LambdaBackend, *args: Any, **kwargs: Any) -> LambdaAlias:
+            alias = original(backend, *args, **kwargs)
+            log.record(alias)
+            return alias
+
+        patch.setattr(LambdaBackend, "update_alias", update_alias)
+
+    def record(self, alias: LambdaAlias) -> None:
+        function = alias.arn.split(":function:", 1)[1].rsplit(":", 1)[0]
+        weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
+        with self._lock:
+            self._positions[function].append(
+                (str(alias.function_version), {v: float(w) for v, w in weights.items()})
+            )
+
+    def of(self, function: str) -> list[Position]:
+        with self._lock:
+            return list(self._positions[function])
+
+
+class Traffic:
+    """Requests to `function:live` from a background thread; `payload()` picks each body."""
+
+    def __init__(
+        self, function: SampleFunction, payload: Callable[[], Json] = dict, per_second: float = 20.0
+    ) -> None:
+        self._function = function
+        self._lam = function.cloud.client("lambda")
+        self._payload = payload
+        self._interval = 1.0 / per_second
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, daemon=True, name=f"traffic-{function.name}"
+        )
+        self.sent = 0
+        self.failed = 0
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            reply = self._lam.invoke(
+                FunctionName=self._function.name,
+                Qualifier=ALIAS,
+                Payload=json.dumps(self._payload()).encode(),
+            )
+            self.sent += 1
+            self.failed += "FunctionError" in reply
+
+
+@contextmanager
+def concurrently(
+    scenarios: dict[str, Callable[[], Any]], stagger: float = STAGGER
+) -> Iterator[dict[str, Future[Any]]]:
+    """Start every scenario on its own thread; yields their futures, waits for all after.
+
+    Starts are staggered a little: rollouts started in the same instant reach each task
+    in the same instant, and every simultaneous invocation needs an execution
+    environment of its own (a cold start, about a CPU-second each).
+    """
+    with ThreadPoolExecutor(max_workers=len(scenarios), thread_name_prefix="scenario") as pool:
+        futures = {}
+        for name, scenario in scenarios.items():
+            futures[name] = pool.submit(scenario)
+            time.sleep(stagger)
+        yield futures
+
+
+def weights_of(stable: str, target: str, percentages: list[float]) -> list[Position]:
+    """The alias positions a rollout through `percentages` sets, promotion included."""
+    return [(stable, {target: round(p / 100, 6)}) for p in percentages] + [(target, {})]
+
+
+@pytest.fixture(scope="module")
+def workflow(cloud: LocalCloud) -> Workflow:
+    workflow = Workflow(cloud)
+    workflow.warm_up()
+    return workflow
+
+
+@pytest.fixture(scope="module")
+def alias_log() -> Iterator[AliasLog]:
+    log = AliasLog()
+    with pytest.MonkeyPatch.context() as patch:
+        log.install(patch)
+        yield log
