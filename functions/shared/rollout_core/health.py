@@ -147,6 +147,13 @@ def _judge_rate(
     policy = plan.health
     new = stats[plan.targetVersion]
     stable = stats.get(plan.stableVersion)
+    if progress.weight <= 0:
+        # AllAtOnce checks once before promotion, when the new version gets no traffic:
+        # there is nothing to judge, and low traffic there must not fail the rollout.
+        verdict.notes.append(
+            f"version {new.version} has no traffic share yet; error rate not judged"
+        )
+        return
     if new.rate is None or new.invocations < policy.minInvocations:
         line = (
             f"low traffic: version {new.version} had {int(new.invocations)} invocations, "

@@ -1,0 +1,262 @@
+"""Health during the rollout: alarms, the new version's own error rate, low traffic, bake.
+
+Every scenario runs at once, each with its own sample function and, where it needs one,
+its own traffic. Failures are made deterministic: a version in MODE fail-bad fails
+exactly the requests whose payload is {"order": "bad"}, and the traffic decides when to
+send those (for instance only once the alias reached a given weight).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+
+from tests.workflow.conftest import (
+    ALIAS,
+    AliasLog,
+    Finished,
+    SampleFunction,
+    Traffic,
+    Workflow,
+    concurrently,
+    unique,
+    weights_of,
+)
+
+pytestmark = pytest.mark.cloud
+
+GOOD, BAD = {"order": "ok"}, {"order": "bad"}
+Result = tuple[SampleFunction, str, Finished]
+
+
+def alarm_fires_in_step_2(cloud: Any, workflow: Workflow) -> tuple[Result, str]:
+    """A real metric alarm on the new version's Errors (ExecutedVersion); the new version
+    fails only the bad requests, and those start once the alias is at step 2 (30 %)."""
+    function = SampleFunction(cloud, "wf-alarm")
+    target = function.publish("fail-bad")
+    alarm = unique("wf-new-version-errors")
+    cloud.client("cloudwatch").put_metric_alarm(
+        AlarmName=alarm,
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Dimensions=[
+            {"Name": "FunctionName", "Value": function.name},
+            {"Name": "Resource", "Value": f"{function.name}:{ALIAS}"},
+            {"Name": "ExecutedVersion", "Value": target},
+        ],
+        Period=10,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+    )
+    steps = [
+        {"percentage": 10, "waitSeconds": 1},
+        {"percentage": 30, "waitSeconds": 6},
+        {"percentage": 60, "waitSeconds": 1},
+    ]
+
+    def payload() -> dict[str, str]:
+        return BAD if function.alias()[1].get(target, 0) >= 0.3 else GOOD
+
+    document = function.rollout(
+        target,
+        strategy={"steps": steps},
+        alarms=[alarm],
+        checkIntervalSeconds=1,
+        health={"errorRatePercent": 100},
+    )  # only the alarm can fail it
+    with Traffic(function, payload):
+        return (function, target, workflow.run(document)), alarm
+
+
+def new_version_errors(cloud: Any, workflow: Workflow) -> Result:
+    function = SampleFunction(cloud, "wf-new-errors")
+    target = function.publish("fail")
+    document = function.rollout(
+        target,
+        strategy={"steps": [{"percentage": 50, "waitSeconds": 4}]},
+        checkIntervalSeconds=1,
+        health={"minInvocations": 5},
+    )
+    with Traffic(function, lambda: GOOD):
+        return function, target, workflow.run(document)
+
+
+def old_version_errors(cloud: Any, workflow: Workflow) -> Result:
+    """The stable version fails every other request; the new one is healthy."""
+    function = SampleFunction(cloud, "wf-old-errors", mode="fail-bad")
+    target = function.publish("ok")
+    alternate = itertools.cycle([GOOD, BAD])
+    document = function.rollout(
+        target,
+        strategy={"steps": [{"percentage": 50, "waitSeconds": 3}]},
+        checkIntervalSeconds=1,
+        health={"minInvocations": 5},
+    )
+    with Traffic(function, lambda: next(alternate)):
+        return function, target, workflow.run(document)
+
+
+def low_traffic(cloud: Any, workflow: Workflow, policy: str) -> Result:
+    """No traffic at all: fewer invocations than minInvocations in every check."""
+    function = SampleFunction(cloud, f"wf-low-{policy}")
+    target = function.publish()
+    document = function.rollout(
+        target,
+        strategy={"steps": [{"percentage": 10, "waitSeconds": 2}]},
+        checkIntervalSeconds=1,
+        health={"minInvocations": 10, "lowTraffic": policy},
+    )
+    return function, target, workflow.run(document)
+
+
+def all_at_once_low_traffic_fail(cloud: Any, workflow: Workflow) -> Result:
+    """AllAtOnce checks health once before promotion, when the new version has no share."""
+    function = SampleFunction(cloud, "wf-low-all")
+    target = function.publish()
+    document = function.rollout(target, strategy="AllAtOnce", health={"lowTraffic": "fail"})
+    return function, target, workflow.run(document)
+
+
+def bake(cloud: Any, workflow: Workflow, mode: str) -> Result:
+    """AllAtOnce with a bake; bad requests start once the new version takes all traffic."""
+    function = SampleFunction(cloud, f"wf-bake-{mode}")
+    target = function.publish(mode)
+
+    def payload() -> dict[str, str]:
+        return BAD if function.alias() == (target, {}) else GOOD
+
+    document = function.rollout(
+        target,
+        strategy="AllAtOnce",
+        bakeSeconds=4,
+        checkIntervalSeconds=1,
+        health={"minInvocations": 3},
+    )
+    with Traffic(function, payload):
+        return function, target, workflow.run(document)
+
+
+@pytest.fixture(scope="module")
+def runs(cloud: Any, workflow: Workflow, alias_log: AliasLog) -> Iterator[dict[str, Future]]:
+    with concurrently(
+        {
+            "alarm": lambda: alarm_fires_in_step_2(cloud, workflow),
+            "new errors": lambda: new_version_errors(cloud, workflow),
+            "old errors": lambda: old_version_errors(cloud, workflow),
+            "low traffic pass": lambda: low_traffic(cloud, workflow, "pass"),
+            "low traffic fail": lambda: low_traffic(cloud, workflow, "fail"),
+            "all at once low traffic fail": lambda: all_at_once_low_traffic_fail(cloud, workflow),
+            "bake pass": lambda: bake(cloud, workflow, "ok"),
+            "bake fail": lambda: bake(cloud, workflow, "fail-bad"),
+        }
+    ) as futures:
+        yield futures
+
+
+def assert_rolled_back(function: SampleFunction, run: Finished, workflow: Workflow) -> None:
+    assert run.status == "FAILED"
+    assert run.error == "HealthCheckFailed"
+    assert run.cause.startswith(f"Rolled back {function.name}:{ALIAS} to version {function.stable}")
+    assert function.alias() == (function.stable, {})
+    assert run.states_entered()[-3:] == ["Roll back", "Notify rollback", "Rolled back"]
+    assert workflow.lock(function.name) is None
+
+
+def test_an_alarm_firing_in_step_2_rolls_back_from_step_2(runs, alias_log, workflow):
+    (function, target, run), alarm = runs["alarm"].result(timeout=120)
+
+    assert_rolled_back(function, run, workflow)
+    assert f"Check health, step 2/3 at 30%: alarm {alarm} is in ALARM" in run.cause
+    assert alias_log.of(function.name) == [
+        (function.stable, {target: 0.1}),
+        (function.stable, {target: 0.3}),
+        (function.stable, {}),
+    ]
+
+
+def test_new_version_error_rate_above_threshold_rolls_back(runs, alias_log, workflow):
+    function, target, run = runs["new errors"].result(timeout=120)
+
+    assert_rolled_back(function, run, workflow)
+    assert f"version {target} error rate 100.00%" in run.cause
+    assert f"above stable version {function.stable} (0.00%)" in run.cause
+    assert alias_log.of(function.name) == [(function.stable, {target: 0.5}), (function.stable, {})]
+
+
+def test_old_version_errors_alone_do_not_roll_back(runs, alias_log, workflow):
+    function, target, run = runs["old errors"].result(timeout=120)
+
+    assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
+    assert function.alias() == (target, {})
+    assert alias_log.of(function.name) == weights_of(function.stable, target, [50])
+    checks = run.health_checks()
+    # the stable version's errors were there and seen, and the new version had none
+    assert any(check["stableVersion"]["errors"] > 0 for check in checks)
+    assert all(check["newVersion"]["errors"] == 0 for check in checks)
+
+
+def test_low_traffic_with_policy_pass_succeeds_without_judging(runs, alias_log, workflow):
+    function, target, run = runs["low traffic pass"].result(timeout=120)
+
+    assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
+    assert function.alias() == (target, {})
+    assert alias_log.of(function.name) == weights_of(function.stable, target, [10])
+    notes = [note for check in run.health_checks() for note in check["notes"]]
+    assert (
+        f"low traffic: version {target} had 0 invocations, fewer than 10; error rate not judged"
+        in notes
+    )
+
+
+def test_low_traffic_with_policy_fail_rolls_back_at_the_end_of_the_step(runs, alias_log, workflow):
+    function, target, run = runs["low traffic fail"].result(timeout=120)
+
+    assert_rolled_back(function, run, workflow)
+    assert (
+        f"Check health, step 1/1 at 10%: low traffic: version {target} had 0 invocations"
+        in run.cause
+    )
+    # judged at the end of the step only: the check in the middle of it passed
+    assert len(run.health_checks()) == 1
+    assert alias_log.of(function.name) == [(function.stable, {target: 0.1}), (function.stable, {})]
+
+
+def test_low_traffic_policy_fail_does_not_judge_a_version_without_a_share(
+    runs, alias_log, workflow
+):
+    function, target, run = runs["all at once low traffic fail"].result(timeout=120)
+
+    assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
+    assert function.alias() == (target, {})
+    assert alias_log.of(function.name) == [(target, {})]
+    assert run.health_checks()[0]["notes"] == [
+        f"version {target} has no traffic share yet; error rate not judged"
+    ]
+
+
+def test_bake_with_healthy_checks_succeeds(runs, alias_log, workflow):
+    function, target, run = runs["bake pass"].result(timeout=120)
+
+    assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
+    assert function.alias() == (target, {})
+    assert alias_log.of(function.name) == [(target, {})]
+    assert run.states_entered().count("Check bake health") == 4  # 4 s bake, a check a second
+    assert workflow.lock(function.name) is None
+
+
+def test_a_failure_during_bake_rolls_back(runs, alias_log, workflow):
+    function, target, run = runs["bake fail"].result(timeout=120)
+
+    assert_rolled_back(function, run, workflow)
+    assert "Check bake health, bake at 100%" in run.cause
+    # nearly every request fails: a request sent just before Promote may have been good
+    assert f"version {target} error rate " in run.cause
+    assert f"above stable version {function.stable} (0.00%)" in run.cause
+    assert alias_log.of(function.name) == [(target, {}), (function.stable, {})]
