@@ -23,7 +23,7 @@ from typing import Any
 from benchmarks import cloudrun
 from benchmarks.cloudrun import Deadline
 from benchmarks.stats import summary
-from benchmarks.targets import ALIAS, Fleet, Target, Traffic, alias_state, set_failing
+from benchmarks.targets import ALIAS, Fleet, Target, Traffic, alias_state, set_failing, warm
 
 STEP_SECONDS = 300  # the step never ends during a trial: only the failure ends it
 
@@ -130,6 +130,8 @@ def run(
         for start in range(0, trials, settings.batch):
             group = targets[start : start + settings.batch]
             per_second = settings.traffic_per_second if kind == "errors" else 0
+            if per_second:
+                warm(clients["lambda"], group)
             traffic = Traffic(clients["lambda"], group if per_second else [], per_second or 1)
             with traffic.running():
                 outcomes += batch(clients, arn, group, kind, settings)

@@ -134,29 +134,36 @@ def alias_state(lam: Any, target: Target) -> tuple[str, dict[str, float]]:
 
 
 class Traffic:
-    """Steady calls to each target's alias from one background thread, as users would send."""
+    """Steady calls to each target's alias, one thread per target (a slow call to one
+    function never holds back the others), as users would send them."""
 
     def __init__(self, lam: Any, targets: list[Target], per_second: float) -> None:
         self._lam = lam
-        self._targets = targets
-        self._interval = 1.0 / (per_second * max(len(targets), 1))
+        self._interval = 1.0 / per_second
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-traffic", daemon=True)
-        self.sent = 0
+        self._threads = [
+            threading.Thread(target=self._run, args=(t,), name=f"traffic-{t.name}", daemon=True)
+            for t in targets
+        ]
 
-    def _run(self) -> None:
-        index = 0
-        while self._targets and not self._stop.wait(self._interval):
-            target = self._targets[index % len(self._targets)]
+    def _run(self, target: Target) -> None:
+        while not self._stop.wait(self._interval):
             self._lam.invoke(FunctionName=target.name, Qualifier=ALIAS, Payload=b"{}")
-            self.sent += 1
-            index += 1
 
     @contextmanager
     def running(self) -> Iterator[Traffic]:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         try:
             yield self
         finally:
             self._stop.set()
-            self._thread.join(timeout=15)
+            for thread in self._threads:
+                thread.join(timeout=15)
+
+
+def warm(lam: Any, targets: list[Target]) -> None:
+    """Start each new version's environment before its rollout: a cold start under the
+    first shifted request would delay the failure the trial injects, not the reaction."""
+    for target in targets:
+        lam.invoke(FunctionName=target.name, Qualifier=target.new, Payload=b"{}")
