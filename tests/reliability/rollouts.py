@@ -33,8 +33,11 @@ def role_arn(cloud: Any) -> str:
         trust = {"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "sts:AssumeRole",
             "Principal": {"Service": "lambda.amazonaws.com"}}]}
-        return str(iam.create_role(RoleName=ROLE,
-                                   AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+        try:
+            return str(iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(
+                trust))["Role"]["Arn"])
+        except iam.exceptions.EntityAlreadyExistsException:  # created by a parallel caller
+            return str(iam.get_role(RoleName=ROLE)["Role"]["Arn"])
 
 
 def sample_function(cloud: Any, name: str) -> tuple[str, str]:

@@ -1,0 +1,68 @@
+"""Many rollouts at once: 50 different functions all succeed; 10 starts on one alias →
+exactly one proceeds and the other nine are refused by the lock, touching nothing."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.reliability.rollouts import (
+    alias_of,
+    lock_holder,
+    rollout_input,
+    sample_function,
+    start,
+    wait_for_end,
+)
+
+pytestmark = pytest.mark.cloud
+
+MANY = 50
+# On a 2-CPU machine, 50 simultaneous cold starts of each task Lambda (one process each)
+# starve one another past Lambda's 10 s INIT limit; AWS gives every environment its own
+# CPU. Spreading the starts lets warm environments be reused, as they would be on AWS.
+STAGGER_SECONDS = 0.05
+SAME_ALIAS = 10
+
+
+def minimal(name: str, target: str) -> dict:
+    """The smallest real rollout: all at once, no pre-traffic check, one health check."""
+    document = rollout_input(name, target)
+    return document | {"strategy": "AllAtOnce", "preTraffic": False}
+
+
+def test_fifty_rollouts_of_different_functions_at_once_all_succeed(cloud, faults):
+    names = [f"many-{index:02d}" for index in range(MANY)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        versions = dict(zip(names, pool.map(lambda n: sample_function(cloud, n), names),
+                            strict=True))
+    arns = []
+    for name in names:  # all 50 in flight together; the starts 50 ms apart (see below)
+        arns.append(start(cloud, minimal(name, versions[name][1])))
+        time.sleep(STAGGER_SECONDS)
+
+    ended = [wait_for_end(cloud, arn, timeout=240) for arn in arns]
+
+    assert [e["status"] for e in ended] == ["SUCCEEDED"] * MANY, [
+        (e["name"], e.get("error"), e.get("cause")) for e in ended if e["status"] != "SUCCEEDED"]
+    for name in names:
+        assert alias_of(cloud, name) == (versions[name][1], {}), name
+        assert lock_holder(cloud, name) is None, name
+
+
+def test_ten_starts_on_one_alias_let_exactly_one_through(cloud, faults):
+    name = "contended"
+    stable, target = sample_function(cloud, name)
+    document = rollout_input(name, target, (2,))
+    with ThreadPoolExecutor(max_workers=SAME_ALIAS) as pool:
+        arns = list(pool.map(lambda _: start(cloud, document), range(SAME_ALIAS)))
+
+    ended = {arn: wait_for_end(cloud, arn, timeout=120) for arn in arns}
+
+    outcomes = sorted((e["status"], e.get("error")) for e in ended.values())
+    assert outcomes == [("FAILED", "RolloutInProgress")] * (SAME_ALIAS - 1) + [("SUCCEEDED", None)]
+    assert alias_of(cloud, name) == (target, {})
+    assert lock_holder(cloud, name) is None
+    assert stable != target
