@@ -11,8 +11,9 @@ Helpers:
 - `AliasLog`: every UpdateAlias the local cloud applied, per function: what the alias
   actually had, independent of what the workflow reports.
 - `Traffic`: requests to the alias from a background thread, as users would send.
-- `concurrently`: a module starts all its scenarios at once and each test takes its own
-  result, so the folder costs about as long as its slowest scenario.
+- `runs`: a module declares its scenarios (`scenarios(cloud, workflow)`); they all start
+  at once, and each test takes its own scenario's result, so a module costs about as
+  long as its slowest scenario.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ from moto.awslambda.models import LambdaAlias, LambdaBackend
 from rollout.local.cloud import LocalCloud
 
 ALIAS = "live"
-STAGGER = 0.3  # seconds between the starts of a module's scenarios
+STAGGER = 0.3  # seconds between the starts of two scenarios
 RUN_DEADLINE = 90.0  # seconds an execution may take before the test gives up on it
+RESULT_DEADLINE = 240.0  # seconds a test waits for its scenario (set-up and runs included)
 POLL = 0.2
 ROLE_NAME = "workflow-tests-function"
 HANDLER = '''\
@@ -69,7 +71,7 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def deadline_poll(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
+def deadline_poll(what: str, check: Callable[[], Any], timeout: float = RUN_DEADLINE) -> Any:
     """The first truthy `check()`; TimeoutError naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -94,7 +96,7 @@ class SampleFunction:
             Role=_role(cloud),
             Handler="app.handler",
             Code={"ZipFile": _code()},
-            Timeout=10,
+            Timeout=60,  # generous: a cold start on a busy machine may take seconds
             Environment={"Variables": {"MODE": mode, "RELEASE": "1"}},
         )
         self.stable = str(self.lam.publish_version(FunctionName=self.name)["Version"])
@@ -202,6 +204,12 @@ class Finished:
                 weights.append(1.0)
         return weights
 
+    def task_errors(self) -> list[str]:
+        """The Error of every failed task attempt (retried or caught), in order."""
+        return [
+            e["taskFailedEventDetails"]["error"] for e in self.history if e["type"] == "TaskFailed"
+        ]
+
     def health_checks(self) -> list[Json]:
         """`progress.lastCheck` of every Check health / Check bake health that passed."""
         checks: dict[int, Json] = {}
@@ -291,7 +299,7 @@ class Workflow:
                 return events
             kwargs["nextToken"] = page["nextToken"]
 
-    def started_for(self, function: str, version: str, timeout: float = 30.0) -> str:
+    def started_for(self, function: str, version: str, timeout: float = RUN_DEADLINE) -> str:
         """The execution EventBridge started for `function`'s PublishVersion of `version`."""
         return str(
             deadline_poll(
@@ -363,7 +371,7 @@ class Traffic:
     """Requests to `function:live` from a background thread; `payload()` picks each body."""
 
     def __init__(
-        self, function: SampleFunction, payload: Callable[[], Json] = dict, per_second: float = 20.0
+        self, function: SampleFunction, payload: Callable[[], Json] = dict, per_second: float = 10.0
     ) -> None:
         self._function = function
         self._lam = function.cloud.client("lambda")
@@ -397,8 +405,8 @@ class Traffic:
 
 @contextmanager
 def concurrently(
-    scenarios: dict[str, Callable[[], Any]], stagger: float = STAGGER
-) -> Iterator[dict[str, Future[Any]]]:
+    scenarios: dict[Any, Callable[[], Any]], stagger: float = STAGGER
+) -> Iterator[dict[Any, Future[Any]]]:
     """Start every scenario on its own thread; yields their futures, waits for all after.
 
     Starts are staggered a little: rollouts started in the same instant reach each task
@@ -418,16 +426,56 @@ def weights_of(stable: str, target: str, percentages: list[float]) -> list[Posit
     return [(stable, {target: round(p / 100, 6)}) for p in percentages] + [(target, {})]
 
 
-@pytest.fixture(scope="module")
-def workflow(cloud: LocalCloud) -> Workflow:
-    workflow = Workflow(cloud)
+# Session-scoped: the task Lambdas' warm environments and the alias log serve every
+# module. The workflow modules run one after another, so the shared cloud they hold is not
+# released in between (tests/unit releases it only in its own modules).
+
+
+@pytest.fixture(scope="session")
+def workflow_cloud(cloud_manager: Any) -> LocalCloud:
+    """The shared cloud with the application deployed (tests/conftest.py)."""
+    return cloud_manager.shared()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def workflow(workflow_cloud: LocalCloud) -> Workflow:
+    workflow = Workflow(workflow_cloud)
     workflow.warm_up()
     return workflow
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def alias_log() -> Iterator[AliasLog]:
     log = AliasLog()
     with pytest.MonkeyPatch.context() as patch:
         log.install(patch)
         yield log
+
+
+@pytest.fixture(scope="module")
+def runs(
+    request: pytest.FixtureRequest,
+    workflow_cloud: LocalCloud,
+    workflow: Workflow,
+    alias_log: AliasLog,
+) -> Iterator[Runs]:
+    """The module's scenarios, all started at once: `runs["name"]` is what one returned.
+
+    A module declares `scenarios(cloud, workflow) -> {name: callable}`; each callable
+    sets up its own sample function (and faults), runs its rollout(s) and returns what
+    the tests assert on. Rollouts spend most of their time waiting, so a module lasts
+    about as long as its slowest scenario. Modules run one after another: more rollouts
+    at once would need more execution environments (cold starts) than they save.
+    """
+    with concurrently(request.module.scenarios(workflow_cloud, workflow)) as futures:
+        yield Runs(futures)
+
+
+class Runs:
+    """Scenario results by name, each waited for with a deadline."""
+
+    def __init__(self, futures: dict[str, Future[Any]]) -> None:
+        self._futures = futures
+
+    def __getitem__(self, name: str) -> Any:
+        return self._futures[name].result(timeout=RESULT_DEADLINE)

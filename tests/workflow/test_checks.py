@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 
 from tests.workflow.conftest import (
     ALIAS,
-    AliasLog,
     Finished,
     SampleFunction,
     Workflow,
-    concurrently,
 )
 
 pytestmark = pytest.mark.cloud
@@ -43,23 +41,20 @@ def post_traffic_failure(cloud: Any, workflow: Workflow) -> Result:
     return function, target, workflow.run(document)
 
 
-@pytest.fixture(scope="module")
-def runs(cloud: Any, workflow: Workflow, alias_log: AliasLog) -> Iterator[dict[str, Future]]:
-    with concurrently(
-        {
-            "pre": lambda: pre_traffic_failure(cloud, workflow),
-            "post": lambda: post_traffic_failure(cloud, workflow),
-        }
-    ) as futures:
-        yield futures
+def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
+    return {
+        "pre": partial(pre_traffic_failure, cloud, workflow),
+        "post": partial(post_traffic_failure, cloud, workflow),
+    }
 
 
 def test_pre_traffic_failure_leaves_the_alias_untouched_and_releases_the_lock(
     runs, alias_log, workflow
 ):
-    function, target, run = runs["pre"].result(timeout=120)
+    function, target, run = runs["pre"]
 
     assert (run.status, run.error) == ("FAILED", "PreTrafficCheckFailed")
+    assert run.task_errors() == ["PreTrafficCheckFailed"]
     assert run.cause == (
         f"Version {target} of {function.name} failed its pre-traffic check; {ALIAS} stays on "
         f"version {function.stable} — Pre-traffic check of {function.name} version {target} "
@@ -73,9 +68,10 @@ def test_pre_traffic_failure_leaves_the_alias_untouched_and_releases_the_lock(
 
 
 def test_post_traffic_failure_rolls_back(runs, alias_log, workflow):
-    function, target, run = runs["post"].result(timeout=120)
+    function, target, run = runs["post"]
 
     assert (run.status, run.error) == ("FAILED", "PostTrafficCheckFailed")
+    assert run.task_errors() == ["PostTrafficCheckFailed"]
     assert run.cause.startswith(
         f"Rolled back {function.name}:{ALIAS} to version {function.stable}: Post-traffic check "
         f"of {function.name} version {target} failed: invoke: function error (Unhandled): "

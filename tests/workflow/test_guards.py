@@ -4,19 +4,17 @@ target that is already live."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 
 from tests.workflow.conftest import (
     ALIAS,
-    AliasLog,
     Finished,
     SampleFunction,
     Workflow,
-    concurrently,
     deadline_poll,
 )
 
@@ -63,25 +61,24 @@ def invalid_inputs(cloud: Any, workflow: Workflow) -> tuple[SampleFunction, dict
 
 
 def lock_conflict(cloud: Any, workflow: Workflow) -> dict[str, Any]:
-    """B starts while A holds the lock (A's alias split is visible)."""
+    """B starts while A holds the lock: A's alias split is visible and A's one step lasts
+    long enough for B's Prepare to run before it ends."""
     function = SampleFunction(cloud, "wf-lock")
     target = function.publish()
     first = workflow.start(
         function.rollout(
             target,
-            strategy={"steps": [{"percentage": 10, "waitSeconds": 8}]},
+            strategy={"steps": [{"percentage": 10, "waitSeconds": 10}]},
             checkIntervalSeconds=1,
         )
     )
     deadline_poll("the first rollout's 10 % step", lambda: function.alias()[1])
     second = workflow.run(function.rollout(target, strategy="AllAtOnce"))
-    lock_after_second = workflow.lock(function.name)
     return {
         "function": function,
         "target": target,
         "first_arn": first,
         "second": second,
-        "lock_after_second": lock_after_second,
         "first": workflow.wait(first),
     }
 
@@ -97,7 +94,7 @@ def drift(cloud: Any, workflow: Workflow) -> tuple[SampleFunction, str, str, Fin
             checkIntervalSeconds=1,
             strategy={
                 "steps": [
-                    {"percentage": 10, "waitSeconds": 3},
+                    {"percentage": 10, "waitSeconds": 5},
                     {"percentage": 50, "waitSeconds": 1},
                 ]
             },
@@ -114,25 +111,22 @@ def already_live(cloud: Any, workflow: Workflow) -> tuple[SampleFunction, Finish
     return function, workflow.run(function.rollout(function.stable))
 
 
-@pytest.fixture(scope="module")
-def runs(cloud: Any, workflow: Workflow, alias_log: AliasLog) -> Iterator[dict[str, Future]]:
-    with concurrently(
-        {
-            "lock": lambda: lock_conflict(cloud, workflow),
-            "drift": lambda: drift(cloud, workflow),
-            "invalid": lambda: invalid_inputs(cloud, workflow),
-            "noop": lambda: already_live(cloud, workflow),
-        }
-    ) as futures:
-        yield futures
+def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
+    return {
+        "lock": partial(lock_conflict, cloud, workflow),
+        "drift": partial(drift, cloud, workflow),
+        "invalid": partial(invalid_inputs, cloud, workflow),
+        "noop": partial(already_live, cloud, workflow),
+    }
 
 
 @pytest.mark.parametrize("name", list(INVALID))
 def test_invalid_input_is_rejected_before_anything_is_touched(name, runs, alias_log, workflow):
-    function, finished = runs["invalid"].result(timeout=120)
+    function, finished = runs["invalid"]
     run = finished[name]
 
     assert (run.status, run.error) == ("FAILED", "InvalidRolloutRequest")
+    assert run.task_errors() == ["InvalidRolloutRequest"]
     assert run.cause.startswith(INVALID[name][1].format(name=function.name))
     assert run.states_entered() == REJECTED
     assert function.alias() == (function.stable, {})
@@ -141,24 +135,27 @@ def test_invalid_input_is_rejected_before_anything_is_touched(name, runs, alias_
 
 
 def test_a_second_rollout_of_a_locked_alias_fails_and_changes_nothing(runs, alias_log, workflow):
-    result = runs["lock"].result(timeout=120)
+    result = runs["lock"]
     function, target, second = result["function"], result["target"], result["second"]
 
     assert (second.status, second.error) == ("FAILED", "RolloutInProgress")
+    assert second.task_errors() == ["RolloutInProgress"]
     assert second.cause == f"{function.name}:{ALIAS} is being rolled out by {result['first_arn']}"
     assert second.states_entered() == REJECTED
-    assert result["lock_after_second"]["owner"] == result["first_arn"]  # still the first's
     first = result["first"]
     assert (first.status, first.error, first.cause) == ("SUCCEEDED", None, None)
+    # the second left the first's lock alone: the first released it itself
+    assert first.outputs_of("Finalize")[0]["outcome"]["summary"]["lockReleased"] is True
     assert function.alias() == (target, {})
     assert alias_log.of(function.name) == [(function.stable, {target: 0.1}), (target, {})]
     assert workflow.lock(function.name) is None
 
 
 def test_an_alias_changed_elsewhere_stops_the_rollout_and_is_left_alone(runs, alias_log, workflow):
-    function, target, hotfix, run = runs["drift"].result(timeout=120)
+    function, target, hotfix, run = runs["drift"]
 
     assert (run.status, run.error) == ("FAILED", "AliasDrift")
+    assert run.task_errors() == ["AliasDrift"]
     assert run.cause == (
         f"{function.name}:{ALIAS} was changed by someone else; the rollout stopped and left it "
         f"as they set it — {function.name}:{ALIAS} is at version {hotfix}, expected version "
@@ -172,7 +169,7 @@ def test_an_alias_changed_elsewhere_stops_the_rollout_and_is_left_alone(runs, al
 
 
 def test_a_target_already_live_is_a_successful_no_op(runs, alias_log, workflow):
-    function, run = runs["noop"].result(timeout=120)
+    function, run = runs["noop"]
 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
     assert run.plan["action"] == "noop"

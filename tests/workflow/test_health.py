@@ -9,20 +9,18 @@ send those (for instance only once the alias reached a given weight).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 
 from tests.workflow.conftest import (
     ALIAS,
-    AliasLog,
     Finished,
     SampleFunction,
     Traffic,
     Workflow,
-    concurrently,
     unique,
     weights_of,
 )
@@ -143,26 +141,23 @@ def bake(cloud: Any, workflow: Workflow, mode: str) -> Result:
         return function, target, workflow.run(document)
 
 
-@pytest.fixture(scope="module")
-def runs(cloud: Any, workflow: Workflow, alias_log: AliasLog) -> Iterator[dict[str, Future]]:
-    with concurrently(
-        {
-            "alarm": lambda: alarm_fires_in_step_2(cloud, workflow),
-            "new errors": lambda: new_version_errors(cloud, workflow),
-            "old errors": lambda: old_version_errors(cloud, workflow),
-            "low traffic pass": lambda: low_traffic(cloud, workflow, "pass"),
-            "low traffic fail": lambda: low_traffic(cloud, workflow, "fail"),
-            "all at once low traffic fail": lambda: all_at_once_low_traffic_fail(cloud, workflow),
-            "bake pass": lambda: bake(cloud, workflow, "ok"),
-            "bake fail": lambda: bake(cloud, workflow, "fail-bad"),
-        }
-    ) as futures:
-        yield futures
+def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
+    return {
+        "alarm": partial(alarm_fires_in_step_2, cloud, workflow),
+        "new errors": partial(new_version_errors, cloud, workflow),
+        "old errors": partial(old_version_errors, cloud, workflow),
+        "low traffic pass": partial(low_traffic, cloud, workflow, "pass"),
+        "low traffic fail": partial(low_traffic, cloud, workflow, "fail"),
+        "all at once low traffic fail": partial(all_at_once_low_traffic_fail, cloud, workflow),
+        "bake pass": partial(bake, cloud, workflow, "ok"),
+        "bake fail": partial(bake, cloud, workflow, "fail-bad"),
+    }
 
 
 def assert_rolled_back(function: SampleFunction, run: Finished, workflow: Workflow) -> None:
     assert run.status == "FAILED"
     assert run.error == "HealthCheckFailed"
+    assert run.task_errors() == ["HealthCheckFailed"]
     assert run.cause.startswith(f"Rolled back {function.name}:{ALIAS} to version {function.stable}")
     assert function.alias() == (function.stable, {})
     assert run.states_entered()[-3:] == ["Roll back", "Notify rollback", "Rolled back"]
@@ -170,7 +165,7 @@ def assert_rolled_back(function: SampleFunction, run: Finished, workflow: Workfl
 
 
 def test_an_alarm_firing_in_step_2_rolls_back_from_step_2(runs, alias_log, workflow):
-    (function, target, run), alarm = runs["alarm"].result(timeout=120)
+    (function, target, run), alarm = runs["alarm"]
 
     assert_rolled_back(function, run, workflow)
     assert f"Check health, step 2/3 at 30%: alarm {alarm} is in ALARM" in run.cause
@@ -182,7 +177,7 @@ def test_an_alarm_firing_in_step_2_rolls_back_from_step_2(runs, alias_log, workf
 
 
 def test_new_version_error_rate_above_threshold_rolls_back(runs, alias_log, workflow):
-    function, target, run = runs["new errors"].result(timeout=120)
+    function, target, run = runs["new errors"]
 
     assert_rolled_back(function, run, workflow)
     assert f"version {target} error rate 100.00%" in run.cause
@@ -191,7 +186,7 @@ def test_new_version_error_rate_above_threshold_rolls_back(runs, alias_log, work
 
 
 def test_old_version_errors_alone_do_not_roll_back(runs, alias_log, workflow):
-    function, target, run = runs["old errors"].result(timeout=120)
+    function, target, run = runs["old errors"]
 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
     assert function.alias() == (target, {})
@@ -203,7 +198,7 @@ def test_old_version_errors_alone_do_not_roll_back(runs, alias_log, workflow):
 
 
 def test_low_traffic_with_policy_pass_succeeds_without_judging(runs, alias_log, workflow):
-    function, target, run = runs["low traffic pass"].result(timeout=120)
+    function, target, run = runs["low traffic pass"]
 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
     assert function.alias() == (target, {})
@@ -216,7 +211,7 @@ def test_low_traffic_with_policy_pass_succeeds_without_judging(runs, alias_log, 
 
 
 def test_low_traffic_with_policy_fail_rolls_back_at_the_end_of_the_step(runs, alias_log, workflow):
-    function, target, run = runs["low traffic fail"].result(timeout=120)
+    function, target, run = runs["low traffic fail"]
 
     assert_rolled_back(function, run, workflow)
     assert (
@@ -231,7 +226,7 @@ def test_low_traffic_with_policy_fail_rolls_back_at_the_end_of_the_step(runs, al
 def test_low_traffic_policy_fail_does_not_judge_a_version_without_a_share(
     runs, alias_log, workflow
 ):
-    function, target, run = runs["all at once low traffic fail"].result(timeout=120)
+    function, target, run = runs["all at once low traffic fail"]
 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
     assert function.alias() == (target, {})
@@ -242,7 +237,7 @@ def test_low_traffic_policy_fail_does_not_judge_a_version_without_a_share(
 
 
 def test_bake_with_healthy_checks_succeeds(runs, alias_log, workflow):
-    function, target, run = runs["bake pass"].result(timeout=120)
+    function, target, run = runs["bake pass"]
 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
     assert function.alias() == (target, {})
@@ -252,7 +247,7 @@ def test_bake_with_healthy_checks_succeeds(runs, alias_log, workflow):
 
 
 def test_a_failure_during_bake_rolls_back(runs, alias_log, workflow):
-    function, target, run = runs["bake fail"].result(timeout=120)
+    function, target, run = runs["bake fail"]
 
     assert_rolled_back(function, run, workflow)
     assert "Check bake health, bake at 100%" in run.cause

@@ -7,112 +7,66 @@ touch the rollouts other scenarios run at the same time.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
-from moto.awslambda.models import LambdaAlias, LambdaBackend
 
-from rollout.local.lambda_runtime import TooManyRequestsException
+from rollout.local.faults import FaultRule, throttle
 from tests.workflow.conftest import (
     AliasLog,
     Finished,
     SampleFunction,
     Workflow,
-    concurrently,
     weights_of,
 )
 
 pytestmark = pytest.mark.cloud
 
 STEPS = {"steps": [{"percentage": 20, "waitSeconds": 1}, {"percentage": 60, "waitSeconds": 1}]}
-Result = tuple[SampleFunction, str, Finished]
 
 
-class Counter:
-    def __init__(self) -> None:
-        self.value = 0
-        self._lock = threading.Lock()
-
-    def take(self, limit: int) -> bool:
-        """True for the first `limit` calls."""
-        with self._lock:
-            self.value += 1
-            return self.value <= limit
-
-
-def throttle_alias_updates(patch: pytest.MonkeyPatch, function: str, times: int) -> Counter:
-    """UpdateAlias of `function` answers 429 TooManyRequestsException `times` times."""
-    original = LambdaBackend.update_alias
-    calls = Counter()
-
-    def update_alias(backend: LambdaBackend, *args: Any, **kwargs: Any) -> LambdaAlias:
-        if kwargs.get("function_name") == function and calls.take(times):
-            raise TooManyRequestsException()
-        return original(backend, *args, **kwargs)
-
-    patch.setattr(LambdaBackend, "update_alias", update_alias)
-    return calls
-
-
-def lose_first_response(patch: pytest.MonkeyPatch, task: str, function: str) -> Counter:
+def lose_first_response(workflow: Workflow, task: str, function: str) -> FaultRule:
     """The first invocation of the `task` Lambda for `function` does its work, then the
     caller gets a 429 instead of its result, so Step Functions retries the task."""
-    original = LambdaBackend.invoke
-    calls = Counter()
-
-    def invoke(
-        backend: LambdaBackend,
-        function_name: str,
-        qualifier: str | None,
-        body: Any,
-        headers: Any,
-        response_headers: dict[str, Any],
-    ) -> bytes:
-        result = original(backend, function_name, qualifier, body, headers, response_headers)
-        if task in function_name and _rolls_out(body, function) and calls.take(1):
-            raise TooManyRequestsException()
-        return result
-
-    patch.setattr(LambdaBackend, "invoke", invoke)
-    return calls
+    (task_function,) = [f for f in workflow.task_functions() if f"-{task}-" in f]
+    return FaultRule(
+        "lambda",
+        "Invoke",
+        "TooManyRequestsException",
+        429,
+        count=1,
+        after=True,
+        resource=task_function.rsplit(":", 1)[-1],
+        # in the plan or Prepare's console input, not in the PublishVersion event
+        body_contains=(f'"functionName": "{function}"', '"targetVersion"'),
+    )
 
 
-def _rolls_out(body: Any, function: str) -> bool:
-    payload = json.loads(body) if body else {}
-    named = (payload.get("plan") or payload.get("input") or {}).get("functionName")
-    return named == function
-
-
-def roll_out(cloud: Any, workflow: Workflow, function: SampleFunction) -> Result:
+def roll_out_with(
+    cloud: Any, workflow: Workflow, name: str, fault: Callable[[SampleFunction], FaultRule]
+) -> tuple[SampleFunction, str, Finished, FaultRule]:
+    """A rollout of a new sample function with `fault(function)` active until it ends."""
+    function = SampleFunction(cloud, f"wf-{name}")
     target = function.publish()
-    document = function.rollout(target, strategy=STEPS, checkIntervalSeconds=1)
-    return function, target, workflow.run(document)
+    rule = cloud.faults.add(fault(function))
+    try:
+        run = workflow.run(function.rollout(target, strategy=STEPS, checkIntervalSeconds=1))
+    finally:
+        cloud.faults.remove(rule)
+    return function, target, run, rule
 
 
-@pytest.fixture(scope="module")
-def runs(cloud: Any, workflow: Workflow, alias_log: AliasLog) -> Iterator[dict[str, Any]]:
-    functions = {
-        name: SampleFunction(cloud, f"wf-{name}")
-        for name in ("throttled", "prepare-twice", "shift-twice")
+def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
+    faults: dict[str, Callable[[SampleFunction], FaultRule]] = {
+        "throttled": lambda f: throttle("lambda", "UpdateAlias", count=3, resource=f.name),
+        "prepare-twice": lambda f: lose_first_response(workflow, "PrepareFunction", f.name),
+        "shift-twice": lambda f: lose_first_response(workflow, "ShiftTrafficFunction", f.name),
     }
-    with pytest.MonkeyPatch.context() as patch:
-        counters = {
-            "throttled": throttle_alias_updates(patch, functions["throttled"].name, times=3),
-            "prepare-twice": lose_first_response(
-                patch, "PrepareFunction", functions["prepare-twice"].name
-            ),
-            "shift-twice": lose_first_response(
-                patch, "ShiftTrafficFunction", functions["shift-twice"].name
-            ),
-        }
-        scenarios = {
-            name: lambda f=f: roll_out(cloud, workflow, f) for name, f in functions.items()
-        }
-        with concurrently(scenarios) as futures:
-            yield {name: (futures[name], counters[name]) for name in functions}
+    return {
+        name: partial(roll_out_with, cloud, workflow, name, fault) for name, fault in faults.items()
+    }
 
 
 def assert_rolled_out(
@@ -126,24 +80,24 @@ def assert_rolled_out(
 
 
 def test_a_throttled_alias_update_is_retried(runs, alias_log, workflow):
-    future, throttled = runs["throttled"]
-    function, target, run = future.result(timeout=120)
+    function, target, run, throttled = runs["throttled"]
 
     assert_rolled_out(function, target, run, alias_log, workflow)
-    assert throttled.value == 6  # three refused, then two shifts and the promotion
+    assert throttled.fired == 3  # refused three times, retried by the task's SDK client
+    assert run.task_errors() == []
 
 
 def test_prepare_run_twice_takes_its_own_lock_again(runs, alias_log, workflow):
-    future, lost = runs["prepare-twice"]
-    function, target, run = future.result(timeout=120)
+    function, target, run, lost = runs["prepare-twice"]
 
     assert_rolled_out(function, target, run, alias_log, workflow)
-    assert lost.value >= 2  # the first Prepare's response was lost; it ran again
+    assert lost.fired == 1  # the first Prepare's response was lost; it ran again
+    assert run.task_errors() == ["Lambda.TooManyRequestsException"]
 
 
 def test_shift_traffic_run_twice_accepts_the_weight_it_already_set(runs, alias_log, workflow):
-    future, lost = runs["shift-twice"]
-    function, target, run = future.result(timeout=120)
+    function, target, run, lost = runs["shift-twice"]
 
     assert_rolled_out(function, target, run, alias_log, workflow)
-    assert lost.value >= 2
+    assert lost.fired == 1
+    assert run.task_errors() == ["Lambda.TooManyRequestsException"]

@@ -7,18 +7,16 @@ and as the alias actually had them (every UpdateAlias the local cloud applied).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 
 from tests.workflow.conftest import (
-    AliasLog,
     Finished,
     SampleFunction,
     Workflow,
-    concurrently,
     weights_of,
 )
 
@@ -69,20 +67,17 @@ def roll_out(cloud: Any, workflow: Workflow, name: str) -> tuple[SampleFunction,
     return function, target, workflow.run(document)
 
 
-@pytest.fixture(scope="module")
-def rollouts(cloud: Any, workflow: Workflow, alias_log: AliasLog) -> Iterator[dict[str, Future]]:
-    with concurrently(
-        {name: lambda n=name: roll_out(cloud, workflow, n) for name in STRATEGIES}
-    ) as futures:
-        yield futures
+def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
+    return {name: partial(roll_out, cloud, workflow, name) for name in STRATEGIES}
 
 
 @pytest.mark.parametrize("name", list(STRATEGIES))
-def test_strategy_succeeds_through_its_planned_weights(name, rollouts, alias_log, workflow):
-    function, target, run = rollouts[name].result(timeout=120)
+def test_strategy_succeeds_through_its_planned_weights(name, runs, alias_log, workflow):
+    function, target, run = runs[name]
     expected = [p / 100 for p in STRATEGIES[name][2]]
 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
+    assert run.task_errors() == []
     assert function.alias() == (target, {})
     assert run.plan["strategy"]["kind"] == KINDS[name]
     assert [step["weight"] for step in run.plan["steps"]] == expected

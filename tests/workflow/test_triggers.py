@@ -3,19 +3,17 @@ rolls the new version out with the settings in its tags; an untagged function is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 
 from tests.workflow.conftest import (
     ALIAS,
-    AliasLog,
     Finished,
     SampleFunction,
     Workflow,
-    concurrently,
     weights_of,
 )
 
@@ -39,19 +37,15 @@ def published(cloud: Any, workflow: Workflow, tags: dict[str, str] | None) -> Re
     return function, target, workflow.wait(workflow.started_for(function.name, target))
 
 
-@pytest.fixture(scope="module")
-def runs(cloud: Any, workflow: Workflow, alias_log: AliasLog) -> Iterator[dict[str, Future]]:
-    with concurrently(
-        {
-            "tagged": lambda: published(cloud, workflow, TAGS),
-            "untagged": lambda: published(cloud, workflow, None),
-        }
-    ) as futures:
-        yield futures
+def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
+    return {
+        "tagged": partial(published, cloud, workflow, TAGS),
+        "untagged": partial(published, cloud, workflow, None),
+    }
 
 
 def test_publishing_a_version_of_a_tagged_function_rolls_it_out(runs, alias_log, workflow):
-    function, target, run = runs["tagged"].result(timeout=120)
+    function, target, run = runs["tagged"]
 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
     plan = run.plan
@@ -65,7 +59,7 @@ def test_publishing_a_version_of_a_tagged_function_rolls_it_out(runs, alias_log,
 
 
 def test_publishing_a_version_of_an_untagged_function_is_skipped(runs, alias_log, workflow):
-    function, target, run = runs["untagged"].result(timeout=120)
+    function, target, run = runs["untagged"]
 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
     assert (run.plan["action"], run.plan["targetVersion"]) == ("skip", target)
