@@ -19,8 +19,10 @@ import logging
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
-from moto.awslambda.models import LambdaBackend, lambda_backends
+from moto.awslambda.models import lambda_backends
+from moto.awslambda.responses import LambdaResponse
 from moto.events.models import Rule, events_backends
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
@@ -308,9 +310,12 @@ class EventBridgeDelivery:
 
     def install(self, cloud: LocalCloud) -> None:
         # Read the originals first: each replacement delegates to the method it replaces.
-        send, publish = Rule.send_to_targets, LambdaBackend.publish_version
+        send, publish = Rule.send_to_targets, LambdaResponse.publish_version
         self._patches.replace(Rule, "send_to_targets", _send_to_targets(send))
-        self._patches.replace(LambdaBackend, "publish_version", _publish_version(publish))
+        # The API action, not the backend method: CloudTrail records PublishVersion calls
+        # (CloudFormation's too), while CreateFunction/UpdateFunctionCode with Publish=true
+        # are recorded under their own names and must not start a rollout.
+        self._patches.replace(LambdaResponse, "publish_version", _publish_version(publish))
 
     def uninstall(self) -> None:
         self._patches.undo()
@@ -342,19 +347,18 @@ def _send_to_targets(original: Any) -> Any:
 
 def _publish_version(original: Any) -> Any:
     @functools.wraps(original)
-    def publish_version(self: LambdaBackend, function_name: str, description: str = "") -> Any:
-        version = original(self, function_name, description)
-        if version is not None:
+    def publish_version(self: LambdaResponse) -> Any:
+        status, headers, body = original(self)
+        if status == 201:
+            configuration = json.loads(body)
+            requested = unquote(self.path.split("/")[-2])  # a name or an ARN, as the caller sent
             detail = publish_version_detail(
-                function_name, version.get_configuration(), self.account_id, self.region_name
+                requested, configuration, self.current_account, self.region
             )
             put_service_event(
-                self.account_id,
-                self.region_name,
-                "aws.lambda",
-                "AWS API Call via CloudTrail",
+                self.current_account, self.region, "aws.lambda", "AWS API Call via CloudTrail",
                 detail,
             )
-        return version
+        return status, headers, body
 
     return publish_version

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from moto.awslambda.models import LambdaBackend
+from moto.awslambda.responses import LambdaResponse
 from moto.events.models import Rule
 
 from rollout.local.cloud import LocalCloud
@@ -201,7 +202,7 @@ def python_zip(body: str) -> bytes:
     return buffer.getvalue()
 
 
-def create_function(seam_cloud: LocalCloud) -> str:
+def create_function(seam_cloud: LocalCloud, publish: bool = False) -> str:
     iam = seam_cloud.client("iam")
     role_name = unique("role")
     role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -212,6 +213,7 @@ def create_function(seam_cloud: LocalCloud) -> str:
         Role=role,
         Handler="app.handler",
         Code={"ZipFile": python_zip("def handler(e, c):\n    return 1\n")},
+        Publish=publish,
     )
     return name
 
@@ -264,6 +266,22 @@ def test_every_successful_publish_is_recorded(events, sfn, seam_cloud):
     assert execution_inputs(sfn, machine, count=2) == ["1", "1"]
 
 
+def test_publishing_through_create_or_update_is_not_a_publish_version_call(
+    events, sfn, seam_cloud
+):
+    """CloudTrail records those as CreateFunction / UpdateFunctionCode: no rollout starts."""
+    machine = pass_machine(sfn)
+    rule_to(events, {"detail": {"eventName": ["PublishVersion20150331"]}}, {"Arn": machine})
+    function = create_function(seam_cloud, publish=True)
+    seam_cloud.client("lambda").update_function_code(
+        FunctionName=function, ZipFile=python_zip("def handler(e, c):\n    return 2\n"),
+        Publish=True,
+    )
+    assert seam_cloud.client("lambda").list_versions_by_function(FunctionName=function)[
+        "Versions"][-1]["Version"] == "2"
+    assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
+
+
 # -- pure helpers -------------------------------------------------------------------------
 
 
@@ -313,10 +331,8 @@ def test_moto_internals_the_seam_replaces_keep_their_signatures():
         "original_event",
         "transform_input",
     ]
-    assert list(inspect.signature(moto_original(LambdaBackend, "publish_version")).parameters) == [
-        "self",
-        "function_name",
-        "description",
+    assert list(inspect.signature(moto_original(LambdaResponse, "publish_version")).parameters) == [
+        "self"
     ]
     assert list(inspect.signature(LambdaBackend.invoke).parameters) == [
         "self",
@@ -336,9 +352,9 @@ def test_moto_still_lacks_states_targets():
 
 
 def test_uninstall_restores_moto(seam_cloud):
-    before = (Rule.send_to_targets, LambdaBackend.publish_version)
+    before = (Rule.send_to_targets, LambdaResponse.publish_version)
     seam = EventBridgeDelivery()
     seam.install(seam_cloud)
-    assert (Rule.send_to_targets, LambdaBackend.publish_version) != before
+    assert (Rule.send_to_targets, LambdaResponse.publish_version) != before
     seam.uninstall()
-    assert (Rule.send_to_targets, LambdaBackend.publish_version) == before
+    assert (Rule.send_to_targets, LambdaResponse.publish_version) == before
