@@ -192,10 +192,17 @@ def _digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+# Cold starts run at most this many at a time. Lambda starts them in parallel on its own
+# hosts; here they share a few cores, and a burst of them (50 rollouts at once) would
+# otherwise push inits past Lambda's 10 s limit. Time spent queued is not init time.
+INIT_CONCURRENCY = max(2, 2 * (os.cpu_count() or 1))
+
+
 class EnvironmentPool:
     """Warm environments per (function, version); a new fingerprint retires old ones."""
 
     def __init__(self) -> None:
+        self._init_gate = threading.BoundedSemaphore(INIT_CONCURRENCY)
         self._idle: dict[tuple[str, str], list[ExecutionEnvironment]] = {}
         self._fingerprints: dict[tuple[str, str], str] = {}
         self._all: set[ExecutionEnvironment] = set()
@@ -229,7 +236,12 @@ class EnvironmentPool:
         return stale
 
     def _start(self, spec: EnvironmentSpec) -> ExecutionEnvironment:
-        env = ExecutionEnvironment(spec)
+        self._init_gate.acquire()
+        try:
+            env = ExecutionEnvironment(spec, on_init_end=self._init_gate.release)
+        except BaseException:
+            self._init_gate.release()
+            raise
         with self._lock:
             if not self._closed:
                 self._all.add(env)

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -288,9 +289,12 @@ class EnvironmentSpec:
 class ExecutionEnvironment:
     """One warm process serving one invocation at a time."""
 
-    def __init__(self, spec: EnvironmentSpec) -> None:
+    def __init__(
+        self, spec: EnvironmentSpec, on_init_end: Callable[[], None] | None = None
+    ) -> None:
         self.spec = spec
         self.log_stream_created = False
+        self._on_init_end = on_init_end  # called once, when init ends however it ends
         self._exited = threading.Event()
         self._api = RuntimeApi()
         self._logs = LogCapture()
@@ -328,6 +332,7 @@ class ExecutionEnvironment:
                 "Sandbox.Timedout", f"INIT timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds"
             )
             self.stop()
+        self._init_ended()
         remaining = invocation.deadline - time.time()
         if not invocation.done.wait(max(remaining, 0.0)):
             stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -351,8 +356,14 @@ class ExecutionEnvironment:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._process.wait(timeout=_STOP_WAIT_SECONDS)
 
+    def _init_ended(self) -> None:
+        callback, self._on_init_end = self._on_init_end, None
+        if callback is not None:
+            callback()
+
     def close(self) -> None:
         """Stop the process and release the server and pipe."""
+        self._init_ended()
         self.stop()
         self._api.close()
         self._logs.close()
