@@ -224,9 +224,13 @@ def test_prepare_rejections_are_explained(asl: Json) -> None:
     assert set(named["ErrorEquals"]) == NAMED_REJECTIONS
     assert named["Next"] == "Explain rejection"
     assert (other["ErrorEquals"], other["Next"]) == (["States.ALL"], "Prepare failed")
+    # The error replaces the document: the input may not be an object (a list, a string,
+    # null), and a Catch can't add a key to it; the input stays in the execution's record.
+    assert named["ResultPath"] == other["ResultPath"] == "$"
     explain = asl["States"]["Explain rejection"]
     assert explain["Type"] == "Pass"
-    assert "States.StringToJson($.failure.Cause)" in explain["Parameters"].values()
+    assert "States.StringToJson($.Cause)" in explain["Parameters"].values()
+    assert asl["States"]["Prepare failed"]["ErrorPath"] == "$.Error"
     rejected = asl["States"]["Request rejected"]
     assert rejected["ErrorPath"] == "$.rejection.error"
     assert rejected["CausePath"] == "$.rejection.details.errorMessage"

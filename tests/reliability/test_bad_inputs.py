@@ -351,11 +351,6 @@ def test_every_bad_input_is_rejected_in_prepare_and_touches_nothing(
     assert snapshot(cloud, world["functions"]) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ASL: Prepare's Catch (ResultPath $.failure) can't "
-    "apply to a non-object input; ends in States.Runtime, not Request rejected",
-)
 def test_inputs_that_are_not_objects_are_rejected_in_prepare(
     cloud: Any, world: dict[str, Any]
 ) -> None:
