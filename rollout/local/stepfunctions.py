@@ -1,7 +1,8 @@
 """Step Functions seam: execution names and status-change events as AWS has them.
 
 moto 5.2.5 names a nameless execution "None" (so the second nameless start fails with
-ExecutionAlreadyExists) and never puts "Step Functions Execution Status Change" events
+ExecutionAlreadyExists), accepts inputs over the 256 KB limit,
+and never puts "Step Functions Execution Status Change" events
 on the default bus. The interpreter runs each execution in a thread that calls
 `BaseExecutionWorkerCommunication.terminated()` once the program has ended — succeeded,
 failed, timed out, or stopped by StopExecution — so that is the one place to hook.
@@ -15,6 +16,7 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from moto.stepfunctions.exceptions import ValidationException
 from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
 from moto.stepfunctions.parser.backend.execution import (
     BaseExecutionWorkerCommunication,
@@ -110,6 +112,9 @@ class StepFunctionsEvents:
         self._patches.undo()
 
 
+MAX_INPUT_BYTES = 262_144  # StartExecution's limit on input, in UTF-8 bytes (moto has none)
+
+
 def _named(original: Any) -> Any:
     @functools.wraps(original)
     def start_execution(
@@ -119,6 +124,11 @@ def _named(original: Any) -> Any:
         execution_input: str | None = None,
         trace_header: str | None = None,
     ) -> Execution:
+        if execution_input is not None and len(execution_input.encode()) > MAX_INPUT_BYTES:
+            raise ValidationException(
+                "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {MAX_INPUT_BYTES}"
+            )
         return original(
             self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
         )

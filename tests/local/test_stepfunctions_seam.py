@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -83,6 +84,16 @@ def test_nameless_starts_get_distinct_uuid_names(sfn):
     names = [sfn.describe_execution(executionArn=e)["name"] for e in (first, second)]
     assert names[0] != names[1]
     assert all(str(uuid.UUID(name)) == name for name in names)
+
+
+def test_inputs_over_256_kb_are_refused_as_on_aws(sfn):
+    arn = machine(sfn, PASS)
+    at_limit = json.dumps({"pad": "x" * (262_144 - 11)})
+    assert len(at_limit) == 262_144
+    sfn.start_execution(stateMachineArn=arn, input=at_limit)
+    with pytest.raises(ClientError) as refused:
+        sfn.start_execution(stateMachineArn=arn, input=json.dumps({"pad": "x" * 262_144}))
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
 
 
 def test_given_names_are_kept(sfn):

@@ -6,9 +6,9 @@ InvalidRolloutRequest and a one-line Cause that names the problem; aliases, vers
 the lock table must read the same before and after. A positive control (the base input
 on a twin function) proves the base is valid, so each rejection is due to its one defect.
 
-Measured: StartExecution on the local cloud accepts inputs over Step Functions' 256 KB
-limit (AWS refuses them at the API with a ValidationException), so the corpus keeps to
-inputs AWS would accept and lets Prepare refuse them.
+Inputs over Step Functions' 256 KB limit never reach Prepare: StartExecution refuses them
+with a ValidationException, on AWS and on the local cloud alike (tests/local), so the
+corpus keeps to inputs StartExecution accepts and lets Prepare refuse them.
 """
 
 from __future__ import annotations
