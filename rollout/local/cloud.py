@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import boto3
 from botocore.config import Config
 from moto.core.config import default_user_config
+from moto.moto_api._internal import moto_api_backend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ class LocalCloud:
                 raise RuntimeError("a LocalCloud is already running in this process")
             LocalCloud._running = self
         _quiet_server_logs()
+        # moto's backends outlive a server: a new cloud starts empty, as a new account would.
+        moto_api_backend.reset()
         try:
             self._start_server()
             self._set_env()
