@@ -7,12 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from rollout_core.guard import StatusChangeEvent, guard
+from rollout_core.settings import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 
@@ -20,7 +20,7 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    change = parse(event=event, model=StatusChangeEvent).detail
+    change = StatusChangeEvent.model_validate(event).detail
     logger.set_correlation_id(change.executionArn)
     metrics.add_metric(name=f"Guard_{change.status}", unit=MetricUnit.Count, value=1)
     result = guard(change)

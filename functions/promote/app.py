@@ -6,14 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from rollout_core import actions, clock
 from rollout_core.models import dump
 from rollout_core.payloads import StepPayload
+from rollout_core.settings import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 metrics = Metrics()
 
 
@@ -21,7 +21,7 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    payload = parse(event=event, model=StepPayload)
+    payload = StepPayload.model_validate(event)
     logger.set_correlation_id(payload.executionId)
     metrics.add_metric(name="Promotions", unit=MetricUnit.Count, value=1)
     plan = payload.plan.rollout_ready()

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 _FALLBACK_STRATEGY = "Canary10Percent5Minutes"
 
+# What X-Ray traces in the task Lambdas: their only I/O is the AWS SDK. Tracer's default
+# patches every library it knows (requests, httplib, …), importing them: ~40 ms of cold start.
+TRACED_MODULES = ("botocore",)
+
 
 @dataclass(frozen=True)
 class Settings:
