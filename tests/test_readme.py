@@ -69,3 +69,29 @@ def test_parameters_table_matches_the_template():
     for name, default in documented.items():
         expected = str(template["Parameters"][name].get("Default", ""))
         assert default == (expected or "empty"), name
+
+
+def _tables(text: str) -> list[str]:
+    tables, current = [], []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append("\n".join(current))
+            current = []
+    return tables
+
+
+def test_schema_presets_and_tags_are_the_contracts_tables():
+    """The README quotes docs/workflow.md's tables; links are rebased from docs/ to the root."""
+    start, end = README.index("<!-- schema:start"), README.index("<!-- schema:end -->")
+    quoted = _tables(README[start:end])
+    contract = (REPO / "docs/workflow.md").read_text()
+    rebased = (
+        contract.replace("(security.md)", "(docs/security.md)")
+        .replace("(#checks-and-health)", "(docs/workflow.md#checks-and-health)")
+        .replace("(#strategies-and-presets)", "(#strategies)")
+    )
+    assert len(quoted) == 4  # input, presets, strategy objects, tags
+    for table in quoted:
+        assert table in _tables(rebased), table.splitlines()[0]
