@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from moto.core.config import default_user_config
 from moto.moto_api._internal import moto_api_backend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 if TYPE_CHECKING:
     from rollout.local.faults import FaultInjection
+
+logger = logging.getLogger(__name__)
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "us-east-1"
@@ -102,7 +105,11 @@ class LocalCloud:
         if self._server is not None:
             self._abort_running_executions()
         while self._seams:
-            self._seams.pop().uninstall()
+            seam = self._seams.pop()
+            try:
+                seam.uninstall()
+            except Exception:  # uninstall the others and stop the server regardless
+                logger.exception("could not uninstall %s", type(seam).__name__)
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -157,8 +164,12 @@ class LocalCloud:
 
     def client_env(self) -> dict[str, str]:
         """Environment variables that point an SDK or the AWS CLI at this cloud."""
-        return {**LOCAL_ENV, "AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": self.region,
-                "AWS_REGION": self.region}
+        return {
+            **LOCAL_ENV,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
 
     def deploy(self) -> dict[str, str]:
         """Deploy (or redeploy) `template.yaml` as the stack; returns its outputs."""
@@ -180,16 +191,26 @@ class LocalCloud:
         self._server.start()
 
     def _abort_running_executions(self) -> None:
-        """Executions run on moto threads; stop them before the seams they call go away."""
+        """Executions run on moto threads; stop them before the seams they call go away.
+        Best effort: stopping must never leave the cloud half-stopped."""
         sfn = self.client("stepfunctions")
-        for machine in sfn.list_state_machines()["stateMachines"]:
-            running = sfn.list_executions(
-                stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
-            )["executions"]
-            for execution in running:
-                sfn.stop_execution(
-                    executionArn=execution["executionArn"], cause="local cloud stopped"
-                )
+        try:
+            machines = sfn.list_state_machines()["stateMachines"]
+            running = [
+                execution["executionArn"]
+                for machine in machines
+                for execution in sfn.list_executions(
+                    stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+                )["executions"]
+            ]
+        except (BotoCoreError, ClientError):
+            logger.exception("could not list running executions while stopping")
+            return
+        for arn in running:
+            try:
+                sfn.stop_execution(executionArn=arn, cause="local cloud stopped")
+            except (BotoCoreError, ClientError):
+                logger.warning("could not stop %s while stopping the cloud", arn)
 
     def _set_env(self) -> None:
         # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
@@ -208,8 +229,13 @@ class LocalCloud:
         from rollout.local.stepfunctions import StepFunctionsEvents
 
         # FaultInjection starts with no rules (unless ROLLOUT_LOCAL_FAULTS names some).
-        return [LambdaRuntime(), EventBridgeDelivery(), StepFunctionsEvents(), AlarmEvaluator(),
-                FaultInjection()]
+        return [
+            LambdaRuntime(),
+            EventBridgeDelivery(),
+            StepFunctionsEvents(),
+            AlarmEvaluator(),
+            FaultInjection(),
+        ]
 
 
 def _quiet_server_logs() -> None:

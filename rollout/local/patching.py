@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+_INHERITED = object()
+
 
 class Patches:
     """Replaced attributes, restored in reverse order by `undo`."""
@@ -24,11 +26,16 @@ class Patches:
                 f"moto changed: {getattr(owner, '__qualname__', owner)}.{name} no longer exists"
             )
         original = getattr(owner, name)
-        self._saved.append((owner, name, original))
+        # Restore exactly what `owner` itself held: a staticmethod stays a staticmethod, and
+        # an attribute it only inherited is deleted again rather than copied onto it.
+        self._saved.append((owner, name, vars(owner).get(name, _INHERITED)))
         setattr(owner, name, new)
         return original
 
     def undo(self) -> None:
         while self._saved:
             owner, name, original = self._saved.pop()
-            setattr(owner, name, original)
+            if original is _INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)

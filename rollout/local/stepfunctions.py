@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from moto.stepfunctions.exceptions import ValidationException
 from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution import (
     BaseExecutionWorkerCommunication,
     Execution,
@@ -103,10 +105,12 @@ class StepFunctionsEvents:
         # Read the originals first: each replacement delegates to the method it replaces.
         start = StepFunctionsParserBackend.start_execution
         terminated = BaseExecutionWorkerCommunication.terminated
+        parse = AmazonStateLanguageParser.parse
         self._patches.replace(StepFunctionsParserBackend, "start_execution", _named(start))
         self._patches.replace(
             BaseExecutionWorkerCommunication, "terminated", _announcing(terminated)
         )
+        self._patches.replace(AmazonStateLanguageParser, "parse", _one_at_a_time(parse))
 
     def uninstall(self) -> None:
         self._patches.undo()
@@ -134,6 +138,22 @@ def _named(original: Any) -> Any:
         )
 
     return start_execution
+
+
+_PARSING = threading.Lock()
+
+
+def _one_at_a_time(original: Any) -> Any:
+    """moto's ASL preprocessor keeps its query-language scope stack in a class attribute, so
+    executions starting at once corrupt each other's parse (IndexError: the execution's
+    thread dies and it stays RUNNING forever). A parse takes milliseconds: serialise them."""
+
+    @functools.wraps(original)
+    def parse(definition: str) -> Any:
+        with _PARSING:
+            return original(definition)
+
+    return staticmethod(parse)
 
 
 def _announcing(original: Any) -> Any:

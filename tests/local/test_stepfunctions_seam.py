@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import inspect
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -94,6 +98,42 @@ def test_inputs_over_256_kb_are_refused_as_on_aws(sfn):
     with pytest.raises(ClientError) as refused:
         sfn.start_execution(stateMachineArn=arn, input=json.dumps({"pad": "x" * 262_144}))
     assert refused.value.response["Error"]["Code"] == "ValidationException"
+
+
+def _most_parses_at_once(parse: Any, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Parse from 8 threads at once; how many of moto's preprocessors ran at the same time."""
+    visit = Preprocessor.visitProgram_decl
+    lock, active, most = threading.Lock(), [0], [0]
+
+    def counting(self: Preprocessor, ctx: Any) -> Any:
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.005)  # hold the scope open, as a large definition would
+        try:
+            return visit(self, ctx)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(Preprocessor, "visitProgram_decl", counting)
+    definition = json.dumps(PASS)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: parse(definition), range(16)))
+    return most[0]
+
+
+def test_moto_still_parses_concurrently_with_shared_state(monkeypatch):
+    """Its preprocessor keeps the query-language scope stack in a class attribute, so
+    overlapping parses corrupt each other (an execution's thread dies with IndexError and
+    it stays RUNNING forever). When this fails, moto changed and the lock may go."""
+    assert isinstance(vars(Preprocessor)["_query_language_per_scope"], list)
+    unlocked = getattr(AmazonStateLanguageParser.parse, "__wrapped__", None)
+    assert _most_parses_at_once(unlocked or AmazonStateLanguageParser.parse, monkeypatch) > 1
+
+
+def test_the_seam_parses_one_definition_at_a_time(seam_cloud, monkeypatch):
+    assert _most_parses_at_once(AmazonStateLanguageParser.parse, monkeypatch) == 1
 
 
 def test_given_names_are_kept(sfn):
@@ -195,6 +235,7 @@ def test_uninstall_restores_moto(seam_cloud):
         StepFunctionsParserBackend.start_execution,
         BaseExecutionWorkerCommunication.terminated,
     )
+    parse_before = vars(AmazonStateLanguageParser)["parse"]
     seam = StepFunctionsEvents()
     seam.install(seam_cloud)
     assert StepFunctionsParserBackend.start_execution is not before[0]
@@ -203,3 +244,4 @@ def test_uninstall_restores_moto(seam_cloud):
         StepFunctionsParserBackend.start_execution,
         BaseExecutionWorkerCommunication.terminated,
     ) == before
+    assert vars(AmazonStateLanguageParser)["parse"] is parse_before  # still a staticmethod
