@@ -47,7 +47,10 @@ NOT_FOUND_CODES = {
 
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 CREDENTIAL_CODES = ACCESS_DENIED_CODES | {
-    "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
 }
 
 

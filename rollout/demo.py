@@ -31,6 +31,8 @@ def rollout_tags(time_scale: float = 0.1, check_interval: int = 2) -> dict[str, 
         "rollout:time-scale": str(time_scale),
         "rollout:check-interval": str(check_interval),
     }
+
+
 HANDLER_SOURCE = '''\
 import os
 import random
@@ -65,15 +67,26 @@ def create_sample_function(lam: Any, iam: Any, tags: dict[str, str] | None = Non
     """`orders` v1 behind `live`, tagged for EventBridge-triggered rollouts; returns v1."""
     role = iam.create_role(
         RoleName="orders-demo-role",
-        AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                           "Principal": {"Service": "lambda.amazonaws.com"}}],
-        }),
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                    }
+                ],
+            }
+        ),
     )["Role"]["Arn"]
     lam.create_function(
-        FunctionName=FUNCTION, Runtime="python3.12", Role=role, Handler="app.handler",
-        Code={"ZipFile": sample_code()}, Timeout=5,
+        FunctionName=FUNCTION,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": sample_code()},
+        Timeout=5,
         Tags=rollout_tags() if tags is None else tags,
         Environment={"Variables": {"FAILURE_RATE": "0", "RELEASE": "1"}},
     )
@@ -158,5 +171,10 @@ def roll_out(
     follow(execution_arn)
     described = wait_for_end(sfn, execution_arn)
     alias_version = lam.get_alias(FunctionName=FUNCTION, Name=ALIAS)["FunctionVersion"]
-    return Outcome(version, described["status"], described.get("error"),
-                   time.monotonic() - started, str(alias_version))
+    return Outcome(
+        version,
+        described["status"],
+        described.get("error"),
+        time.monotonic() - started,
+        str(alias_version),
+    )

@@ -27,10 +27,18 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--port", type=int, default=0, help="local cloud port (default: any free)")
     parser.add_argument("--rate", type=float, default=30.0, help="requests per second to the alias")
-    parser.add_argument("--time-scale", type=float, default=0.1,
-                        help="rollout:time-scale tag of the sample function (default 0.1)")
-    parser.add_argument("--check-interval", type=int, default=2,
-                        help="rollout:check-interval tag, in seconds (default 2)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.1,
+        help="rollout:time-scale tag of the sample function (default 0.1)",
+    )
+    parser.add_argument(
+        "--check-interval",
+        type=int,
+        default=2,
+        help="rollout:check-interval tag, in seconds (default 2)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -57,8 +65,10 @@ def _story(
     console.print(f"[bold]Local cloud[/] at {cloud.endpoint}; state machine {machine}")
     stable = demo.create_sample_function(clients["lambda"], clients["iam"], tags)
     listed = ", ".join(f"{key}={value}" for key, value in tags.items())
-    console.print(f"Created [bold]{demo.FUNCTION}[/] v{stable} behind alias "
-                  f"[bold]{demo.ALIAS}[/], tagged {listed}")
+    console.print(
+        f"Created [bold]{demo.FUNCTION}[/] v{stable} behind alias "
+        f"[bold]{demo.ALIAS}[/], tagged {listed}"
+    )
     outcomes = []
     with demo.Traffic(clients["lambda"], per_second=rate) as traffic:
         console.print(f"Sending about {rate:.0f} requests/s to {demo.FUNCTION}:{demo.ALIAS}\n")
@@ -67,8 +77,15 @@ def _story(
             (3, FAULTY, f"a faulty release (fails {FAULTY:.0%} of requests)"),
         ):
             console.rule(f"Release {release}: {title} — published; EventBridge starts the rollout")
-            outcomes.append(demo.roll_out(clients, machine, release, failure_rate,
-                                          lambda arn: _follow(console, clients, arn)))
+            outcomes.append(
+                demo.roll_out(
+                    clients,
+                    machine,
+                    release,
+                    failure_rate,
+                    lambda arn: _follow(console, clients, arn),
+                )
+            )
         console.print(f"\nTraffic: {traffic.sent} requests, {traffic.failed} failed")
     return outcomes
 
@@ -80,8 +97,12 @@ def _follow(console: Console, clients: dict[str, Any], execution_arn: str) -> No
 
 def _as_expected(outcomes: list[demo.Outcome]) -> bool:
     healthy, faulty = outcomes
-    return (healthy.status == "SUCCEEDED" and healthy.alias_version == healthy.version
-            and faulty.status == "FAILED" and faulty.alias_version == healthy.version)
+    return (
+        healthy.status == "SUCCEEDED"
+        and healthy.alias_version == healthy.version
+        and faulty.status == "FAILED"
+        and faulty.alias_version == healthy.version
+    )
 
 
 def _summary(outcomes: list[demo.Outcome], seconds: float) -> Table:
@@ -92,6 +113,11 @@ def _summary(outcomes: list[demo.Outcome], seconds: float) -> Table:
         verdict = (
             "rolled out" if outcome.status == "SUCCEEDED" else f"rolled back ({outcome.error})"
         )
-        table.add_row(str(release), outcome.version, verdict, f"{outcome.seconds:.0f} s",
-                      f"v{outcome.alias_version}")
+        table.add_row(
+            str(release),
+            outcome.version,
+            verdict,
+            f"{outcome.seconds:.0f} s",
+            f"v{outcome.alias_version}",
+        )
     return table

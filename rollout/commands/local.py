@@ -37,7 +37,8 @@ def register(subparsers: Any) -> None:
         "AWS_ENDPOINT_URL points (start one with `rollout local up`).",
     )
     sample.add_argument(
-        "--tagged", action="store_true",
+        "--tagged",
+        action="store_true",
         help="tag it for EventBridge-triggered rollouts (Linear10PercentEvery1Minute, "
         "time scale 0.1, check interval 2 s)",
     )
@@ -74,14 +75,18 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
 @reports_errors
 def run_sample(args: argparse.Namespace) -> int:
     if not os.environ.get("AWS_ENDPOINT_URL"):
-        raise CliError("AWS_ENDPOINT_URL is not set: this creates a sample function in the "
-                       "local cloud only (see `rollout local up`)")
+        raise CliError(
+            "AWS_ENDPOINT_URL is not set: this creates a sample function in the "
+            "local cloud only (see `rollout local up`)"
+        )
     aws = AwsContext(None, None)
     with aws_errors():
         tags = demo.rollout_tags() if args.tagged else {}
         version = demo.create_sample_function(aws.client("lambda"), aws.client("iam"), tags)
-    print(f"created {demo.FUNCTION} version {version} behind alias {demo.ALIAS}"
-          + (" (tagged for rollouts)" if args.tagged else ""))
+    print(
+        f"created {demo.FUNCTION} version {version} behind alias {demo.ALIAS}"
+        + (" (tagged for rollouts)" if args.tagged else "")
+    )
     return 0
 
 

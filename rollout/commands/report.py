@@ -29,7 +29,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("execution", metavar="EXECUTION", help="execution ARN, or its name")
     parser.add_argument(
-        "-o", "--output", type=Path, default=None, metavar="FILE",
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        metavar="FILE",
         help="where to write it (default: ./rollout-report-<execution name>.html)",
     )
     add_aws_arguments(parser)

@@ -33,14 +33,24 @@ from rollout.commands.watch import (
 # ranges, unknown keys and anything needing AWS are the workflow's job (Prepare).
 NUMBER = (int, float)
 TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
-    "functionName": (str,), "alias": (str,), "targetVersion": (str, int),
-    "strategy": (str, dict), "alarms": (list,), "ignoreFiringAlarms": (bool,),
-    "insufficientData": (str,), "timeScale": NUMBER, "checkIntervalSeconds": (int,),
-    "health": (dict,), "preTraffic": (dict, bool), "postTraffic": (dict, bool),
+    "functionName": (str,),
+    "alias": (str,),
+    "targetVersion": (str, int),
+    "strategy": (str, dict),
+    "alarms": (list,),
+    "ignoreFiringAlarms": (bool,),
+    "insufficientData": (str,),
+    "timeScale": NUMBER,
+    "checkIntervalSeconds": (int,),
+    "health": (dict,),
+    "preTraffic": (dict, bool),
+    "postTraffic": (dict, bool),
     "bakeSeconds": (int,),
 }
 HEALTH_TYPES: dict[str, tuple[type, ...]] = {
-    "errorRatePercent": NUMBER, "compareToStable": (bool,), "minInvocations": (int,),
+    "errorRatePercent": NUMBER,
+    "compareToStable": (bool,),
+    "minInvocations": (int,),
     "lowTraffic": (str,),
 }
 
@@ -71,32 +81,51 @@ def register(subparsers: Any) -> None:
 
 def _add_how(group: Any) -> None:
     group.add_argument(
-        "--strategy", help='preset name (e.g. Linear10PercentEvery1Minute) or a JSON object, '
+        "--strategy",
+        help="preset name (e.g. Linear10PercentEvery1Minute) or a JSON object, "
         'e.g. \'{"steps": [{"percentage": 5, "waitSeconds": 60}]}\'',
     )
     group.add_argument("--time-scale", type=float, help="multiply every wait (0 < x <= 10)")
-    group.add_argument("--check-interval", type=int, metavar="SECONDS",
-                       help="health check interval during waits")
+    group.add_argument(
+        "--check-interval", type=int, metavar="SECONDS", help="health check interval during waits"
+    )
     group.add_argument("--bake-seconds", type=int, help="keep checking this long after 100%%")
 
 
 def _add_checks(group: Any) -> None:
-    group.add_argument("--alarms", action="append", metavar="NAMES",
-                       help="CloudWatch alarm names, comma-separated or repeated")
-    group.add_argument("--ignore-firing-alarms", action="store_true", default=None,
-                       help="start even if some of the alarms are in ALARM now")
-    group.add_argument("--error-rate-percent", type=float,
-                       help="new version error rate above this fails a check")
-    group.add_argument("--min-invocations", type=int,
-                       help="below this many invocations the rate is not judged")
-    group.add_argument("--pre-traffic-payload", metavar="JSON",
-                       help="invoke the new version with this before any traffic")
-    group.add_argument("--post-traffic-payload", metavar="JSON",
-                       help="invoke the new version with this at 100%%")
-    group.add_argument("--hook", metavar="FUNCTION",
-                       help="a Lambda invoked before and after traffic with "
-                       "{functionName, alias, targetVersion, stableVersion, phase}; "
-                       'it must return {"passed": true}')
+    group.add_argument(
+        "--alarms",
+        action="append",
+        metavar="NAMES",
+        help="CloudWatch alarm names, comma-separated or repeated",
+    )
+    group.add_argument(
+        "--ignore-firing-alarms",
+        action="store_true",
+        default=None,
+        help="start even if some of the alarms are in ALARM now",
+    )
+    group.add_argument(
+        "--error-rate-percent", type=float, help="new version error rate above this fails a check"
+    )
+    group.add_argument(
+        "--min-invocations", type=int, help="below this many invocations the rate is not judged"
+    )
+    group.add_argument(
+        "--pre-traffic-payload",
+        metavar="JSON",
+        help="invoke the new version with this before any traffic",
+    )
+    group.add_argument(
+        "--post-traffic-payload", metavar="JSON", help="invoke the new version with this at 100%%"
+    )
+    group.add_argument(
+        "--hook",
+        metavar="FUNCTION",
+        help="a Lambda invoked before and after traffic with "
+        "{functionName, alias, targetVersion, stableVersion, phase}; "
+        'it must return {"passed": true}',
+    )
 
 
 @reports_errors
@@ -134,14 +163,27 @@ def build_input(args: argparse.Namespace) -> dict[str, Any]:
         "bakeSeconds": args.bake_seconds,
     }
     document.update({key: value for key, value in flags.items() if value is not None})
-    _merge(document, "health", {"errorRatePercent": args.error_rate_percent,
-                                "minInvocations": args.min_invocations})
-    _merge(document, "preTraffic", {"payload": _json_flag("--pre-traffic-payload",
-                                                          args.pre_traffic_payload),
-                                    "hookFunction": args.hook})
-    _merge(document, "postTraffic", {"payload": _json_flag("--post-traffic-payload",
-                                                           args.post_traffic_payload),
-                                     "hookFunction": args.hook})
+    _merge(
+        document,
+        "health",
+        {"errorRatePercent": args.error_rate_percent, "minInvocations": args.min_invocations},
+    )
+    _merge(
+        document,
+        "preTraffic",
+        {
+            "payload": _json_flag("--pre-traffic-payload", args.pre_traffic_payload),
+            "hookFunction": args.hook,
+        },
+    )
+    _merge(
+        document,
+        "postTraffic",
+        {
+            "payload": _json_flag("--post-traffic-payload", args.post_traffic_payload),
+            "hookFunction": args.hook,
+        },
+    )
     validate_types(document)
     return document
 

@@ -81,8 +81,16 @@ def _executions(sfn: Any, machine: str) -> Iterator[dict[str, Any]]:
 
 def status_table(runs: list[Run], now: datetime) -> Table:
     table = Table(title="Recent rollouts", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("Function", "Alias", "Versions", "Outcome", "Step", "Started (UTC)",
-                   "Duration", "Execution"):
+    for column in (
+        "Function",
+        "Alias",
+        "Versions",
+        "Outcome",
+        "Step",
+        "Started (UTC)",
+        "Duration",
+        "Execution",
+    ):
         outcome = column == "Outcome"  # the only column that wraps: label, then the error
         table.add_column(column, no_wrap=not outcome, min_width=20 if outcome else None)
     for run in runs:

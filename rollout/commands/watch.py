@@ -64,11 +64,17 @@ def register(subparsers: Any) -> None:
 def add_watch_arguments(parser: Any) -> None:
     """--interval and --timeout (on a parser or an argument group)."""
     parser.add_argument(
-        "--interval", type=float, default=1.0, metavar="SECONDS",
+        "--interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
         help="how often to poll Step Functions (default 1)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=None, metavar="SECONDS",
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
         help="give up (exit 1) if the rollout has not ended by then; the rollout keeps going",
     )
 

@@ -356,7 +356,10 @@ def _publish_version(original: Any) -> Any:
                 requested, configuration, self.current_account, self.region
             )
             put_service_event(
-                self.current_account, self.region, "aws.lambda", "AWS API Call via CloudTrail",
+                self.current_account,
+                self.region,
+                "aws.lambda",
+                "AWS API Call via CloudTrail",
                 detail,
             )
         return status, headers, body

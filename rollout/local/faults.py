@@ -44,8 +44,16 @@ ENV_RULES = "ROLLOUT_LOCAL_FAULTS"
 # sets AWS_EXECUTION_ENV=AWS_Lambda_<runtime> in every function's environment.
 _LAMBDA_CALLER = "exec-env/AWS_Lambda_"
 # Request parameters that name the resource a call is about, per protocol.
-_RESOURCE_KEYS = ("FunctionName", "TableName", "TopicArn", "EventBusName", "stateMachineArn",
-                  "executionArn", "AlarmNames", "AlarmNames.member.1")
+_RESOURCE_KEYS = (
+    "FunctionName",
+    "TableName",
+    "TopicArn",
+    "EventBusName",
+    "stateMachineArn",
+    "executionArn",
+    "AlarmNames",
+    "AlarmNames.member.1",
+)
 
 
 class InjectedFault(ServiceException):
@@ -97,30 +105,48 @@ class FaultRule:
 
 def throttle(service: str, operation: str, count: int | None = 1, **options: Any) -> FaultRule:
     """The throttling error each service really sends for `operation`."""
-    codes = {"lambda": ("TooManyRequestsException", 429),
-             "dynamodb": ("ProvisionedThroughputExceededException", 400)}
+    codes = {
+        "lambda": ("TooManyRequestsException", 429),
+        "dynamodb": ("ProvisionedThroughputExceededException", 400),
+    }
     code, status = codes.get(service, ("ThrottlingException", 400))
     return FaultRule(service, operation, code, status, "Rate exceeded", count, **options)
 
 
-def unavailable(service: str, operation: str | None = None, count: int | None = 1,
-                **options: Any) -> FaultRule:
+def unavailable(
+    service: str, operation: str | None = None, count: int | None = 1, **options: Any
+) -> FaultRule:
     """A 5xx: ServiceException for Lambda, InternalServerError/ServiceUnavailable elsewhere."""
     code = {"lambda": "ServiceException", "dynamodb": "InternalServerError"}.get(
-        service, "ServiceUnavailable")
+        service, "ServiceUnavailable"
+    )
     status = 503 if code == "ServiceUnavailable" else 500
-    return FaultRule(service, operation, code, status, "Service unavailable (injected)", count,
-                     **options)
+    return FaultRule(
+        service, operation, code, status, "Service unavailable (injected)", count, **options
+    )
 
 
-def crash(function_name: str, error_type: str = "Unhandled", count: int | None = 1,
-          **options: Any) -> FaultRule:
+def crash(
+    function_name: str, error_type: str = "Unhandled", count: int | None = 1, **options: Any
+) -> FaultRule:
     """The function `function_name` fails when invoked: `Sandbox.Timedout` as a timeout,
     anything else as an uncaught exception of that type."""
-    message = ("Task timed out after 30.00 seconds" if error_type == "Sandbox.Timedout"
-               else "injected crash")
-    return FaultRule("lambda", "Invoke", None, 200, message, count, resource=function_name,
-                     function_error=error_type, **options)
+    message = (
+        "Task timed out after 30.00 seconds"
+        if error_type == "Sandbox.Timedout"
+        else "injected crash"
+    )
+    return FaultRule(
+        "lambda",
+        "Invoke",
+        None,
+        200,
+        message,
+        count,
+        resource=function_name,
+        function_error=error_type,
+        **options,
+    )
 
 
 class FaultInjection:
@@ -208,7 +234,8 @@ def _answer(response: BaseResponse, rule: FaultRule) -> Any:
     with warnings.catch_warnings():  # codes like ThrottlingException are not in every model
         warnings.simplefilter("ignore", UserWarning)
         _, headers, body = response.serialized(
-            ActionResult(InjectedFault(rule.error_code, rule.message)))
+            ActionResult(InjectedFault(rule.error_code, rule.message))
+        )
     # AWS sends a request id with every error; Step Functions quotes it in the Cause
     headers = {**headers, "x-amzn-requestid": str(uuid.uuid4())}
     return rule.status, headers, body
@@ -219,8 +246,11 @@ def _function_error(rule: FaultRule) -> tuple[int, dict[str, str], str]:
     body = {"errorMessage": rule.message, "errorType": rule.function_error}
     if rule.function_error != "Sandbox.Timedout":
         body["stackTrace"] = []
-    headers = {"content-type": "application/json", "x-amz-function-error": "Unhandled",
-               "x-amz-executed-version": "$LATEST"}
+    headers = {
+        "content-type": "application/json",
+        "x-amz-function-error": "Unhandled",
+        "x-amz-executed-version": "$LATEST",
+    }
     return 200, headers, json.dumps(body)
 
 
@@ -243,8 +273,13 @@ class _Call:
         if not body and response.querystring:  # a form-encoded (query protocol) request
             body = json.dumps(response.querystring, default=str)
         agent = str(response.headers.get("User-Agent", ""))
-        return cls(response.boto3_service_name, operation, _resources(response, body),
-                   _squeezed(body), _LAMBDA_CALLER in agent)
+        return cls(
+            response.boto3_service_name,
+            operation,
+            _resources(response, body),
+            _squeezed(body),
+            _LAMBDA_CALLER in agent,
+        )
 
     def matches(self, rule: FaultRule) -> bool:
         return (

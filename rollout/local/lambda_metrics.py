@@ -62,8 +62,7 @@ def emit(cloud: _Cloud, record: InvocationRecord) -> None:
     """Write the invocation's metrics, then tell whoever watches them (the alarm seam)."""
     now = utcnow()
     data: list[dict[str, Any]] = [
-        {"MetricName": metric, "Value": value, "Unit": unit, "Dimensions": dims,
-         "Timestamp": now}
+        {"MetricName": metric, "Value": value, "Unit": unit, "Dimensions": dims, "Timestamp": now}
         for dims in dimension_sets(record)
         for metric, value, unit in metric_values(record)
     ]

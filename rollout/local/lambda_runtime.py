@@ -103,17 +103,27 @@ class FunctionConfig:
     def of(cls, backend: LambdaBackend, function: LambdaFunction) -> FunctionConfig:
         variables = function.environment_vars or {}
         return cls(
-            handler=str(function.handler), runtime=str(function.run_time),
-            timeout=float(function.timeout), memory=int(function.memory_size),
+            handler=str(function.handler),
+            runtime=str(function.run_time),
+            timeout=float(function.timeout),
+            memory=int(function.memory_size),
             variables=tuple(sorted((str(k), str(v)) for k, v in variables.items())),
-            code_sha=function.code_sha_256, layers=_layers(backend, function),
+            code_sha=function.code_sha_256,
+            layers=_layers(backend, function),
         )
 
     @property
     def fingerprint(self) -> str:
         """Changes when anything the environment was started with changes."""
-        shape = [self.handler, self.runtime, self.timeout, self.memory, self.variables,
-                 self.code_sha, [sha for sha, _ in self.layers]]
+        shape = [
+            self.handler,
+            self.runtime,
+            self.timeout,
+            self.memory,
+            self.variables,
+            self.code_sha,
+            [sha for sha, _ in self.layers],
+        ]
         return _digest(json.dumps(shape).encode())
 
 
@@ -136,8 +146,9 @@ def pick_version(alias: LambdaAlias, draw: float) -> str:
     return str(alias.function_version)
 
 
-def resolve(backend: LambdaBackend, function_name: str, qualifier: str | None,
-            draw: Callable[[], float]) -> Target:
+def resolve(
+    backend: LambdaBackend, function_name: str, qualifier: str | None, draw: Callable[[], float]
+) -> Target:
     """Which version runs: moto's own lookup for versions, our draw for alias weights."""
     name, qualifier = split_name(function_name, qualifier)
     version = qualifier or LATEST
@@ -210,8 +221,9 @@ class EnvironmentPool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def acquire(self, slot: tuple[str, str], fingerprint: str,
-                start: Callable[[], EnvironmentSpec]) -> ExecutionEnvironment:
+    def acquire(
+        self, slot: tuple[str, str], fingerprint: str, start: Callable[[], EnvironmentSpec]
+    ) -> ExecutionEnvironment:
         with self._lock:
             self._check_open()
             self._busy[slot[0]] = self._busy.get(slot[0], 0) + 1
@@ -300,10 +312,17 @@ class LambdaRuntime:
         self._code = CodeStore()
         runtime = self
 
-        def invoke(backend: LambdaBackend, function_name: str, qualifier: str | None,
-                   body: Any, headers: Any, response_headers: dict[str, Any]) -> bytes:
-            return runtime.invoke(backend, function_name, qualifier, body, headers,
-                                  response_headers)
+        def invoke(
+            backend: LambdaBackend,
+            function_name: str,
+            qualifier: str | None,
+            body: Any,
+            headers: Any,
+            response_headers: dict[str, Any],
+        ) -> bytes:
+            return runtime.invoke(
+                backend, function_name, qualifier, body, headers, response_headers
+            )
 
         original_response_invoke = LambdaResponse.invoke
 
@@ -331,8 +350,15 @@ class LambdaRuntime:
 
     # -- Invoke ----------------------------------------------------------------------
 
-    def invoke(self, backend: LambdaBackend, function_name: str, qualifier: str | None,
-               body: Any, headers: Any, response_headers: dict[str, Any]) -> bytes:
+    def invoke(
+        self,
+        backend: LambdaBackend,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: dict[str, Any],
+    ) -> bytes:
         target = resolve(backend, function_name, qualifier, self.random.random)
         invocation_type = header(headers, "X-Amz-Invocation-Type", "RequestResponse")
         payload = _as_bytes(body)
@@ -368,14 +394,14 @@ class LambdaRuntime:
         self._background.add(thread)
         thread.start()
 
-    def run(self, backend: LambdaBackend, target: Target,
-            payload: bytes) -> tuple[Invocation, str]:
+    def run(self, backend: LambdaBackend, target: Target, payload: bytes) -> tuple[Invocation, str]:
         """Run one invocation in a warm or new environment; returns it and its log text."""
         self._check_throttle(backend, target)
         config = FunctionConfig.of(backend, target.function)
         slot = (target.name, target.executed_version)
-        env = self._pool.acquire(slot, config.fingerprint,
-                                 lambda: self._environment_spec(target, config))
+        env = self._pool.acquire(
+            slot, config.fingerprint, lambda: self._environment_spec(target, config)
+        )
         invocation = Invocation(payload, target.invoked_arn, config.timeout)
         try:
             output = env.invoke(invocation)
@@ -383,15 +409,25 @@ class LambdaRuntime:
             self._pool.release(slot, config.fingerprint, env)
         logs = self._log_text(target, invocation, output)
         self._forward_logs(target, env, logs)
-        self._emit(InvocationRecord(target.name, target.qualifier, target.executed_version,
-                                    invocation.duration_ms, invocation.errored))
+        self._emit(
+            InvocationRecord(
+                target.name,
+                target.qualifier,
+                target.executed_version,
+                invocation.duration_ms,
+                invocation.errored,
+            )
+        )
         return invocation, logs
 
     def _check_throttle(self, backend: LambdaBackend, target: Target) -> None:
         reserved = backend.get_function(target.name).reserved_concurrency
         if reserved is not None and self._pool.busy(target.name) >= int(reserved):
-            self._emit(InvocationRecord(target.name, target.qualifier,
-                                        target.executed_version, throttled=True))
+            self._emit(
+                InvocationRecord(
+                    target.name, target.qualifier, target.executed_version, throttled=True
+                )
+            )
             raise TooManyRequestsException()
 
     def _emit(self, record: InvocationRecord) -> None:
@@ -423,10 +459,12 @@ class LambdaRuntime:
         memory = target.function.memory_size
         if output and not output.endswith("\n"):
             output += "\n"
-        return (f"START RequestId: {request_id} Version: {target.executed_version}\n"
-                f"{output}END RequestId: {request_id}\n"
-                f"REPORT RequestId: {request_id}\tDuration: {invocation.duration_ms:.2f} ms\t"
-                f"Memory Size: {memory} MB\n")
+        return (
+            f"START RequestId: {request_id} Version: {target.executed_version}\n"
+            f"{output}END RequestId: {request_id}\n"
+            f"REPORT RequestId: {request_id}\tDuration: {invocation.duration_ms:.2f} ms\t"
+            f"Memory Size: {memory} MB\n"
+        )
 
     def _forward_logs(self, target: Target, env: ExecutionEnvironment, text: str) -> None:
         assert self._cloud is not None
@@ -473,8 +511,9 @@ def _log_stream_name(version: str) -> str:
     return f"{day}/[{version}]{secrets.token_hex(16)}"
 
 
-def _reserved_env(target: Target, config: FunctionConfig, task_root: Path,
-                  stream: str) -> dict[str, str]:
+def _reserved_env(
+    target: Target, config: FunctionConfig, task_root: Path, stream: str
+) -> dict[str, str]:
     """Variables Lambda sets itself; users can't override them."""
     return {
         "_HANDLER": config.handler,

@@ -23,8 +23,12 @@ from rollout.view.run import HealthCheck, Outcome, Run, StateVisit, VisitStatus,
 HEALTH_FAILED = "HealthCheckFailed"
 UNCHANGED = "… unchanged"
 
-_OUTCOME_TONE = {Outcome.RUNNING: "running", Outcome.SUCCEEDED: "good", Outcome.SKIPPED: "good",
-                 Outcome.NOOP: "good"}
+_OUTCOME_TONE = {
+    Outcome.RUNNING: "running",
+    Outcome.SUCCEEDED: "good",
+    Outcome.SKIPPED: "good",
+    Outcome.NOOP: "good",
+}
 _STATUS_LEGEND = [
     (VisitStatus.SUCCEEDED.value, "succeeded"),
     (VisitStatus.CAUGHT.value, "failed, caught"),
@@ -43,15 +47,17 @@ def build_report(run: Run, now: datetime | None = None) -> str:
     """The whole page; `now` ends the time axis of a run still going."""
     ended = run.stopped_at or now or datetime.now(UTC)
     title = f"Rollout {run.function or run.name}" + (f":{run.alias}" if run.alias else "")
-    body = "".join([
-        _header(run, title),
-        _summary(run, ended),
-        _traffic_and_health(run, ended),
-        _workflow(run),
-        _timeline(run, ended),
-        f'<footer>Generated {escape(_iso(now or datetime.now(UTC)))} by <code>rollout report'
-        f"</code> from {escape(run.execution_arn)}</footer>",
-    ])
+    body = "".join(
+        [
+            _header(run, title),
+            _summary(run, ended),
+            _traffic_and_health(run, ended),
+            _workflow(run),
+            _timeline(run, ended),
+            f"<footer>Generated {escape(_iso(now or datetime.now(UTC)))} by <code>rollout report"
+            f"</code> from {escape(run.execution_arn)}</footer>",
+        ]
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -91,8 +97,10 @@ def _summary(run: Run, ended: datetime) -> str:
         ("Source", str((run.plan or {}).get("source") or "—")),
     ]
     items = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in rows)
-    return (f'<section class="summary"><dl>{items}</dl><p class="reason {_tone(run)}">'
-            f"<strong>Reason</strong> {escape(run.reason)}</p></section>")
+    return (
+        f'<section class="summary"><dl>{items}</dl><p class="reason {_tone(run)}">'
+        f"<strong>Reason</strong> {escape(run.reason)}</p></section>"
+    )
 
 
 def _check_count(run: Run) -> str:
@@ -112,8 +120,10 @@ def _workflow(run: Run) -> str:
     if not run.definition:
         return '<section class="workflow"><h2>Workflow</h2><p>No definition.</p></section>'
     graph = render_graph(run.definition, marks(run.visits), taken_edges(run.visits))
-    legend = "".join(f'<li><span class="swatch {key.replace(" ", "-")}"></span>'
-                     f"{escape(text)}</li>" for key, text in _STATUS_LEGEND)
+    legend = "".join(
+        f'<li><span class="swatch {key.replace(" ", "-")}"></span>{escape(text)}</li>'
+        for key, text in _STATUS_LEGEND
+    )
     return (
         '<section class="workflow"><h2>Workflow</h2><div class="graph-box">'
         f'<div class="graph-scroll">{graph}</div><div class="graph-side"><ul class="legend">'
@@ -131,53 +141,80 @@ def _workflow(run: Run) -> str:
 
 def _traffic_and_health(run: Run, ended: datetime) -> str:
     if not run.weights and not run.checks and not _failed_checks(run):
-        return ('<section class="traffic"><h2>Traffic and health</h2><p class="empty">No '
-                "traffic was moved to the new version and no health check ran.</p></section>")
-    return ('<div class="columns">' + _traffic(run, ended) + _error_rates(run, ended)
-            + "</div>" + _health(run))
+        return (
+            '<section class="traffic"><h2>Traffic and health</h2><p class="empty">No '
+            "traffic was moved to the new version and no health check ran.</p></section>"
+        )
+    return (
+        '<div class="columns">'
+        + _traffic(run, ended)
+        + _error_rates(run, ended)
+        + "</div>"
+        + _health(run)
+    )
 
 
 def _traffic(run: Run, ended: datetime) -> str:
     heading = f"Traffic on version {escape(run.target_version or '?')}"
     if not run.weights:
-        return (f'<section class="traffic"><h2>{heading}</h2>'
-                '<p class="empty">No traffic was moved to the new version.</p></section>')
+        return (
+            f'<section class="traffic"><h2>{heading}</h2>'
+            '<p class="empty">No traffic was moved to the new version.</p></section>'
+        )
     moments = [Moment(c.at, c.healthy, _check_title(c, run)) for c in run.checks if c.at]
-    moments += [Moment(v.exited_at or v.entered_at, False, cause_summary(v.cause))
-                for v in _failed_checks(run)]
+    moments += [
+        Moment(v.exited_at or v.entered_at, False, cause_summary(v.cause))
+        for v in _failed_checks(run)
+    ]
     chart = weight_chart(run.weights, run.started_at, ended, not run.outcome.finished, moments)
-    return (f'<section class="traffic"><h2>{heading}</h2>{chart}<p class="note">Share of the '
-            "alias traffic on the new version; dots under the axis are health checks "
-            "(red: failed).</p></section>")
+    return (
+        f'<section class="traffic"><h2>{heading}</h2>{chart}<p class="note">Share of the '
+        "alias traffic on the new version; dots under the axis are health checks "
+        "(red: failed).</p></section>"
+    )
 
 
 def _error_rates(run: Run, ended: datetime) -> str:
     heading = "<h2>Error rate at each health check</h2>"
     if not any(c.new or c.stable for c in run.checks):
-        why = ("a failed check gives its numbers in its message (below)" if _failed_checks(run)
-               else "no health check ran")
-        return (f'<section class="rates">{heading}<p class="empty">No measurements: {why}.</p>'
-                "</section>")
+        why = (
+            "a failed check gives its numbers in its message (below)"
+            if _failed_checks(run)
+            else "no health check ran"
+        )
+        return (
+            f'<section class="rates">{heading}<p class="empty">No measurements: {why}.</p>'
+            "</section>"
+        )
     threshold = ((run.plan or {}).get("health") or {}).get("errorRatePercent")
-    chart = error_rate_chart(run.checks, run.started_at, ended,
-                             float(threshold) if threshold is not None else None)
-    return (f'<section class="rates">{heading}{chart}<p class="note">Errors ÷ invocations in '
-            "each check's window; the new version fails a check above the threshold (and, "
-            "when compared to stable, above the stable version).</p></section>")
+    chart = error_rate_chart(
+        run.checks, run.started_at, ended, float(threshold) if threshold is not None else None
+    )
+    return (
+        f'<section class="rates">{heading}{chart}<p class="note">Errors ÷ invocations in '
+        "each check's window; the new version fails a check above the threshold (and, "
+        "when compared to stable, above the stable version).</p></section>"
+    )
 
 
 def _health(run: Run) -> str:
     failed = _failed_checks(run)
     if not run.checks and not failed:
-        return ('<section class="health"><h2>Health checks</h2>'
-                '<p class="empty">No health check ran.</p></section>')
+        return (
+            '<section class="health"><h2>Health checks</h2>'
+            '<p class="empty">No health check ran.</p></section>'
+        )
     rows = [(c.at or run.started_at, _check_row(c, run)) for c in run.checks]
     rows += [(v.exited_at or v.entered_at, _failed_row(v, run)) for v in failed]
-    head = ("<tr><th>at</th><th>traffic</th><th>result</th><th>alarms</th>"
-            "<th>new version</th><th>stable version</th></tr>")
+    head = (
+        "<tr><th>at</th><th>traffic</th><th>result</th><th>alarms</th>"
+        "<th>new version</th><th>stable version</th></tr>"
+    )
     body = "".join(row for _, row in sorted(rows, key=lambda pair: pair[0]))
-    return (f'<section class="health"><h2>Health checks</h2>'
-            f'<table class="checks"><thead>{head}</thead><tbody>{body}</tbody></table></section>')
+    return (
+        f'<section class="health"><h2>Health checks</h2>'
+        f'<table class="checks"><thead>{head}</thead><tbody>{body}</tbody></table></section>'
+    )
 
 
 def _failed_checks(run: Run) -> list[StateVisit]:
@@ -198,9 +235,11 @@ def _check_row(check: HealthCheck, run: Run) -> str:
 
 
 def _failed_row(visit: StateVisit, run: Run) -> str:
-    return (f"<tr class=\"failed\"><td>{escape(_at(visit.exited_at or visit.entered_at, run))}"
-            f'</td><td>{escape(visit.name)}</td><td><span class="pill bad">failed</span></td>'
-            f'<td colspan="3">{escape(cause_summary(visit.cause))}</td></tr>')
+    return (
+        f'<tr class="failed"><td>{escape(_at(visit.exited_at or visit.entered_at, run))}'
+        f'</td><td>{escape(visit.name)}</td><td><span class="pill bad">failed</span></td>'
+        f'<td colspan="3">{escape(cause_summary(visit.cause))}</td></tr>'
+    )
 
 
 def _traffic_cell(check: HealthCheck) -> str:
@@ -211,8 +250,10 @@ def _traffic_cell(check: HealthCheck) -> str:
 def _metrics_cell(metrics: Any) -> str:
     if metrics is None:
         return "—"
-    return (f"<b>v{escape(metrics.version)}</b> {metrics.errors}/{metrics.invocations} errors "
-            f'<span class="rate">{metrics.error_rate_percent:.2f}%</span>')
+    return (
+        f"<b>v{escape(metrics.version)}</b> {metrics.errors}/{metrics.invocations} errors "
+        f'<span class="rate">{metrics.error_rate_percent:.2f}%</span>'
+    )
 
 
 def _check_title(check: HealthCheck, run: Run) -> str:
@@ -231,14 +272,17 @@ def _timeline(run: Run, ended: datetime) -> str:
         rows.append(_visit_row(visit, run, previous_output))
         previous_output = visit.output
     rows.append(_end_row(run, ended))
-    return ('<section class="timeline"><h2>Timeline</h2><p class="note">Each state the run '
-            "passed through. Outputs show what the state changed; unchanged keys are folded."
-            f'</p><ol class="events">{"".join(rows)}</ol></section>')
+    return (
+        '<section class="timeline"><h2>Timeline</h2><p class="note">Each state the run '
+        "passed through. Outputs show what the state changed; unchanged keys are folded."
+        f'</p><ol class="events">{"".join(rows)}</ol></section>'
+    )
 
 
 def _start_row(run: Run) -> str:
-    return _row(run.started_at, run, "start", "Execution started", "",
-                _details("input", _pretty(run.input)))
+    return _row(
+        run.started_at, run, "start", "Execution started", "", _details("input", _pretty(run.input))
+    )
 
 
 def _end_row(run: Run, ended: datetime) -> str:
@@ -256,8 +300,10 @@ def _visit_row(visit: StateVisit, run: Run, previous_output: str | None) -> str:
     if visit.exited_at is not None:
         took = f" · {clock((visit.exited_at - visit.entered_at).total_seconds())}"
     retries = f" · {visit.retries} retries" if visit.retries else ""
-    title = (f'{escape(visit.name)} <span class="kind">{escape(visit.type)}{took}{retries}</span>'
-             f'<span class="pill {visit.status.value}">{escape(visit.status.value)}</span>')
+    title = (
+        f'{escape(visit.name)} <span class="kind">{escape(visit.type)}{took}{retries}</span>'
+        f'<span class="pill {visit.status.value}">{escape(visit.status.value)}</span>'
+    )
     detail = ""
     if visit.error:
         detail = f"{visit.error}: {cause_summary(visit.cause)}" if visit.cause else visit.error
@@ -272,14 +318,21 @@ def _visit_row(visit: StateVisit, run: Run, previous_output: str | None) -> str:
 
 
 def _row(
-    at: datetime, run: Run, tone: str, title: str, detail: str, details: str,
+    at: datetime,
+    run: Run,
+    tone: str,
+    title: str,
+    detail: str,
+    details: str,
     raw_title: bool = False,
 ) -> str:
     when = escape(_at(at, run))
     heading = title if raw_title else escape(title)
     text = f'<div class="detail">{escape(detail)}</div>' if detail else ""
-    return (f'<li class="{escape(tone)}"><time>{when}</time><div class="what">'
-            f'<div class="title">{heading}</div>{text}{details}</div></li>')
+    return (
+        f'<li class="{escape(tone)}"><time>{when}</time><div class="what">'
+        f'<div class="title">{heading}</div>{text}{details}</div></li>'
+    )
 
 
 def _details(label: str, text: str) -> str:

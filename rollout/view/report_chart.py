@@ -37,7 +37,10 @@ class _Scale:
 
 
 def weight_chart(
-    points: Sequence[WeightPoint], started: datetime, ended: datetime, running: bool,
+    points: Sequence[WeightPoint],
+    started: datetime,
+    ended: datetime,
+    running: bool,
     moments: Sequence[Moment] = (),
 ) -> str:
     """The share of traffic on the new version as a step line, each change labelled;
@@ -45,8 +48,10 @@ def weight_chart(
     scale = _Scale(max((ended - started).total_seconds(), 1.0), 100.0)
     parts = [_grid(scale, [0, 25, 50, 75, 100], "%")]
     line = _step_line(points, started, ended, scale)
-    parts.append(f'<path class="area" d="{line} L{scale.x(scale.seconds):.1f},{scale.y(0):.1f} '
-                 f'L{scale.x(0):.1f},{scale.y(0):.1f} Z"/>')
+    parts.append(
+        f'<path class="area" d="{line} L{scale.x(scale.seconds):.1f},{scale.y(0):.1f} '
+        f'L{scale.x(0):.1f},{scale.y(0):.1f} Z"/>'
+    )
     parts.append(f'<path class="line{" running" if running else ""}" d="{line}"/>')
     parts.extend(_weight_marker(p, started, scale) for p in points if p.state != "start")
     parts.extend(_moment(m, started, scale) for m in moments)
@@ -54,7 +59,10 @@ def weight_chart(
 
 
 def error_rate_chart(
-    checks: Sequence[HealthCheck], started: datetime, ended: datetime, threshold: float | None,
+    checks: Sequence[HealthCheck],
+    started: datetime,
+    ended: datetime,
+    threshold: float | None,
 ) -> str:
     """New against stable error rate at each check, with the plan's threshold."""
     timed = [c for c in checks if c.at is not None]
@@ -64,9 +72,11 @@ def error_rate_chart(
     parts = [_grid(scale, [top * i / 4 for i in range(5)], "%")]
     if threshold is not None:
         y = scale.y(threshold)
-        parts.append(f'<path class="threshold" d="M{LEFT:.1f},{y:.1f} H{WIDTH - RIGHT:.1f}"/>'
-                     f'<text class="threshold-label" x="{WIDTH - RIGHT:.1f}" y="{y - 4:.1f}">'
-                     f"threshold {threshold:g}%</text>")
+        parts.append(
+            f'<path class="threshold" d="M{LEFT:.1f},{y:.1f} H{WIDTH - RIGHT:.1f}"/>'
+            f'<text class="threshold-label" x="{WIDTH - RIGHT:.1f}" y="{y - 4:.1f}">'
+            f"threshold {threshold:g}%</text>"
+        )
     for series, pick in (("stable", lambda c: c.stable), ("new", lambda c: c.new)):
         values = [(c.at, pick(c).error_rate_percent) for c in timed if pick(c) is not None]
         parts.append(_series(series, values, started, scale))
@@ -78,23 +88,29 @@ def error_rate_chart(
 
 
 def _svg(label: str, body: str) -> str:
-    return (f'<svg class="chart" role="img" aria-label="{escape(label)}" '
-            f'viewBox="0 0 {WIDTH:.0f} {HEIGHT:.0f}" width="{WIDTH:.0f}" height="{HEIGHT:.0f}">'
-            f"{body}</svg>")
+    return (
+        f'<svg class="chart" role="img" aria-label="{escape(label)}" '
+        f'viewBox="0 0 {WIDTH:.0f} {HEIGHT:.0f}" width="{WIDTH:.0f}" height="{HEIGHT:.0f}">'
+        f"{body}</svg>"
+    )
 
 
 def _grid(scale: _Scale, levels: Sequence[float], unit: str) -> str:
     parts = []
     for level in levels:
         y = scale.y(level)
-        parts.append(f'<path class="grid" d="M{LEFT:.1f},{y:.1f} H{WIDTH - RIGHT:.1f}"/>'
-                     f'<text class="axis y" x="{LEFT - 6:.1f}" y="{y + 4:.1f}">'
-                     f"{level:g}{unit}</text>")
+        parts.append(
+            f'<path class="grid" d="M{LEFT:.1f},{y:.1f} H{WIDTH - RIGHT:.1f}"/>'
+            f'<text class="axis y" x="{LEFT - 6:.1f}" y="{y + 4:.1f}">'
+            f"{level:g}{unit}</text>"
+        )
     for tick in _time_ticks(scale.seconds):
         x = scale.x(tick)
-        parts.append(f'<path class="tick" d="M{x:.1f},{scale.y(0):.1f} v4"/>'
-                     f'<text class="axis x" x="{x:.1f}" y="{scale.y(0) + 16:.1f}">'
-                     f"{clock(tick)}</text>")
+        parts.append(
+            f'<path class="tick" d="M{x:.1f},{scale.y(0):.1f} v4"/>'
+            f'<text class="axis x" x="{x:.1f}" y="{scale.y(0) + 16:.1f}">'
+            f"{clock(tick)}</text>"
+        )
     return "".join(parts)
 
 
@@ -117,20 +133,26 @@ def _weight_marker(point: WeightPoint, started: datetime, scale: _Scale) -> str:
     kind = "rollback" if rolled_back else "promote" if point.state == "Promote" else "shift"
     near_end = x > WIDTH - RIGHT - 70  # keep the label inside the chart
     label_x, anchor = (x - 7, "end") if near_end else (x + 6, "start")
-    return (f'<g class="marker {kind}"><title>{escape(point.state)} at '
-            f"{clock_at(point.at, started)} → {point.weight * 100:g}% on the new version</title>"
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5"/><text x="{label_x:.1f}" '
-            f'y="{max(y - 7, 12):.1f}" text-anchor="{anchor}">{escape(text)}</text></g>')
+    return (
+        f'<g class="marker {kind}"><title>{escape(point.state)} at '
+        f"{clock_at(point.at, started)} → {point.weight * 100:g}% on the new version</title>"
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5"/><text x="{label_x:.1f}" '
+        f'y="{max(y - 7, 12):.1f}" text-anchor="{anchor}">{escape(text)}</text></g>'
+    )
 
 
 def _moment(moment: Moment, started: datetime, scale: _Scale) -> str:
     x = scale.x((moment.at - started).total_seconds())
-    return (f'<g class="moment {"ok" if moment.ok else "bad"}"><title>{escape(moment.text)}'
-            f'</title><circle cx="{x:.1f}" cy="{HEIGHT - 8:.1f}" r="3.5"/></g>')
+    return (
+        f'<g class="moment {"ok" if moment.ok else "bad"}"><title>{escape(moment.text)}'
+        f'</title><circle cx="{x:.1f}" cy="{HEIGHT - 8:.1f}" r="3.5"/></g>'
+    )
 
 
 def _series(
-    name: str, values: Sequence[tuple[datetime | None, float]], started: datetime,
+    name: str,
+    values: Sequence[tuple[datetime | None, float]],
+    started: datetime,
     scale: _Scale,
 ) -> str:
     coords = [(scale.x((at - started).total_seconds()), scale.y(v)) for at, v in values if at]
@@ -144,9 +166,11 @@ def _series(
 def _legend(entries: Sequence[tuple[str, str]]) -> str:
     parts, x = [], LEFT
     for series, text in entries:
-        parts.append(f'<g class="series {series}"><path d="M{x:.1f},12 h16"/>'
-                     f'<circle cx="{x + 8:.1f}" cy="12" r="3"/></g>'
-                     f'<text class="legend-text" x="{x + 22:.1f}" y="16">{escape(text)}</text>')
+        parts.append(
+            f'<g class="series {series}"><path d="M{x:.1f},12 h16"/>'
+            f'<circle cx="{x + 8:.1f}" cy="12" r="3"/></g>'
+            f'<text class="legend-text" x="{x + 22:.1f}" y="16">{escape(text)}</text>'
+        )
         x += 30 + 7 * len(text)
     return "".join(parts)
 

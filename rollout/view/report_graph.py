@@ -76,8 +76,12 @@ class Box:
 
 def marks(visits: list[StateVisit]) -> dict[str, Mark]:
     """Per state: how many times it ran and the most telling status among its visits."""
-    rank = {VisitStatus.SUCCEEDED: 0, VisitStatus.CAUGHT: 1, VisitStatus.FAILED: 2,
-            VisitStatus.RUNNING: 3}
+    rank = {
+        VisitStatus.SUCCEEDED: 0,
+        VisitStatus.CAUGHT: 1,
+        VisitStatus.FAILED: 2,
+        VisitStatus.RUNNING: 3,
+    }
     result: dict[str, Mark] = {}
     for visit in visits:
         seen = result.get(visit.name)
@@ -180,6 +184,7 @@ def columns(names: list[str], row: dict[str, int], forward: list[Edge]) -> dict[
     """Row by row, each state under the mean of its predecessors, pushed right when taken."""
     column: dict[str, float] = {}
     for current in sorted(set(row.values())):
+
         def key(name: str) -> tuple[float, int, int]:
             preds = [e for e in forward if e.target == name and e.source in column]
             wanted = sum(column[e.source] for e in preds) / len(preds) if preds else 0.0
@@ -210,10 +215,11 @@ def render_graph(
     row = rows(start, names, forward)
     column = columns(names, row, forward)
     layout = _Layout(row, column, all_edges, loops)
-    parts = [_draw_edge(edge, layout, (edge.source, edge.target, edge.dashed) in taken)
-             for edge in all_edges]
-    parts += [_draw_state(name, states[name], layout.boxes[name], mark.get(name))
-              for name in names]
+    parts = [
+        _draw_edge(edge, layout, (edge.source, edge.target, edge.dashed) in taken)
+        for edge in all_edges
+    ]
+    parts += [_draw_state(name, states[name], layout.boxes[name], mark.get(name)) for name in names]
     parts.append(_draw_start(layout.boxes.get(start)))
     return (
         f'<svg class="graph" role="img" '
@@ -226,19 +232,26 @@ class _Layout:
     """Node boxes and edge lanes in SVG coordinates."""
 
     def __init__(
-        self, row: dict[str, int], column: dict[str, float], all_edges: list[Edge],
+        self,
+        row: dict[str, int],
+        column: dict[str, float],
+        all_edges: list[Edge],
         loops: set[Edge],
     ) -> None:
-        self.long_forward = [e for e in all_edges if e not in loops and
-                             row[e.target] - row[e.source] > 1]
+        self.long_forward = [
+            e for e in all_edges if e not in loops and row[e.target] - row[e.source] > 1
+        ]
         self.loops = [e for e in all_edges if e in loops]
         # Loop labels sit left of their source, between the nodes and the lanes.
-        self.label_room = max((len(e.label) * LABEL_CHAR + 14 for e in self.loops
-                               if e.kind == "choice"), default=0.0)
+        self.label_room = max(
+            (len(e.label) * LABEL_CHAR + 14 for e in self.loops if e.kind == "choice"), default=0.0
+        )
         top = MARGIN + 20  # room for the start marker
         boxes = {name: Box(column[name] * COL_STEP, top + row[name] * ROW_STEP) for name in row}
-        lanes = {**_lanes(self.loops, row, boxes, -1, self.label_room),
-                 **_lanes(self.long_forward, row, boxes, 1, 0.0)}
+        lanes = {
+            **_lanes(self.loops, row, boxes, -1, self.label_room),
+            **_lanes(self.long_forward, row, boxes, 1, 0.0),
+        }
         left = min([*lanes.values(), *(b.left for b in boxes.values())], default=0.0)
         shift = MARGIN - left
         self.boxes = {name: Box(b.x + shift, b.y) for name, b in boxes.items()}
@@ -246,8 +259,9 @@ class _Layout:
         right = max([*self.lane_x.values(), *(b.right for b in self.boxes.values())], default=0)
         self.width = right + MARGIN
         self.height = top + (max(row.values(), default=0) + 1) * ROW_STEP + MARGIN
-        self.gap_offset = {e: 6.0 + 4.0 * (i % 4) for i, e in
-                           enumerate(self.long_forward + self.loops)}
+        self.gap_offset = {
+            e: 6.0 + 4.0 * (i % 4) for i, e in enumerate(self.long_forward + self.loops)
+        }
 
 
 def _lanes(
@@ -264,8 +278,9 @@ def _lanes(
     placed: list[tuple[int, int, float]] = []
     lane_of: dict[str, float] = {}
     for target, (low, high) in sorted(spans.items(), key=lambda s: (s[1][1] - s[1][0], s[0])):
-        edges_of_rows = [b.right if side > 0 else -b.left for n, b in boxes.items()
-                         if low <= row[n] <= high]
+        edges_of_rows = [
+            b.right if side > 0 else -b.left for n, b in boxes.items() if low <= row[n] <= high
+        ]
         inner = [x for lo, hi, x in placed if lo <= high and low <= hi]
         x = max([max(edges_of_rows, default=0.0) + room, *(side * v for v in inner)])
         x += LANE_STEP
@@ -287,10 +302,13 @@ def _draw_edge(edge: Edge, layout: _Layout, taken: bool) -> str:
     title = f"{edge.source} → {edge.target}" + (f" ({edge.label})" if edge.label else "")
     label = ""
     if edge.kind == "choice" or (edge.kind == "default" and edge not in layout.lane_x):
-        label = (f'<text class="edge-label" x="{label_at[0]:.1f}" y="{label_at[1]:.1f}" '
-                 f'text-anchor="{label_at[2]}">{escape(edge.label)}</text>')
-    return (f'<g class="{classes.strip()}"><title>{escape(title)}</title>'
-            f'<path d="{path}"/>{label}</g>')
+        label = (
+            f'<text class="edge-label" x="{label_at[0]:.1f}" y="{label_at[1]:.1f}" '
+            f'text-anchor="{label_at[2]}">{escape(edge.label)}</text>'
+        )
+    return (
+        f'<g class="{classes.strip()}"><title>{escape(title)}</title><path d="{path}"/>{label}</g>'
+    )
 
 
 def _curve_path(a: Box, b: Box, edge: Edge) -> str:
@@ -310,13 +328,19 @@ def _lane_path(edge: Edge, a: Box, b: Box, layout: _Layout) -> str:
     below = a.bottom + (ROW_STEP - NODE_H) / 2 - 4 + offset / 2
     above = b.y - (ROW_STEP - NODE_H) / 2 + offset / 2
     entry = b.x + (NODE_W / 4 if on_right else -NODE_W / 4)
-    points = [(side, a.mid), (step_out, a.mid), (step_out, below), (lane, below),
-              (lane, above), (entry, above), (entry, b.y)]
+    points = [
+        (side, a.mid),
+        (step_out, a.mid),
+        (step_out, below),
+        (lane, below),
+        (lane, above),
+        (entry, above),
+        (entry, b.y),
+    ]
     return "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points)
 
 
-_SHAPE_CLASS = {"Choice": "choice", "Wait": "wait", "Succeed": "end", "Fail": "end",
-                "Pass": "pass"}
+_SHAPE_CLASS = {"Choice": "choice", "Wait": "wait", "Succeed": "end", "Fail": "end", "Pass": "pass"}
 
 
 def _draw_state(name: str, state: dict[str, Any], box: Box, mark: Mark | None) -> str:
@@ -336,9 +360,11 @@ def _draw_state(name: str, state: dict[str, Any], box: Box, mark: Mark | None) -
     if mark and mark.count > 1:
         width = 18 + 7 * len(str(mark.count))  # room for the count at 11px bold
         left = box.right + 10 - width
-        badge = (f'<g class="badge"><rect x="{left:.1f}" y="{box.y - 9:.1f}" width="{width}" '
-                 f'height="17" rx="8.5"/><text x="{left + width / 2:.1f}" '
-                 f'y="{box.y + 3.5:.1f}">\u00d7{mark.count}</text></g>')
+        badge = (
+            f'<g class="badge"><rect x="{left:.1f}" y="{box.y - 9:.1f}" width="{width}" '
+            f'height="17" rx="8.5"/><text x="{left + width / 2:.1f}" '
+            f'y="{box.y + 3.5:.1f}">\u00d7{mark.count}</text></g>'
+        )
     css = f"state {status.replace(' ', '-')} {_SHAPE_CLASS.get(kind, 'task')} type-{kind}"
     return (
         f'<g class="{css}" data-state="{escape(name)}"><title>{escape(" · ".join(title))}</title>'
@@ -350,19 +376,29 @@ def _draw_state(name: str, state: dict[str, Any], box: Box, mark: Mark | None) -
 def _shape(kind: str, box: Box) -> str:
     if kind == "Choice":  # a stretched hexagon: the console's decision shape, compact
         d = 12.0
-        points = [(box.left, box.mid), (box.left + d, box.y), (box.right - d, box.y),
-                  (box.right, box.mid), (box.right - d, box.bottom), (box.left + d, box.bottom)]
+        points = [
+            (box.left, box.mid),
+            (box.left + d, box.y),
+            (box.right - d, box.y),
+            (box.right, box.mid),
+            (box.right - d, box.bottom),
+            (box.left + d, box.bottom),
+        ]
         return '<polygon points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>'
     radius = NODE_H / 2 if kind in ("Wait", "Succeed", "Fail") else 6
-    return (f'<rect x="{box.left:.1f}" y="{box.y:.1f}" width="{NODE_W:.0f}" height="{NODE_H:.0f}" '
-            f'rx="{radius:.0f}"/>')
+    return (
+        f'<rect x="{box.left:.1f}" y="{box.y:.1f}" width="{NODE_W:.0f}" height="{NODE_H:.0f}" '
+        f'rx="{radius:.0f}"/>'
+    )
 
 
 def _draw_start(box: Box | None) -> str:
     if box is None:
         return ""
-    return (f'<g class="start"><title>Start</title><circle cx="{box.x:.1f}" cy="{box.y - 22:.1f}" '
-            f'r="6"/><path d="M{box.x:.1f},{box.y - 16:.1f} L{box.x:.1f},{box.y:.1f}"/></g>')
+    return (
+        f'<g class="start"><title>Start</title><circle cx="{box.x:.1f}" cy="{box.y - 22:.1f}" '
+        f'r="6"/><path d="M{box.x:.1f},{box.y - 16:.1f} L{box.x:.1f},{box.y:.1f}"/></g>'
+    )
 
 
 _DEFS = (

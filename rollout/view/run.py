@@ -187,8 +187,11 @@ class Run:
     @property
     def steps(self) -> list[Step]:
         return [
-            Step(float(s.get("percentage", 0)), float(s.get("weight", 0)),
-                 int(s.get("waitSeconds", 0)))
+            Step(
+                float(s.get("percentage", 0)),
+                float(s.get("weight", 0)),
+                int(s.get("waitSeconds", 0)),
+            )
             for s in (self.plan or {}).get("steps", [])
         ]
 
@@ -314,7 +317,7 @@ def build_run(
         run.state_machine_name = machine.get("name")
         run.definition = _json_object(machine.get("definition"))
         run.state_names = list((run.definition or {}).get("States", {}))
-    for raw in sorted(history, key=lambda e: (e.get("id", 0))):
+    for raw in sorted(history, key=lambda e: e.get("id", 0)):
         _apply(run, raw)
     _apply_document(run, run.output, run.stopped_at or started, None)
     run.outcome = _outcome(run)
@@ -352,8 +355,14 @@ def _track_visit(run: Run, kind: str, at: datetime, raw: dict[str, Any]) -> None
     if kind.endswith("StateEntered"):
         if visit is not None:  # AWS may move on after a caught error without StateExited
             visit.close(at)
-        run.visits.append(StateVisit(details.get("name", ""), kind.removesuffix("StateEntered"),
-                                     at, input=details.get("input")))
+        run.visits.append(
+            StateVisit(
+                details.get("name", ""),
+                kind.removesuffix("StateEntered"),
+                at,
+                input=details.get("input"),
+            )
+        )
     elif visit is None:
         return
     elif kind.endswith("StateExited"):

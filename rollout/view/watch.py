@@ -66,8 +66,10 @@ def render(run: Run, now: datetime | None = None) -> RenderableType:
 
 def weight_bar(weight: float, width: int = BAR_WIDTH) -> Text:
     filled = round(max(0.0, min(weight, 1.0)) * width)
-    return Text("█" * filled, style="cyan") + Text("░" * (width - filled), style="dim") + Text(
-        f" {_percent(weight * 100)}% new"
+    return (
+        Text("█" * filled, style="cyan")
+        + Text("░" * (width - filled), style="dim")
+        + Text(f" {_percent(weight * 100)}% new")
     )
 
 
@@ -112,8 +114,9 @@ def _health(run: Run) -> Text:
 
 
 def describe_check(check: HealthCheck, sep: str = " · ") -> Text:
-    text = Text("✔ healthy" if check.healthy else "✖ unhealthy",
-                style="green" if check.healthy else "red")
+    text = Text(
+        "✔ healthy" if check.healthy else "✖ unhealthy", style="green" if check.healthy else "red"
+    )
     if check.at is not None:
         text.append(f" at {check.at:%H:%M:%S} UTC", style="dim")
     if check.alarms:
@@ -180,14 +183,14 @@ class LinePrinter:
 
     def new_lines(self, run: Run) -> list[Text]:
         lines: list[tuple[datetime, Text]] = []
-        for event in run.events[self.events_seen:]:
+        for event in run.events[self.events_seen :]:
             if _worth_showing(event):
                 lines.append((event.at, describe_event(event)))
-        for point in run.weights[self.weights_seen:]:
+        for point in run.weights[self.weights_seen :]:
             if point.state != "start":
                 text = Text("  weight ") + weight_bar(point.weight)
                 lines.append((point.at, text + Text(f" (step {run.step_number}/{run.step_count})")))
-        for check in run.checks[self.checks_seen:]:
+        for check in run.checks[self.checks_seen :]:
             lines.append((check.at or run.started_at, Text("  health ") + describe_check(check)))
         self.events_seen, self.weights_seen = len(run.events), len(run.weights)
         self.checks_seen = len(run.checks)
@@ -225,8 +228,15 @@ def follow(
     run = fetch()
     if console.is_terminal:
         with Live(render(run), console=console, auto_refresh=False) as live:
-            run = _poll(fetch, run, lambda r: live.update(render(r), refresh=True),
-                        interval, deadline, clock, sleep)
+            run = _poll(
+                fetch,
+                run,
+                lambda r: live.update(render(r), refresh=True),
+                interval,
+                deadline,
+                clock,
+                sleep,
+            )
     else:
         printer = LinePrinter(console)
         printer.update(run)

@@ -21,16 +21,26 @@ class FakeStepFunctions:
     def add(self, arn: str, *stages: tuple[History, dict[str, Any]]) -> None:
         snapshots = []
         for history, describe in stages:
-            snapshots.append(({**describe, "executionArn": arn,
-                               "name": arn.rsplit(":", 1)[-1]}, list(history.events)))
+            snapshots.append(
+                (
+                    {**describe, "executionArn": arn, "name": arn.rsplit(":", 1)[-1]},
+                    list(history.events),
+                )
+            )
         self.stages[arn] = snapshots
         self.position[arn] = 0
 
     def _stage(self, arn: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         if arn not in self.stages:
-            raise ClientError({"Error": {"Code": "ExecutionDoesNotExist",
-                                         "Message": f"Execution Does Not Exist: '{arn}'"}},
-                              "DescribeExecution")
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "ExecutionDoesNotExist",
+                        "Message": f"Execution Does Not Exist: '{arn}'",
+                    }
+                },
+                "DescribeExecution",
+            )
         return self.stages[arn][self.position[arn]]
 
     def describe_execution(self, executionArn: str) -> dict[str, Any]:
@@ -48,12 +58,19 @@ class FakeStepFunctions:
 
     def list_executions_pages(self, machine: str) -> list[dict[str, Any]]:
         summaries = [
-            {"executionArn": arn, "stateMachineArn": machine, "name": arn.rsplit(":", 1)[-1],
-             "status": stages[-1][0]["status"], "startDate": stages[-1][0]["startDate"]}
+            {
+                "executionArn": arn,
+                "stateMachineArn": machine,
+                "name": arn.rsplit(":", 1)[-1],
+                "status": stages[-1][0]["status"],
+                "startDate": stages[-1][0]["startDate"],
+            }
             for arn, stages in self.stages.items()
         ]
-        return [{"executions": summaries[i:i + PAGE_SIZE]}
-                for i in range(0, len(summaries), PAGE_SIZE)]
+        return [
+            {"executions": summaries[i : i + PAGE_SIZE]}
+            for i in range(0, len(summaries), PAGE_SIZE)
+        ]
 
 
 class FakePaginator:
@@ -65,7 +82,7 @@ class FakePaginator:
             return self.client.list_executions_pages(kwargs["stateMachineArn"])
         assert self.operation == "get_execution_history"
         events = self.client._stage(kwargs["executionArn"])[1]
-        return [{"events": events[i:i + PAGE_SIZE]} for i in range(0, len(events), PAGE_SIZE)]
+        return [{"events": events[i : i + PAGE_SIZE]} for i in range(0, len(events), PAGE_SIZE)]
 
 
 class FakeAws:

@@ -46,11 +46,20 @@ def test_explicit_arn_wins_then_the_environment(aws, monkeypatch):
 
 def test_stack_output_is_the_fallback(aws):
     stubber = stubbed_cloudformation(aws)
-    stubber.add_response("describe_stacks", {"Stacks": [{
-        "StackName": "rollout", "CreationTime": "2026-01-01T00:00:00Z",
-        "StackStatus": "CREATE_COMPLETE",
-        "Outputs": [{"OutputKey": "RolloutStateMachineArn", "OutputValue": MACHINE}],
-    }]}, {"StackName": "rollout"})
+    stubber.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": "rollout",
+                    "CreationTime": "2026-01-01T00:00:00Z",
+                    "StackStatus": "CREATE_COMPLETE",
+                    "Outputs": [{"OutputKey": "RolloutStateMachineArn", "OutputValue": MACHINE}],
+                }
+            ]
+        },
+        {"StackName": "rollout"},
+    )
 
     assert find_state_machine(aws) == MACHINE
     stubber.assert_no_pending_responses()
@@ -58,8 +67,9 @@ def test_stack_output_is_the_fallback(aws):
 
 def test_missing_stack_says_the_three_ways_to_name_the_state_machine(aws):
     stubber = stubbed_cloudformation(aws)
-    stubber.add_client_error("describe_stacks", "ValidationError",
-                             "Stack with id rollout does not exist")
+    stubber.add_client_error(
+        "describe_stacks", "ValidationError", "Stack with id rollout does not exist"
+    )
 
     with pytest.raises(CliError) as error:
         find_state_machine(aws)
@@ -71,7 +81,8 @@ def test_missing_stack_says_the_three_ways_to_name_the_state_machine(aws):
 
 def test_execution_arn_from_a_name():
     assert execution_arn(MACHINE, "run-7") == (
-        "arn:aws:states:us-east-1:123456789012:execution:rollout-abc:run-7")
+        "arn:aws:states:us-east-1:123456789012:execution:rollout-abc:run-7"
+    )
     assert execution_arn(MACHINE, "arn:x") == "arn:x"
     with pytest.raises(CliError):
         execution_arn("not-an-arn", "run-7")
@@ -81,12 +92,18 @@ def test_execution_arn_from_a_name():
     ("error", "expected"),
     [
         (NoCredentialsError(), "no AWS credentials found"),
-        (EndpointConnectionError(endpoint_url="http://127.0.0.1:4566"),
-         "cannot reach http://127.0.0.1:4566"),
-        (ClientError({"Error": {"Code": "StateMachineDoesNotExist", "Message": "m"}}, "Op"),
-         "state machine not found (m)"),
-        (ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Op"),
-         "AWS refused the credentials in use"),
+        (
+            EndpointConnectionError(endpoint_url="http://127.0.0.1:4566"),
+            "cannot reach http://127.0.0.1:4566",
+        ),
+        (
+            ClientError({"Error": {"Code": "StateMachineDoesNotExist", "Message": "m"}}, "Op"),
+            "state machine not found (m)",
+        ),
+        (
+            ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Op"),
+            "AWS refused the credentials in use",
+        ),
     ],
 )
 def test_errors_are_translated(error, expected):
@@ -95,8 +112,11 @@ def test_errors_are_translated(error, expected):
 
 def test_an_unreachable_endpoint_is_reported_as_such():
     client = boto3.client(
-        "stepfunctions", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="x",
+        "stepfunctions",
+        endpoint_url="http://127.0.0.1:9",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
         config=Config(retries={"max_attempts": 1}, connect_timeout=1),
     )
 
@@ -105,9 +125,15 @@ def test_an_unreachable_endpoint_is_reported_as_such():
 
 
 def test_no_credentials_exit_1_with_a_hint(monkeypatch, tmp_path, capsys):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))

@@ -18,8 +18,11 @@ from rollout.cli import main
 from tests.conftest import REPO
 
 SEAMS = ("deploy", "lambda_runtime", "eventbridge", "stepfunctions", "alarms")
-MISSING = [f"rollout.local.{seam}" for seam in SEAMS
-           if importlib.util.find_spec(f"rollout.local.{seam}") is None]
+MISSING = [
+    f"rollout.local.{seam}"
+    for seam in SEAMS
+    if importlib.util.find_spec(f"rollout.local.{seam}") is None
+]
 if not (REPO / "template.yaml").is_file():
     MISSING.append("template.yaml")
 
@@ -36,8 +39,19 @@ def handler(event, context):
         raise RuntimeError("broken build {label}")
     return {{"ok": True, "build": "{label}"}}
 """
-FAST = ["--strategy", "Canary10Percent5Minutes", "--time-scale", "0.01",  # 3 s at 10 %
-        "--check-interval", "1", "--watch", "--interval", "0.2", "--timeout", "90"]
+FAST = [
+    "--strategy",
+    "Canary10Percent5Minutes",
+    "--time-scale",
+    "0.01",  # 3 s at 10 %
+    "--check-interval",
+    "1",
+    "--watch",
+    "--interval",
+    "0.2",
+    "--timeout",
+    "90",
+]
 
 
 def code_zip(label: str, fail_always: bool = False, fail_bad: bool = False) -> bytes:
@@ -61,14 +75,26 @@ def env(cloud: Any) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def lam(cloud: Any, env: None) -> Any:
     """The function with version 1 live behind the alias."""
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+            }
+        ],
+    }
     iam = cloud.client("iam")
     role = iam.create_role(RoleName="cli-e2e", AssumeRolePolicyDocument=json.dumps(trust))
     client = cloud.client("lambda")
-    client.create_function(FunctionName=FUNCTION, Runtime="python3.11", Role=role["Role"]["Arn"],
-                           Handler="app.handler", Code={"ZipFile": code_zip("v1")})
+    client.create_function(
+        FunctionName=FUNCTION,
+        Runtime="python3.11",
+        Role=role["Role"]["Arn"],
+        Handler="app.handler",
+        Code={"ZipFile": code_zip("v1")},
+    )
     version = client.publish_version(FunctionName=FUNCTION)["Version"]
     client.create_alias(FunctionName=FUNCTION, Name=ALIAS, FunctionVersion=version)
     return client
@@ -82,7 +108,8 @@ def publish(lam: Any, label: str, **failures: bool) -> str:
 def alias_state(lam: Any) -> tuple[str, dict[str, float]]:
     alias = lam.get_alias(FunctionName=FUNCTION, Name=ALIAS)
     return alias["FunctionVersion"], alias.get("RoutingConfig", {}).get(
-        "AdditionalVersionWeights", {})
+        "AdditionalVersionWeights", {}
+    )
 
 
 def start(capsys: Any, *flags: str) -> tuple[int, str, str]:

@@ -28,11 +28,18 @@ def test_success_reads_plan_steps_weights_and_outcome():
 
     assert run.outcome is Outcome.SUCCEEDED
     assert (run.function, run.alias, run.stable_version, run.target_version) == (
-        "orders", "live", "3", "4")
+        "orders",
+        "live",
+        "3",
+        "4",
+    )
     assert run.strategy == "Canary10Percent5Minutes"
     assert run.steps == [Step(10.0, 0.1, 300)]
     assert [(p.state, p.weight) for p in run.weights] == [
-        ("start", 0.0), ("Shift traffic", 0.1), ("Promote", 1.0)]
+        ("start", 0.0),
+        ("Shift traffic", 0.1),
+        ("Promote", 1.0),
+    ]
     assert run.weight == 1.0
     assert run.step_number == run.step_count == 1
     assert run.reason == "version 4 is live on orders:live"
@@ -71,10 +78,14 @@ def test_rollback_keeps_error_cause_and_puts_weight_back_to_zero():
 
     assert run.outcome is Outcome.ROLLED_BACK
     assert run.error == "HealthCheckFailed" and run.cause == ROLLBACK_CAUSE
-    assert run.reason == "HealthCheckFailed: Health check failed at 10% (step 1/1): error rate " \
+    assert (
+        run.reason == "HealthCheckFailed: Health check failed at 10% (step 1/1): error rate "
         "25.0% > 1.0%"
+    )
     assert [(p.state, p.weight) for p in run.weights][-2:] == [
-        ("Shift traffic", 0.1), ("Roll back", 0.0)]
+        ("Shift traffic", 0.1),
+        ("Roll back", 0.0),
+    ]
     assert any(e.type == "TaskFailed" and e.error == "HealthCheckFailed" for e in run.events)
     assert not run.promoted
     assert exit_code(run) == 1
@@ -82,8 +93,9 @@ def test_rollback_keeps_error_cause_and_puts_weight_back_to_zero():
 
 def test_rejection_has_no_plan_and_exit_code_two():
     h = rejected()
-    run = build_run(h.describe("FAILED", "InvalidRolloutRequest", "alias 'live' does not exist"),
-                    h.events)
+    run = build_run(
+        h.describe("FAILED", "InvalidRolloutRequest", "alias 'live' does not exist"), h.events
+    )
 
     assert run.outcome is Outcome.REJECTED
     assert run.plan is None and run.function == "orders" and run.alias == "live"
@@ -125,8 +137,9 @@ def test_skip_is_a_good_outcome_with_the_plans_reason():
     assert exit_code(run) == 0
 
 
-@pytest.mark.parametrize(("status", "outcome"), [("ABORTED", Outcome.ABORTED),
-                                                  ("TIMED_OUT", Outcome.TIMED_OUT)])
+@pytest.mark.parametrize(
+    ("status", "outcome"), [("ABORTED", Outcome.ABORTED), ("TIMED_OUT", Outcome.TIMED_OUT)]
+)
 def test_stopped_executions(status, outcome):
     h = shifted_and_waiting()
     run = build_run(h.describe(status), h.events)
@@ -137,18 +150,34 @@ def test_stopped_executions(status, outcome):
 
 
 def test_eventbridge_input_names_the_function_before_prepare_ran():
-    event = {"source": "aws.lambda", "detail-type": "AWS API Call via CloudTrail",
-             "detail": {"eventName": "PublishVersion20150331", "requestParameters": {
-                 "functionName": "arn:aws:lambda:us-east-1:123456789012:function:orders"}}}
-    describe = {"executionArn": "arn:x:execution:rollout:e", "status": "RUNNING",
-                "startDate": T0, "input": json.dumps(event)}
+    event = {
+        "source": "aws.lambda",
+        "detail-type": "AWS API Call via CloudTrail",
+        "detail": {
+            "eventName": "PublishVersion20150331",
+            "requestParameters": {
+                "functionName": "arn:aws:lambda:us-east-1:123456789012:function:orders"
+            },
+        },
+    }
+    describe = {
+        "executionArn": "arn:x:execution:rollout:e",
+        "status": "RUNNING",
+        "startDate": T0,
+        "input": json.dumps(event),
+    }
 
     assert build_run(describe, []).function == "orders"
 
 
 def test_a_lambda_error_cause_is_summarised_by_its_error_message():
-    cause = json.dumps({"errorMessage": "lock table missing\nmore", "errorType": "ClientError",
-                        "stackTrace": ["  File x"]})
+    cause = json.dumps(
+        {
+            "errorMessage": "lock table missing\nmore",
+            "errorType": "ClientError",
+            "stackTrace": ["  File x"],
+        }
+    )
     h = rejected()
     run = build_run(h.describe("FAILED", "ClientError", cause), h.events)
 

@@ -30,18 +30,44 @@ def test_minimal_input_has_only_the_given_keys():
 
 def test_every_flag_maps_to_the_contracts_camel_case_keys():
     document = input_for(
-        "--version", "4", "--strategy", "Linear10PercentEvery1Minute",
-        "--alarms", "a,b", "--alarms", " c ", "--time-scale", "0.01", "--check-interval", "1",
-        "--bake-seconds", "30", "--error-rate-percent", "2.5", "--min-invocations", "5",
-        "--ignore-firing-alarms", "--pre-traffic-payload", '{"ping": true}',
-        "--post-traffic-payload", "[1, 2]", "--hook", "orders-hook",
+        "--version",
+        "4",
+        "--strategy",
+        "Linear10PercentEvery1Minute",
+        "--alarms",
+        "a,b",
+        "--alarms",
+        " c ",
+        "--time-scale",
+        "0.01",
+        "--check-interval",
+        "1",
+        "--bake-seconds",
+        "30",
+        "--error-rate-percent",
+        "2.5",
+        "--min-invocations",
+        "5",
+        "--ignore-firing-alarms",
+        "--pre-traffic-payload",
+        '{"ping": true}',
+        "--post-traffic-payload",
+        "[1, 2]",
+        "--hook",
+        "orders-hook",
     )
 
     assert document == {
-        "functionName": "orders", "alias": "live", "targetVersion": "4",
-        "strategy": "Linear10PercentEvery1Minute", "alarms": ["a", "b", "c"],
-        "ignoreFiringAlarms": True, "timeScale": 0.01, "checkIntervalSeconds": 1,
-        "bakeSeconds": 30, "health": {"errorRatePercent": 2.5, "minInvocations": 5},
+        "functionName": "orders",
+        "alias": "live",
+        "targetVersion": "4",
+        "strategy": "Linear10PercentEvery1Minute",
+        "alarms": ["a", "b", "c"],
+        "ignoreFiringAlarms": True,
+        "timeScale": 0.01,
+        "checkIntervalSeconds": 1,
+        "bakeSeconds": 30,
+        "health": {"errorRatePercent": 2.5, "minInvocations": 5},
         "preTraffic": {"payload": {"ping": True}, "hookFunction": "orders-hook"},
         "postTraffic": {"payload": [1, 2], "hookFunction": "orders-hook"},
     }
@@ -55,18 +81,38 @@ def test_strategy_json_object():
 
 def test_flags_override_the_input_file_and_merge_nested_objects(tmp_path):
     file = tmp_path / "input.json"
-    file.write_text(json.dumps({
-        "functionName": "other", "alias": "live", "strategy": "AllAtOnce",
-        "health": {"errorRatePercent": 1, "lowTraffic": "fail"}, "preTraffic": False,
-    }))
+    file.write_text(
+        json.dumps(
+            {
+                "functionName": "other",
+                "alias": "live",
+                "strategy": "AllAtOnce",
+                "health": {"errorRatePercent": 1, "lowTraffic": "fail"},
+                "preTraffic": False,
+            }
+        )
+    )
 
-    document = build_input(build_parser().parse_args([
-        "start", "--input", str(file), "--function", "orders", "--min-invocations", "0",
-        "--pre-traffic-payload", "{}",
-    ]))
+    document = build_input(
+        build_parser().parse_args(
+            [
+                "start",
+                "--input",
+                str(file),
+                "--function",
+                "orders",
+                "--min-invocations",
+                "0",
+                "--pre-traffic-payload",
+                "{}",
+            ]
+        )
+    )
 
     assert document == {
-        "functionName": "orders", "alias": "live", "strategy": "AllAtOnce",
+        "functionName": "orders",
+        "alias": "live",
+        "strategy": "AllAtOnce",
         "health": {"errorRatePercent": 1, "lowTraffic": "fail", "minInvocations": 0},
         "preTraffic": {"payload": {}},
     }
@@ -74,8 +120,16 @@ def test_flags_override_the_input_file_and_merge_nested_objects(tmp_path):
 
 def test_input_file_keys_pass_through_for_the_workflow_to_judge(tmp_path):
     file = tmp_path / "input.json"
-    file.write_text(json.dumps({"functionName": "orders", "alias": "live", "insufficientData":
-                                "fail", "somethingNew": 1}))
+    file.write_text(
+        json.dumps(
+            {
+                "functionName": "orders",
+                "alias": "live",
+                "insufficientData": "fail",
+                "somethingNew": 1,
+            }
+        )
+    )
 
     document = build_input(build_parser().parse_args(["start", "--input", str(file)]))
 
@@ -102,17 +156,25 @@ def test_bad_values_exit_2_with_a_clear_message(flags, message, capsys):
         ("{", "is not valid JSON"),
         ("[]", "must hold a JSON object"),
         ('{"alias": "live"}', "functionName is required"),
-        ('{"functionName": "f", "alias": "live", "timeScale": "fast"}',
-         'timeScale must be int or number, not "fast"'),
+        (
+            '{"functionName": "f", "alias": "live", "timeScale": "fast"}',
+            'timeScale must be int or number, not "fast"',
+        ),
         ('{"functionName": "f", "alias": "live", "alarms": "a,b"}', "alarms must be list"),
         ('{"functionName": "f", "alias": "live", "alarms": [1]}', "alarms must be a list of"),
-        ('{"functionName": "f", "alias": "live", "ignoreFiringAlarms": "yes"}',
-         "ignoreFiringAlarms must be bool"),
+        (
+            '{"functionName": "f", "alias": "live", "ignoreFiringAlarms": "yes"}',
+            "ignoreFiringAlarms must be bool",
+        ),
         ('{"functionName": "f", "alias": "live", "bakeSeconds": true}', "bakeSeconds must be int"),
-        ('{"functionName": "f", "alias": "live", "health": {"minInvocations": 1.5}}',
-         "health.minInvocations must be int"),
-        ('{"functionName": "f", "alias": "live", "preTraffic": "yes"}',
-         "preTraffic must be dict or bool"),
+        (
+            '{"functionName": "f", "alias": "live", "health": {"minInvocations": 1.5}}',
+            "health.minInvocations must be int",
+        ),
+        (
+            '{"functionName": "f", "alias": "live", "preTraffic": "yes"}',
+            "preTraffic must be dict or bool",
+        ),
     ],
 )
 def test_bad_input_files_exit_2(content, message, tmp_path, capsys):
@@ -129,8 +191,13 @@ def test_missing_input_file_exits_2(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "flags", [["--time-scale", "fast"], ["--check-interval", "1.5"], ["--min-invocations", "x"],
-              ["--bogus"]],
+    "flags",
+    [
+        ["--time-scale", "fast"],
+        ["--check-interval", "1.5"],
+        ["--min-invocations", "x"],
+        ["--bogus"],
+    ],
 )
 def test_flags_of_the_wrong_type_exit_2(flags, capsys):
     with pytest.raises(SystemExit) as exited:

@@ -131,9 +131,12 @@ def test_status_filters_by_function_and_limits(sfn, capsys):
 
     assert [r.function for r in recent_runs(sfn, MACHINE, "billing", 10)] == ["billing"]
     assert len(recent_runs(sfn, MACHINE, None, 2)) == 2
-    assert recent_runs(
-        sfn, MACHINE, "arn:aws:lambda:us-east-1:123456789012:function:billing:live", 10
-    )[0].name == "run-3"
+    assert (
+        recent_runs(
+            sfn, MACHINE, "arn:aws:lambda:us-east-1:123456789012:function:billing:live", 10
+        )[0].name
+        == "run-3"
+    )
 
     assert main(["status", "--function", "nobody"]) == 0
     assert "no rollouts of nobody yet" in capsys.readouterr().out

@@ -72,8 +72,9 @@ def test_succeeded_snapshot_outlines_promotion():
 
 def test_rejected_snapshot_without_a_plan():
     h = rejected()
-    run = build_run(h.describe("FAILED", "InvalidRolloutRequest", "alias 'live' does not exist"),
-                    h.events)
+    run = build_run(
+        h.describe("FAILED", "InvalidRolloutRequest", "alias 'live' does not exist"), h.events
+    )
     out = text_of(render(run))
 
     assert "✖ Rejected" in out
@@ -121,8 +122,14 @@ def test_follow_polls_until_the_run_ends():
     runs = iter([running_run(), running_run(), build_run(h.describe("SUCCEEDED"), h.events)])
     clock, out = FakeClock(), io.StringIO()
 
-    final = follow(lambda: next(runs), Console(file=out, width=100), interval=1.0, timeout=30,
-                   clock=clock, sleep=clock.sleep)
+    final = follow(
+        lambda: next(runs),
+        Console(file=out, width=100),
+        interval=1.0,
+        timeout=30,
+        clock=clock,
+        sleep=clock.sleep,
+    )
 
     assert final.outcome.good
     assert clock.sleeps == [1.0, 1.0]
@@ -133,8 +140,14 @@ def test_follow_stops_at_the_deadline():
     clock = FakeClock()
 
     with pytest.raises(WatchTimeout, match="still running after the timeout"):
-        follow(running_run, Console(file=io.StringIO()), interval=2.0, timeout=5,
-               clock=clock, sleep=clock.sleep)
+        follow(
+            running_run,
+            Console(file=io.StringIO()),
+            interval=2.0,
+            timeout=5,
+            clock=clock,
+            sleep=clock.sleep,
+        )
 
     assert clock.sleeps == [2.0, 2.0, 1.0]  # the last sleep is cut to the deadline
 

@@ -5,15 +5,13 @@ import re
 from rollout.cli import main
 
 
-def test_demo_rolls_out_the_healthy_release_and_rolls_back_the_faulty_one(
-    cloud_manager, capsys
-):
+def test_demo_rolls_out_the_healthy_release_and_rolls_back_the_faulty_one(cloud_manager, capsys):
     cloud_manager.release_shared()  # the demo starts its own local cloud
     code = main(["demo", "--time-scale", "0.02", "--check-interval", "1", "--rate", "40"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "✔ Succeeded: version 2 is live on orders:live" in out
     assert re.search(r"✖ Rolled back: HealthCheckFailed: Rolled back orders:live to version 2", out)
-    summary = out[out.index("Demo summary"):]
+    summary = out[out.index("Demo summary") :]
     assert re.search(r"│ 2\s+│ 2\s+│ rolled out\s+│ \d+ s\s+│ v2", summary)
     assert re.search(r"│ 3\s+│ 3\s+│ rolled back \(HealthCheckFailed\)\s+│ \d+ s\s+│ v2", summary)

@@ -19,12 +19,12 @@ import boto3
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-HANDLER = b'''
+HANDLER = b"""
 def handler(event, context):
     if event.get("fail"):
         raise ValueError("asked to fail")
     return {"version": context.function_version}
-'''
+"""
 
 
 def _free_port() -> int:
@@ -39,7 +39,10 @@ def served() -> Iterator[dict[str, str]]:
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "rollout.cli", "local", "up", "--port", str(port)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
         start_new_session=True,
     )
     assert process.stdout is not None
@@ -93,22 +96,40 @@ def weighted(served: dict[str, str]) -> dict[str, str]:
     """A function with two versions and alias `live` sending 30 % to version 2."""
     lam, iam = _client(served, "lambda"), _client(served, "iam")
     role = iam.create_role(RoleName="acceptance-role", AssumeRolePolicyDocument="{}")["Role"]
-    lam.create_function(FunctionName="acceptance", Runtime="python3.12", Role=role["Arn"],
-                        Handler="app.handler", Code={"ZipFile": _zip()},
-                        Environment={"Variables": {"RELEASE": "1"}})
+    lam.create_function(
+        FunctionName="acceptance",
+        Runtime="python3.12",
+        Role=role["Arn"],
+        Handler="app.handler",
+        Code={"ZipFile": _zip()},
+        Environment={"Variables": {"RELEASE": "1"}},
+    )
     first = lam.publish_version(FunctionName="acceptance")["Version"]
-    lam.update_function_configuration(FunctionName="acceptance",
-                                      Environment={"Variables": {"RELEASE": "2"}})
+    lam.update_function_configuration(
+        FunctionName="acceptance", Environment={"Variables": {"RELEASE": "2"}}
+    )
     second = lam.publish_version(FunctionName="acceptance")["Version"]
-    lam.create_alias(FunctionName="acceptance", Name="live", FunctionVersion=first,
-                     RoutingConfig={"AdditionalVersionWeights": {second: 0.3}})
+    lam.create_alias(
+        FunctionName="acceptance",
+        Name="live",
+        FunctionVersion=first,
+        RoutingConfig={"AdditionalVersionWeights": {second: 0.3}},
+    )
     return {"first": first, "second": second}
 
 
 def test_the_cli_reads_the_state_machine_output(served):
-    arn = _aws(served, "cloudformation", "describe-stacks", "--stack-name", "rollout",
-               "--query", "Stacks[0].Outputs[?OutputKey=='RolloutStateMachineArn'].OutputValue",
-               "--output", "text")
+    arn = _aws(
+        served,
+        "cloudformation",
+        "describe-stacks",
+        "--stack-name",
+        "rollout",
+        "--query",
+        "Stacks[0].Outputs[?OutputKey=='RolloutStateMachineArn'].OutputValue",
+        "--output",
+        "text",
+    )
     assert arn.startswith("arn:aws:states:us-east-1:123456789012:stateMachine:")
     assert arn in served["BANNER"]
     machine = _client(served, "stepfunctions").describe_state_machine(stateMachineArn=arn)
@@ -118,8 +139,7 @@ def test_the_cli_reads_the_state_machine_output(served):
 def test_alias_weights_and_metrics_per_executed_version(served, weighted):
     lam = _client(served, "lambda")
     served_by = [
-        lam.invoke(FunctionName="acceptance", Qualifier="live", Payload=b"{}")
-        for _ in range(500)
+        lam.invoke(FunctionName="acceptance", Qualifier="live", Payload=b"{}") for _ in range(500)
     ]
     second = sum(r["ExecutedVersion"] == weighted["second"] for r in served_by)
     assert 110 <= second <= 190  # 30 % of 500 = 150; binomial sd ≈ 10
@@ -131,23 +151,52 @@ def test_alias_weights_and_metrics_per_executed_version(served, weighted):
 
 
 def _invocations_by_version(env: dict[str, str], versions: dict[str, str]) -> dict[str, int]:
-    out = _aws(env, "cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda",
-               "--metric-name", "Invocations", "--statistics", "Sum", "--period", "3600",
-               "--start-time", _iso(time.time() - 3600), "--end-time", _iso(time.time() + 60),
-               "--dimensions", "Name=FunctionName,Value=acceptance",
-               "Name=Resource,Value=acceptance:live", "Name=ExecutedVersion,Value=2")
+    out = _aws(
+        env,
+        "cloudwatch",
+        "get-metric-statistics",
+        "--namespace",
+        "AWS/Lambda",
+        "--metric-name",
+        "Invocations",
+        "--statistics",
+        "Sum",
+        "--period",
+        "3600",
+        "--start-time",
+        _iso(time.time() - 3600),
+        "--end-time",
+        _iso(time.time() + 60),
+        "--dimensions",
+        "Name=FunctionName,Value=acceptance",
+        "Name=Resource,Value=acceptance:live",
+        "Name=ExecutedVersion,Value=2",
+    )
     assert int(sum(p["Sum"] for p in json.loads(out)["Datapoints"])) > 0
     cloudwatch = _client(env, "cloudwatch")
     counts = {}
     for version in versions.values():
         result = cloudwatch.get_metric_data(
-            MetricDataQueries=[{"Id": "inv", "MetricStat": {
-                "Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations", "Dimensions": [
-                    {"Name": "FunctionName", "Value": "acceptance"},
-                    {"Name": "Resource", "Value": "acceptance:live"},
-                    {"Name": "ExecutedVersion", "Value": version}]},
-                "Period": 60, "Stat": "Sum"}}],
-            StartTime=time.time() - 3600, EndTime=time.time() + 60,
+            MetricDataQueries=[
+                {
+                    "Id": "inv",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": "AWS/Lambda",
+                            "MetricName": "Invocations",
+                            "Dimensions": [
+                                {"Name": "FunctionName", "Value": "acceptance"},
+                                {"Name": "Resource", "Value": "acceptance:live"},
+                                {"Name": "ExecutedVersion", "Value": version},
+                            ],
+                        },
+                        "Period": 60,
+                        "Stat": "Sum",
+                    },
+                }
+            ],
+            StartTime=time.time() - 3600,
+            EndTime=time.time() + 60,
         )["MetricDataResults"][0]["Values"]
         counts[version] = int(sum(result))
     return counts
@@ -160,19 +209,28 @@ def _iso(epoch: float) -> str:
 def test_an_errors_alarm_on_the_new_version_fires_within_30_seconds(served, weighted):
     cloudwatch, lam = _client(served, "cloudwatch"), _client(served, "lambda")
     cloudwatch.put_metric_alarm(
-        AlarmName="acceptance-v2-errors", Namespace="AWS/Lambda", MetricName="Errors",
-        Dimensions=[{"Name": "FunctionName", "Value": "acceptance"},
-                    {"Name": "Resource", "Value": "acceptance:live"},
-                    {"Name": "ExecutedVersion", "Value": weighted["second"]}],
-        Statistic="Sum", Period=10, EvaluationPeriods=1, Threshold=0,
-        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+        AlarmName="acceptance-v2-errors",
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Dimensions=[
+            {"Name": "FunctionName", "Value": "acceptance"},
+            {"Name": "Resource", "Value": "acceptance:live"},
+            {"Name": "ExecutedVersion", "Value": weighted["second"]},
+        ],
+        Statistic="Sum",
+        Period=10,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
     )
     started = time.monotonic()
     state = None
     while time.monotonic() - started < 30:
         lam.invoke(FunctionName="acceptance", Qualifier="live", Payload=b'{"fail": true}')
-        state = cloudwatch.describe_alarms(AlarmNames=["acceptance-v2-errors"])[
-            "MetricAlarms"][0]["StateValue"]
+        state = cloudwatch.describe_alarms(AlarmNames=["acceptance-v2-errors"])["MetricAlarms"][0][
+            "StateValue"
+        ]
         if state == "ALARM":
             break
         time.sleep(0.2)
@@ -184,12 +242,15 @@ def test_an_errors_alarm_on_the_new_version_fires_within_30_seconds(served, weig
 def test_a_matching_eventbridge_event_starts_an_execution(served):
     events, sfn = _client(served, "events"), _client(served, "stepfunctions")
     machine = sfn.create_state_machine(
-        name="acceptance-target", roleArn="arn:aws:iam::123456789012:role/x",
+        name="acceptance-target",
+        roleArn="arn:aws:iam::123456789012:role/x",
         definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
     )["stateMachineArn"]
     events.put_rule(Name="acceptance-rule", EventPattern=json.dumps({"source": ["acceptance"]}))
-    events.put_targets(Rule="acceptance-rule", Targets=[{
-        "Id": "machine", "Arn": machine, "RoleArn": "arn:aws:iam::123456789012:role/x"}])
+    events.put_targets(
+        Rule="acceptance-rule",
+        Targets=[{"Id": "machine", "Arn": machine, "RoleArn": "arn:aws:iam::123456789012:role/x"}],
+    )
     events.put_events(Entries=[{"Source": "acceptance", "DetailType": "ping", "Detail": "{}"}])
     executions = sfn.list_executions(stateMachineArn=machine)["executions"]
     assert len(executions) == 1

@@ -266,19 +266,22 @@ def test_every_successful_publish_is_recorded(events, sfn, seam_cloud):
     assert execution_inputs(sfn, machine, count=2) == ["1", "1"]
 
 
-def test_publishing_through_create_or_update_is_not_a_publish_version_call(
-    events, sfn, seam_cloud
-):
+def test_publishing_through_create_or_update_is_not_a_publish_version_call(events, sfn, seam_cloud):
     """CloudTrail records those as CreateFunction / UpdateFunctionCode: no rollout starts."""
     machine = pass_machine(sfn)
     rule_to(events, {"detail": {"eventName": ["PublishVersion20150331"]}}, {"Arn": machine})
     function = create_function(seam_cloud, publish=True)
     seam_cloud.client("lambda").update_function_code(
-        FunctionName=function, ZipFile=python_zip("def handler(e, c):\n    return 2\n"),
+        FunctionName=function,
+        ZipFile=python_zip("def handler(e, c):\n    return 2\n"),
         Publish=True,
     )
-    assert seam_cloud.client("lambda").list_versions_by_function(FunctionName=function)[
-        "Versions"][-1]["Version"] == "2"
+    assert (
+        seam_cloud.client("lambda").list_versions_by_function(FunctionName=function)["Versions"][
+            -1
+        ]["Version"]
+        == "2"
+    )
     assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
 
 

@@ -60,9 +60,10 @@ def runtime() -> LambdaRuntime:
 
 
 @pytest.fixture(scope="module")
-def cloud(runtime: LambdaRuntime,
-          isolated_cloud: Callable[..., AbstractContextManager[LocalCloud]],
-          ) -> Iterator[LocalCloud]:
+def cloud(
+    runtime: LambdaRuntime,
+    isolated_cloud: Callable[..., AbstractContextManager[LocalCloud]],
+) -> Iterator[LocalCloud]:
     """Overrides the shared deployed cloud: this module wants only the runtime seam."""
     with isolated_cloud(seams=[lambda: runtime]) as started:  # the instance, so tests can reach it
         yield started
@@ -75,17 +76,31 @@ def lam(cloud: LocalCloud) -> Any:
 
 @pytest.fixture(scope="module")
 def role(cloud: LocalCloud) -> str:
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"Service": "lambda.amazonaws.com"}}]}
-    response = cloud.client("iam").create_role(RoleName="runtime-tests",
-                                               AssumeRolePolicyDocument=json.dumps(trust))
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+            }
+        ],
+    }
+    response = cloud.client("iam").create_role(
+        RoleName="runtime-tests", AssumeRolePolicyDocument=json.dumps(trust)
+    )
     return response["Role"]["Arn"]
 
 
 def create(lam: Any, role: str, name: str, handler: str, label: str = "v1", **extra: Any) -> None:
-    lam.create_function(FunctionName=name, Runtime="python3.11", Role=role,
-                        Handler=f"app.{handler}", Code={"ZipFile": code_zip(label)}, **extra)
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=role,
+        Handler=f"app.{handler}",
+        Code={"ZipFile": code_zip(label)},
+        **extra,
+    )
 
 
 def invoke(lam: Any, name: str, event: Any = None, **extra: Any) -> tuple[Any, dict[str, Any]]:
@@ -96,11 +111,22 @@ def invoke(lam: Any, name: str, event: Any = None, **extra: Any) -> tuple[Any, d
 def metric_sum(cloud: LocalCloud, metric: str, dimensions: dict[str, str]) -> float:
     now = datetime.now(UTC)
     result = cloud.client("cloudwatch").get_metric_data(
-        StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=1),
-        MetricDataQueries=[{"Id": "m", "MetricStat": {
-            "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric,
-                       "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()]},
-            "Period": 60, "Stat": "Sum"}}],
+        StartTime=now - timedelta(minutes=5),
+        EndTime=now + timedelta(minutes=1),
+        MetricDataQueries=[
+            {
+                "Id": "m",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+        ],
     )
     return sum(result["MetricDataResults"][0]["Values"])
 
@@ -141,14 +167,16 @@ def test_each_version_runs_its_own_code(lam: Any, role: str) -> None:
 def test_each_version_runs_with_its_own_environment(lam: Any, role: str) -> None:
     create(lam, role, "config", "describe", Environment={"Variables": {"GREETING": "hello"}})
     lam.publish_version(FunctionName="config")
-    lam.update_function_configuration(FunctionName="config",
-                                      Environment={"Variables": {"GREETING": "howdy"}})
+    lam.update_function_configuration(
+        FunctionName="config", Environment={"Variables": {"GREETING": "howdy"}}
+    )
     lam.publish_version(FunctionName="config")
 
     assert invoke(lam, "config", Qualifier="1")[0]["variable"] == "hello"
     assert invoke(lam, "config", Qualifier="2")[0]["variable"] == "howdy"
-    lam.update_function_configuration(FunctionName="config",
-                                      Environment={"Variables": {"GREETING": "hi"}})
+    lam.update_function_configuration(
+        FunctionName="config", Environment={"Variables": {"GREETING": "hi"}}
+    )
     assert invoke(lam, "config")[0]["variable"] == "hi"  # $LATEST picks up the change
 
 
@@ -157,8 +185,12 @@ def test_an_alias_routes_by_its_weights(lam: Any, role: str) -> None:
     lam.publish_version(FunctionName="weighted")
     lam.update_function_code(FunctionName="weighted", ZipFile=code_zip("canary"))
     lam.publish_version(FunctionName="weighted")
-    lam.create_alias(FunctionName="weighted", Name="live", FunctionVersion="1",
-                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.3}})
+    lam.create_alias(
+        FunctionName="weighted",
+        Name="live",
+        FunctionVersion="1",
+        RoutingConfig={"AdditionalVersionWeights": {"2": 0.3}},
+    )
 
     executed: Counter[str] = Counter()
     for _ in range(300):
@@ -190,7 +222,8 @@ def test_a_handler_that_cannot_be_imported_reports_an_init_error(lam: Any, role:
 
 
 def test_a_slow_invocation_times_out_and_its_environment_is_replaced(
-        lam: Any, role: str, runtime: LambdaRuntime) -> None:
+    lam: Any, role: str, runtime: LambdaRuntime
+) -> None:
     create(lam, role, "slow", "sleep", Timeout=1)
     assert invoke(lam, "slow", {"seconds": 0})[0] == "woke up"
     first = set(runtime.pids())
@@ -217,24 +250,48 @@ def test_the_handler_gets_a_lambda_context(lam: Any, role: str) -> None:
 
 
 def test_boto3_in_the_handler_reaches_the_local_cloud(
-        lam: Any, role: str, cloud: LocalCloud) -> None:
-    create(lam, role, "lister", "list_functions",
-           Environment={"Variables": {"AWS_ENDPOINT_URL": "http://example.invalid"}})
+    lam: Any, role: str, cloud: LocalCloud
+) -> None:
+    create(
+        lam,
+        role,
+        "lister",
+        "list_functions",
+        Environment={"Variables": {"AWS_ENDPOINT_URL": "http://example.invalid"}},
+    )
     payload, _ = invoke(lam, "lister")
     assert payload["endpoint"] == cloud.endpoint  # user variables can't point it away
     assert "lister" in payload["functions"]
 
 
 def test_layers_are_on_the_path_in_order_and_missing_ones_are_skipped(
-        lam: Any, role: str, caplog: pytest.LogCaptureFixture) -> None:
-    one = lam.publish_layer_version(LayerName="runtime-one", Content={"ZipFile": layer_zip({
-        "runtime_layer_one.py": "NAME = 'one'\n", "runtime_layer_shared.py": "NAME = 'one'\n"})})
-    two = lam.publish_layer_version(LayerName="runtime-two", Content={"ZipFile": layer_zip({
-        "runtime_layer_shared.py": "NAME = 'two'\n"})})
-    gone = lam.publish_layer_version(LayerName="runtime-gone", Content={"ZipFile": layer_zip({
-        "runtime_layer_unused.py": ""})})
-    create(lam, role, "layered", "use_layers",
-           Layers=[one["LayerVersionArn"], two["LayerVersionArn"], gone["LayerVersionArn"]])
+    lam: Any, role: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    one = lam.publish_layer_version(
+        LayerName="runtime-one",
+        Content={
+            "ZipFile": layer_zip(
+                {
+                    "runtime_layer_one.py": "NAME = 'one'\n",
+                    "runtime_layer_shared.py": "NAME = 'one'\n",
+                }
+            )
+        },
+    )
+    two = lam.publish_layer_version(
+        LayerName="runtime-two",
+        Content={"ZipFile": layer_zip({"runtime_layer_shared.py": "NAME = 'two'\n"})},
+    )
+    gone = lam.publish_layer_version(
+        LayerName="runtime-gone", Content={"ZipFile": layer_zip({"runtime_layer_unused.py": ""})}
+    )
+    create(
+        lam,
+        role,
+        "layered",
+        "use_layers",
+        Layers=[one["LayerVersionArn"], two["LayerVersionArn"], gone["LayerVersionArn"]],
+    )
     lam.delete_layer_version(LayerName="runtime-gone", VersionNumber=gone["Version"])
 
     with caplog.at_level(logging.WARNING, logger="rollout.local.lambda_runtime"):
@@ -248,14 +305,21 @@ def test_layers_are_on_the_path_in_order_and_missing_ones_are_skipped(
 
 
 def test_event_invocations_run_in_the_background_and_dry_runs_do_not_run(
-        lam: Any, role: str, tmp_path: Path) -> None:
+    lam: Any, role: str, tmp_path: Path
+) -> None:
     create(lam, role, "toucher", "touch")
     marker = tmp_path / "touched"
-    dry = lam.invoke(FunctionName="toucher", InvocationType="DryRun",
-                     Payload=json.dumps({"path": str(marker)}).encode())
+    dry = lam.invoke(
+        FunctionName="toucher",
+        InvocationType="DryRun",
+        Payload=json.dumps({"path": str(marker)}).encode(),
+    )
     assert dry["StatusCode"] == 204
-    queued = lam.invoke(FunctionName="toucher", InvocationType="Event",
-                        Payload=json.dumps({"path": str(marker)}).encode())
+    queued = lam.invoke(
+        FunctionName="toucher",
+        InvocationType="Event",
+        Payload=json.dumps({"path": str(marker)}).encode(),
+    )
     assert queued["StatusCode"] == 202
     wait_for(marker.exists)
     assert marker.read_text() == "v1"
@@ -274,8 +338,7 @@ def test_output_reaches_cloudwatch_logs(lam: Any, role: str, cloud: LocalCloud) 
 # -- metrics -------------------------------------------------------------------------------
 
 
-def test_metrics_are_emitted_per_executed_version(
-        lam: Any, role: str, cloud: LocalCloud) -> None:
+def test_metrics_are_emitted_per_executed_version(lam: Any, role: str, cloud: LocalCloud) -> None:
     create(lam, role, "measured", "describe")
     lam.publish_version(FunctionName="measured")
     lam.update_function_code(FunctionName="measured", ZipFile=code_zip("v2"))
@@ -307,8 +370,12 @@ def test_metrics_are_emitted_per_executed_version(
 def test_reserved_concurrency_throttles(lam: Any, role: str, cloud: LocalCloud) -> None:
     create(lam, role, "throttled", "echo")
     lam.put_function_concurrency(FunctionName="throttled", ReservedConcurrentExecutions=0)
-    no_retries = boto3.client("lambda", endpoint_url=cloud.endpoint, region_name=cloud.region,
-                              config=Config(retries={"total_max_attempts": 1}))
+    no_retries = boto3.client(
+        "lambda",
+        endpoint_url=cloud.endpoint,
+        region_name=cloud.region,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
     with pytest.raises(ClientError) as raised:
         invoke(no_retries, "throttled")
     assert raised.value.response["Error"]["Code"] == "TooManyRequestsException"
@@ -327,12 +394,15 @@ def test_an_environment_is_reused_warm(lam: Any, role: str) -> None:
 
 
 def test_overlapping_invocations_get_their_own_environments(
-        lam: Any, role: str, tmp_path: Path) -> None:
+    lam: Any, role: str, tmp_path: Path
+) -> None:
     create(lam, role, "meeting", "rendezvous")
     results: list[Any] = []
     event = {"folder": str(tmp_path), "expected": 2}
-    threads = [threading.Thread(target=lambda: results.append(invoke(lam, "meeting", event)[0]))
-               for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: results.append(invoke(lam, "meeting", event)[0]))
+        for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -342,7 +412,8 @@ def test_overlapping_invocations_get_their_own_environments(
 
 
 def test_uninstall_stops_every_environment_and_restores_moto(
-        lam: Any, role: str, cloud: LocalCloud, runtime: LambdaRuntime) -> None:
+    lam: Any, role: str, cloud: LocalCloud, runtime: LambdaRuntime
+) -> None:
     create(lam, role, "short-lived", "count")
     invoke(lam, "short-lived")
     pids = runtime.pids()
@@ -376,20 +447,38 @@ def _children_of(pid: int) -> list[int]:
 def test_contract_with_moto_internals(lam: Any, role: str, cloud: LocalCloud) -> None:
     """Fails when a moto upgrade moves what lambda_runtime.py patches or reads."""
     assert list(inspect.signature(MOTO_BACKEND_INVOKE).parameters) == [
-        "self", "function_name", "qualifier", "body", "headers", "response_headers"]
+        "self",
+        "function_name",
+        "qualifier",
+        "body",
+        "headers",
+        "response_headers",
+    ]
     assert list(inspect.signature(MOTO_RESPONSE_INVOKE).parameters) == ["self"]
     # moto reads the lower-case name, so the seam copies boto3's `Qualifier` to it
     assert '_get_param("qualifier")' in inspect.getsource(MOTO_RESPONSE_INVOKE)
     for name in ("get_function", "get_alias", "layers_versions_by_arn"):
         assert callable(getattr(LambdaBackend, name))
 
-    create(lam, role, "contract", "echo", Layers=[lam.publish_layer_version(
-        LayerName="runtime-contract", Content={"ZipFile": layer_zip({"x.py": ""})})
-        ["LayerVersionArn"]])
+    create(
+        lam,
+        role,
+        "contract",
+        "echo",
+        Layers=[
+            lam.publish_layer_version(
+                LayerName="runtime-contract", Content={"ZipFile": layer_zip({"x.py": ""})}
+            )["LayerVersionArn"]
+        ],
+    )
     lam.publish_version(FunctionName="contract")
     lam.update_function_code(FunctionName="contract", ZipFile=code_zip("v2"))
-    lam.create_alias(FunctionName="contract", Name="live", FunctionVersion="1",
-                     RoutingConfig={"AdditionalVersionWeights": {"1": 0.5}})
+    lam.create_alias(
+        FunctionName="contract",
+        Name="live",
+        FunctionVersion="1",
+        RoutingConfig={"AdditionalVersionWeights": {"1": 0.5}},
+    )
     backend = backend_of(cloud)
     version = backend.get_function("contract", "1")
     latest = backend.get_function("contract", "$LATEST")
@@ -397,8 +486,15 @@ def test_contract_with_moto_internals(lam: Any, role: str, cloud: LocalCloud) ->
     assert version.code_bytes == code_zip("v1")  # a published version keeps its own code
     assert latest.code_bytes == code_zip("v2")
     assert version.code_sha_256 != latest.code_sha_256
-    for attribute in ("handler", "timeout", "memory_size", "run_time", "environment_vars",
-                      "reserved_concurrency", "function_arn"):
+    for attribute in (
+        "handler",
+        "timeout",
+        "memory_size",
+        "run_time",
+        "environment_vars",
+        "reserved_concurrency",
+        "function_arn",
+    ):
         assert hasattr(version, attribute), attribute
     layer = backend.layers_versions_by_arn(version.layers[0]["Arn"])
     assert isinstance(layer, LayerVersion)

@@ -30,12 +30,22 @@ def role_arn(cloud: Any) -> str:
     try:
         return str(iam.get_role(RoleName=ROLE)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
-        trust = {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Action": "sts:AssumeRole",
-            "Principal": {"Service": "lambda.amazonaws.com"}}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                }
+            ],
+        }
         try:
-            return str(iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(
-                trust))["Role"]["Arn"])
+            return str(
+                iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+                    "Arn"
+                ]
+            )
         except iam.exceptions.EntityAlreadyExistsException:  # created by a parallel caller
             return str(iam.get_role(RoleName=ROLE)["Role"]["Arn"])
 
@@ -43,8 +53,14 @@ def role_arn(cloud: Any) -> str:
 def sample_function(cloud: Any, name: str) -> tuple[str, str]:
     """`name` with version 1 live behind `live` and version 2 published; returns (1, 2)."""
     lam = cloud.client("lambda")
-    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role_arn(cloud),
-                        Handler="app.handler", Code={"ZipFile": code_zip("v1")}, Timeout=5)
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role_arn(cloud),
+        Handler="app.handler",
+        Code={"ZipFile": code_zip("v1")},
+        Timeout=5,
+    )
     stable = str(lam.publish_version(FunctionName=name)["Version"])
     lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=stable)
     lam.update_function_code(FunctionName=name, ZipFile=code_zip("v2"))
@@ -54,15 +70,22 @@ def sample_function(cloud: Any, name: str) -> tuple[str, str]:
 def rollout_input(name: str, target: str, waits: tuple[int, ...] = (1,), **extra: Any) -> dict:
     """A small explicit plan: one step per wait (10 %, 20 % ...), checked every second."""
     steps = [{"percentage": 10 * (i + 1), "waitSeconds": w} for i, w in enumerate(waits)]
-    return {"functionName": name, "alias": ALIAS, "targetVersion": target,
-            "strategy": {"steps": steps}, "checkIntervalSeconds": 1, **extra}
+    return {
+        "functionName": name,
+        "alias": ALIAS,
+        "targetVersion": target,
+        "strategy": {"steps": steps},
+        "checkIntervalSeconds": 1,
+        **extra,
+    }
 
 
 def start(cloud: Any, document: dict[str, Any]) -> str:
     sfn = cloud.client("stepfunctions")
     machine = cloud.stack_outputs["RolloutStateMachineArn"]
-    return str(sfn.start_execution(stateMachineArn=machine,
-                                   input=json.dumps(document))["executionArn"])
+    return str(
+        sfn.start_execution(stateMachineArn=machine, input=json.dumps(document))["executionArn"]
+    )
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
@@ -91,8 +114,11 @@ def history(cloud: Any, arn: str) -> list[dict[str, Any]]:
 
 
 def exited_states(cloud: Any, arn: str) -> list[str]:
-    return [e["stateExitedEventDetails"]["name"] for e in history(cloud, arn)
-            if "stateExitedEventDetails" in e]
+    return [
+        e["stateExitedEventDetails"]["name"]
+        for e in history(cloud, arn)
+        if "stateExitedEventDetails" in e
+    ]
 
 
 def wait_for_state(cloud: Any, arn: str, state: str, timeout: float = 30) -> None:
@@ -108,9 +134,11 @@ def alias_of(cloud: Any, name: str) -> tuple[str, dict[str, float]]:
 
 def lock_holder(cloud: Any, name: str) -> str | None:
     table = cloud.stack_outputs["RolloutTableName"]
-    item = cloud.client("dynamodb").get_item(
-        TableName=table, Key={"lockKey": {"S": f"{name}:{ALIAS}"}}, ConsistentRead=True
-    ).get("Item")
+    item = (
+        cloud.client("dynamodb")
+        .get_item(TableName=table, Key={"lockKey": {"S": f"{name}:{ALIAS}"}}, ConsistentRead=True)
+        .get("Item")
+    )
     return item["owner"]["S"] if item else None
 
 

@@ -36,8 +36,9 @@ def minimal(name: str, target: str) -> dict:
 def test_fifty_rollouts_of_different_functions_at_once_all_succeed(cloud, faults):
     names = [f"many-{index:02d}" for index in range(MANY)]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        versions = dict(zip(names, pool.map(lambda n: sample_function(cloud, n), names),
-                            strict=True))
+        versions = dict(
+            zip(names, pool.map(lambda n: sample_function(cloud, n), names), strict=True)
+        )
     arns = []
     for name in names:  # all 50 in flight together; the starts 50 ms apart (see below)
         arns.append(start(cloud, minimal(name, versions[name][1])))
@@ -46,7 +47,8 @@ def test_fifty_rollouts_of_different_functions_at_once_all_succeed(cloud, faults
     ended = [wait_for_end(cloud, arn, timeout=240) for arn in arns]
 
     assert [e["status"] for e in ended] == ["SUCCEEDED"] * MANY, [
-        (e["name"], e.get("error"), e.get("cause")) for e in ended if e["status"] != "SUCCEEDED"]
+        (e["name"], e.get("error"), e.get("cause")) for e in ended if e["status"] != "SUCCEEDED"
+    ]
     for name in names:
         assert alias_of(cloud, name) == (versions[name][1], {}), name
         assert lock_holder(cloud, name) is None, name

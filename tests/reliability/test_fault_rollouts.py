@@ -28,10 +28,17 @@ pytestmark = pytest.mark.cloud
 def alarm(cloud: Any, name: str) -> str:
     alarm_name = f"{name}-errors"
     cloud.client("cloudwatch").put_metric_alarm(
-        AlarmName=alarm_name, Namespace="AWS/Lambda", MetricName="Errors",
-        Dimensions=[{"Name": "FunctionName", "Value": name}], Statistic="Sum", Period=60,
-        EvaluationPeriods=1, Threshold=1000, ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching")
+        AlarmName=alarm_name,
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Dimensions=[{"Name": "FunctionName", "Value": name}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1000,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+    )
     return alarm_name
 
 
@@ -52,12 +59,16 @@ def test_transient_errors_on_every_call_the_tasks_make_are_retried(cloud, faults
     ]
     # the Step Functions interpreter's own Invoke of each task (retried by the ASL)
     for task in ("ShiftTrafficFunction", "CheckHealthFunction", "PromoteFunction"):
-        rules.append(throttle("lambda", "Invoke", 1, resource=task_function(cloud, task),
-                              body_contains=name))
+        rules.append(
+            throttle("lambda", "Invoke", 1, resource=task_function(cloud, task), body_contains=name)
+        )
     faults.add(*rules)
 
-    ended = wait_for_end(cloud, start(cloud, rollout_input(
-        name, target, (2,), alarms=[alarm(cloud, name)])), timeout=90)
+    ended = wait_for_end(
+        cloud,
+        start(cloud, rollout_input(name, target, (2,), alarms=[alarm(cloud, name)])),
+        timeout=90,
+    )
 
     assert ended["status"] == "SUCCEEDED", (ended.get("error"), ended.get("cause"))
     assert alias_of(cloud, name) == (target, {})
@@ -73,10 +84,18 @@ CRASHES = {
     "crash-shift": ("ShiftTrafficFunction", "Sandbox.Timedout", None, {}),
     "crash-health": ("CheckHealthFunction", "Unhandled", '"phase": "step"', {}),
     "crash-promote": ("PromoteFunction", "Sandbox.Timedout", None, {}),
-    "crash-posttraffic": ("TrafficCheckFunction", "Unhandled", '"phase": "postTraffic"',
-                          {"postTraffic": {"payload": {}}}),
-    "crash-bake": ("CheckHealthFunction", "Sandbox.Timedout", '"phase": "bake"',
-                   {"bakeSeconds": 2}),
+    "crash-posttraffic": (
+        "TrafficCheckFunction",
+        "Unhandled",
+        '"phase": "postTraffic"',
+        {"postTraffic": {"payload": {}}},
+    ),
+    "crash-bake": (
+        "CheckHealthFunction",
+        "Sandbox.Timedout",
+        '"phase": "bake"',
+        {"bakeSeconds": 2},
+    ),
 }
 
 
@@ -109,22 +128,46 @@ def test_lost_dependencies_end_cleanly(cloud, faults):
     lam = cloud.client("lambda")
     names = ("lost-table", "lost-alarms", "lost-rollback-update", "lost-version", "lost-alias")
     versions = {name: sample_function(cloud, name) for name in names}
-    gone = FaultRule("dynamodb", "PutItem", "ResourceNotFoundException", 400,
-                     "Requested resource not found", count=None, body_contains='"lost-table')
+    gone = FaultRule(
+        "dynamodb",
+        "PutItem",
+        "ResourceNotFoundException",
+        400,
+        "Requested resource not found",
+        count=None,
+        body_contains='"lost-table',
+    )
     faults.add(gone)
     alarms = {"alarms": [alarm(cloud, "lost-alarms")]}
-    arns = {name: start(cloud, rollout_input(name, versions[name][1], (3,),
-                                             **(alarms if name == "lost-alarms" else {})))
-            for name in names}
+    arns = {
+        name: start(
+            cloud,
+            rollout_input(
+                name, versions[name][1], (3,), **(alarms if name == "lost-alarms" else {})
+            ),
+        )
+        for name in names
+    }
     for name in names[1:]:
         wait_for_state(cloud, arns[name], "Shift traffic")
-    faults.add(FaultRule("cloudwatch", "DescribeAlarms", "AccessDenied", 403, "not authorized",
-                         count=None, body_contains="lost-alarms-errors"))
+    faults.add(
+        FaultRule(
+            "cloudwatch",
+            "DescribeAlarms",
+            "AccessDenied",
+            403,
+            "not authorized",
+            count=None,
+            body_contains="lost-alarms-errors",
+        )
+    )
     rollback_fn = task_function(cloud, "RollbackFunction")
-    faults.add(crash(task_function(cloud, "CheckHealthFunction"),
-                     body_contains='"lost-rollback-update"'))
-    update = faults.add(throttle("lambda", "UpdateAlias", 3, resource="lost-rollback-update",
-                                 from_lambda=True))
+    faults.add(
+        crash(task_function(cloud, "CheckHealthFunction"), body_contains='"lost-rollback-update"')
+    )
+    update = faults.add(
+        throttle("lambda", "UpdateAlias", 3, resource="lost-rollback-update", from_lambda=True)
+    )
     lam.delete_function(FunctionName="lost-version", Qualifier=versions["lost-version"][1])
     lam.delete_alias(FunctionName="lost-alias", Name="live")
 

@@ -22,9 +22,14 @@ TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:fault-topic"
 
 def once(cloud: Any, service: str, attempts: int = 1) -> Any:
     """A client that makes each call `attempts` times at most (1: the first answer shows)."""
-    return boto3.client(service, endpoint_url=cloud.endpoint, region_name=REGION,
-                        aws_access_key_id="testing", aws_secret_access_key="testing",
-                        config=Config(retries={"mode": "standard", "total_max_attempts": attempts}))
+    return boto3.client(
+        service,
+        endpoint_url=cloud.endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "total_max_attempts": attempts}),
+    )
 
 
 CALLS = {
@@ -35,23 +40,30 @@ CALLS = {
     ("dynamodb", "DeleteItem"): lambda c: c.delete_item(TableName="t", Key={"k": {"S": "a"}}),
     ("sns", "Publish"): lambda c: c.publish(TopicArn=TOPIC, Message="m"),
     ("events", "PutEvents"): lambda c: c.put_events(
-        Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}]),
+        Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}]
+    ),
     ("cloudwatch", "DescribeAlarms"): lambda c: c.describe_alarms(AlarmNames=["a"]),
     ("cloudwatch", "GetMetricData"): lambda c: c.get_metric_data(
-        MetricDataQueries=[], StartTime=0, EndTime=60),
+        MetricDataQueries=[], StartTime=0, EndTime=60
+    ),
     ("stepfunctions", "GetExecutionHistory"): lambda c: c.get_execution_history(
-        executionArn=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:m:e"),
+        executionArn=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:m:e"
+    ),
 }
-THROTTLE_CODES = {"lambda": ("TooManyRequestsException", 429),
-                  "dynamodb": ("ProvisionedThroughputExceededException", 400)}
+THROTTLE_CODES = {
+    "lambda": ("TooManyRequestsException", 429),
+    "dynamodb": ("ProvisionedThroughputExceededException", 400),
+}
 
 
 @pytest.mark.parametrize(("service", "operation"), list(CALLS))
 def test_throttling_and_5xx_arrive_as_the_service_sends_them(cloud, faults, service, operation):
     client = once(cloud, service)
     code, status = THROTTLE_CODES.get(service, ("ThrottlingException", 400))
-    for rule, expected in ((throttle(service, operation), (code, status)),
-                           (unavailable(service, operation), None)):
+    for rule, expected in (
+        (throttle(service, operation), (code, status)),
+        (unavailable(service, operation), None),
+    ):
         faults.add(rule)
         with pytest.raises(ClientError) as raised:
             CALLS[service, operation](client)
@@ -113,9 +125,12 @@ def test_probability_zero_never_fires_and_probability_picks_some(cloud, faults):
 def test_a_rule_for_one_resource_leaves_the_others_alone(cloud, faults):
     ddb = once(cloud, "dynamodb")
     for table in ("fault-a", "fault-b"):
-        ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+        ddb.create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        )
     rule = faults.add(throttle("dynamodb", "PutItem", count=None, resource="fault-a"))
 
     ddb.put_item(TableName="fault-b", Item={"k": {"S": "x"}})
@@ -126,9 +141,12 @@ def test_a_rule_for_one_resource_leaves_the_others_alone(cloud, faults):
 
 def test_after_runs_the_call_and_then_answers_with_the_fault(cloud, faults):
     ddb = once(cloud, "dynamodb")
-    ddb.create_table(TableName="fault-after", BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+    ddb.create_table(
+        TableName="fault-after",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+    )
     faults.add(unavailable("dynamodb", "PutItem", after=True))
 
     with pytest.raises(ClientError):

@@ -42,8 +42,16 @@ def test_stop_in_every_phase_restores_moved_traffic_and_releases_the_lock(cloud,
         "guard-baking": ({"bakeSeconds": 30}, "Check bake health"),
     }
     # hold the pre-traffic check of the first case so it can be stopped before any traffic
-    faults.add(FaultRule("lambda", "Invoke", error_code=None, delay_seconds=2,
-                         resource=check_fn, body_contains="guard-before"))
+    faults.add(
+        FaultRule(
+            "lambda",
+            "Invoke",
+            error_code=None,
+            delay_seconds=2,
+            resource=check_fn,
+            body_contains="guard-before",
+        )
+    )
     versions = {name: sample_function(cloud, name) for name in cases}
     arns = {}
     for name, (extras, _) in cases.items():
@@ -74,8 +82,16 @@ def test_a_rollback_that_fails_is_backed_up_by_the_guard(cloud, faults):
     wait_for_state(cloud, arn, "Shift traffic")
     # a health check crashes → Roll back, whose alias update is refused once (not retryable)
     faults.add(crash(task_function(cloud, "CheckHealthFunction"), body_contains=name))
-    faults.add(FaultRule("lambda", "UpdateAlias", "AccessDeniedException", 403,
-                         "not authorized (injected)", resource=name))
+    faults.add(
+        FaultRule(
+            "lambda",
+            "UpdateAlias",
+            "AccessDeniedException",
+            403,
+            "not authorized (injected)",
+            resource=name,
+        )
+    )
 
     ended = wait_for_end(cloud, arn)
     result = guard_result(cloud, arn)
@@ -93,11 +109,15 @@ def test_a_timed_out_execution_is_cleaned_up(cloud, faults):
     stable, target = sample_function(cloud, name)
     arn = start(cloud, rollout_input(name, target, (30,)))
     wait_for_state(cloud, arn, "Shift traffic")
-    event = {"source": "aws.states", "detail-type": "Step Functions Execution Status Change",
-             "detail": {"executionArn": arn, "status": "TIMED_OUT"}}
+    event = {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {"executionArn": arn, "status": "TIMED_OUT"},
+    }
 
     answer = cloud.client("lambda").invoke(
-        FunctionName=cloud.stack_outputs["GuardFunctionName"], Payload=json.dumps(event))
+        FunctionName=cloud.stack_outputs["GuardFunctionName"], Payload=json.dumps(event)
+    )
     result = json.loads(answer["Payload"].read())
     stop(cloud, arn)
     wait_for_end(cloud, arn)
@@ -112,13 +132,21 @@ def test_an_alias_changed_by_someone_else_is_left_alone(cloud, faults):
     lam = cloud.client("lambda")
     workflow, stopped = "guard-drift-flow", "guard-drift-stop"
     versions = {name: sample_function(cloud, name) for name in (workflow, stopped)}
-    arns = {name: start(cloud, rollout_input(name, versions[name][1], (3,) if name == workflow
-                                             else (30,))) for name in versions}
+    arns = {
+        name: start(
+            cloud, rollout_input(name, versions[name][1], (3,) if name == workflow else (30,))
+        )
+        for name in versions
+    }
     for name, arn in arns.items():
         wait_for_state(cloud, arn, "Shift traffic")
         stable, target = versions[name]
-        lam.update_alias(FunctionName=name, Name="live", FunctionVersion=stable,
-                         RoutingConfig={"AdditionalVersionWeights": {target: 0.5}})
+        lam.update_alias(
+            FunctionName=name,
+            Name="live",
+            FunctionVersion=stable,
+            RoutingConfig={"AdditionalVersionWeights": {target: 0.5}},
+        )
     stop(cloud, arns[stopped])
 
     drifted = wait_for_end(cloud, arns[workflow])
@@ -142,8 +170,11 @@ def test_the_guard_leaves_a_cleanly_rolled_back_execution_alone(cloud, faults):
     result = guard_result(cloud, arn)
 
     assert ended["status"] == "FAILED"
-    assert "Notify rollback" in [e["stateExitedEventDetails"]["name"]
-                                 for e in history(cloud, arn) if "stateExitedEventDetails" in e]
+    assert "Notify rollback" in [
+        e["stateExitedEventDetails"]["name"]
+        for e in history(cloud, arn)
+        if "stateExitedEventDetails" in e
+    ]
     assert result["action"] == "none" and result["reason"] == "the workflow already cleaned up"
     assert alias_of(cloud, name) == (stable, {})
 

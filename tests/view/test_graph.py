@@ -12,8 +12,14 @@ TINY = {
         },
         "Done?": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.done", "BooleanEquals": True, "Next": "Rolled out",
-                         "Comment": "step done"}],
+            "Choices": [
+                {
+                    "Variable": "$.done",
+                    "BooleanEquals": True,
+                    "Next": "Rolled out",
+                    "Comment": "step done",
+                }
+            ],
             "Default": "Check health",
         },
         "Roll back": {"Type": "Fail", "Error": "X"},
@@ -51,6 +57,6 @@ def test_the_readme_diagram_is_the_generated_one():
     """The README shows `rollout graph`'s output for the real ASL; regenerate it when this fails."""
     readme = (REPO / "README.md").read_text()
     start = readme.index("-->", readme.index("<!-- graph:start")) + len("-->")
-    section = readme[start:readme.index("<!-- graph:end -->")]
+    section = readme[start : readme.index("<!-- graph:end -->")]
 
     assert section.strip() == f"```mermaid\n{mermaid(load_definition())}```"

@@ -36,8 +36,9 @@ def handler(event, context):
     return {{"ok": True}}
 """
 HOSTILE = "<script>alert('x')</script>"
-FAST_STEPS = {"steps": [{"percentage": 10, "waitSeconds": 100},
-                        {"percentage": 50, "waitSeconds": 100}]}  # 1 s each at timeScale 0.01
+FAST_STEPS = {
+    "steps": [{"percentage": 10, "waitSeconds": 100}, {"percentage": 50, "waitSeconds": 100}]
+}  # 1 s each at timeScale 0.01
 SCREENSHOTS = REPO / "reports" / "screenshots"
 
 
@@ -50,10 +51,18 @@ def code_zip(faulty: bool) -> bytes:
 
 def function_with_new_version(lam: Any, role: str, name: str, faulty: bool = False) -> str:
     """`name` with version 1 behind the alias and version 2 published; returns "2"."""
-    lam.create_function(FunctionName=name, Runtime="python3.11", Role=role,
-                        Handler="app.handler", Code={"ZipFile": code_zip(False)})
-    lam.create_alias(FunctionName=name, Name=ALIAS,
-                     FunctionVersion=lam.publish_version(FunctionName=name)["Version"])
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": code_zip(False)},
+    )
+    lam.create_alias(
+        FunctionName=name,
+        Name=ALIAS,
+        FunctionVersion=lam.publish_version(FunctionName=name)["Version"],
+    )
     lam.update_function_code(FunctionName=name, ZipFile=code_zip(faulty))
     return str(lam.publish_version(FunctionName=name)["Version"])
 
@@ -71,33 +80,55 @@ def env(cloud: Any) -> Iterator[None]:
 def executions(cloud: Any, env: None) -> Iterator[dict[str, str]]:
     """Execution ARNs by kind; the "running" one is waiting for its next health check."""
     lam, sfn = cloud.client("lambda"), cloud.client("stepfunctions")
-    role = cloud.client("iam").create_role(
-        RoleName="report-e2e", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    versions = {name: function_with_new_version(lam, role, name, faulty=name == "report-bad")
-                for name in ("report-ok", "report-bad", "report-slow", "report-idle")}
+    role = cloud.client("iam").create_role(RoleName="report-e2e", AssumeRolePolicyDocument="{}")[
+        "Role"
+    ]["Arn"]
+    versions = {
+        name: function_with_new_version(lam, role, name, faulty=name == "report-bad")
+        for name in ("report-ok", "report-bad", "report-slow", "report-idle")
+    }
     inputs = {
         "succeeded": {"functionName": "report-ok", "strategy": FAST_STEPS, "timeScale": 0.01},
         # half the traffic for 3 s: the faulty version can't go unnoticed by chance
-        "rolled-back": {"functionName": "report-bad", "timeScale": 0.01,
-                        "strategy": {"steps": [{"percentage": 50, "waitSeconds": 300}]},
-                        "health": {"minInvocations": 1}},
+        "rolled-back": {
+            "functionName": "report-bad",
+            "timeScale": 0.01,
+            "strategy": {"steps": [{"percentage": 50, "waitSeconds": 300}]},
+            "health": {"minInvocations": 1},
+        },
         # a function of their own, so another rollout's lock can't be the reason
-        "rejected": {"functionName": "report-idle", "targetVersion": "999",
-                     "strategy": "AllAtOnce"},
+        "rejected": {
+            "functionName": "report-idle",
+            "targetVersion": "999",
+            "strategy": "AllAtOnce",
+        },
         "hostile": {"functionName": "report-idle", "note": HOSTILE},
-        "running": {"functionName": "report-slow", "strategy": "Canary10Percent30Minutes",
-                    "checkIntervalSeconds": 300},
+        "running": {
+            "functionName": "report-slow",
+            "strategy": "Canary10Percent30Minutes",
+            "checkIntervalSeconds": 300,
+        },
     }
     machine = cloud.stack_outputs["RolloutStateMachineArn"]
     stop = threading.Event()
     traffic = threading.Thread(target=send_traffic, args=(lam, stop), daemon=True)
     traffic.start()
     try:
-        arns = {kind: sfn.start_execution(
-                    stateMachineArn=machine, name=f"report-{kind}",
-                    input=json.dumps({"alias": ALIAS, "checkIntervalSeconds": 1,
-                                      "targetVersion": versions[doc["functionName"]], **doc}),
-                )["executionArn"] for kind, doc in inputs.items()}
+        arns = {
+            kind: sfn.start_execution(
+                stateMachineArn=machine,
+                name=f"report-{kind}",
+                input=json.dumps(
+                    {
+                        "alias": ALIAS,
+                        "checkIntervalSeconds": 1,
+                        "targetVersion": versions[doc["functionName"]],
+                        **doc,
+                    }
+                ),
+            )["executionArn"]
+            for kind, doc in inputs.items()
+        }
         wait_until_finished(sfn, [arn for kind, arn in arns.items() if kind != "running"])
         wait_until_in_state(sfn, arns["running"], "Wait for next check")
     finally:
@@ -124,8 +155,9 @@ def wait_until_finished(sfn: Any, arns: list[str], timeout: float = 90) -> None:
 def wait_until_in_state(sfn: Any, arn: str, state: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        events = sfn.get_execution_history(executionArn=arn, reverseOrder=True,
-                                           maxResults=5)["events"]
+        events = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=5)[
+            "events"
+        ]
         if any(e.get("stateEnteredEventDetails", {}).get("name") == state for e in events):
             return
         assert time.monotonic() < deadline, f"{arn} never reached {state}"
@@ -242,7 +274,8 @@ def test_report_writes_next_to_you_by_default(executions, tmp_path, monkeypatch,
 
     assert capsys.readouterr().out.strip() == "rollout-report-report-rejected.html"
     assert "has no published version 999" in (
-        tmp_path / "rollout-report-report-rejected.html").read_text(encoding="utf-8")
+        tmp_path / "rollout-report-report-rejected.html"
+    ).read_text(encoding="utf-8")
 
 
 def test_report_of_an_unknown_execution_fails_cleanly(env, tmp_path, capsys):
@@ -255,14 +288,26 @@ def test_report_of_an_unknown_execution_fails_cleanly(env, tmp_path, capsys):
 # -- in a browser -----------------------------------------------------------------------
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium(url: str, profile: Path, *flags: str) -> str:
-    done = subprocess.run([CHROMIUM or "chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                           *flags, url], capture_output=True, text=True, timeout=90, check=True)
+    done = subprocess.run(
+        [CHROMIUM or "chromium", *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *flags, url],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
+    )
     return done.stdout
 
 
@@ -276,8 +321,13 @@ def test_reports_render_in_a_browser(reports, tmp_path):
     def render(kind: str) -> tuple[str, Path]:
         """The DOM after rendering, and a screenshot, from one Chromium run."""
         shot = tmp_path / f"{kind}.png"
-        dom = chromium((tmp_path / f"{kind}.html").as_uri(), tmp_path / f"profile-{kind}",
-                       "--dump-dom", f"--screenshot={shot}", "--window-size=1280,2400")
+        dom = chromium(
+            (tmp_path / f"{kind}.html").as_uri(),
+            tmp_path / f"profile-{kind}",
+            "--dump-dom",
+            f"--screenshot={shot}",
+            "--window-size=1280,2400",
+        )
         return dom, shot
 
     with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
@@ -298,12 +348,13 @@ def distinct_colours(png: Path, bands: int = 4, rows: int = 40) -> int:
     stride = width * pixel + 1
     colours: set[bytes] = set()
     for band in range(bands):
-        start = next((y for y in range(band * height // bands, height)
-                      if raw[y * stride] in (0, 1)), None)
+        start = next(
+            (y for y in range(band * height // bands, height) if raw[y * stride] in (0, 1)), None
+        )
         previous = bytearray(stride - 1)
         for y in range(start, min(start + rows, height)) if start is not None else ():
-            previous = _unfilter(raw[y * stride:(y + 1) * stride], previous, pixel)
-            colours.update(bytes(previous[i:i + pixel]) for i in range(0, len(previous), pixel))
+            previous = _unfilter(raw[y * stride : (y + 1) * stride], previous, pixel)
+            colours.update(bytes(previous[i : i + pixel]) for i in range(0, len(previous), pixel))
     return len(colours)
 
 
@@ -311,8 +362,8 @@ def _png_rows(data: bytes) -> tuple[int, int, int, bytes]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     position, chunks, header = 8, [], b""
     while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        body = data[position + 8:position + 8 + length]
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        body = data[position + 8 : position + 8 + length]
         header = body if kind == b"IHDR" else header
         chunks += [body] if kind == b"IDAT" else []
         position += 12 + length
@@ -334,7 +385,10 @@ def _unfilter(line: bytes, above: bytearray, pixel: int) -> bytearray:
             row[i] = (row[i] + (left + up) // 2) & 255
         elif kind == 4:
             guess = left + up - corner
-            near = min((abs(guess - left), 0, left), (abs(guess - up), 1, up),
-                       (abs(guess - corner), 2, corner))[2]
+            near = min(
+                (abs(guess - left), 0, left),
+                (abs(guess - up), 1, up),
+                (abs(guess - corner), 2, corner),
+            )[2]
             row[i] = (row[i] + near) & 255
     return row

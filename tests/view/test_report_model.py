@@ -36,29 +36,36 @@ def history(*events: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
             key = "stateEnteredEventDetails"
         elif kind.endswith("StateExited"):
             key = "stateExitedEventDetails"
-        result.append({"id": number, "type": kind, "timestamp": T0 + timedelta(seconds=number),
-                       key: details})
+        result.append(
+            {"id": number, "type": kind, "timestamp": T0 + timedelta(seconds=number), key: details}
+        )
     return result
 
 
-def run_of(status: str, events: list[dict[str, Any]], definition: dict[str, Any] | None = None,
-           **describe: Any) -> Any:
-    described = {"executionArn": ARN, "status": status, "startDate": T0, "input": "{}",
-                 **describe}
+def run_of(
+    status: str,
+    events: list[dict[str, Any]],
+    definition: dict[str, Any] | None = None,
+    **describe: Any,
+) -> Any:
+    described = {"executionArn": ARN, "status": status, "startDate": T0, "input": "{}", **describe}
     machine = {"name": "rollout", "definition": json.dumps(definition)} if definition else None
     return build_run(described, events, machine)
 
 
 def test_a_caught_error_without_state_exited_is_caught():
     """AWS moves on to the Catch target without a TaskStateExited for the failed state."""
-    run = run_of("FAILED", history(
-        ("TaskStateEntered", {"name": "Prepare", "input": "{}"}),
-        ("TaskFailed", {"error": "InvalidRolloutRequest", "cause": "bad input"}),
-        ("PassStateEntered", {"name": "Explain rejection", "input": "{}"}),
-        ("PassStateExited", {"name": "Explain rejection", "output": "{}"}),
-        ("FailStateEntered", {"name": "Request rejected", "input": "{}"}),
-        ("ExecutionFailed", {"error": "InvalidRolloutRequest", "cause": "bad input"}),
-    ))
+    run = run_of(
+        "FAILED",
+        history(
+            ("TaskStateEntered", {"name": "Prepare", "input": "{}"}),
+            ("TaskFailed", {"error": "InvalidRolloutRequest", "cause": "bad input"}),
+            ("PassStateEntered", {"name": "Explain rejection", "input": "{}"}),
+            ("PassStateExited", {"name": "Explain rejection", "output": "{}"}),
+            ("FailStateEntered", {"name": "Request rejected", "input": "{}"}),
+            ("ExecutionFailed", {"error": "InvalidRolloutRequest", "cause": "bad input"}),
+        ),
+    )
 
     assert [(v.name, v.status) for v in run.visits] == [
         ("Prepare", VisitStatus.CAUGHT),
@@ -66,20 +73,25 @@ def test_a_caught_error_without_state_exited_is_caught():
         ("Request rejected", VisitStatus.FAILED),
     ]
     assert run.visits[0].error == "InvalidRolloutRequest"
-    assert taken_edges(run.visits) == {("Prepare", "Explain rejection", True),
-                                       ("Explain rejection", "Request rejected", False)}
+    assert taken_edges(run.visits) == {
+        ("Prepare", "Explain rejection", True),
+        ("Explain rejection", "Request rejected", False),
+    }
 
 
 def test_a_retried_task_that_then_succeeds_succeeded():
-    run = run_of("RUNNING", history(
-        ("TaskStateEntered", {"name": "Shift traffic", "input": "{}"}),
-        ("TaskScheduled", {}),
-        ("TaskFailed", {"error": "Lambda.TooManyRequestsException", "cause": "slow down"}),
-        ("TaskScheduled", {}),
-        ("TaskSucceeded", {"output": "{}"}),
-        ("TaskStateExited", {"name": "Shift traffic", "output": '{"progress": {}}'}),
-        ("WaitStateEntered", {"name": "Wait for next check", "input": '{"progress": {}}'}),
-    ))
+    run = run_of(
+        "RUNNING",
+        history(
+            ("TaskStateEntered", {"name": "Shift traffic", "input": "{}"}),
+            ("TaskScheduled", {}),
+            ("TaskFailed", {"error": "Lambda.TooManyRequestsException", "cause": "slow down"}),
+            ("TaskScheduled", {}),
+            ("TaskSucceeded", {"output": "{}"}),
+            ("TaskStateExited", {"name": "Shift traffic", "output": '{"progress": {}}'}),
+            ("WaitStateEntered", {"name": "Wait for next check", "input": '{"progress": {}}'}),
+        ),
+    )
 
     shift, wait = run.visits
     assert (shift.status, shift.retries, shift.error) == (VisitStatus.SUCCEEDED, 1, None)
@@ -89,23 +101,29 @@ def test_a_retried_task_that_then_succeeds_succeeded():
 
 
 def test_an_aborted_run_fails_the_state_it_was_in():
-    run = run_of("ABORTED", history(
-        ("WaitStateEntered", {"name": "Wait for next check", "input": "{}"}),
-        ("ExecutionAborted", {}),
-    ))
+    run = run_of(
+        "ABORTED",
+        history(
+            ("WaitStateEntered", {"name": "Wait for next check", "input": "{}"}),
+            ("ExecutionAborted", {}),
+        ),
+    )
 
     assert (run.visits[0].status, run.visits[0].error) == (VisitStatus.FAILED, "Aborted")
 
 
 def test_marks_count_runs_and_keep_the_most_telling_status():
-    run = run_of("FAILED", history(
-        ("TaskStateEntered", {"name": "Check health"}),
-        ("TaskStateExited", {"name": "Check health"}),
-        ("TaskStateEntered", {"name": "Check health"}),
-        ("TaskFailed", {"error": "HealthCheckFailed"}),
-        ("TaskStateExited", {"name": "Check health"}),
-        ("TaskStateEntered", {"name": "Roll back"}),
-    ))
+    run = run_of(
+        "FAILED",
+        history(
+            ("TaskStateEntered", {"name": "Check health"}),
+            ("TaskStateExited", {"name": "Check health"}),
+            ("TaskStateEntered", {"name": "Check health"}),
+            ("TaskFailed", {"error": "HealthCheckFailed"}),
+            ("TaskStateExited", {"name": "Check health"}),
+            ("TaskStateEntered", {"name": "Roll back"}),
+        ),
+    )
 
     mark = marks(run.visits)["Check health"]
     assert (mark.status, mark.count, mark.error) == ("caught", 2, "HealthCheckFailed")
@@ -119,15 +137,17 @@ def test_the_real_workflow_is_laid_out_downwards_with_its_three_loops():
     row = rows(definition["StartAt"], names, forward)
 
     assert {(e.source, e.target) for e in loops} == {
-        ("Step done?", "Wait for next check"), ("Next step?", "Shift traffic"),
-        ("Check bake health", "Bake?")}
+        ("Step done?", "Wait for next check"),
+        ("Next step?", "Shift traffic"),
+        ("Check bake health", "Bake?"),
+    }
     assert all(row[e.target] > row[e.source] for e in forward)
     assert row["Roll back"] > row["Check bake health"]  # failures flow down to the rollback
 
     layout = _Layout(row, columns(names, row, forward), all_edges, loops)
     boxes = list(layout.boxes.values())
     for i, a in enumerate(boxes):  # no two states overlap
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert abs(a.x - b.x) >= NODE_W or abs(a.y - b.y) >= NODE_H
     for edge, x in layout.lane_x.items():  # lanes pass beside the states of their rows
         low, high = sorted((row[edge.source], row[edge.target]))
@@ -138,10 +158,15 @@ def test_the_real_workflow_is_laid_out_downwards_with_its_three_loops():
 def test_everything_from_the_execution_is_escaped():
     hostile = '<img src=x onerror="alert(1)">'
     definition = {"StartAt": hostile, "States": {hostile: {"Type": "Fail", "Error": "E"}}}
-    run = run_of("FAILED", history(
-        ("FailStateEntered", {"name": hostile, "input": json.dumps({"x": hostile})}),
-        ("ExecutionFailed", {"error": hostile, "cause": hostile}),
-    ), definition, input=json.dumps({"functionName": hostile, "alias": hostile}))
+    run = run_of(
+        "FAILED",
+        history(
+            ("FailStateEntered", {"name": hostile, "input": json.dumps({"x": hostile})}),
+            ("ExecutionFailed", {"error": hostile, "cause": hostile}),
+        ),
+        definition,
+        input=json.dumps({"functionName": hostile, "alias": hostile}),
+    )
 
     page = build_report(run, now=T0 + timedelta(seconds=5))
 

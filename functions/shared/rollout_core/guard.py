@@ -113,8 +113,11 @@ def _json(text: Any) -> Any:
 
 def guard(change: StatusChange) -> dict[str, Any]:
     """Look at one ended execution and clean up after it; returns what was done."""
-    summary: dict[str, Any] = {"executionId": change.executionArn, "status": change.status,
-                               "error": change.error}
+    summary: dict[str, Any] = {
+        "executionId": change.executionArn,
+        "status": change.status,
+        "error": change.error,
+    }
     if change.status not in WATCHED or change.error in REJECTIONS:
         return summary | {"action": "none", "reason": "nothing to clean up"}
     record = read_execution(change.executionArn)
@@ -124,15 +127,20 @@ def guard(change: StatusChange) -> dict[str, Any]:
         return summary | _release_unplanned_lock(record)
     plan = record.plan.rollout_ready()
     if PASSED_AT in record.entered:
-        return summary | {"action": "none", "reason": "the new version passed every check",
-                          "lockReleased": _release(plan)}
+        return summary | {
+            "action": "none",
+            "reason": "the new version passed every check",
+            "lockReleased": _release(plan),
+        }
     return summary | _clean_up(plan, change)
 
 
 def _clean_up(plan: RolloutPlan, change: StatusChange) -> dict[str, Any]:
     summary: dict[str, Any] = {
-        "functionName": plan.functionName, "alias": plan.alias,
-        "stableVersion": plan.stableVersion, "targetVersion": plan.targetVersion,
+        "functionName": plan.functionName,
+        "alias": plan.alias,
+        "stableVersion": plan.stableVersion,
+        "targetVersion": plan.targetVersion,
     }
     try:
         summary |= restore(plan)
@@ -157,19 +165,25 @@ def restore(plan: RolloutPlan) -> dict[str, str]:
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
-        return {"action": "missing",
-                "detail": f"{plan.functionName}:{plan.alias} no longer exists; nothing restored"}
+        return {
+            "action": "missing",
+            "detail": f"{plan.functionName}:{plan.alias} no longer exists; nothing restored",
+        }
     if current.same_as(stable):
         return {"action": "none", "detail": f"already on version {plan.stableVersion}"}
     own = own_positions(plan, Progress())
     if not any(current.same_as(position) for position in own):
-        return {"action": "left",
-                "detail": f"{plan.functionName}:{plan.alias} is at {current.describe()}, "
-                "not where this rollout left it; someone else changed it, so it is left alone"}
+        return {
+            "action": "left",
+            "detail": f"{plan.functionName}:{plan.alias} is at {current.describe()}, "
+            "not where this rollout left it; someone else changed it, so it is left alone",
+        }
     aliases.move(plan.functionName, plan.alias, own, stable)
-    return {"action": "restored",
-            "detail": f"{plan.functionName}:{plan.alias} restored from {current.describe()} "
-            f"to version {plan.stableVersion} with no routing"}
+    return {
+        "action": "restored",
+        "detail": f"{plan.functionName}:{plan.alias} restored from {current.describe()} "
+        f"to version {plan.stableVersion} with no routing",
+    }
 
 
 def _release(plan: RolloutPlan) -> bool:
@@ -195,7 +209,11 @@ def _release_unplanned_lock(record: ExecutionRecord) -> dict[str, Any]:
 
 
 def _notify(outcome: str, summary: dict[str, Any], change: StatusChange) -> Any:
-    document = summary | {"outcome": outcome, "executionStatus": change.status,
-                          "executionError": change.error, "executionCause": change.cause}
+    document = summary | {
+        "outcome": outcome,
+        "executionStatus": change.status,
+        "executionError": change.error,
+        "executionCause": change.cause,
+    }
     log.warning("Guard notification", extra={"outcome": outcome, "summary": document})
     return notify.publish(outcome, document)
