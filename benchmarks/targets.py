@@ -8,7 +8,6 @@ demand, as a version that breaks under real traffic does.
 from __future__ import annotations
 
 import io
-import json
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from rollout.samples import lambda_role
 
 ALIAS = "live"
 HANDLER = '''\
@@ -64,20 +65,8 @@ def prepare_account(cloud: Any, prefix: str) -> tuple[str, str]:
         AttributeDefinitions=[{"AttributeName": "flag", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "flag", "KeyType": "HASH"}],
     )
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-            }
-        ],
-    }
-    role = cloud.client("iam").create_role(
-        RoleName=f"{prefix}-target-role", AssumeRolePolicyDocument=json.dumps(trust)
-    )
-    return table, str(role["Role"]["Arn"])
+    role = lambda_role(cloud.client("iam"), f"{prefix}-target-role")
+    return table, role
 
 
 def create(lam: Any, role_arn: str, table: str, name: str) -> Target:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from rollout.samples import lambda_role
 
 FUNCTION = "orders"
 ALIAS = "live"
@@ -65,21 +66,7 @@ def sample_code() -> bytes:
 
 def create_sample_function(lam: Any, iam: Any, tags: dict[str, str] | None = None) -> str:
     """`orders` v1 behind `live`, tagged for EventBridge-triggered rollouts; returns v1."""
-    role = iam.create_role(
-        RoleName="orders-demo-role",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": "sts:AssumeRole",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
+    role = lambda_role(iam, "orders-demo-role")
     lam.create_function(
         FunctionName=FUNCTION,
         Runtime="python3.12",
@@ -104,32 +91,6 @@ def publish_release(lam: Any, release: int, failure_rate: float) -> str:
     )
     lam.get_waiter("function_updated_v2").wait(FunctionName=FUNCTION)
     return str(lam.publish_version(FunctionName=FUNCTION)["Version"])
-
-
-class Traffic:
-    """Steady requests to the alias from a background thread, as users would send."""
-
-    def __init__(self, lam: Any, per_second: float = 30.0) -> None:
-        self._lam = lam
-        self._interval = 1.0 / per_second
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="demo-traffic", daemon=True)
-        self.sent = 0
-        self.failed = 0
-
-    def __enter__(self) -> Traffic:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            response = self._lam.invoke(FunctionName=FUNCTION, Qualifier=ALIAS, Payload=b"{}")
-            self.sent += 1
-            self.failed += "FunctionError" in response
 
 
 def find_execution(sfn: Any, state_machine_arn: str, version: str, timeout: float = 30) -> str:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from rollout import demo
 from rollout.local.cloud import LocalCloud
+from rollout.samples import Traffic
 from rollout.view.run import fetch_run
 from rollout.view.watch import follow
 
@@ -70,7 +71,7 @@ def _story(
         f"[bold]{demo.ALIAS}[/], tagged {listed}"
     )
     outcomes = []
-    with demo.Traffic(clients["lambda"], per_second=rate) as traffic:
+    with Traffic(clients["lambda"], demo.FUNCTION, demo.ALIAS, per_second=rate) as traffic:
         console.print(f"Sending about {rate:.0f} requests/s to {demo.FUNCTION}:{demo.ALIAS}\n")
         for release, failure_rate, title in (
             (2, HEALTHY, "a healthy release"),

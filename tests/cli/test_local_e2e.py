@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import json
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from rollout.cli import main
+from rollout.samples import lambda_role
 from tests.conftest import REPO
 
 SEAMS = ("deploy", "lambda_runtime", "eventbridge", "stepfunctions", "alarms")
@@ -75,23 +75,12 @@ def env(cloud: Any) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def lam(cloud: Any, env: None) -> Any:
     """The function with version 1 live behind the alias."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-            }
-        ],
-    }
-    iam = cloud.client("iam")
-    role = iam.create_role(RoleName="cli-e2e", AssumeRolePolicyDocument=json.dumps(trust))
+    role = lambda_role(cloud.client("iam"), "cli-e2e")
     client = cloud.client("lambda")
     client.create_function(
         FunctionName=FUNCTION,
         Runtime="python3.11",
-        Role=role["Role"]["Arn"],
+        Role=role,
         Handler="app.handler",
         Code={"ZipFile": code_zip("v1")},
     )

@@ -27,6 +27,7 @@ from moto.awslambda.responses import LambdaResponse
 
 from rollout.local.cloud import LocalCloud
 from rollout.local.lambda_runtime import LambdaRuntime, backend_of
+from rollout.samples import lambda_role
 
 pytestmark = pytest.mark.cloud
 
@@ -76,20 +77,7 @@ def lam(cloud: LocalCloud) -> Any:
 
 @pytest.fixture(scope="module")
 def role(cloud: LocalCloud) -> str:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-            }
-        ],
-    }
-    response = cloud.client("iam").create_role(
-        RoleName="runtime-tests", AssumeRolePolicyDocument=json.dumps(trust)
-    )
-    return response["Role"]["Arn"]
+    return lambda_role(cloud.client("iam"), "runtime-tests")
 
 
 def create(lam: Any, role: str, name: str, handler: str, label: str = "v1", **extra: Any) -> None:

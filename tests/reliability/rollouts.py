@@ -12,6 +12,8 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from rollout.samples import lambda_role
+
 ALIAS = "live"
 ROLE = "reliability-fn-role"
 HANDLER = 'def handler(event, context):\n    return {{"ok": True, "build": "{label}"}}\n'
@@ -26,28 +28,7 @@ def code_zip(label: str) -> bytes:
 
 
 def role_arn(cloud: Any) -> str:
-    iam = cloud.client("iam")
-    try:
-        return str(iam.get_role(RoleName=ROLE)["Role"]["Arn"])
-    except iam.exceptions.NoSuchEntityException:
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": "sts:AssumeRole",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                }
-            ],
-        }
-        try:
-            return str(
-                iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
-                    "Arn"
-                ]
-            )
-        except iam.exceptions.EntityAlreadyExistsException:  # created by a parallel caller
-            return str(iam.get_role(RoleName=ROLE)["Role"]["Arn"])
+    return lambda_role(cloud.client("iam"), ROLE)
 
 
 def sample_function(cloud: Any, name: str) -> tuple[str, str]:

@@ -10,7 +10,7 @@ Helpers:
   weights the workflow gave the alias (Shift traffic and Promote outputs).
 - `AliasLog`: every UpdateAlias the local cloud applied, per function: what the alias
   actually had, independent of what the workflow reports.
-- `Traffic`: requests to the alias from a background thread, as users would send.
+- `traffic`: requests to the alias from a background thread, as users would send.
 - `runs`: a module declares its scenarios (`scenarios(cloud, workflow)`); they all start
   at once, and each test takes its own scenario's result, so a module costs about as
   long as its slowest scenario.
@@ -35,6 +35,7 @@ import pytest
 from moto.awslambda.models import LambdaAlias, LambdaBackend
 
 from rollout.local.cloud import LocalCloud
+from rollout.samples import Traffic, lambda_role
 
 ALIAS = "live"
 STAGGER = 0.3  # seconds between the starts of two scenarios
@@ -137,28 +138,8 @@ class SampleFunction:
         return {"functionName": self.name, "alias": ALIAS, "targetVersion": target, **options}
 
 
-_ROLE_LOCK = threading.Lock()  # scenarios create functions from several threads at once
-
-
 def _role(cloud: LocalCloud) -> str:
-    iam = cloud.client("iam")
-    with _ROLE_LOCK:
-        try:
-            return str(iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"])
-        except iam.exceptions.NoSuchEntityException:
-            pass
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": "sts:AssumeRole",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                }
-            ],
-        }
-        role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))
-    return str(role["Role"]["Arn"])
+    return lambda_role(cloud.client("iam"), ROLE_NAME)
 
 
 @dataclass
@@ -367,40 +348,11 @@ class AliasLog:
             return list(self._positions[function])
 
 
-class Traffic:
+def traffic(
+    function: SampleFunction, payload: Callable[[], Json] = dict, per_second: float = 10.0
+) -> Traffic:
     """Requests to `function:live` from a background thread; `payload()` picks each body."""
-
-    def __init__(
-        self, function: SampleFunction, payload: Callable[[], Json] = dict, per_second: float = 10.0
-    ) -> None:
-        self._function = function
-        self._lam = function.cloud.client("lambda")
-        self._payload = payload
-        self._interval = 1.0 / per_second
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, daemon=True, name=f"traffic-{function.name}"
-        )
-        self.sent = 0
-        self.failed = 0
-
-    def __enter__(self) -> Traffic:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            reply = self._lam.invoke(
-                FunctionName=self._function.name,
-                Qualifier=ALIAS,
-                Payload=json.dumps(self._payload()).encode(),
-            )
-            self.sent += 1
-            self.failed += "FunctionError" in reply
+    return Traffic(function.cloud.client("lambda"), function.name, ALIAS, per_second, payload)
 
 
 @contextmanager

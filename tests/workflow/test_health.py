@@ -19,8 +19,8 @@ from tests.workflow.conftest import (
     ALIAS,
     Finished,
     SampleFunction,
-    Traffic,
     Workflow,
+    traffic,
     unique,
     weights_of,
 )
@@ -69,7 +69,7 @@ def alarm_fires_in_step_2(cloud: Any, workflow: Workflow) -> tuple[Result, str]:
         checkIntervalSeconds=1,
         health={"errorRatePercent": 100},
     )  # only the alarm can fail it
-    with Traffic(function, payload):
+    with traffic(function, payload):
         return (function, target, workflow.run(document)), alarm
 
 
@@ -82,7 +82,7 @@ def new_version_errors(cloud: Any, workflow: Workflow) -> Result:
         checkIntervalSeconds=1,
         health={"minInvocations": 5},
     )
-    with Traffic(function, lambda: GOOD):
+    with traffic(function, lambda: GOOD):
         return function, target, workflow.run(document)
 
 
@@ -97,7 +97,7 @@ def old_version_errors(cloud: Any, workflow: Workflow) -> Result:
         checkIntervalSeconds=1,
         health={"minInvocations": 5},
     )
-    with Traffic(function, lambda: next(alternate)):
+    with traffic(function, lambda: next(alternate)):
         return function, target, workflow.run(document)
 
 
@@ -137,7 +137,7 @@ def bake(cloud: Any, workflow: Workflow, mode: str) -> Result:
         checkIntervalSeconds=1,
         health={"minInvocations": 3},
     )
-    with Traffic(function, payload):
+    with traffic(function, payload):
         return function, target, workflow.run(document)
 
 

@@ -1,0 +1,72 @@
+"""Building blocks for sample functions in a cloud: the demo, the tests and the benchmark
+all create Lambda functions with a role and send them traffic."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+LAMBDA_TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+            }
+        ],
+    }
+)
+_ROLE_LOCK = threading.Lock()  # callers create functions from several threads at once
+
+
+def lambda_role(iam: Any, name: str) -> str:
+    """The ARN of an execution role Lambda can assume, created on first use."""
+    with _ROLE_LOCK:
+        try:
+            return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+        except iam.exceptions.NoSuchEntityException:
+            role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY)
+            return str(role["Role"]["Arn"])
+
+
+class Traffic:
+    """Requests to `function:alias` from a background thread, as users would send them.
+    `payload()` gives each request's body; `sent` and `failed` count what happened."""
+
+    def __init__(
+        self,
+        lam: Any,
+        function: str,
+        alias: str,
+        per_second: float = 10.0,
+        payload: Callable[[], Any] = dict,
+    ) -> None:
+        self._lam, self._function, self._alias = lam, function, alias
+        self._payload = payload
+        self._interval = 1.0 / per_second
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"traffic-{function}")
+        self.sent = 0
+        self.failed = 0
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            reply = self._lam.invoke(
+                FunctionName=self._function,
+                Qualifier=self._alias,
+                Payload=json.dumps(self._payload()).encode(),
+            )
+            self.sent += 1
+            self.failed += "FunctionError" in reply
