@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
+import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,8 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     if template is not None and not template.is_file():
         console.print(f"[red]no template at {template}[/]: pass --template or run from the repo")
         return 2
+    # `kill -USR1 <pid>` prints every thread's stack: what to look at if it ever hangs.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     cloud = LocalCloud(port=args.port, template=template)
     what = "" if template is None else f" and deploying {template.name} as stack 'rollout'"
     try:

@@ -192,8 +192,9 @@ class LocalCloud:
 
     def _abort_running_executions(self) -> None:
         """Executions run on moto threads; stop them before the seams they call go away.
-        Best effort: stopping must never leave the cloud half-stopped."""
-        sfn = self.client("stepfunctions")
+        Best effort and bounded: stopping must never hang or leave the cloud half-stopped
+        (moto's StopExecution waits for the execution's state lock)."""
+        sfn = self.client("stepfunctions", connect_timeout=2, read_timeout=5)
         try:
             machines = sfn.list_state_machines()["stateMachines"]
             running = [

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -37,35 +38,44 @@ def _free_port() -> int:
 def served() -> Iterator[dict[str, str]]:
     """`rollout local up --port N` running; yields the environment a user would export."""
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rollout.cli", "local", "up", "--port", str(port)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    assert process.stdout is not None
-    banner = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        banner.append(line)
-        if "Press Ctrl-C to stop." in line or process.poll() is not None:
-            break
-    assert "local cloud ready" in "".join(banner), "".join(banner)
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }
-    env.pop("AWS_SESSION_TOKEN", None)
-    env.pop("AWS_PROFILE", None)
-    yield env | {"BANNER": "".join(banner)}
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
+    # stderr is read back if it ever fails to stop
+    with tempfile.TemporaryFile(mode="w+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rollout.cli", "local", "up", "--port", str(port)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            start_new_session=True,
+        )
+        assert process.stdout is not None
+        banner = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            banner.append(line)
+            if "Press Ctrl-C to stop." in line or process.poll() is not None:
+                break
+        assert "local cloud ready" in "".join(banner), "".join(banner)
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        env.pop("AWS_SESSION_TOKEN", None)
+        env.pop("AWS_PROFILE", None)
+        yield env | {"BANNER": "".join(banner)}
+        process.send_signal(signal.SIGINT)
+        try:
+            assert process.wait(timeout=30) == 0
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # faulthandler: every thread's stack to stderr
+            time.sleep(1)
+            process.kill()
+            stderr.seek(0)
+            pytest.fail(f"`rollout local up` did not stop within 30 s:\n{stderr.read()[-6000:]}")
 
 
 def _client(env: dict[str, str], service: str):
