@@ -48,15 +48,15 @@ def register(subparsers: Any) -> None:
 
 
 def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
-    """Serve until Ctrl-C (or until `stop` is set, for tests)."""
+    """Serve until Ctrl-C or SIGTERM (or until `stop` is set, for tests)."""
+    stop = stop or threading.Event()
+    _stop_on_signals(stop)
     console = Console(stderr=True)  # progress and status; the ready banner goes to stdout
     out = Console(soft_wrap=True)  # ARNs stay on one line, greppable
     template = None if args.no_deploy else args.template
     if template is not None and not template.is_file():
         console.print(f"[red]no template at {template}[/]: pass --template or run from the repo")
         return 2
-    # `kill -USR1 <pid>` prints every thread's stack: what to look at if it ever hangs.
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
     cloud = LocalCloud(port=args.port, template=template)
     what = "" if template is None else f" and deploying {template.name} as stack 'rollout'"
     try:
@@ -67,13 +67,23 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
         return 1
     try:
         _print_ready(out, cloud)
-        (stop or threading.Event()).wait()
-    except KeyboardInterrupt:
-        pass  # Ctrl-C is how a person stops it: a clean exit, not an error
+        while not stop.wait(0.5):
+            pass
     finally:
         with console.status("stopping …"):
             cloud.stop()
     return 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """Ctrl-C and SIGTERM stop the cloud cleanly. Set explicitly: a process started with
+    SIGINT ignored (a background job, some CI runners) gets no KeyboardInterrupt from Python,
+    and Ctrl-C would do nothing. `kill -USR1 <pid>` prints every thread's stack."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers belong to the main thread; tests set `stop` themselves
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 @reports_errors

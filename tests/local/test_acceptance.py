@@ -47,6 +47,9 @@ def served() -> Iterator[dict[str, str]]:
             stderr=stderr,
             text=True,
             start_new_session=True,
+            # As a background job or a CI runner starts it: SIGINT ignored on entry. Ctrl-C
+            # must stop it all the same.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
         assert process.stdout is not None
         banner = []
