@@ -51,7 +51,7 @@ def run_status(args: argparse.Namespace) -> int:
         which = f" of {args.function}" if args.function else ""
         console.print(f"no rollouts{which} yet on {machine}", highlight=False)
         return 0
-    console.print(status_table(runs, datetime.now(UTC)))
+    console.print(status_table(runs, datetime.now(UTC), console.width))
     return 0
 
 
@@ -79,7 +79,10 @@ def _executions(sfn: Any, machine: str) -> Iterator[dict[str, Any]]:
     yield from sorted(summaries, key=lambda s: s["startDate"], reverse=True)
 
 
-def status_table(runs: list[Run], now: datetime) -> Table:
+FULL_WIDTH = 140  # wide enough for every column, the execution name in full
+
+
+def status_table(runs: list[Run], now: datetime, width: int = FULL_WIDTH) -> Table:
     table = Table(title="Recent rollouts", title_justify="left", box=box.SIMPLE_HEAD)
     for column in (
         "Function",
@@ -91,8 +94,15 @@ def status_table(runs: list[Run], now: datetime) -> Table:
         "Duration",
         "Execution",
     ):
-        outcome = column == "Outcome"  # the only column that wraps: label, then the error
-        table.add_column(column, no_wrap=not outcome, min_width=20 if outcome else None)
+        # Outcome wraps (label, then the error) and never shrinks below 20; on a narrow
+        # terminal the execution name is cut short (…) rather than a column hidden.
+        if column == "Outcome":
+            table.add_column(column, min_width=20)
+        elif column == "Execution":
+            narrow = width < FULL_WIDTH
+            table.add_column(column, no_wrap=True, max_width=14 if narrow else None)
+        else:
+            table.add_column(column, no_wrap=True)
     for run in runs:
         label, colour = ICONS[run.outcome]
         step = f"{run.step_number}/{run.step_count}" if run.steps else "—"

@@ -121,6 +121,22 @@ def test_status_lists_recent_rollouts_newest_first(sfn, capsys):
     assert "2026-11-26 10:00:00" in text and "0m16s" in text
 
 
+def test_status_keeps_the_outcome_on_a_narrow_terminal(sfn):
+    back = rolled_back()
+    sfn.add(ARN, (back, back.describe("FAILED", "HealthCheckFailed", ROLLBACK_CAUSE)))
+    [run] = recent_runs(sfn, MACHINE, None, 10)
+    run.name = "7bca5bbf-e8b2-4d69-a4c7-bd4e6171ccc2"  # a generated name is a UUID
+    for width in (100, 110):
+        table = io.StringIO()
+        status = status_table([run], T0 + timedelta(hours=1), width)
+        Console(file=table, width=width).print(status)
+        text = table.getvalue()
+        assert "Outcome" in text and "✖ Rolled back" in text, text
+    wide = io.StringIO()
+    Console(file=wide, width=140).print(status_table([run], T0 + timedelta(hours=1), 140))
+    assert run.name in wide.getvalue()  # in full, to copy into `rollout watch` or `report`
+
+
 def test_status_filters_by_function_and_limits(sfn, capsys):
     add_succeeding(sfn, ARN)
     add_succeeding(sfn, OTHER)
