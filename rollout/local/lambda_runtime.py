@@ -209,6 +209,10 @@ def _digest(content: bytes) -> str:
 INIT_CONCURRENCY = max(2, 2 * (os.cpu_count() or 1))
 
 
+class RuntimeStopped(RuntimeError):
+    """An invocation arrived after the runtime (and the cloud) stopped."""
+
+
 class EnvironmentPool:
     """Warm environments per (function, version); a new fingerprint retires old ones."""
 
@@ -259,7 +263,7 @@ class EnvironmentPool:
                 self._all.add(env)
                 return env
         env.close()
-        raise RuntimeError("the Lambda runtime was stopped")
+        raise RuntimeStopped("the Lambda runtime was stopped")
 
     def release(self, slot: tuple[str, str], fingerprint: str, env: ExecutionEnvironment) -> None:
         with self._lock:
@@ -289,7 +293,7 @@ class EnvironmentPool:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError("the Lambda runtime was stopped")
+            raise RuntimeStopped("the Lambda runtime was stopped")
 
 
 class LambdaRuntime:
@@ -385,6 +389,8 @@ class LambdaRuntime:
         def run() -> None:
             try:
                 self.run(backend, target, payload)
+            except RuntimeStopped:
+                pass  # the cloud is stopping: an event invocation queued now is dropped
             except Exception:  # an async invocation has nobody to report to but the log
                 logger.exception("asynchronous invocation of %s failed", target.name)
             finally:
