@@ -7,15 +7,14 @@ demand, as a version that breaks under real traffic does.
 
 from __future__ import annotations
 
-import io
 import threading
-import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from rollout import samples
 from rollout.samples import lambda_role
 
 ALIAS = "live"
@@ -50,10 +49,7 @@ class Target:
 
 
 def code_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(zipfile.ZipInfo("app.py", (2020, 1, 1, 0, 0, 0)), HANDLER)
-    return buffer.getvalue()
+    return samples.code_zip({"app.py": HANDLER})
 
 
 def prepare_account(cloud: Any, prefix: str) -> tuple[str, str]:

@@ -9,15 +9,13 @@ caught by the health checks and rolled back.
 
 from __future__ import annotations
 
-import io
 import json
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rollout.samples import lambda_role
+from rollout.samples import code_zip, lambda_role
 
 FUNCTION = "orders"
 ALIAS = "live"
@@ -57,11 +55,7 @@ class Outcome:
 
 
 def sample_code() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        info = zipfile.ZipInfo("app.py", date_time=(2020, 1, 1, 0, 0, 0))
-        archive.writestr(info, HANDLER_SOURCE)
-    return buffer.getvalue()
+    return code_zip({"app.py": HANDLER_SOURCE})
 
 
 def create_sample_function(lam: Any, iam: Any, tags: dict[str, str] | None = None) -> str:

@@ -3,9 +3,11 @@ all create Lambda functions with a role and send them traffic."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Mapping
 from typing import Any
 
 LAMBDA_TRUST_POLICY = json.dumps(
@@ -20,7 +22,21 @@ LAMBDA_TRUST_POLICY = json.dumps(
         ],
     }
 )
-_ROLE_LOCK = threading.Lock()  # callers create functions from several threads at once
+_ROLE_LOCK = threading.Lock()
+_FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+def code_zip(files: Mapping[str, str]) -> bytes:
+    """A Lambda code bundle of these files. Fixed timestamps: the same source gives the same
+    CodeSha256, so PublishVersion only makes a new version when something changed."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=_FIXED_TIME), text)
+    return buffer.getvalue()
+
+
+# callers create functions from several threads at once
 
 
 def lambda_role(iam: Any, name: str) -> str:

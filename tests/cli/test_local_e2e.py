@@ -5,14 +5,13 @@ alias. Asserts exit codes and where the alias ends up."""
 from __future__ import annotations
 
 import importlib.util
-import io
 import threading
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from rollout import samples
 from rollout.cli import main
 from rollout.samples import lambda_role
 from tests.conftest import REPO
@@ -55,11 +54,8 @@ FAST = [
 
 
 def code_zip(label: str, fail_always: bool = False, fail_bad: bool = False) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        source = HANDLER.format(label=label, fail_always=fail_always, fail_bad=fail_bad)
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
+    source = HANDLER.format(label=label, fail_always=fail_always, fail_bad=fail_bad)
+    return samples.code_zip({"app.py": source})
 
 
 @pytest.fixture(scope="module")

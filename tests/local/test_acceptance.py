@@ -3,7 +3,6 @@ AWS CLI exactly as the README says (AWS_ENDPOINT_URL, fake credentials)."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -12,12 +11,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
+
+from rollout.samples import code_zip
 
 REPO = Path(__file__).resolve().parents[2]
 HANDLER = b"""
@@ -98,10 +98,7 @@ def _aws(env: dict[str, str], *args: str) -> str:
 
 
 def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER)
-    return buffer.getvalue()
+    return code_zip({"app.py": HANDLER})
 
 
 @pytest.fixture(scope="module")

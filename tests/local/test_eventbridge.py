@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import inspect
-import io
 import json
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +21,7 @@ from rollout.local.eventbridge import (
     json_path,
     render_template,
 )
+from rollout.samples import code_zip
 
 pytestmark = pytest.mark.cloud
 
@@ -196,10 +195,7 @@ def test_lambda_target_is_invoked_asynchronously(events, seam_cloud, monkeypatch
 
 
 def python_zip(body: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", body)
-    return buffer.getvalue()
+    return code_zip({"app.py": body})
 
 
 def create_function(seam_cloud: LocalCloud, publish: bool = False) -> str:

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from moto.awslambda.models import LambdaAlias, LambdaBackend, LambdaFunction, LayerVersion
 from moto.awslambda.responses import LambdaResponse
 
+from rollout import samples
 from rollout.local.cloud import LocalCloud
 from rollout.local.lambda_runtime import LambdaRuntime, backend_of
 from rollout.samples import lambda_role
@@ -38,19 +39,11 @@ MOTO_RESPONSE_INVOKE = LambdaResponse.invoke
 
 def code_zip(label: str) -> bytes:
     """The fixture handlers as app.py, plus marker.py saying which code this is."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", FIXTURE.read_text())
-        archive.writestr("marker.py", f"CODE = {label!r}\n")
-    return buffer.getvalue()
+    return samples.code_zip({"app.py": FIXTURE.read_text(), "marker.py": f"CODE = {label!r}\n"})
 
 
 def layer_zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(f"python/{name}", text)
-    return buffer.getvalue()
+    return samples.code_zip({f"python/{name}": text for name, text in files.items()})
 
 
 @pytest.fixture(scope="module")

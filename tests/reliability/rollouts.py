@@ -5,13 +5,12 @@ Every wait has a deadline; names are unique per test so tests can share the clou
 
 from __future__ import annotations
 
-import io
 import json
 import time
-import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from rollout import samples
 from rollout.samples import lambda_role
 
 ALIAS = "live"
@@ -20,11 +19,7 @@ HANDLER = 'def handler(event, context):\n    return {{"ok": True, "build": "{lab
 
 
 def code_zip(label: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        info = zipfile.ZipInfo("app.py", (2020, 1, 1, 0, 0, 0))
-        archive.writestr(info, HANDLER.format(label=label))
-    return buffer.getvalue()
+    return samples.code_zip({"app.py": HANDLER.format(label=label)})
 
 
 def role_arn(cloud: Any) -> str:

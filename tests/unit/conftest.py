@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import importlib.util
-import io
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +14,8 @@ from typing import Any
 import pytest
 from moto import mock_aws
 from rollout_core import clients
+
+from rollout.samples import code_zip
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -53,10 +53,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def zipped(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", source)
-    return buffer.getvalue()
+    return code_zip({"app.py": source})
 
 
 @dataclass

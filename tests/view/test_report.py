@@ -6,7 +6,6 @@ The browser test opens each report in headless Chromium and looks at what is ren
 from __future__ import annotations
 
 import html
-import io
 import json
 import re
 import shutil
@@ -14,7 +13,6 @@ import struct
 import subprocess
 import threading
 import time
-import zipfile
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from rollout import samples
 from rollout.cli import main
 from tests.conftest import REPO
 
@@ -43,10 +42,7 @@ SCREENSHOTS = REPO / "reports" / "screenshots"
 
 
 def code_zip(faulty: bool) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER.format(faulty=faulty))
-    return buffer.getvalue()
+    return samples.code_zip({"app.py": HANDLER.format(faulty=faulty)})
 
 
 def function_with_new_version(lam: Any, role: str, name: str, faulty: bool = False) -> str:

@@ -18,12 +18,10 @@ Helpers:
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
 import uuid
-import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,7 +33,7 @@ import pytest
 from moto.awslambda.models import LambdaAlias, LambdaBackend
 
 from rollout.local.cloud import LocalCloud
-from rollout.samples import Traffic, lambda_role
+from rollout.samples import Traffic, code_zip, lambda_role
 
 ALIAS = "live"
 STAGGER = 0.3  # seconds between the starts of two scenarios
@@ -61,10 +59,7 @@ Position = tuple[str, dict[str, float]]  # (version, additional version weights)
 
 
 def _code() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(zipfile.ZipInfo("app.py", date_time=(2020, 1, 1, 0, 0, 0)), HANDLER)
-    return buffer.getvalue()
+    return code_zip({"app.py": HANDLER})
 
 
 def unique(prefix: str) -> str:
