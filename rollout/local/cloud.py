@@ -221,8 +221,11 @@ class LocalCloud:
             os.environ[key] = value
 
     def _make_seams(self) -> list[Seam]:
+        from rollout.local.stacks import StackConsistency
+
+        # Every cloud reads its stacks consistently: the deploy path relies on it.
         if self._seam_types is not None:
-            return [seam_type() for seam_type in self._seam_types]
+            return [StackConsistency(), *(seam_type() for seam_type in self._seam_types)]
         from rollout.local.alarms import AlarmEvaluator
         from rollout.local.eventbridge import EventBridgeDelivery
         from rollout.local.faults import FaultInjection
@@ -231,6 +234,7 @@ class LocalCloud:
 
         # FaultInjection starts with no rules (unless ROLLOUT_LOCAL_FAULTS names some).
         return [
+            StackConsistency(),
             LambdaRuntime(),
             EventBridgeDelivery(),
             StepFunctionsEvents(),

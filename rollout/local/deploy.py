@@ -45,6 +45,7 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, V
 
 from rollout.local.package import package_template, sam_transform, upload
 from rollout.local.patching import Patches
+from rollout.local.stacks import creation_lock
 
 if TYPE_CHECKING:
     from rollout.local.cloud import LocalCloud
@@ -681,7 +682,17 @@ def _ordered_update(
     template: dict[str, Any],
     parameters: dict[str, Any] | None = None,
 ) -> None:
-    """Replaces moto's ResourceMap.update (Remove, Add, Modify in that order)."""
+    """Replaces moto's ResourceMap.update (Remove, Add, Modify in that order). Holds the
+    map's creation lock throughout, so no concurrent read sees it half-updated."""
+    with creation_lock(resource_map):
+        _update_in_order(resource_map, template, parameters)
+
+
+def _update_in_order(
+    resource_map: parsing.ResourceMap,
+    template: dict[str, Any],
+    parameters: dict[str, Any] | None,
+) -> None:
     old_resources = resource_map._resource_json_map
     old_parameters = dict(resource_map.resolved_parameters)
     resource_map._template = template

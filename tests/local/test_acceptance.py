@@ -4,22 +4,14 @@ AWS CLI exactly as the README says (AWS_ENDPOINT_URL, fake credentials)."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import boto3
 import pytest
 
 from rollout.samples import code_zip
+from tests.local.served import aws, client, served_cloud
 
-REPO = Path(__file__).resolve().parents[2]
 HANDLER = b"""
 def handler(event, context):
     if event.get("fail"):
@@ -28,73 +20,11 @@ def handler(event, context):
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served() -> Iterator[dict[str, str]]:
     """`rollout local up --port N` running; yields the environment a user would export."""
-    port = _free_port()
-    # stderr is read back if it ever fails to stop
-    with tempfile.TemporaryFile(mode="w+") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "rollout.cli", "local", "up", "--port", str(port)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            start_new_session=True,
-            # As a background job or a CI runner starts it: SIGINT ignored on entry. Ctrl-C
-            # must stop it all the same.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-        )
-        assert process.stdout is not None
-        banner = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            banner.append(line)
-            if "Press Ctrl-C to stop." in line or process.poll() is not None:
-                break
-        assert "local cloud ready" in "".join(banner), "".join(banner)
-        env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        }
-        env.pop("AWS_SESSION_TOKEN", None)
-        env.pop("AWS_PROFILE", None)
-        yield env | {"BANNER": "".join(banner)}
-        process.send_signal(signal.SIGINT)
-        try:
-            assert process.wait(timeout=30) == 0
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGUSR1)  # faulthandler: every thread's stack to stderr
-            time.sleep(1)
-            process.kill()
-            stderr.seek(0)
-            pytest.fail(f"`rollout local up` did not stop within 30 s:\n{stderr.read()[-6000:]}")
-
-
-def _client(env: dict[str, str], service: str):
-    session = boto3.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name=env["AWS_DEFAULT_REGION"],
-    )
-    return session.client(service, endpoint_url=env["AWS_ENDPOINT_URL"])
-
-
-def _aws(env: dict[str, str], *args: str) -> str:
-    cli = Path(sys.executable).with_name("aws")
-    return subprocess.run(
-        [str(cli), *args], env=env, check=True, capture_output=True, text=True, timeout=60
-    ).stdout.strip()
+    with served_cloud() as env:
+        yield env
 
 
 def _zip() -> bytes:
@@ -104,7 +34,7 @@ def _zip() -> bytes:
 @pytest.fixture(scope="module")
 def weighted(served: dict[str, str]) -> dict[str, str]:
     """A function with two versions and alias `live` sending 30 % to version 2."""
-    lam, iam = _client(served, "lambda"), _client(served, "iam")
+    lam, iam = client(served, "lambda"), client(served, "iam")
     role = iam.create_role(RoleName="acceptance-role", AssumeRolePolicyDocument="{}")["Role"]
     lam.create_function(
         FunctionName="acceptance",
@@ -129,7 +59,7 @@ def weighted(served: dict[str, str]) -> dict[str, str]:
 
 
 def test_the_cli_reads_the_state_machine_output(served):
-    arn = _aws(
+    arn = aws(
         served,
         "cloudformation",
         "describe-stacks",
@@ -142,12 +72,12 @@ def test_the_cli_reads_the_state_machine_output(served):
     )
     assert arn.startswith("arn:aws:states:us-east-1:123456789012:stateMachine:")
     assert arn in served["BANNER"]
-    machine = _client(served, "stepfunctions").describe_state_machine(stateMachineArn=arn)
+    machine = client(served, "stepfunctions").describe_state_machine(stateMachineArn=arn)
     assert "Shift traffic" in machine["definition"]
 
 
 def test_alias_weights_and_metrics_per_executed_version(served, weighted):
-    lam = _client(served, "lambda")
+    lam = client(served, "lambda")
     served_by = [
         lam.invoke(FunctionName="acceptance", Qualifier="live", Payload=b"{}") for _ in range(500)
     ]
@@ -161,7 +91,7 @@ def test_alias_weights_and_metrics_per_executed_version(served, weighted):
 
 
 def _invocations_by_version(env: dict[str, str], versions: dict[str, str]) -> dict[str, int]:
-    out = _aws(
+    out = aws(
         env,
         "cloudwatch",
         "get-metric-statistics",
@@ -183,7 +113,7 @@ def _invocations_by_version(env: dict[str, str], versions: dict[str, str]) -> di
         "Name=ExecutedVersion,Value=2",
     )
     assert int(sum(p["Sum"] for p in json.loads(out)["Datapoints"])) > 0
-    cloudwatch = _client(env, "cloudwatch")
+    cloudwatch = client(env, "cloudwatch")
     counts = {}
     for version in versions.values():
         result = cloudwatch.get_metric_data(
@@ -217,7 +147,7 @@ def _iso(epoch: float) -> str:
 
 
 def test_an_errors_alarm_on_the_new_version_fires_within_30_seconds(served, weighted):
-    cloudwatch, lam = _client(served, "cloudwatch"), _client(served, "lambda")
+    cloudwatch, lam = client(served, "cloudwatch"), client(served, "lambda")
     cloudwatch.put_metric_alarm(
         AlarmName="acceptance-v2-errors",
         Namespace="AWS/Lambda",
@@ -250,7 +180,7 @@ def test_an_errors_alarm_on_the_new_version_fires_within_30_seconds(served, weig
 
 
 def test_a_matching_eventbridge_event_starts_an_execution(served):
-    events, sfn = _client(served, "events"), _client(served, "stepfunctions")
+    events, sfn = client(served, "events"), client(served, "stepfunctions")
     machine = sfn.create_state_machine(
         name="acceptance-target",
         roleArn="arn:aws:iam::123456789012:role/x",
