@@ -25,6 +25,8 @@ from moto.core.config import default_user_config
 from moto.moto_api._internal import moto_api_backend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from rollout.local.serving import quiet_disconnects
+
 if TYPE_CHECKING:
     from rollout.local.faults import FaultInjection
 
@@ -189,6 +191,7 @@ class LocalCloud:
             ip_address="127.0.0.1", port=self.requested_port, verbose=False
         )
         self._server.start()
+        quiet_disconnects(self._server._server)  # type: ignore[arg-type]
 
     def _abort_running_executions(self) -> None:
         """Executions run on moto threads; stop them before the seams they call go away.

@@ -30,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from rollout.local.serving import QuietDisconnects
+
 API_PREFIX = "/2018-06-01/runtime"
 _RESULT_PATH = re.compile(rf"^{API_PREFIX}/invocation/([^/]+)/(response|error)$")
 INIT_TIMEOUT_SECONDS = 10.0  # Lambda's limit on the init phase of an on-demand environment
@@ -159,7 +161,7 @@ class RuntimeApi:
         self._server.server_close()
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(QuietDisconnects, ThreadingHTTPServer):
     daemon_threads = True
     api: RuntimeApi
 
