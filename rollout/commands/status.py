@@ -19,7 +19,7 @@ from rollout.aws import (
     find_state_machine,
     reports_errors,
 )
-from rollout.view.run import Run, build_run, fetch_history, short_function_name
+from rollout.view.run import Outcome, Run, build_run, fetch_history, short_function_name
 from rollout.view.watch import ICONS
 
 SCAN_LIMIT = 200  # executions looked at when filtering by function
@@ -34,6 +34,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--function", help="only rollouts of this function (name or ARN)")
     parser.add_argument("--limit", type=int, default=10, help="how many to show (default 10)")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        dest="show_all",
+        help="also show Skipped runs (PublishVersion of a function not opted in)",
+    )
     add_aws_arguments(parser)
     parser.set_defaults(run=run_status)
 
@@ -43,28 +49,38 @@ def run_status(args: argparse.Namespace) -> int:
     aws = AwsContext(args.region, args.profile)
     machine = find_state_machine(aws, args.state_machine)
     with aws_errors(f"listing rollouts of {machine}"):
-        runs = recent_runs(aws.client("stepfunctions"), machine, args.function, args.limit)
+        runs = recent_runs(
+            aws.client("stepfunctions"), machine, args.function, args.limit, args.show_all
+        )
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, WIDE)  # logs and pipes: no reason to squash columns
     if not runs:
         which = f" of {args.function}" if args.function else ""
-        console.print(f"no rollouts{which} yet on {machine}", highlight=False)
+        hint = "" if args.show_all else " (skipped runs hidden: --all shows them)"
+        console.print(f"no rollouts{which} yet on {machine}{hint}", highlight=False)
         return 0
     console.print(status_table(runs, datetime.now(UTC), console.width))
     return 0
 
 
-def recent_runs(sfn: Any, machine: str, function: str | None, limit: int) -> list[Run]:
-    """Newest first. DescribeExecution filters by function; the history (needed for the step
-    and the plan of a running rollout) is read only for the rollouts shown."""
+def recent_runs(
+    sfn: Any, machine: str, function: str | None, limit: int, skipped: bool = False
+) -> list[Run]:
+    """Newest first. DescribeExecution filters by function and, unless `skipped`, leaves out
+    Skipped runs (a PublishVersion of a function not opted in: its output names the plan);
+    the history (needed for the step and the plan of a running rollout) is read only for the
+    rollouts shown."""
     wanted = short_function_name(function) if function else None
     runs: list[Run] = []
     for summary in _executions(sfn, machine):
         if len(runs) >= max(limit, 0):
             break
         describe = sfn.describe_execution(executionArn=summary["executionArn"])
-        if wanted and build_run(describe, []).function != wanted:
+        described = build_run(describe, [])
+        if wanted and described.function != wanted:
+            continue
+        if not skipped and described.outcome is Outcome.SKIPPED:
             continue
         history = fetch_history(sfn, summary["executionArn"])
         runs.append(build_run(describe, history))

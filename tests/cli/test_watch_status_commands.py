@@ -21,6 +21,7 @@ from tests.cli.histories import (
     rejected,
     rolled_back,
     shifted_and_waiting,
+    skipped,
     succeeded,
 )
 
@@ -156,3 +157,41 @@ def test_status_filters_by_function_and_limits(sfn, capsys):
 
     assert main(["status", "--function", "nobody"]) == 0
     assert "no rollouts of nobody yet" in capsys.readouterr().out
+
+
+def add_skipped(sfn: FakeStepFunctions, arn: str) -> None:
+    skip = skipped()
+    skip.input = {"source": "aws.lambda", "detail": {"eventName": "PublishVersion20150331"}}
+    sfn.add(arn, (skip, skip.describe("SUCCEEDED")))
+
+
+def test_status_hides_skipped_runs_unless_all(sfn, capsys):
+    """Every PublishVersion in the account starts an execution: untagged functions' Skipped
+    runs would bury the rollouts (issue 10)."""
+    add_succeeding(sfn, ARN)
+    add_skipped(sfn, OTHER)
+    add_skipped(sfn, THIRD)
+    for arn, minutes in ((OTHER, 5), (THIRD, 6)):
+        sfn.stages[arn][-1][0]["startDate"] = T0 + timedelta(minutes=minutes)
+
+    assert [r.name for r in recent_runs(sfn, MACHINE, None, 10)] == ["run-1"]
+    assert [r.name for r in recent_runs(sfn, MACHINE, None, 2, skipped=True)] == [
+        "run-3",
+        "run-2",
+    ]
+    # the limit counts the runs shown: hidden Skipped runs don't use it up
+    assert [r.name for r in recent_runs(sfn, MACHINE, None, 1)] == ["run-1"]
+
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "run-1" in out and "Skipped" not in out and "run-2" not in out
+    assert main(["status", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Skipped") == 2 and "run-1" in out and "run-3" in out
+
+
+def test_status_says_why_a_list_of_only_skipped_runs_is_empty(sfn, capsys):
+    add_skipped(sfn, ARN)
+
+    assert main(["status"]) == 0
+    assert "skipped runs hidden: --all shows them" in capsys.readouterr().out

@@ -357,3 +357,46 @@ def test_uninstall_restores_moto(seam_cloud):
     assert (Rule.send_to_targets, LambdaResponse.publish_version) != before
     seam.uninstall()
     assert (Rule.send_to_targets, LambdaResponse.publish_version) == before
+
+
+def test_a_prefix_rule_starts_only_publishes_in_scope_by_name_or_arn(events, sfn, seam_cloud):
+    """The shape template.yaml gives PublishVersionRule for a plain-prefix
+    TargetFunctionNamePattern: matched by moto's own EventPattern, as AWS documents
+    prefix and wildcard matching (case-sensitive; `*` any run of characters)."""
+    machine = pass_machine(sfn)
+    prefix = unique("app") + "-"
+    rule_to(
+        events,
+        {
+            "source": ["aws.lambda"],
+            "detail": {
+                "eventName": ["PublishVersion20150331"],
+                "requestParameters": {
+                    "functionName": [{"prefix": prefix}, {"wildcard": f"*:function:{prefix}*"}]
+                },
+            },
+        },
+        {"Arn": machine, "InputPath": "$.detail.requestParameters.functionName"},
+    )
+    client = seam_cloud.client("lambda")
+    role = seam_cloud.client("iam").create_role(
+        RoleName=unique("role"), AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    arns = {}
+    for name in (prefix + "orders", "x" + prefix + "orders", prefix.upper() + "orders"):
+        arns[name] = client.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": python_zip("def handler(e, c):\n    return 1\n")},
+        )["FunctionArn"]
+
+    client.publish_version(FunctionName="x" + prefix + "orders")  # out of scope
+    client.publish_version(FunctionName=prefix.upper() + "orders")  # case differs
+    client.publish_version(FunctionName=arns["x" + prefix + "orders"])  # out of scope, by ARN
+    client.publish_version(FunctionName=prefix + "orders")
+    client.publish_version(FunctionName=arns[prefix + "orders"])
+
+    started = execution_inputs(sfn, machine, count=2)
+    assert sorted(started) == sorted([prefix + "orders", arns[prefix + "orders"]])

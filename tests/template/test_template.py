@@ -14,6 +14,7 @@ from moto.events.models import EventPattern
 from samtranslator.yaml_helper import yaml_parse
 
 from rollout.local.package import transform_template
+from tests.template.intrinsics import Intrinsics
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -302,13 +303,24 @@ def load_sample(name: str) -> Json:
     return event
 
 
-@pytest.mark.parametrize("sample", ["publish-version-tagged.json", "publish-version-untagged.json"])
-def test_the_rule_matches_publish_version_events(resources: Json, sample: str) -> None:
-    # Tags aren't in the event: the rule starts both, Prepare skips the untagged function.
-    pattern = EventPattern.load(
-        json.dumps(resources["PublishVersionRule"]["Properties"]["EventPattern"])
+def rule_pattern(template: Json, target_pattern: str | None = None) -> Json:
+    """The PublishVersion rule's EventPattern as CloudFormation creates it for a stack
+    whose TargetFunctionNamePattern is `target_pattern` (None: the default)."""
+    parameters = {} if target_pattern is None else {"TargetFunctionNamePattern": target_pattern}
+    resolved: Json = Intrinsics(template, parameters).resolve(
+        template["Resources"]["PublishVersionRule"]["Properties"]["EventPattern"]
     )
-    assert pattern.matches_event(load_sample(sample))
+    return resolved
+
+
+def matches(pattern: Json, event: Json) -> bool:
+    return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))
+
+
+@pytest.mark.parametrize("sample", ["publish-version-tagged.json", "publish-version-untagged.json"])
+def test_the_rule_matches_publish_version_events(template: Json, sample: str) -> None:
+    # Tags aren't in the event: the rule starts both, Prepare skips the untagged function.
+    assert matches(rule_pattern(template), load_sample(sample))
 
 
 @pytest.mark.parametrize(
@@ -319,10 +331,66 @@ def test_the_rule_matches_publish_version_events(resources: Json, sample: str) -
         ("errorCode", "ResourceConflictException"),
     ],
 )
-def test_the_rule_ignores_other_and_failed_calls(resources: Json, field: str, value: str) -> None:
-    pattern = EventPattern.load(
-        json.dumps(resources["PublishVersionRule"]["Properties"]["EventPattern"])
-    )
+def test_the_rule_ignores_other_and_failed_calls(template: Json, field: str, value: str) -> None:
     event = load_sample("publish-version-tagged.json")
     event["detail"][field] = value
-    assert not pattern.matches_event(event)
+    assert not matches(rule_pattern(template), event)
+    assert not matches(rule_pattern(template, "orders*"), event)
+
+
+ARN_OF = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+@pytest.mark.parametrize(
+    ("target_pattern", "prefix"),
+    [
+        ("orders-*", "orders-"),
+        ("o*", "o"),
+        ("app_2-*", "app_2-"),
+        ("*", None),  # everything: no filter
+        ("orders", None),  # one name, no wildcard
+        ("*-api", None),
+        ("a*b", None),
+        ("a*b*", None),
+        ("orders-**", None),
+        ("**", None),
+        ("ord?rs-*", None),
+        ("orders-?*", None),
+    ],
+)
+def test_the_rule_is_narrowed_only_to_a_plain_prefix(
+    template: Json, target_pattern: str, prefix: str | None
+) -> None:
+    """Issue 10: with a plain-prefix pattern, publishing another function starts nothing."""
+    detail = rule_pattern(template, target_pattern)["detail"]
+    if prefix is None:
+        assert "requestParameters" not in detail  # the rule as it always was
+        return
+    assert detail["requestParameters"] == {
+        "functionName": [{"prefix": prefix}, {"wildcard": f"*:function:{prefix}*"}]
+    }
+
+
+@pytest.mark.parametrize(
+    ("function_name", "in_scope"),
+    [
+        ("orders-api", True),
+        ("orders-", True),
+        (ARN_OF + "orders-api", True),  # the caller may name the function by ARN
+        ("123456789012:function:orders-api", True),  # or by partial ARN
+        ("orders", False),
+        ("billing", False),
+        ("Orders-api", False),  # names are case-sensitive, and so is the match
+        ("x-orders-api", False),
+        (ARN_OF + "billing", False),
+        (ARN_OF + "billing-orders-api", False),
+        ("123456789012:function:billing", False),
+    ],
+)
+def test_a_prefix_rule_matches_names_and_arns_in_scope_only(
+    template: Json, function_name: str, in_scope: bool
+) -> None:
+    event = load_sample("publish-version-tagged.json")
+    event["detail"]["requestParameters"]["functionName"] = function_name
+    assert matches(rule_pattern(template, "orders-*"), event) is in_scope
+    assert matches(rule_pattern(template, "*"), event)  # the default rule: everything
