@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -44,6 +44,9 @@ LOCAL_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+SeamT = TypeVar("SeamT")
 
 
 class Seam(Protocol):
@@ -147,10 +150,14 @@ class LocalCloud:
         """The fault-injection seam (rollout/local/faults.py): add rules, clear them."""
         from rollout.local.faults import FaultInjection
 
+        return self.seam(FaultInjection)
+
+    def seam(self, kind: type[SeamT]) -> SeamT:
+        """The installed seam of this kind (contract tests uninstall one to see moto alone)."""
         for seam in self._seams:
-            if isinstance(seam, FaultInjection):
+            if isinstance(seam, kind):
                 return seam
-        raise RuntimeError("this LocalCloud was started without the FaultInjection seam")
+        raise RuntimeError(f"this LocalCloud was started without the {kind.__name__} seam")
 
     def client(self, service: str, **config: Any) -> Any:
         """A boto3 client for this cloud, as a user would build one."""
@@ -161,7 +168,7 @@ class LocalCloud:
             aws_access_key_id=LOCAL_ENV["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=LOCAL_ENV["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=LOCAL_ENV["AWS_SESSION_TOKEN"],
-            config=Config(retries={"max_attempts": 2, "mode": "standard"}, **config),
+            config=Config(**{"retries": {"max_attempts": 2, "mode": "standard"}, **config}),
         )
 
     def client_env(self) -> dict[str, str]:
@@ -224,11 +231,13 @@ class LocalCloud:
             os.environ[key] = value
 
     def _make_seams(self) -> list[Seam]:
+        from rollout.local.cloudformation import CloudFormationSeam
         from rollout.local.stacks import StackConsistency
 
-        # Every cloud reads its stacks consistently: the deploy path relies on it.
+        # Every cloud has a CloudFormation that behaves: the deploy path relies on it.
+        core: list[Seam] = [StackConsistency(), CloudFormationSeam()]
         if self._seam_types is not None:
-            return [StackConsistency(), *(seam_type() for seam_type in self._seam_types)]
+            return [*core, *(seam_type() for seam_type in self._seam_types)]
         from rollout.local.alarms import AlarmEvaluator
         from rollout.local.eventbridge import EventBridgeDelivery
         from rollout.local.faults import FaultInjection
@@ -237,7 +246,7 @@ class LocalCloud:
 
         # FaultInjection starts with no rules (unless ROLLOUT_LOCAL_FAULTS names some).
         return [
-            StackConsistency(),
+            *core,
             LambdaRuntime(),
             EventBridgeDelivery(),
             StepFunctionsEvents(),

@@ -14,12 +14,12 @@ Closed here, for every request and not only during `deploy_template`:
 - `ResourceMap.__getitem__` takes a per-map re-entrant lock, so a resource is created
   once whatever thread reads it first (re-entrant: creating one resource reads the ones
   it references on the same thread).
-- A stack whose status ends in `_IN_PROGRESS` shows no Outputs, as CloudFormation does:
-  outputs are resolved once the stack operation completes ("Outputs" in the CloudFormation
-  User Guide, template anatomy: "the values returned ... when you view your stack's
-  properties" after creation), and DescribeStackResources lists only the resources that
-  exist so far, never creating one itself. A resource whose Condition is false is not
-  listed at all (moto listed it as an entry with no ids).
+- A stack shows Outputs only once an operation has completed (CREATE_COMPLETE,
+  UPDATE_COMPLETE, UPDATE_ROLLBACK_COMPLETE), as CloudFormation does: not while it is in
+  progress, and not after a failed create rolled back ("Outputs", CloudFormation User
+  Guide; describe-stacks returns no Outputs while `*_IN_PROGRESS`). DescribeStackResources
+  lists the resources that exist, never creating one itself; a resource whose Condition
+  is false is not listed (moto listed it as an entry with no ids).
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ def in_progress(stack: models.Stack) -> bool:
     return str(stack.status).endswith("_IN_PROGRESS")
 
 
+# Stack states that show Outputs: a stack being created, rolled back or deleted has none.
+_WITH_OUTPUTS = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
+
+
 class StackConsistency:
     """Installed by every LocalCloud: the deploy path depends on it."""
 
@@ -67,16 +71,13 @@ class StackConsistency:
                 return lazy_getitem(resource_map, key)
 
         def visible_outputs(stack: models.Stack) -> list[dict[str, Any]] | None:
-            return None if in_progress(stack) else moto_outputs.fget(stack)
+            return moto_outputs.fget(stack) if stack.status in _WITH_OUTPUTS else None
 
         def listed_resources(stack: models.Stack) -> list[Any]:
             resource_map = stack.resource_map
-            if in_progress(stack):
-                with creation_lock(resource_map):
-                    created = dict(resource_map._parsed_resources)
-                found = [created.get(name) for name in resource_map]
-            else:
-                found = list(resource_map.values())
+            with creation_lock(resource_map):
+                created = dict(resource_map._parsed_resources)
+            found = [created.get(name) for name in resource_map]
             return [resource for resource in found if resource is not None]
 
         self._patches.replace(parsing.ResourceMap, "__getitem__", locked_getitem)

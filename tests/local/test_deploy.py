@@ -11,6 +11,7 @@ import shutil
 import uuid
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,8 @@ from moto.awslambda.models import lambda_backends
 from moto.stepfunctions.models import stepfunctions_backends
 
 from rollout.local.cloud import LocalCloud
-from rollout.local.deploy import (
-    DeployError,
-    dependency_order,
-    deploy_template,
-    references,
-    stack_outputs,
-    substitute,
-)
+from rollout.local.cloudformation import CloudFormationSeam
+from rollout.local.deploy import DeployError, deploy_template, stack_outputs
 from rollout.local.package import (
     ARTIFACT_BUCKET,
     TemplateError,
@@ -35,6 +30,8 @@ from rollout.local.package import (
     transform_template,
     zip_folder,
 )
+from rollout.local.stack_updates import dependency_order, references
+from rollout.local.templates import substitute
 
 pytestmark = pytest.mark.cloud
 
@@ -259,12 +256,13 @@ def test_stack_outputs_reads_a_deployed_stack(deploy_cloud: LocalCloud, tmp_path
 
 
 @pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
-def test_deploy_fails_loudly_when_an_output_does_not_resolve(
+def test_a_resource_type_the_cloud_cant_create_fails_the_deploy_by_name(
     deploy_cloud: LocalCloud, tmp_path: Path
 ):
+    """moto would skip it and report success, losing the output that names it."""
     template = copy_app(tmp_path)
     text = template.read_text()
-    # Neither moto nor the seam handles AWS::Logs::MetricFilter: its Ref resolves to nothing.
+    # Neither moto nor the seam handles AWS::Logs::MetricFilter.
     template.write_text(
         text.replace(
             "Outputs:\n",
@@ -275,8 +273,15 @@ def test_deploy_fails_loudly_when_an_output_does_not_resolve(
             "Outputs:\n  ErrorsFilterName:\n    Value: !Ref ErrorsFilter\n",
         )
     )
-    with pytest.raises(DeployError, match="ErrorsFilterName"):
-        deploy_template(deploy_cloud, template, unique("broken"))
+    stack = unique("broken")
+    with pytest.raises(DeployError, match="can't create these resource types: AWS::Logs::Metric"):
+        deploy_template(deploy_cloud, template, stack)
+    names = [
+        s["StackName"]
+        for s in deploy_cloud.client("cloudformation").list_stacks()["StackSummaries"]
+        if s["StackStatus"] != "DELETE_COMPLETE"
+    ]
+    assert stack not in names
 
 
 def test_failed_create_names_the_resource_and_a_retry_starts_clean(
@@ -459,8 +464,24 @@ PLAIN_TEMPLATE: dict[str, Any] = {
 }
 
 
+@contextmanager
+def moto_alone(cloud: LocalCloud) -> Iterator[None]:
+    """moto's CloudFormation without the seam, as contract tests need to see it."""
+    seam = cloud.seam(CloudFormationSeam)
+    seam.uninstall()
+    try:
+        yield
+    finally:
+        seam.install(cloud)
+
+
 def create_plain_stack(cloud: LocalCloud, template: dict[str, Any]) -> dict[str, str]:
     """A stack created by moto alone, with none of the deploy seam's handlers."""
+    with moto_alone(cloud):
+        return _create_plain_stack(cloud, template)
+
+
+def _create_plain_stack(cloud: LocalCloud, template: dict[str, Any]) -> dict[str, str]:
     s3 = cloud.client("s3")
     s3.create_bucket(Bucket="contract-code")
     s3.put_object(Bucket="contract-code", Key="code.zip", Body=zip_folder(FIXTURE / "functions"))
