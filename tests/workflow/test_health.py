@@ -33,7 +33,9 @@ Result = tuple[SampleFunction, str, Finished]
 
 def alarm_fires_in_step_2(cloud: Any, workflow: Workflow) -> tuple[Result, str]:
     """A real metric alarm on the new version's Errors (ExecutedVersion); the new version
-    fails only the bad requests, and those start once the alias is at step 2 (30 %)."""
+    fails only the bad requests, and those start once the alias is at step 2 (30 %).
+    The alarm (Period 10) is evaluated every 10 s, not when the errors arrive: step 2
+    lasts long enough for the next evaluation after the first bad request, with room."""
     function = SampleFunction(cloud, "wf-alarm")
     target = function.publish("fail-bad")
     alarm = unique("wf-new-version-errors")
@@ -55,7 +57,7 @@ def alarm_fires_in_step_2(cloud: Any, workflow: Workflow) -> tuple[Result, str]:
     )
     steps = [
         {"percentage": 10, "waitSeconds": 1},
-        {"percentage": 30, "waitSeconds": 6},
+        {"percentage": 30, "waitSeconds": 20},
         {"percentage": 60, "waitSeconds": 1},
     ]
 
