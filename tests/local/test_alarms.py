@@ -414,8 +414,8 @@ def test_the_background_thread_runs_the_schedule_and_stops_cleanly(cw, evaluator
         time.sleep(0.2)  # ten looks at the schedule: nothing is due yet
         assert state(cw, name) == "INSUFFICIENT_DATA"
 
+        put(cw, metric, 5, seconds_ago=-9)  # in the window before the thread can look
         CLOCK.advance(10)
-        put(cw, metric, 5)
         deadline = time.monotonic() + 5
         while state(cw, name) != "ALARM":
             assert time.monotonic() < deadline, "the scheduled evaluation never ran"
