@@ -357,6 +357,9 @@ class Schedule:
             due += step
         self._due[arn] = due
 
+    def __contains__(self, arn: object) -> bool:
+        return arn in self._due
+
     def next_due(self) -> datetime.datetime | None:
         return min(self._due.values(), default=None)
 
