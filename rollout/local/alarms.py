@@ -1,20 +1,41 @@
-"""CloudWatch seam: metric alarms that evaluate themselves, with history and actions.
+"""CloudWatch seam: metric alarms evaluated on CloudWatch's schedule, with history and actions.
 
 moto 5.2.5 stores alarms but never evaluates them: a new alarm is `OK` and stays there
 whatever the data, and DescribeAlarmHistory is not implemented (HTTP 500). This seam
-evaluates static-threshold metric alarms from moto's stored metric data on a
-background thread (every second, and at once when `cloud.on_metrics()` is called),
-keeps a state history, serves DescribeAlarmHistory, publishes to SNS alarm actions and
-puts "CloudWatch Alarm State Change" events on the default bus.
+evaluates static-threshold metric alarms from moto's stored metric data on CloudWatch's
+own schedule, keeps a state history, serves DescribeAlarmHistory, publishes to SNS alarm
+actions and puts "CloudWatch Alarm State Change" events on the default bus.
+
+When an alarm is evaluated, and the AWS documentation each rule follows:
+- On a schedule of its own, never because metric data arrived. High resolution: "If the
+  alarm period is 10 seconds or 30 seconds, the alarm is evaluated every 10 seconds"
+  (Using Amazon CloudWatch alarms,
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html).
+  Periods of 60 s and more: about once a minute ("The next periodic alarm check (in
+  about a minute) will set the alarm to its actual state", SetAlarmState in the AWS SDK
+  reference; the alarm-limits page says "CloudWatch evaluates the alarm every minute,
+  even if the alarm's period is longer than one minute" of alarms on connected data
+  sources, https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-limits.html).
+  Here: every 10 s for a Period under 60 s (10, 20, 30), every 60 s otherwise, the first
+  time one such interval after PutMetricAlarm created the alarm.
+- A new alarm is INSUFFICIENT_DATA until its first evaluation: "When you create a
+  CloudWatch alarm, its first state by default is INSUFFICIENT_DATA. It remains in this
+  state until it completes its first evaluation of the metric being monitored" (AWS
+  Knowledge Center, https://repost.aws/knowledge-center/cloudwatch-alarm-insufficient-data-state).
+  Updating an alarm keeps its state.
+- SetAlarmState "Temporarily sets the state of an alarm for testing purposes" and "Metric
+  alarms returns to their actual state quickly, often within seconds" (SetAlarmState,
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html):
+  here a set state holds until the alarm's next scheduled evaluation, no sooner.
 
 Evaluation, simplified from CloudWatch's and documented so results can be predicted:
-the N (EvaluationPeriods) most recent windows of Period seconds ending now, each
-(end - Period, end]; a window without data is missing. Missing windows are filled per
-TreatMissingData (breaching / notBreaching) or stay missing (missing / ignore). Then:
-no data at all -> INSUFFICIENT_DATA (missing) or unchanged (ignore); at least M
-(DatapointsToAlarm) breaching -> ALARM; some breaching but M still reachable through
-missing windows -> unchanged (no premature transition); otherwise OK. Metric math,
-percentiles, anomaly bands and composite alarms are not evaluated.
+the N (EvaluationPeriods) most recent windows of Period seconds ending at the moment of
+evaluation, each (end - Period, end]; a window without data is missing. Missing windows
+are filled per TreatMissingData (breaching / notBreaching) or stay missing (missing /
+ignore). Then: no data at all -> INSUFFICIENT_DATA (missing) or unchanged (ignore); at
+least M (DatapointsToAlarm) breaching -> ALARM; some breaching but M still reachable
+through missing windows -> unchanged (no premature transition); otherwise OK. Metric
+math, percentiles, anomaly bands and composite alarms are not evaluated.
 """
 
 from __future__ import annotations
@@ -296,26 +317,81 @@ def _param_time(value: Any) -> datetime.datetime | None:
     return as_utc(datetime.datetime.fromisoformat(str(value)))
 
 
+# -- the schedule -----------------------------------------------------------------------
+
+HIGH_RESOLUTION_EVERY = 10  # seconds between evaluations of an alarm with a Period under 60 s
+STANDARD_EVERY = 60  # seconds between evaluations of any other alarm
+
+
+def evaluation_interval(period: int) -> int:
+    """Seconds between two evaluations of an alarm with this Period (module docstring)."""
+    return HIGH_RESOLUTION_EVERY if period < 60 else STANDARD_EVERY
+
+
+class Schedule:
+    """When each alarm is evaluated next, by alarm ARN (account, region and name): one
+    interval after PutMetricAlarm created it, then every interval. Not thread-safe: the
+    evaluator calls it under its lock."""
+
+    def __init__(self) -> None:
+        self._due: dict[str, datetime.datetime] = {}
+
+    def created(self, arn: str, interval: int, now: datetime.datetime) -> None:
+        self._due[arn] = now + datetime.timedelta(seconds=interval)
+
+    def updated(self, arn: str, interval: int, now: datetime.datetime) -> None:
+        """A new configuration: keep the rhythm, unless a shorter interval comes sooner."""
+        first = now + datetime.timedelta(seconds=interval)
+        self._due[arn] = min(self._due.get(arn, first), first)
+
+    def due_at(self, arn: str, interval: int, now: datetime.datetime) -> datetime.datetime:
+        """The next evaluation; an alarm the seam never saw created gets one from `now`."""
+        if arn not in self._due:
+            self.created(arn, interval, now)
+        return self._due[arn]
+
+    def evaluated(self, arn: str, interval: int, now: datetime.datetime) -> None:
+        """Move on to the first scheduled moment after `now` (missed ones are skipped)."""
+        due, step = self._due[arn], datetime.timedelta(seconds=interval)
+        while due <= now:
+            due += step
+        self._due[arn] = due
+
+    def __contains__(self, arn: object) -> bool:
+        return arn in self._due
+
+    def next_due(self) -> datetime.datetime | None:
+        return min(self._due.values(), default=None)
+
+    def keep_only(self, arns: set[str]) -> None:
+        """Forget alarms that no longer exist."""
+        for arn in set(self._due) - arns:
+            del self._due[arn]
+
+
 # -- the seam ---------------------------------------------------------------------------
 
 
 class AlarmEvaluator:
-    """Evaluates metric alarms; `clock` and `interval` are injectable for tests.
+    """Evaluates metric alarms on CloudWatch's schedule; `clock` and `tick` are injectable.
 
-    `interval=None` runs no background thread: evaluation then happens on `evaluate()`
-    and on `cloud.on_metrics()`, so a test decides exactly when time moves.
+    A background thread looks at the schedule at least every `tick` seconds (and wakes
+    for the next evaluation due) and evaluates the alarms whose time has come
+    (`run_due()`). `tick=None` runs no thread: a test moves its clock and calls
+    `run_due()` itself. `evaluate()` evaluates every alarm at once, off schedule, for
+    tests of the verdict; nothing in the cloud calls it.
     """
 
-    def __init__(self, clock: Clock = utc_now, interval: float | None = 1.0) -> None:
+    def __init__(self, clock: Clock = utc_now, tick: float | None = 1.0) -> None:
         self.clock = clock
-        self.interval = interval
+        self.tick = tick
         self.history = AlarmHistory()
+        self.schedule = Schedule()
         self._patches = Patches()
         self._lock = threading.RLock()  # one evaluation or transition at a time
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._cloud: LocalCloud | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -327,76 +403,98 @@ class AlarmEvaluator:
         self._patches.replace(CloudWatchBackend, "put_metric_alarm", self._on_put_alarm(put_alarm))
         self._patches.replace(CloudWatchBackend, "set_alarm_state", self._on_set_state(set_state))
         CloudWatchResponse.describe_alarm_history = self._history_handler()  # type: ignore[attr-defined]
-        cloud.on_metrics = self.on_metrics  # type: ignore[attr-defined]
-        self._cloud = cloud
-        if self.interval is not None:
-            self.run_every(self.interval)
+        if self.tick is not None:
+            self.start_schedule(self.tick)
 
     def uninstall(self) -> None:
-        self.stop_running()
-        if self._cloud is not None and hasattr(self._cloud, "on_metrics"):
-            del self._cloud.on_metrics  # type: ignore[attr-defined]
-        self._cloud = None
+        self.stop_schedule()
         if "describe_alarm_history" in vars(CloudWatchResponse):
             del CloudWatchResponse.describe_alarm_history  # type: ignore[attr-defined]
         self._patches.undo()
 
-    def run_every(self, interval: float) -> None:
-        """Evaluate on a background thread every `interval` seconds and when woken."""
-        self.stop_running()
+    def start_schedule(self, tick: float) -> None:
+        """Run the schedule on a background thread that looks at it every `tick` seconds."""
+        self.stop_schedule()
         self._stopping.clear()
+        self._wake.clear()
         self._thread = threading.Thread(
-            target=self._loop, args=(interval,), name="alarm-evaluator", daemon=True
+            target=self._loop, args=(tick,), name="alarm-schedule", daemon=True
         )
         self._thread.start()
 
-    def stop_running(self) -> None:
+    def stop_schedule(self) -> None:
+        """Stop the background thread (if any) and wait for it to end."""
         if self._thread is not None:
             self._stopping.set()
             self._wake.set()
             self._thread.join(timeout=5)
             self._thread = None
 
-    def on_metrics(self) -> None:
-        """New metric data arrived: evaluate now (on the thread, if there is one)."""
-        if self._thread is not None:
-            self._wake.set()
-        else:
-            self.evaluate()
-
-    def _loop(self, interval: float) -> None:
+    def _loop(self, tick: float) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(interval)
-            self._wake.clear()
+            self._wake.wait(self._pause(tick))
             if self._stopping.is_set():
                 return
             try:
-                self.evaluate()
+                self.run_due()
             except Exception:
                 logger.exception("alarm evaluation failed")
 
+    def _pause(self, tick: float) -> float:
+        """Seconds until the next evaluation due, at most `tick`, at least 10 ms."""
+        with self._lock:
+            due = self.schedule.next_due()
+            now = as_utc(self.clock())
+        if due is None:
+            return tick
+        return min(tick, max((due - now).total_seconds(), 0.01))
+
     # -- evaluation -----------------------------------------------------------------------
 
-    def evaluate(self) -> None:
-        """Evaluate every metric alarm in every account and region moto has loaded."""
+    def run_due(self) -> int:
+        """Evaluate every alarm whose scheduled evaluation has come; returns how many."""
         with self._lock:
             now = as_utc(self.clock())
-            for regions in list(cloudwatch_backends.values()):
-                for backend in list(regions.values()):
-                    self._evaluate_backend(backend, now)
+            seen: set[str] = set()
+            evaluated = 0
+            for backend in _backends():
+                due: list[tuple[Alarm, MetricSpec]] = []
+                for alarm in list(backend.alarms.values()):
+                    spec = metric_spec(alarm)
+                    if spec is None:
+                        continue
+                    seen.add(alarm.alarm_arn)
+                    interval = evaluation_interval(spec.period)
+                    if self.schedule.due_at(alarm.alarm_arn, interval, now) <= now:
+                        due.append((alarm, spec))
+                        self.schedule.evaluated(alarm.alarm_arn, interval, now)
+                self._evaluate_alarms(backend, due, now)
+                evaluated += len(due)
+            self.schedule.keep_only(seen)
+            return evaluated
 
-    def _evaluate_backend(self, backend: CloudWatchBackend, now: datetime.datetime) -> None:
-        alarms = list(backend.alarms.values())
+    def evaluate(self) -> None:
+        """Evaluate every metric alarm in every account and region now, off schedule."""
+        with self._lock:
+            now = as_utc(self.clock())
+            for backend in _backends():
+                alarms = [(alarm, metric_spec(alarm)) for alarm in list(backend.alarms.values())]
+                self._evaluate_alarms(
+                    backend, [(alarm, spec) for alarm, spec in alarms if spec is not None], now
+                )
+
+    def _evaluate_alarms(
+        self,
+        backend: CloudWatchBackend,
+        alarms: list[tuple[Alarm, MetricSpec]],
+        now: datetime.datetime,
+    ) -> None:
         if not alarms:
             return
-        data = list(backend.metric_data)
         by_metric: dict[tuple[str, str], list[MetricDatumBase]] = {}
-        for datum in data:
+        for datum in list(backend.metric_data):
             by_metric.setdefault((datum.namespace, datum.name), []).append(datum)
-        for alarm in alarms:
-            spec = metric_spec(alarm)
-            if spec is None:
-                continue
+        for alarm, spec in alarms:
             recent = windows(
                 by_metric.get((spec.namespace, spec.metric_name), []),
                 spec,
@@ -501,7 +599,6 @@ class AlarmEvaluator:
                 existing = backend.alarms.get(name)
                 alarm = original(backend, name, *args, **kwargs)
                 seam._after_put(alarm, existing)
-            seam.on_metrics()  # CloudWatch evaluates a new alarm soon after creating it
             return alarm
 
         return put_metric_alarm
@@ -516,6 +613,13 @@ class AlarmEvaluator:
             alarm.state_value = INSUFFICIENT
             alarm.state_reason = "Unchecked: Initial alarm creation"
             alarm.state_updated_timestamp = now.replace(tzinfo=None)
+        spec = metric_spec(alarm)
+        if spec is not None:  # first evaluated one interval from now (module docstring)
+            interval = evaluation_interval(spec.period)
+            if existing is not None:
+                self.schedule.updated(alarm.alarm_arn, interval, now)
+            else:
+                self.schedule.created(alarm.alarm_arn, interval, now)
         verb = "updated" if existing is not None else "created"
         self.history.record(
             HistoryItem(
@@ -573,6 +677,15 @@ class AlarmEvaluator:
             return ActionResult(result)
 
         return describe_alarm_history
+
+
+def _backends() -> list[CloudWatchBackend]:
+    """Every CloudWatch backend moto has loaded (one per account and region)."""
+    return [
+        backend
+        for regions in list(cloudwatch_backends.values())
+        for backend in list(regions.values())
+    ]
 
 
 def _state_of(alarm: Alarm) -> dict[str, Any]:

@@ -59,7 +59,8 @@ def metric_values(record: InvocationRecord) -> list[tuple[str, float, str]]:
 
 
 def emit(cloud: _Cloud, record: InvocationRecord) -> None:
-    """Write the invocation's metrics, then tell whoever watches them (the alarm seam)."""
+    """Write the invocation's metrics, then call `cloud.on_metrics()` if something set one.
+    The alarm seam doesn't: CloudWatch evaluates alarms on a schedule, not on arrival."""
     now = utcnow()
     data: list[dict[str, Any]] = [
         {"MetricName": metric, "Value": value, "Unit": unit, "Dimensions": dims, "Timestamp": now}

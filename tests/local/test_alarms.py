@@ -1,8 +1,11 @@
-"""Alarm seam: metric alarms evaluate themselves from stored metrics, like CloudWatch.
+"""Alarm seam: metric alarms evaluate themselves from stored metrics on CloudWatch's
+schedule (every 10 s for periods under 60 s, every 60 s otherwise), never on metric
+arrival.
 
 Time is a fake clock the tests move, and the evaluator runs no background thread
-(except in the one test about it), so every state change happens where a test calls
-`evaluate()`.
+(except in the test about it), so every state change happens where a test calls
+`run_due()` (the schedule) or `evaluate()` (every alarm at once, for tests of the
+verdict).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from moto.cloudwatch.responses import CloudWatchResponse
 
 from rollout.local.alarms import AlarmEvaluator
 from rollout.local.cloud import LocalCloud
+from rollout.local.lambda_metrics import InvocationRecord, emit
 
 pytestmark = pytest.mark.cloud
 
@@ -46,7 +50,7 @@ class ClockedEvaluator(AlarmEvaluator):
     current: ClassVar[ClockedEvaluator | None] = None
 
     def __init__(self) -> None:
-        super().__init__(clock=CLOCK, interval=None)
+        super().__init__(clock=CLOCK, tick=None)
         ClockedEvaluator.current = self
 
 
@@ -265,7 +269,129 @@ def test_data_older_than_the_evaluation_range_is_ignored(cw, evaluator):
     assert state(cw, name) == "INSUFFICIENT_DATA"
 
 
-# -- SetAlarmState, on_metrics, the background thread ------------------------------------------
+# -- the schedule: when alarms are evaluated ----------------------------------------------------
+
+
+def set_state(cw: Any, name: str, value: str = "ALARM") -> None:
+    cw.set_alarm_state(AlarmName=name, StateValue=value, StateReason="set by hand")
+
+
+def test_a_new_alarm_is_insufficient_data_until_its_first_evaluation(cw, evaluator):
+    name, metric = new_alarm(cw, TreatMissingData="notBreaching")
+    put(cw, metric, 5)
+    assert state(cw, name) == "INSUFFICIENT_DATA"  # not evaluated on creation
+
+    CLOCK.advance(9)
+    put(cw, metric, 5)
+    evaluator.run_due()
+    alarm = alarm_of(cw, name)
+    assert (alarm["StateValue"], alarm["StateReason"]) == (
+        "INSUFFICIENT_DATA",
+        "Unchecked: Initial alarm creation",
+    )
+
+    CLOCK.advance(1)  # 10 s after creation: the first evaluation
+    evaluator.run_due()
+    assert state(cw, name) == "ALARM"
+
+
+def test_set_alarm_state_holds_until_the_next_evaluation_under_steady_traffic(
+    cw, evaluator, seam_cloud
+):
+    """The reproduction of issue 10: Lambda metrics arriving all the time must not undo
+    SetAlarmState on an alarm whose own metric never gets data."""
+    name, _ = new_alarm(cw, TreatMissingData="notBreaching")
+    CLOCK.advance(10)
+    evaluator.run_due()
+    assert state(cw, name) == "OK"
+
+    set_state(cw, name)
+    for _ in range(9):
+        CLOCK.advance(1)
+        for _ in range(5):  # traffic: AWS/Lambda metrics through the runtime's own path
+            emit(seam_cloud, InvocationRecord("checkout", "live", "2", duration_ms=3.0))
+        put(cw, "other-metric", 7)
+        evaluator.run_due()
+        assert state(cw, name) == "ALARM"
+
+    CLOCK.advance(1)  # the next scheduled evaluation: back to the actual state
+    evaluator.run_due()
+    assert state(cw, name) == "OK"
+
+
+def evaluation_times(cw: Any, evaluator: AlarmEvaluator, names: list[str], seconds: int) -> Any:
+    """Seconds after now at which each alarm was evaluated, over `seconds` of fake time.
+
+    The alarms (notBreaching, no data) are set to ALARM by hand; an evaluation puts one
+    back to OK, and it is set to ALARM again, so every evaluation shows.
+    """
+    for name in names:
+        set_state(cw, name)
+    times: dict[str, list[int]] = {name: [] for name in names}
+    for elapsed in range(1, seconds + 1):
+        CLOCK.advance(1)
+        evaluator.run_due()
+        for name in names:
+            if state(cw, name) == "OK":
+                times[name].append(elapsed)
+                set_state(cw, name)
+    return times
+
+
+def test_high_resolution_alarms_are_evaluated_every_10_seconds(cw, evaluator):
+    names = [
+        new_alarm(cw, Period=period, TreatMissingData="notBreaching")[0] for period in (10, 30)
+    ]
+    times = evaluation_times(cw, evaluator, names, 45)
+    assert times == {name: [10, 20, 30, 40] for name in names}
+
+
+def test_alarms_of_a_minute_or_more_are_evaluated_every_60_seconds(cw, evaluator):
+    names = [
+        new_alarm(cw, Period=period, TreatMissingData="notBreaching")[0] for period in (60, 300)
+    ]
+    times = evaluation_times(cw, evaluator, names, 190)
+    assert times == {name: [60, 120, 180] for name in names}
+
+
+def test_an_update_keeps_the_state_and_does_not_evaluate(cw, evaluator):
+    name, metric = new_alarm(cw, TreatMissingData="notBreaching")
+    CLOCK.advance(10)
+    evaluator.run_due()
+    set_state(cw, name)
+
+    new_alarm(cw, AlarmName=name, MetricName=metric, Threshold=5.0, TreatMissingData="notBreaching")
+    CLOCK.advance(5)
+    evaluator.run_due()
+    assert state(cw, name) == "ALARM"
+    CLOCK.advance(5)
+    evaluator.run_due()
+    assert state(cw, name) == "OK"
+
+
+def test_missed_evaluations_are_not_made_up(cw, evaluator):
+    """After a long pause (a stopped thread, a suspended laptop) one evaluation runs, then
+    the rhythm goes on: no burst of the evaluations missed."""
+    name, _ = new_alarm(cw, TreatMissingData="notBreaching")
+    CLOCK.advance(35)
+    evaluator.run_due()
+    assert state(cw, name) == "OK"
+    set_state(cw, name)
+    evaluator.run_due()
+    assert state(cw, name) == "ALARM"
+    CLOCK.advance(5)  # 40 s after creation
+    evaluator.run_due()
+    assert state(cw, name) == "OK"
+
+
+def test_deleted_alarms_leave_the_schedule(cw, evaluator):
+    name, _ = new_alarm(cw, Period=60)
+    arn = alarm_of(cw, name)["AlarmArn"]
+    evaluator.run_due()
+    assert arn in evaluator.schedule
+    cw.delete_alarms(AlarmNames=[name])
+    evaluator.run_due()
+    assert arn not in evaluator.schedule
 
 
 def test_manual_state_holds_until_an_evaluation_changes_it(cw, evaluator):
@@ -280,24 +406,26 @@ def test_manual_state_holds_until_an_evaluation_changes_it(cw, evaluator):
     assert state(cw, name) == "ALARM"
 
 
-def test_on_metrics_evaluates(cw, seam_cloud):
+def test_the_background_thread_runs_the_schedule_and_stops_cleanly(cw, evaluator):
     name, metric = new_alarm(cw)
-    put(cw, metric, 5)
-    seam_cloud.on_metrics()
-    assert state(cw, name) == "ALARM"
-
-
-def test_background_thread_evaluates_by_itself(cw, evaluator):
-    name, metric = new_alarm(cw)
-    put(cw, metric, 5)
-    evaluator.run_every(0.05)
+    put(cw, metric, 5)  # breaching already, but the first evaluation is 10 s away
+    evaluator.start_schedule(0.02)
     try:
+        thread = evaluator._thread
+        assert thread is not None and thread.is_alive()
+        time.sleep(0.2)  # ten looks at the schedule: nothing is due yet
+        assert state(cw, name) == "INSUFFICIENT_DATA"
+
+        put(cw, metric, 5, seconds_ago=-9)  # in the window before the thread can look
+        CLOCK.advance(10)
         deadline = time.monotonic() + 5
         while state(cw, name) != "ALARM":
-            assert time.monotonic() < deadline, "the background evaluation never ran"
-            time.sleep(0.05)
+            assert time.monotonic() < deadline, "the scheduled evaluation never ran"
+            time.sleep(0.02)
     finally:
-        evaluator.stop_running()
+        evaluator.stop_schedule()
+    assert not thread.is_alive()
+    assert evaluator._thread is None
 
 
 # -- history, actions, events -------------------------------------------------------------------
@@ -427,8 +555,15 @@ def test_moto_internals_the_seam_relies_on(cw):
         "reason_data",
         "state_value",
     ]
+    backend_attributes = inspect.getsource(CloudWatchBackend.__init__)
+    for attribute in ("alarms", "metric_data"):
+        assert f"self.{attribute}" in backend_attributes, attribute
+    assert "self.alarms.pop(" in inspect.getsource(CloudWatchBackend.delete_alarms)
     alarm_attributes = inspect.getsource(Alarm.__init__)
     for attribute in (
+        "alarm_arn",
+        "period",
+        "rule",
         "state_value",
         "state_reason",
         "state_reason_data",
@@ -444,7 +579,7 @@ def test_moto_internals_the_seam_relies_on(cw):
 
 def test_a_second_evaluator_refuses_to_install(seam_cloud):
     with pytest.raises(RuntimeError, match="DescribeAlarmHistory"):
-        AlarmEvaluator(interval=None).install(seam_cloud)
+        AlarmEvaluator(tick=None).install(seam_cloud)
 
 
 def test_uninstall_restores_moto(seam_cloud, evaluator):

@@ -9,7 +9,10 @@ send those (for instance only once the alias reached a given weight).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -17,6 +20,7 @@ import pytest
 
 from tests.workflow.conftest import (
     ALIAS,
+    RESULT_DEADLINE,
     Finished,
     SampleFunction,
     Workflow,
@@ -33,7 +37,9 @@ Result = tuple[SampleFunction, str, Finished]
 
 def alarm_fires_in_step_2(cloud: Any, workflow: Workflow) -> tuple[Result, str]:
     """A real metric alarm on the new version's Errors (ExecutedVersion); the new version
-    fails only the bad requests, and those start once the alias is at step 2 (30 %)."""
+    fails only the bad requests, and those start once the alias is at step 2 (30 %).
+    The alarm (Period 10) is evaluated every 10 s, not when the errors arrive: step 2
+    lasts long enough for the next evaluation after the first bad request, with room."""
     function = SampleFunction(cloud, "wf-alarm")
     target = function.publish("fail-bad")
     alarm = unique("wf-new-version-errors")
@@ -55,7 +61,7 @@ def alarm_fires_in_step_2(cloud: Any, workflow: Workflow) -> tuple[Result, str]:
     )
     steps = [
         {"percentage": 10, "waitSeconds": 1},
-        {"percentage": 30, "waitSeconds": 6},
+        {"percentage": 30, "waitSeconds": 20},
         {"percentage": 60, "waitSeconds": 1},
     ]
 
@@ -71,6 +77,76 @@ def alarm_fires_in_step_2(cloud: Any, workflow: Workflow) -> tuple[Result, str]:
     )  # only the alarm can fail it
     with traffic(function, payload):
         return (function, target, workflow.run(document)), alarm
+
+
+@contextmanager
+def setting_alarm(
+    cloudwatch: Any, alarm: str, when: Callable[[], bool], every: float = 0.5
+) -> Iterator[list[float]]:
+    """SetAlarmState(ALARM) every `every` seconds while `when()` holds, from a background
+    thread (AWS's docs suggest SetAlarmState for testing what an alarm does); yields the
+    times it was set."""
+    stop = threading.Event()
+    sets: list[float] = []
+
+    def run() -> None:
+        deadline = time.monotonic() + RESULT_DEADLINE
+        while not stop.is_set() and time.monotonic() < deadline:
+            if not when():
+                stop.wait(0.05)
+                continue
+            cloudwatch.set_alarm_state(
+                AlarmName=alarm, StateValue="ALARM", StateReason="workflow test: set by hand"
+            )
+            sets.append(time.monotonic())
+            stop.wait(every)
+
+    thread = threading.Thread(target=run, daemon=True, name=f"set-{alarm}")
+    thread.start()
+    try:
+        yield sets
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def alarm_set_by_hand_in_step_1(cloud: Any, workflow: Workflow) -> tuple[Result, str, int]:
+    """An alarm on a custom metric that never gets data (Period 60, notBreaching), set to
+    ALARM by hand every 0.5 s during step 1 while traffic keeps Lambda's own metrics
+    arriving. CloudWatch holds a set state until the alarm's next scheduled evaluation
+    (about once a minute for this period), so the check sees ALARM and rolls back."""
+    function = SampleFunction(cloud, "wf-set-alarm")
+    target = function.publish()
+    alarm = unique("wf-set-by-hand")
+    cloudwatch = cloud.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName=alarm,
+        Namespace="Rollout/WorkflowTests",
+        MetricName="NeverEmitted",
+        Dimensions=[{"Name": "FunctionName", "Value": function.name}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+    )
+    steps = [{"percentage": 10, "waitSeconds": 3}, {"percentage": 50, "waitSeconds": 1}]
+    document = function.rollout(
+        target,
+        strategy={"steps": steps},
+        alarms=[alarm],
+        checkIntervalSeconds=1,
+        health={"errorRatePercent": 100},
+    )  # only the alarm can fail it
+
+    def in_step_1() -> bool:
+        return function.alias() == (function.stable, {target: 0.1})
+
+    # steady traffic: Lambda's metrics arrive many times between two checks
+    with traffic(function, per_second=50), setting_alarm(cloudwatch, alarm, in_step_1) as sets:
+        run = workflow.run(document)
+    return (function, target, run), alarm, len(sets)
 
 
 def new_version_errors(cloud: Any, workflow: Workflow) -> Result:
@@ -144,6 +220,7 @@ def bake(cloud: Any, workflow: Workflow, mode: str) -> Result:
 def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
     return {
         "alarm": partial(alarm_fires_in_step_2, cloud, workflow),
+        "alarm set by hand": partial(alarm_set_by_hand_in_step_1, cloud, workflow),
         "new errors": partial(new_version_errors, cloud, workflow),
         "old errors": partial(old_version_errors, cloud, workflow),
         "low traffic pass": partial(low_traffic, cloud, workflow, "pass"),
@@ -174,6 +251,17 @@ def test_an_alarm_firing_in_step_2_rolls_back_from_step_2(runs, alias_log, workf
         (function.stable, {target: 0.3}),
         (function.stable, {}),
     ]
+
+
+def test_an_alarm_set_to_alarm_by_hand_in_step_1_rolls_back_despite_traffic(
+    runs, alias_log, workflow
+):
+    (function, target, run), alarm, sets = runs["alarm set by hand"]
+
+    assert sets > 0, "the alarm was never set: step 1 was not seen"
+    assert_rolled_back(function, run, workflow)
+    assert f"Check health, step 1/2 at 10%: alarm {alarm} is in ALARM" in run.cause
+    assert alias_log.of(function.name) == [(function.stable, {target: 0.1}), (function.stable, {})]
 
 
 def test_new_version_error_rate_above_threshold_rolls_back(runs, alias_log, workflow):
