@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from . import aliases, lock, notify, settings
 from .aliases import Position
-from .errors import AliasDrift, RollbackFailed
+from .errors import AliasDrift, RollbackFailed, split_details
 from .models import Plan, Progress, RolloutPlan
 from .progress import where
 
@@ -35,7 +35,7 @@ def failure_parts(failure: dict[str, Any] | None) -> tuple[str, str]:
     except (TypeError, json.JSONDecodeError):
         decoded = None
     if isinstance(decoded, dict) and decoded.get("errorMessage"):
-        return error, str(decoded["errorMessage"])
+        return error, split_details(str(decoded["errorMessage"]))[0]
     return error, str(cause) or "no cause given"
 
 
