@@ -209,7 +209,10 @@ def _health(run: Run) -> str:
         )
     rows = [(c.at or run.started_at, _check_row(c, run)) for c in run.checks]
     rows += [
-        (v.exited_at or v.entered_at, _check_row(v.check, run) if v.check else _failed_row(v, run))
+        (
+            v.exited_at or v.entered_at,
+            _check_row(v.check, run, True) if v.check else _failed_row(v, run),
+        )
         for v in failed
     ]
     head = (
@@ -229,12 +232,14 @@ def _failed_checks(run: Run) -> list[StateVisit]:
     return [v for v in run.visits if v.error == HEALTH_FAILED and v.type == "Task"]
 
 
-def _check_row(check: HealthCheck, run: Run) -> str:
+def _check_row(check: HealthCheck, run: Run, failed: bool = False) -> str:
+    """One check; `failed`: it raised HealthCheckFailed (its numbers came with the error)."""
     alarms = ", ".join(f"{name}: {state}" for name, state in check.alarms.items()) or "—"
     notes = "".join(f'<div class="note">{escape(n)}</div>' for n in check.notes)
-    result = "healthy" if check.healthy else "unhealthy"
+    result = "failed" if failed else "healthy" if check.healthy else "unhealthy"
+    row = '<tr class="failed">' if failed else "<tr>"
     return (
-        f"<tr><td>{escape(_at(check.at, run))}</td><td>{escape(_traffic_cell(check))}</td>"
+        f"{row}<td>{escape(_at(check.at, run))}</td><td>{escape(_traffic_cell(check))}</td>"
         f'<td><span class="pill {"good" if check.healthy else "bad"}">{result}</span>{notes}</td>'
         f"<td>{escape(alarms)}</td><td>{_metrics_cell(check.new)}</td>"
         f"<td>{_metrics_cell(check.stable)}</td></tr>"
