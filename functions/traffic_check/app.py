@@ -23,6 +23,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     payload = CheckPayload.model_validate(event)
     logger.set_correlation_id(payload.executionId)
     metrics.add_metric(name=f"{payload.phase}Checks", unit=MetricUnit.Count, value=1)
-    result = checks.run(payload.plan.rollout_ready(), payload.phase)
+    # The invoke and the hook wait for their answer, within what this Lambda has left.
+    result = checks.run(
+        payload.plan.rollout_ready(),
+        payload.phase,
+        lambda: context.get_remaining_time_in_millis() / 1000,
+    )
     logger.info("Traffic check passed", extra={"phase": payload.phase, "result": result})
     return result

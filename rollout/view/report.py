@@ -176,7 +176,10 @@ def _traffic(run: Run, ended: datetime) -> str:
 
 def _error_rates(run: Run, ended: datetime) -> str:
     heading = "<h2>Error rate at each health check</h2>"
-    if not any(c.new or c.stable for c in run.checks):
+    measured = sorted(
+        [*run.checks, *run.failed_checks], key=lambda c: c.at or run.started_at
+    )  # the failing check's numbers come from its error's data (run.failed_check)
+    if not any(c.new or c.stable for c in measured):
         why = (
             "a failed check gives its numbers in its message (below)"
             if _failed_checks(run)
@@ -188,7 +191,7 @@ def _error_rates(run: Run, ended: datetime) -> str:
         )
     threshold = ((run.plan or {}).get("health") or {}).get("errorRatePercent")
     chart = error_rate_chart(
-        run.checks, run.started_at, ended, float(threshold) if threshold is not None else None
+        measured, run.started_at, ended, float(threshold) if threshold is not None else None
     )
     return (
         f'<section class="rates">{heading}{chart}<p class="note">Errors ÷ invocations in '
@@ -205,7 +208,13 @@ def _health(run: Run) -> str:
             '<p class="empty">No health check ran.</p></section>'
         )
     rows = [(c.at or run.started_at, _check_row(c, run)) for c in run.checks]
-    rows += [(v.exited_at or v.entered_at, _failed_row(v, run)) for v in failed]
+    rows += [
+        (
+            v.exited_at or v.entered_at,
+            _check_row(v.check, run, True) if v.check else _failed_row(v, run),
+        )
+        for v in failed
+    ]
     head = (
         "<tr><th>at</th><th>traffic</th><th>result</th><th>alarms</th>"
         "<th>new version</th><th>stable version</th></tr>"
@@ -218,16 +227,19 @@ def _health(run: Run) -> str:
 
 
 def _failed_checks(run: Run) -> list[StateVisit]:
-    """Checks that raised HealthCheckFailed: their numbers are only in the error's message."""
+    """Checks that raised HealthCheckFailed; their numbers, when the error carries them as
+    data, are in `visit.check` (and `run.failed_checks`)."""
     return [v for v in run.visits if v.error == HEALTH_FAILED and v.type == "Task"]
 
 
-def _check_row(check: HealthCheck, run: Run) -> str:
+def _check_row(check: HealthCheck, run: Run, failed: bool = False) -> str:
+    """One check; `failed`: it raised HealthCheckFailed (its numbers came with the error)."""
     alarms = ", ".join(f"{name}: {state}" for name, state in check.alarms.items()) or "—"
     notes = "".join(f'<div class="note">{escape(n)}</div>' for n in check.notes)
-    result = "healthy" if check.healthy else "unhealthy"
+    result = "failed" if failed else "healthy" if check.healthy else "unhealthy"
+    row = '<tr class="failed">' if failed else "<tr>"
     return (
-        f"<tr><td>{escape(_at(check.at, run))}</td><td>{escape(_traffic_cell(check))}</td>"
+        f"{row}<td>{escape(_at(check.at, run))}</td><td>{escape(_traffic_cell(check))}</td>"
         f'<td><span class="pill {"good" if check.healthy else "bad"}">{result}</span>{notes}</td>'
         f"<td>{escape(alarms)}</td><td>{_metrics_cell(check.new)}</td>"
         f"<td>{_metrics_cell(check.stable)}</td></tr>"

@@ -22,6 +22,10 @@ PROMOTE = "Promote"
 ROLL_BACK = "Roll back"
 ROLLED_BACK_END = "Rolled back"
 REJECTED_END = "Request rejected"
+HEALTH_FAILED = "HealthCheckFailed"
+# A HealthCheckFailed errorMessage: the human line, then the failing check as JSON
+# (`{"lastCheck": {...}}`, docs/workflow.md "Errors and Fail states").
+FAILED_CHECK_KEY = "lastCheck"
 
 # Prepare's named errors: the request was refused before anything was touched.
 REJECTION_ERRORS = frozenset({"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"})
@@ -119,6 +123,7 @@ class StateVisit:
     error: str | None = None
     cause: str | None = None
     retries: int = 0
+    check: HealthCheck | None = None  # the failing check's numbers (HealthCheckFailed)
 
     def close(self, at: datetime, output: str | None = None) -> None:
         self.exited_at, self.output = at, output if output is not None else self.output
@@ -149,8 +154,9 @@ class Run:
     progress: dict[str, Any] | None
     events: list[Event]
     weights: list[WeightPoint]
-    checks: list[HealthCheck]
+    checks: list[HealthCheck]  # the checks that passed (each progress.lastCheck)
     outcome: Outcome
+    failed_checks: list[HealthCheck] = field(default_factory=list)  # from their errors
     state_machine_name: str | None = None
     state_names: list[str] = field(default_factory=list)
     wait_started_at: datetime | None = None  # the Wait state we are in, if any
@@ -378,6 +384,10 @@ def _track_visit(run: Run, kind: str, at: datetime, raw: dict[str, Any]) -> None
         visit.retries, visit.error, visit.cause = visit.retries + 1, None, None
     elif kind.endswith(("Failed", "TimedOut")):
         visit.error, visit.cause = details.get("error") or kind, details.get("cause")
+        if visit.error == HEALTH_FAILED:
+            visit.check = failed_check(visit.cause, _json_object(visit.input))
+            if visit.check is not None and visit.check not in run.failed_checks:
+                run.failed_checks.append(visit.check)
 
 
 def _track_wait(run: Run, kind: str, name: str, at: datetime, doc: dict[str, Any] | None) -> None:
@@ -434,6 +444,28 @@ def _record_check(run: Run, progress: dict[str, Any]) -> None:
     )
     if not run.checks or run.checks[-1] != check:  # every later state repeats lastCheck
         run.checks.append(check)
+
+
+def failed_check(cause: str | None, state_input: dict[str, Any] | None) -> HealthCheck | None:
+    """The numbers of a check that raised HealthCheckFailed, from the JSON its message
+    carries after the human line; None when the message has none (older runs)."""
+    error = _json_object(cause)
+    message = str(error.get("errorMessage", "")) if error else ""
+    _, _, rest = message.partition("\n")
+    raw = (_json_object(rest.strip()) or {}).get(FAILED_CHECK_KEY)
+    if not isinstance(raw, dict):
+        return None
+    progress = (state_input or {}).get("progress") or {}
+    return HealthCheck(
+        at=_parse_time(raw.get("at")),
+        healthy=False,
+        alarms={str(k): str(v) for k, v in (raw.get("alarms") or {}).items()},
+        new=_metrics(raw.get("newVersion")),
+        stable=_metrics(raw.get("stableVersion")),
+        notes=[str(n) for n in [*(raw.get("reasons") or []), *(raw.get("notes") or [])]],
+        percentage=_float_or_none(raw.get("percentage", progress.get("percentage"))),
+        phase=_str_or_none(raw.get("phase", progress.get("phase"))),
+    )
 
 
 def _metrics(raw: Any) -> VersionMetrics | None:

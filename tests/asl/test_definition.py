@@ -18,7 +18,7 @@ CONTRACT_STATES = {
     "Alias changed elsewhere", "Explain rejection", "Request rejected",
 }  # fmt: skip
 # Not drawn in the contract: where Prepare's unexpected (unnamed) errors end.
-EXTRA_STATES = {"Prepare failed"}
+EXTRA_STATES = {"Prepare failed", "Release Prepare's lock"}
 
 # States that run once traffic may have moved: a failure there must restore the alias.
 AFTER_TRAFFIC_MOVED = {
@@ -30,6 +30,12 @@ LAMBDA_SERVICE_ERRORS = {
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 }
+# Tasks safe to run twice (docs/workflow.md, "Retries") are retried on Lambda's transient
+# errors and on a timeout too; the traffic checks invoke the new version and the hook,
+# whose side effects must not run twice, so only a throttled start (nothing ran) is.
+RUN_TWICE_SAFE_ERRORS = LAMBDA_SERVICE_ERRORS | {"Sandbox.Timedout"}
+SENT_ONCE = {"Pre-traffic check": {"Lambda.TooManyRequestsException"}}
+SENT_ONCE["Post-traffic check"] = SENT_ONCE["Pre-traffic check"]
 PROGRESS_KEYS = {
     "phase", "stepIndex", "stepCount", "percentage", "weight", "stepStartedAt", "stepWaitSeconds",
     "waitedSeconds", "nextWaitSeconds", "stepComplete", "hasNextStep", "checks", "lastCheck",
@@ -188,10 +194,10 @@ def test_no_retry_on_states_all(asl: Json) -> None:
             assert "States.TaskFailed" not in retrier["ErrorEquals"], name
 
 
-def test_every_lambda_task_retries_service_errors_with_backoff_and_jitter(asl: Json) -> None:
+def test_every_lambda_task_retries_what_is_safe_with_backoff_and_jitter(asl: Json) -> None:
     for name, state in lambda_tasks(asl["States"]).items():
         (retrier,) = state["Retry"]
-        assert set(retrier["ErrorEquals"]) == LAMBDA_SERVICE_ERRORS, name
+        assert set(retrier["ErrorEquals"]) == SENT_ONCE.get(name, RUN_TWICE_SAFE_ERRORS), name
         assert retrier["BackoffRate"] > 1, name
         assert retrier["JitterStrategy"] == "FULL", name
         assert retrier["MaxAttempts"] >= 2, name
@@ -223,7 +229,7 @@ def test_prepare_rejections_are_explained(asl: Json) -> None:
     named, other = asl["States"]["Prepare"]["Catch"]
     assert set(named["ErrorEquals"]) == NAMED_REJECTIONS
     assert named["Next"] == "Explain rejection"
-    assert (other["ErrorEquals"], other["Next"]) == (["States.ALL"], "Prepare failed")
+    assert (other["ErrorEquals"], other["Next"]) == (["States.ALL"], "Release Prepare's lock")
     # The error replaces the document: the input may not be an object (a list, a string,
     # null), and a Catch can't add a key to it; the input stays in the execution's record.
     assert named["ResultPath"] == other["ResultPath"] == "$"
@@ -293,3 +299,21 @@ def test_a_failed_rollback_notification_still_ends_rolled_back(asl: Json) -> Non
     (catcher,) = asl["States"]["Notify rollback"]["Catch"]
     assert (catcher["ErrorEquals"], catcher["Next"]) == (["States.ALL"], "Rolled back")
     assert catcher["ResultPath"] not in ("$.rollback", "$.failure", "$")
+
+
+def test_a_failed_prepare_releases_only_its_own_lock(asl: Json) -> None:
+    release = asl["States"]["Release Prepare's lock"]
+    assert release["Parameters"]["FunctionName"] == "${FinalizeFunctionArn}"
+    payload = release["Parameters"]["Payload"]
+    # no plan reached the workflow: the lock is found by its owner, this execution
+    assert payload == {
+        "outcome": "prepare_failed",
+        "failure.$": "$",
+        "executionId.$": "$$.Execution.Id",
+    }
+    assert release["Next"] == "Prepare failed"
+    (catcher,) = release["Catch"]
+    assert (catcher["ErrorEquals"], catcher["Next"]) == (["States.ALL"], "Prepare failed")
+    # Prepare failed still reports Prepare's own Error and Cause
+    assert {release["ResultPath"], catcher["ResultPath"]}.isdisjoint({"$", "$.Error", "$.Cause"})
+    assert asl["States"]["Prepare failed"]["CausePath"] == "$.Cause"

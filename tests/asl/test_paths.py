@@ -360,6 +360,9 @@ class Rollout:
         cause: Any = None
         if outcome == "succeeded":
             return {"outcome": outcome, "detail": "orders:live now runs version 4"}
+        if outcome == "prepare_failed":
+            held = ["orders:live"]
+            return {"outcome": outcome, "lockReleased": True, "released": held}
         if outcome == "rolled_back":
             error, cause = event["rollback"]["error"], event["rollback"]["cause"]
         elif outcome in ("check_failed", "drifted", "rollback_failed"):
@@ -560,7 +563,11 @@ def test_unexpected_prepare_error_fails_with_the_raw_error(workflow: Workflow) -
     assert execution.error == "KeyError"
     assert execution.cause is not None
     assert json.loads(execution.cause) == {"errorMessage": "'plan'", "errorType": "KeyError"}
-    assert execution.states_entered == ["Prepare", "Prepare failed"]
+    # Prepare may have taken the lock before it failed: its own lock is released
+    assert execution.states_entered == ["Prepare", "Release Prepare's lock", "Prepare failed"]
+    (release,) = workflow.stubs.calls_to("finalize")
+    assert (release["outcome"], release["failure"]["Error"]) == ("prepare_failed", "KeyError")
+    assert ":execution:" in release["executionId"]  # the lock owner
 
 
 def test_bake_keeps_checking_health_at_full_traffic(workflow: Workflow) -> None:

@@ -12,7 +12,9 @@ import pytest
 from rollout.local.faults import FaultRule, crash, throttle, unavailable
 from tests.reliability.rollouts import (
     alias_of,
+    exited_states,
     guard_result,
+    history,
     lock_holder,
     rollout_input,
     sample_function,
@@ -102,16 +104,18 @@ CRASHES = {
 def test_a_task_crashing_or_timing_out_in_each_state_ends_cleanly(cloud, faults):
     """The task runs (its side effects happen) and then reports a crash or a timeout, the
     harder case for the states that move the alias. Before traffic the alias is never
-    touched; after, it is rolled back from wherever the task left it."""
+    touched; after, it is rolled back from wherever the task left it. A timeout is retried
+    (the tasks that time out here are safe to run twice), so these time out every time."""
     versions = {name: sample_function(cloud, name) for name in CRASHES}
     arns = {}
     for name, (task, error, marker, extras) in CRASHES.items():
         body = (f'"{name}"',) + ((marker,) if marker else ())
-        faults.add(crash(task_function(cloud, task), error, after=True, body_contains=body))
+        count = None if error == "Sandbox.Timedout" else 1
+        faults.add(crash(task_function(cloud, task), error, count, after=True, body_contains=body))
         arns[name] = start(cloud, rollout_input(name, versions[name][1], (1,), **extras))
 
-    ended = {name: wait_for_end(cloud, arn, timeout=90) for name, arn in arns.items()}
-    # Prepare took the lock before it "timed out": only the guard can free it
+    ended = {name: wait_for_end(cloud, arn, timeout=120) for name, arn in arns.items()}
+    # Prepare took the lock before it "timed out": the workflow releases it, not the guard
     prepare_guard = guard_result(cloud, arns["crash-prepare"])
 
     for name, (_, error, _, _) in CRASHES.items():
@@ -119,7 +123,35 @@ def test_a_task_crashing_or_timing_out_in_each_state_ends_cleanly(cloud, faults)
         assert (ended[name]["status"], ended[name].get("error")) == ("FAILED", error), name
         assert alias_of(cloud, name) == (stable, {}), name
         assert lock_holder(cloud, name) is None, name
-    assert prepare_guard["lockReleased"] is True
+    assert "Release Prepare's lock" in exited_states(cloud, arns["crash-prepare"])
+    assert prepare_guard["lockReleased"] is False  # already released by the workflow
+
+
+def test_a_task_timing_out_once_is_retried(cloud, faults):
+    """Sandbox.Timedout is transient for the tasks that are safe to run twice: a Prepare
+    and a Shift traffic that each time out once (after doing their work) still succeed."""
+    name = "timeout-once"
+    _stable, target = sample_function(cloud, name)
+    # the console input's rollout, not the one EventBridge starts for the publish
+    console = (f'"{name}"', '"targetVersion"')
+    rules = [
+        crash(task_function(cloud, task), "Sandbox.Timedout", 1, after=True, body_contains=console)
+        for task in ("PrepareFunction", "ShiftTrafficFunction")
+    ]
+    faults.add(*rules)
+    arn = start(cloud, rollout_input(name, target, (1,)))
+    ended = wait_for_end(cloud, arn, timeout=90)
+
+    assert ended["status"] == "SUCCEEDED", (ended.get("error"), ended.get("cause"))
+    assert alias_of(cloud, name) == (target, {})
+    assert lock_holder(cloud, name) is None
+    failed = [
+        e["taskFailedEventDetails"]["error"]
+        for e in history(cloud, arn)
+        if e["type"] == "TaskFailed"
+    ]
+    assert [(r.fired, r.resource) for r in rules] == [(1, r.resource) for r in rules]
+    assert failed == ["Sandbox.Timedout", "Sandbox.Timedout"]
 
 
 def test_lost_dependencies_end_cleanly(cloud, faults):

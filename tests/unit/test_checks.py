@@ -12,15 +12,17 @@ from rollout_core.models import Plan
 @pytest.fixture
 def replies(monkeypatch, world):
     """Scripted Lambda replies: {function: (payload, function error or None)}, and the
-    Invoke calls as sent (function, Qualifier, payload), read off the boto3 client."""
+    Invoke calls as sent (function, Qualifier, payload), read off every boto3 client made
+    from the task code's session (the checks invoke through their own client)."""
     script, calls = {}, []
 
     def record(params, **_):
         body = json.loads(params.get("Payload") or b"null")
         calls.append((params["FunctionName"], params.get("Qualifier"), body))
 
-    lam = clients.lambda_()
-    lam.meta.events.register("provide-client-params.lambda.Invoke", record)
+    clients.reset()  # clients made from here on carry the handler
+    session = clients._session()._session  # the botocore session behind every client
+    session.register("provide-client-params.lambda.Invoke", record)
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):
         payload, error = script.get(function_name.rsplit(":", 1)[-1], ({"ok": True}, None))
@@ -30,7 +32,7 @@ def replies(monkeypatch, world):
 
     monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
     yield script, calls
-    lam.meta.events.unregister("provide-client-params.lambda.Invoke", record)
+    clients.reset()
 
 
 @pytest.fixture

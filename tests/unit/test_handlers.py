@@ -126,6 +126,22 @@ def test_finalize(world, sample, call, execution):
     assert summary["notified"] == {"sns": None, "eventBridge": True}
 
 
+def test_finalize_after_a_failed_prepare_releases_its_lock(world, call, execution):
+    world.ddb.put_item(
+        TableName=world.table,
+        Item={
+            "lockKey": {"S": "orders:live"},
+            "owner": {"S": execution},
+            "expiresAt": {"N": "9999999999"},
+        },
+    )
+    failure = {"Error": "Sandbox.Timedout", "Cause": "Task timed out after 30.00 seconds"}
+    event = {"outcome": "prepare_failed", "failure": failure, "executionId": execution}
+    summary = call("finalize", event)
+    assert (summary["lockReleased"], summary["released"]) == (True, ["orders:live"])
+    assert world.lock_owner() is None
+
+
 def test_prepare_rejection_raises_the_named_error(world, sample, call):
     event = sample("prepare")
     event["input"]["colour"] = "blue"

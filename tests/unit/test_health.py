@@ -1,11 +1,13 @@
 """Health checks against Lambda's own metrics (ExecutedVersion per version) and alarms."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from rollout_core import actions, clock
-from rollout_core.errors import HealthCheckFailed
+from rollout_core.errors import HealthCheckFailed, split_details
 from rollout_core.models import Plan, Progress
+from rollout_core.outcome import failure_parts
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # only for "long before the step started"
 
@@ -70,7 +72,7 @@ def test_new_version_no_worse_than_stable_passes_when_compared(world, case):
 def test_without_comparison_the_threshold_alone_decides(world, case):
     world.put_calls("3", invocations=100, errors=10)
     world.put_calls("4", invocations=20, errors=1)
-    with pytest.raises(HealthCheckFailed, match=r"above 1%$"):
+    with pytest.raises(HealthCheckFailed, match=r"(?m)above 1%$"):  # the human line
         check(*case(health={"compareToStable": False}))
 
 
@@ -135,3 +137,29 @@ def test_bake_checks_name_their_state(world, case):
     }
     with pytest.raises(HealthCheckFailed, match=r"^Check bake health, bake at 100%"):
         check(*case(progress=bake))
+
+
+def test_a_failed_check_carries_its_numbers_as_data(world, case):
+    """The Cause Step Functions records holds the failing check as JSON on a second line
+    (the report charts it); Roll back's cause keeps only the human line."""
+    world.put_calls("3", invocations=100, errors=0)
+    world.put_calls("4", invocations=20, errors=5)
+    with pytest.raises(HealthCheckFailed) as raised:
+        check(*case())
+    line, details = split_details(str(raised.value))
+    assert line == raised.value.message and "\n" not in line
+    assert details is not None and details["healthy"] is False
+    assert details["newVersion"] == {
+        "version": "4",
+        "invocations": 20,
+        "errors": 5,
+        "errorRatePercent": 25.0,
+    }
+    assert details["stableVersion"]["invocations"] == 100
+    assert (details["phase"], details["percentage"]) == ("step", 10)
+    assert details["reasons"] == [line.split(": ", 1)[1]]
+    cause = json.dumps({"errorMessage": str(raised.value), "errorType": "HealthCheckFailed"})
+    assert failure_parts({"Error": "HealthCheckFailed", "Cause": cause}) == (
+        "HealthCheckFailed",
+        line,
+    )

@@ -40,3 +40,13 @@ def test_the_lock_item_has_a_ttl(world):
     lock.acquire(world.table, KEY, "run-1", 600)
     item = world.ddb.get_item(TableName=world.table, Key={"lockKey": {"S": KEY}})["Item"]
     assert int(item["expiresAt"]["N"]) - int(item["acquiredAt"]["N"]) == 600
+
+
+def test_a_failed_prepare_releases_only_the_locks_it_holds(world):
+    """Prepare failed after taking its lock: no plan names the key, the owner finds it."""
+    lock.acquire(world.table, KEY, "run-1", 600)
+    lock.acquire(world.table, "billing:live", "run-2", 600)
+    assert lock.release_held_by(world.table, "run-1") == [KEY]
+    assert world.lock_owner() is None
+    assert lock.holder_of(world.table, "billing:live") == "run-2"
+    assert lock.release_held_by(world.table, "run-1") == []  # a retry finds nothing

@@ -172,3 +172,39 @@ def test_everything_from_the_execution_is_escaped():
 
     assert "<img" not in page
     assert html.escape(hostile) in page
+
+
+def test_the_error_rate_chart_shows_a_first_check_that_failed():
+    """The only health check failed: its numbers reach the report as data in its error
+    (the JSON after the human line), not by parsing the message."""
+    from tests.cli.histories import ROLLBACK_CAUSE, check, prepared, progress
+
+    failing = check(healthy=False) | {"reasons": ["version 4 error rate 25.00% (30/120)"]}
+    line = "Check health, step 1/1 at 10%: version 4 error rate 25.00% (30/120) above 1%"
+    message = f"{line}\n{json.dumps({'lastCheck': failing})}"
+    cause = json.dumps({"errorMessage": message, "errorType": "HealthCheckFailed"})
+    h = (
+        prepared()
+        .state("Shift traffic", progress=progress())
+        .state("Wait for next check", "Wait", seconds=10)
+        .enter("Check health")
+        .task_failed("HealthCheckFailed", cause)
+        .exit("Check health", failure={"Error": "HealthCheckFailed", "Cause": cause})
+        .state("Roll back", rollback={"error": "HealthCheckFailed", "cause": ROLLBACK_CAUSE})
+        .state("Notify rollback", outcome={"outcome": "rolled_back"})
+        .enter("Rolled back", "Fail", seconds=0)
+        .finish("FAILED", "HealthCheckFailed", ROLLBACK_CAUSE)
+    )
+    run = build_run(h.describe("FAILED", "HealthCheckFailed", ROLLBACK_CAUSE), h.events)
+
+    assert run.checks == []  # no check passed
+    (measured,) = run.failed_checks
+    assert measured.healthy is False and measured.new is not None and measured.stable
+    assert (measured.new.errors, measured.new.invocations) == (30, 120)
+    assert measured.new.error_rate_percent == 25.0
+    page = build_report(run, now=T0 + timedelta(minutes=5))
+    rates = page[page.index('<section class="rates">') :]
+    rates = rates[: rates.index("</section>")]
+    assert "No measurements" not in rates
+    assert 'aria-label="error rate chart"' in rates and '<g class="series new">' in rates
+    assert "30/120 errors" in page  # the failed check's row in the table

@@ -47,18 +47,24 @@ def check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
     versions = [plan.targetVersion, plan.stableVersion]
     stats = health.version_stats(plan.functionName, plan.alias, versions, since, now)
     verdict = health.judge(plan, advanced, states, stats)
-    if not verdict.healthy:
-        state = STATE_NAMES.get(cursor.phase, "Check health")
-        raise HealthCheckFailed(
-            f"{state}, {progress.where(advanced)}: {'; '.join(verdict.reasons)}"
-        )
     last = {
         "at": clock.iso(now),
-        "healthy": True,
+        "healthy": verdict.healthy,
         "alarms": states,
         "newVersion": stats[plan.targetVersion].as_dict(),
         "stableVersion": stats[plan.stableVersion].as_dict(),
         "notes": verdict.notes,
     }
+    if not verdict.healthy:
+        state = STATE_NAMES.get(cursor.phase, "Check health")
+        # the failing check travels as data too, with where the rollout stood (the report)
+        failed = last | {
+            "reasons": verdict.reasons,
+            "phase": advanced.phase,
+            "percentage": advanced.percentage,
+        }
+        raise HealthCheckFailed(
+            f"{state}, {progress.where(advanced)}: {'; '.join(verdict.reasons)}", failed
+        )
     rearmed = [*advanced.rearmedAlarms, *verdict.rearmed]
     return advanced.model_copy(update={"lastCheck": last, "rearmedAlarms": rearmed})

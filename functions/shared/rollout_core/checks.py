@@ -1,7 +1,8 @@
 """Pre- and post-traffic checks: invoke the new version itself (Qualifier=<version>).
 
 Each check returns {name, passed, detail}; the first failure stops the rest, so a
-version that isn't ready is never invoked with a real payload.
+version that isn't ready is never invoked with a real payload. The invoke and the hook
+wait as long as the invoked function may run and are never sent twice (invoke.py).
 """
 
 from __future__ import annotations
@@ -13,20 +14,24 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from . import clients, scope
+from . import invoke as invoking
 from .errors import PostTrafficCheckFailed, PreTrafficCheckFailed
 from .models import CheckConfig, RolloutPlan
 
 LABELS = {"preTraffic": "Pre-traffic check", "postTraffic": "Post-traffic check"}
 
 
-def run(plan: RolloutPlan, phase: str) -> dict[str, Any]:
+TimeLeft = Callable[[], float] | None  # seconds the calling task has left
+
+
+def run(plan: RolloutPlan, phase: str, time_left: TimeLeft = None) -> dict[str, Any]:
     """The check result for `$.checks.<phase>`; raises the phase's named error on failure."""
     config = plan.preTraffic if phase == "preTraffic" else plan.postTraffic
     result: dict[str, Any] = {"phase": phase, "version": plan.targetVersion, "results": []}
     if config is None:
         return result | {"passed": True, "skipped": True}
     for check in _checks(config):
-        outcome = check(plan, config, phase)
+        outcome = check(plan, config, phase, time_left)
         result["results"].append(outcome)
         if not outcome["passed"]:
             error = PreTrafficCheckFailed if phase == "preTraffic" else PostTrafficCheckFailed
@@ -37,12 +42,17 @@ def run(plan: RolloutPlan, phase: str) -> dict[str, Any]:
     return result | {"passed": True, "skipped": False}
 
 
-def _checks(config: CheckConfig) -> list[Callable[[RolloutPlan, CheckConfig, str], dict]]:
+Check = Callable[[RolloutPlan, CheckConfig, str, TimeLeft], dict]
+
+
+def _checks(config: CheckConfig) -> list[Check]:
     selected = [(config.readiness, readiness), (config.invoke, invoke), (config.hookFunction, hook)]
     return [check for wanted, check in selected if wanted]
 
 
-def readiness(plan: RolloutPlan, config: CheckConfig, phase: str) -> dict[str, Any]:
+def readiness(
+    plan: RolloutPlan, config: CheckConfig, phase: str, time_left: TimeLeft = None
+) -> dict[str, Any]:
     """The version is Active and Lambda accepts an invoke of it (DryRun: nothing runs)."""
     scope.recheck("functionName", plan.functionName)
     lam = clients.lambda_()
@@ -60,9 +70,13 @@ def readiness(plan: RolloutPlan, config: CheckConfig, phase: str) -> dict[str, A
     return _outcome("readiness", True, "version is Active and invocable")
 
 
-def invoke(plan: RolloutPlan, config: CheckConfig, phase: str) -> dict[str, Any]:
+def invoke(
+    plan: RolloutPlan, config: CheckConfig, phase: str, time_left: TimeLeft = None
+) -> dict[str, Any]:
     scope.recheck("functionName", plan.functionName)
-    passed, detail, response = _call(plan.functionName, plan.targetVersion, config.payload)
+    passed, detail, response = _call(
+        plan.functionName, plan.targetVersion, config.payload, time_left
+    )
     if passed and config.expect is not None and not contains(response, config.expect):
         passed, detail = (
             False,
@@ -71,7 +85,9 @@ def invoke(plan: RolloutPlan, config: CheckConfig, phase: str) -> dict[str, Any]
     return _outcome("invoke", passed, detail)
 
 
-def hook(plan: RolloutPlan, config: CheckConfig, phase: str) -> dict[str, Any]:
+def hook(
+    plan: RolloutPlan, config: CheckConfig, phase: str, time_left: TimeLeft = None
+) -> dict[str, Any]:
     event = {
         "functionName": plan.functionName,
         "alias": plan.alias,
@@ -81,7 +97,7 @@ def hook(plan: RolloutPlan, config: CheckConfig, phase: str) -> dict[str, Any]:
     }
     assert config.hookFunction is not None
     scope.recheck("hookFunction", config.hookFunction)
-    passed, detail, response = _call(config.hookFunction, None, event)
+    passed, detail, response = _call(config.hookFunction, None, event, time_left)
     if passed:
         verdict = response if isinstance(response, dict) else {}
         passed = verdict.get("passed") is True
@@ -91,15 +107,19 @@ def hook(plan: RolloutPlan, config: CheckConfig, phase: str) -> dict[str, Any]:
     return _outcome(f"hook {config.hookFunction}", passed, detail)
 
 
-def _call(function: str, qualifier: str | None, payload: Any) -> tuple[bool, str, Any]:
-    """(ok, detail, decoded response) of a synchronous invoke."""
-    args = {"FunctionName": function, "Payload": json.dumps(payload).encode()}
+def _call(
+    function: str, qualifier: str | None, payload: Any, time_left: TimeLeft
+) -> tuple[bool, str, Any]:
+    """(ok, detail, decoded response) of a synchronous invoke, sent once."""
+    args: dict[str, Any] = {"FunctionName": function, "Payload": json.dumps(payload).encode()}
     if qualifier:
         args["Qualifier"] = qualifier
     try:
-        reply = clients.lambda_().invoke(**args)
+        reply = invoking.call(args, time_left)
     except ClientError as error:
         return False, _client_error(error), None
+    except invoking.InvokeFailed as error:
+        return False, str(error), None
     body = reply["Payload"].read().decode() if reply.get("Payload") else ""
     response = _decode(body)
     if reply.get("FunctionError"):

@@ -2,6 +2,12 @@
 
 Standard retry mode with several attempts: throttling on GetMetricData or UpdateAlias is
 retried with backoff inside the Lambda instead of failing the state.
+
+Synchronous Invoke of a check or hook is different (`invoker`): botocore's 60 s read
+timeout would cut off a function that runs longer, and the standard mode would then send
+the same request again, running the function's side effects once per attempt. The
+invoker waits as long as asked and never resends; `invoke.py` retries only what never
+reached the function.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import boto3
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 @cache
@@ -28,6 +35,23 @@ def client(service: str) -> Any:
 
 def lambda_() -> Any:
     return client("lambda")
+
+
+def invoker(read_timeout: float) -> Any:
+    """A Lambda client for synchronous Invoke: waits `read_timeout` seconds for the answer,
+    sends each request once (botocore retries nothing), keeps the idle connection alive."""
+    return _invoker(round(read_timeout, 1))
+
+
+@cache
+def _invoker(read_timeout: float) -> Any:
+    config = Config(
+        read_timeout=read_timeout,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": 1},
+        tcp_keepalive=True,
+    )
+    return _session().client("lambda", config=config)
 
 
 def cloudwatch() -> Any:
@@ -57,4 +81,5 @@ def stepfunctions() -> Any:
 def reset() -> None:
     """Forget cached clients and session (tests switch regions and mocks between cases)."""
     client.cache_clear()
+    _invoker.cache_clear()
     _session.cache_clear()

@@ -4,6 +4,13 @@ Lambda reports an uncaught exception's class name as the error type, and Step Fu
 uses it as the Error that Catch matches, so these names are the contract (docs/workflow.md).
 """
 
+from __future__ import annotations
+
+import json
+from typing import Any
+
+DETAILS_KEY = "lastCheck"
+
 
 class RolloutError(Exception):
     """Base of the named errors; the message is one human line with the details."""
@@ -30,7 +37,33 @@ class PostTrafficCheckFailed(RolloutError):
 
 
 class HealthCheckFailed(RolloutError):
-    """An alarm fired, the new version's error rate is too high, or traffic too low."""
+    """An alarm fired, the new version's error rate is too high, or traffic too low.
+
+    The message is the human line; with `check` (the failing check, shaped like
+    `progress.lastCheck`) a second line carries it as JSON, `{"lastCheck": {...}}`, so the
+    Cause Step Functions records holds the check's numbers as data (split_details).
+    """
+
+    def __init__(self, message: str, check: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message, self.check = message, check
+
+    def __str__(self) -> str:
+        if self.check is None:
+            return self.message
+        return f"{self.message}\n{json.dumps({DETAILS_KEY: self.check}, default=str)}"
+
+
+def split_details(message: str) -> tuple[str, dict[str, Any] | None]:
+    """(human line, the failing check) of a HealthCheckFailed message; others unchanged."""
+    line, _, rest = message.partition("\n")
+    try:
+        details = json.loads(rest) if rest else None
+    except json.JSONDecodeError:
+        details = None
+    if isinstance(details, dict) and isinstance(details.get(DETAILS_KEY), dict):
+        return line, details[DETAILS_KEY]
+    return message, None
 
 
 class AliasDrift(RolloutError):

@@ -65,6 +65,29 @@ def release(table: str, key: str, owner: str) -> bool:
     return True
 
 
+def release_held_by(table: str, owner: str) -> list[str]:
+    """Release every lock `owner` holds; the keys released.
+
+    For a Prepare that failed after taking its lock: its plan, which names the key, never
+    reached the workflow. The table holds one item per running rollout, so a scan is small;
+    each delete is still conditional on the owner.
+    """
+    pages = (
+        clients.dynamodb()
+        .get_paginator("scan")
+        .paginate(
+            TableName=table,
+            ConsistentRead=True,
+            FilterExpression="#owner = :owner",
+            ProjectionExpression="#key",
+            ExpressionAttributeNames={"#owner": OWNER, "#key": KEY},
+            ExpressionAttributeValues={":owner": {"S": owner}},
+        )
+    )
+    keys = [item[KEY]["S"] for page in pages for item in page.get("Items", [])]
+    return [key for key in keys if release(table, key, owner)]
+
+
 def holder_of(table: str, key: str) -> str | None:
     """The live owner of the lock, if any (expired locks don't count)."""
     item = (

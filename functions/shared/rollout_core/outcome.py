@@ -11,9 +11,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import aliases, lock, notify
+from . import aliases, lock, notify, settings
 from .aliases import Position
-from .errors import AliasDrift, RollbackFailed
+from .errors import AliasDrift, RollbackFailed, split_details
 from .models import Plan, Progress, RolloutPlan
 from .progress import where
 
@@ -35,7 +35,7 @@ def failure_parts(failure: dict[str, Any] | None) -> tuple[str, str]:
     except (TypeError, json.JSONDecodeError):
         decoded = None
     if isinstance(decoded, dict) and decoded.get("errorMessage"):
-        return error, str(decoded["errorMessage"])
+        return error, split_details(str(decoded["errorMessage"]))[0]
     return error, str(cause) or "no cause given"
 
 
@@ -119,6 +119,19 @@ def finalize(
     summary |= _error_and_cause(plan, outcome, rollback, failure)
     summary["notified"] = notify.publish(outcome, summary)
     return summary
+
+
+def release_after_prepare_failure(execution_id: str) -> dict[str, Any]:
+    """Prepare failed unexpectedly, perhaps after it took the lock: release the locks this
+    execution holds (only its own), so the alias needn't wait for the lock to expire."""
+    table = settings.load().lock_table
+    released = lock.release_held_by(table, execution_id) if table else []
+    return {
+        "outcome": "prepare_failed",
+        "executionId": execution_id,
+        "lockReleased": bool(released),
+        "released": released,
+    }
 
 
 def _error_and_cause(

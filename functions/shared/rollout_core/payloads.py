@@ -42,3 +42,8 @@ class FinalizePayload(_Payload):
     outcome: Literal["succeeded", "rolled_back", "rollback_failed", "check_failed", "drifted"]
     rollback: dict[str, Any] | None = None
     failure: dict[str, Any] | None = None
+
+
+class PrepareFailedPayload(_Payload):
+    outcome: Literal["prepare_failed"]
+    failure: dict[str, Any] | None = None
