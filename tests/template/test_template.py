@@ -27,6 +27,7 @@ TASKS = {
     "PromoteFunction": "promote",
     "RollbackFunction": "rollback",
     "FinalizeFunction": "finalize",
+    "CleanUpFunction": "clean_up",
 }
 # Functions the state machine does not invoke: the guard runs from an EventBridge rule.
 NOT_TASKS = {"GuardFunction": "guard"}
@@ -38,6 +39,7 @@ TARGET_FUNCTIONS = (
 UNSCOPABLE_ACTIONS = {
     "cloudwatch:GetMetricData",
     "cloudwatch:DescribeAlarms",  # scoped to alarm ARNs it hides composite alarms
+    "lambda:ListEventSourceMappings",
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",
@@ -292,6 +294,15 @@ def test_least_privilege_per_function(template: Json) -> None:
         "lambda:GetFunctionConfiguration",
     }
     assert actions("FinalizeFunction") == {"dynamodb:DeleteItem", "sns:Publish", "events:PutEvents"}
+    assert actions("CleanUpFunction") == {
+        "lambda:ListVersionsByFunction",
+        "lambda:ListAliases",
+        "lambda:ListProvisionedConcurrencyConfigs",
+        "lambda:ListEventSourceMappings",
+        "lambda:DeleteFunction",
+        "sns:Publish",
+        "events:PutEvents",
+    }
     prepare = actions("PrepareFunction")
     assert {"lambda:ListTags", "cloudwatch:DescribeAlarms", "dynamodb:PutItem"} <= prepare
     assert not {"lambda:UpdateAlias", "lambda:InvokeFunction", "dynamodb:DeleteItem"} & prepare
