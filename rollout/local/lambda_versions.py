@@ -118,7 +118,11 @@ def qualifier_of(name_or_arn: str, qualifier: str | None) -> str | None:
 
 
 def referencing_aliases(storage: LambdaStorage, name_or_arn: str, version: str) -> list[str]:
-    function = storage.get_function_by_name_or_arn_with_qualifier(name_or_arn.split(":")[0])
+    if re.match(ARN_PARTITION_REGEX, name_or_arn):
+        name = storage.split_function_arn(name_or_arn)[1]
+    else:
+        name = name_or_arn.split(":")[0]
+    function = storage.get_function_by_name_or_arn_with_qualifier(name)
     unqualified, _, _ = storage.split_function_arn(function.function_arn)
     names = []
     for alias in storage._aliases.get(unqualified, {}).values():
