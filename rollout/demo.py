@@ -4,18 +4,28 @@ The story a newcomer sees: a sample function `orders` serves steady traffic thro
 `live` alias. Publishing a healthy version makes EventBridge start a rollout (configured
 from the function's tags, with a time-scaled CodeDeploy preset) that shifts traffic step
 by step to success. Publishing a faulty version (it fails part of its real traffic) gets
-caught by the health checks and rolled back.
+caught by the health checks and rolled back. At the end, old versions nothing uses are
+deleted by the clean-up rules (`rollout prune`), showing what is kept and the code storage
+freed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from rollout_core import clients as core_clients
+from rollout_core import versions
 
 from rollout.samples import code_zip, lambda_role
+
+if TYPE_CHECKING:
+    from rollout.local.cloud import LocalCloud
 
 FUNCTION = "orders"
 ALIAS = "live"
@@ -133,3 +143,39 @@ def roll_out(
         time.monotonic() - started,
         str(alias_version),
     )
+
+
+@dataclass
+class CleanUp:
+    result: versions.Result
+    stored_before: int  # GetAccountSettings TotalCodeSize, bytes
+    stored_after: int
+
+
+def clean_up_versions(cloud: LocalCloud, keep: int) -> CleanUp:
+    """What `rollout prune --function orders --keep N` does, with the account's code storage
+    (GetAccountSettings) read before and after."""
+    lam = cloud.client("lambda")
+    before = int(lam.get_account_settings()["AccountUsage"]["TotalCodeSize"])
+    with _core_clients_on(cloud):
+        result = versions.clean_up(FUNCTION, keep)
+    after = int(lam.get_account_settings()["AccountUsage"]["TotalCodeSize"])
+    return CleanUp(result, before, after)
+
+
+@contextmanager
+def _core_clients_on(cloud: LocalCloud) -> Iterator[None]:
+    """rollout_core's clients pointed at this cloud, as they are inside the task Lambdas."""
+    env = cloud.client_env()
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    core_clients.reset()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        core_clients.reset()

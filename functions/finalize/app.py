@@ -30,7 +30,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return summary
     payload = FinalizePayload.model_validate(event)
     logger.set_correlation_id(payload.executionId)
-    summary = finalize(payload.plan, payload.outcome, payload.rollback, payload.failure)
+    summary = finalize(
+        payload.plan, payload.outcome, payload.rollback, payload.failure, announce=payload.announce
+    )
     metrics.add_metric(name=f"Outcome_{payload.outcome}", unit=MetricUnit.Count, value=1)
     logger.info("Rollout finished", extra={"summary": summary})
     return summary

@@ -10,12 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from rollout import demo
+from rollout.commands.prune import human_bytes, prune_table
 from rollout.local.cloud import LocalCloud
 from rollout.samples import Traffic
 from rollout.view.run import fetch_run
 from rollout.view.watch import follow
 
 HEALTHY, FAULTY = 0.0, 0.4  # share of requests each release fails
+KEEP = 1  # the demo's `rollout prune --keep`: only three versions exist
 
 
 def register(subparsers: Any) -> None:
@@ -51,11 +53,28 @@ def run(args: argparse.Namespace) -> int:
     try:
         tags = demo.rollout_tags(args.time_scale, args.check_interval)
         outcomes = _story(console, cloud, args.rate, tags)
+        cleaned = demo.clean_up_versions(cloud, KEEP)
     finally:
         with console.status("stopping the local cloud …"):
             cloud.stop()
     console.print(_summary(outcomes, time.monotonic() - started))
+    _show_clean_up(console, cleaned)
     return 0 if _as_expected(outcomes) else 1
+
+
+def _show_clean_up(console: Console, cleaned: demo.CleanUp) -> None:
+    """The demo's ending: old versions cleaned up, what stayed and why, the storage freed."""
+    console.print(
+        f"\nOld versions cleaned up ([bold]rollout prune --function {demo.FUNCTION} "
+        f"--keep {KEEP}[/], the rules of the workflow's 'Clean up old versions' state):"
+    )
+    console.print(prune_table(cleaned.result))
+    kept = ", ".join(f"v{v.version.number}" for v in cleaned.result.kept)
+    console.print(
+        f"Versions kept: {kept}. Code storage (GetAccountSettings TotalCodeSize): "
+        f"{human_bytes(cleaned.stored_before)} → {human_bytes(cleaned.stored_after)}, "
+        f"freed {human_bytes(cleaned.stored_before - cleaned.stored_after)}"
+    )
 
 
 def _story(

@@ -2,8 +2,9 @@
 
 moto serves the AWS APIs and its Step Functions interpreter runs the real ASL. The
 seams (one module each) close the gaps measured in shared/reference/moto-local-cloud.md:
-the Lambda runtime, EventBridge delivery, CloudWatch alarm evaluation, Step Functions
-naming and status events, and the SAM deploy. moto keeps its state in process-global
+the Lambda runtime, Lambda versions (deletes, numbering, account settings), EventBridge
+delivery, CloudWatch alarm evaluation, Step Functions naming and status events, and the
+SAM deploy. moto keeps its state in process-global
 backends, so only one LocalCloud runs in a process at a time.
 """
 
@@ -242,12 +243,14 @@ class LocalCloud:
         from rollout.local.eventbridge import EventBridgeDelivery
         from rollout.local.faults import FaultInjection
         from rollout.local.lambda_runtime import LambdaRuntime
+        from rollout.local.lambda_versions import LambdaVersions
         from rollout.local.stepfunctions import StepFunctionsEvents
 
         # FaultInjection starts with no rules (unless ROLLOUT_LOCAL_FAULTS names some).
         return [
             *core,
             LambdaRuntime(),
+            LambdaVersions(),
             EventBridgeDelivery(),
             StepFunctionsEvents(),
             AlarmEvaluator(),

@@ -32,6 +32,15 @@ class Patches:
         setattr(owner, name, new)
         return original
 
+    def add(self, owner: Any, name: str, new: Any) -> None:
+        """Give `owner` an attribute moto lacks; if moto has it now, the seam must be rethought."""
+        if hasattr(owner, name):
+            raise RuntimeError(
+                f"moto changed: {getattr(owner, '__qualname__', owner)}.{name} exists now"
+            )
+        self._saved.append((owner, name, _INHERITED))
+        setattr(owner, name, new)
+
     def undo(self) -> None:
         while self._saved:
             owner, name, original = self._saved.pop()

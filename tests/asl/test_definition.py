@@ -13,9 +13,9 @@ CONTRACT_STATES = {
     "Prepare", "Roll out?", "Skipped", "Already live", "Pre-traffic check", "Shift traffic",
     "Wait for next check", "Check health", "Step done?", "Next step?", "Promote",
     "Post-traffic check", "Bake?", "Wait during bake", "Check bake health", "Finalize",
-    "Rolled out", "Release lock", "Pre-traffic check failed", "Roll back", "Notify rollback",
-    "Rolled back", "Notify rollback failure", "Rollback failed", "Notify drift",
-    "Alias changed elsewhere", "Explain rejection", "Request rejected",
+    "Clean up old versions", "Rolled out", "Release lock", "Pre-traffic check failed",
+    "Roll back", "Notify rollback", "Rolled back", "Notify rollback failure", "Rollback failed",
+    "Notify drift", "Alias changed elsewhere", "Explain rejection", "Request rejected",
 }  # fmt: skip
 # Not drawn in the contract: where Prepare's unexpected (unnamed) errors end.
 EXTRA_STATES = {"Prepare failed", "Release Prepare's lock"}
@@ -133,7 +133,7 @@ def test_lambda_tasks_use_placeholders_and_pass_the_execution_id(asl: Json) -> N
         assert 0 < state["TimeoutSeconds"] <= 900, name
 
 
-def test_placeholders_name_the_seven_task_functions(
+def test_placeholders_name_every_task_function(
     asl_placeholders: set[str], task_functions: dict[str, str]
 ) -> None:
     assert asl_placeholders == set(task_functions)
@@ -292,7 +292,9 @@ def test_finalize_does_not_roll_back_a_promoted_version(asl: Json) -> None:
     # release the lock or notify must not take a healthy version away from users.
     finalize = asl["States"]["Finalize"]
     assert "Catch" not in finalize
-    assert finalize["Next"] == "Rolled out"
+    assert finalize["Next"] == "Clean up old versions"
+    after = asl["States"]["Clean up old versions"]
+    assert set(targets(after)) == {"Rolled out"}
 
 
 def test_a_failed_rollback_notification_still_ends_rolled_back(asl: Json) -> None:
@@ -317,3 +319,20 @@ def test_a_failed_prepare_releases_only_its_own_lock(asl: Json) -> None:
     # Prepare failed still reports Prepare's own Error and Cause
     assert {release["ResultPath"], catcher["ResultPath"]}.isdisjoint({"$", "$.Error", "$.Cause"})
     assert asl["States"]["Prepare failed"]["CausePath"] == "$.Cause"
+
+
+def test_clean_up_runs_after_a_success_only_and_never_rolls_back(asl: Json) -> None:
+    states = asl["States"]
+    clean_up = states["Clean up old versions"]
+    assert states["Finalize"]["Next"] == "Clean up old versions"
+    # Finalize releases the lock; the clean-up announces the success with its record
+    assert states["Finalize"]["Parameters"]["Payload"]["announce"] is False
+    assert clean_up["Parameters"]["FunctionName"] == "${CleanUpFunctionArn}"
+    assert clean_up["Parameters"]["Payload"]["summary.$"] == "$.outcome.summary"
+    assert clean_up["Next"] == "Rolled out"
+    assert [(c["ErrorEquals"], c["Next"], c["ResultPath"]) for c in clean_up["Catch"]] == [
+        (["States.ALL"], "Rolled out", "$.cleanup")
+    ]
+    assert clean_up["ResultPath"] == "$.cleanup"
+    into = {name for name, state in states.items() if "Clean up old versions" in targets(state)}
+    assert into == {"Finalize"}  # failed and rolled-back paths never reach it

@@ -198,7 +198,9 @@ def workflow(deployed: Workflow) -> Workflow:
 STABLE, TARGET = "3", "4"
 CONSOLE_INPUT: Json = {"functionName": "orders", "alias": "live"}
 START = ["Prepare", "Roll out?", "Pre-traffic check"]
-FINISH = ["Promote", "Post-traffic check", "Bake?", "Finalize", "Rolled out"]
+FINISH = [
+    "Promote", "Post-traffic check", "Bake?", "Finalize", "Clean up old versions", "Rolled out"
+]  # fmt: skip
 ROLLED_BACK = ["Roll back", "Notify rollback", "Rolled back"]
 
 
@@ -278,6 +280,7 @@ class Rollout:
     promote_error: TaskError | None = None
     rollback_fails: bool = False
     notify_rollback_fails: bool = False
+    clean_up_fails: bool = False
     seen: dict[str, int] = field(default_factory=dict)
 
     def install(self, stubs: StubLambdas) -> None:
@@ -289,6 +292,7 @@ class Rollout:
             promote=self.promote,
             rollback=self.rollback,
             finalize=self.finalize,
+            clean_up=self.clean_up,
         )
 
     def prepare(self, event: Json) -> Json:
@@ -352,6 +356,11 @@ class Rollout:
             "restored": True,
         }
 
+    def clean_up(self, event: Json) -> Json:
+        if self.clean_up_fails:
+            raise TaskError("ClientError", "ListAliases: AccessDeniedException")
+        return dict(CLEANED_UP)
+
     def finalize(self, event: Json) -> Json:
         outcome = event["outcome"]
         if outcome == "rolled_back" and self.notify_rollback_fails:
@@ -368,6 +377,16 @@ class Rollout:
         elif outcome in ("check_failed", "drifted", "rollback_failed"):
             error, cause = event["failure"]["Error"], error_message(event["failure"])
         return {"outcome": outcome, "error": error, "cause": cause}
+
+
+CLEANED_UP: Json = {
+    "keepVersions": 2,
+    "deleted": [{"version": "1", "codeSize": 100, "lastModified": "", "reason": "old"}],
+    "kept": [],
+    "bytesFreed": 100,
+    "notes": [],
+    "notified": {"sns": None, "eventBridge": True},
+}
 
 
 def run(workflow: Workflow, rollout: Rollout, execution_input: Json = CONSOLE_INPUT) -> Execution:
@@ -429,6 +448,7 @@ def test_every_task_gets_the_execution_id_and_the_plan(workflow: Workflow) -> No
         "check_health",
         "promote",
         "finalize",
+        "clean_up",
     }
     execution_ids = {payload["executionId"] for _, payload in calls}
     assert len(execution_ids) == 1
@@ -578,7 +598,8 @@ def test_bake_keeps_checking_health_at_full_traffic(workflow: Workflow) -> None:
     assert execution.states_entered == (
         START
         + step_states(1)
-        + ["Promote", "Post-traffic check", "Bake?", *bake, "Finalize", "Rolled out"]
+        + ["Promote", "Post-traffic check", "Bake?", *bake, "Finalize"]
+        + ["Clean up old versions", "Rolled out"]
     )
     phases = [call["phase"] for call in workflow.stubs.calls_to("check_health")]
     assert phases == ["step", "bake", "bake", "bake"]
@@ -649,3 +670,35 @@ def test_samples_reach_prepare_whole(
     assert (execution.status, execution.error, execution.cause) == ("SUCCEEDED", None, None)
     (prepare_call,) = workflow.stubs.calls_to("prepare")
     assert prepare_call["input"] == event
+
+
+def test_clean_up_records_what_it_deleted_after_finalize(workflow: Workflow) -> None:
+    execution = run(workflow, Rollout(make_plan([(10, 10)])))
+
+    assert (execution.status, execution.error, execution.cause) == ("SUCCEEDED", None, None)
+    assert execution.output is not None
+    assert execution.output["cleanup"] == CLEANED_UP
+    (finalize_call,) = workflow.stubs.calls_to("finalize")
+    assert finalize_call["announce"] is False  # the clean-up announces, with its record
+    (clean_up_call,) = workflow.stubs.calls_to("clean_up")
+    assert clean_up_call["summary"]["outcome"] == "succeeded"
+
+
+def test_a_clean_up_failure_is_a_note_not_a_failed_rollout(workflow: Workflow) -> None:
+    execution = run(workflow, Rollout(make_plan([(10, 10)]), clean_up_fails=True))
+
+    assert (execution.status, execution.error, execution.cause) == ("SUCCEEDED", None, None)
+    assert execution.states_entered[-3:] == ["Finalize", "Clean up old versions", "Rolled out"]
+    assert "Roll back" not in execution.states_entered
+    assert execution.output is not None
+    assert execution.output["cleanup"]["Error"] == "ClientError"
+    assert "AccessDeniedException" in execution.output["cleanup"]["Cause"]
+
+
+def test_a_rollback_cleans_nothing_up(workflow: Workflow) -> None:
+    rollout = Rollout(make_plan(THREE_STEPS), fail_health_at=("step", 1, 1))
+    execution = run(workflow, rollout)
+
+    assert execution.status == "FAILED"
+    assert "Clean up old versions" not in execution.states_entered
+    assert workflow.stubs.calls_to("clean_up") == []

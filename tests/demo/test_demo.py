@@ -15,3 +15,8 @@ def test_demo_rolls_out_the_healthy_release_and_rolls_back_the_faulty_one(cloud_
     summary = out[out.index("Demo summary") :]
     assert re.search(r"│ 2\s+│ 2\s+│ rolled out\s+│ \d+ s\s+│ v2", summary)
     assert re.search(r"│ 3\s+│ 3\s+│ rolled back \(HealthCheckFailed\)\s+│ \d+ s\s+│ v2", summary)
+    # it ends with the clean-up: v1 unused and beyond the newest 1, v2 live, v3 the newest
+    ending = out[out.index("Old versions cleaned up") :]
+    assert re.search(r"^\s+1\s.*\sdeleted\s+older than the newest 1,", ending, re.M)
+    assert "Versions kept: v3, v2." in ending
+    assert re.search(r"freed [1-9][\d.]* (B|KB)", ending)

@@ -196,3 +196,47 @@ def test_a_matching_eventbridge_event_starts_an_execution(served):
     assert len(executions) == 1
     execution = sfn.describe_execution(executionArn=executions[0]["executionArn"])
     assert json.loads(execution["input"])["source"] == "acceptance"
+
+
+def test_an_aliased_version_is_refused_and_rollout_prune_works(served):
+    """Plain boto3: DeleteFunction of an aliased version fails as on Lambda; then
+    `rollout prune` deletes the unused old versions and the account's code storage shrinks."""
+    lam, iam = _client(served, "lambda"), _client(served, "iam")
+    role = iam.create_role(RoleName="prune-role", AssumeRolePolicyDocument="{}")["Role"]
+    lam.create_function(
+        FunctionName="prunable",
+        Runtime="python3.12",
+        Role=role["Arn"],
+        Handler="app.handler",
+        Code={"ZipFile": _zip()},
+    )
+    for release in range(1, 6):
+        lam.update_function_configuration(FunctionName="prunable", Description=str(release))
+        lam.publish_version(FunctionName="prunable")
+    lam.create_alias(
+        FunctionName="prunable",
+        Name="live",
+        FunctionVersion="2",
+        RoutingConfig={"AdditionalVersionWeights": {"3": 0.1}},
+    )
+    for version in ("2", "3"):
+        with pytest.raises(lam.exceptions.ResourceConflictException, match=r"\[live\]"):
+            lam.delete_function(FunctionName="prunable", Qualifier=version)
+    stored = lam.get_account_settings()["AccountUsage"]["TotalCodeSize"]
+
+    prune = [sys.executable, "-m", "rollout.cli", "prune", "--function", "prunable", "--keep", "1"]
+    dry = subprocess.run(
+        [*prune, "--dry-run"], env=served, capture_output=True, text=True, timeout=60
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "would delete 2 version(s)" in dry.stdout
+    done = subprocess.run(prune, env=served, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "deleted 2 version(s)" in done.stdout
+
+    found = lam.list_versions_by_function(FunctionName="prunable")["Versions"]
+    assert [v["Version"] for v in found] == ["$LATEST", "2", "3", "5"]
+    size = lam.get_function_configuration(FunctionName="prunable")["CodeSize"]
+    assert lam.get_account_settings()["AccountUsage"]["TotalCodeSize"] == stored - 2 * size
+    lam.update_function_configuration(FunctionName="prunable", Description="next")
+    assert lam.publish_version(FunctionName="prunable")["Version"] == "6"  # never reused

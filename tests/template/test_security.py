@@ -23,6 +23,7 @@ Json = dict[str, Any]
 STAR_ALLOWED = {
     "cloudwatch:GetMetricData": "no resource-level permissions",
     "cloudwatch:DescribeAlarms": "returns composite alarms only when granted on *",
+    "lambda:ListEventSourceMappings": "no resource-level permissions (read-only list)",
     **{
         f"logs:{action}": "vended log delivery has no resource-level permissions"
         for action in (
@@ -54,6 +55,7 @@ TARGET_ACTIONS = {
     "lambda:ListVersionsByFunction",
     "lambda:ListAliases",
     "lambda:ListTags",
+    "lambda:ListProvisionedConcurrencyConfigs",
 }
 SERVICES = {"lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com"}
 
@@ -185,3 +187,16 @@ def test_the_task_code_gets_the_same_pattern_and_the_stack_id(resources: Json) -
         assert variables["ROLLOUT_STACK_ID"] == {"Ref": "AWS::StackId"}
         tags = {tag["Key"]: tag["Value"] for tag in properties.get("Tags", [])}
         assert tags["lambda-rollout:stack-id"] == {"Ref": "AWS::StackId"}, name
+
+
+def test_versions_are_deleted_only_by_qualified_arn(resources: Json) -> None:
+    """lambda:DeleteFunction on `function:NAME:*` only: a version, never a whole function."""
+    granted = []
+    for name, statement in statements(resources):
+        if "lambda:DeleteFunction" not in as_list(statement["Action"]):
+            continue
+        granted.append(name)
+        assert as_list(statement["Action"]) == ["lambda:DeleteFunction"], name
+        assert {resource_text(r) for r in as_list(statement["Resource"])} == {PATTERN + ":*"}
+        assert "Condition" not in statement, name
+    assert granted == ["CleanUpFunctionRole"]

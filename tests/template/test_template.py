@@ -28,6 +28,7 @@ TASKS = {
     "PromoteFunction": "promote",
     "RollbackFunction": "rollback",
     "FinalizeFunction": "finalize",
+    "CleanUpFunction": "clean_up",
 }
 # Functions the state machine does not invoke: the guard runs from an EventBridge rule.
 NOT_TASKS = {"GuardFunction": "guard"}
@@ -39,6 +40,7 @@ TARGET_FUNCTIONS = (
 UNSCOPABLE_ACTIONS = {
     "cloudwatch:GetMetricData",
     "cloudwatch:DescribeAlarms",  # scoped to alarm ARNs it hides composite alarms
+    "lambda:ListEventSourceMappings",
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",
@@ -295,6 +297,15 @@ def test_least_privilege_per_function(template: Json) -> None:
     assert actions("FinalizeFunction") == {
         "dynamodb:DeleteItem",
         "dynamodb:Scan",  # finds a failed Prepare's lock by its owner
+        "sns:Publish",
+        "events:PutEvents",
+    }
+    assert actions("CleanUpFunction") == {
+        "lambda:ListVersionsByFunction",
+        "lambda:ListAliases",
+        "lambda:ListProvisionedConcurrencyConfigs",
+        "lambda:ListEventSourceMappings",
+        "lambda:DeleteFunction",
         "sns:Publish",
         "events:PutEvents",
     }

@@ -25,6 +25,7 @@ _TAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "rollout:min-invocations": ("health.minInvocations", int),
     "rollout:low-traffic": ("health.lowTraffic", str),
     "rollout:insufficient-data": ("insufficientData", str),
+    "rollout:keep-versions": ("keepVersions", int),
 }
 
 

@@ -67,6 +67,7 @@ class Plan(_Doc):
     preTraffic: CheckConfig | None = None
     postTraffic: CheckConfig | None = None
     bakeSeconds: int = 0
+    keepVersions: int = 0  # after success: rollout_core.versions; 0 = delete nothing
     lock: LockRef | None = None
     notes: list[str] = Field(default_factory=list)
 

@@ -103,8 +103,13 @@ def finalize(
     outcome: str,
     rollback: dict[str, Any] | None,
     failure: dict[str, Any] | None,
+    *,
+    announce: bool = True,
 ) -> dict[str, Any]:
-    """Release the lock (owner only) and notify; returns the summary for `$.outcome`."""
+    """Release the lock (owner only) and notify; returns the summary for `$.outcome`.
+
+    `announce=False` leaves the notification to the next state (the clean-up after a
+    success, which adds what it deleted)."""
     released = lock.release(plan.lock.table, plan.lock.key, plan.lock.owner) if plan.lock else False
     summary: dict[str, Any] = {
         "outcome": outcome,
@@ -117,7 +122,8 @@ def finalize(
         "lockReleased": released,
     }
     summary |= _error_and_cause(plan, outcome, rollback, failure)
-    summary["notified"] = notify.publish(outcome, summary)
+    if announce:
+        summary["notified"] = notify.publish(outcome, summary)
     return summary
 
 

@@ -42,6 +42,13 @@ class FinalizePayload(_Payload):
     outcome: Literal["succeeded", "rolled_back", "rollback_failed", "check_failed", "drifted"]
     rollback: dict[str, Any] | None = None
     failure: dict[str, Any] | None = None
+    # false: the success is announced by "Clean up old versions", with what it deleted
+    announce: bool = True
+
+
+class CleanUpPayload(_Payload):
+    plan: Plan
+    summary: dict[str, Any]
 
 
 class PrepareFailedPayload(_Payload):

@@ -149,6 +149,7 @@ def _rollout_plan(
         preTraffic=_check(request.preTraffic, readiness=True),
         postTraffic=_check(request.postTraffic, readiness=False),
         bakeSeconds=bake,
+        keepVersions=_default(request.keepVersions, config.default_keep_versions),
         lock=LockRef(
             table=config.lock_table,
             key=lock.lock_key(common["functionName"], common["alias"]),

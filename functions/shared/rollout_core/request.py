@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    Strict,
     Tag,
     ValidationError,
     field_validator,
@@ -106,6 +107,9 @@ class RolloutRequest(_Strict):
     preTraffic: CheckOption = True
     postTraffic: CheckOption = True
     bakeSeconds: int = Field(default=0, ge=0, le=86400)
+    # published versions kept after a successful rollout (rollout_core.versions); 0 = never
+    # delete; None = the deployment's DefaultKeepVersions
+    keepVersions: Annotated[int, Strict()] | None = Field(default=None, ge=0, le=10000)
 
     @field_validator("alias")
     @classmethod

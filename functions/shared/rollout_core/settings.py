@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 
 _FALLBACK_STRATEGY = "Canary10Percent5Minutes"
+# template parameter DefaultKeepVersions; why 10: docs/workflow.md, "Cleaning up old versions"
+_FALLBACK_KEEP_VERSIONS = 10
 
 # What X-Ray traces in the task Lambdas: their only I/O is the AWS SDK. Tracer's default
 # patches every library it knows (requests, httplib, …), importing them: ~40 ms of cold start.
@@ -21,6 +23,7 @@ class Settings:
     default_check_interval_seconds: int
     default_error_rate_percent: float
     default_min_invocations: int
+    default_keep_versions: int
 
 
 def load() -> Settings:
@@ -33,4 +36,5 @@ def load() -> Settings:
         default_check_interval_seconds=int(env.get("DEFAULT_CHECK_INTERVAL_SECONDS") or 10),
         default_error_rate_percent=float(env.get("DEFAULT_ERROR_RATE_PERCENT") or 1.0),
         default_min_invocations=int(env.get("DEFAULT_MIN_INVOCATIONS") or 10),
+        default_keep_versions=int(env.get("DEFAULT_KEEP_VERSIONS") or _FALLBACK_KEEP_VERSIONS),
     )
