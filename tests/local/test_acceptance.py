@@ -4,6 +4,8 @@ AWS CLI exactly as the README says (AWS_ENDPOINT_URL, fake credentials)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -201,7 +203,7 @@ def test_a_matching_eventbridge_event_starts_an_execution(served):
 def test_an_aliased_version_is_refused_and_rollout_prune_works(served):
     """Plain boto3: DeleteFunction of an aliased version fails as on Lambda; then
     `rollout prune` deletes the unused old versions and the account's code storage shrinks."""
-    lam, iam = _client(served, "lambda"), _client(served, "iam")
+    lam, iam = client(served, "lambda"), client(served, "iam")
     role = iam.create_role(RoleName="prune-role", AssumeRolePolicyDocument="{}")["Role"]
     lam.create_function(
         FunctionName="prunable",

@@ -142,13 +142,16 @@ def _protected_by(version: str, usage: Usage, protected: dict[str, str]) -> str 
 # -- reading the account ---------------------------------------------------------------
 
 
-def _pages(operation: str, key: str, **args: Any) -> list[dict[str, Any]]:
-    paginator = clients.lambda_().get_paginator(operation)
+def _pages(paginator: Any, key: str, **args: Any) -> list[dict[str, Any]]:
     return [item for page in paginator.paginate(**args) for item in page.get(key, [])]
 
 
 def published(function: str) -> list[Version]:
-    found = _pages("list_versions_by_function", "Versions", FunctionName=function)
+    found = _pages(
+        clients.lambda_().get_paginator("list_versions_by_function"),
+        "Versions",
+        FunctionName=function,
+    )
     return [
         Version(int(v["Version"]), int(v.get("CodeSize") or 0), str(v.get("LastModified", "")))
         for v in found
@@ -158,14 +161,16 @@ def published(function: str) -> list[Version]:
 
 def usage(function: str) -> Usage:
     aliases: dict[str, list[str]] = {}
-    for alias in _pages("list_aliases", "Aliases", FunctionName=function):
+    for alias in _pages(
+        clients.lambda_().get_paginator("list_aliases"), "Aliases", FunctionName=function
+    ):
         aliases.setdefault(str(alias["FunctionVersion"]), []).append(f"alias {alias['Name']}")
         weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
         for version, weight in weights.items():
             share = f"{float(weight) * 100:g}%"
             aliases.setdefault(str(version), []).append(f"alias {alias['Name']} ({share})")
     configs = _pages(
-        "list_provisioned_concurrency_configs",
+        clients.lambda_().get_paginator("list_provisioned_concurrency_configs"),
         "ProvisionedConcurrencyConfigs",
         FunctionName=function,
     )
@@ -173,7 +178,9 @@ def usage(function: str) -> Usage:
     # ListEventSourceMappings has no resource-level permission; list all, keep this function's
     mappings = {
         m["FunctionArn"].split(":")[7]: m["UUID"]
-        for m in _pages("list_event_source_mappings", "EventSourceMappings")
+        for m in _pages(
+            clients.lambda_().get_paginator("list_event_source_mappings"), "EventSourceMappings"
+        )
         if m.get("FunctionArn", "").count(":") == 7 and m["FunctionArn"].split(":")[6] == function
     }
     return Usage(aliases, provisioned, mappings)
