@@ -233,10 +233,12 @@ class LocalCloud:
 
     def _make_seams(self) -> list[Seam]:
         from rollout.local.cloudformation import CloudFormationSeam
+        from rollout.local.s3_policies import BucketPolicyConditions
         from rollout.local.stacks import StackConsistency
 
-        # Every cloud has a CloudFormation that behaves: the deploy path relies on it.
-        core: list[Seam] = [StackConsistency(), CloudFormationSeam()]
+        # Every cloud deploys as CloudFormation does: `rollout local up` and `sam deploy`
+        # rely on these, so tests that pick their seams get them too.
+        core: list[Seam] = [StackConsistency(), CloudFormationSeam(), BucketPolicyConditions()]
         if self._seam_types is not None:
             return [*core, *(seam_type() for seam_type in self._seam_types)]
         from rollout.local.alarms import AlarmEvaluator

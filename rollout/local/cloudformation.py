@@ -258,6 +258,9 @@ def _event(
     )
 
 
+_REPORTED = "_rollout_reported"
+
+
 def _with_events(parse_resource: Callable[..., Any], action: str) -> Callable[..., Any]:
     def parse_with_events(
         logical_id: str, body: dict[str, Any], resource_map: Any, *args: Any, **kwargs: Any
@@ -265,8 +268,12 @@ def _with_events(parse_resource: Callable[..., Any], action: str) -> Callable[..
         try:
             resource = parse_resource(logical_id, body, resource_map, *args, **kwargs)
         except Exception as error:
-            _event(resource_map, logical_id, body, None, f"{action}_IN_PROGRESS")
-            _event(resource_map, logical_id, body, None, f"{action}_FAILED", _reason(error))
+            # moto creates what a resource references from inside its creation; when that
+            # failed, this resource never started, as on AWS: only the failed one is named.
+            if not getattr(error, _REPORTED, False):
+                _event(resource_map, logical_id, body, None, f"{action}_IN_PROGRESS")
+                _event(resource_map, logical_id, body, None, f"{action}_FAILED", _reason(error))
+                setattr(error, _REPORTED, True)
             raise
         if resource is not None:
             _event(resource_map, logical_id, body, resource, f"{action}_IN_PROGRESS")

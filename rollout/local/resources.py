@@ -435,6 +435,59 @@ class _BucketPolicy(ApiResource):
         self.api("s3").delete_bucket_policy(Bucket=self.physical_resource_id)
 
 
+class _HttpApi(ApiResource):
+    """SAM's HttpApi events become an `AWS::ApiGatewayV2::Api` with an OpenAPI Body.
+    Ref: the API id; GetAtt ApiId and ApiEndpoint."""
+
+    cfn_type = "AWS::ApiGatewayV2::Api"
+    attribute_names = ("ApiId", "ApiEndpoint")
+
+    @classmethod
+    def create(cls, api: Api, resource_name: str, properties: dict[str, Any]) -> ApiResource:
+        gateway = api("apigatewayv2")
+        body = properties.get("Body")
+        title = (body or {}).get("info", {}).get("title") if isinstance(body, dict) else None
+        request = {"ProtocolType": "HTTP", "Name": title or resource_name, **properties}
+        created = gateway.create_api(**api_args(gateway, "create_api", request))
+        if body is not None:  # moto has ReimportApi but not ImportApi: same routes
+            gateway.reimport_api(ApiId=created["ApiId"], Body=json.dumps(body))
+        attributes = {"ApiId": created["ApiId"], "ApiEndpoint": created.get("ApiEndpoint", "")}
+        return cls(api, created["ApiId"], properties, attributes)
+
+    def update(self, resource_name: str, properties: dict[str, Any]) -> ApiResource:
+        if "Body" not in properties:
+            return super().update(resource_name, properties)
+        self.api("apigatewayv2").reimport_api(
+            ApiId=self.physical_resource_id, Body=json.dumps(properties["Body"])
+        )
+        self.properties = properties
+        return self
+
+    def remove(self) -> None:
+        self.api("apigatewayv2").delete_api(ApiId=self.physical_resource_id)
+
+
+class _HttpApiStage(ApiResource):
+    """Ref: the stage name."""
+
+    cfn_type = "AWS::ApiGatewayV2::Stage"
+
+    @classmethod
+    def create(cls, api: Api, resource_name: str, properties: dict[str, Any]) -> ApiResource:
+        gateway = api("apigatewayv2")
+        gateway.create_stage(**api_args(gateway, "create_stage", properties))
+        return cls(api, properties["StageName"], properties, {})
+
+    def update(self, resource_name: str, properties: dict[str, Any]) -> ApiResource:
+        self.remove()  # a stage name is unique within its API: remove before re-creating
+        return type(self).create(self.api, resource_name, properties)
+
+    def remove(self) -> None:
+        self.api("apigatewayv2").delete_stage(
+            ApiId=self.properties["ApiId"], StageName=self.physical_resource_id
+        )
+
+
 HANDLERS: dict[str, type[ApiResource]] = {
     handler.cfn_type: handler
     for handler in (
@@ -446,5 +499,7 @@ HANDLERS: dict[str, type[ApiResource]] = {
         _Alarm,
         _Subscription,
         _BucketPolicy,
+        _HttpApi,
+        _HttpApiStage,
     )
 }

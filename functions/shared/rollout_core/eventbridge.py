@@ -26,6 +26,8 @@ _TAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "rollout:low-traffic": ("health.lowTraffic", str),
     "rollout:insufficient-data": ("insufficientData", str),
     "rollout:keep-versions": ("keepVersions", int),
+    "rollout:pre-traffic-hook": ("preTraffic.hookFunction", str),
+    "rollout:post-traffic-hook": ("postTraffic.hookFunction", str),
 }
 
 

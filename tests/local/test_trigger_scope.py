@@ -7,13 +7,12 @@ cloud as they would be on AWS, and the rule's pattern by the EventBridge seam.""
 from __future__ import annotations
 
 import json
-import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from rollout.local import eventbridge
 from rollout.local.cloud import LocalCloud
 from rollout.local.deploy import deploy_template
 from rollout.samples import code_zip, lambda_role
@@ -33,7 +32,7 @@ def scoped_cloud(isolated_cloud: Any) -> Iterator[LocalCloud]:
         yield cloud
 
 
-def test_only_publishes_in_scope_start_a_rollout(scoped_cloud, monkeypatch):
+def test_only_publishes_in_scope_start_a_rollout(scoped_cloud):
     outputs = scoped_cloud.client("cloudformation").describe_stacks(StackName=STACK)
     output = {o["OutputKey"]: o["OutputValue"] for o in outputs["Stacks"][0]["Outputs"]}
     machine = output["RolloutStateMachineArn"]
@@ -41,19 +40,6 @@ def test_only_publishes_in_scope_start_a_rollout(scoped_cloud, monkeypatch):
     assert json.loads(rule["EventPattern"])["detail"]["requestParameters"] == {
         "functionName": [{"prefix": "app-"}, {"wildcard": "*:function:app-*"}]
     }
-    # Record what EventBridge starts (the seam's own StartExecution), whatever lists it.
-    started: list[tuple[str, str, str]] = []
-    lock = threading.Lock()
-    original = eventbridge.start_execution
-
-    def recording(state_machine_arn: str, execution_input: str) -> str:
-        arn = original(state_machine_arn, execution_input)
-        name = json.loads(execution_input)["detail"]["requestParameters"]["functionName"]
-        with lock:
-            started.append((state_machine_arn, name, arn))
-        return arn
-
-    monkeypatch.setattr(eventbridge, "start_execution", recording)
     lam = scoped_cloud.client("lambda")
     role = lambda_role(scoped_cloud.client("iam"), "trigger-scope-function")
     arns = {
@@ -72,9 +58,16 @@ def test_only_publishes_in_scope_start_a_rollout(scoped_cloud, monkeypatch):
     lam.publish_version(FunctionName="app-orders")
     lam.publish_version(FunctionName=arns["app-orders"])
 
-    with lock:
-        ours = [(name, arn) for machine_arn, name, arn in started if machine_arn == machine]
-    assert [name for name, _ in ours] == ["app-orders", arns["app-orders"]]
+    # Every execution is listed, whoever started it (issue 16): read them as a user would.
     sfn = scoped_cloud.client("stepfunctions")
-    for _, arn in ours:  # real executions of the stack's state machine
-        assert sfn.describe_execution(executionArn=arn)["stateMachineArn"] == machine
+
+    def started() -> list[str]:
+        listed = sfn.list_executions(stateMachineArn=machine)["executions"]
+        inputs = [sfn.describe_execution(executionArn=e["executionArn"])["input"] for e in listed]
+        return sorted(json.loads(i)["detail"]["requestParameters"]["functionName"] for i in inputs)
+
+    deadline = time.monotonic() + 30
+    while len(started()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # an out-of-scope execution would have started by now
+    assert started() == sorted(["app-orders", arns["app-orders"]])
