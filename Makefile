@@ -29,7 +29,7 @@ $(SAM_STAMP): requirements-sam.txt
 build: $(STAMP) $(SAM_STAMP)
 	PYTHON=$(abspath $(BIN)/python) $(SAM) build
 
-# tests/build runs sam build with the SAM CLI from .venv-sam.
+# tests/sam_build runs sam build with the SAM CLI from .venv-sam.
 test: $(STAMP) $(SAM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/cfn-lint template.yaml

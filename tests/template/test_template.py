@@ -201,7 +201,7 @@ def test_core_layer(resources: Json) -> None:
     assert layer["Properties"]["ContentUri"] == "functions/shared/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    # Built by functions/Makefile for the functions' platform (tests/build checks the build).
+    # Built by functions/Makefile for the functions' platform (tests/sam_build checks the build).
     assert layer["Metadata"] == {
         "BuildMethod": "makefile",
         "BuildArchitecture": "arm64",
