@@ -114,9 +114,13 @@ def layer_problems(build_dir: Path) -> list[str]:
                 continue
             built, own = by_name[layer["Ref"]], by_name[name]
             if not own.architectures <= built.architectures:
-                problems.append(f"{name} runs on {sorted(own.architectures)}, {built.name} is "
-                                f"for {sorted(built.architectures)}")
+                problems.append(
+                    f"{name} runs on {sorted(own.architectures)}, {built.name} is "
+                    f"for {sorted(built.architectures)}"
+                )
             if not own.runtimes <= built.runtimes:
-                problems.append(f"{name} runs {sorted(own.runtimes)}, {built.name} is for "
-                                f"{sorted(built.runtimes)}")
+                problems.append(
+                    f"{name} runs {sorted(own.runtimes)}, {built.name} is for "
+                    f"{sorted(built.runtimes)}"
+                )
     return problems

@@ -58,10 +58,10 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "AWS_REGION": os.environ.get("AWS_REGION", "us-east-1"),
     }
     assert shutil.which("python3.12", path=env["PATH"]) is None
+    command = [str(SAM), "build", "--template-file", str(TEMPLATE), "--build-dir", str(out)]
     started = time.monotonic()
     result = subprocess.run(
-        [str(SAM), "build", "--template-file", str(TEMPLATE), "--build-dir", str(out)]
-        + ["--no-cached", "--parallel"],
+        [*command, "--no-cached", "--parallel"],
         cwd=out.parent,
         env=env,
         capture_output=True,
