@@ -3,10 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The AWS SAM CLI lives in a venv of its own (requirements-sam.txt says why).
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: setup test demo lint bench clean
+.PHONY: setup test demo lint bench build clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(SAM_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +18,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP)
+$(SAM_STAMP): requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
+	touch $(SAM_STAMP)
+
+# sam build into .aws-sam/build. functions/Makefile builds every function and the layer
+# for arm64 / CPython 3.12 with pip (the project venv's), so no python3.12 is needed.
+build: $(STAMP) $(SAM_STAMP)
+	PYTHON=$(abspath $(BIN)/python) $(SAM) build
+
+# tests/sam_build runs sam build with the SAM CLI from .venv-sam.
+test: $(STAMP) $(SAM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/pytest -q
@@ -30,4 +46,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(SAM_VENV) .pytest_cache .aws-sam build *.egg-info

@@ -19,6 +19,7 @@ from rollout.aws import (
     as_cli_error,
     aws_errors,
     error_code,
+    execution_arn,
     find_state_machine,
     reports_errors,
 )
@@ -64,19 +65,28 @@ def register(subparsers: Any) -> None:
         epilog=EXIT_CODES_HELP + "  (without --watch: 0 once the execution has started)\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_rollout_arguments(parser)
+    parser.set_defaults(run=run_start)
+
+
+def add_rollout_arguments(parser: Any, *, version: bool = True, name: bool = True) -> None:
+    """start's flags, for the commands that build the same input (release: without
+    --version and --name, which it decides itself)."""
     what = parser.add_argument_group("what to roll out")
     what.add_argument("--input", type=Path, metavar="FILE", help="console input JSON ('-': stdin)")
     what.add_argument("--function", help="function name or ARN")
     what.add_argument("--alias", help="alias to shift, e.g. live")
-    what.add_argument("--version", help="version to roll out (default: newest published)")
+    if version:
+        what.add_argument("--version", help="version to roll out (default: newest published)")
     _add_how(parser.add_argument_group("how"))
     _add_checks(parser.add_argument_group("checks"))
     follow = parser.add_argument_group("following it")
-    follow.add_argument("--name", help="execution name (default: generated)")
+    if name:
+        follow.add_argument("--name", help="execution name (default: generated)")
     follow.add_argument("--watch", action="store_true", help="follow it live; exit with verdict")
     add_watch_arguments(follow)
     add_aws_arguments(parser)
-    parser.set_defaults(run=run_start)
+    parser.set_defaults(version=None, name=None)
 
 
 def _add_how(group: Any) -> None:
@@ -133,12 +143,40 @@ def run_start(args: argparse.Namespace) -> int:
     document = build_input(args)  # CliError(exit 2) on bad input, before touching AWS
     aws = AwsContext(args.region, args.profile)
     machine = find_state_machine(aws, args.state_machine)
-    _preflight(aws, document)
+    preflight(aws, document)
+    arn = start_execution(aws, machine, document, args.name)
+    return follow_execution(aws, arn, args)
+
+
+class ExecutionExists(CliError):
+    """StartExecution refused the name: an execution with it exists (finished, or running
+    with another input)."""
+
+    def __init__(self, message: str, arn: str) -> None:
+        super().__init__(message)
+        self.arn = arn
+
+
+def start_execution(
+    aws: AwsContext, machine: str, document: dict[str, Any], name: str | None = None
+) -> str:
+    """Start the rollout; its execution ARN."""
     request: dict[str, Any] = {"stateMachineArn": machine, "input": json.dumps(document)}
-    if args.name:
-        request["name"] = args.name
-    with aws_errors(f"starting on {machine}"):
-        arn = aws.client("stepfunctions").start_execution(**request)["executionArn"]
+    if name:
+        request["name"] = name
+    what = f"starting on {machine}"
+    with aws_errors(what):
+        try:
+            return str(aws.client("stepfunctions").start_execution(**request)["executionArn"])
+        except ClientError as error:
+            if name and error_code(error) == "ExecutionAlreadyExists":
+                message = str(as_cli_error(error, what))
+                raise ExecutionExists(message, execution_arn(machine, name)) from None
+            raise
+
+
+def follow_execution(aws: AwsContext, arn: str, args: argparse.Namespace) -> int:
+    """Print the ARN; with --watch follow it and exit with its verdict."""
     print(arn, flush=True)
     if not args.watch:
         return 0
@@ -265,15 +303,16 @@ def _flag_for(key: str) -> str:
     return {"functionName": "function"}.get(key, key)
 
 
-def _preflight(aws: AwsContext, document: dict[str, Any]) -> None:
+def preflight(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any] | None:
     """Say "no such function or alias" now rather than after a trip through the workflow.
-    Skipped when the caller may not read Lambda: Prepare checks again anyway."""
+    The alias (GetAlias), or None when the caller may not read Lambda: Prepare checks
+    again anyway."""
     function, alias = document["functionName"], document["alias"]
     try:
-        aws.client("lambda").get_alias(FunctionName=function, Name=alias)
+        return dict(aws.client("lambda").get_alias(FunctionName=function, Name=alias))
     except ClientError as error:
         if error_code(error) in ACCESS_DENIED_CODES:
-            return
+            return None
         if error_code(error) != "ResourceNotFoundException":
             raise as_cli_error(error, "checking the function") from None
         message = error.response["Error"].get("Message", "")

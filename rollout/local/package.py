@@ -9,7 +9,8 @@ what make a redeploy work: changed code gets a new key, so SAM gives the functio
 
 Zips are deterministic (sorted entries, fixed timestamps and modes, no `__pycache__` or
 `*.pyc`), so the same tree always yields the same key. A layer with
-`Metadata: BuildMethod: python3.x` is zipped under `python/`, as `sam build` does, so it
+`Metadata: BuildMethod: python3.x` (or `makefile` with only Python `CompatibleRuntimes`, as
+functions/Makefile builds CoreLayer) is zipped under `python/`, as `sam build` does, so it
 lands on `/opt/python`.
 
 `requirements.txt` files are packaged as plain files and NOT installed: the local
@@ -103,7 +104,11 @@ def _code_bytes(path: Path, prefix: str = "") -> bytes:
 
 def _layer_prefix(resource: dict[str, Any]) -> str:
     build_method = str(resource.get("Metadata", {}).get("BuildMethod", ""))
-    return "python/" if build_method.startswith("python") else ""
+    runtimes = resource.get("Properties", {}).get("CompatibleRuntimes") or []
+    python_only = bool(runtimes) and all(str(r).startswith("python") for r in runtimes)
+    # A makefile-built Python layer installs under python/ too (functions/Makefile).
+    built_for_python = build_method == "makefile" and python_only
+    return "python/" if build_method.startswith("python") or built_for_python else ""
 
 
 def _s3_uri(bucket: str, key: str) -> str:

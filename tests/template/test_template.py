@@ -202,7 +202,13 @@ def test_core_layer(resources: Json) -> None:
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Properties"]["ContentUri"] == "functions/shared/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.12"}
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    # Built by functions/Makefile for the functions' platform (tests/sam_build checks the build).
+    assert layer["Metadata"] == {
+        "BuildMethod": "makefile",
+        "BuildArchitecture": "arm64",
+        "ContextPath": "functions",
+    }
 
 
 def test_rollout_table(resources: Json) -> None:
