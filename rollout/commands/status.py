@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
         "--all",
         action="store_true",
         dest="show_all",
-        help="also show Skipped runs (PublishVersion of a function not opted in)",
+        help="also show Skipped runs (function not opted in) and duplicates (Already rolling out)",
     )
     add_aws_arguments(parser)
     parser.set_defaults(run=run_status)
@@ -80,7 +80,7 @@ def recent_runs(
         described = build_run(describe, [])
         if wanted and described.function != wanted:
             continue
-        if not skipped and described.outcome is Outcome.SKIPPED:
+        if not skipped and described.outcome in (Outcome.SKIPPED, Outcome.DUPLICATE):
             continue
         history = fetch_history(sfn, summary["executionArn"])
         runs.append(build_run(describe, history))

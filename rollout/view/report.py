@@ -28,6 +28,7 @@ _OUTCOME_TONE = {
     Outcome.SUCCEEDED: "good",
     Outcome.SKIPPED: "good",
     Outcome.NOOP: "good",
+    Outcome.DUPLICATE: "good",
 }
 _STATUS_LEGEND = [
     (VisitStatus.SUCCEEDED.value, "succeeded"),

@@ -39,6 +39,7 @@ class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     SKIPPED = "skipped"
     NOOP = "noop"
+    DUPLICATE = "duplicate"  # another execution was already rolling this version out
     ROLLED_BACK = "rolled back"
     REJECTED = "rejected"
     FAILED = "failed"
@@ -51,7 +52,7 @@ class Outcome(StrEnum):
 
     @property
     def good(self) -> bool:
-        return self in (Outcome.SUCCEEDED, Outcome.SKIPPED, Outcome.NOOP)
+        return self in (Outcome.SUCCEEDED, Outcome.SKIPPED, Outcome.NOOP, Outcome.DUPLICATE)
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,7 @@ class Run:
         """One line for people: why it ended the way it did (or what it is doing)."""
         if self.outcome is Outcome.SUCCEEDED:
             return f"version {self.target_version} is live on {self.function}:{self.alias}"
-        if self.outcome in (Outcome.SKIPPED, Outcome.NOOP):
+        if self.outcome in (Outcome.SKIPPED, Outcome.NOOP, Outcome.DUPLICATE):
             return str((self.plan or {}).get("reason") or self.outcome.value)
         if self.outcome is Outcome.RUNNING:
             return f"in {self.current_state}" if self.current_state else "starting"
@@ -489,9 +490,8 @@ def _outcome(run: Run) -> Outcome:
         case "TIMED_OUT":
             return Outcome.TIMED_OUT
         case "SUCCEEDED":
-            return {"skip": Outcome.SKIPPED, "noop": Outcome.NOOP}.get(
-                str(run.action), Outcome.SUCCEEDED
-            )
+            quiet = {"skip": Outcome.SKIPPED, "noop": Outcome.NOOP, "duplicate": Outcome.DUPLICATE}
+            return quiet.get(str(run.action), Outcome.SUCCEEDED)
     if final == REJECTED_END or run.error in REJECTION_ERRORS:
         return Outcome.REJECTED
     if final == ROLLED_BACK_END:

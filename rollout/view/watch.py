@@ -26,6 +26,7 @@ ICONS: dict[Outcome, tuple[str, str]] = {
     Outcome.SUCCEEDED: ("✔ Succeeded", "green"),
     Outcome.SKIPPED: ("✔ Skipped", "green"),
     Outcome.NOOP: ("✔ Already live", "green"),
+    Outcome.DUPLICATE: ("✔ Already rolling out", "green"),
     Outcome.ROLLED_BACK: ("✖ Rolled back", "red"),
     Outcome.REJECTED: ("✖ Rejected", "red"),
     Outcome.FAILED: ("✖ Failed", "red"),

@@ -3,6 +3,7 @@ exactly one proceeds and the other nine are refused by the lock, touching nothin
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,6 +11,7 @@ import pytest
 
 from tests.reliability.rollouts import (
     alias_of,
+    code_zip,
     lock_holder,
     rollout_input,
     sample_function,
@@ -54,7 +56,9 @@ def test_fifty_rollouts_of_different_functions_at_once_all_succeed(cloud, faults
         assert lock_holder(cloud, name) is None, name
 
 
-def test_ten_starts_on_one_alias_let_exactly_one_through(cloud, faults):
+def test_ten_starts_of_one_version_roll_it_out_once(cloud, faults):
+    """The same release started ten times (EventBridge retries, CI and the rule both
+    firing): one execution rolls it out, the nine others end quietly naming it."""
     name = "contended"
     stable, target = sample_function(cloud, name)
     document = rollout_input(name, target, (2,))
@@ -63,8 +67,35 @@ def test_ten_starts_on_one_alias_let_exactly_one_through(cloud, faults):
 
     ended = {arn: wait_for_end(cloud, arn, timeout=120) for arn in arns}
 
-    outcomes = sorted((e["status"], e.get("error")) for e in ended.values())
-    assert outcomes == [("FAILED", "RolloutInProgress")] * (SAME_ALIAS - 1) + [("SUCCEEDED", None)]
+    assert [e["status"] for e in ended.values()] == ["SUCCEEDED"] * SAME_ALIAS
+    plans = {arn: json.loads(e["output"])["plan"] for arn, e in ended.items()}
+    (winner,) = [arn for arn, plan in plans.items() if plan["action"] == "rollout"]
+    duplicates = [plan for arn, plan in plans.items() if arn != winner]
+    assert [(p["action"], p["rolledOutBy"]) for p in duplicates] == [("duplicate", winner)] * (
+        SAME_ALIAS - 1
+    )
     assert alias_of(cloud, name) == (target, {})
     assert lock_holder(cloud, name) is None
     assert stable != target
+
+
+def test_starts_of_different_versions_on_one_alias_let_exactly_one_through(cloud, faults):
+    name = "contended-versions"
+    sample_function(cloud, name)
+    lam = cloud.client("lambda")
+    targets = []
+    for label in ("v3", "v4", "v5", "v6"):
+        lam.update_function_code(FunctionName=name, ZipFile=code_zip(label))
+        targets.append(str(lam.publish_version(FunctionName=name)["Version"]))
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        arns = list(pool.map(lambda t: start(cloud, rollout_input(name, t, (2,))), targets))
+
+    ended = {arn: wait_for_end(cloud, arn, timeout=120) for arn in arns}
+
+    outcomes = sorted((e["status"], e.get("error")) for e in ended.values())
+    assert outcomes == [("FAILED", "RolloutInProgress")] * (len(targets) - 1) + [
+        ("SUCCEEDED", None)
+    ]
+    (won,) = [arn for arn, e in ended.items() if e["status"] == "SUCCEEDED"]
+    assert alias_of(cloud, name) == (targets[arns.index(won)], {})
+    assert lock_holder(cloud, name) is None

@@ -82,7 +82,16 @@ def test_firing_alarm_can_be_ignored_and_is_recorded(world):
 def test_second_rollout_of_the_same_alias_is_refused(world):
     prepare(BASE, EXECUTION)
     with pytest.raises(RolloutInProgress, match=EXECUTION):
-        prepare(BASE, EXECUTION + "-other")
+        prepare(with_(targetVersion="2"), EXECUTION + "-other")
+
+
+def test_a_second_start_of_the_same_version_is_a_quiet_duplicate(world):
+    """EventBridge delivers at least once; CI's release and the rule can both fire."""
+    first = prepare(BASE, EXECUTION)["plan"]
+    plan = prepare(BASE, EXECUTION + "-other")["plan"]
+    assert (plan["action"], plan["rolledOutBy"]) == ("duplicate", EXECUTION)
+    assert plan["targetVersion"] == first["targetVersion"]
+    assert f"already being rolled out by {EXECUTION}" in plan["reason"]
 
 
 def test_retried_prepare_reacquires_its_own_lock(world):
@@ -94,7 +103,8 @@ def test_split_alias_held_by_a_rollout_is_in_progress(world):
     prepare(BASE, EXECUTION)
     world.route("3", {"4": 0.1})
     with pytest.raises(RolloutInProgress):
-        prepare(BASE, EXECUTION + "-other")
+        prepare(with_(targetVersion="2"), EXECUTION + "-other")
+    assert prepare(BASE, EXECUTION + "-twin")["plan"]["action"] == "duplicate"
 
 
 def test_long_rollouts_stretch_the_check_interval(world):

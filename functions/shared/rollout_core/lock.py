@@ -8,6 +8,7 @@ died without releasing it; an expired lock is also taken over at once.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
@@ -23,7 +24,16 @@ def lock_key(function: str, alias: str) -> str:
     return f"{function}:{alias}"
 
 
-def acquire(table: str, key: str, owner: str, ttl_seconds: int) -> None:
+TARGET = "targetVersion"  # what the holder is rolling out: a second start of it is a duplicate
+
+
+@dataclass(frozen=True)
+class Holding:
+    owner: str
+    target: str | None
+
+
+def acquire(table: str, key: str, owner: str, ttl_seconds: int, target: str = "") -> None:
     now = int(time.time())
     try:
         clients.dynamodb().put_item(
@@ -33,6 +43,7 @@ def acquire(table: str, key: str, owner: str, ttl_seconds: int) -> None:
                 OWNER: {"S": owner},
                 EXPIRES: {"N": str(now + ttl_seconds)},
                 "acquiredAt": {"N": str(now)},
+                TARGET: {"S": target},
             },
             ConditionExpression="attribute_not_exists(#key) OR #owner = :owner OR #expires < :now",
             ExpressionAttributeNames={"#key": KEY, "#owner": OWNER, "#expires": EXPIRES},
@@ -90,6 +101,12 @@ def release_held_by(table: str, owner: str) -> list[str]:
 
 def holder_of(table: str, key: str) -> str | None:
     """The live owner of the lock, if any (expired locks don't count)."""
+    holding = held(table, key)
+    return holding.owner if holding else None
+
+
+def held(table: str, key: str) -> Holding | None:
+    """Who holds the lock and for which version, if anyone (expired locks don't count)."""
     item = (
         clients.dynamodb()
         .get_item(TableName=table, Key={KEY: {"S": key}}, ConsistentRead=True)
@@ -97,7 +114,7 @@ def holder_of(table: str, key: str) -> str | None:
     )
     if not item or int(item.get(EXPIRES, {}).get("N", "0")) < int(time.time()):
         return None
-    return item[OWNER]["S"]
+    return Holding(item[OWNER]["S"], item.get(TARGET, {}).get("S") or None)
 
 
 def _condition_failed(error: ClientError) -> bool:

@@ -45,7 +45,7 @@ class StrategyRef(_Doc):
 
 
 class Plan(_Doc):
-    action: Literal["rollout", "skip", "noop"]
+    action: Literal["rollout", "skip", "noop", "duplicate"]
     reason: str | None = None
     source: Literal["console", "eventbridge"] = "console"
     executionId: str
@@ -70,6 +70,7 @@ class Plan(_Doc):
     keepVersions: int = 0  # after success: rollout_core.versions; 0 = delete nothing
     lock: LockRef | None = None
     notes: list[str] = Field(default_factory=list)
+    rolledOutBy: str | None = None  # duplicate: the execution already rolling this version out
 
     def rollout_ready(self) -> RolloutPlan:
         """The plan with the fields a rollout needs, checked once instead of everywhere."""

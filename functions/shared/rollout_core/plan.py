@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from . import eventbridge, lock, resolve, scope, settings
-from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest
+from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
 from .health import MISSING, alarm_states
 from .models import CheckConfig, HealthPolicy, LockRef, Plan, RolloutPlan, StrategyRef, dump
 from .progress import initial
@@ -65,7 +65,14 @@ def build(request: RolloutRequest, source: str, execution_id: str) -> Plan:
     config = settings.load()
     name = resolve.function_name(request.functionName)
     arn = resolve.function_arn(name)
-    alias_arn, stable = resolve.stable_alias(name, request.alias, config.lock_table)
+    try:
+        alias_arn, stable = resolve.stable_alias(name, request.alias, config.lock_table)
+    except RolloutInProgress:  # split by a rollout: of this very version, or another one?
+        target = resolve.target_version(name, request.targetVersion)
+        holder = _already_rolling_out(config, name, request.alias, target["Version"], execution_id)
+        if holder is None:
+            raise
+        return _duplicate(holder, source, execution_id, name, arn, request.alias, target)
     target = resolve.target_version(name, request.targetVersion)
     states = _existing_alarms(request.alarms)
     strategy, kind, steps = plan_steps(
@@ -91,8 +98,55 @@ def build(request: RolloutRequest, source: str, execution_id: str) -> Plan:
     plan = _rollout_plan(
         request, config, common, StrategyRef(name=strategy, kind=kind), steps, ignored
     )
-    lock.acquire(plan.lock.table, plan.lock.key, execution_id, _lock_ttl(plan))
+    try:
+        lock.acquire(
+            plan.lock.table, plan.lock.key, execution_id, _lock_ttl(plan), plan.targetVersion
+        )
+    except RolloutInProgress:  # started at the same moment as a twin that won the lock
+        duplicate = _already_rolling_out(
+            config, name, request.alias, plan.targetVersion, execution_id
+        )
+        if duplicate is None:
+            raise
+        return _duplicate(duplicate, source, execution_id, name, arn, request.alias, target)
     return plan
+
+
+def _duplicate(
+    holder: str,
+    source: str,
+    execution_id: str,
+    name: str,
+    arn: str,
+    alias: str,
+    target: dict[str, Any],
+) -> Plan:
+    version = target["Version"]
+    return Plan(
+        action="duplicate",
+        reason=f"version {version} of {name}:{alias} is already being rolled out by {holder}",
+        source=source,
+        executionId=execution_id,
+        functionName=name,
+        functionArn=arn,
+        alias=alias,
+        targetVersion=version,
+        rolledOutBy=holder,
+    )
+
+
+def _already_rolling_out(
+    config: settings.Settings, function: str, alias: str, target: str, execution_id: str
+) -> str | None:
+    """Another execution holding this alias's lock for this very version: the same release
+    started twice (EventBridge delivers at least once; CI's `rollout release` and the
+    PublishVersion rule both fire). That one does the rollout; this one ends quietly."""
+    if not config.lock_table:
+        return None
+    holding = lock.held(config.lock_table, lock.lock_key(function, alias))
+    if holding is None or holding.owner == execution_id or holding.target != target:
+        return None
+    return holding.owner
 
 
 def _existing_alarms(names: list[str]) -> dict[str, str]:
