@@ -5,14 +5,18 @@ One rollout per published version. PublishVersion returns the existing version w
 nothing changed since the last publish; when the alias already serves it there is nothing
 to roll out. Otherwise the execution is named after function, alias and version, so a
 second run for the same publish meets the first one (ExecutionAlreadyExists) and reports
-or follows it instead of starting another. Everything else is `rollout start`'s: the same
-flags and input, the same checks, the same exit codes.
+or follows it instead of starting another. On a function tagged for rollouts the publish
+also starts one through EventBridge; whichever takes the alias's lock first rolls it out,
+the other ends in "Already rolling out", and `--watch` follows the one that rolls out.
+Everything else is `rollout start`'s: the same flags and input, the same checks, the same
+exit codes.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import re
 import sys
 from typing import Any
@@ -104,7 +108,24 @@ def run_release(args: argparse.Namespace) -> int:
         _say(f"version {version} was released before; its rollout is {name}")
         return _follow_existing(aws, exists.arn, args)
     _say(f"published version {version}; rolling it out as {name}")
-    return follow_execution(aws, arn, args)
+    code = follow_execution(aws, arn, args)
+    holder = _rolled_out_by(aws, arn) if args.watch else None
+    if holder is None:
+        return code
+    # The same publish also started a rollout through EventBridge (a tagged function),
+    # and that one won the alias's lock: ours ended quietly. Its verdict is the release's.
+    _say(f"version {version} is being rolled out by {holder}; following it")
+    return follow_execution(aws, holder, args)
+
+
+def _rolled_out_by(aws: AwsContext, arn: str) -> str | None:
+    """The execution rolling this version out, when ours ended as its duplicate."""
+    with aws_errors("reading the release's execution"):
+        described = aws.client("stepfunctions").describe_execution(executionArn=arn)
+    if described["status"] != "SUCCEEDED":
+        return None
+    plan = json.loads(described.get("output") or "{}").get("plan") or {}
+    return str(plan["rolledOutBy"]) if plan.get("action") == "duplicate" else None
 
 
 def _follow_existing(aws: AwsContext, arn: str, args: argparse.Namespace) -> int:

@@ -10,9 +10,10 @@ this seam does instead, for every request:
   state machine definitions, and a clear refusal of resource types the cloud can't create.
   `GetTemplate --template-stage Original|Processed` returns each.
 - ExecuteChangeSet never computed Outputs (`sam deploy --resolve-s3` then failed on its
-  managed stack) and bypassed the update order. It now takes the path CreateStack and
-  UpdateStack take: the dependency-ordered update (rollout/local/stack_updates.py), then
-  Outputs and exports.
+  managed stack) and bypassed the update order. It now applies the change set through the
+  dependency-ordered update UpdateStack uses (rollout/local/stack_updates.py; CreateStack
+  creates through moto's lazy map, which already follows references), then sets Outputs
+  and exports as a created or updated stack has them.
 - `TemplateURL`: moto took the bucket from the first host label unless the host contained
   "localhost", so `http://127.0.0.1:4566/bucket/key` read bucket "127". Any URL whose host
   is not an S3 virtual-hosted name is read path-style, as S3 path-style URLs are.

@@ -4,9 +4,11 @@ moto skips `AWS::Lambda::Alias`, `AWS::CloudWatch::Alarm`, `AWS::SNS::Subscripti
 `AWS::S3::BucketPolicy`; gives `AWS::Lambda::Version` no `Version` attribute and no `Ref`
 and `AWS::Lambda::LayerVersion` no `Ref`; drops `Layers`, `Tags` and `TracingConfig` from
 `AWS::Lambda::Function`; and writes state machines to the Step Functions backend that the
-API stops using once execution is enabled. Each handler here calls the public AWS API
-against the cloud, as CloudFormation itself does, in the shape moto's CloudFormationModel
-expects, so moto still resolves `Ref`/`GetAtt`/`Sub`, conditions and Outputs through them.
+API stops using once execution is enabled; and has no CloudFormation support at all for
+`AWS::ApiGatewayV2::Api` and `Stage`, which SAM's HttpApi events become. Each handler
+here calls the public AWS API against the cloud, as CloudFormation itself does, in the
+shape moto's CloudFormationModel expects, so moto still resolves `Ref`/`GetAtt`/`Sub`,
+conditions and Outputs through them.
 The CloudFormation seam (rollout/local/cloudformation.py) puts them in moto's model map.
 """
 
