@@ -1,10 +1,12 @@
 """A SAM user's release cycle, end to end: the real SAM CLI deploys examples/orders to
-`rollout local up` (a subprocess), and `rollout release` rolls each change out.
+`rollout local up` (a subprocess); each code change is published by CloudFormation, which
+starts its rollout through EventBridge, and `rollout release --watch` (CI's step) follows
+it to its verdict.
 
 One scenario in order, as a team would live it: first deploy and requests through
-`live`; a code change deployed (the alias must not move) and released gradually with both
-hooks; a redeploy with no change (nothing published, nothing rolled out); a faulty change
-(30 % of requests fail) rolled back.
+`live`; a code change deployed (CloudFormation doesn't move `live`) and rolled out
+gradually with both hooks; a redeploy with no change (nothing published, nothing rolled
+out); a faulty change (30 % of requests fail) rolled back.
 """
 
 from __future__ import annotations
@@ -143,11 +145,15 @@ def test_a_sam_apps_release_cycle(cloud, app):
     ]  # fmt: skip
     assert {(a["release"], a["version"]) for a in answers} == {("1", "1")}
 
-    # A code change: sam deploy updates $LATEST only.
+    # A code change: CloudFormation publishes version 2 and leaves `live` where it is; the
+    # publish starts the rollout (EventBridge: the function's rollout:* tags).
     change(app, "2", 0.0)
     second = sam_deploy(cloud, app)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert alias(cloud) == ("1", {}) and versions(cloud) == ["1"]
+    assert alias(cloud)[0] == "1" and versions(cloud) == ["1", "2"]
+    errors_alarm = cloud.client("cloudwatch").describe_alarms(AlarmNames=["orders-api-errors"])
+    dimensions = {d["Name"]: d["Value"] for d in errors_alarm["MetricAlarms"][0]["Dimensions"]}
+    assert dimensions["ExecutedVersion"] == "2"  # the alarm follows the new version
 
     with Traffic(lam, FUNCTION, ALIAS, per_second=20) as traffic:
         released = release(cloud)
