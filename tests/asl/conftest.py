@@ -26,6 +26,7 @@ TASK_FUNCTIONS: dict[str, str] = {
     "PromoteFunctionArn": "promote",
     "RollbackFunctionArn": "rollback",
     "FinalizeFunctionArn": "finalize",
+    "WaitForOperatorFunctionArn": "wait_for_operator",
 }
 
 

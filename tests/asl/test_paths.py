@@ -257,6 +257,8 @@ def progress(plan: Json, index: int, percentage: int, wait: int, waited: int, ch
         "checks": checks,
         "lastCheck": {"healthy": True} if checks else None,
         "rearmedAlarms": [],
+        "hold": None,
+        "lastControl": None,
     }
 
 

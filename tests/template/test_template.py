@@ -28,6 +28,7 @@ TASKS = {
     "PromoteFunction": "promote",
     "RollbackFunction": "rollback",
     "FinalizeFunction": "finalize",
+    "WaitForOperatorFunction": "wait_for_operator",
 }
 # Functions the state machine does not invoke: the guard runs from an EventBridge rule.
 NOT_TASKS = {"GuardFunction": "guard"}
@@ -284,9 +285,18 @@ def test_least_privilege_per_function(template: Json) -> None:
     assert actions("ShiftTrafficFunction") == movers
     assert actions("PromoteFunction") == movers
     assert actions("RollbackFunction") == movers
+    controls = {"dynamodb:GetItem", "dynamodb:UpdateItem"}  # the lock item's control
     assert actions("CheckHealthFunction") == {
         "cloudwatch:DescribeAlarms",
         "cloudwatch:GetMetricData",
+        *controls,
+    }
+    assert actions("WaitForOperatorFunction") == {
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:GetMetricData",
+        "sns:Publish",
+        "events:PutEvents",
+        *controls,
     }
     assert actions("TrafficCheckFunction") == {
         "lambda:InvokeFunction",

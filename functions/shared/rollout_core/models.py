@@ -44,8 +44,14 @@ class StrategyRef(_Doc):
     kind: str
 
 
+class ApprovalPolicy(_Doc):
+    before: Literal["promote", "each-step"]
+    timeoutSeconds: int  # scaled by timeScale like every wait
+    onTimeout: Literal["rollback", "proceed"] = "rollback"
+
+
 class Plan(_Doc):
-    action: Literal["rollout", "skip", "noop"]
+    action: Literal["rollout", "skip", "noop", "dryRun"]
     reason: str | None = None
     source: Literal["console", "eventbridge"] = "console"
     executionId: str
@@ -67,6 +73,7 @@ class Plan(_Doc):
     preTraffic: CheckConfig | None = None
     postTraffic: CheckConfig | None = None
     bakeSeconds: int = 0
+    approval: ApprovalPolicy | None = None
     lock: LockRef | None = None
     notes: list[str] = Field(default_factory=list)
 
@@ -101,6 +108,10 @@ class Progress(_Doc):
     checks: int = 0
     lastCheck: dict[str, Any] | None = None
     rearmedAlarms: list[str] = Field(default_factory=list)  # ignored alarms that left ALARM
+    # Operator controls (rollout_core.controls): why the rollout holds its weight now
+    # (a pause or an approval gate, or None), and the last control it acted on.
+    hold: dict[str, Any] | None = None
+    lastControl: dict[str, Any] | None = None
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -88,6 +88,14 @@ CheckOption = Annotated[
 AlarmName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
 
 
+class ApprovalSpec(_Strict):
+    """Hold the weight at a gate until someone approves (or the timeout decides)."""
+
+    before: Literal["promote", "each-step"]
+    timeoutSeconds: int = Field(default=3600, ge=60, le=86400)
+    onTimeout: Literal["rollback", "proceed"] = "rollback"
+
+
 def _version_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
@@ -106,6 +114,8 @@ class RolloutRequest(_Strict):
     preTraffic: CheckOption = True
     postTraffic: CheckOption = True
     bakeSeconds: int = Field(default=0, ge=0, le=86400)
+    approval: ApprovalSpec | None = None
+    dryRun: bool = False
 
     @field_validator("alias")
     @classmethod

@@ -21,6 +21,7 @@ class Settings:
     default_check_interval_seconds: int
     default_error_rate_percent: float
     default_min_invocations: int
+    default_approval: str  # "none", "before-promote" or "each-step" (DefaultApproval)
 
 
 def load() -> Settings:
@@ -33,4 +34,5 @@ def load() -> Settings:
         default_check_interval_seconds=int(env.get("DEFAULT_CHECK_INTERVAL_SECONDS") or 10),
         default_error_rate_percent=float(env.get("DEFAULT_ERROR_RATE_PERCENT") or 1.0),
         default_min_invocations=int(env.get("DEFAULT_MIN_INVOCATIONS") or 10),
+        default_approval=env.get("DEFAULT_APPROVAL") or "none",
     )
