@@ -6,12 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from rollout.commands import demo, graph, local, report, start, status, watch
+from rollout.commands import control, demo, graph, local, plan, report, start, status, watch
 
 # Exit codes other tools rely on (DESIGN.md): 0 succeeded, 1 rolled back or failed, 2 invalid input.
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
-COMMANDS = [demo, local, start, watch, status, report, graph]
+COMMANDS = [demo, local, start, plan, watch, status, report, graph, control]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,6 +46,8 @@ TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
     "preTraffic": (dict, bool),
     "postTraffic": (dict, bool),
     "bakeSeconds": (int,),
+    "approval": (dict,),
+    "dryRun": (bool,),
 }
 HEALTH_TYPES: dict[str, tuple[type, ...]] = {
     "errorRatePercent": NUMBER,
@@ -64,6 +66,16 @@ def register(subparsers: Any) -> None:
         epilog=EXIT_CODES_HELP + "  (without --watch: 0 once the execution has started)\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_input_arguments(parser)
+    follow = parser.add_argument_group("following it")
+    follow.add_argument("--name", help="execution name (default: generated)")
+    follow.add_argument("--watch", action="store_true", help="follow it live; exit with verdict")
+    add_watch_arguments(follow)
+    parser.set_defaults(run=run_start)
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that build the console input (`start` and `plan`), and the AWS ones."""
     what = parser.add_argument_group("what to roll out")
     what.add_argument("--input", type=Path, metavar="FILE", help="console input JSON ('-': stdin)")
     what.add_argument("--function", help="function name or ARN")
@@ -71,12 +83,7 @@ def register(subparsers: Any) -> None:
     what.add_argument("--version", help="version to roll out (default: newest published)")
     _add_how(parser.add_argument_group("how"))
     _add_checks(parser.add_argument_group("checks"))
-    follow = parser.add_argument_group("following it")
-    follow.add_argument("--name", help="execution name (default: generated)")
-    follow.add_argument("--watch", action="store_true", help="follow it live; exit with verdict")
-    add_watch_arguments(follow)
     add_aws_arguments(parser)
-    parser.set_defaults(run=run_start)
 
 
 def _add_how(group: Any) -> None:
@@ -90,6 +97,17 @@ def _add_how(group: Any) -> None:
         "--check-interval", type=int, metavar="SECONDS", help="health check interval during waits"
     )
     group.add_argument("--bake-seconds", type=int, help="keep checking this long after 100%%")
+    group.add_argument(
+        "--approval",
+        choices=["before-promote", "each-step"],
+        help="hold for `rollout approve` before Promote, or at the end of every step",
+    )
+    group.add_argument(
+        "--approval-timeout", type=int, metavar="SECONDS", help="60-86400 (default 3600)"
+    )
+    group.add_argument(
+        "--on-timeout", choices=["rollback", "proceed"], help="when nobody answers in time"
+    )
 
 
 def _add_checks(group: Any) -> None:
@@ -167,6 +185,17 @@ def build_input(args: argparse.Namespace) -> dict[str, Any]:
         document,
         "health",
         {"errorRatePercent": args.error_rate_percent, "minInvocations": args.min_invocations},
+    )
+    _merge(
+        document,
+        "approval",
+        {
+            "before": {"before-promote": "promote", "each-step": "each-step"}.get(
+                args.approval or ""
+            ),
+            "timeoutSeconds": args.approval_timeout,
+            "onTimeout": args.on_timeout,
+        },
     )
     _merge(
         document,
