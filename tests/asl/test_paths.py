@@ -619,7 +619,7 @@ SAMPLES = sorted(
 INPUT_KEYS = {
     "functionName", "alias", "targetVersion", "strategy", "alarms", "ignoreFiringAlarms",
     "insufficientData", "timeScale", "checkIntervalSeconds", "health", "preTraffic",
-    "postTraffic", "bakeSeconds",
+    "postTraffic", "bakeSeconds", "approval", "dryRun",
 }  # fmt: skip
 
 
