@@ -105,6 +105,12 @@ def _steps(run: Run) -> Text:
 
 
 def _next(run: Run, now: datetime) -> str:
+    hold = run.hold
+    if hold is not None and hold.get("kind") == "pause":
+        return "when resumed (rollout resume), promoted or aborted"
+    if hold is not None:
+        line = run.hold_line(now) or ""
+        return line.rsplit(" — ", 1)[-1] if " — " in line else "when approved"
     parts = []
     to_step = run.seconds_to_next_step(now)
     if to_step is not None:
