@@ -37,6 +37,7 @@ _OUTCOME_TONE = {
     Outcome.SKIPPED: "good",
     Outcome.NOOP: "good",
     Outcome.DUPLICATE: "good",
+    Outcome.DRY_RUN: "good",
 }
 _STATUS_LEGEND = [
     (VisitStatus.SUCCEEDED.value, "succeeded"),

@@ -44,6 +44,7 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
     NOOP = "noop"
     DUPLICATE = "duplicate"  # another execution was already rolling this version out
+    DRY_RUN = "dry run"  # input dryRun: planned against the account, nothing touched
     ROLLED_BACK = "rolled back"
     REJECTED = "rejected"
     FAILED = "failed"
@@ -56,7 +57,13 @@ class Outcome(StrEnum):
 
     @property
     def good(self) -> bool:
-        return self in (Outcome.SUCCEEDED, Outcome.SKIPPED, Outcome.NOOP, Outcome.DUPLICATE)
+        return self in (
+            Outcome.SUCCEEDED,
+            Outcome.SKIPPED,
+            Outcome.NOOP,
+            Outcome.DUPLICATE,
+            Outcome.DRY_RUN,
+        )
 
 
 @dataclass(frozen=True)
@@ -331,6 +338,9 @@ class Run:
         """One line for people: why it ended the way it did (or what it is doing)."""
         if self.outcome is Outcome.SUCCEEDED:
             return f"version {self.target_version} is live on {self.function}:{self.alias}"
+        if self.outcome is Outcome.DRY_RUN:
+            where = f"{self.function}:{self.alias}"
+            return f"dry run: version {self.target_version} planned on {where}; nothing touched"
         if self.outcome in (Outcome.SKIPPED, Outcome.NOOP, Outcome.DUPLICATE):
             return str((self.plan or {}).get("reason") or self.outcome.value)
         if self.outcome is Outcome.RUNNING:
@@ -590,7 +600,12 @@ def _outcome(run: Run) -> Outcome:
         case "TIMED_OUT":
             return Outcome.TIMED_OUT
         case "SUCCEEDED":
-            quiet = {"skip": Outcome.SKIPPED, "noop": Outcome.NOOP, "duplicate": Outcome.DUPLICATE}
+            quiet = {
+                "skip": Outcome.SKIPPED,
+                "noop": Outcome.NOOP,
+                "duplicate": Outcome.DUPLICATE,
+                "dryRun": Outcome.DRY_RUN,
+            }
             return quiet.get(str(run.action), Outcome.SUCCEEDED)
     if final == REJECTED_END or run.error in REJECTION_ERRORS:
         return Outcome.REJECTED
