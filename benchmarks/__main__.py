@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import coldstart, reaction, report, scale, strategies, transitions
+from benchmarks import coldstart, controls, reaction, report, scale, strategies, transitions
 from benchmarks.pricing import USD_PER_TRANSITION
 from benchmarks.targets import Fleet
 from rollout.local.cloud import LocalCloud
@@ -25,10 +25,17 @@ DOCS = ROOT / "docs" / "benchmarks.md"
 SERVICES = ("lambda", "stepfunctions", "cloudwatch", "dynamodb", "logs")
 
 
+# Runs only while a rollout is paused or awaiting approval, priced per waiting hour in
+# docs/workflow.md ("What waiting costs"), not per rollout.
+HELD_ONLY = frozenset({"WaitForOperatorFunction"})
+
+
 def memory_mb(template: Path = ROOT / "template.yaml") -> int:
     """The task Lambdas' MemorySize (Globals; the benchmark refuses per-function overrides)."""
     document = load_template(template)
     for name, resource in document["Resources"].items():
+        if name in HELD_ONLY:
+            continue
         if "MemorySize" in resource.get("Properties", {}):
             raise ValueError(f"{name} overrides MemorySize; price it per function")
     return int(document["Globals"]["Function"]["MemorySize"])
@@ -63,6 +70,14 @@ def run_cloud_sections(cloud: LocalCloud, quick: bool) -> dict[str, Any]:
         "extrapolation": strategies.extrapolate(rows[-1]),
         "transitions": _transitions(rows),
         "reaction": reaction.run(clients, fleet, arn, 1 if quick else 20, settings),
+        "controls": controls.run(
+            clients,
+            fleet,
+            arn,
+            cloud.stack_outputs["RolloutTableName"],
+            1 if quick else 20,
+            settings,
+        ),
         "scale": scale.run(clients, fleet, arn, [2] if quick else [1, 10, 50]),
     }
 

@@ -30,6 +30,9 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     limit = reaction["checkIntervalSeconds"] + 2
     worst_p95 = max(reaction[k]["summary"]["p95"] for k in ("alarm", "errors"))
     slowest = max(results["coldstart"]["functions"], key=lambda f: f["importMedianMs"])
+    controls = results["controls"]
+    control_limit = controls["checkIntervalSeconds"] + 2
+    control_p95 = max(controls[k]["summary"]["p95"] for k in ("abort", "approve"))
     return [
         (
             "10-step plan overhead < 2 s (measured, short steps)",
@@ -45,6 +48,11 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
             f"rollback p95 ≤ check interval + 2 s = {limit} s",
             f"{worst_p95:.2f} s",
             worst_p95 <= limit,
+        ),
+        (
+            f"control sent → effect seen p95 ≤ check interval + 2 s = {control_limit} s",
+            f"{control_p95:.2f} s",
+            control_p95 <= control_limit,
         ),
         (
             "Linear10PercentEvery1Minute, 10 s checks: < 250 transitions",
@@ -72,6 +80,7 @@ def markdown(results: dict[str, Any]) -> str:
         _extrapolation(results["extrapolation"]),
         _transitions(results["transitions"]),
         _reaction(results["reaction"]),
+        _controls(results["controls"]),
         _scale(results["scale"]),
         _coldstart(results["coldstart"]),
         "## Prices\n\n" + SOURCES + "\n",
@@ -176,6 +185,31 @@ def _transitions(t: dict[str, Any]) -> str:
         "check interval by the same factor keeps the number of checks, so the run above at "
         "timeScale 0.1 with 1 s checks enters the same states: it measured "
         f"**{t['scaledMeasured']}** (predicted {t['scaledPredicted']}).\n"
+    )
+
+
+def _controls(r: dict[str, Any]) -> str:
+    head = (
+        "| control | trials | as expected | min | median | p95 | max |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    )
+    rows = []
+    for kind, label in (
+        ("abort", "abort during a step → alias back on the stable version"),
+        ("approve", "approve at a gate (held in Wait for operator) → alias at 100 %"),
+    ):
+        s = r[kind]["summary"]
+        rows.append(
+            f"| {label} | {s['n']} | {r[kind]['asExpected']} | {s['min']:.2f} s | "
+            f"{s['median']:.2f} s | {s['p95']:.2f} s | {s['max']:.2f} s |"
+        )
+    return (
+        f"## Operator controls (check interval {r['checkIntervalSeconds']} s)\n\n"
+        "From the control written to the rollout's lock item (as `rollout abort` / `rollout "
+        "approve` write it) to GetAlias showing its effect (polled every "
+        f"{r['pollSeconds']} s). An abort waits for the next health check; an approval is "
+        "read within a second by Wait for operator. Target: check interval + 2 s.\n\n"
+        f"{head}\n" + "\n".join(rows) + "\n"
     )
 
 

@@ -23,7 +23,8 @@ LOOP = {
     "Shift traffic": {"Wait for next check"},
     "Wait for next check": {"Check health"},
     "Check health": {"Step done?"},
-    "Step done?": {"Wait for next check", "Next step?"},
+    # a hold (pause, approval gate) leaves the loop for Wait for operator, and comes back
+    "Step done?": {"Wait for operator", "Wait for next check", "Next step?"},
     "Next step?": {"Shift traffic", "Promote"},
 }
 PER_STEP = 2  # Shift traffic, Next step?

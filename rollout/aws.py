@@ -137,17 +137,22 @@ def find_state_machine(aws: AwsContext, explicit: str | None = None) -> str:
     from_env = os.environ.get(STATE_MACHINE_ENV)
     if from_env:
         return from_env
+    return find_stack_output(aws, STACK_OUTPUT)
+
+
+def find_stack_output(aws: AwsContext, key: str) -> str:
+    """Output `key` of the `rollout` stack (the table, the Prepare function, ...)."""
     try:
-        with aws_errors("finding the state machine"):
+        with aws_errors(f"finding the stack output {key}"):
             stacks = aws.client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"]
     except CliError as error:
         if "does not exist" in str(error):  # CloudFormation's ValidationError for a missing stack
             raise CliError(_no_stack_message(aws)) from None
         raise
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    if STACK_OUTPUT not in outputs:
-        raise CliError(f"stack '{STACK_NAME}' has no output {STACK_OUTPUT}: is it deployed fully?")
-    return outputs[STACK_OUTPUT]
+    if key not in outputs:
+        raise CliError(f"stack '{STACK_NAME}' has no output {key}: is it deployed fully?")
+    return str(outputs[key])
 
 
 def _no_stack_message(aws: AwsContext) -> str:

@@ -6,12 +6,24 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from rollout.commands import demo, graph, local, prune, release, report, start, status, watch
+from rollout.commands import (
+    control,
+    demo,
+    graph,
+    local,
+    plan,
+    prune,
+    release,
+    report,
+    start,
+    status,
+    watch,
+)
 
 # Exit codes other tools rely on (DESIGN.md): 0 succeeded, 1 rolled back or failed, 2 invalid input.
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
-COMMANDS = [demo, local, start, release, watch, status, report, graph, prune]
+COMMANDS = [demo, local, start, release, plan, watch, status, report, graph, control, prune]
 
 
 def build_parser() -> argparse.ArgumentParser:

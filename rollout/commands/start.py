@@ -47,6 +47,8 @@ TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
     "preTraffic": (dict, bool),
     "postTraffic": (dict, bool),
     "bakeSeconds": (int,),
+    "approval": (dict,),
+    "dryRun": (bool,),
 }
 HEALTH_TYPES: dict[str, tuple[type, ...]] = {
     "errorRatePercent": NUMBER,
@@ -70,8 +72,20 @@ def register(subparsers: Any) -> None:
 
 
 def add_rollout_arguments(parser: Any, *, version: bool = True, name: bool = True) -> None:
-    """start's flags, for the commands that build the same input (release: without
-    --version and --name, which it decides itself)."""
+    """start's flags, for the commands that build the same input and start it (release:
+    without --version and --name, which it decides itself)."""
+    add_input_arguments(parser, version=version)
+    follow = parser.add_argument_group("following it")
+    if name:
+        follow.add_argument("--name", help="execution name (default: generated)")
+    follow.add_argument("--watch", action="store_true", help="follow it live; exit with verdict")
+    add_watch_arguments(follow)
+    parser.set_defaults(version=None, name=None)
+
+
+def add_input_arguments(parser: argparse.ArgumentParser, *, version: bool = True) -> None:
+    """The flags that build the console input (`start`, `release` and `plan`), and the AWS
+    ones."""
     what = parser.add_argument_group("what to roll out")
     what.add_argument("--input", type=Path, metavar="FILE", help="console input JSON ('-': stdin)")
     what.add_argument("--function", help="function name or ARN")
@@ -80,13 +94,7 @@ def add_rollout_arguments(parser: Any, *, version: bool = True, name: bool = Tru
         what.add_argument("--version", help="version to roll out (default: newest published)")
     _add_how(parser.add_argument_group("how"))
     _add_checks(parser.add_argument_group("checks"))
-    follow = parser.add_argument_group("following it")
-    if name:
-        follow.add_argument("--name", help="execution name (default: generated)")
-    follow.add_argument("--watch", action="store_true", help="follow it live; exit with verdict")
-    add_watch_arguments(follow)
     add_aws_arguments(parser)
-    parser.set_defaults(version=None, name=None)
 
 
 def _add_how(group: Any) -> None:
@@ -100,6 +108,17 @@ def _add_how(group: Any) -> None:
         "--check-interval", type=int, metavar="SECONDS", help="health check interval during waits"
     )
     group.add_argument("--bake-seconds", type=int, help="keep checking this long after 100%%")
+    group.add_argument(
+        "--approval",
+        choices=["before-promote", "each-step"],
+        help="hold for `rollout approve` before Promote, or at the end of every step",
+    )
+    group.add_argument(
+        "--approval-timeout", type=int, metavar="SECONDS", help="60-86400 (default 3600)"
+    )
+    group.add_argument(
+        "--on-timeout", choices=["rollback", "proceed"], help="when nobody answers in time"
+    )
 
 
 def _add_checks(group: Any) -> None:
@@ -205,6 +224,17 @@ def build_input(args: argparse.Namespace) -> dict[str, Any]:
         document,
         "health",
         {"errorRatePercent": args.error_rate_percent, "minInvocations": args.min_invocations},
+    )
+    _merge(
+        document,
+        "approval",
+        {
+            "before": {"before-promote": "promote", "each-step": "each-step"}.get(
+                args.approval or ""
+            ),
+            "timeoutSeconds": args.approval_timeout,
+            "onTimeout": args.on_timeout,
+        },
     )
     _merge(
         document,

@@ -20,7 +20,7 @@ from rollout.aws import (
     reports_errors,
 )
 from rollout.view.run import Outcome, Run, build_run, fetch_history, short_function_name
-from rollout.view.watch import ICONS
+from rollout.view.watch import status_label
 
 SCAN_LIMIT = 200  # executions looked at when filtering by function
 WIDE = 160
@@ -120,7 +120,7 @@ def status_table(runs: list[Run], now: datetime, width: int = FULL_WIDTH) -> Tab
         else:
             table.add_column(column, no_wrap=True)
     for run in runs:
-        label, colour = ICONS[run.outcome]
+        label, colour = status_label(run)
         step = f"{run.step_number}/{run.step_count}" if run.steps else "—"
         table.add_row(
             run.function or "?",

@@ -18,7 +18,15 @@ from typing import Any
 from rollout.view.report_chart import Moment, clock, clock_at, error_rate_chart, weight_chart
 from rollout.view.report_graph import NOT_REACHED, marks, render_graph, taken_edges
 from rollout.view.report_style import CSS
-from rollout.view.run import HealthCheck, Outcome, Run, StateVisit, VisitStatus, cause_summary
+from rollout.view.run import (
+    HealthCheck,
+    OperatorAction,
+    Outcome,
+    Run,
+    StateVisit,
+    VisitStatus,
+    cause_summary,
+)
 
 HEALTH_FAILED = "HealthCheckFailed"
 UNCHANGED = "… unchanged"
@@ -29,6 +37,7 @@ _OUTCOME_TONE = {
     Outcome.SKIPPED: "good",
     Outcome.NOOP: "good",
     Outcome.DUPLICATE: "good",
+    Outcome.DRY_RUN: "good",
 }
 _STATUS_LEGEND = [
     (VisitStatus.SUCCEEDED.value, "succeeded"),
@@ -281,9 +290,13 @@ def _check_title(check: HealthCheck, run: Run) -> str:
 def _timeline(run: Run, ended: datetime) -> str:
     rows = [_start_row(run)]
     previous_output: str | None = None
+    actions = list(run.operator_actions)
     for visit in run.visits:
+        while actions and actions[0].at <= visit.entered_at:
+            rows.append(_operator_row(actions.pop(0), run))
         rows.append(_visit_row(visit, run, previous_output))
         previous_output = visit.output
+    rows.extend(_operator_row(action, run) for action in actions)
     rows.append(_end_row(run, ended))
     return (
         '<section class="timeline"><h2>Timeline</h2><p class="note">Each state the run '
@@ -328,6 +341,14 @@ def _visit_row(visit: StateVisit, run: Run, previous_output: str | None) -> str:
     if visit.cause and cause_summary(visit.cause) != visit.cause.strip():
         details += _details("error details", _pretty_text(visit.cause))
     return _row(visit.entered_at, run, visit.status.value, title, detail, details, raw_title=True)
+
+
+def _operator_row(action: OperatorAction, run: Run) -> str:
+    """An operator's control (or an approval gate's timeout): what, who, why, where."""
+    title = f"Operator: {action.action}"
+    where = f" in {action.state}" if action.state else ""
+    detail = f"by {action.by}{where} — {action.reason} ({action.result})"
+    return _row(action.at, run, "operator", title, detail, "")
 
 
 def _row(

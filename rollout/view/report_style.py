@@ -140,6 +140,8 @@ td > .pill { margin-left: 0; }
 .events li.caught { border-left-color: var(--caught-line); }
 .events li.failed, .events li.bad { border-left-color: var(--bad-line); }
 .events li.running { border-left-color: var(--run-line); }
+.events li.operator { border-left-color: var(--run-line); background: var(--run-bg); }
+.events li.operator .detail { color: inherit; }
 .events time { color: var(--muted); font-variant-numeric: tabular-nums; }
 .events .title { font-weight: 600; }
 .events .kind { color: var(--muted); font-weight: 400; font-size: 12px; margin-left: 6px; }

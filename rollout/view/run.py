@@ -27,6 +27,10 @@ HEALTH_FAILED = "HealthCheckFailed"
 # (`{"lastCheck": {...}}`, docs/workflow.md "Errors and Fail states").
 FAILED_CHECK_KEY = "lastCheck"
 
+HOLD_STATES = ("Wait for operator", "Wait for operator during bake")
+# Errors with which an operator's control (or an unanswered approval gate) ended a run.
+OPERATOR_ERRORS = frozenset({"RolloutAborted", "ApprovalTimedOut"})
+
 # Prepare's named errors: the request was refused before anything was touched.
 REJECTION_ERRORS = frozenset({"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"})
 TERMINAL_EVENTS = frozenset(
@@ -40,6 +44,7 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
     NOOP = "noop"
     DUPLICATE = "duplicate"  # another execution was already rolling this version out
+    DRY_RUN = "dry run"  # input dryRun: planned against the account, nothing touched
     ROLLED_BACK = "rolled back"
     REJECTED = "rejected"
     FAILED = "failed"
@@ -52,7 +57,13 @@ class Outcome(StrEnum):
 
     @property
     def good(self) -> bool:
-        return self in (Outcome.SUCCEEDED, Outcome.SKIPPED, Outcome.NOOP, Outcome.DUPLICATE)
+        return self in (
+            Outcome.SUCCEEDED,
+            Outcome.SKIPPED,
+            Outcome.NOOP,
+            Outcome.DUPLICATE,
+            Outcome.DRY_RUN,
+        )
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,18 @@ class HealthCheck:
     # state repeats lastCheck under a progress that has moved on.
     percentage: float | None = field(default=None, compare=False)
     phase: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class OperatorAction:
+    """A control the workflow acted on (`progress.lastControl`), or one that ended the run."""
+
+    at: datetime
+    action: str  # abort, promote, promote-full, pause, resume, approve, reject, approval-timeout
+    reason: str
+    by: str
+    state: str | None
+    result: str  # "applied", "ignored: …", or the Error it ended the run with
 
 
 @dataclass(frozen=True)
@@ -164,6 +187,7 @@ class Run:
     wait_progress: dict[str, Any] | None = None  # progress as that Wait state saw it
     definition: dict[str, Any] | None = None  # the ASL this execution ran (when fetched)
     visits: list[StateVisit] = field(default_factory=list)  # oldest first
+    operator_actions: list[OperatorAction] = field(default_factory=list)  # oldest first
 
     # -- who and what ----------------------------------------------------------------
 
@@ -205,6 +229,41 @@ class Run:
     @property
     def action(self) -> str | None:
         return (self.plan or {}).get("action")
+
+    # -- operator controls -------------------------------------------------------------
+
+    @property
+    def hold(self) -> dict[str, Any] | None:
+        """While running: the pause or approval gate holding the weight, if any."""
+        if self.outcome.finished:
+            return None
+        hold = (self.progress or {}).get("hold")
+        return hold if isinstance(hold, dict) else None
+
+    @property
+    def held(self) -> str | None:
+        """ "paused" or "awaiting approval" while the rollout holds its weight."""
+        hold = self.hold
+        if hold is None:
+            return None
+        return "paused" if hold.get("kind") == "pause" else "awaiting approval"
+
+    def hold_line(self, now: datetime) -> str | None:
+        """What people must know about a hold: who paused, or how to answer and by when."""
+        hold = self.hold
+        if hold is None:
+            return None
+        if hold.get("kind") == "pause":
+            return f"paused by {hold.get('by', '?')} (resume, promote or abort it)"
+        line = (
+            f"awaiting approval before {hold.get('before', 'promote')} "
+            f"(approve with: {hold.get('approve')}; reject with: {hold.get('reject')})"
+        )
+        deadline = _parse_time(hold.get("deadline"))
+        if deadline is not None:
+            left = max(int((deadline - now).total_seconds()), 0)
+            line += f" — {left // 60}m{left % 60:02d}s left, then {hold.get('onTimeout')}"
+        return line
 
     # -- where it is -----------------------------------------------------------------
 
@@ -279,9 +338,14 @@ class Run:
         """One line for people: why it ended the way it did (or what it is doing)."""
         if self.outcome is Outcome.SUCCEEDED:
             return f"version {self.target_version} is live on {self.function}:{self.alias}"
+        if self.outcome is Outcome.DRY_RUN:
+            where = f"{self.function}:{self.alias}"
+            return f"dry run: version {self.target_version} planned on {where}; nothing touched"
         if self.outcome in (Outcome.SKIPPED, Outcome.NOOP, Outcome.DUPLICATE):
             return str((self.plan or {}).get("reason") or self.outcome.value)
         if self.outcome is Outcome.RUNNING:
+            if self.held:
+                return self.hold_line(datetime.now(UTC)) or self.held
             return f"in {self.current_state}" if self.current_state else "starting"
         head = f"{self.error}: " if self.error else ""
         return head + (cause_summary(self.cause) or self.outcome.value)
@@ -328,6 +392,7 @@ def build_run(
         _apply(run, raw)
     _apply_document(run, run.output, run.stopped_at or started, None)
     run.outcome = _outcome(run)
+    _record_ending_control(run)
     return run
 
 
@@ -408,6 +473,7 @@ def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: s
     if isinstance(progress, dict):
         run.progress = progress
         _record_check(run, progress)
+        _record_control(run, progress.get("lastControl"))
     if "failure" in doc and state in (SHIFT_TRAFFIC, PROMOTE):
         return  # the task failed and was caught: the alias did not move
     if state == SHIFT_TRAFFIC and isinstance(progress, dict) and "weight" in progress:
@@ -469,6 +535,50 @@ def failed_check(cause: str | None, state_input: dict[str, Any] | None) -> Healt
     )
 
 
+def _record_control(run: Run, raw: Any) -> None:
+    """Every later state repeats lastControl: one action per distinct control (`at`)."""
+    if not isinstance(raw, dict):
+        return
+    at = _parse_time(raw.get("appliedAt")) or _parse_time(raw.get("at")) or run.started_at
+    action = OperatorAction(
+        at=at,
+        action=str(raw.get("action", "?")),
+        reason=str(raw.get("reason", "")),
+        by=str(raw.get("by", "?")),
+        state=_str_or_none(raw.get("state")),
+        result=str(raw.get("result", "applied")),
+    )
+    if not any(a.action == action.action and a.at == action.at for a in run.operator_actions):
+        run.operator_actions.append(action)
+
+
+def _record_ending_control(run: Run) -> None:
+    """abort, reject or an unanswered gate end the run: their Cause carries who and why."""
+    if run.error not in OPERATOR_ERRORS or not run.cause:
+        return
+    failed = next(
+        (v for v in reversed(run.visits) if v.error in OPERATOR_ERRORS), None
+    )  # the task that acted on it
+    message = cause_summary(failed.cause if failed and failed.cause else run.cause)
+    action = "approval-timeout" if run.error == "ApprovalTimedOut" else "abort"
+    if "Rejected at the approval gate" in message:
+        action = "reject"
+    by = message.split(" by ", 1)[1].split(": ", 1)[0] if " by " in message else "the workflow"
+    if action == "approval-timeout":
+        by = "the workflow"
+    run.operator_actions.append(
+        OperatorAction(
+            at=(failed.exited_at if failed and failed.exited_at else run.stopped_at)
+            or run.started_at,
+            action=action,
+            reason=message,
+            by=by,
+            state=failed.name if failed else None,
+            result=str(run.error),
+        )
+    )
+
+
 def _metrics(raw: Any) -> VersionMetrics | None:
     if not isinstance(raw, dict):
         return None
@@ -490,7 +600,12 @@ def _outcome(run: Run) -> Outcome:
         case "TIMED_OUT":
             return Outcome.TIMED_OUT
         case "SUCCEEDED":
-            quiet = {"skip": Outcome.SKIPPED, "noop": Outcome.NOOP, "duplicate": Outcome.DUPLICATE}
+            quiet = {
+                "skip": Outcome.SKIPPED,
+                "noop": Outcome.NOOP,
+                "duplicate": Outcome.DUPLICATE,
+                "dryRun": Outcome.DRY_RUN,
+            }
             return quiet.get(str(run.action), Outcome.SUCCEEDED)
     if final == REJECTED_END or run.error in REJECTION_ERRORS:
         return Outcome.REJECTED

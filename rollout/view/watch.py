@@ -27,6 +27,7 @@ ICONS: dict[Outcome, tuple[str, str]] = {
     Outcome.SKIPPED: ("✔ Skipped", "green"),
     Outcome.NOOP: ("✔ Already live", "green"),
     Outcome.DUPLICATE: ("✔ Already rolling out", "green"),
+    Outcome.DRY_RUN: ("✔ Dry run", "green"),
     Outcome.ROLLED_BACK: ("✖ Rolled back", "red"),
     Outcome.REJECTED: ("✖ Rejected", "red"),
     Outcome.FAILED: ("✖ Failed", "red"),
@@ -44,8 +45,9 @@ def render(run: Run, now: datetime | None = None) -> RenderableType:
     rows = Table.grid(padding=(0, 2))
     rows.add_column(style="bold", no_wrap=True)
     rows.add_column()
-    label, colour = ICONS[run.outcome]
-    rows.add_row("Status", Text(f"{label}  ", style=colour) + Text(run.reason))
+    label, colour = status_label(run)
+    reason = run.hold_line(now) or run.reason
+    rows.add_row("Status", Text(f"{label}  ", style=colour) + Text(reason))
     rows.add_row("Function", f"{run.function or '?'}  alias {run.alias or '?'}")
     rows.add_row("Versions", _versions(run))
     rows.add_row("Strategy", run.strategy or "?")
@@ -63,6 +65,17 @@ def render(run: Run, now: datetime | None = None) -> RenderableType:
     title = f"rollout {run.function or ''}:{run.alias or ''}  [dim]{run.name}[/]"
     body = Group(rows, Text(""), Text("Recent events", style="bold"), events)
     return Panel(body, title=title, title_align="left", border_style=colour)
+
+
+HELD: dict[str, tuple[str, str]] = {
+    "paused": ("⏸ Paused", "yellow"),
+    "awaiting approval": ("⏳ Awaiting approval", "magenta"),
+}
+
+
+def status_label(run: Run) -> tuple[str, str]:
+    """(label, colour): the outcome, or "Paused" / "Awaiting approval" while held."""
+    return HELD[run.held] if run.held else ICONS[run.outcome]
 
 
 def weight_bar(weight: float, width: int = BAR_WIDTH) -> Text:
@@ -94,6 +107,12 @@ def _steps(run: Run) -> Text:
 
 
 def _next(run: Run, now: datetime) -> str:
+    hold = run.hold
+    if hold is not None and hold.get("kind") == "pause":
+        return "when resumed (rollout resume), promoted or aborted"
+    if hold is not None:
+        line = run.hold_line(now) or ""
+        return line.rsplit(" — ", 1)[-1] if " — " in line else "when approved"
     parts = []
     to_step = run.seconds_to_next_step(now)
     if to_step is not None:
@@ -177,6 +196,8 @@ class LinePrinter:
     events_seen: int = 0
     weights_seen: int = 0
     checks_seen: int = 0
+    actions_seen: int = 0
+    held: str | None = None
 
     def update(self, run: Run) -> None:
         for line in self.new_lines(run):
@@ -193,8 +214,17 @@ class LinePrinter:
                 lines.append((point.at, text + Text(f" (step {run.step_number}/{run.step_count})")))
         for check in run.checks[self.checks_seen :]:
             lines.append((check.at or run.started_at, Text("  health ") + describe_check(check)))
+        for action in run.operator_actions[self.actions_seen :]:
+            text = f"  operator {action.action} by {action.by}: {action.reason} ({action.result})"
+            lines.append((action.at, Text(_shorten(text, 300))))
+        now = datetime.now(UTC)
+        if run.held != self.held and run.held:
+            label, colour = status_label(run)
+            text = Text(f"  {label} ", style=colour) + Text(run.hold_line(now) or "")
+            lines.append((now, text))
         self.events_seen, self.weights_seen = len(run.events), len(run.weights)
-        self.checks_seen = len(run.checks)
+        self.checks_seen, self.actions_seen = len(run.checks), len(run.operator_actions)
+        self.held = run.held
         lines.sort(key=lambda item: item[0])
         return [Text(f"{_clock(at - run.started_at):>7} ") + text for at, text in lines]
 

@@ -27,6 +27,7 @@ TASK_FUNCTIONS: dict[str, str] = {
     "RollbackFunctionArn": "rollback",
     "FinalizeFunctionArn": "finalize",
     "CleanUpFunctionArn": "clean_up",
+    "WaitForOperatorFunctionArn": "wait_for_operator",
 }
 
 

@@ -17,6 +17,7 @@ CONTRACT_STATES = {
     "Clean up old versions", "Rolled out", "Release lock", "Pre-traffic check failed",
     "Roll back", "Notify rollback", "Rolled back", "Notify rollback failure", "Rollback failed",
     "Notify drift", "Alias changed elsewhere", "Explain rejection", "Request rejected",
+    "Dry run", "Wait for operator", "Wait for operator during bake",
 }  # fmt: skip
 # Not drawn in the contract: where Prepare's unexpected (unnamed) errors end.
 EXTRA_STATES = {"Prepare failed", "Release Prepare's lock"}
@@ -24,6 +25,7 @@ EXTRA_STATES = {"Prepare failed", "Release Prepare's lock"}
 # States that run once traffic may have moved: a failure there must restore the alias.
 AFTER_TRAFFIC_MOVED = {
     "Shift traffic", "Check health", "Promote", "Post-traffic check", "Check bake health",
+    "Wait for operator", "Wait for operator during bake",
 }  # fmt: skip
 LAMBDA_SERVICE_ERRORS = {
     "Lambda.ServiceException",
@@ -40,7 +42,7 @@ SENT_ONCE["Post-traffic check"] = SENT_ONCE["Pre-traffic check"]
 PROGRESS_KEYS = {
     "phase", "stepIndex", "stepCount", "percentage", "weight", "stepStartedAt", "stepWaitSeconds",
     "waitedSeconds", "nextWaitSeconds", "stepComplete", "hasNextStep", "checks", "lastCheck",
-    "rearmedAlarms",
+    "rearmedAlarms", "hold", "lastControl",
 }  # fmt: skip
 NAMED_REJECTIONS = {"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"}
 
@@ -141,7 +143,8 @@ def test_placeholders_name_every_task_function(
 
 
 def test_progress_tasks_keep_every_progress_key(asl: Json) -> None:
-    for name in ("Shift traffic", "Check health", "Promote", "Check bake health"):
+    progress_tasks = ("Shift traffic", "Check health", "Promote", "Check bake health")
+    for name in (*progress_tasks, "Wait for operator", "Wait for operator during bake"):
         state = asl["States"][name]
         assert state["ResultPath"] == "$.progress", name
         assert {key.removesuffix(".$") for key in state["ResultSelector"]} == PROGRESS_KEYS
@@ -268,7 +271,7 @@ def test_fail_states_take_error_and_cause_from_the_tasks(asl: Json, fail: str, s
 def test_choices_compare_no_floats_for_equality(asl: Json) -> None:
     choices = [s for s in asl["States"].values() if s["Type"] == "Choice"]
     leaves = [leaf for c in choices for rule in c["Choices"] for leaf in choice_variables(rule)]
-    assert len(leaves) == 7
+    assert len(leaves) == 12
     for leaf in leaves:
         assert "NumericEquals" not in leaf and "NumericEqualsPath" not in leaf, leaf
 
@@ -279,10 +282,19 @@ def test_choices_read_what_the_contract_says(asl: Json) -> None:
         return {leaf["Variable"] for rule in rules for leaf in choice_variables(rule)}
 
     assert variables("Roll out?") == {"$.plan.action"}
-    assert variables("Step done?") == {"$.progress.stepComplete"}
+    assert variables("Step done?") == {"$.progress.hold", "$.progress.stepComplete"}
     assert variables("Next step?") == {"$.progress.hasNextStep"}
-    assert variables("Bake?") == {"$.plan.bakeSeconds", "$.progress.stepComplete"}
-    assert asl["States"]["Step done?"]["Choices"][0]["Next"] == "Wait for next check"
+    assert variables("Bake?") == {
+        "$.progress.hold",
+        "$.plan.bakeSeconds",
+        "$.progress.stepComplete",
+    }
+    # a hold (pause, approval gate) comes first: it keeps the weight whatever the clock says
+    assert asl["States"]["Step done?"]["Choices"][0]["Next"] == "Wait for operator"
+    assert asl["States"]["Bake?"]["Choices"][0]["Next"] == "Wait for operator during bake"
+    assert asl["States"]["Step done?"]["Choices"][1]["Next"] == "Wait for next check"
+    assert asl["States"]["Wait for operator"]["Next"] == "Step done?"
+    assert asl["States"]["Wait for operator during bake"]["Next"] == "Bake?"
     assert asl["States"]["Next step?"]["Choices"][0]["Next"] == "Shift traffic"
     assert asl["States"]["Next step?"]["Default"] == "Promote"
     assert asl["States"]["Bake?"]["Default"] == "Finalize"

@@ -259,6 +259,8 @@ def progress(plan: Json, index: int, percentage: int, wait: int, waited: int, ch
         "checks": checks,
         "lastCheck": {"healthy": True} if checks else None,
         "rearmedAlarms": [],
+        "hold": None,
+        "lastControl": None,
     }
 
 
@@ -645,7 +647,7 @@ SAMPLES = sorted(
 INPUT_KEYS = {
     "functionName", "alias", "targetVersion", "strategy", "alarms", "ignoreFiringAlarms",
     "insufficientData", "timeScale", "checkIntervalSeconds", "health", "preTraffic",
-    "postTraffic", "bakeSeconds",
+    "postTraffic", "bakeSeconds", "approval", "dryRun",
 }  # fmt: skip
 
 

@@ -44,6 +44,13 @@ def test_both_failure_kinds_were_rolled_back(results):
         assert reaction[kind]["summary"]["min"] > 0
 
 
+def test_both_controls_took_effect(results):
+    controls = results["controls"]
+    for kind in ("abort", "approve"):
+        assert controls[kind]["asExpected"] == controls[kind]["summary"]["n"] == 1
+        assert controls[kind]["summary"]["min"] > 0
+
+
 def test_scale_runs_the_concurrent_rollouts(results):
     (level,) = results["scale"]
 
@@ -78,10 +85,11 @@ def test_the_report_has_every_section_and_target(results, tmp_path):
         "## Targets",
         "## Per strategy",
         "## Reaction time",
+        "## Operator controls",
         "## Scale",
         "## Cold start and package size",
         "## Prices",
     ):
         assert title in page
-    assert len(report.targets(results)) == 5
+    assert len(report.targets(results)) == 6
     assert json.loads((tmp_path / "latest.json").read_text())["scale"][0]["concurrency"] == 2

@@ -29,6 +29,7 @@ TASKS = {
     "RollbackFunction": "rollback",
     "FinalizeFunction": "finalize",
     "CleanUpFunction": "clean_up",
+    "WaitForOperatorFunction": "wait_for_operator",
 }
 # Functions the state machine does not invoke: the guard runs from an EventBridge rule.
 NOT_TASKS = {"GuardFunction": "guard"}
@@ -292,9 +293,18 @@ def test_least_privilege_per_function(template: Json) -> None:
     assert actions("ShiftTrafficFunction") == movers
     assert actions("PromoteFunction") == movers
     assert actions("RollbackFunction") == movers
+    controls = {"dynamodb:GetItem", "dynamodb:UpdateItem"}  # the lock item's control
     assert actions("CheckHealthFunction") == {
         "cloudwatch:DescribeAlarms",
         "cloudwatch:GetMetricData",
+        *controls,
+    }
+    assert actions("WaitForOperatorFunction") == {
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:GetMetricData",
+        "sns:Publish",
+        "events:PutEvents",
+        *controls,
     }
     assert actions("TrafficCheckFunction") == {
         "lambda:InvokeFunction",
@@ -416,3 +426,33 @@ def test_a_prefix_rule_matches_names_and_arns_in_scope_only(
     event["detail"]["requestParameters"]["functionName"] = function_name
     assert matches(rule_pattern(template, "orders-*"), event) is in_scope
     assert matches(rule_pattern(template, "*"), event)  # the default rule: everything
+
+
+def test_the_operator_policy_sends_controls_plans_and_reads_runs_and_nothing_else(template):
+    policy = template["Resources"]["RolloutOperatorPolicy"]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    grants = {
+        statement["Sid"]: (set(as_list(statement["Action"])), statement["Resource"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    }
+    assert grants["SendControls"] == (
+        {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        {"Fn::GetAtt": ["RolloutTable", "Arn"]},
+    )
+    assert grants["PlanWithPrepare"] == (
+        {"lambda:InvokeFunction"},
+        {"Fn::GetAtt": ["PrepareFunction", "Arn"]},
+    )
+    actions = set().union(*(actions for actions, _ in grants.values()))
+    assert actions == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "cloudformation:DescribeStacks",
+        "states:ListExecutions",
+        "states:DescribeExecution",
+        "states:GetExecutionHistory",
+        "lambda:InvokeFunction",
+    }
+    assert all(resource != "*" for _, resource in grants.values())
+    outputs = template["Outputs"]
+    assert outputs["RolloutOperatorPolicyArn"]["Value"] == {"Ref": "RolloutOperatorPolicy"}

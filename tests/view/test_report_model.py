@@ -129,7 +129,7 @@ def test_marks_count_runs_and_keep_the_most_telling_status():
     assert (mark.status, mark.count, mark.error) == ("caught", 2, "HealthCheckFailed")
 
 
-def test_the_real_workflow_is_laid_out_downwards_with_its_three_loops():
+def test_the_real_workflow_is_laid_out_downwards_with_its_five_loops():
     definition = load_definition()
     names, all_edges = list(definition["States"]), edges(definition)
     loops = loop_edges(definition["StartAt"], names, all_edges)
@@ -140,6 +140,8 @@ def test_the_real_workflow_is_laid_out_downwards_with_its_three_loops():
         ("Step done?", "Wait for next check"),
         ("Next step?", "Shift traffic"),
         ("Check bake health", "Bake?"),
+        ("Wait for operator", "Step done?"),  # a pause or an approval gate, held
+        ("Wait for operator during bake", "Bake?"),
     }
     assert all(row[e.target] > row[e.source] for e in forward)
     assert row["Roll back"] > row["Check bake health"]  # failures flow down to the rollback

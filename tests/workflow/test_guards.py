@@ -61,10 +61,12 @@ def invalid_inputs(cloud: Any, workflow: Workflow) -> tuple[SampleFunction, dict
 
 
 def lock_conflict(cloud: Any, workflow: Workflow) -> dict[str, Any]:
-    """B starts while A holds the lock: A's alias split is visible and A's one step lasts
-    long enough for B's Prepare to run before it ends."""
+    """B (another version) and C (A's own version again) start while A holds the lock: A's
+    alias split is visible and A's one step lasts long enough for B's and C's Prepare to
+    run before it ends."""
     function = SampleFunction(cloud, "wf-lock")
     target = function.publish()
+    other = function.publish()
     first = workflow.start(
         function.rollout(
             target,
@@ -73,12 +75,14 @@ def lock_conflict(cloud: Any, workflow: Workflow) -> dict[str, Any]:
         )
     )
     deadline_poll("the first rollout's 10 % step", lambda: function.alias()[1])
-    second = workflow.run(function.rollout(target, strategy="AllAtOnce"))
+    second = workflow.run(function.rollout(other, strategy="AllAtOnce"))
+    twin = workflow.run(function.rollout(target, strategy="AllAtOnce"))
     return {
         "function": function,
         "target": target,
         "first_arn": first,
         "second": second,
+        "twin": twin,
         "first": workflow.wait(first),
     }
 
@@ -134,7 +138,7 @@ def test_invalid_input_is_rejected_before_anything_is_touched(name, runs, alias_
     assert workflow.lock(function.name) is None
 
 
-def test_a_second_rollout_of_a_locked_alias_fails_and_changes_nothing(runs, alias_log, workflow):
+def test_a_second_rollout_of_a_locked_alias_fails_and_its_twin_ends_quietly(runs, alias_log, workflow):
     result = runs["lock"]
     function, target, second = result["function"], result["target"], result["second"]
 
@@ -142,9 +146,14 @@ def test_a_second_rollout_of_a_locked_alias_fails_and_changes_nothing(runs, alia
     assert second.task_errors() == ["RolloutInProgress"]
     assert second.cause == f"{function.name}:{ALIAS} is being rolled out by {result['first_arn']}"
     assert second.states_entered() == REJECTED
+    # the same version started again ends quietly, naming the rollout that rolls it out
+    twin = result["twin"]
+    assert (twin.status, twin.error) == ("SUCCEEDED", None)
+    assert twin.task_errors() == []
+    assert twin.states_entered() == ["Prepare", "Roll out?", "Already rolling out"]
     first = result["first"]
     assert (first.status, first.error, first.cause) == ("SUCCEEDED", None, None)
-    # the second left the first's lock alone: the first released it itself
+    # the second and the twin left the first's lock alone: the first released it itself
     assert first.outputs_of("Finalize")[0]["outcome"]["summary"]["lockReleased"] is True
     assert function.alias() == (target, {})
     assert alias_log.of(function.name) == [(function.stable, {target: 0.1}), (target, {})]

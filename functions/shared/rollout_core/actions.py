@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from . import aliases, clock, health, progress
+from . import aliases, clock, controls, health, progress
 from .aliases import Position
 from .errors import HealthCheckFailed
 from .models import Progress, RolloutPlan
@@ -36,12 +36,18 @@ def promote(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
 
 
 def check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
+    """One health check after a wait, then any operator control (rollout_core.controls)."""
+    state = STATE_NAMES.get(cursor.phase, "Check health")
+    judged = judge(plan, progress.after_wait(cursor, plan.checkIntervalSeconds), now, state)
+    return controls.after_check(plan, judged, now, state)
+
+
+def judge(plan: RolloutPlan, advanced: Progress, now: datetime, state: str) -> Progress:
     """One health check; HealthCheckFailed names the state, the step and every reason."""
-    advanced = progress.after_wait(cursor, plan.checkIntervalSeconds)
     states = health.alarm_states(plan.alarms)
     since = (
-        clock.parse(cursor.stepStartedAt)
-        if cursor.stepStartedAt
+        clock.parse(advanced.stepStartedAt)
+        if advanced.stepStartedAt
         else now - timedelta(seconds=plan.checkIntervalSeconds)
     )
     versions = [plan.targetVersion, plan.stableVersion]
@@ -56,7 +62,6 @@ def check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
         "notes": verdict.notes,
     }
     if not verdict.healthy:
-        state = STATE_NAMES.get(cursor.phase, "Check health")
         # the failing check travels as data too, with where the rollout stood (the report)
         failed = last | {
             "reasons": verdict.reasons,

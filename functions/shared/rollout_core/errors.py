@@ -72,3 +72,11 @@ class AliasDrift(RolloutError):
 
 class RollbackFailed(RolloutError):
     """The alias could not be restored and verified, or it drifted before the rollback."""
+
+
+class RolloutAborted(RolloutError):
+    """An operator aborted the rollout, or rejected it at an approval gate."""
+
+
+class ApprovalTimedOut(RolloutError):
+    """Nobody answered an approval gate in time and its onTimeout is rollback."""

@@ -28,7 +28,17 @@ _TAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "rollout:keep-versions": ("keepVersions", int),
     "rollout:pre-traffic-hook": ("preTraffic.hookFunction", str),
     "rollout:post-traffic-hook": ("postTraffic.hookFunction", str),
+    "rollout:approval": ("approval", lambda text: {"before": approval_before(text)}),
 }
+
+# tag / template parameter value → the input's approval.before
+APPROVAL_VALUES = {"before-promote": "promote", "each-step": "each-step"}
+
+
+def approval_before(text: str) -> str:
+    if text not in APPROVAL_VALUES:
+        raise ValueError(text)
+    return APPROVAL_VALUES[text]
 
 
 def is_publish_event(document: Any) -> bool:

@@ -18,6 +18,9 @@ from .errors import RolloutInProgress
 KEY = "lockKey"  # the table's partition key (template.yaml)
 OWNER = "owner"
 EXPIRES = "expiresAt"  # the table's TTL attribute (epoch seconds)
+# The lock item is also the rollout's control channel (rollout_core.controls): the
+# workflow keeps its state there, and operators write their control next to it.
+STATE, PHASE = "state", "phase"
 
 
 def lock_key(function: str, alias: str) -> str:
@@ -44,6 +47,8 @@ def acquire(table: str, key: str, owner: str, ttl_seconds: int, target: str = ""
                 EXPIRES: {"N": str(now + ttl_seconds)},
                 "acquiredAt": {"N": str(now)},
                 TARGET: {"S": target},
+                STATE: {"S": "running"},
+                PHASE: {"S": "pending"},
             },
             ConditionExpression="attribute_not_exists(#key) OR #owner = :owner OR #expires < :now",
             ExpressionAttributeNames={"#key": KEY, "#owner": OWNER, "#expires": EXPIRES},

@@ -44,8 +44,14 @@ class StrategyRef(_Doc):
     kind: str
 
 
+class ApprovalPolicy(_Doc):
+    before: Literal["promote", "each-step"]
+    timeoutSeconds: int  # scaled by timeScale like every wait
+    onTimeout: Literal["rollback", "proceed"] = "rollback"
+
+
 class Plan(_Doc):
-    action: Literal["rollout", "skip", "noop", "duplicate"]
+    action: Literal["rollout", "skip", "noop", "duplicate", "dryRun"]
     reason: str | None = None
     source: Literal["console", "eventbridge"] = "console"
     executionId: str
@@ -68,6 +74,7 @@ class Plan(_Doc):
     postTraffic: CheckConfig | None = None
     bakeSeconds: int = 0
     keepVersions: int = 0  # after success: rollout_core.versions; 0 = delete nothing
+    approval: ApprovalPolicy | None = None
     lock: LockRef | None = None
     notes: list[str] = Field(default_factory=list)
     rolledOutBy: str | None = None  # duplicate: the execution already rolling this version out
@@ -103,6 +110,10 @@ class Progress(_Doc):
     checks: int = 0
     lastCheck: dict[str, Any] | None = None
     rearmedAlarms: list[str] = Field(default_factory=list)  # ignored alarms that left ALARM
+    # Operator controls (rollout_core.controls): why the rollout holds its weight now
+    # (a pause or an approval gate, or None), and the last control it acted on.
+    hold: dict[str, Any] | None = None
+    lastControl: dict[str, Any] | None = None
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -21,6 +21,8 @@ DETAIL_TYPES = {
     "rollback_failed": "Rollout Rollback Failed",
     "check_failed": "Rollout Check Failed",
     "drifted": "Rollout Stopped On Drift",
+    # Wait for operator, once per approval gate (rollout_core.controls)
+    "approval_needed": "Rollout Approval Needed",
     # the guard (rollout_core.guard), after an execution ended without cleaning up
     "guard_restored": "Rollout Guard Restored Alias",
     "guard_attention": "Rollout Guard Needs Attention",

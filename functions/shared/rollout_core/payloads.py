@@ -33,6 +33,10 @@ class HealthPayload(StepPayload):
     phase: Literal["step", "bake"] = "step"
 
 
+class HoldPayload(StepPayload):
+    phase: Literal["step", "bake"] = "step"
+
+
 class RollbackPayload(StepPayload):
     failure: dict[str, Any] | None = None
 

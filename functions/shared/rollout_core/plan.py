@@ -10,15 +10,29 @@ import math
 from typing import Any
 
 from . import eventbridge, lock, resolve, scope, settings
+from .controls import HOLD_SECONDS
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
 from .health import MISSING, alarm_states
-from .models import CheckConfig, HealthPolicy, LockRef, Plan, RolloutPlan, StrategyRef, dump
+from .models import (
+    ApprovalPolicy,
+    CheckConfig,
+    HealthPolicy,
+    LockRef,
+    Plan,
+    RolloutPlan,
+    StrategyRef,
+    dump,
+)
 from .progress import initial
-from .request import CheckSpec, RolloutRequest, parse_request
+from .request import ApprovalSpec, CheckSpec, RolloutRequest, parse_request
 from .strategies import plan_steps, scale
 
 MAX_CHECKS = 2000  # keeps an execution well inside Step Functions' 25,000-event history
 LOCK_MARGIN_SECONDS = 3600
+# The state machine's TimeoutSeconds (statemachine/rollout.asl.json) less two hours: a plan
+# whose waits, bake and approval gates could outlast the execution is refused.
+EXECUTION_TIMEOUT_SECONDS = 266400
+MAX_PLANNED_SECONDS = EXECUTION_TIMEOUT_SECONDS - 7200
 
 
 def prepare(document: Any, execution_id: str) -> dict[str, Any]:
@@ -29,7 +43,8 @@ def prepare(document: Any, execution_id: str) -> dict[str, Any]:
             return {"plan": dump(request), "progress": dump(initial(request))}
         plan = build(request, "eventbridge", execution_id)
     else:
-        plan = build(parse_request(document), "console", execution_id)
+        request = parse_request(document)
+        plan = build(request, "console", execution_id, dry_run=request.dryRun)
     return {"plan": dump(plan), "progress": dump(initial(plan))}
 
 
@@ -61,7 +76,10 @@ def _skip(reason: str, execution_id: str, function: str, version: str) -> Plan:
     )
 
 
-def build(request: RolloutRequest, source: str, execution_id: str) -> Plan:
+def build(
+    request: RolloutRequest, source: str, execution_id: str, *, dry_run: bool = False
+) -> Plan:
+    """The plan; takes the lock unless `dry_run` (then the plan's action is "dryRun")."""
     config = settings.load()
     name = resolve.function_name(request.functionName)
     arn = resolve.function_arn(name)
@@ -98,9 +116,11 @@ def build(request: RolloutRequest, source: str, execution_id: str) -> Plan:
     plan = _rollout_plan(
         request, config, common, StrategyRef(name=strategy, kind=kind), steps, ignored
     )
+    if dry_run:  # validated exactly as a rollout, and nothing touched
+        return plan.model_copy(update={"action": "dryRun"})
     try:
         lock.acquire(
-            plan.lock.table, plan.lock.key, execution_id, _lock_ttl(plan), plan.targetVersion
+            plan.lock.table, plan.lock.key, execution_id, lock_ttl(plan), plan.targetVersion
         )
     except RolloutInProgress:  # started at the same moment as a twin that won the lock
         duplicate = _already_rolling_out(
@@ -179,8 +199,12 @@ def _rollout_plan(
     if not config.lock_table:
         raise RuntimeError("LOCK_TABLE is not set; the template sets it on every function")
     bake = round_half_up_seconds(request.bakeSeconds, request.timeScale)
+    approval = _approval(request.approval, config.default_approval, request.timeScale)
+    gates = approval_gates(approval, len(steps), bake)
+    _fits_the_execution(steps, bake, approval, gates)
+    holds = gates * math.ceil(approval.timeoutSeconds / HOLD_SECONDS) if approval else 0
     interval, notes = _interval(
-        request.checkIntervalSeconds or config.default_check_interval_seconds, steps, bake
+        request.checkIntervalSeconds or config.default_check_interval_seconds, steps, bake, holds
     )
     health = request.health
     return RolloutPlan(
@@ -204,6 +228,7 @@ def _rollout_plan(
         postTraffic=_check(request.postTraffic, readiness=False),
         bakeSeconds=bake,
         keepVersions=_default(request.keepVersions, config.default_keep_versions),
+        approval=approval,
         lock=LockRef(
             table=config.lock_table,
             key=lock.lock_key(common["functionName"], common["alias"]),
@@ -217,11 +242,48 @@ def round_half_up_seconds(seconds: int, time_scale: float) -> int:
     return scale([seconds], time_scale)[0] if seconds else 0
 
 
-def _interval(requested: int, steps: list[dict[str, Any]], bake: int) -> tuple[int, list[str]]:
-    """Stretch the check interval when the checks would overflow the execution history."""
+def _approval(spec: ApprovalSpec | None, default: str, time_scale: float) -> ApprovalPolicy | None:
+    """The input's gate, else the template's DefaultApproval; the timeout scales like waits."""
+    if spec is None and default in eventbridge.APPROVAL_VALUES:
+        spec = ApprovalSpec(before=eventbridge.approval_before(default))  # type: ignore[arg-type]
+    if spec is None:
+        return None
+    timeout = max(1, round_half_up_seconds(spec.timeoutSeconds, time_scale))
+    return ApprovalPolicy(before=spec.before, timeoutSeconds=timeout, onTimeout=spec.onTimeout)
+
+
+def approval_gates(approval: ApprovalPolicy | None, steps: int, bake: int) -> int:
+    """How many times the rollout may wait for approval: once before Promote, or at the end
+    of every weighted step (AllAtOnce: its one check) and of the bake."""
+    if approval is None:
+        return 0
+    if approval.before == "promote":
+        return 1
+    return max(steps, 1) + (1 if bake else 0)
+
+
+def _fits_the_execution(
+    steps: list[dict[str, Any]], bake: int, approval: ApprovalPolicy | None, gates: int
+) -> None:
+    if approval is None:
+        return
+    longest = sum(step["waitSeconds"] for step in steps) + bake + gates * approval.timeoutSeconds
+    if longest > MAX_PLANNED_SECONDS:
+        raise InvalidRolloutRequest(
+            f"approval: {gates} gate(s) of up to {approval.timeoutSeconds} s on top of the "
+            f"waits could take {longest} s; an execution may take at most "
+            f"{MAX_PLANNED_SECONDS} s: shorten approval.timeoutSeconds or gate fewer steps"
+        )
+
+
+def _interval(
+    requested: int, steps: list[dict[str, Any]], bake: int, holds: int = 0
+) -> tuple[int, list[str]]:
+    """Stretch the check interval when the checks (and the approval gates' hold cycles,
+    each about as many history events as a check) would overflow the execution history."""
     waits = [step["waitSeconds"] for step in steps] + [bake]
     interval = requested
-    while _checks(waits, interval) > MAX_CHECKS:
+    while _checks(waits, interval) + holds > MAX_CHECKS:
         interval += 1
     if interval == requested:
         return requested, []
@@ -259,5 +321,9 @@ def _check(option: CheckSpec | bool, *, readiness: bool) -> CheckConfig | None:
     )
 
 
-def _lock_ttl(plan: RolloutPlan) -> int:
-    return plan.totalWaitSeconds + plan.bakeSeconds + LOCK_MARGIN_SECONDS
+def lock_ttl(plan: RolloutPlan) -> int:
+    """Seconds the lock lives: the waits, the bake, every approval gate, plus a margin (a
+    pause renews it: rollout_core.controls)."""
+    gates = approval_gates(plan.approval, len(plan.steps), plan.bakeSeconds)
+    waiting = gates * plan.approval.timeoutSeconds if plan.approval else 0
+    return plan.totalWaitSeconds + plan.bakeSeconds + waiting + LOCK_MARGIN_SECONDS

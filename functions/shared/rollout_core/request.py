@@ -89,6 +89,14 @@ CheckOption = Annotated[
 AlarmName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
 
 
+class ApprovalSpec(_Strict):
+    """Hold the weight at a gate until someone approves (or the timeout decides)."""
+
+    before: Literal["promote", "each-step"]
+    timeoutSeconds: int = Field(default=3600, ge=60, le=86400)
+    onTimeout: Literal["rollback", "proceed"] = "rollback"
+
+
 def _version_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
@@ -110,6 +118,8 @@ class RolloutRequest(_Strict):
     # published versions kept after a successful rollout (rollout_core.versions); 0 = never
     # delete; None = the deployment's DefaultKeepVersions
     keepVersions: Annotated[int, Strict()] | None = Field(default=None, ge=0, le=10000)
+    approval: ApprovalSpec | None = None
+    dryRun: bool = False
 
     @field_validator("alias")
     @classmethod

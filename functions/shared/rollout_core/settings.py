@@ -24,6 +24,7 @@ class Settings:
     default_error_rate_percent: float
     default_min_invocations: int
     default_keep_versions: int
+    default_approval: str  # "none", "before-promote" or "each-step" (DefaultApproval)
 
 
 def load() -> Settings:
@@ -37,4 +38,5 @@ def load() -> Settings:
         default_error_rate_percent=float(env.get("DEFAULT_ERROR_RATE_PERCENT") or 1.0),
         default_min_invocations=int(env.get("DEFAULT_MIN_INVOCATIONS") or 10),
         default_keep_versions=int(env.get("DEFAULT_KEEP_VERSIONS") or _FALLBACK_KEEP_VERSIONS),
+        default_approval=env.get("DEFAULT_APPROVAL") or "none",
     )

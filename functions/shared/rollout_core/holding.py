@@ -1,0 +1,111 @@
+"""Wait for operator: hold the weight while paused or at an approval gate.
+
+One task polls the control channel (rollout_core.controls) every second for up to
+HOLD_SECONDS and checks health every check interval, so holding costs two state
+transitions per HOLD_SECONDS instead of three per check, and a control takes effect
+within about a second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from . import actions, clock, controls, notify
+from .controls import HOLD_SECONDS, RUNNING, state_of
+from .errors import ApprovalTimedOut
+from .models import Progress, RolloutPlan
+from .plan import lock_ttl
+from .progress import where
+
+POLL_SECONDS = 1.0
+STATE_NAMES = {"step": "Wait for operator", "bake": "Wait for operator during bake"}
+
+
+def hold(
+    plan: RolloutPlan,
+    cursor: Progress,
+    phase: str,
+    *,
+    seconds: float = HOLD_SECONDS,
+    now: Callable[[], datetime] = clock.now,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Progress:
+    """Hold the current weight for up to `seconds`: return at once when a control or the
+    approval deadline ends the hold, or with the hold still set when the time is up (the
+    workflow comes back). Health is checked every check interval; a failure raises."""
+    if cursor.hold is None:
+        return cursor  # a retried task whose first run ended the hold
+    state_name = STATE_NAMES.get(phase, "Wait for operator")
+    started = now()
+    cursor = _announce(plan, cursor)
+    next_check = started + timedelta(seconds=plan.checkIntervalSeconds)
+    end = started + timedelta(seconds=seconds)
+    while True:
+        moment = now()
+        _, control = controls.read(plan)
+        if control is not None:
+            cursor = controls.apply(plan, cursor, control, moment, state_name)
+            if cursor.hold is None:
+                return cursor
+        if _deadline_passed(cursor, moment):
+            return _timed_out(plan, cursor, moment, state_name)
+        if moment >= next_check:
+            counted = cursor.model_copy(update={"checks": cursor.checks + 1})
+            cursor = actions.judge(plan, counted, moment, state_name)
+            next_check = moment + timedelta(seconds=plan.checkIntervalSeconds)
+        if moment >= end:
+            return cursor
+        sleep(POLL_SECONDS)
+
+
+def _announce(plan: RolloutPlan, cursor: Progress) -> Progress:
+    """Keep the channel's state and the lock's lifetime current; tell people once that an
+    approval is needed, naming the commands that answer it."""
+    hold = dict(cursor.hold or {})
+    controls.write(plan, state=state_of(cursor), phase=cursor.phase, ttl_seconds=lock_ttl(plan))
+    if hold.get("kind") != "approval" or hold.get("notified"):
+        return cursor
+    summary = {
+        "outcome": "approval_needed",
+        "executionId": plan.executionId,
+        "functionName": plan.functionName,
+        "alias": plan.alias,
+        "stableVersion": plan.stableVersion,
+        "targetVersion": plan.targetVersion,
+        "before": hold.get("before"),
+        "position": where(cursor),
+        "deadline": hold.get("deadline"),
+        "onTimeout": hold.get("onTimeout"),
+        "approveCommand": hold.get("approve"),
+        "rejectCommand": hold.get("reject"),
+    }
+    hold["notified"] = notify.publish("approval_needed", summary)  # {sns, eventBridge}
+    return cursor.model_copy(update={"hold": hold})
+
+
+def _deadline_passed(cursor: Progress, now: datetime) -> bool:
+    hold = cursor.hold or {}
+    return hold.get("kind") == "approval" and now >= clock.parse(str(hold["deadline"]))
+
+
+def _timed_out(plan: RolloutPlan, cursor: Progress, now: datetime, state_name: str) -> Progress:
+    hold = cursor.hold or {}
+    if hold.get("onTimeout") == "proceed":
+        controls.write(plan, state=RUNNING)
+        record = {
+            "action": "approval-timeout",
+            "reason": f"no answer by {hold.get('deadline')}; onTimeout is proceed",
+            "by": "the workflow",
+            "at": clock.iso(now),
+            "appliedAt": clock.iso(now),
+            "state": state_name,
+            "result": "applied",
+        }
+        return cursor.model_copy(update={"hold": None, "lastControl": record})
+    raise ApprovalTimedOut(
+        f"Nobody approved {plan.functionName}:{plan.alias} version {plan.targetVersion} "
+        f"before {hold.get('before')} by {hold.get('deadline')}; onTimeout is rollback "
+        f"(during {state_name}, {where(cursor)})"
+    )

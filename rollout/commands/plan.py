@@ -1,0 +1,164 @@
+"""`rollout plan`: what a rollout would do, validated against the account; changes nothing.
+
+It invokes the deployed Prepare function with `"dryRun": true`, so the request is checked
+by the same code, configuration and IAM scope as a real rollout (function, alias,
+versions, alarms, scope) and refused with the same message; Prepare takes no lock in a
+dry run. Then it prints every step, the checks, the approval gates, the total duration and
+the state transitions the rollout will cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from rollout.aws import AwsContext, CliError, aws_errors, find_stack_output, reports_errors
+from rollout.commands import start
+
+PREPARE_OUTPUT = "PrepareFunctionName"
+REJECTIONS = {"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"}
+USD_PER_TRANSITION = 0.025 / 1000  # Step Functions Standard, us-east-1
+HOLD_SECONDS = 600  # one Wait for operator task (rollout_core.controls.HOLD_SECONDS)
+# States entered once on the success path (docs/workflow.md, "States"):
+BEFORE_STEPS = 3  # Prepare, Roll out?, Pre-traffic check
+AFTER_STEPS = 5  # Promote, Post-traffic check, Bake?, Finalize, Rolled out
+PER_STEP, PER_CHECK = 2, 3  # Shift traffic, Next step? / Wait, Check health, Step done?
+PER_HOLD = 2  # Wait for operator, Step done? (or Bake?)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="validate a rollout against the account and print its plan; changes nothing",
+        description="Validate the input exactly as Prepare does (same flags and --input as\n"
+        "`start`) and print the plan: steps, checks, approvals, duration, state transitions\n"
+        "and their cost. Nothing is changed and no lock is taken.",
+        epilog="exit codes:\n  0  the plan is valid\n  2  invalid input (Prepare's message)\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    start.add_input_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.set_defaults(run=run_plan)
+
+
+@reports_errors
+def run_plan(args: argparse.Namespace) -> int:
+    document = start.build_input(args)
+    aws = AwsContext(args.region, args.profile)
+    plan = dry_run(aws, document)
+    if args.json:
+        print(json.dumps(plan, indent=2))
+    else:
+        show(plan, Console())
+    return 0
+
+
+def dry_run(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any]:
+    """Prepare's plan for `document` with dryRun; CliError(2) with Prepare's message."""
+    prepare = find_stack_output(aws, PREPARE_OUTPUT)
+    payload = {"input": {**document, "dryRun": True}, "executionId": "rollout-plan"}
+    with aws_errors(f"invoking {prepare}"):
+        reply = aws.client("lambda").invoke(FunctionName=prepare, Payload=json.dumps(payload))
+    body = json.loads(reply["Payload"].read() or b"null")
+    if reply.get("FunctionError"):
+        error = str((body or {}).get("errorType", "Error"))
+        message = str((body or {}).get("errorMessage", body))
+        raise CliError(f"{error}: {message}", 2 if error in REJECTIONS else 1)
+    return dict(body["plan"])
+
+
+def estimate(plan: dict[str, Any]) -> dict[str, Any]:
+    """Checks, duration and state transitions of the plan: as planned, and at worst (every
+    approval gate waiting until its timeout)."""
+    interval = int(plan["checkIntervalSeconds"])
+    waits = [int(step["waitSeconds"]) for step in plan["steps"]]
+    checks = [max(1, math.ceil(wait / interval)) for wait in waits] or [1]
+    bake = int(plan.get("bakeSeconds") or 0)
+    bake_checks = math.ceil(bake / interval) if bake else 0
+    approval = plan.get("approval")
+    gates = _gates(approval, len(waits), bake)
+    timeout = int(approval["timeoutSeconds"]) if approval else 0
+    base = BEFORE_STEPS + sum(PER_STEP + PER_CHECK * c for c in checks) + AFTER_STEPS
+    base += PER_CHECK * bake_checks
+    worst = base + gates * PER_HOLD * max(1, math.ceil(timeout / HOLD_SECONDS))
+    return {
+        "checks": sum(checks) + bake_checks,
+        "waitSeconds": sum(waits) + bake,
+        "approvalGates": gates,
+        "worstCaseSeconds": sum(waits) + bake + gates * timeout,
+        "transitions": base + gates * PER_HOLD,
+        "worstCaseTransitions": worst,
+        "costUsd": (base + gates * PER_HOLD) * USD_PER_TRANSITION,
+        "worstCaseCostUsd": worst * USD_PER_TRANSITION,
+    }
+
+
+def _gates(approval: dict[str, Any] | None, steps: int, bake: int) -> int:
+    if not approval:
+        return 0
+    if approval["before"] == "promote":
+        return 1
+    return max(steps, 1) + (1 if bake else 0)
+
+
+def show(plan: dict[str, Any], console: Console) -> None:
+    where = f"{plan['functionName']}:{plan['alias']}"
+    if plan["action"] == "noop":
+        console.print(f"{where}: nothing to do — {plan['reason']}")
+        return
+    numbers = estimate(plan)
+    console.print(
+        f"[bold]{where}[/]: version {plan['stableVersion']} → {plan['targetVersion']}, "
+        f"strategy {plan['strategy']['name']}, health checked every "
+        f"{plan['checkIntervalSeconds']} s"
+    )
+    table = Table(box=None, pad_edge=False)
+    for column in ("step", "new version", "wait", "checks"):
+        table.add_column(column, justify="right")
+    interval = int(plan["checkIntervalSeconds"])
+    for number, step in enumerate(plan["steps"], start=1):
+        wait = int(step["waitSeconds"])
+        checks = max(1, math.ceil(wait / interval))
+        table.add_row(str(number), f"{step['percentage']:g}%", _seconds(wait), str(checks))
+    table.add_row("Promote", "100%", "", "")
+    if plan.get("bakeSeconds"):
+        bake = int(plan["bakeSeconds"])
+        table.add_row("bake", "100%", _seconds(bake), str(math.ceil(bake / interval)))
+    console.print(table)
+    console.print(f"alarms: {', '.join(plan['alarms']) or 'none'}")
+    approval = plan.get("approval")
+    if approval:
+        before = "Promote" if approval["before"] == "promote" else "every next step"
+        console.print(
+            f"approval: before {before} ({numbers['approvalGates']} gate(s)), up to "
+            f"{_seconds(int(approval['timeoutSeconds']))} each, then {approval['onTimeout']}"
+        )
+    else:
+        console.print("approval: none")
+    console.print(
+        f"total: {_seconds(numbers['waitSeconds'])} of waits, {numbers['checks']} health "
+        f"checks, about {numbers['transitions']} state transitions "
+        f"(${numbers['costUsd']:.4f})"
+    )
+    if approval:
+        console.print(
+            f"at worst (every gate waits until its timeout): "
+            f"{_seconds(numbers['worstCaseSeconds'])}, {numbers['worstCaseTransitions']} "
+            f"transitions (${numbers['worstCaseCostUsd']:.4f})"
+        )
+    for note in plan.get("notes", []):
+        console.print(f"note: {note}")
+    console.print("nothing was changed and no lock was taken")
+
+
+def _seconds(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds / 60:g} min"
+    return f"{seconds / 3600:.1f} h"
