@@ -3,8 +3,8 @@
 A control is one conditional DynamoDB UpdateItem of the rollout's lock item
 (`<function>:<alias>` in the rollout table): it sets `control` = {action, reason, by, at}
 only while the item is owned by the execution named and the control applies to the state
-the workflow keeps there. The workflow consumes it (rollout_core.controls, which holds the
-same rules as APPLIES below: tests/cli/test_control.py keeps them equal). Anything that
+the workflow keeps there. The workflow consumes it; which control applies when is one table,
+rollout_core.controls.APPLIES, read here and by the workflow alike. Anything that
 doesn't apply — a finished rollout, nothing to approve — exits 2 and changes nothing.
 """
 
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from rollout_core.controls import APPLIES, AWAITING, BEFORE_BAKE_ONLY, PAUSED, RUNNING
 
 from rollout.aws import (
     AwsContext,
@@ -31,18 +32,6 @@ from rollout.aws import (
 
 EXIT_OK, EXIT_NOT_APPLICABLE = 0, 2
 TABLE_OUTPUT = "RolloutTableName"
-RUNNING, PAUSED, AWAITING = "running", "paused", "awaiting-approval"
-# action → the states of the rollout it applies to (docs/workflow.md, "Operator controls")
-APPLIES: dict[str, tuple[str, ...]] = {
-    "abort": (RUNNING, PAUSED, AWAITING),
-    "promote": (RUNNING, PAUSED),
-    "promote-full": (RUNNING, PAUSED),
-    "pause": (RUNNING,),
-    "resume": (PAUSED,),
-    "approve": (AWAITING,),
-    "reject": (AWAITING,),
-}
-BEFORE_BAKE_ONLY = frozenset({"promote", "promote-full"})
 HELP = {
     "abort": "roll back now through the workflow's Roll back branch (Error RolloutAborted)",
     "promote": "end the current step now (--full: skip every remaining step to Promote)",

@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rollout_core.controls import HOLD_SECONDS
 
 from rollout.aws import AwsContext, CliError, aws_errors, find_stack_output, reports_errors
 from rollout.commands import start
@@ -23,7 +24,6 @@ from rollout.commands import start
 PREPARE_OUTPUT = "PrepareFunctionName"
 REJECTIONS = {"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"}
 USD_PER_TRANSITION = 0.025 / 1000  # Step Functions Standard, us-east-1
-HOLD_SECONDS = 600  # one Wait for operator task (rollout_core.controls.HOLD_SECONDS)
 # States entered once on the success path (docs/workflow.md, "States"):
 BEFORE_STEPS = 3  # Prepare, Roll out?, Pre-traffic check
 AFTER_STEPS = 5  # Promote, Post-traffic check, Bake?, Finalize, Rolled out

@@ -138,7 +138,9 @@ def test_invalid_input_is_rejected_before_anything_is_touched(name, runs, alias_
     assert workflow.lock(function.name) is None
 
 
-def test_a_second_rollout_of_a_locked_alias_fails_and_its_twin_ends_quietly(runs, alias_log, workflow):
+def test_a_second_rollout_of_a_locked_alias_fails_and_its_twin_ends_quietly(
+    runs, alias_log, workflow
+):
     result = runs["lock"]
     function, target, second = result["function"], result["target"], result["second"]
 
