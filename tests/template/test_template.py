@@ -295,6 +295,7 @@ def test_least_privilege_per_function(template: Json) -> None:
     assert actions("CheckHealthFunction") == {
         "cloudwatch:DescribeAlarms",
         "cloudwatch:GetMetricData",
+        "logs:FilterLogEvents",
     }
     assert actions("TrafficCheckFunction") == {
         "lambda:InvokeFunction",

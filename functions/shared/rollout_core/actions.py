@@ -46,7 +46,7 @@ def check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
     )
     versions = [plan.targetVersion, plan.stableVersion]
     stats = health.version_stats(plan.functionName, plan.alias, versions, since, now)
-    verdict = health.judge(plan, advanced, states, stats)
+    verdict = health.judge(plan, advanced, states, stats, (since, now))
     last = {
         "at": clock.iso(now),
         "healthy": verdict.healthy,
@@ -54,6 +54,7 @@ def check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
         "newVersion": stats[plan.targetVersion].as_dict(),
         "stableVersion": stats[plan.stableVersion].as_dict(),
         "notes": verdict.notes,
+        **verdict.signals,
     }
     if not verdict.healthy:
         state = STATE_NAMES.get(cursor.phase, "Check health")
