@@ -31,6 +31,22 @@ def register(subparsers: Any) -> None:
     up.add_argument(
         "--no-deploy", action="store_true", help="start an empty cloud, without the stack"
     )
+    up.add_argument(
+        "--metric-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="AWS/Lambda datapoints per minute, readable SECONDS after their minute ends, as "
+        "on AWS (60 models what AWS shows; default 0: instant)",
+    )
+    up.add_argument(
+        "--log-delay",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds before Lambda's log events are readable (default: 2 with a metric "
+        "delay, else 0)",
+    )
     up.set_defaults(run=run_up)
     sample = actions.add_parser(
         "sample",
@@ -57,7 +73,12 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     if template is not None and not template.is_file():
         console.print(f"[red]no template at {template}[/]: pass --template or run from the repo")
         return 2
-    cloud = LocalCloud(port=args.port, template=template)
+    cloud = LocalCloud(
+        port=args.port,
+        template=template,
+        metric_delay=getattr(args, "metric_delay", 0.0),
+        log_delay=getattr(args, "log_delay", None),
+    )
     what = "" if template is None else f" and deploying {template.name} as stack 'rollout'"
     try:
         with console.status(f"starting the local cloud on 127.0.0.1:{args.port}{what} …"):

@@ -385,6 +385,7 @@ class AlarmEvaluator:
     def __init__(self, clock: Clock = utc_now, tick: float | None = 1.0) -> None:
         self.clock = clock
         self.tick = tick
+        self.readable_lag = datetime.timedelta(0)  # set from the cloud's metric delay
         self.history = AlarmHistory()
         self.schedule = Schedule()
         self._patches = Patches()
@@ -396,6 +397,11 @@ class AlarmEvaluator:
     # -- lifecycle ----------------------------------------------------------------------
 
     def install(self, cloud: LocalCloud) -> None:
+        # With AWS's metric delay (metric_delay.py) a minute's datapoint is written `delay`
+        # seconds after the minute ends, stamped at its start: the windows end that much
+        # earlier, so the most recent one is the most recent readable minute.
+        delay = float(getattr(cloud, "metric_delay", 0.0) or 0.0)
+        self.readable_lag = datetime.timedelta(seconds=delay + 60 if delay > 0 else 0)
         if hasattr(CloudWatchResponse, "describe_alarm_history"):
             raise RuntimeError("moto now implements DescribeAlarmHistory: drop it from the seam")
         # Read the originals first: each replacement delegates to the method it replaces.
@@ -498,7 +504,7 @@ class AlarmEvaluator:
             recent = windows(
                 by_metric.get((spec.namespace, spec.metric_name), []),
                 spec,
-                now,
+                now - self.readable_lag,
                 int(alarm.evaluation_periods),
             )
             outcome = verdict(alarm, spec, recent, alarm.state_value)

@@ -71,6 +71,8 @@ class LocalCloud:
         template: Path | None = DEFAULT_TEMPLATE,
         stack_name: str = STACK_NAME,
         seams: list[type[Seam]] | None = None,
+        metric_delay: float = 0.0,
+        log_delay: float | None = None,
     ) -> None:
         self.requested_port = port
         self.region = region
@@ -82,6 +84,11 @@ class LocalCloud:
         self._seams: list[Seam] = []
         self._seam_types = seams  # None: all of them; tests of one seam pass just that one
         self._saved_env: dict[str, str | None] = {}
+        # AWS's delays (metric_delay.py, lambda_logs.py); 0 is instant, for fast tests.
+        self.metric_delay = max(0.0, float(metric_delay))
+        self.log_delay = max(
+            0.0, float(default_log_delay(self.metric_delay) if log_delay is None else log_delay)
+        )
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -244,6 +251,7 @@ class LocalCloud:
         from rollout.local.alarms import AlarmEvaluator
         from rollout.local.eventbridge import EventBridgeDelivery
         from rollout.local.faults import FaultInjection
+        from rollout.local.lambda_logs import LambdaLogs
         from rollout.local.lambda_runtime import LambdaRuntime
         from rollout.local.lambda_versions import LambdaVersions
         from rollout.local.stepfunctions import StepFunctionsEvents
@@ -251,6 +259,7 @@ class LocalCloud:
         # FaultInjection starts with no rules (unless ROLLOUT_LOCAL_FAULTS names some).
         return [
             *core,
+            LambdaLogs(),
             LambdaRuntime(),
             LambdaVersions(),
             EventBridgeDelivery(),
@@ -258,6 +267,14 @@ class LocalCloud:
             AlarmEvaluator(),
             FaultInjection(),
         ]
+
+
+def default_log_delay(metric_delay: float) -> float:
+    """The log ingestion delay that goes with a metric delay: none with instant metrics,
+    else LOG_DELAY_SECONDS (see metric_delay.py for where the numbers come from)."""
+    from rollout.local.metric_delay import LOG_DELAY_SECONDS
+
+    return LOG_DELAY_SECONDS if metric_delay > 0 else 0.0
 
 
 def _quiet_server_logs() -> None:

@@ -9,6 +9,7 @@ count against the new one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,16 +59,24 @@ def metric_values(record: InvocationRecord) -> list[tuple[str, float, str]]:
     ]
 
 
-def emit(cloud: _Cloud, record: InvocationRecord) -> None:
-    """Write the invocation's metrics, then call `cloud.on_metrics()` if something set one.
-    The alarm seam doesn't: CloudWatch evaluates alarms on a schedule, not on arrival."""
+def emit(
+    cloud: _Cloud,
+    record: InvocationRecord,
+    put: Callable[[str, list[dict[str, Any]]], None] | None = None,
+) -> None:
+    """Write the invocation's metrics (through `put`, metric_delay.py's per-minute delay,
+    when given), then call `cloud.on_metrics()` if something set one. The alarm seam
+    doesn't: CloudWatch evaluates alarms on a schedule, not on arrival."""
     now = utcnow()
     data: list[dict[str, Any]] = [
         {"MetricName": metric, "Value": value, "Unit": unit, "Dimensions": dims, "Timestamp": now}
         for dims in dimension_sets(record)
         for metric, value, unit in metric_values(record)
     ]
-    cloudwatch_backends[cloud.account_id][cloud.region].put_metric_data(NAMESPACE, data)
+    if put is not None:
+        put(NAMESPACE, data)
+    else:
+        cloudwatch_backends[cloud.account_id][cloud.region].put_metric_data(NAMESPACE, data)
     hook = getattr(cloud, "on_metrics", None)
     if hook:
         hook()

@@ -5,8 +5,9 @@ moto stores functions, versions and aliases faithfully but never runs Python cod
 `$LATEST`. This seam resolves the qualifier itself (an alias draws a version by its
 routing weights on every call), runs that version's own code and configuration in an
 execution environment (runtime_api.py), answers as Lambda does (FunctionError,
-X-Amz-Executed-Version, LogType Tail, Event → 202, DryRun → 204), forwards logs to
-/aws/lambda/<name> and emits the AWS/Lambda metrics (lambda_metrics.py).
+X-Amz-Executed-Version, LogType Tail, Event → 202, DryRun → 204), writes each
+invocation's logs as Lambda does (lambda_logs.py) and emits the AWS/Lambda metrics
+(lambda_metrics.py).
 
 Environments are replaced when a version's code or configuration changes; those of a
 deleted function stay idle until the seam is uninstalled.
@@ -22,20 +23,20 @@ moto internals this depends on (moto 5.2.5; checked by tests/local/test_lambda_r
   `function_arn` (a published version is a shallow copy that keeps its own code bytes);
   `LayerVersion.code_bytes`, `code_sha_256`; `LambdaAlias.function_version`,
   `routing_config` ({"AdditionalVersionWeights": {version: weight}});
-- written: `logs_backends[...]` `ensure_log_group`, `create_log_stream`, `put_log_events`,
-  and CloudWatch through lambda_metrics.py.
+- written: CloudWatch Logs through lambda_logs.py (`LogWriter`) and CloudWatch through
+  lambda_metrics.py.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import json
 import logging
 import os
 import random
-import secrets
 import shutil
 import sys
 import tempfile
@@ -50,11 +51,11 @@ from typing import TYPE_CHECKING, Any
 from moto.awslambda.models import LambdaAlias, LambdaBackend, LambdaFunction, lambda_backends
 from moto.awslambda.responses import LambdaResponse
 from moto.core.exceptions import JsonRESTError
-from moto.core.utils import unix_time_millis, utcnow
-from moto.logs.models import logs_backends
 
-from rollout.local import lambda_metrics
+from rollout.local import lambda_logs, lambda_metrics
+from rollout.local.lambda_logs import InvocationLog, LogSettings, LogWriter
 from rollout.local.lambda_metrics import InvocationRecord
+from rollout.local.metric_delay import DelayedMetrics
 from rollout.local.patching import Patches
 from rollout.local.runtime_api import EnvironmentSpec, ExecutionEnvironment, Invocation
 
@@ -98,6 +99,7 @@ class FunctionConfig:
     variables: tuple[tuple[str, str], ...]
     code_sha: str
     layers: tuple[tuple[str, bytes], ...]  # (sha256, zip) in the function's layer order
+    logs: LogSettings
 
     @classmethod
     def of(cls, backend: LambdaBackend, function: LambdaFunction) -> FunctionConfig:
@@ -110,6 +112,7 @@ class FunctionConfig:
             variables=tuple(sorted((str(k), str(v)) for k, v in variables.items())),
             code_sha=function.code_sha_256,
             layers=_layers(backend, function),
+            logs=LogSettings.of(function),
         )
 
     @property
@@ -123,6 +126,7 @@ class FunctionConfig:
             self.variables,
             self.code_sha,
             [sha for sha, _ in self.layers],
+            [self.logs.format, self.logs.group],
         ]
         return _digest(json.dumps(shape).encode())
 
@@ -305,7 +309,8 @@ class LambdaRuntime:
         self._cloud: LocalCloud | None = None
         self._pool = EnvironmentPool()
         self._code: CodeStore | None = None
-        self._logs_lock = threading.Lock()  # moto's put_log_events is not thread-safe
+        self._logs: LogWriter | None = None
+        self._metrics: DelayedMetrics | None = None
         self._background: set[threading.Thread] = set()
 
     # -- seam lifecycle --------------------------------------------------------------
@@ -314,6 +319,8 @@ class LambdaRuntime:
         self._cloud = cloud
         self._pool = EnvironmentPool()
         self._code = CodeStore()
+        self._logs = LogWriter(cloud, float(getattr(cloud, "log_delay", 0.0) or 0.0))
+        self._metrics = DelayedMetrics(cloud, float(getattr(cloud, "metric_delay", 0.0) or 0.0))
         runtime = self
 
         def invoke(
@@ -344,6 +351,10 @@ class LambdaRuntime:
         self._pool.close()
         for thread in list(self._background):
             thread.join(timeout=5)
+        if self._logs is not None:
+            self._logs.close()
+        if self._metrics is not None:
+            self._metrics.close()
         if self._code is not None:
             self._code.remove()
             self._code = None
@@ -409,12 +420,21 @@ class LambdaRuntime:
             slot, config.fingerprint, lambda: self._environment_spec(target, config)
         )
         invocation = Invocation(payload, target.invoked_arn, config.timeout)
+        cold = env.served == 0
+        started_ms = _epoch_ms()
         try:
             output = env.invoke(invocation)
         finally:
+            max_memory = env.max_memory_mb
             self._pool.release(slot, config.fingerprint, env)
-        logs = self._log_text(target, invocation, output)
-        self._forward_logs(target, env, logs)
+        record = _invocation_log(target, config, invocation, output, started_ms, max_memory)
+        if cold:
+            init_ms = (invocation.started_at or invocation.finished_at) - env.spawned_at
+            record = dataclasses.replace(record, init_ms=max(0.0, init_ms * 1000))
+        batch = lambda_logs.events(record, config.logs.format)
+        assert self._logs is not None
+        self._logs.write(config.logs.group, env.spec.log_stream, batch)
+        logs = lambda_logs.as_text(batch)
         self._emit(
             InvocationRecord(
                 target.name,
@@ -437,8 +457,8 @@ class LambdaRuntime:
             raise TooManyRequestsException()
 
     def _emit(self, record: InvocationRecord) -> None:
-        assert self._cloud is not None
-        lambda_metrics.emit(self._cloud, record)
+        assert self._cloud is not None and self._metrics is not None
+        lambda_metrics.emit(self._cloud, record, self._metrics.put)
 
     def _environment_spec(self, target: Target, config: FunctionConfig) -> EnvironmentSpec:
         assert self._code is not None and self._cloud is not None
@@ -447,7 +467,7 @@ class LambdaRuntime:
         if config.layers:
             opt = self._code.opt_root(config.layers)
             python_path += [str(_site_packages(opt)), str(opt / "python")]
-        stream = _log_stream_name(target.executed_version)
+        stream = lambda_logs.stream_name(target.executed_version)
         env = {
             **{key: os.environ[key] for key in _INHERITED_ENV if key in os.environ},
             **dict(config.variables),
@@ -456,34 +476,6 @@ class LambdaRuntime:
             **self._cloud.client_env(),  # the function's SDK calls reach the local cloud
         }
         return EnvironmentSpec(config.handler, task_root, env, stream)
-
-    # -- logs ------------------------------------------------------------------------
-
-    @staticmethod
-    def _log_text(target: Target, invocation: Invocation, output: str) -> str:
-        request_id = invocation.request_id
-        memory = target.function.memory_size
-        if output and not output.endswith("\n"):
-            output += "\n"
-        return (
-            f"START RequestId: {request_id} Version: {target.executed_version}\n"
-            f"{output}END RequestId: {request_id}\n"
-            f"REPORT RequestId: {request_id}\tDuration: {invocation.duration_ms:.2f} ms\t"
-            f"Memory Size: {memory} MB\n"
-        )
-
-    def _forward_logs(self, target: Target, env: ExecutionEnvironment, text: str) -> None:
-        assert self._cloud is not None
-        logs = logs_backends[self._cloud.account_id][self._cloud.region]
-        group = f"/aws/lambda/{target.name}"
-        now = int(unix_time_millis(utcnow()))
-        events = [{"timestamp": now, "message": line} for line in text.split("\n") if line]
-        with self._logs_lock:
-            logs.ensure_log_group(group)
-            if not env.log_stream_created:  # stream names are unique per environment
-                logs.create_log_stream(group, env.spec.log_stream)
-                env.log_stream_created = True
-            logs.put_log_events(group, env.spec.log_stream, events)
 
 
 def _as_bytes(body: Any) -> bytes:
@@ -512,11 +504,6 @@ def _site_packages(opt: Path) -> Path:
     return opt / "python" / "lib" / python / "site-packages"
 
 
-def _log_stream_name(version: str) -> str:
-    day = datetime.now(UTC).strftime("%Y/%m/%d")
-    return f"{day}/[{version}]{secrets.token_hex(16)}"
-
-
 def _reserved_env(
     target: Target, config: FunctionConfig, task_root: Path, stream: str
 ) -> dict[str, str]:
@@ -528,8 +515,9 @@ def _reserved_env(
         "AWS_LAMBDA_FUNCTION_NAME": target.name,
         "AWS_LAMBDA_FUNCTION_VERSION": target.executed_version,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory),
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{target.name}",
+        "AWS_LAMBDA_LOG_GROUP_NAME": config.logs.group,
         "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        "AWS_LAMBDA_LOG_FORMAT": config.logs.format,
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "TZ": ":UTC",
     }
@@ -538,3 +526,35 @@ def _reserved_env(
 def backend_of(cloud: LocalCloud) -> LambdaBackend:
     """The moto Lambda backend behind a cloud (for tests and other seams)."""
     return lambda_backends[cloud.account_id][cloud.region]
+
+
+def _epoch_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def _invocation_log(
+    target: Target,
+    config: FunctionConfig,
+    invocation: Invocation,
+    output: str,
+    started_ms: int,
+    max_memory: int | None,
+) -> InvocationLog:
+    error_type = invocation.error_type
+    timed_out = error_type == lambda_logs.TIMEOUT_ERROR
+    status = "timeout" if timed_out else "error" if invocation.errored else "success"
+    return InvocationLog(
+        request_id=invocation.request_id,
+        function_name=target.name,
+        version=target.executed_version,
+        started_ms=started_ms,
+        finished_ms=max(started_ms, _epoch_ms()),
+        duration_ms=invocation.duration_ms,
+        memory_mb=config.memory,
+        output=output,
+        status=status,
+        error_type=error_type,
+        platform_message=invocation.platform_message,
+        init_failed=invocation.init_failed,
+        max_memory_mb=max_memory,
+    )

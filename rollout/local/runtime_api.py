@@ -53,6 +53,8 @@ class Invocation:
     finished_at: float = 0.0
     result: bytes = b""
     errored: bool = False
+    platform_message: str | None = None  # the platform, not the runtime, ended it (logs)
+    init_failed: bool = False
 
     def start(self) -> None:
         self.started_at = time.monotonic()
@@ -69,8 +71,21 @@ class Invocation:
         self.done.set()
         return True
 
-    def fail(self, error_type: str, message: str) -> None:
-        self.finish(lambda_error(error_type, message, self.request_id), errored=True)
+    def fail(self, error_type: str, message: str, init: bool = False) -> None:
+        if self.finish(lambda_error(error_type, message, self.request_id), errored=True):
+            self.platform_message = message
+            self.init_failed = init
+
+    @property
+    def error_type(self) -> str | None:
+        """The errorType of an errored invocation's payload."""
+        if not self.errored:
+            return None
+        try:
+            found = json.loads(self.result or b"{}").get("errorType")
+        except (ValueError, AttributeError):
+            return "Runtime.Unknown"
+        return str(found) if found else "Runtime.Unknown"
 
     @property
     def duration_ms(self) -> float:
@@ -148,7 +163,8 @@ class RuntimeApi:
         except ValueError:
             error = {"errorMessage": body.decode(errors="replace"), "errorType": "Runtime.Unknown"}
         error["requestId"] = current.request_id
-        current.finish(json.dumps(error).encode(), errored=True)
+        if current.finish(json.dumps(error).encode(), errored=True):
+            current.init_failed = True
 
     def fail_current(self, error_type: str, message: str) -> None:
         current = self._current
@@ -295,7 +311,8 @@ class ExecutionEnvironment:
         self, spec: EnvironmentSpec, on_init_end: Callable[[], None] | None = None
     ) -> None:
         self.spec = spec
-        self.log_stream_created = False
+        self.spawned_at = time.monotonic()
+        self.served = 0  # invocations handed to this environment
         self._on_init_end = on_init_end  # called once, when init ends however it ends
         self._exited = threading.Event()
         self._api = RuntimeApi()
@@ -323,15 +340,30 @@ class ExecutionEnvironment:
         """Fit to serve another invocation."""
         return not self._exited.is_set() and not self._api.init_failed
 
+    @property
+    def max_memory_mb(self) -> int | None:
+        """The process's peak resident memory (VmHWM), when the OS still tells it."""
+        try:
+            with open(f"/proc/{self._process.pid}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return max(1, round(int(line.split()[1]) / 1024))
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+
     def invoke(self, invocation: Invocation) -> str:
         """Run one invocation to its end (result, error, timeout, crash); returns its logs."""
+        self.served += 1
         self._api.submit(invocation)
         if self._exited.is_set():  # died since it was last used; _watch may have missed it
             invocation.fail("Runtime.ExitError", "Runtime exited before the invocation")
         # Record the timeout before killing, or _watch reports the kill as an exit.
         if not invocation.started.wait(INIT_TIMEOUT_SECONDS):
             invocation.fail(
-                "Sandbox.Timedout", f"INIT timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds"
+                "Sandbox.Timedout",
+                f"INIT timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds",
+                init=True,
             )
             self.stop()
         self._init_ended()

@@ -297,11 +297,13 @@ def test_least_privilege_per_function(template: Json) -> None:
     assert actions("CheckHealthFunction") == {
         "cloudwatch:DescribeAlarms",
         "cloudwatch:GetMetricData",
+        "logs:FilterLogEvents",
         *controls,
     }
     assert actions("WaitForOperatorFunction") == {
         "cloudwatch:DescribeAlarms",
         "cloudwatch:GetMetricData",
+        "logs:FilterLogEvents",  # health is judged while it holds, by both signals
         "sns:Publish",
         "events:PutEvents",
         *controls,

@@ -33,6 +33,7 @@ def test_plan_for_a_console_request(world):
         "minInvocations": 10,
         "compareToStable": True,
         "lowTraffic": "pass",
+        "logs": True,
     }
     assert plan["preTraffic"]["readiness"] is True
     assert plan["postTraffic"] is None

@@ -43,11 +43,18 @@ POLL = 0.2
 ROLE_NAME = "workflow-tests-function"
 HANDLER = '''\
 import os
+import time
+
+if os.environ.get("MODE") == "init-fail":  # fails in init: every environment, every request
+    raise RuntimeError(f"release {os.environ.get('RELEASE')} failed in init")
 
 
 def handler(event, context):
-    """MODE: ok | fail (every request) | fail-bad (requests with "order": "bad")."""
+    """MODE: ok | fail (every request) | fail-bad (requests with "order": "bad") | hang
+    (sleeps past a short Timeout) | init-fail (the module raises on import)."""
     mode = os.environ.get("MODE", "ok")
+    if mode == "hang":
+        time.sleep(30)
     bad = isinstance(event, dict) and event.get("order") == "bad"
     if mode == "fail" or (mode == "fail-bad" and bad):
         raise RuntimeError(f"release {os.environ.get('RELEASE')} failed ({mode})")

@@ -52,7 +52,7 @@ def judge(plan: RolloutPlan, advanced: Progress, now: datetime, state: str) -> P
     )
     versions = [plan.targetVersion, plan.stableVersion]
     stats = health.version_stats(plan.functionName, plan.alias, versions, since, now)
-    verdict = health.judge(plan, advanced, states, stats)
+    verdict = health.judge(plan, advanced, states, stats, (since, now))
     last = {
         "at": clock.iso(now),
         "healthy": verdict.healthy,
@@ -60,6 +60,7 @@ def judge(plan: RolloutPlan, advanced: Progress, now: datetime, state: str) -> P
         "newVersion": stats[plan.targetVersion].as_dict(),
         "stableVersion": stats[plan.stableVersion].as_dict(),
         "notes": verdict.notes,
+        **verdict.signals,
     }
     if not verdict.healthy:
         # the failing check travels as data too, with where the rollout stood (the report)

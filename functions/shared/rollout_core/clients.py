@@ -58,6 +58,10 @@ def cloudwatch() -> Any:
     return client("cloudwatch")
 
 
+def logs() -> Any:
+    return client("logs")
+
+
 def dynamodb() -> Any:
     return client("dynamodb")
 

@@ -1,7 +1,9 @@
 """Health: the rollout's alarms plus the new version's own error rate.
 
 Errors are counted with ExecutedVersion bound to each version, so the stable version's
-errors never fail a healthy new version (the anchors' most common mistake).
+errors never fail a healthy new version (the anchors' most common mistake). Further
+signals (signals(): the logs signal, logs_signal.py) read their own data and can only add
+reasons; every reason names its signal.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import clients
+from . import clients, logs_signal
 from .models import Progress, RolloutPlan
 
 MISSING = "MISSING"  # an alarm deleted during the rollout
@@ -41,6 +43,7 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)  # why unhealthy; empty = healthy
     notes: list[str] = field(default_factory=list)
     rearmed: list[str] = field(default_factory=list)
+    signals: dict[str, Any] = field(default_factory=dict)  # what each further signal read
 
     @property
     def healthy(self) -> bool:
@@ -110,16 +113,30 @@ def _sums(queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict
     return sums
 
 
+def signals() -> dict[str, Any]:
+    """The further signals, by name; each reads its own data for (plan, progress, since,
+    now) and returns (reasons, notes, summary). A new signal is one module and one entry."""
+    return {"logs": logs_signal.check}
+
+
 def judge(
     plan: RolloutPlan,
     progress: Progress,
     states: dict[str, str],
     stats: dict[str, VersionStats],
+    window: tuple[datetime, datetime] | None = None,
 ) -> Verdict:
-    """Healthy or not, and why; low traffic is judged at the end of a step only."""
+    """Healthy or not, and why; low traffic is judged at the end of a step only. With the
+    check's `window` (since, now), the signals() are read and judged too."""
     verdict = Verdict()
     _judge_alarms(plan, progress, states, verdict)
     _judge_rate(plan, progress, stats, verdict)
+    if window is not None:
+        for name, signal in signals().items():
+            reasons, notes, summary = signal(plan, progress, *window)
+            verdict.reasons += reasons
+            verdict.notes += notes
+            verdict.signals[name] = summary
     return verdict
 
 
@@ -167,7 +184,7 @@ def _judge_rate(
     if new.rate <= policy.errorRatePercent:
         return
     line = (
-        f"version {new.version} error rate {new.rate:.2f}% "
+        f"metrics: version {new.version} error rate {new.rate:.2f}% "
         f"({int(new.errors)}/{int(new.invocations)}) above {policy.errorRatePercent:g}%"
     )
     stable_rate = stable.rate if stable else None

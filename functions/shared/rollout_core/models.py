@@ -31,6 +31,7 @@ class HealthPolicy(_Doc):
     minInvocations: int
     compareToStable: bool = True
     lowTraffic: Literal["pass", "fail"] = "pass"
+    logs: bool = True  # the logs signal (logs_signal.py) beside the metrics
 
 
 class LockRef(_Doc):

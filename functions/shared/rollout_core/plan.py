@@ -223,6 +223,7 @@ def _rollout_plan(
             minInvocations=_default(health.minInvocations, config.default_min_invocations),
             compareToStable=health.compareToStable,
             lowTraffic=health.lowTraffic,
+            logs=health.logs,
         ),
         preTraffic=_check(request.preTraffic, readiness=True),
         postTraffic=_check(request.postTraffic, readiness=False),

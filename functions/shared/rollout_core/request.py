@@ -67,6 +67,7 @@ class HealthSpec(_Strict):
     compareToStable: bool = True
     minInvocations: int | None = Field(default=None, ge=0)
     lowTraffic: Literal["pass", "fail"] = "pass"
+    logs: bool = True  # the new version's own log streams as a second, faster signal
 
 
 def _check_kind(value: Any) -> str | None:

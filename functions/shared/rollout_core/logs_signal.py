@@ -1,0 +1,213 @@
+"""The logs signal: the new version's own log streams, a second and faster health signal.
+
+Lambda sends AWS/Lambda metrics in 1-minute intervals, so the metric gate sees a failing
+version a minute or more late. Every invocation is in CloudWatch Logs within seconds, in
+a stream per execution environment named `YYYY/MM/DD/[VERSION]<id>`, and Lambda's own
+platform lines say how it ended (rollout/local/lambda_logs.py cites the formats):
+
+- Text: one `REPORT RequestId: …` line per invocation; it ends with `Status: timeout` or
+  `Status: error` (+ `Error Type`) when the platform ended it (timeout, crash, init
+  failure). A handler's unhandled exception is reported by the runtime in the same
+  stream, before that invocation's REPORT, as `[ERROR] <ErrorType>: <message>`.
+- JSON: one `platform.report` record per invocation with `record.status` success,
+  error or timeout.
+
+So per version: invocations = REPORT lines / platform.report records; failures = those
+with a status other than success, plus (Text) those whose stream had a runtime
+`[ERROR] Type:` line since the previous REPORT. Read with FilterLogEvents on
+`/aws/lambda/<function>`, `logStreamNamePrefix` `YYYY/MM/DD/[VERSION]` for each day from
+the day before the step began to today (an environment started yesterday still writes to
+yesterday's stream), `startTime` the step's start.
+
+Judged with the metric gate's thresholds (`errorRatePercent`, `minInvocations`,
+`compareToStable` against the stable version's streams, read the same way). The logs can
+only add failures: too few invocations, no log group, or a read error is a note, never a
+pass over what the metrics fail, and never a failure of its own.
+
+Bounded: one check reads at most MAX_EVENTS events (MAX_PAGES FilterLogEvents pages) per
+version. A function that logs heavily can fill that before the window's end; the check
+then judges on what it read (the step's earliest invocations) and says so in a note.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import clients
+from .models import Progress, RolloutPlan
+
+MAX_EVENTS = 20_000  # per version and check
+MAX_PAGES = 10  # FilterLogEvents pages per version and check (each up to 10,000 events, 1 MB)
+_RUNTIME_ERROR = re.compile(r"^\[ERROR\] [\w.]+:")  # awslambdaric's unhandled-error report
+_REPORT_STATUS = re.compile(r"\tStatus: (\w+)")
+
+
+@dataclass(frozen=True)
+class LogCount:
+    version: str
+    invocations: int
+    failures: int
+    read: int  # events read
+    capped: bool
+
+    @property
+    def rate(self) -> float | None:
+        return 100 * self.failures / self.invocations if self.invocations else None
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.rate
+        return {
+            "version": self.version,
+            "invocations": self.invocations,
+            "failures": self.failures,
+            "errorRatePercent": None if rate is None else round(rate, 2),
+            "eventsRead": self.read,
+            "capped": self.capped,
+        }
+
+
+def log_group(function: str) -> str:
+    return f"/aws/lambda/{function}"
+
+
+def prefixes(version: str, since: datetime, now: datetime) -> list[str]:
+    """`YYYY/MM/DD/[VERSION]` for each day from the day before `since` to `now`'s day."""
+    day, last, found = (since - timedelta(days=1)).date(), now.date(), []
+    while day <= last:
+        found.append(f"{day:%Y/%m/%d}/[{version}]")
+        day += timedelta(days=1)
+    return found
+
+
+def count(function: str, version: str, since: datetime, now: datetime) -> LogCount:
+    """Invocations and failures of `version` in its own streams since `since`."""
+    tally = _Tally()
+    pages = 0
+    paginator = clients.logs().get_paginator("filter_log_events")
+    for prefix in prefixes(version, since, now):
+        try:
+            for page in paginator.paginate(
+                logGroupName=log_group(function),
+                logStreamNamePrefix=prefix,
+                startTime=int(since.timestamp() * 1000),
+                PaginationConfig={"PageSize": 10_000},
+            ):
+                pages += 1
+                for event in page.get("events", []):
+                    tally.add(event.get("logStreamName", ""), event.get("message", ""))
+                if pages >= MAX_PAGES or tally.read >= MAX_EVENTS:
+                    return tally.result(version, capped=True)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            break  # no log group: the function never ran (or logs elsewhere)
+    return tally.result(version, capped=False)
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.read = 0
+        self.invocations = 0
+        self.failures = 0
+        self._errored: set[str] = set()  # streams with a runtime error since their last REPORT
+
+    def add(self, stream: str, message: str) -> None:
+        self.read += 1
+        if message.startswith("{"):
+            self._json(message)
+        elif message.startswith("REPORT RequestId: "):
+            status = _REPORT_STATUS.search(message)
+            failed = stream in self._errored or (status is not None and status[1] != "success")
+            self._count(failed)
+            self._errored.discard(stream)
+        elif message.startswith("START RequestId: "):
+            self._errored.discard(stream)
+        elif _RUNTIME_ERROR.match(message):
+            self._errored.add(stream)
+
+    def _json(self, message: str) -> None:
+        try:
+            record = json.loads(message)
+        except ValueError:
+            return
+        if isinstance(record, dict) and record.get("type") == "platform.report":
+            status = (record.get("record") or {}).get("status", "success")
+            self._count(status != "success")
+
+    def _count(self, failed: bool) -> None:
+        self.invocations += 1
+        self.failures += failed
+
+    def result(self, version: str, capped: bool) -> LogCount:
+        return LogCount(version, self.invocations, self.failures, self.read, capped)
+
+
+def check(
+    plan: RolloutPlan, progress: Progress, since: datetime, now: datetime
+) -> tuple[list[str], list[str], dict[str, Any]]:
+    """(reasons, notes, summary) of the logs signal; empty reasons never mean healthy on
+    their own: the metric gate is judged too."""
+    policy = plan.health
+    if not policy.logs:
+        return [], [], {"enabled": False}
+    try:
+        new = count(plan.functionName, plan.targetVersion, since, now)
+        stable = (
+            count(plan.functionName, plan.stableVersion, since, now)
+            if policy.compareToStable
+            else None
+        )
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        return [], [f"logs signal not read ({code}); judged on the metrics"], {"enabled": True}
+    summary = {"enabled": True, "newVersion": new.as_dict()}
+    if stable is not None:
+        summary["stableVersion"] = stable.as_dict()
+    notes = [
+        f"logs signal read its cap of {MAX_EVENTS} events / {MAX_PAGES} pages for version "
+        f"{found.version}; judged on the invocations read"
+        for found in (new, stable)
+        if found is not None and found.capped
+    ]
+    reason = _judge(plan, progress, new, stable, notes)
+    return ([reason] if reason else []), notes, summary
+
+
+def _judge(
+    plan: RolloutPlan,
+    progress: Progress,
+    new: LogCount,
+    stable: LogCount | None,
+    notes: list[str],
+) -> str | None:
+    policy = plan.health
+    if progress.weight <= 0:
+        return None  # no traffic share yet: the metric gate says so in its own note
+    if new.rate is None or new.invocations < policy.minInvocations:
+        notes.append(
+            f"logs: version {new.version} logged {new.invocations} invocations, fewer than "
+            f"{policy.minInvocations}; not judged on logs"
+        )
+        return None
+    if new.rate <= policy.errorRatePercent:
+        return None
+    line = (
+        f"logs: version {new.version} error rate {new.rate:.2f}% "
+        f"({new.failures}/{new.invocations} invocations failed) above "
+        f"{policy.errorRatePercent:g}%"
+    )
+    stable_rate = stable.rate if stable is not None else None
+    if stable is not None and stable_rate is not None:
+        if stable_rate >= new.rate:
+            notes.append(
+                f"{line}, but stable version {stable.version} is as bad ({stable_rate:.2f}%)"
+            )
+            return None
+        line += f" and above stable version {stable.version} ({stable_rate:.2f}%)"
+    return line

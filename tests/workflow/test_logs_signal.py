@@ -1,0 +1,129 @@
+"""The logs signal in Check health (rollout_core/logs_signal.py), on the local cloud.
+
+Each scenario has its own sample function and traffic. The shared cloud publishes metrics
+at once (no metric delay), so a failing version usually fails both signals in the same
+check; these tests assert that the logs signal saw what it should, names itself in the
+Cause with its numbers, and that it never passes what the metrics fail. How much sooner it
+reacts under AWS's metric delay is measured by the benchmark (benchmarks/exposure.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import pytest
+
+from tests.workflow.conftest import ALIAS, Finished, SampleFunction, Workflow, traffic
+
+pytestmark = pytest.mark.cloud
+
+GOOD, BAD = {"order": "ok"}, {"order": "bad"}
+Result = tuple[SampleFunction, str, Finished]
+
+
+def _run(
+    function: SampleFunction,
+    target: str,
+    workflow: Workflow,
+    per_second: float,
+    payload: Callable[[], Any] = lambda: GOOD,
+    **health: Any,
+) -> Result:
+    document = function.rollout(
+        target,
+        strategy={"steps": [{"percentage": 50, "waitSeconds": 8}]},
+        checkIntervalSeconds=2,
+        health={"minInvocations": 3, **health},
+    )
+    with traffic(function, payload, per_second=per_second):
+        return function, target, workflow.run(document)
+
+
+def init_failure(cloud: Any, workflow: Workflow) -> Result:
+    function = SampleFunction(cloud, "wf-logs-init")
+    return _run(function, function.publish("init-fail"), workflow, per_second=3)
+
+
+def timing_out(cloud: Any, workflow: Workflow) -> Result:
+    function = SampleFunction(cloud, "wf-logs-timeout")
+    function.lam.update_function_configuration(FunctionName=function.name, Timeout=1)
+    return _run(function, function.publish("hang"), workflow, per_second=3)
+
+
+def failing_a_fifth(cloud: Any, workflow: Workflow) -> Result:
+    """The new version fails the bad requests (one in five); the stable one never fails."""
+    function = SampleFunction(cloud, "wf-logs-fifth")
+    target = function.publish("fail-bad")
+    cycle = itertools.cycle([BAD, GOOD, GOOD, GOOD, GOOD])
+    return _run(
+        function, target, workflow, per_second=10, payload=lambda: next(cycle), errorRatePercent=5
+    )
+
+
+def silent_logs(cloud: Any, workflow: Workflow) -> Result:
+    """The new version logs to a group the signal doesn't read; its metrics fail."""
+    function = SampleFunction(cloud, "wf-logs-silent")
+    function.lam.update_function_configuration(
+        FunctionName=function.name, LoggingConfig={"LogGroup": f"/custom/{function.name}"}
+    )
+    return _run(function, function.publish("fail"), workflow, per_second=5)
+
+
+def logs_off(cloud: Any, workflow: Workflow) -> Result:
+    function = SampleFunction(cloud, "wf-logs-off")
+    return _run(function, function.publish("fail"), workflow, per_second=5, logs=False)
+
+
+def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
+    return {
+        "init": partial(init_failure, cloud, workflow),
+        "timeout": partial(timing_out, cloud, workflow),
+        "fifth": partial(failing_a_fifth, cloud, workflow),
+        "silent": partial(silent_logs, cloud, workflow),
+        "off": partial(logs_off, cloud, workflow),
+    }
+
+
+def assert_rolled_back(function: SampleFunction, run: Finished) -> None:
+    assert run.status == "FAILED" and run.error == "HealthCheckFailed"
+    assert run.cause.startswith(f"Rolled back {function.name}:{ALIAS} to version {function.stable}")
+    assert function.alias() == (function.stable, {})
+
+
+def test_a_version_failing_only_in_init_is_rolled_back_by_the_logs_signal(runs):
+    function, target, run = runs["init"]
+    assert_rolled_back(function, run)
+    assert f"logs: version {target} error rate 100.00% (" in run.cause
+    assert f"above stable version {function.stable} (0.00%)" in run.cause
+
+
+def test_a_version_timing_out_is_rolled_back_by_the_logs_signal(runs):
+    function, target, run = runs["timeout"]
+    assert_rolled_back(function, run)
+    assert f"logs: version {target} error rate 100.00% (" in run.cause
+
+
+def test_a_version_failing_a_fifth_is_judged_against_the_stable_version(runs):
+    function, target, run = runs["fifth"]
+    assert_rolled_back(function, run)
+    line = next(part for part in run.cause.split("; ") if f"logs: version {target} " in part)
+    rate = float(line.split("error rate ")[1].split("%")[0])
+    assert 5 < rate < 60, line
+    assert "invocations failed) above 5%" in line
+
+
+def test_silent_logs_never_pass_what_the_metrics_fail(runs):
+    function, target, run = runs["silent"]
+    assert_rolled_back(function, run)
+    assert f"metrics: version {target} error rate 100.00%" in run.cause
+    assert "logs: version" not in run.cause.split("\n")[0]
+
+
+def test_logs_off_judges_on_the_metrics_alone(runs):
+    function, target, run = runs["off"]
+    assert_rolled_back(function, run)
+    assert f"metrics: version {target} error rate 100.00%" in run.cause
+    assert "logs: " not in run.cause
