@@ -141,3 +141,28 @@ def test_prune_dry_run_against_prune(
     assert main(["prune", "--function", function.name, "--keep", "-1"]) == 2
     assert main(["prune", "--function", "no such function!"]) == 2
     assert versions_of(function) == ["1", "5", "6"]
+
+
+def test_prune_all_within_a_pattern_never_touches_the_rollouts_own_functions(
+    workflow_cloud: LocalCloud, as_user: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inside = [with_versions(workflow_cloud, "wf-all", 4) for _ in range(2)]  # live → 1
+    outside = with_versions(workflow_cloud, "wf-other", 4)
+    pattern = "wf-all*"
+
+    assert main(["prune", "--all", "--pattern", pattern, "--keep", "1", "--dry-run"]) == 0
+    dry = capsys.readouterr().out
+    assert all(versions_of(f) == ["1", "2", "3", "4"] for f in [*inside, outside])
+    assert all(f.name in dry for f in inside) and outside.name not in dry
+
+    assert main(["prune", "--all", "--pattern", pattern, "--keep", "1"]) == 0
+    capsys.readouterr()
+    assert [versions_of(f) for f in inside] == [["1", "4"], ["1", "4"]]
+    assert versions_of(outside) == ["1", "2", "3", "4"]
+
+    # "*" reaches every function but the rollout's own (tagged with the stack id)
+    assert main(["prune", "--all", "--pattern", "*", "--keep", "1", "--dry-run"]) == 0
+    everything = capsys.readouterr().out
+    own = workflow_cloud.stack_outputs["GuardFunctionName"]
+    assert outside.name in everything and own not in everything
+    assert main(["prune", "--pattern", pattern, "--function", outside.name]) == 2
