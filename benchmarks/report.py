@@ -116,13 +116,15 @@ WHY_MISSED = [
     "models directly instead of Powertools `parse` (the house style asks for the parser), "
     "or Lambda SnapStart for Python.",
 ]
-_WHY_FOR = (0, 0, 1, None, 2)  # which explanation each target's miss points to
+# which explanation each target's miss points to, in targets()'s order (zip checks lengths)
+_WHY_FOR = (0, 0, 1, 1, None, 2)
 
 
 def _targets_table(results: dict[str, Any]) -> str:
     checked = targets(results)
     rows = "\n".join(f"| {t} | {m} | {_mark(ok)} |" for t, m, ok in checked)
-    reasons = sorted({_WHY_FOR[i] for i, (_, _, ok) in enumerate(checked) if not ok} - {None})
+    missed = {why for (_, _, ok), why in zip(checked, _WHY_FOR, strict=True) if not ok}
+    reasons = sorted(missed - {None})
     why = "".join(f"\n{WHY_MISSED[i]}\n" for i in reasons)
     load = results["machine"].get("load average at start", "")
     return (
