@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import re
 import sys
 from typing import Any
@@ -108,24 +107,9 @@ def run_release(args: argparse.Namespace) -> int:
         _say(f"version {version} was released before; its rollout is {name}")
         return _follow_existing(aws, exists.arn, args)
     _say(f"published version {version}; rolling it out as {name}")
-    code = follow_execution(aws, arn, args)
-    holder = _rolled_out_by(aws, arn) if args.watch else None
-    if holder is None:
-        return code
-    # The same publish also started a rollout through EventBridge (a tagged function),
-    # and that one won the alias's lock: ours ended quietly. Its verdict is the release's.
-    _say(f"version {version} is being rolled out by {holder}; following it")
-    return follow_execution(aws, holder, args)
-
-
-def _rolled_out_by(aws: AwsContext, arn: str) -> str | None:
-    """The execution rolling this version out, when ours ended as its duplicate."""
-    with aws_errors("reading the release's execution"):
-        described = aws.client("stepfunctions").describe_execution(executionArn=arn)
-    if described["status"] != "SUCCEEDED":
-        return None
-    plan = json.loads(described.get("output") or "{}").get("plan") or {}
-    return str(plan["rolledOutBy"]) if plan.get("action") == "duplicate" else None
+    # On a tagged function the same publish also started a rollout through EventBridge;
+    # whichever took the lock rolls it out, and --watch follows that one (start's follow).
+    return follow_execution(aws, arn, args)
 
 
 def _follow_existing(aws: AwsContext, arn: str, args: argparse.Namespace) -> int:

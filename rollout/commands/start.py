@@ -195,11 +195,28 @@ def start_execution(
 
 
 def follow_execution(aws: AwsContext, arn: str, args: argparse.Namespace) -> int:
-    """Print the ARN; with --watch follow it and exit with its verdict."""
+    """Print the ARN; with --watch follow it and exit with its verdict. When it ends as the
+    duplicate of a rollout of the same version already under way (EventBridge started one
+    for the same publish, or CI started it twice), follow that one: its verdict is ours."""
     print(arn, flush=True)
     if not args.watch:
         return 0
-    return watch_execution(aws, arn, args.interval, args.timeout, console=Console())
+    code = watch_execution(aws, arn, args.interval, args.timeout, console=Console())
+    holder = rolled_out_by(aws, arn)
+    if holder is None:
+        return code
+    print(f"this version is being rolled out by {holder}; following it", file=sys.stderr)
+    return follow_execution(aws, holder, args)
+
+
+def rolled_out_by(aws: AwsContext, arn: str) -> str | None:
+    """The execution rolling this version out, when `arn` ended as its duplicate."""
+    with aws_errors("reading the execution"):
+        described = aws.client("stepfunctions").describe_execution(executionArn=arn)
+    if described["status"] != "SUCCEEDED":
+        return None
+    plan = json.loads(described.get("output") or "{}").get("plan") or {}
+    return str(plan["rolledOutBy"]) if plan.get("action") == "duplicate" else None
 
 
 # -- the input document ---------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The orders API: GET /orders, served through the `live` alias.
 
 RELEASE names the build. FAILURE_RATE is the share of requests that fail: 0 in a good
-release; the faulty-release walkthrough in README.md raises it, so a rollout has
-something to catch.
+release; raise it (tests/sam_cli raises it to 0.3) to see a rollout catch a faulty
+release and roll it back.
 """
 
 from __future__ import annotations
