@@ -199,3 +199,23 @@ def reports_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[argpar
             return error.exit_code
 
     return wrapper
+
+
+@contextmanager
+def core_clients_with(env: dict[str, str]) -> Iterator[None]:
+    """rollout_core's clients, which read the environment as they do inside the task
+    Lambdas, built from `env` for the duration; the environment is put back afterwards."""
+    from rollout_core import clients as core_clients
+
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    core_clients.reset()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        core_clients.reset()

@@ -12,16 +12,14 @@ freed.
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rollout_core import clients as core_clients
 from rollout_core import versions
 
+from rollout.aws import core_clients_with
 from rollout.samples import code_zip, lambda_role
 
 if TYPE_CHECKING:
@@ -157,25 +155,7 @@ def clean_up_versions(cloud: LocalCloud, keep: int) -> CleanUp:
     (GetAccountSettings) read before and after."""
     lam = cloud.client("lambda")
     before = int(lam.get_account_settings()["AccountUsage"]["TotalCodeSize"])
-    with _core_clients_on(cloud):
+    with core_clients_with(cloud.client_env()):
         result = versions.clean_up(FUNCTION, keep)
     after = int(lam.get_account_settings()["AccountUsage"]["TotalCodeSize"])
     return CleanUp(result, before, after)
-
-
-@contextmanager
-def _core_clients_on(cloud: LocalCloud) -> Iterator[None]:
-    """rollout_core's clients pointed at this cloud, as they are inside the task Lambdas."""
-    env = cloud.client_env()
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    core_clients.reset()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        core_clients.reset()

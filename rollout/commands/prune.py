@@ -8,16 +8,13 @@ functions never rolled out, or many at once. Exit codes: 0 done, 1 an AWS error,
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from rich import box
 from rich.console import Console
 from rich.table import Table
-from rollout_core import clients, scope, versions
+from rollout_core import scope, versions
 from rollout_core.errors import InvalidRolloutRequest
 
 from rollout.aws import (
@@ -26,6 +23,7 @@ from rollout.aws import (
     CliError,
     add_aws_arguments,
     as_cli_error,
+    core_clients_with,
     error_code,
     reports_errors,
 )
@@ -135,27 +133,12 @@ def _arn(lam: Any, name: str) -> str:
     return str(lam.get_function_configuration(FunctionName=name)["FunctionArn"])
 
 
-@contextmanager
-def _core_session(aws: AwsContext, pattern: str) -> Iterator[None]:
-    """The core's clients (rollout_core.clients) with this command's region, profile and
-    scope; put back afterwards."""
-    saved = {
-        key: os.environ.get(key) for key in ("AWS_DEFAULT_REGION", "AWS_PROFILE", scope.PATTERN_ENV)
-    }
-    os.environ["AWS_DEFAULT_REGION"] = aws.region
+def _core_session(aws: AwsContext, pattern: str) -> Any:
+    """The core's clients with this command's region, profile and scope."""
+    env = {"AWS_DEFAULT_REGION": aws.region, scope.PATTERN_ENV: pattern}
     if aws.session.profile_name and aws.session.profile_name != "default":
-        os.environ["AWS_PROFILE"] = aws.session.profile_name
-    os.environ[scope.PATTERN_ENV] = pattern
-    clients.reset()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        clients.reset()
+        env["AWS_PROFILE"] = aws.session.profile_name
+    return core_clients_with(env)
 
 
 def prune_table(result: versions.Result) -> Table:
