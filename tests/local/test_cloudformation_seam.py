@@ -4,6 +4,7 @@ events, failures as CloudFormation reports them; and the moto gaps it closes."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.cloudformation import models, parsing, responses
+from moto.s3.models import FakeBucket
 
 from rollout.local.cloud import LocalCloud
 from rollout.local.cloudformation import CloudFormationSeam
@@ -317,3 +320,68 @@ def test_moto_alone_reads_a_local_template_url_as_bucket_127(cfn_cloud):
 def test_every_cloud_has_the_core_seams(cfn_cloud):
     for kind in (StackConsistency, CloudFormationSeam, BucketPolicyConditions):
         assert isinstance(cfn_cloud.seam(kind), kind)
+
+
+# The moto internals the CloudFormation and bucket-policy seams replace or call, with the
+# parameters they rely on (a moto upgrade that changes one fails here, by name).
+MOTO_SIGNATURES = {
+    (models.CloudFormationBackend, "create_stack"): ["self", "name", "template", "parameters"],
+    (models.CloudFormationBackend, "update_stack"): [
+        "self", "name", "template", "role_arn", "parameters", "tags",
+    ],
+    (models.CloudFormationBackend, "create_change_set"): [
+        "self", "stack_name", "change_set_name", "template", "parameters",
+    ],
+    (models.CloudFormationBackend, "execute_change_set"): [
+        "self", "change_set_name", "stack_name",
+    ],
+    (models.Stack, "create_resources"): ["self"],
+    (models.Stack, "update"): ["self", "template", "role_arn", "parameters", "tags"],
+    (models.ChangeSet, "apply"): ["self"],
+    (parsing.ResourceMap, "update"): ["self", "template", "parameters"],
+    (parsing.ResourceMap, "_delete_resource"): ["self", "parsed_resource", "resource_json"],
+    (parsing, "parse_and_create_resource"): [
+        "logical_id", "resource_json", "resources_map", "account_id", "region_name",
+    ],
+    (parsing, "parse_and_update_resource"): [
+        "logical_id", "resource_json", "resources_map", "account_id", "region_name",
+    ],
+    (responses, "get_stack_from_s3_url"): ["template_url", "account_id", "partition"],
+    (FakeBucket, "get_permission"): ["self", "action", "resource"],
+}  # fmt: skip
+
+
+def moto_original(owner: Any, name: str) -> Any:
+    """moto's own attribute, even while a running cloud's seam has replaced it."""
+    running = LocalCloud._running
+    for seam in running._seams if running is not None else []:
+        patches = getattr(seam, "_patches", None)
+        for patched_owner, patched_name, original in getattr(patches, "_saved", []):
+            if (patched_owner, patched_name) == (owner, name) and callable(original):
+                return original
+    return getattr(owner, name)
+
+
+@pytest.mark.parametrize(("owner", "name"), list(MOTO_SIGNATURES), ids=lambda v: str(v))
+def test_moto_internals_the_seams_replace_keep_their_signatures(owner, name):
+    found = list(inspect.signature(moto_original(owner, name)).parameters)
+    expected = MOTO_SIGNATURES[(owner, name)]
+    assert found[: len(expected)] == expected, (name, found)
+
+
+def test_moto_alone_denies_every_upload_under_a_deny_unless_tls_policy(cfn_cloud):
+    """When this fails, moto evaluates policy conditions itself and the seam can go."""
+    s3 = cfn_cloud.client("s3")
+    bucket = unique("tls-only")
+    s3.create_bucket(Bucket=bucket)
+    statement = {
+        "Effect": "Deny",
+        "Action": "s3:*",
+        "Principal": "*",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Statement": [statement]}))
+    s3.put_object(Bucket=bucket, Key="with-the-seam.zip", Body=b"code")
+    with moto_alone(cfn_cloud), pytest.raises(ClientError, match=r"403|Forbidden|AccessDenied"):
+        s3.put_object(Bucket=bucket, Key="moto-alone.zip", Body=b"code")
