@@ -1,11 +1,14 @@
 """The embedded local cloud: a moto server on 127.0.0.1 plus the seams that make it act like AWS.
 
 moto serves the AWS APIs and its Step Functions interpreter runs the real ASL. The
-seams (one module each) close the gaps measured in shared/reference/moto-local-cloud.md:
-the Lambda runtime, Lambda versions (deletes, numbering, account settings), EventBridge
-delivery, CloudWatch alarm evaluation, Step Functions naming and status events, and the
-SAM deploy. moto keeps its state in process-global
-backends, so only one LocalCloud runs in a process at a time.
+seams (one module each; rollout/local/README.md lists the moto internals each replaces and
+the "moto alone" test that records each gap) close what moto 5.2.5 gets wrong. Every cloud
+installs the core ones, which deploying relies on: stack consistency, CloudFormation (SAM
+transform server-side, change sets) and bucket-policy conditions. The others are the
+Lambda runtime and logs, Lambda versions, EventBridge delivery, Step Functions naming and
+status events, CloudWatch alarm evaluation and fault injection; a test of one seam picks
+its own with `seams=[...]`. moto keeps its state in process-global backends, so only one
+LocalCloud runs in a process at a time.
 """
 
 from __future__ import annotations

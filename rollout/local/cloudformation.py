@@ -1,7 +1,7 @@
 """The CloudFormation seam: the API behaves as CloudFormation does for SAM templates, so the
 SAM CLI (`sam deploy`) and the AWS CLI (`aws cloudformation deploy`) work unchanged.
 
-moto 5.2.5's CloudFormation, measured (shared/reference/moto-local-cloud.md), and what
+moto 5.2.5's CloudFormation, measured (the "moto alone" tests record each gap), and what
 this seam does instead, for every request:
 
 - No server-side transform: a SAM template's `AWS::Serverless::*` resources were skipped

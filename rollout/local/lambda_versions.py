@@ -1,6 +1,7 @@
 """Lambda versions seam: deleting, numbering and counting versions as Lambda does.
 
-What moto 5.2.5 gets wrong or lacks here (measured; shared/reference/moto-local-cloud.md):
+What moto 5.2.5 gets wrong or lacks here (measured; recorded by the "moto alone" tests in
+tests/local/test_lambda_versions.py):
 
 - `DeleteFunction` with a qualifier deletes a version that an alias references. Lambda
   refuses with ResourceConflictException, "Unable to delete version because the
