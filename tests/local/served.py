@@ -27,6 +27,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rollout.local.deploy import stack_outputs
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -61,9 +63,7 @@ class ServedCloud:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
-        stack = client(env, "cloudformation").describe_stacks(StackName=self.stack_name)
-        outputs = stack["Stacks"][0]["Outputs"]
-        self.stack_outputs = {item["OutputKey"]: item["OutputValue"] for item in outputs}
+        self.stack_outputs = stack_outputs(client(env, "cloudformation"), self.stack_name)
 
     def client(self, service: str) -> Any:
         return client(self.env, service)

@@ -18,6 +18,7 @@ from moto.s3.models import FakeBucket
 
 from rollout.local.cloud import LocalCloud
 from rollout.local.cloudformation import CloudFormationSeam
+from rollout.local.deploy import stack_outputs
 from rollout.local.s3_policies import BucketPolicyConditions, applicable
 from rollout.local.stacks import StackConsistency
 
@@ -97,8 +98,7 @@ def change_set(cloud: LocalCloud, stack: str, template: dict[str, Any], kind: st
 
 
 def outputs(cloud: LocalCloud, stack: str) -> dict[str, str]:
-    described = cloud.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    return stack_outputs(cloud.client("cloudformation"), stack)
 
 
 def test_a_sam_template_through_change_sets_is_transformed_and_gets_outputs(cfn_cloud):

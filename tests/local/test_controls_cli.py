@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from rollout.local.deploy import stack_outputs
 from rollout.samples import code_zip
 from tests.local.served import REPO, aws, client, served_cloud
 
@@ -81,8 +82,7 @@ def lock(env: dict[str, str]) -> dict[str, Any] | None:
 
 
 def _output(env: dict[str, str], key: str) -> str:
-    stack = client(env, "cloudformation").describe_stacks(StackName="rollout")["Stacks"][0]
-    return next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == key)
+    return stack_outputs(client(env, "cloudformation"), "rollout")[key]
 
 
 def until(what: str, check: Callable[[], Any]) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from rollout.local.cloud import LocalCloud
-from rollout.local.deploy import deploy_template
+from rollout.local.deploy import deploy_template, stack_outputs
 from rollout.samples import code_zip, lambda_role
 from tests.conftest import REPO
 
@@ -33,8 +33,7 @@ def scoped_cloud(isolated_cloud: Any) -> Iterator[LocalCloud]:
 
 
 def test_only_publishes_in_scope_start_a_rollout(scoped_cloud):
-    outputs = scoped_cloud.client("cloudformation").describe_stacks(StackName=STACK)
-    output = {o["OutputKey"]: o["OutputValue"] for o in outputs["Stacks"][0]["Outputs"]}
+    output = stack_outputs(scoped_cloud.client("cloudformation"), STACK)
     machine = output["RolloutStateMachineArn"]
     rule = scoped_cloud.client("events").describe_rule(Name=output["PublishVersionRuleName"])
     assert json.loads(rule["EventPattern"])["detail"]["requestParameters"] == {
