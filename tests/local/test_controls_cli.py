@@ -85,6 +85,16 @@ def _output(env: dict[str, str], key: str) -> str:
     return stack_outputs(client(env, "cloudformation"), "rollout")[key]
 
 
+def start_long_step(served: dict[str, str], target: str, *extra: str) -> str:
+    """`rollout start` of `target` in one long step checked every second; its ARN."""
+    started = rollout(
+        served, "start", "--function", FUNCTION, "--alias", "live", "--version", target,
+        "--strategy", LONG_STEP, "--check-interval", "1", *extra,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    return started.stdout.strip()
+
+
 def until(what: str, check: Callable[[], Any]) -> Any:
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
@@ -140,24 +150,7 @@ def test_plan_validates_like_prepare_and_changes_nothing(served, versions):
 
 def test_pause_resume_promote_full_approve_from_the_cli(served, versions, tmp_path: Path):
     target = publish(served, "controls")
-    started = rollout(
-        served,
-        "start",
-        "--function",
-        FUNCTION,
-        "--alias",
-        "live",
-        "--version",
-        target,
-        "--strategy",
-        LONG_STEP,
-        "--check-interval",
-        "1",
-        "--approval",
-        "before-promote",
-    )
-    assert started.returncode == 0, started.stderr
-    arn = started.stdout.strip()
+    arn = start_long_step(served, target, "--approval", "before-promote")
 
     paused = rollout(
         served, "pause", "--function", FUNCTION, "--alias", "live", "--reason", "look at logs"
@@ -206,22 +199,7 @@ def test_pause_resume_promote_full_approve_from_the_cli(served, versions, tmp_pa
 def test_the_documented_aws_cli_command_aborts(served, versions):
     stable, _ = alias(served)  # where the earlier tests left it
     target = publish(served, "aws-cli")
-    started = rollout(
-        served,
-        "start",
-        "--function",
-        FUNCTION,
-        "--alias",
-        "live",
-        "--version",
-        target,
-        "--strategy",
-        LONG_STEP,
-        "--check-interval",
-        "1",
-    )
-    assert started.returncode == 0, started.stderr
-    arn = started.stdout.strip()
+    arn = start_long_step(served, target)
     until("in step 1", lambda: (lock(served) or {}).get("phase") == "step")
     caller = aws(served, "sts", "get-caller-identity", "--query", "Arn", "--output", "text")
     values = {
