@@ -65,8 +65,8 @@ def emit(
     put: Callable[[str, list[dict[str, Any]]], None] | None = None,
 ) -> None:
     """Write the invocation's metrics (through `put`, metric_delay.py's per-minute delay,
-    when given), then call `cloud.on_metrics()` if something set one. The alarm seam
-    doesn't: CloudWatch evaluates alarms on a schedule, not on arrival."""
+    when given). Nothing reacts to their arrival: CloudWatch evaluates alarms on a
+    schedule (alarms.py)."""
     now = utcnow()
     data: list[dict[str, Any]] = [
         {"MetricName": metric, "Value": value, "Unit": unit, "Dimensions": dims, "Timestamp": now}
@@ -77,6 +77,3 @@ def emit(
         put(NAMESPACE, data)
     else:
         cloudwatch_backends[cloud.account_id][cloud.region].put_metric_data(NAMESPACE, data)
-    hook = getattr(cloud, "on_metrics", None)
-    if hook:
-        hook()

@@ -589,6 +589,5 @@ def test_uninstall_restores_moto(seam_cloud, evaluator):
         assert CloudWatchBackend.put_metric_alarm is not patched
         assert not hasattr(CloudWatchBackend.put_metric_alarm, "__wrapped__")
         assert not hasattr(CloudWatchResponse, "describe_alarm_history")
-        assert not hasattr(seam_cloud, "on_metrics")
     finally:
         evaluator.install(seam_cloud)
