@@ -15,7 +15,7 @@ the fault: the side effect happened, the caller never learns it did.
 
 moto internals used (moto 5.2.5; checked by tests/reliability/test_faults.py):
 `BaseResponse.call_action(self)`, `.serialized(ActionResult)`, `._get_action()`,
-`.boto3_service_name`, `.uri_match`, `.headers`, `.body`, `.querystring`.
+`.boto3_service_name`, `.uri_match`, `.headers`, `.raw_body`, `.querystring`.
 `ROLLOUT_LOCAL_FAULTS` (a JSON list of rule objects) preloads rules at install.
 """
 
