@@ -10,6 +10,12 @@ also starts one through EventBridge; whichever takes the alias's lock first roll
 the other ends in "Already rolling out", and `--watch` follows the one that rolls out.
 Everything else is `rollout start`'s: the same flags and input, the same checks, the same
 exit codes.
+
+With `--stack NAME` it releases a whole CloudFormation stack: every function of it whose
+`$LATEST` changed, rolled out together by one coordinated rollout (rollout/stack.py finds
+them, rollout/release_input.py writes the input). CI starts it, not EventBridge: each
+PublishVersion event names one function, and nothing in it says which others one
+`sam deploy` changed alongside it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 
 from rich.console import Console
 
+from rollout import stack
 from rollout.aws import AwsContext, CliError, aws_errors, find_state_machine, reports_errors
 from rollout.commands.start import (
     ExecutionExists,
@@ -38,10 +45,13 @@ from rollout.commands.watch import (
     EXIT_RUNNING,
     watch_execution,
 )
+from rollout.release_input import check_tags, refuse_decided_keys, release_input
 
 MAX_NAME = 80  # StartExecution's limit on an execution name
 UNSAFE = re.compile(r"[^A-Za-z0-9_-]")  # what CloudWatch Logs accepts in an execution name
 DIGEST = 8
+# TODO(release core): rollout_core.request.MAX_RELEASE_FUNCTIONS once it is on main.
+MAX_RELEASE_FUNCTIONS = 10  # Prepare's limit on a release's functions
 
 
 def register(subparsers: Any) -> None:
@@ -51,12 +61,28 @@ def register(subparsers: Any) -> None:
         description="Publish $LATEST as a version and start its rollout, with the same flags\n"
         "and input as `rollout start`. One rollout per published version: nothing is\n"
         "started when the alias already serves it, and a second run for the same version\n"
-        "reports (or with --watch follows) the rollout the first one started.",
+        "reports (or with --watch follows) the rollout the first one started.\n\n"
+        "--stack NAME does the same for every function of a CloudFormation stack tagged\n"
+        "rollout:alias: the changed ones are rolled out together, by one coordinated\n"
+        "rollout configured by their rollout:* tags (flags win).",
         epilog=EXIT_CODES_HELP + "  (without --watch: 0 once the execution has started, or when\n"
         "   there is nothing to roll out)\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_rollout_arguments(parser, version=False, name=False)
+    whole = parser.add_argument_group("a whole stack (instead of --function)")
+    whole.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="publish every function of this CloudFormation stack tagged rollout:alias and "
+        "roll out the changed ones together (--alias: the same alias on each)",
+    )
+    whole.add_argument(
+        "--all-functions",
+        action="store_true",
+        help="with --stack: every function of the stack, tagged or not (untagged ones need "
+        "--alias)",
+    )
     parser.set_defaults(run=run_release)
 
 
@@ -78,8 +104,24 @@ def function_name(function: str) -> str:
     return parts[parts.index("function") + 1] if "function" in parts[:-1] else function
 
 
+def stack_release_name(stack_name: str, changed: list[tuple[str, str, str]]) -> str:
+    """`release-<stack>-<digest>` for (function, alias, version) of each changed function:
+    a re-run that finds the same changes meets the first run's execution. One function
+    takes `release_name`, so `--stack` and `--function` meet each other too."""
+    if len(changed) == 1:
+        return release_name(*changed[0])
+    lines = "\n".join(sorted(f"{f}\t{a}\t{v}" for f, a, v in changed))
+    digest = hashlib.sha256(f"{stack_name}\n{lines}".encode()).hexdigest()[:DIGEST]
+    head = UNSAFE.sub("-", f"release-{stack_name}")
+    return f"{head[: MAX_NAME - DIGEST - 1]}-{digest}"
+
+
 @reports_errors
 def run_release(args: argparse.Namespace) -> int:
+    if args.stack is not None:
+        return run_stack_release(args)
+    if args.all_functions:
+        raise CliError("--all-functions goes with --stack", EXIT_INVALID)
     document = build_input(args)  # CliError(exit 2) on bad input, before touching AWS
     if "targetVersion" in document:
         raise CliError(
@@ -110,6 +152,66 @@ def run_release(args: argparse.Namespace) -> int:
     # On a tagged function the same publish also started a rollout through EventBridge;
     # whichever took the lock rolls it out, and --watch follows that one (start's follow).
     return follow_execution(aws, arn, args)
+
+
+def run_stack_release(args: argparse.Namespace) -> int:
+    """Publish the stack's functions, then start one rollout of the changed ones."""
+    options = _stack_options(args)  # exit 2 on bad input, before touching AWS
+    alias = options.pop("alias", None)
+    aws = AwsContext(args.region, args.profile)
+    machine = find_state_machine(aws, args.state_machine)
+    changed = _publish_stack(aws, args.stack, alias, args.all_functions)
+    if not changed:
+        _say(f"nothing to roll out: every alias of stack {args.stack} serves its $LATEST")
+        return EXIT_OK
+    document = release_input(changed, options)
+    name = stack_release_name(args.stack, [(p.name, p.member.alias, p.version) for p in changed])
+    return _start_release(aws, machine, document, name, args)
+
+
+def _stack_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The release-wide input from flags and --input; the stack decides the functions."""
+    if args.function is not None:
+        raise CliError("--stack and --function are exclusive: name one of them", EXIT_INVALID)
+    options = build_input(args, required=())
+    refuse_decided_keys(options)
+    return options
+
+
+def _publish_stack(
+    aws: AwsContext, stack_name: str, alias: str | None, all_functions: bool
+) -> list[stack.Published]:
+    """Publish the stack's chosen functions; the ones whose alias serves another version."""
+    functions = stack.stack_functions(aws, stack_name)
+    members = stack.members(aws, stack.choose(stack_name, functions, alias, all_functions))
+    check_tags(members)
+    _say(f"stack {stack_name}: {', '.join(f'{m.function.name}:{m.alias}' for m in members)}")
+    changed = [p for p in stack.publish_all(aws, members, stack_name, _say) if p.changed]
+    if len(changed) > MAX_RELEASE_FUNCTIONS:
+        raise CliError(
+            f"{len(changed)} functions changed; one release rolls out at most "
+            f"{MAX_RELEASE_FUNCTIONS}: release some with --function first",
+            EXIT_INVALID,
+        )
+    return changed
+
+
+def _start_release(
+    aws: AwsContext, machine: str, document: dict[str, Any], name: str, args: argparse.Namespace
+) -> int:
+    """Start it, or meet the execution a previous run started for the same versions."""
+    try:
+        arn = start_execution(aws, machine, document, name)
+    except ExecutionExists as exists:
+        _say(f"these versions were released before; their rollout is {name}")
+        return _follow_existing(aws, exists.arn, args)
+    _say(f"rolling out {_what(document)} as {name}")
+    return follow_execution(aws, arn, args)
+
+
+def _what(document: dict[str, Any]) -> str:
+    entries = document.get("functions") or [document]
+    return ", ".join(f"{e['functionName']}:{e['alias']} → {e['targetVersion']}" for e in entries)
 
 
 def _follow_existing(aws: AwsContext, arn: str, args: argparse.Namespace) -> int:

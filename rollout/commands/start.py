@@ -222,8 +222,11 @@ def rolled_out_by(aws: AwsContext, arn: str) -> str | None:
 # -- the input document ---------------------------------------------------------------
 
 
-def build_input(args: argparse.Namespace) -> dict[str, Any]:
-    """The console input: the file's keys, overridden by the flags given."""
+def build_input(
+    args: argparse.Namespace, *, required: tuple[str, ...] = ("functionName", "alias")
+) -> dict[str, Any]:
+    """The console input: the file's keys, overridden by the flags given. `required`: the
+    keys it must name (none for `release --stack`, where the stack names the functions)."""
     document = _read_input_file(args.input) if args.input else {}
     flags = {
         "functionName": args.function,
@@ -269,7 +272,7 @@ def build_input(args: argparse.Namespace) -> dict[str, Any]:
             "hookFunction": args.hook,
         },
     )
-    validate_types(document)
+    validate_types(document, required)
     return document
 
 
@@ -319,9 +322,11 @@ def _json_flag(flag: str, value: str | None) -> Any:
         raise CliError(f"{flag} is not valid JSON: {error}", EXIT_INVALID) from None
 
 
-def validate_types(document: dict[str, Any]) -> None:
+def validate_types(
+    document: dict[str, Any], required: tuple[str, ...] = ("functionName", "alias")
+) -> None:
     """Check what needs no AWS: required keys and value types."""
-    for key in ("functionName", "alias"):
+    for key in required:
         if not document.get(key):
             raise CliError(f"{key} is required (--{_flag_for(key)} or --input)", EXIT_INVALID)
     _check_types(document, TOP_LEVEL_TYPES, "")
