@@ -201,6 +201,18 @@ def test_checks_from_flags_add_to_each_functions_own(account, capsys, tmp_path):
     assert api["postTraffic"] is False and worker["postTraffic"] is False
 
 
+def test_nested_settings_from_tags_and_flags_merge_key_by_key(account, capsys):
+    lam = account["lambda"]
+    for function in (API, WORKER):
+        arn = lam.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+        lam.tag_resource(Resource=arn, Tags={"rollout:error-rate-percent": "2"})
+    _change(account, API, WORKER)
+    assert _release(account, "--stack", STACK, "--min-invocations", "7") == 0
+    (execution,) = _executions(account)
+    health = json.loads(execution["input"])["health"]
+    assert health == {"errorRatePercent": 2.0, "minInvocations": 7}
+
+
 def test_all_functions_with_an_alias_rolls_untagged_functions_too(account, capsys):
     lam = account["lambda"]
     lam.create_alias(
