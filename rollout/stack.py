@@ -17,13 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
-from rollout_core.eventbridge import ALIAS_TAG
+from rollout_core.eventbridge import ALIAS_TAG, RELEASE_MARKER
 
 from rollout.aws import AwsContext, CliError, as_cli_error, aws_errors, error_code
-
-# TODO(release core): import rollout_core.eventbridge.RELEASE_MARKER once it is on main; the
-# contract: Prepare's EventBridge path skips a version whose Description starts with it.
-RELEASE_MARKER = "rollout:release"
 
 EXIT_INVALID = 2
 FUNCTION_TYPE = "AWS::Lambda::Function"

@@ -27,6 +27,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rollout_core.request import MAX_RELEASE_FUNCTIONS
 
 from rollout import stack
 from rollout.aws import AwsContext, CliError, aws_errors, find_state_machine, reports_errors
@@ -50,8 +51,6 @@ from rollout.release_input import check_tags, refuse_decided_keys, release_input
 MAX_NAME = 80  # StartExecution's limit on an execution name
 UNSAFE = re.compile(r"[^A-Za-z0-9_-]")  # what CloudWatch Logs accepts in an execution name
 DIGEST = 8
-# TODO(release core): rollout_core.request.MAX_RELEASE_FUNCTIONS once it is on main.
-MAX_RELEASE_FUNCTIONS = 10  # Prepare's limit on a release's functions
 
 
 def register(subparsers: Any) -> None:
@@ -123,6 +122,12 @@ def run_release(args: argparse.Namespace) -> int:
     if args.all_functions:
         raise CliError("--all-functions goes with --stack", EXIT_INVALID)
     document = build_input(args)  # CliError(exit 2) on bad input, before touching AWS
+    if "functions" in document:
+        raise CliError(
+            "release rolls out one function (--function) or a stack's (--stack): drop "
+            "functions from --input (rollout start --input rolls out a list you give)",
+            EXIT_INVALID,
+        )
     if "targetVersion" in document:
         raise CliError(
             "release rolls out the version it publishes: drop targetVersion from --input "

@@ -124,6 +124,16 @@ def test_a_target_version_in_the_input_is_refused(account, tmp_path, capsys):
     assert "release rolls out the version it publishes" in capsys.readouterr().err
 
 
+def test_a_list_of_functions_in_the_input_is_refused(account, tmp_path, capsys):
+    document = tmp_path / "input.json"
+    entries = [{"functionName": "orders", "alias": "live"}, {"functionName": "b", "alias": "live"}]
+    document.write_text(json.dumps({"functions": entries}))
+    assert _release(account, "--input", str(document)) == 2
+    assert "drop functions from --input" in capsys.readouterr().err
+    versions = account["lambda"].list_versions_by_function(FunctionName="orders")["Versions"]
+    assert len(versions) == 2
+
+
 def test_release_takes_no_version_or_name(capsys):
     for flag in ("--version", "--name"):
         with pytest.raises(SystemExit) as exited:
