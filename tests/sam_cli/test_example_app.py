@@ -1,12 +1,14 @@
-"""A SAM user's release cycle, end to end: the real SAM CLI deploys examples/orders to
-`rollout local up` (a subprocess); each code change is published by CloudFormation, which
-starts its rollout through EventBridge, and `rollout release --watch` (CI's step) follows
-it to its verdict.
+"""A SAM user's release cycle, end to end: the real SAM CLI deploys examples/orders (an API
+and its worker, each behind `live`) to `rollout local up` (a subprocess); CloudFormation
+publishes each changed function with the stack release's marker, so the per-function
+EventBridge trigger leaves those versions alone, and `rollout release --stack --watch`
+(CI's step) rolls the changed functions out together and exits with the verdict.
 
-One scenario in order, as a team would live it: first deploy and requests through
-`live`; a code change deployed (CloudFormation doesn't move `live`) and rolled out
-gradually with both hooks; a redeploy with no change (nothing published, nothing rolled
-out); a faulty change (30 % of requests fail) rolled back.
+One scenario in order, as a team would live it: first deploy, orders through `live`; the
+API and the worker changed in one deploy and rolled out together, gradually, with the
+API's hooks and orders flowing through both; a redeploy with no change (nothing
+published, nothing rolled out); a release whose worker fails 30 % of its orders, in which
+the healthy API is rolled back with it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from rollout.aws import execution_arn
+from rollout.commands.release import function_name, stack_release_name
 from rollout.samples import Traffic
 from tests.local.served import ServedCloud, served_cloud
 
@@ -29,10 +33,14 @@ pytestmark = pytest.mark.cloud
 
 REPO = Path(__file__).resolve().parents[2]
 SAM = Path(os.environ.get("SAM_CLI", REPO / ".venv-sam" / "bin" / "sam"))
-FUNCTION, HOOK, ALIAS = "orders-api", "orders-smoke-test", "live"
-# Nine 60 s steps at 0.05: 3 s each; the same on both starts (the tags' and release's).
+STACK, API, WORKER, ALIAS = "orders-app", "orders-api", "orders-worker", "live"
+SOURCES = {API: "orders", WORKER: "worker"}
+# Nine 60 s steps at 0.05: 3 s each. Both functions are tagged alike, so the release agrees.
 FAST = {"rollout:time-scale": "0.05", "rollout:check-interval": "1"}
-RELEASE_FLAGS = ["--time-scale", "0.05", "--check-interval", "1", "--hook", HOOK]
+ORDER = {
+    "requestContext": {"http": {"method": "POST"}},
+    "body": json.dumps({"items": [{"quantity": 2, "price": 4.5}]}),
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +51,15 @@ def cloud() -> Iterator[ServedCloud]:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the example, tagged to run fast: the team's own checkout."""
+    """A copy of the example, both functions tagged to run fast: the team's own checkout."""
     folder = tmp_path_factory.mktemp("orders") / "orders"
     shutil.copytree(REPO / "examples" / "orders", folder)
     template = folder / "template.yaml"
     fast = "".join(f'        {key}: "{value}"\n' for key, value in FAST.items())
-    text = template.read_text().replace(
-        "        rollout:alias: live\n", f"        rollout:alias: live\n{fast}"
-    )
-    template.write_text(text)
+    tag = "        rollout:alias: live\n"
+    text = template.read_text()
+    assert text.count(tag) == 2
+    template.write_text(text.replace(tag, f"{tag}{fast}"))
     return folder
 
 
@@ -59,7 +67,7 @@ def sam_deploy(cloud: ServedCloud, app: Path) -> subprocess.CompletedProcess[str
     assert SAM.is_file(), f"no SAM CLI at {SAM}: run `make setup` (or set SAM_CLI)"
     return subprocess.run(
         [
-            str(SAM), "deploy", "--stack-name", "orders-app", "--resolve-s3",
+            str(SAM), "deploy", "--stack-name", STACK, "--resolve-s3",
             "--capabilities", "CAPABILITY_IAM", "--no-confirm-changeset",
             "--no-fail-on-empty-changeset", "--no-progressbar",
         ],
@@ -72,10 +80,11 @@ def sam_deploy(cloud: ServedCloud, app: Path) -> subprocess.CompletedProcess[str
 
 
 def release(cloud: ServedCloud) -> subprocess.CompletedProcess[str]:
+    """CI's step after `sam deploy`: no flags, the functions' tags configure the release."""
     return subprocess.run(
         [
-            sys.executable, "-m", "rollout.cli", "release", "--function", FUNCTION,
-            "--alias", ALIAS, *RELEASE_FLAGS, "--watch", "--interval", "0.5",
+            sys.executable, "-m", "rollout.cli", "release", "--stack", STACK,
+            "--watch", "--interval", "0.5", "--timeout", "240",
         ],
         env=cloud.env,
         capture_output=True,
@@ -84,8 +93,8 @@ def release(cloud: ServedCloud) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def change(app: Path, release_name: str, failure_rate: float) -> None:
-    code = app / "src" / "orders" / "app.py"
+def change(app: Path, function: str, release_name: str, failure_rate: float) -> None:
+    code = app / "src" / SOURCES[function] / "app.py"
     text = code.read_text()
     text = "\n".join(
         f'RELEASE = "{release_name}"' if line.startswith("RELEASE = ")
@@ -96,75 +105,103 @@ def change(app: Path, release_name: str, failure_rate: float) -> None:
     code.write_text(text + "\n")
 
 
-def alias(cloud: ServedCloud) -> tuple[str, dict[str, float]]:
-    found = cloud.client("lambda").get_alias(FunctionName=FUNCTION, Name=ALIAS)
+def alias(cloud: ServedCloud, function: str) -> tuple[str, dict[str, float]]:
+    found = cloud.client("lambda").get_alias(FunctionName=function, Name=ALIAS)
     return found["FunctionVersion"], (found.get("RoutingConfig") or {}).get(
         "AdditionalVersionWeights"
     ) or {}
 
 
-def versions(cloud: ServedCloud) -> list[str]:
-    listed = cloud.client("lambda").list_versions_by_function(FunctionName=FUNCTION)
+def versions(cloud: ServedCloud, function: str) -> list[str]:
+    listed = cloud.client("lambda").list_versions_by_function(FunctionName=function)
     return [v["Version"] for v in listed["Versions"] if v["Version"] != "$LATEST"]
 
 
-def rollouts_of(cloud: ServedCloud, version: str) -> list[dict[str, Any]]:
-    """Executions that rolled `version` of the app out (not duplicates, skips or no-ops)."""
+def rollouts(cloud: ServedCloud) -> list[dict[str, Any]]:
+    """Executions that rolled something out (not skips, duplicates or no-ops), each with
+    the states it entered and the (function, version) pairs its plan rolls out."""
     sfn = cloud.client("stepfunctions")
     machine = cloud.stack_outputs["RolloutStateMachineArn"]
     found = []
     for summary in sfn.list_executions(stateMachineArn=machine)["executions"]:
-        described = sfn.describe_execution(executionArn=summary["executionArn"])
-        events = sfn.get_execution_history(executionArn=summary["executionArn"], maxResults=1000)
+        arn = summary["executionArn"]
+        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
         entered = [
-            e["stateEnteredEventDetails"]["name"]
-            for e in events["events"]
-            if "stateEnteredEventDetails" in e
+            e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
         ]
-        if "Pre-traffic check" in entered and f'"{FUNCTION}"' in described["input"]:
-            plan = next(
-                json.loads(e["stateExitedEventDetails"]["output"])["plan"]
-                for e in events["events"]
-                if e.get("stateExitedEventDetails", {}).get("name") == "Prepare"
-            )
-            if plan["targetVersion"] == version:
-                found.append({**described, "states": entered})
+        if "Pre-traffic check" not in entered:
+            continue
+        plan = next(
+            json.loads(e["stateExitedEventDetails"]["output"])["plan"]
+            for e in events
+            if e.get("stateExitedEventDetails", {}).get("name") == "Prepare"
+        )
+        members = plan.get("functions") or [plan]
+        described = sfn.describe_execution(executionArn=arn)
+        rolled = {(function_name(m["functionName"]), str(m["targetVersion"])) for m in members}
+        found.append({**described, "states": entered, "rolls": rolled})
     return found
+
+
+def rollouts_of(cloud: ServedCloud, function: str, version: str) -> list[dict[str, Any]]:
+    return [r for r in rollouts(cloud) if (function, version) in r["rolls"]]
+
+
+def left_to_the_release(cloud: ServedCloud) -> set[tuple[str, str]]:
+    """(function, version) of the EventBridge-started executions that skipped a version
+    because its marker leaves it to the stack release."""
+    sfn = cloud.client("stepfunctions")
+    machine = cloud.stack_outputs["RolloutStateMachineArn"]
+    skipped = set()
+    for summary in sfn.list_executions(stateMachineArn=machine)["executions"]:
+        described = sfn.describe_execution(executionArn=summary["executionArn"])
+        plan = json.loads(described.get("output") or "{}").get("plan") or {}
+        if plan.get("action") == "skip" and "rollout release --stack" in plan.get("reason", ""):
+            skipped.add((function_name(plan["functionName"]), str(plan["targetVersion"])))
+    return skipped
 
 
 def test_a_sam_apps_release_cycle(cloud, app):
     lam = cloud.client("lambda")
+    machine = cloud.stack_outputs["RolloutStateMachineArn"]
 
     first = sam_deploy(cloud, app)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "Successfully created/updated stack - orders-app" in first.stdout
+    assert f"Successfully created/updated stack - {STACK}" in first.stdout
     answers = [
-        json.loads(json.loads(lam.invoke(FunctionName=FUNCTION, Qualifier=ALIAS)["Payload"].read())[
+        json.loads(json.loads(lam.invoke(FunctionName=API, Qualifier=ALIAS)["Payload"].read())[
             "body"])
         for _ in range(5)
     ]  # fmt: skip
     assert {(a["release"], a["version"]) for a in answers} == {("1", "1")}
+    placed = lam.invoke(FunctionName=API, Qualifier=ALIAS, Payload=json.dumps(ORDER))
+    assert json.loads(placed["Payload"].read())["statusCode"] == 202
 
-    # A code change: CloudFormation publishes version 2 and leaves `live` where it is; the
-    # publish starts the rollout (EventBridge: the function's rollout:* tags).
-    change(app, "2", 0.0)
+    # The API and the worker change in one deploy: CloudFormation publishes version 2 of
+    # each (marked for the stack release) and leaves both `live` aliases where they are.
+    change(app, API, "2", 0.0)
+    change(app, WORKER, "2", 0.0)
     second = sam_deploy(cloud, app)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert alias(cloud)[0] == "1" and versions(cloud) == ["1", "2"]
-    errors_alarm = cloud.client("cloudwatch").describe_alarms(AlarmNames=["orders-api-errors"])
-    dimensions = {d["Name"]: d["Value"] for d in errors_alarm["MetricAlarms"][0]["Dimensions"]}
-    assert dimensions["ExecutedVersion"] == "2"  # the alarm follows the new version
+    for function in (API, WORKER):
+        assert alias(cloud, function)[0] == "1" and versions(cloud, function) == ["1", "2"]
 
-    with Traffic(lam, FUNCTION, ALIAS, per_second=20) as traffic:
+    with Traffic(lam, API, ALIAS, per_second=20, payload=lambda: ORDER) as traffic:
         released = release(cloud)
     assert released.returncode == 0, released.stdout + released.stderr
-    assert alias(cloud) == ("2", {})
-    (rollout,) = rollouts_of(cloud, "2")
-    assert rollout["status"] == "SUCCEEDED"
+    name = stack_release_name(STACK, [(API, ALIAS, "2"), (WORKER, ALIAS, "2")])
+    assert released.stdout.splitlines()[0] == execution_arn(machine, name), released.stdout
+    assert alias(cloud, API) == ("2", {}) and alias(cloud, WORKER) == ("2", {})
+    # One rollout moved both (EventBridge left CloudFormation's marked versions alone).
+    (rollout,) = rollouts_of(cloud, API, "2")
+    assert [r["name"] for r in rollouts_of(cloud, WORKER, "2")] == [name]
+    assert {(API, "2"), (WORKER, "2")} <= left_to_the_release(cloud)
+    assert rollout["name"] == name and rollout["status"] == "SUCCEEDED"
+    assert rollout["rolls"] == {(API, "2"), (WORKER, "2")}
     states = rollout["states"]
     assert states.count("Shift traffic") == 9  # gradual: 10 %, 20 % … 90 %, then Promote
     assert {"Pre-traffic check", "Post-traffic check", "Rolled out"} <= set(states)
-    assert traffic.failed == 0
+    assert traffic.failed == 0 and traffic.sent > 0
 
     # Nothing changed: nothing published, nothing rolled out.
     third = sam_deploy(cloud, app)
@@ -172,20 +209,23 @@ def test_a_sam_apps_release_cycle(cloud, app):
     assert "No changes to deploy" in third.stdout
     again = release(cloud)
     assert again.returncode == 0, again.stderr
-    assert "nothing to roll out" in again.stderr
-    assert versions(cloud) == ["1", "2"] and alias(cloud) == ("2", {})
-    assert len(rollouts_of(cloud, "2")) == 1
+    assert "nothing to roll out" in again.stderr and again.stdout == ""
+    for function in (API, WORKER):
+        assert versions(cloud, function) == ["1", "2"] and alias(cloud, function) == ("2", {})
+    assert len(rollouts(cloud)) == 1
 
-    # A faulty change: 30 % of its requests fail. Rolled back, exit 1.
-    change(app, "3", 0.3)
+    # A healthy API and a worker that fails 30 % of its orders, released together: the
+    # worker's failures roll back both, so the API never runs release 3 against worker 2.
+    change(app, API, "3", 0.0)
+    change(app, WORKER, "3", 0.3)
     fourth = sam_deploy(cloud, app)
     assert fourth.returncode == 0, fourth.stdout + fourth.stderr
-    with Traffic(lam, FUNCTION, ALIAS, per_second=20):
+    with Traffic(lam, API, ALIAS, per_second=20, payload=lambda: ORDER) as traffic:
         faulty = release(cloud)
     assert faulty.returncode == 1, faulty.stdout + faulty.stderr
-    assert alias(cloud) == ("2", {})
-    # EventBridge's rollout of 3, and release's own when that one had already rolled back
-    rolled_back = rollouts_of(cloud, "3")
-    assert rolled_back and {r["status"] for r in rolled_back} == {"FAILED"}
-    for run in rolled_back:
-        assert {"Roll back", "Pre-traffic check failed"} & set(run["states"]), run["states"]
+    assert alias(cloud, API) == ("2", {}) and alias(cloud, WORKER) == ("2", {})
+    (rolled_back,) = rollouts_of(cloud, WORKER, "3")
+    assert rolled_back["rolls"] == {(API, "3"), (WORKER, "3")}
+    assert rolled_back["status"] == "FAILED" and "Roll back" in rolled_back["states"]
+    assert WORKER in rolled_back["cause"] and "every alias" in rolled_back["cause"]
+    assert traffic.failed == 0  # the API answered every order; the worker failed some
