@@ -50,8 +50,11 @@ def sample_functions(cloud: Any, prefix: str, count: int) -> list[SampleFunction
 
 def succeeds(cloud: Any, workflow: Workflow) -> Release:
     functions = sample_functions(cloud, "wf-rel-ok", 3)
+    for function in functions:
+        function.publish()  # version 2: never rolled out, nothing uses it
     targets = [function.publish() for function in functions]
-    return functions, targets, workflow.run(release_input(functions, targets, strategy=QUICK))
+    document = release_input(functions, targets, strategy=QUICK, keepVersions=1)
+    return functions, targets, workflow.run(document)
 
 
 def fails_at_step_2(cloud: Any, workflow: Workflow) -> Release:
@@ -248,6 +251,10 @@ def test_a_release_moves_every_alias_together_and_releases_every_lock(runs, alia
     assert all(row["healthy"] and row["newVersion"]["version"] for row in rows)
     outcome = run.outputs_of("Finalize")[0]["outcome"]["summary"]
     assert [f["targetVersion"] for f in outcome["functions"]] == targets
+    cleanup = run.output["cleanup"]  # each function's unused version 2, and only that
+    assert sorted((d["functionName"], d["version"]) for d in cleanup["deleted"]) == sorted(
+        (f.name, "2") for f in functions
+    )
 
 
 def test_one_failing_function_rolls_back_every_alias(runs, alias_log, workflow):
