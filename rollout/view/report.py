@@ -28,7 +28,6 @@ from rollout.view.run import (
     cause_summary,
 )
 
-HEALTH_FAILED = "HealthCheckFailed"
 UNCHANGED = "… unchanged"
 
 _OUTCOME_TONE = {
@@ -239,7 +238,7 @@ def _health(run: Run) -> str:
 def _failed_checks(run: Run) -> list[StateVisit]:
     """Checks that raised HealthCheckFailed; their numbers, when the error carries them as
     data, are in `visit.check` (and `run.failed_checks`)."""
-    return [v for v in run.visits if v.error == HEALTH_FAILED and v.type == "Task"]
+    return run.failed_check_visits
 
 
 def _check_row(check: HealthCheck, run: Run, failed: bool = False) -> str:

@@ -363,6 +363,12 @@ class Run:
         return self.weights[-1].weight if self.weights else 0.0
 
     @property
+    def failed_check_visits(self) -> list[StateVisit]:
+        """The health checks that raised HealthCheckFailed, one per failed task: the
+        history also repeats the error on TaskFailed and on the run's end."""
+        return [v for v in self.visits if v.error == HEALTH_FAILED and v.type == "Task"]
+
+    @property
     def last_check(self) -> HealthCheck | None:
         return self.checks[-1] if self.checks else None
 

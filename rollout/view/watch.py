@@ -213,12 +213,17 @@ def _next(run: Run, now: datetime) -> str:
 
 
 def _health(run: Run) -> Text:
-    check = run.last_check
-    if check is None:
+    """The latest check, passed or failed (a failed one carries its numbers as data)."""
+    judged = [*run.checks, *run.failed_checks]
+    failed_visits = run.failed_check_visits
+    if not judged and not failed_visits:
         return Text("no check yet", style="dim")
     passed = sum(c.healthy for c in run.checks)
-    failed = len(run.checks) - passed + sum(e.error == "HealthCheckFailed" for e in run.events)
+    failed = len(run.checks) - passed + len(failed_visits)
     counts = Text(f"checks ✔ {passed}, ✖ {failed}  ", style="dim")
+    if not judged:  # an older run: the failure's message is all there is
+        return counts + Text(f"✖ {cause_summary(failed_visits[-1].cause)}", style="red")
+    check = max(judged, key=lambda c: c.at or run.started_at)
     return counts + describe_check(check, sep="\n", versions=not run.is_release)
 
 
