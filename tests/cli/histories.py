@@ -546,3 +546,34 @@ def release_rolled_back() -> History:
         .enter("Rolled back", "Fail", seconds=0)
     )
     return h.finish("FAILED", "HealthCheckFailed", RELEASE_CAUSE)
+
+
+ROLLBACK_FAILED_CAUSE = (
+    "Could not roll back orders-cron: alias orders-cron:live is on version 9, not where "
+    "this rollout left it (orders-api:live, orders-worker:live restored) after "
+    f"HealthCheckFailed ({RELEASE_FAILURE}) — state: Check health; step 2/2 at 50%"
+)
+
+
+def release_rollback_failed() -> History:
+    """orders-worker fails at step 2 and orders-cron can't be restored (someone moved it):
+    Roll back raises RollbackFailed after restoring the others; its Catch keeps the error."""
+    h = release_step(release_prepared(), 0, "2026-11-26T10:01:03Z")
+    cause = json.dumps({"errorMessage": ROLLBACK_FAILED_CAUSE, "errorType": "RollbackFailed"})
+    failure = json.dumps({"errorMessage": RELEASE_FAILURE, "errorType": "HealthCheckFailed"})
+    h = (
+        h.state("Shift traffic", progress=release_progress(1))
+        .state("Wait for next check", "Wait", seconds=60)
+        .enter("Check health")
+        .task_failed("HealthCheckFailed", failure)
+        .exit("Check health", failure={"Error": "HealthCheckFailed", "Cause": failure})
+        .enter("Roll back")
+        .task_failed("RollbackFailed", cause)
+        .exit("Roll back", rollback={"Error": "RollbackFailed", "Cause": cause})
+        .state(
+            "Notify rollback failure",
+            outcome=release_outcome("rollback_failed", error="RollbackFailed", cause=cause),
+        )
+        .enter("Rollback failed", "Fail", seconds=0)
+    )
+    return h.finish("FAILED", "RollbackFailed", cause)
