@@ -99,7 +99,9 @@ def functions_table(run: Run) -> Table:
     """One row per function of a release: alias, versions, weight, health, verdict."""
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="dim")
     for column in ("function:alias", "versions", "weight", "health", "verdict"):
-        table.add_column(column, no_wrap=column in ("function:alias", "versions", "weight"))
+        # names and numbers stay on one line; health and the reasons wrap on a narrow screen
+        wraps = column in ("health", "verdict")
+        table.add_column(column, no_wrap=not wraps, ratio=1 if wraps else None)
     for row in function_rows(run):
         table.add_row(
             row.name,
