@@ -35,6 +35,7 @@ from tests.cli.histories import (
     succeeded,
 )
 from tests.cli.test_watch_view import text_of
+from tests.conftest import REPO
 
 NAMES = ["orders-api:live", "orders-worker:live", "orders-cron:live"]
 
@@ -251,3 +252,16 @@ def test_status_function_filter_finds_a_release_by_any_of_its_functions(sfn):
     for name in ("orders-api", "orders-cron", "arn:aws:lambda:us-east-1:1:function:orders-worker"):
         assert [r.name for r in recent_runs(sfn, MACHINE, name, 10)] == ["release-1"], name
     assert recent_runs(sfn, MACHINE, "orders", 10) == []
+
+
+def test_the_readme_shows_what_watch_prints_for_a_failed_release():
+    """README's excerpt is the Functions table of the release above, at 100 columns."""
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("<!-- release-watch-excerpt -->", 1)[1].split("```", 2)[1]
+    shown = [line.removeprefix("  ").rstrip() for line in block.strip("\n").splitlines()]
+    rendered = [
+        line.removeprefix("│ ").removesuffix("│").rstrip()
+        for line in text_of(render(rolled_back_run())).splitlines()
+    ]
+    start = rendered.index(shown[0])
+    assert rendered[start : start + len(shown)] == shown
