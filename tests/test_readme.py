@@ -91,6 +91,9 @@ def test_schema_presets_and_tags_are_the_contracts_tables():
         contract.replace("(security.md)", "(docs/security.md)")
         .replace("(#checks-and-health)", "(docs/workflow.md#checks-and-health)")
         .replace("(#strategies-and-presets)", "(#strategies)")
+        .replace(
+            "(#releases-of-several-functions)", "(docs/workflow.md#releases-of-several-functions)"
+        )
     )
     assert len(quoted) == 4  # input, presets, strategy objects, tags
     for table in quoted:

@@ -24,7 +24,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.set_correlation_id(payload.executionId)
     metrics.add_metric(name=f"{payload.phase}Checks", unit=MetricUnit.Count, value=1)
     # The invoke and the hook wait for their answer, within what this Lambda has left.
-    result = checks.run(
+    result = checks.run_all(
         payload.plan.rollout_ready(),
         payload.phase,
         lambda: context.get_remaining_time_in_millis() / 1000,

@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from rollout_core.controls import APPLIES, AWAITING, BEFORE_BAKE_ONLY, PAUSED, RUNNING
+from rollout_core.lock import CONTROL_KEY
 
 from rollout.aws import (
     AwsContext,
@@ -117,7 +118,8 @@ def _target(aws: AwsContext, args: argparse.Namespace, table: str) -> tuple[str,
         item = read_item(aws.client("dynamodb"), table, key)
     if item is None:
         raise CliError(f"no rollout of {key} is running; nothing changed", EXIT_NOT_APPLICABLE)
-    return key, item["owner"]
+    # a release's controls go to its first function's item, which every member names
+    return str(item.get(CONTROL_KEY) or key), item["owner"]
 
 
 def lock_key_of(aws: AwsContext, arn: str) -> str:

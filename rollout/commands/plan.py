@@ -107,13 +107,21 @@ def _gates(approval: dict[str, Any] | None, steps: int, bake: int) -> int:
 
 
 def show(plan: dict[str, Any], console: Console) -> None:
-    where = f"{plan['functionName']}:{plan['alias']}"
+    members = plan.get("functions") or [plan]
     if plan["action"] == "noop":
+        where = f"{plan['functionName']}:{plan['alias']}" if plan.get("functionName") else "release"
         console.print(f"{where}: nothing to do — {plan['reason']}")
+        _notes(plan, console)
         return
     numbers = estimate(plan)
+    if len(members) > 1:
+        console.print(f"[bold]release of {len(members)} functions[/], shifted together:")
+    for member in members:
+        console.print(
+            f"[bold]{member['functionName']}:{member['alias']}[/]: version "
+            f"{member['stableVersion']} → {member['targetVersion']}"
+        )
     console.print(
-        f"[bold]{where}[/]: version {plan['stableVersion']} → {plan['targetVersion']}, "
         f"strategy {plan['strategy']['name']}, health checked every "
         f"{plan['checkIntervalSeconds']} s"
     )
@@ -151,9 +159,13 @@ def show(plan: dict[str, Any], console: Console) -> None:
             f"{_seconds(numbers['worstCaseSeconds'])}, {numbers['worstCaseTransitions']} "
             f"transitions (${numbers['worstCaseCostUsd']:.4f})"
         )
+    _notes(plan, console)
+    console.print("nothing was changed and no lock was taken")
+
+
+def _notes(plan: dict[str, Any], console: Console) -> None:
     for note in plan.get("notes", []):
         console.print(f"note: {note}")
-    console.print("nothing was changed and no lock was taken")
 
 
 def _seconds(seconds: int) -> str:

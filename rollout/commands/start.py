@@ -50,6 +50,8 @@ TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
     "approval": (dict,),
     "dryRun": (bool,),
 }
+# The keys that name one function of a release (each entry of `functions`).
+ENTRY_KEYS = ("functionName", "alias", "targetVersion", "preTraffic", "postTraffic")
 HEALTH_TYPES: dict[str, tuple[type, ...]] = {
     "errorRatePercent": NUMBER,
     "compareToStable": (bool,),
@@ -321,9 +323,12 @@ def _json_flag(flag: str, value: str | None) -> Any:
 
 def validate_types(document: dict[str, Any]) -> None:
     """Check what needs no AWS: required keys and value types."""
-    for key in ("functionName", "alias"):
-        if not document.get(key):
-            raise CliError(f"{key} is required (--{_flag_for(key)} or --input)", EXIT_INVALID)
+    if "functions" in document:
+        _validate_release_entries(document)
+    else:
+        for key in ("functionName", "alias"):
+            if not document.get(key):
+                raise CliError(f"{key} is required (--{_flag_for(key)} or --input)", EXIT_INVALID)
     _check_types(document, TOP_LEVEL_TYPES, "")
     if isinstance(document.get("health"), dict):
         _check_types(document["health"], HEALTH_TYPES, "health.")
@@ -333,6 +338,30 @@ def validate_types(document: dict[str, Any]) -> None:
     version = document.get("targetVersion")
     if version is not None and not str(version).isdigit():
         raise CliError(f"targetVersion must be a version number, not {version!r}", EXIT_INVALID)
+
+
+def _validate_release_entries(document: dict[str, Any]) -> None:
+    """A release names its functions in `functions` only (docs/workflow.md, "Releases")."""
+    beside = [key for key in ENTRY_KEYS if key in document]
+    if beside:
+        raise CliError(
+            f"{', '.join(beside)}: not allowed beside functions (--function, --alias and "
+            "--version name a single rollout); name them in each entry",
+            EXIT_INVALID,
+        )
+    entries = document["functions"]
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise CliError("functions must be a list of objects", EXIT_INVALID)
+    for index, entry in enumerate(entries):
+        for key in ("functionName", "alias"):
+            if not entry.get(key):
+                raise CliError(f"functions.{index}.{key} is required", EXIT_INVALID)
+        _check_types(entry, {k: TOP_LEVEL_TYPES[k] for k in ENTRY_KEYS}, f"functions.{index}.")
+
+
+def entries(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The functions a console input names: each entry of a release, or the input itself."""
+    return list(document["functions"]) if "functions" in document else [document]
 
 
 def _check_types(document: dict[str, Any], types: dict[str, tuple[type, ...]], at: str) -> None:
@@ -351,10 +380,14 @@ def _flag_for(key: str) -> str:
 
 
 def preflight(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any] | None:
-    """Say "no such function or alias" now rather than after a trip through the workflow.
-    The alias (GetAlias), or None when the caller may not read Lambda: Prepare checks
-    again anyway."""
-    function, alias = document["functionName"], document["alias"]
+    """Say "no such function or alias" now rather than after a trip through the workflow,
+    for every function a release names. The (first) alias (GetAlias), or None when the
+    caller may not read Lambda: Prepare checks again anyway."""
+    found = [_alias(aws, entry["functionName"], entry["alias"]) for entry in entries(document)]
+    return found[0]
+
+
+def _alias(aws: AwsContext, function: str, alias: str) -> dict[str, Any] | None:
     try:
         return dict(aws.client("lambda").get_alias(FunctionName=function, Name=alias))
     except ClientError as error:

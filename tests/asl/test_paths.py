@@ -356,6 +356,7 @@ class Rollout:
             "error": failure["Error"],
             "cause": f"Rolled back to version {STABLE}: {error_message(failure)}",
             "restored": True,
+            "aliases": [{"functionName": "orders", "alias": "live", "restored": True}],
         }
 
     def clean_up(self, event: Json) -> Json:

@@ -42,9 +42,12 @@ MODULE_CODE = "<module>"  # a module's import-time statements, as a node of the 
 IAM_PREFIX = {"monitoring": "cloudwatch"}
 # Operations authorised by an IAM action of another name (Lambda's Invoke API is
 # authorised by lambda:InvokeFunction, DryRun included).
+# A transaction is authorised by its actions' own permissions ("Using IAM with DynamoDB
+# transactions": Put is governed by dynamodb:PutItem); rollout_core.lock only puts.
 IAM_ACTION = {
     "lambda:Invoke": "lambda:InvokeFunction",
     "lambda:InvokeWithResponseStream": "lambda:InvokeFunction",
+    "dynamodb:TransactWriteItems": "dynamodb:PutItem",
 }
 # Attributes of a client that are not API calls.
 CLIENT_ATTRIBUTES = {"meta", "exceptions", "can_paginate"}

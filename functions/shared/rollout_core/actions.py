@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from . import aliases, clock, controls, health, progress
+from . import aliases, clock, controls, health, progress, release
 from .aliases import Position
-from .errors import HealthCheckFailed
+from .errors import AliasDrift, HealthCheckFailed, ReleaseDrift
 from .models import Progress, RolloutPlan
 
 STATE_NAMES = {"step": "Check health", "bake": "Check bake health"}
+# Keys of a member's row in lastCheck.functions that the top level of lastCheck has its own of.
+MEMBER_ONLY = frozenset({"functionName", "alias", "healthy", "reasons"})
 
 
 def current_position(plan: RolloutPlan, cursor: Progress) -> Position:
@@ -20,19 +24,37 @@ def current_position(plan: RolloutPlan, cursor: Progress) -> Position:
 
 
 def shift(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
+    """Every alias of the rollout (or release) to the next step's weight."""
     index = cursor.stepIndex + 1
     if index >= len(plan.steps):
         return progress.nothing_to_shift(cursor)
     weight = plan.steps[index].weight
-    new = aliases.split(plan.stableVersion, plan.targetVersion, weight)
-    aliases.move(plan.functionName, plan.alias, [current_position(plan, cursor)], new)
+    _move_all(
+        plan,
+        cursor,
+        lambda member: aliases.split(member.stableVersion, member.targetVersion, weight),
+    )
     return progress.start_step(plan, cursor, index, now)
 
 
 def promote(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
-    new = Position(plan.targetVersion)
-    aliases.move(plan.functionName, plan.alias, [current_position(plan, cursor)], new)
+    _move_all(plan, cursor, lambda member: Position(member.targetVersion))
     return progress.start_bake(plan, cursor, now)
+
+
+def _move_all(plan: RolloutPlan, cursor: Progress, new: Callable[[RolloutPlan], Position]) -> None:
+    """Move each member from where this rollout left it. In a release, an alias changed
+    by someone else (AliasDrift) after others moved is a ReleaseDrift: the workflow then
+    rolls every alias back instead of leaving the others split."""
+    for member in release.members(plan):
+        try:
+            aliases.move(
+                member.functionName, member.alias, [current_position(member, cursor)], new(member)
+            )
+        except AliasDrift as drift:
+            if not release.is_release(plan):
+                raise
+            raise ReleaseDrift(f"{drift}; rolling back every alias of the release") from None
 
 
 def check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
@@ -43,25 +65,32 @@ def check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
 
 
 def judge(plan: RolloutPlan, advanced: Progress, now: datetime, state: str) -> Progress:
-    """One health check; HealthCheckFailed names the state, the step and every reason."""
+    """One health check: the alarms once, then each function (one, or every member of a
+    release) against its own stable version; HealthCheckFailed names the state, the step
+    and every reason, each with its function in a release."""
     states = health.alarm_states(plan.alarms)
     since = (
         clock.parse(advanced.stepStartedAt)
         if advanced.stepStartedAt
         else now - timedelta(seconds=plan.checkIntervalSeconds)
     )
-    versions = [plan.targetVersion, plan.stableVersion]
-    stats = health.version_stats(plan.functionName, plan.alias, versions, since, now)
-    verdict = health.judge(plan, advanced, states, stats, (since, now))
+    verdict = health.Verdict()
+    health.judge_alarms(plan, advanced, states, verdict)
+    checked = [_judge_member(member, advanced, (since, now)) for member in release.members(plan)]
+    primary = checked[0]
+    for member, (member_verdict, _) in zip(release.members(plan), checked, strict=True):
+        prefix = f"{member.functionName}: " if release.is_release(plan) else ""
+        verdict.reasons += [prefix + reason for reason in member_verdict.reasons]
+        verdict.notes += [prefix + note for note in member_verdict.notes]
     last = {
         "at": clock.iso(now),
         "healthy": verdict.healthy,
         "alarms": states,
-        "newVersion": stats[plan.targetVersion].as_dict(),
-        "stableVersion": stats[plan.stableVersion].as_dict(),
+        **{k: v for k, v in primary[1].items() if k not in MEMBER_ONLY},
         "notes": verdict.notes,
-        **verdict.signals,
     }
+    if release.is_release(plan):
+        last["functions"] = [row for _, row in checked]
     if not verdict.healthy:
         # the failing check travels as data too, with where the rollout stood (the report)
         failed = last | {
@@ -74,3 +103,23 @@ def judge(plan: RolloutPlan, advanced: Progress, now: datetime, state: str) -> P
         )
     rearmed = [*advanced.rearmedAlarms, *verdict.rearmed]
     return advanced.model_copy(update={"lastCheck": last, "rearmedAlarms": rearmed})
+
+
+def _judge_member(
+    member: RolloutPlan, advanced: Progress, window: tuple[datetime, datetime]
+) -> tuple[health.Verdict, dict[str, Any]]:
+    """One function's own signals: its new version's metrics and logs against its stable
+    version's; the row `lastCheck` keeps for it."""
+    versions = [member.targetVersion, member.stableVersion]
+    stats = health.version_stats(member.functionName, member.alias, versions, *window)
+    verdict = health.judge_version(member, advanced, stats, window)
+    row = {
+        "functionName": member.functionName,
+        "alias": member.alias,
+        "healthy": verdict.healthy,
+        "reasons": verdict.reasons,
+        "newVersion": stats[member.targetVersion].as_dict(),
+        "stableVersion": stats[member.stableVersion].as_dict(),
+        **verdict.signals,
+    }
+    return verdict, row

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import clients, scope
+from . import clients, release, scope
 from . import invoke as invoking
 from .errors import PostTrafficCheckFailed, PreTrafficCheckFailed
 from .models import CheckConfig, RolloutPlan
@@ -22,6 +22,20 @@ LABELS = {"preTraffic": "Pre-traffic check", "postTraffic": "Post-traffic check"
 
 
 TimeLeft = Callable[[], float] | None  # seconds the calling task has left
+
+
+def run_all(plan: RolloutPlan, phase: str, time_left: TimeLeft = None) -> dict[str, Any]:
+    """`$.checks.<phase>`: one function's check, or each member's in turn for a release
+    (rollout_core.release), so every pre-traffic check passes before any alias moves. The
+    first failure raises the phase's named error, naming its function."""
+    if not release.is_release(plan):
+        return run(plan, phase, time_left)
+    results = []
+    for member in release.members(plan):
+        outcome = run(member, phase, time_left)
+        results.append({"functionName": member.functionName, "alias": member.alias} | outcome)
+    skipped = all(result["skipped"] for result in results)
+    return {"phase": phase, "passed": True, "skipped": skipped, "functions": results}
 
 
 def run(plan: RolloutPlan, phase: str, time_left: TimeLeft = None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import clients, clock, lock
+from . import clients, clock, lock, release
 from .errors import RolloutAborted
 from .models import Plan, Progress, RolloutPlan
 from .progress import where
@@ -156,7 +156,26 @@ def write(
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False
         raise
+    if ttl_seconds is not None:
+        _renew_members(plan, values[":expires"])
     return True
+
+
+def _renew_members(plan: RolloutPlan, expires: dict[str, str]) -> None:
+    """A release's other locks live as long as its control channel (a pause renews them)."""
+    for ref in release.lock_refs(plan)[1:]:
+        try:
+            clients.dynamodb().update_item(
+                TableName=ref.table,
+                Key={lock.KEY: {"S": ref.key}},
+                UpdateExpression="SET #expires = :expires",
+                ConditionExpression="#owner = :me",
+                ExpressionAttributeNames={"#expires": lock.EXPIRES, "#owner": lock.OWNER},
+                ExpressionAttributeValues={":expires": expires, ":me": {"S": plan.executionId}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
 
 # -- applying a control -------------------------------------------------------------------

@@ -23,6 +23,8 @@ class InvalidRolloutRequest(RolloutError):
 class RolloutInProgress(RolloutError):
     """Another execution holds the function+alias lock."""
 
+    key: str | None = None  # the lock's key, when known
+
 
 class AlarmsAlreadyFiring(RolloutError):
     """Named alarms are in ALARM before the rollout starts and were not ignored."""
@@ -68,6 +70,11 @@ def split_details(message: str) -> tuple[str, dict[str, Any] | None]:
 
 class AliasDrift(RolloutError):
     """The alias is not where this rollout left it; it is not overwritten."""
+
+
+class ReleaseDrift(RolloutError):
+    """An alias of a release was changed by someone else: unlike a single rollout's
+    AliasDrift (left as they set it), the release's other aliases are rolled back."""
 
 
 class RollbackFailed(RolloutError):

@@ -12,6 +12,9 @@ from . import clients
 from .errors import InvalidRolloutRequest
 
 ALIAS_TAG = "rollout:alias"
+# The Description `rollout release --stack` gives the versions it publishes: their release
+# rolls them out together, so the per-function trigger leaves them alone.
+RELEASE_MARKER = "rollout:release"
 
 # tag → (request key, converter); the converter's ValueError names the tag in the message
 _TAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -65,6 +68,12 @@ def published(event: dict[str, Any]) -> tuple[str, str]:
     if function.startswith("arn:") and function.count(":") == 7:
         function = function.rsplit(":", 1)[0]  # drop the version qualifier
     return function, version
+
+
+def published_for_a_release(function: str, version: str) -> bool:
+    """The version was published by a stack release (its Description says so)."""
+    found = clients.lambda_().get_function_configuration(FunctionName=function, Qualifier=version)
+    return str(found.get("Description", "")).startswith(RELEASE_MARKER)
 
 
 def read_tags(function: str) -> dict[str, str]:

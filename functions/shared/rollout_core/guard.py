@@ -26,7 +26,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
-from . import aliases, clients, lock, notify, settings
+from . import aliases, clients, lock, notify, release, settings
 from .aliases import Position
 from .errors import AliasDrift
 from .models import Plan, Progress, RolloutPlan
@@ -136,25 +136,54 @@ def guard(change: StatusChange) -> dict[str, Any]:
 
 
 def _clean_up(plan: RolloutPlan, change: StatusChange) -> dict[str, Any]:
+    """Restore each alias (every member of a release, even when one fails), release the
+    locks, notify; re-raise a failed restore so Lambda retries the guard."""
     summary: dict[str, Any] = {
         "functionName": plan.functionName,
         "alias": plan.alias,
         "stableVersion": plan.stableVersion,
         "targetVersion": plan.targetVersion,
     }
-    try:
-        summary |= restore(plan)
-    except (ClientError, BotoCoreError, AliasDrift) as error:
-        summary |= {"action": "failed", "detail": f"could not restore the alias: {error}"}
-        summary["lockReleased"] = _release(plan)
-        _notify("guard_attention", summary, change)
-        raise  # an asynchronous invocation is retried by Lambda; the alias still needs it
+    done = release.each(plan, restore, (ClientError, BotoCoreError, AliasDrift))
+    rows = [row | {"functionName": member} for member, row in _by_member(plan, done)]
+    summary |= _combined(rows)
+    if release.is_release(plan):
+        summary["aliases"] = rows
     summary["lockReleased"] = _release(plan)
+    if done.errors:
+        _notify("guard_attention", summary, change)
+        raise next(iter(done.errors.values()))  # Lambda retries; the alias still needs it
     if summary["action"] == "restored":
         summary["notified"] = _notify("guard_restored", summary, change)
     elif summary["action"] in ("left", "missing"):
         summary["notified"] = _notify("guard_attention", summary, change)
     return summary
+
+
+def _by_member(
+    plan: RolloutPlan, done: release.Each[dict[str, str]]
+) -> list[tuple[str, dict[str, str]]]:
+    results = iter(done.results)
+    rows = []
+    for member in release.members(plan):
+        error = done.errors.get(member.functionName)
+        row = (
+            {"action": "failed", "detail": f"could not restore the alias: {error}"}
+            if error
+            else next(results)
+        )
+        rows.append((member.functionName, row))
+    return rows
+
+
+# The summary's action for several aliases: the most pressing one's.
+_URGENCY = ("failed", "left", "missing", "restored", "none")
+
+
+def _combined(rows: list[dict[str, str]]) -> dict[str, str]:
+    action = min((row["action"] for row in rows), key=_URGENCY.index)
+    detail = "; ".join(row["detail"] for row in rows)
+    return {"action": action, "detail": detail}
 
 
 def restore(plan: RolloutPlan) -> dict[str, str]:
@@ -187,9 +216,8 @@ def restore(plan: RolloutPlan) -> dict[str, str]:
 
 
 def _release(plan: RolloutPlan) -> bool:
-    if plan.lock is None:
-        return False
-    return lock.release(plan.lock.table, plan.lock.key, plan.lock.owner)
+    """Release every lock the plan holds (only the ones still ours); True if any was."""
+    return any([lock.release(ref.table, ref.key, ref.owner) for ref in release.lock_refs(plan)])
 
 
 def _release_unplanned_lock(record: ExecutionRecord) -> dict[str, Any]:
@@ -200,12 +228,21 @@ def _release_unplanned_lock(record: ExecutionRecord) -> dict[str, Any]:
     """
     table = settings.load().lock_table
     document = record.input if isinstance(record.input, dict) else {}
-    function, alias = document.get("functionName"), document.get("alias")
-    if not (table and isinstance(function, str) and isinstance(alias, str)):
+    entries = document.get("functions", [document])  # a release names one lock per entry
+    entries = entries if isinstance(entries, list) else []
+    keys = [key for entry in entries if isinstance(entry, dict) and (key := _lock_key(entry))]
+    if not (table and keys):
         return {"action": "none", "reason": "no plan and no lock to look for"}
+    released = [lock.release(table, key, record.arn) for key in keys]
+    return {"action": "none", "reason": "no plan", "lockReleased": any(released)}
+
+
+def _lock_key(entry: dict[str, Any]) -> str | None:
+    function, alias = entry.get("functionName"), entry.get("alias")
+    if not (isinstance(function, str) and isinstance(alias, str)):
+        return None
     name = function.split(":function:", 1)[-1]  # Prepare keys the lock by the bare name
-    released = lock.release(table, lock.lock_key(name, alias), record.arn)
-    return {"action": "none", "reason": "no plan", "lockReleased": released}
+    return lock.lock_key(name, alias)
 
 
 def _notify(outcome: str, summary: dict[str, Any], change: StatusChange) -> Any:

@@ -119,30 +119,28 @@ def signals() -> dict[str, Any]:
     return {"logs": logs_signal.check}
 
 
-def judge(
+def judge_version(
     plan: RolloutPlan,
     progress: Progress,
-    states: dict[str, str],
     stats: dict[str, VersionStats],
-    window: tuple[datetime, datetime] | None = None,
+    window: tuple[datetime, datetime],
 ) -> Verdict:
-    """Healthy or not, and why; low traffic is judged at the end of a step only. With the
-    check's `window` (since, now), the signals() are read and judged too."""
+    """One function's new version: its error rate, then every further signal over the
+    check's `window` (since, now); low traffic is judged at the end of a step only."""
     verdict = Verdict()
-    _judge_alarms(plan, progress, states, verdict)
     _judge_rate(plan, progress, stats, verdict)
-    if window is not None:
-        for name, signal in signals().items():
-            reasons, notes, summary = signal(plan, progress, *window)
-            verdict.reasons += reasons
-            verdict.notes += notes
-            verdict.signals[name] = summary
+    for name, signal in signals().items():
+        reasons, notes, summary = signal(plan, progress, *window)
+        verdict.reasons += reasons
+        verdict.notes += notes
+        verdict.signals[name] = summary
     return verdict
 
 
-def _judge_alarms(
+def judge_alarms(
     plan: RolloutPlan, progress: Progress, states: dict[str, str], verdict: Verdict
 ) -> None:
+    """The rollout's (or release's) alarms, once per check, into `verdict`."""
     for name, state in states.items():
         if name in plan.ignoredAlarms and name not in progress.rearmedAlarms:
             if state == "ALARM":

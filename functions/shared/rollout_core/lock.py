@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -21,6 +22,9 @@ EXPIRES = "expiresAt"  # the table's TTL attribute (epoch seconds)
 # The lock item is also the rollout's control channel (rollout_core.controls): the
 # workflow keeps its state there, and operators write their control next to it.
 STATE, PHASE = "state", "phase"
+# On each lock of a release (rollout_core.release): the key of the item that is the
+# release's control channel, so a control can name any of its functions.
+CONTROL_KEY = "controlKey"
 
 
 def lock_key(function: str, alias: str) -> str:
@@ -37,31 +41,60 @@ class Holding:
 
 
 def acquire(table: str, key: str, owner: str, ttl_seconds: int, target: str = "") -> None:
-    now = int(time.time())
     try:
-        clients.dynamodb().put_item(
-            TableName=table,
-            Item={
-                KEY: {"S": key},
-                OWNER: {"S": owner},
-                EXPIRES: {"N": str(now + ttl_seconds)},
-                "acquiredAt": {"N": str(now)},
-                TARGET: {"S": target},
-                STATE: {"S": "running"},
-                PHASE: {"S": "pending"},
-            },
-            ConditionExpression="attribute_not_exists(#key) OR #owner = :owner OR #expires < :now",
-            ExpressionAttributeNames={"#key": KEY, "#owner": OWNER, "#expires": EXPIRES},
-            ExpressionAttributeValues={":owner": {"S": owner}, ":now": {"N": str(now)}},
-        )
+        clients.dynamodb().put_item(**_put(table, key, owner, ttl_seconds, target))
     except ClientError as error:
         if not _condition_failed(error):
             raise
-        holder = holder_of(table, key)
-        raise RolloutInProgress(
-            f"{key} is being rolled out by {holder or 'another execution'}; "
-            "wait for it to finish or stop it"
-        ) from None
+        raise _in_progress(table, key) from None
+
+
+def acquire_all(table: str, keys: list[tuple[str, str]], owner: str, ttl_seconds: int) -> None:
+    """Take every (key, target) lock of a release or none (one TransactWriteItems). The
+    first key's item is the release's control channel; each item names it (CONTROL_KEY)."""
+    control_key = keys[0][0]
+    puts = [_put(table, key, owner, ttl_seconds, target, control_key) for key, target in keys]
+    try:
+        clients.dynamodb().transact_write_items(TransactItems=[{"Put": put} for put in puts])
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        held_elsewhere = [key for key, _ in keys if holder_of(table, key) not in (None, owner)]
+        raise _in_progress(table, held_elsewhere[0] if held_elsewhere else keys[0][0]) from None
+
+
+def _put(
+    table: str, key: str, owner: str, ttl_seconds: int, target: str, control_key: str = ""
+) -> dict[str, Any]:
+    now = int(time.time())
+    item = {
+        KEY: {"S": key},
+        OWNER: {"S": owner},
+        EXPIRES: {"N": str(now + ttl_seconds)},
+        "acquiredAt": {"N": str(now)},
+        TARGET: {"S": target},
+        STATE: {"S": "running"},
+        PHASE: {"S": "pending"},
+    }
+    if control_key:
+        item[CONTROL_KEY] = {"S": control_key}
+    return {
+        "TableName": table,
+        "Item": item,
+        "ConditionExpression": "attribute_not_exists(#key) OR #owner = :owner OR #expires < :now",
+        "ExpressionAttributeNames": {"#key": KEY, "#owner": OWNER, "#expires": EXPIRES},
+        "ExpressionAttributeValues": {":owner": {"S": owner}, ":now": {"N": str(now)}},
+    }
+
+
+def _in_progress(table: str, key: str) -> RolloutInProgress:
+    holder = holder_of(table, key)
+    error = RolloutInProgress(
+        f"{key} is being rolled out by {holder or 'another execution'}; "
+        "wait for it to finish or stop it"
+    )
+    error.key = key  # which lock of a release was taken (rollout_core.plan names its entry)
+    return error
 
 
 def release(table: str, key: str, owner: str) -> bool:

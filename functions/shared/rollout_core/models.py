@@ -51,6 +51,21 @@ class ApprovalPolicy(_Doc):
     onTimeout: Literal["rollback", "proceed"] = "rollback"
 
 
+class Member(_Doc):
+    """One function of a release (rollout_core.release): what a single rollout's plan says
+    about its function, alias and checks; everything else is the release's."""
+
+    functionName: str
+    functionArn: str
+    alias: str
+    aliasArn: str
+    stableVersion: str
+    targetVersion: str
+    preTraffic: CheckConfig | None = None
+    postTraffic: CheckConfig | None = None
+    lockKey: str
+
+
 class Plan(_Doc):
     action: Literal["rollout", "skip", "noop", "duplicate", "dryRun"]
     reason: str | None = None
@@ -79,6 +94,9 @@ class Plan(_Doc):
     lock: LockRef | None = None
     notes: list[str] = Field(default_factory=list)
     rolledOutBy: str | None = None  # duplicate: the execution already rolling this version out
+    # A release of several functions (rollout_core.release); empty for one function. The
+    # fields above name the first member, whose lock item is the release's control channel.
+    functions: list[Member] = Field(default_factory=list)
 
     def rollout_ready(self) -> RolloutPlan:
         """The plan with the fields a rollout needs, checked once instead of everywhere."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import aliases, lock, notify, settings
+from . import aliases, lock, notify, release, settings
 from .aliases import Position
 from .errors import AliasDrift, RollbackFailed, split_details
 from .models import Plan, Progress, RolloutPlan
@@ -40,36 +40,67 @@ def failure_parts(failure: dict[str, Any] | None) -> tuple[str, str]:
 
 
 def roll_back(plan: RolloutPlan, cursor: Progress, failure: dict[str, Any] | None) -> dict:
-    """Put the alias back on the stable version with no routing, from a position this
-    rollout could have left it in; anything else is someone else's change: left alone."""
+    """Put every alias (one, or each member of a release) back on its stable version with
+    no routing, from a position this rollout could have left it in; anything else is
+    someone else's change: left alone. An alias that can't be restored doesn't stop the
+    others; RollbackFailed then names it (and the guard tries again)."""
     error, message = failure_parts(failure)
     details = _details(plan, cursor, error)
-    target = Position(plan.stableVersion)
-    try:
-        found = aliases.move(plan.functionName, plan.alias, own_positions(plan, cursor), target)
-    except AliasDrift as drift:
-        raise RollbackFailed(
-            f"Could not roll back {plan.functionName}:{plan.alias} after {error} ({message}): "
-            f"{drift} — {details}"
-        ) from None
-    except ClientError as client_error:
-        raise RollbackFailed(
-            f"Could not roll back {plan.functionName}:{plan.alias} after {error} ({message}): "
-            f"{client_error} — {details}"
-        ) from None
-    cause = (
-        f"Rolled back {plan.functionName}:{plan.alias} to version {plan.stableVersion}: "
-        f"{message} — {details}"
-    )
-    return {
+    done = release.each(plan, lambda member: _restore(member, cursor), (AliasDrift, ClientError))
+    if done.errors:
+        raise RollbackFailed(_not_restored(plan, done, f"{error} ({message})", details))
+    result: dict[str, Any] = {
         "error": error,
-        "cause": cause,
+        "cause": f"{_rolled_back(plan)}: {message} — {details}",
         "restored": True,
-        "foundAt": found.describe(),
+        "foundAt": done.results[0]["foundAt"],
         "alias": {"version": plan.stableVersion, "routing": {}},
         "stableVersion": plan.stableVersion,
         "targetVersion": plan.targetVersion,
+        # one row per alias restored: one for a rollout, each member's for a release
+        "aliases": [
+            {k: row[k] for k in ("functionName", "alias", "restored", "detail")}
+            for row in done.results
+        ],
     }
+    return result
+
+
+def _restore(member: RolloutPlan, cursor: Progress) -> dict[str, Any]:
+    target = Position(member.stableVersion)
+    found = aliases.move(member.functionName, member.alias, own_positions(member, cursor), target)
+    return {
+        "functionName": member.functionName,
+        "alias": member.alias,
+        "label": f"{member.functionName}:{member.alias}",
+        "restored": True,
+        "foundAt": found.describe(),
+        "detail": f"restored from {found.describe()} to version {member.stableVersion}",
+    }
+
+
+def _not_restored(
+    plan: RolloutPlan, done: release.Each[dict[str, Any]], after: str, details: str
+) -> str:
+    """Which aliases could not be put back, and why; for a release, which ones were."""
+    failed = [
+        (member, done.errors[member.functionName])
+        for member in release.members(plan)
+        if member.functionName in done.errors
+    ]
+    names = ", ".join(f"{member.functionName}:{member.alias}" for member, _ in failed)
+    why = "; ".join(str(problem) for _, problem in failed)
+    restored = ", ".join(row["label"] for row in done.results)
+    also = f"; restored {restored}" if restored else ""
+    return f"Could not roll back {names} after {after}: {why}{also} — {details}"
+
+
+def _rolled_back(plan: RolloutPlan) -> str:
+    if release.is_release(plan):
+        return (
+            f"Rolled back every alias of the release ({release.label(plan)}) to its stable version"
+        )
+    return f"Rolled back {plan.functionName}:{plan.alias} to version {plan.stableVersion}"
 
 
 def own_positions(plan: RolloutPlan, cursor: Progress) -> list[Position]:
@@ -110,7 +141,7 @@ def finalize(
 
     `announce=False` leaves the notification to the next state (the clean-up after a
     success, which adds what it deleted)."""
-    released = lock.release(plan.lock.table, plan.lock.key, plan.lock.owner) if plan.lock else False
+    released = _release_locks(plan)
     summary: dict[str, Any] = {
         "outcome": outcome,
         "executionId": plan.executionId,
@@ -121,10 +152,21 @@ def finalize(
         "strategy": plan.strategy.name if plan.strategy else None,
         "lockReleased": released,
     }
+    if release.is_release(plan):
+        summary["functions"] = [
+            member.model_dump(include={"functionName", "alias", "stableVersion", "targetVersion"})
+            for member in plan.functions
+        ]
     summary |= _error_and_cause(plan, outcome, rollback, failure)
     if announce:
         summary["notified"] = notify.publish(outcome, summary)
     return summary
+
+
+def _release_locks(plan: Plan) -> bool:
+    """Release every lock the plan holds (each only if still ours); True if any was."""
+    released = [lock.release(ref.table, ref.key, ref.owner) for ref in release.lock_refs(plan)]
+    return any(released)
 
 
 def release_after_prepare_failure(execution_id: str) -> dict[str, Any]:
@@ -144,17 +186,38 @@ def _error_and_cause(
     plan: Plan, outcome: str, rollback: dict[str, Any] | None, failure: dict[str, Any] | None
 ) -> dict[str, str]:
     if outcome == "succeeded":
-        return {"detail": f"{plan.functionName}:{plan.alias} now runs version {plan.targetVersion}"}
+        return {"detail": _now_runs(plan)}
     if outcome == "rolled_back" and rollback and rollback.get("error"):
         return {"error": rollback["error"], "cause": rollback["cause"]}
     error, message = failure_parts(failure)
-    lines = {
-        "check_failed": f"Version {plan.targetVersion} of {plan.functionName} failed its "
-        f"pre-traffic check; {plan.alias} stays on version {plan.stableVersion}",
-        "drifted": f"{plan.functionName}:{plan.alias} was changed by someone else; "
-        "the rollout stopped and left it as they set it",
-        "rollback_failed": f"{plan.functionName}:{plan.alias} could not be restored to "
-        f"version {plan.stableVersion}; check the alias by hand",
-    }
-    line = lines.get(outcome, f"Rollout of {plan.functionName}:{plan.alias} ended: {outcome}")
+    lines = (
+        _release_lines(plan)
+        if release.is_release(plan)
+        else {
+            "check_failed": f"Version {plan.targetVersion} of {plan.functionName} failed its "
+            f"pre-traffic check; {plan.alias} stays on version {plan.stableVersion}",
+            "drifted": f"{plan.functionName}:{plan.alias} was changed by someone else; "
+            "the rollout stopped and left it as they set it",
+            "rollback_failed": f"{plan.functionName}:{plan.alias} could not be restored to "
+            f"version {plan.stableVersion}; check the alias by hand",
+        }
+    )
+    line = lines.get(outcome, f"Rollout of {release.label(plan)} ended: {outcome}")
     return {"error": error, "cause": f"{line} — {message}"}
+
+
+def _now_runs(plan: Plan) -> str:
+    members = plan.functions or [plan]
+    return "; ".join(
+        f"{member.functionName}:{member.alias} now runs version {member.targetVersion}"
+        for member in members
+    )
+
+
+def _release_lines(plan: Plan) -> dict[str, str]:
+    every = f"the release ({release.label(plan)})"
+    return {
+        "check_failed": f"A pre-traffic check of {every} failed; no alias moved",
+        "rollback_failed": f"Not every alias of {every} could be restored to its stable "
+        "version; the guard tries again: check the aliases named below",
+    }

@@ -18,13 +18,21 @@ from .models import (
     CheckConfig,
     HealthPolicy,
     LockRef,
+    Member,
     Plan,
     RolloutPlan,
     StrategyRef,
     dump,
 )
 from .progress import initial
-from .request import ApprovalSpec, CheckSpec, RolloutRequest, parse_request
+from .request import (
+    ApprovalSpec,
+    CheckSpec,
+    ReleaseEntry,
+    ReleaseRequest,
+    RolloutRequest,
+    parse_request,
+)
 from .strategies import plan_steps, scale
 
 MAX_CHECKS = 2000  # keeps an execution well inside Step Functions' 25,000-event history
@@ -44,7 +52,10 @@ def prepare(document: Any, execution_id: str) -> dict[str, Any]:
         plan = build(request, "eventbridge", execution_id)
     else:
         request = parse_request(document)
-        plan = build(request, "console", execution_id, dry_run=request.dryRun)
+        if isinstance(request, ReleaseRequest):
+            plan = build_release(request, execution_id, dry_run=request.dryRun)
+        else:
+            plan = build(request, "console", execution_id, dry_run=request.dryRun)
     return {"plan": dump(plan), "progress": dump(initial(plan))}
 
 
@@ -54,6 +65,12 @@ def _from_event(event: dict[str, Any], execution_id: str) -> RolloutRequest | Pl
         # Every PublishVersion in the account reaches the rule; IAM can't even read the
         # tags of functions outside the pattern, so those are skipped, not failed.
         reason = f"{function} is outside this deployment's scope ({scope.pattern()!r})"
+        return _skip(reason, execution_id, function, version)
+    if eventbridge.published_for_a_release(function, version):
+        reason = (
+            f"version {version} was published by a release of several functions "
+            "(rollout release --stack), which rolls it out"
+        )
         return _skip(reason, execution_id, function, version)
     tags = eventbridge.read_tags(function)
     if eventbridge.ALIAS_TAG not in tags:
@@ -107,10 +124,12 @@ def build(
         "aliasArn": alias_arn,
         "stableVersion": stable,
         "targetVersion": target["Version"],
+        "preTraffic": _check(request.preTraffic, readiness=True),
+        "postTraffic": _check(request.postTraffic, readiness=False),
     }
     if target["Version"] == stable:
         reason = f"version {stable} is already live on {name}:{request.alias}"
-        return Plan(action="noop", reason=reason, **common)
+        return Plan(action="noop", reason=reason, **_without_checks(common))
     resolve.compatible(name, stable, target)
     ignored = _firing(request, states)
     plan = _rollout_plan(
@@ -130,6 +149,68 @@ def build(
             raise
         return _duplicate(duplicate, source, execution_id, name, arn, request.alias, target)
     return plan
+
+
+def build_release(request: ReleaseRequest, execution_id: str, *, dry_run: bool = False) -> Plan:
+    """The plan of a release (rollout_core.release): every entry resolved and validated as
+    a single rollout's, entries already live left out, then every lock in one transaction."""
+    config = settings.load()
+    resolved = [_member(index, entry, config) for index, entry in enumerate(request.functions)]
+    moving = [member for member in resolved if member.targetVersion != member.stableVersion]
+    notes = [
+        f"{m.functionName}:{m.alias} already runs version {m.stableVersion}; left out"
+        for m in resolved
+        if m not in moving
+    ]
+    common = {"source": "console", "executionId": execution_id}
+    if not moving:
+        reason = "every function of the release already runs its version"
+        return Plan(action="noop", reason=reason, notes=notes, **common)
+    states = _existing_alarms(request.alarms)
+    strategy, kind, steps = plan_steps(
+        request.strategy or config.default_strategy, request.timeScale
+    )
+    ignored = _firing(request, states)
+    primary = moving[0].model_dump(exclude={"lockKey"})
+    plan = _rollout_plan(
+        request, config, common | primary, StrategyRef(name=strategy, kind=kind), steps, ignored
+    )
+    plan = plan.model_copy(update={"functions": moving, "notes": [*notes, *plan.notes]})
+    if dry_run:
+        return plan.model_copy(update={"action": "dryRun"})
+    keys = [(member.lockKey, member.targetVersion) for member in moving]
+    try:
+        lock.acquire_all(plan.lock.table, keys, execution_id, lock_ttl(plan))
+    except RolloutInProgress as error:
+        index = [member.lockKey for member in resolved].index(error.key or keys[0][0])
+        raise RolloutInProgress(f"functions.{index} ({error.key}): {error}") from None
+    return plan
+
+
+def _member(index: int, entry: ReleaseEntry, config: settings.Settings) -> Member:
+    """One entry resolved as a single rollout's target; errors name the entry."""
+    where = f"functions.{index} ({entry.functionName}:{entry.alias})"
+    try:
+        name = resolve.function_name(entry.functionName)
+        alias_arn, stable = resolve.stable_alias(name, entry.alias, config.lock_table)
+        target = resolve.target_version(name, entry.targetVersion)
+        resolve.hook_exists("preTraffic", _hook(entry.preTraffic))
+        resolve.hook_exists("postTraffic", _hook(entry.postTraffic))
+        if target["Version"] != stable:
+            resolve.compatible(name, stable, target)
+    except (InvalidRolloutRequest, RolloutInProgress) as error:
+        raise type(error)(f"{where}: {error}") from None
+    return Member(
+        functionName=name,
+        functionArn=resolve.function_arn(name),
+        alias=entry.alias,
+        aliasArn=alias_arn,
+        stableVersion=stable,
+        targetVersion=target["Version"],
+        preTraffic=_check(entry.preTraffic, readiness=True),
+        postTraffic=_check(entry.postTraffic, readiness=False),
+        lockKey=lock.lock_key(name, entry.alias),
+    )
 
 
 def _duplicate(
@@ -188,8 +269,12 @@ def _firing(request: RolloutRequest, states: dict[str, str]) -> list[str]:
     return firing
 
 
+def _without_checks(common: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in common.items() if k not in ("preTraffic", "postTraffic")}
+
+
 def _rollout_plan(
-    request: RolloutRequest,
+    request: RolloutRequest | ReleaseRequest,
     config: settings.Settings,
     common: dict[str, Any],
     strategy: StrategyRef,
@@ -225,8 +310,6 @@ def _rollout_plan(
             lowTraffic=health.lowTraffic,
             logs=health.logs,
         ),
-        preTraffic=_check(request.preTraffic, readiness=True),
-        postTraffic=_check(request.postTraffic, readiness=False),
         bakeSeconds=bake,
         keepVersions=_default(request.keepVersions, config.default_keep_versions),
         approval=approval,

@@ -102,25 +102,14 @@ def _version_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-class RolloutRequest(_Strict):
+class _Target(_Strict):
+    """One function and alias to roll, and its own checks (a rollout, or a release entry)."""
+
     functionName: str = Field(min_length=1, max_length=170)
     alias: str = Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_-]+$")
     targetVersion: Annotated[str | None, BeforeValidator(_version_text)] = None
-    strategy: StrategySpec | None = None
-    alarms: list[AlarmName] = Field(default_factory=list, max_length=10)
-    ignoreFiringAlarms: bool = False
-    insufficientData: Literal["ignore", "fail"] = "ignore"
-    timeScale: float = Field(default=1, gt=0, le=10)
-    checkIntervalSeconds: int | None = Field(default=None, ge=1, le=300)
-    health: HealthSpec = Field(default_factory=HealthSpec)
     preTraffic: CheckOption = True
     postTraffic: CheckOption = True
-    bakeSeconds: int = Field(default=0, ge=0, le=86400)
-    # published versions kept after a successful rollout (rollout_core.versions); 0 = never
-    # delete; None = the deployment's DefaultKeepVersions
-    keepVersions: Annotated[int, Strict()] | None = Field(default=None, ge=0, le=10000)
-    approval: ApprovalSpec | None = None
-    dryRun: bool = False
 
     @field_validator("alias")
     @classmethod
@@ -138,6 +127,28 @@ class RolloutRequest(_Strict):
             raise ValueError(f"{value!r} is not a published version number")
         return value
 
+
+class ReleaseEntry(_Target):
+    """One function of a release (rollout_core.release)."""
+
+
+class _Options(_Strict):
+    """What applies to a whole rollout, or to a whole release of several functions."""
+
+    strategy: StrategySpec | None = None
+    alarms: list[AlarmName] = Field(default_factory=list, max_length=10)
+    ignoreFiringAlarms: bool = False
+    insufficientData: Literal["ignore", "fail"] = "ignore"
+    timeScale: float = Field(default=1, gt=0, le=10)
+    checkIntervalSeconds: int | None = Field(default=None, ge=1, le=300)
+    health: HealthSpec = Field(default_factory=HealthSpec)
+    bakeSeconds: int = Field(default=0, ge=0, le=86400)
+    # published versions kept after a successful rollout (rollout_core.versions); 0 = never
+    # delete; None = the deployment's DefaultKeepVersions
+    keepVersions: Annotated[int, Strict()] | None = Field(default=None, ge=0, le=10000)
+    approval: ApprovalSpec | None = None
+    dryRun: bool = False
+
     @field_validator("alarms")
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
@@ -146,14 +157,70 @@ class RolloutRequest(_Strict):
         return value
 
 
-def parse_request(data: Any) -> RolloutRequest:
-    """Validate console input, raising InvalidRolloutRequest that names each bad field."""
+class RolloutRequest(_Target, _Options):
+    """One function behind one alias."""
+
+
+MAX_RELEASE_FUNCTIONS = 10
+
+
+class ReleaseRequest(_Options):
+    """Several functions shifted together and rolled back together (rollout_core.release)."""
+
+    functions: list[ReleaseEntry] = Field(min_length=2, max_length=MAX_RELEASE_FUNCTIONS)
+
+    @field_validator("functions")
+    @classmethod
+    def _distinct(cls, value: list[ReleaseEntry]) -> list[ReleaseEntry]:
+        seen: set[tuple[str, str]] = set()
+        for index, entry in enumerate(value):
+            key = (entry.functionName.rsplit(":function:", 1)[-1], entry.alias)
+            if key in seen:
+                raise ValueError(f"entry {index} repeats {key[0]}:{key[1]}")
+            seen.add(key)
+        return value
+
+    @field_validator("functions")
+    @classmethod
+    def _small(cls, value: list[ReleaseEntry]) -> list[ReleaseEntry]:
+        """The plan carries every entry's checks: they share one rollout's budget."""
+        checks = [
+            [check.payload, check.expect]
+            for entry in value
+            for check in (entry.preTraffic, entry.postTraffic)
+            if isinstance(check, CheckSpec)
+        ]
+        size = len(json.dumps(checks).encode())
+        if size > MAX_CHECK_JSON_BYTES:
+            raise ValueError(
+                f"the entries' payload and expect take {size} bytes of JSON together; at most "
+                f"{MAX_CHECK_JSON_BYTES} (the plan carries them through every state)"
+            )
+        return value
+
+
+def parse_request(data: Any) -> RolloutRequest | ReleaseRequest:
+    """Validate console input, raising InvalidRolloutRequest that names each bad field.
+    With `functions` it is a release, whose entries name the functions (nothing else may)."""
     if not isinstance(data, dict):
         raise InvalidRolloutRequest("input must be a JSON object")
+    model: type[RolloutRequest | ReleaseRequest] = RolloutRequest
+    if "functions" in data:
+        _no_target_beside_functions(data)
+        model = ReleaseRequest
     try:
-        return RolloutRequest.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as error:
         raise InvalidRolloutRequest(describe(error)) from None
+
+
+def _no_target_beside_functions(data: dict[str, Any]) -> None:
+    beside = [key for key in _Target.model_fields if key in data]
+    if beside:
+        raise InvalidRolloutRequest(
+            f"{', '.join(beside)}: not allowed beside functions; "
+            "name them in each entry of functions"
+        )
 
 
 def describe(error: ValidationError) -> str:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import clients, notify, scope
+from . import clients, notify, release, scope
 from .errors import RolloutError
 from .models import RolloutPlan
 
@@ -254,17 +254,25 @@ def _try_delete(
 
 
 def after_rollout(plan: RolloutPlan, summary: dict[str, Any]) -> dict[str, Any]:
-    """Clean up after a successful rollout and announce the success with the record.
+    """Clean up after a successful rollout (each function of a release) and announce the
+    success with the record.
 
     Never raises for what the account answers: the rollout already succeeded, so a
     clean-up problem becomes a note in the record, not a failed or rolled-back rollout.
     """
+    records = [_clean_up_after(member) for member in release.members(plan)]
+    record = records[0] if len(records) == 1 else _release_record(plan, records)
+    notified = notify.publish("succeeded", {**summary, "cleanup": record})
+    return {**record, "notified": notified}
+
+
+def _clean_up_after(plan: RolloutPlan) -> dict[str, Any]:
     protected = {
         plan.stableVersion: "this rollout's stable version",
         plan.targetVersion: "this rollout's target version",
     }
     try:
-        record = clean_up(
+        return clean_up(
             plan.functionName,
             plan.keepVersions,
             protected=protected,
@@ -273,5 +281,24 @@ def after_rollout(plan: RolloutPlan, summary: dict[str, Any]) -> dict[str, Any]:
     except (ClientError, BotoCoreError, RolloutError) as error:
         record = Result(plan.functionName, plan.keepVersions, False).as_dict()
         record["notes"] = [f"clean-up skipped, nothing deleted: {error}"]
-    notified = notify.publish("succeeded", {**summary, "cleanup": record})
-    return {**record, "notified": notified}
+        return record
+
+
+def _release_record(plan: RolloutPlan, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One record for a release: each function's, and the totals the state's metrics use."""
+
+    def named(record: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        return [item | {"functionName": record["functionName"]} for item in record[key]]
+
+    return {
+        "functionName": release.label(plan),
+        "keepVersions": plan.keepVersions,
+        "dryRun": False,
+        "deleted": [item for record in records for item in named(record, "deleted")],
+        "kept": [item for record in records for item in named(record, "kept")],
+        "bytesFreed": sum(record["bytesFreed"] for record in records),
+        "notes": [
+            f"{record['functionName']}: {note}" for record in records for note in record["notes"]
+        ],
+        "functions": records,
+    }

@@ -1,0 +1,82 @@
+"""A release: several functions of one application shifted together, rolled back together.
+
+The plan of a release lists its members (`plan.functions`); everything else in the plan
+(strategy, steps, alarms, health policy, approval, keepVersions) is the release's. Each
+member is judged and moved exactly as a single rollout would be, through its own
+single-function view of the plan (`members`), so the task code for one function is the
+code for ten, and the workflow's states and transitions don't grow with the release:
+every task handles the whole list in one invocation.
+
+- Prepare takes every member's lock in one transaction (rollout_core.lock.acquire_all).
+- Every pre-traffic check passes before any alias moves; each step moves every alias.
+- Any failure rolls back every alias; a member that can't be restored doesn't stop the
+  others (`each`), and the guard covers what is left.
+- The first member's lock item is the release's control channel (rollout_core.controls);
+  the others point to it (`controlKey`), so an operator can name any of its functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from .models import LockRef, Member, Plan, RolloutPlan
+
+T = TypeVar("T")
+
+
+def is_release(plan: Plan) -> bool:
+    return bool(plan.functions)
+
+
+def members(plan: RolloutPlan) -> list[RolloutPlan]:
+    """One single-function plan per member ([plan] for a single rollout)."""
+    if not plan.functions:
+        return [plan]
+    return [_view(plan, member) for member in plan.functions]
+
+
+def _view(plan: RolloutPlan, member: Member) -> RolloutPlan:
+    lock = plan.lock.model_copy(update={"key": member.lockKey}) if plan.lock else None
+    fields = {name: getattr(member, name) for name in Member.model_fields if name != "lockKey"}
+    return plan.model_copy(update={**fields, "lock": lock, "functions": []})
+
+
+def lock_refs(plan: Plan) -> list[LockRef]:
+    """Every lock the plan holds: the members' for a release, else its own."""
+    if plan.lock is None:
+        return []
+    if not plan.functions:
+        return [plan.lock]
+    return [plan.lock.model_copy(update={"key": member.lockKey}) for member in plan.functions]
+
+
+def label(plan: Plan) -> str:
+    """`function:alias`, or the release's members joined: what messages name."""
+    if not plan.functions:
+        return f"{plan.functionName}:{plan.alias}"
+    return ", ".join(f"{member.functionName}:{member.alias}" for member in plan.functions)
+
+
+@dataclass
+class Each(Generic[T]):
+    """What `each` did: a result per member that succeeded, an error per member that
+    didn't (by function name)."""
+
+    results: list[T] = field(default_factory=list)
+    errors: dict[str, Exception] = field(default_factory=dict)
+
+
+def each(
+    plan: RolloutPlan, action: Callable[[RolloutPlan], T], failures: tuple[type[Exception], ...]
+) -> Each[T]:
+    """Run `action` on every member even when some raise one of `failures`: a rollback
+    or a lock release must not stop at the first alias it can't put back."""
+    done: Each[T] = Each()
+    for member in members(plan):
+        try:
+            done.results.append(action(member))
+        except failures as error:
+            done.errors[member.functionName] = error
+    return done

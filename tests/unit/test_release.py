@@ -1,0 +1,177 @@
+"""Releases of several functions: the request, Prepare's plan, the locks (all or none), and
+one member's view of the plan (rollout_core.release)."""
+
+import json
+import zipfile
+from io import BytesIO
+
+import pytest
+from rollout_core import clients, lock
+from rollout_core.errors import InvalidRolloutRequest, RolloutInProgress
+from rollout_core.models import Plan
+from rollout_core.plan import prepare
+from rollout_core.release import label, lock_refs, members
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:rollout:release-test"
+OTHER = "arn:aws:states:us-east-1:123456789012:execution:rollout:someone-else"
+
+
+def _zip(source: str) -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", source)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def worker(world):
+    """A second function, `orders-worker`: versions 1 and 2, `live` on 1."""
+    world.lam.create_function(
+        FunctionName="orders-worker",
+        Runtime="python3.12",
+        Role=world.role,
+        Handler="app.handler",
+        Code={"ZipFile": _zip("def handler(event, context):\n    return 0\n")},
+    )
+    for release in (1, 2):
+        source = f"def handler(event, context):\n    return {release}\n"
+        world.lam.update_function_code(FunctionName="orders-worker", ZipFile=_zip(source))
+        world.lam.publish_version(FunctionName="orders-worker")
+    world.lam.create_alias(FunctionName="orders-worker", Name="live", FunctionVersion="1")
+    return "orders-worker"
+
+
+def release(*entries, **options):
+    return {"functions": list(entries), **options}
+
+
+ORDERS = {"functionName": "orders", "alias": "live", "targetVersion": "4"}
+WORKER = {"functionName": "orders-worker", "alias": "live", "targetVersion": "2"}
+
+
+def held(world, key):
+    item = world.ddb.get_item(TableName=world.table, Key={"lockKey": {"S": key}}).get("Item")
+    return {k: next(iter(v.values())) for k, v in item.items()} if item else None
+
+
+def test_a_release_plans_each_function_and_takes_every_lock(world, worker):
+    plan = prepare(release(ORDERS, WORKER, strategy="Canary10Percent5Minutes"), EXECUTION)["plan"]
+    assert plan["action"] == "rollout"
+    assert [
+        (m["functionName"], m["stableVersion"], m["targetVersion"]) for m in plan["functions"]
+    ] == [
+        ("orders", "3", "4"),
+        ("orders-worker", "1", "2"),
+    ]
+    assert (plan["functionName"], plan["lock"]["key"]) == ("orders", "orders:live")  # the first
+    for key in ("orders:live", "orders-worker:live"):
+        item = held(world, key)
+        assert item["owner"] == EXECUTION and item["controlKey"] == "orders:live"
+    json.dumps(plan)
+
+
+def test_an_entry_already_live_is_left_out_and_said_so(world, worker):
+    live = {**WORKER, "targetVersion": "1"}
+    plan = prepare(release(ORDERS, live), EXECUTION)["plan"]
+    assert [m["functionName"] for m in plan["functions"]] == ["orders"]
+    assert "orders-worker:live already runs version 1; left out" in plan["notes"]
+    assert held(world, "orders-worker:live") is None
+
+
+def test_a_release_whose_every_entry_is_live_is_a_noop(world, worker):
+    plan = prepare(
+        release({**ORDERS, "targetVersion": "3"}, {**WORKER, "targetVersion": "1"}), EXECUTION
+    )["plan"]
+    assert plan["action"] == "noop"
+    assert held(world, "orders:live") is None
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        (release(ORDERS), "functions: List should have at least 2 items"),
+        (release(*[ORDERS] * 11), "functions: List should have at most 10 items"),
+        (release(ORDERS, ORDERS), "functions: entry 1 repeats orders:live"),
+        (release(ORDERS, {**WORKER, "alias": "123"}), "functions.1.alias: an alias name can't"),
+        (release(ORDERS, {"functionName": "orders-worker"}), "functions.1.alias: required"),
+        (release(ORDERS, {**WORKER, "strategy": "AllAtOnce"}), "functions.1.strategy: unknown key"),
+        (
+            {**ORDERS, "functions": [ORDERS, WORKER]},
+            "functionName, alias, targetVersion: not allowed",
+        ),
+        (
+            release(
+                {**ORDERS, "preTraffic": {"payload": "x" * 20_000}},
+                {**WORKER, "postTraffic": {"payload": "x" * 20_000}},
+            ),
+            "payload and expect take",
+        ),
+    ],
+)
+def test_invalid_releases_are_refused_naming_the_entry(world, worker, document, words):
+    with pytest.raises(InvalidRolloutRequest, match=words.replace("(", r"\(")):
+        prepare(document, EXECUTION)
+    assert held(world, "orders:live") is None
+
+
+def test_an_entry_that_fails_validation_names_itself_and_nothing_is_locked(world, worker):
+    with pytest.raises(InvalidRolloutRequest, match=r"functions\.1 \(orders-worker:live\): "):
+        prepare(release(ORDERS, {**WORKER, "targetVersion": "9"}), EXECUTION)
+    assert held(world, "orders:live") is None
+
+
+def test_locks_are_all_or_none(world, worker):
+    lock.acquire(world.table, "orders-worker:live", OTHER, 600, "2")
+    with pytest.raises(
+        RolloutInProgress, match=r"functions\.1 \(orders-worker:live\): .*someone-else"
+    ):
+        prepare(release(ORDERS, WORKER), EXECUTION)
+    assert held(world, "orders:live") is None  # the free one was not taken either
+    assert held(world, "orders-worker:live")["owner"] == OTHER
+
+
+def test_a_single_rollout_is_refused_while_a_release_holds_its_function(world, worker):
+    prepare(release(ORDERS, WORKER), EXECUTION)
+    source = "def handler(event, context):\n    return 3\n"
+    world.lam.update_function_code(FunctionName=worker, ZipFile=_zip(source))
+    world.lam.publish_version(FunctionName=worker)
+    with pytest.raises(RolloutInProgress, match="orders-worker:live is being rolled out by"):
+        prepare({**WORKER, "targetVersion": "3"}, OTHER)
+
+
+def test_each_member_sees_a_single_rollout_plan(world, worker):
+    plan = Plan.model_validate(prepare(release(ORDERS, WORKER), EXECUTION)["plan"]).rollout_ready()
+    views = members(plan)
+    assert [(v.functionName, v.stableVersion, v.targetVersion) for v in views] == [
+        ("orders", "3", "4"),
+        ("orders-worker", "1", "2"),
+    ]
+    assert [v.lock.key for v in views] == ["orders:live", "orders-worker:live"]
+    assert all(v.functions == [] and v.steps == plan.steps for v in views)
+    assert [ref.key for ref in lock_refs(plan)] == ["orders:live", "orders-worker:live"]
+    assert label(plan) == "orders:live, orders-worker:live"
+    assert members(views[0]) == [views[0]]
+
+
+def test_the_event_trigger_skips_versions_a_stack_release_published(world):
+    lam = clients.lambda_()
+    lam.update_function_code(
+        FunctionName="orders", ZipFile=_zip("def handler(e, c):\n    return 5\n")
+    )
+    lam.publish_version(FunctionName="orders", Description="rollout:release orders-app")
+    event = {
+        "source": "aws.lambda",
+        "detail-type": "AWS API Call via CloudTrail",
+        "detail": {
+            "eventName": "PublishVersion20150331",
+            "requestParameters": {"functionName": "orders"},
+            "responseElements": {
+                "functionName": "orders",
+                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:orders:5",
+                "version": "5",
+            },
+        },
+    }
+    plan = prepare(event, EXECUTION)["plan"]
+    assert plan["action"] == "skip"
+    assert "published by a release of several functions" in plan["reason"]
