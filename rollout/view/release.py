@@ -3,8 +3,9 @@
 
 Everything comes from the execution (the data contract of issue 15): the members from
 `plan.functions`, each one's health from the latest check's `functions` (a passed check's
-`progress.lastCheck`, or the data a failed one raised with), pre/post-traffic results from
-`$.checks`, what the rollback restored from `$.rollback.aliases`.
+`progress.lastCheck`, or the data a failed one raised with), a failed pre/post-traffic
+check from its error (which names its function), what the rollback restored from
+`$.rollback.aliases`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ TRAFFIC_CHECK_ERRORS = frozenset({"PreTrafficCheckFailed", "PostTrafficCheckFail
 
 
 class Verdict(StrEnum):
-    PENDING = "pending"  # no check of its own yet
+    PENDING = "pending"  # no check of its own yet, while the release runs
+    NOT_JUDGED = "not judged"  # the release ended before this function was judged
     HEALTHY = "healthy"
     FAILED = "failed"
 
@@ -105,7 +107,8 @@ def _verdict(
     run: Run, function: str, member: dict[str, Any], own: FunctionCheck | None
 ) -> tuple[Verdict, tuple[str, ...]]:
     """Failed when its own check failed or a traffic check that names it failed; healthy
-    when its latest check (or the whole run) passed; pending before any check."""
+    when its latest check (or the whole run) passed; else pending, or not judged once the
+    release ended (another function failed first)."""
     if own is not None and not own.healthy:
         return Verdict.FAILED, own.reasons
     failed = _failed_traffic_check(run, function, _str(member.get("targetVersion")))
@@ -113,13 +116,14 @@ def _verdict(
         return Verdict.FAILED, (failed,)
     if own is not None or (run.outcome.good and run.outcome.finished):
         return Verdict.HEALTHY, ()
-    return Verdict.PENDING, ()
+    return (Verdict.NOT_JUDGED if run.outcome.finished else Verdict.PENDING), ()
 
 
 def _failed_traffic_check(run: Run, function: str, version: str | None) -> str | None:
     """The message of a failed pre/post-traffic check of this function's new version:
     the first failure stops the phase, and its message says `<fn> version <v> failed`."""
-    pattern = re.compile(rf"\b{re.escape(function)} version {re.escape(version or '?')} failed")
+    name = rf"(?<![\w-]){re.escape(function)}"  # not the end of another name (api, my-api)
+    pattern = re.compile(rf"{name} version {re.escape(version or '?')} failed")
     for visit in run.visits:
         message = cause_summary(visit.cause)
         if visit.error in TRAFFIC_CHECK_ERRORS and pattern.search(message):
@@ -128,13 +132,15 @@ def _failed_traffic_check(run: Run, function: str, version: str | None) -> str |
 
 
 def _restore(run: Run, function: str, alias: str) -> tuple[bool | None, str | None]:
-    """What the rollback did to this alias: `$.rollback.aliases` for a release; a rollback
-    that failed (its Catch wrote {Error, Cause}) leaves each alias unknown: its Cause says."""
+    """What the rollback did to this alias: `$.rollback.aliases` for a release. When Roll
+    back itself failed (RollbackFailed: its Catch goes on with `$.failure`), which aliases
+    it restored is only in its message: each row is unknown and points to it."""
+    failed = next((v for v in reversed(run.visits) if v.name == ROLL_BACK and v.error), None)
+    if failed is not None:
+        return None, cause_summary(failed.cause) or failed.error
     rollback = run.rollback
     if not rollback:
         return None, None
-    if "Error" in rollback:
-        return None, cause_summary(str(rollback.get("Cause") or "")) or None
     for entry in rollback.get("aliases") or []:
         name = short_function_name(str(entry.get("functionName", "")))
         if (name, str(entry.get("alias"))) == (function, alias):
@@ -143,11 +149,11 @@ def _restore(run: Run, function: str, alias: str) -> tuple[bool | None, str | No
 
 
 def _weight(run: Run, restored: bool | None) -> float | None:
-    if run.rollback is None:
+    """The release's weight; after a rollback 0 where restored, else not known."""
+    rolled_back = run.rollback is not None or any(v.name == ROLL_BACK for v in run.visits)
+    if not rolled_back:
         return run.weight
-    if restored:
-        return 0.0
-    return None
+    return 0.0 if restored else None
 
 
 def _str(value: Any) -> str | None:

@@ -21,7 +21,12 @@ from rollout.view.report_chart import (
 )
 from rollout.view.run import FunctionCheck, HealthCheck, LogsSignal, Run, VersionMetrics
 
-_VERDICT_TONE = {Verdict.HEALTHY: "good", Verdict.FAILED: "bad", Verdict.PENDING: "running"}
+_VERDICT_TONE = {
+    Verdict.HEALTHY: "good",
+    Verdict.FAILED: "bad",
+    Verdict.PENDING: "running",
+    Verdict.NOT_JUDGED: "idle",
+}
 
 
 def functions_section(run: Run) -> str:

@@ -153,6 +153,7 @@ td > .pill { margin-left: 0; }
 .pill.bad, .pill.failed { background: var(--bad-bg); color: var(--bad); }
 .pill.caught { background: var(--caught-bg); color: var(--caught); }
 .pill.running { background: var(--run-bg); color: var(--run); }
+.pill.idle { background: var(--bg); color: var(--muted); border: 1px solid var(--line); }
 
 .events { list-style: none; margin: 0; padding: 0; }
 .events li { display: grid; grid-template-columns: 70px minmax(0, 1fr); gap: 12px;

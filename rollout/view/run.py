@@ -214,11 +214,9 @@ class Run:
     definition: dict[str, Any] | None = None  # the ASL this execution ran (when fetched)
     visits: list[StateVisit] = field(default_factory=list)  # oldest first
     operator_actions: list[OperatorAction] = field(default_factory=list)  # oldest first
-    # The latest of `$.checks` (pre/post-traffic), `$.rollback` and `$.outcome` (Finalize):
-    # a release's per-function results live there (rollout/view/release.py reads them).
-    traffic_checks: dict[str, Any] = field(default_factory=dict)
+    # `$.rollback`: what Roll back restored (a release: each alias), or its Catch's
+    # {Error, Cause} when it failed (rollout/view/release.py reads it).
     rollback: dict[str, Any] | None = None
-    finalized: dict[str, Any] | None = None
 
     # -- who and what ----------------------------------------------------------------
 
@@ -555,12 +553,8 @@ def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: s
         run.progress = progress
         _record_check(run, progress)
         _record_control(run, progress.get("lastControl"))
-    if isinstance(doc.get("checks"), dict):
-        run.traffic_checks = doc["checks"]
     if isinstance(doc.get("rollback"), dict):
         run.rollback = doc["rollback"]
-    if isinstance(doc.get("outcome"), dict):
-        run.finalized = doc["outcome"]
     if "failure" in doc and state in (SHIFT_TRAFFIC, PROMOTE):
         return  # the task failed and was caught: the alias did not move
     if state == SHIFT_TRAFFIC and isinstance(progress, dict) and "weight" in progress:

@@ -140,6 +140,7 @@ VERDICTS: dict[Verdict, tuple[str, str]] = {
     Verdict.HEALTHY: ("✔ healthy", "green"),
     Verdict.FAILED: ("✖ failed", "red"),
     Verdict.PENDING: ("◌ pending", "yellow"),
+    Verdict.NOT_JUDGED: ("· not judged", "dim"),
 }
 
 

@@ -266,7 +266,10 @@ def skipped() -> History:
     return h.finish("SUCCEEDED")
 
 
-# -- a release of several functions (issue 15; /work/wt/RELEASE_CONTRACT.md) -------------
+# -- a release of several functions (issue 15) -------------------------------------------
+# Shaped as the workflow writes them: $.plan.functions, progress.lastCheck.functions, the
+# failed check's data, $.rollback.aliases; $.checks.<phase> and $.outcome are wrapped by
+# their states' ResultSelector ({"result": ...}; Finalize's {"outcome", "summary"}).
 
 RELEASE_ARN = ARN.replace("run-1", "release-1")
 MEMBERS = [("orders-api", "3", "4"), ("orders-worker", "7", "8"), ("orders-cron", "1", "2")]
@@ -410,7 +413,10 @@ def release_prepared() -> History:
             progress=progress(weight=0, percentage=0, stepIndex=-1, stepCount=2),
         )
         .state("Roll out?", "Choice", seconds=0)
-        .state("Pre-traffic check", checks={"preTraffic": release_traffic_check("preTraffic")})
+        .state(
+            "Pre-traffic check",
+            checks={"preTraffic": {"result": release_traffic_check("preTraffic")}},
+        )
     )
 
 
@@ -474,17 +480,20 @@ def release_succeeded() -> History:
         .state(
             "Post-traffic check",
             checks={
-                "preTraffic": release_traffic_check("preTraffic"),
-                "postTraffic": release_traffic_check("postTraffic"),
+                "preTraffic": {"result": release_traffic_check("preTraffic")},
+                "postTraffic": {"result": release_traffic_check("postTraffic")},
             },
         )
         .state("Bake?", "Choice", seconds=0)
         .state(
             "Finalize",
-            outcome=release_outcome(
-                "succeeded",
-                detail="; ".join(f"{n}:live now runs version {t}" for n, _, t in MEMBERS),
-            ),
+            outcome={
+                "outcome": "succeeded",
+                "summary": release_outcome(
+                    "succeeded",
+                    detail="; ".join(f"{n}:live now runs version {t}" for n, _, t in MEMBERS),
+                ),
+            },
         )
         .state("Clean up old versions", cleanup={"deleted": []})
         .state("Rolled out", "Succeed", seconds=0)
@@ -541,23 +550,28 @@ def release_rolled_back() -> History:
         )
         .state(
             "Notify rollback",
-            outcome=release_outcome("rolled_back", error="HealthCheckFailed", cause=RELEASE_CAUSE),
+            outcome={
+                "outcome": "rolled_back",
+                "error": "HealthCheckFailed",
+                "cause": RELEASE_CAUSE,
+            },
         )
         .enter("Rolled back", "Fail", seconds=0)
     )
     return h.finish("FAILED", "HealthCheckFailed", RELEASE_CAUSE)
 
 
-ROLLBACK_FAILED_CAUSE = (
-    "Could not roll back orders-cron: alias orders-cron:live is on version 9, not where "
-    "this rollout left it (orders-api:live, orders-worker:live restored) after "
-    f"HealthCheckFailed ({RELEASE_FAILURE}) — state: Check health; step 2/2 at 50%"
+ROLLBACK_FAILED_CAUSE = (  # rollout_core.outcome: which aliases failed, why, which were restored
+    f"Could not roll back orders-cron:live after HealthCheckFailed ({RELEASE_FAILURE}): alias "
+    "orders-cron:live is on version 9, not where this rollout left it; restored "
+    "orders-api:live, orders-worker:live — state: Check health; step 2/2 at 50%"
 )
 
 
 def release_rollback_failed() -> History:
     """orders-worker fails at step 2 and orders-cron can't be restored (someone moved it):
-    Roll back raises RollbackFailed after restoring the others; its Catch keeps the error."""
+    Roll back raises RollbackFailed after restoring the others; its Catch goes on with
+    $.failure, so $.rollback is never written."""
     h = release_step(release_prepared(), 0, "2026-11-26T10:01:03Z")
     cause = json.dumps({"errorMessage": ROLLBACK_FAILED_CAUSE, "errorType": "RollbackFailed"})
     failure = json.dumps({"errorMessage": RELEASE_FAILURE, "errorType": "HealthCheckFailed"})
@@ -569,10 +583,10 @@ def release_rollback_failed() -> History:
         .exit("Check health", failure={"Error": "HealthCheckFailed", "Cause": failure})
         .enter("Roll back")
         .task_failed("RollbackFailed", cause)
-        .exit("Roll back", rollback={"Error": "RollbackFailed", "Cause": cause})
+        .exit("Roll back", failure={"Error": "RollbackFailed", "Cause": cause})
         .state(
             "Notify rollback failure",
-            outcome=release_outcome("rollback_failed", error="RollbackFailed", cause=cause),
+            outcome={"outcome": "rollback_failed", "error": "RollbackFailed", "cause": cause},
         )
         .enter("Rollback failed", "Fail", seconds=0)
     )
