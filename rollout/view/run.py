@@ -186,6 +186,7 @@ class WeightPoint:
     at: datetime
     weight: float  # share of traffic on the new version, 0..1
     state: str
+    step: int | None = None  # 1-based step a shift started (a finished run's lines say so)
 
 
 @dataclass
@@ -558,7 +559,8 @@ def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: s
     if "failure" in doc and state in (SHIFT_TRAFFIC, PROMOTE):
         return  # the task failed and was caught: the alias did not move
     if state == SHIFT_TRAFFIC and isinstance(progress, dict) and "weight" in progress:
-        _record_weight(run, at, float(progress["weight"]), state)
+        step = int(progress.get("stepIndex", 0)) + 1
+        _record_weight(run, at, float(progress["weight"]), state, step)
     elif state == PROMOTE:
         _record_weight(run, at, 1.0, state)
     elif state == ROLL_BACK and _restored(doc.get("rollback")):
@@ -570,10 +572,12 @@ def _restored(rollback: Any) -> bool:
     return isinstance(rollback, dict) and "Error" not in rollback and rollback.get("restored", True)
 
 
-def _record_weight(run: Run, at: datetime, weight: float, state: str) -> None:
+def _record_weight(
+    run: Run, at: datetime, weight: float, state: str, step: int | None = None
+) -> None:
     if not run.weights:
         run.weights.append(WeightPoint(run.started_at, 0.0, "start"))
-    run.weights.append(WeightPoint(at, weight, state))
+    run.weights.append(WeightPoint(at, weight, state, step))
 
 
 def _record_check(run: Run, progress: dict[str, Any]) -> None:

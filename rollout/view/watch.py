@@ -23,6 +23,7 @@ from rollout.view.run import (
     Outcome,
     Run,
     VersionMetrics,
+    WeightPoint,
     cause_summary,
 )
 
@@ -310,7 +311,7 @@ class LinePrinter:
         for point in run.weights[self.weights_seen :]:
             if point.state != "start":
                 text = Text("  weight ") + weight_bar(point.weight) + _every_alias(run)
-                lines.append((point.at, text + Text(f" (step {run.step_number}/{run.step_count})")))
+                lines.append((point.at, text + Text(f" ({_where(run, point)})")))
         for check in run.checks[self.checks_seen :]:
             text = Text("  health ") + describe_check(check, versions=not run.is_release)
             lines.append((check.at or run.started_at, _with_functions(text, check)))
@@ -327,6 +328,16 @@ class LinePrinter:
         self.held = run.held
         lines.sort(key=lambda item: item[0])
         return [Text(f"{_clock(at - run.started_at):>7} ") + text for at, text in lines]
+
+
+def _where(run: Run, point: WeightPoint) -> str:
+    """The step a weight line belongs to: a run printed after the fact (watch --once, a
+    finished run) must not label every shift with the step it ended on."""
+    if point.state == "Promote":
+        return "promoted"
+    if point.state == "Roll back":
+        return "rolled back"
+    return f"step {point.step or run.step_number}/{run.step_count}"
 
 
 def _with_functions(text: Text, check: HealthCheck) -> Text:

@@ -265,3 +265,15 @@ def test_the_readme_shows_what_watch_prints_for_a_failed_release():
     ]
     start = rendered.index(shown[0])
     assert rendered[start : start + len(shown)] == shown
+
+
+def test_plain_lines_of_a_finished_run_label_each_weight_with_its_own_step():
+    out = io.StringIO()
+    LinePrinter(Console(file=out, width=200)).update(rolled_back_run())
+    weights = [line for line in out.getvalue().splitlines() if "  weight " in line]
+
+    assert [line.rsplit("(", 1)[1] for line in weights] == [
+        "step 1/2)",
+        "step 2/2)",
+        "rolled back)",
+    ]
