@@ -568,7 +568,8 @@ def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: s
 
 
 def _restored(rollback: Any) -> bool:
-    """Roll back's result; its Catch writes {Error, Cause} to the same path when it failed."""
+    """Roll back's result restored the alias. (When Roll back fails, its Catch goes on with
+    `$.failure` and this is never written; older definitions wrote {Error, Cause} here.)"""
     return isinstance(rollback, dict) and "Error" not in rollback and rollback.get("restored", True)
 
 
