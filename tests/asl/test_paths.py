@@ -667,7 +667,7 @@ def test_samples_reach_prepare_whole(
     event = load_event(sample)
     if sample.startswith("console/"):
         assert set(event) <= INPUT_KEYS
-        named = [event] if "functions" not in event else event["functions"]
+        named = event.get("functions", [event])
         assert all({"functionName", "alias"} <= set(entry) for entry in named)
     execution = run(workflow, Rollout(make_plan([(10, 60)], action="skip")), event)
 
