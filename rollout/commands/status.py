@@ -19,8 +19,9 @@ from rollout.aws import (
     find_state_machine,
     reports_errors,
 )
+from rollout.view.release import FunctionRow, function_rows
 from rollout.view.run import Outcome, Run, build_run, fetch_history, short_function_name
-from rollout.view.watch import status_label
+from rollout.view.watch import VERDICTS, row_weight, status_label
 
 SCAN_LIMIT = 200  # executions looked at when filtering by function
 WIDE = 160
@@ -67,7 +68,8 @@ def run_status(args: argparse.Namespace) -> int:
 def recent_runs(
     sfn: Any, machine: str, function: str | None, limit: int, skipped: bool = False
 ) -> list[Run]:
-    """Newest first. DescribeExecution filters by function and, unless `skipped`, leaves out
+    """Newest first. DescribeExecution filters by function (a release matches any of its
+    functions) and, unless `skipped`, leaves out
     Skipped runs (a PublishVersion of a function not opted in: its output names the plan);
     the history (needed for the step and the plan of a running rollout) is read only for the
     rollouts shown."""
@@ -78,7 +80,7 @@ def recent_runs(
             break
         describe = sfn.describe_execution(executionArn=summary["executionArn"])
         described = build_run(describe, [])
-        if wanted and described.function != wanted:
+        if wanted and wanted not in described.function_names:
             continue
         if not skipped and described.outcome in (Outcome.SKIPPED, Outcome.DUPLICATE):
             continue
@@ -98,7 +100,12 @@ def _executions(sfn: Any, machine: str) -> Iterator[dict[str, Any]]:
 FULL_WIDTH = 140  # wide enough for every column, the execution name in full
 
 
+MAX_REASON = 60  # a member's reason in the table; `rollout watch` and the report show it all
+
+
 def status_table(runs: list[Run], now: datetime, width: int = FULL_WIDTH) -> Table:
+    """One row per run; a release's functions follow it, one row each, with its alias's
+    weight in the Step column (the release's step is on the release's row)."""
     table = Table(title="Recent rollouts", title_justify="left", box=box.SIMPLE_HEAD)
     for column in (
         "Function",
@@ -120,19 +127,48 @@ def status_table(runs: list[Run], now: datetime, width: int = FULL_WIDTH) -> Tab
         else:
             table.add_column(column, no_wrap=True)
     for run in runs:
-        label, colour = status_label(run)
-        step = f"{run.step_number}/{run.step_count}" if run.steps else "—"
-        table.add_row(
-            run.function or "?",
-            run.alias or "?",
-            f"{run.stable_version or '?'} → {run.target_version or '?'}",
-            Text(label, style=colour) + Text(_detail(run), style="dim"),
-            step,
-            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            _duration((run.stopped_at or now) - run.started_at),
-            run.name,
-        )
+        _add_run(table, run, now)
     return table
+
+
+def _add_run(table: Table, run: Run, now: datetime) -> None:
+    label, colour = status_label(run)
+    step = f"{run.step_number}/{run.step_count}" if run.steps else "—"
+    versions = f"{run.stable_version or '?'} → {run.target_version or '?'}"
+    table.add_row(
+        f"release of {len(run.function_names)}" if run.is_release else run.function or "?",
+        "" if run.is_release else run.alias or "?",
+        "" if run.is_release else versions,
+        Text(label, style=colour) + Text(_detail(run), style="dim"),
+        step,
+        run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+        _duration((run.stopped_at or now) - run.started_at),
+        run.name,
+    )
+    rows = function_rows(run)
+    for number, row in enumerate(rows, start=1):
+        branch = "└" if number == len(rows) else "├"
+        table.add_row(
+            f" {branch} {row.function}",
+            row.alias,
+            f"{row.stable_version or '?'} → {row.target_version or '?'}",
+            _member_outcome(row),
+            Text(f"@{row_weight(row)}", style="dim"),
+            "",
+            "",
+            "",
+        )
+
+
+def _member_outcome(row: FunctionRow) -> Text:
+    label, colour = VERDICTS[row.verdict]
+    text = Text(label, style=colour)
+    if row.restored is not None:
+        text.append(" · restored" if row.restored else " · NOT restored", style="dim")
+    for reason in row.reasons:
+        short = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
+        text.append(f"\n{short}", style="dim")
+    return text
 
 
 def _detail(run: Run) -> str:

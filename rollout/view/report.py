@@ -15,6 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from rollout.view import report_release
 from rollout.view.report_chart import Moment, clock, clock_at, error_rate_chart, weight_chart
 from rollout.view.report_graph import NOT_REACHED, marks, render_graph, taken_edges
 from rollout.view.report_style import CSS
@@ -28,7 +29,6 @@ from rollout.view.run import (
     cause_summary,
 )
 
-HEALTH_FAILED = "HealthCheckFailed"
 UNCHANGED = "… unchanged"
 
 _OUTCOME_TONE = {
@@ -57,10 +57,13 @@ def build_report(run: Run, now: datetime | None = None) -> str:
     """The whole page; `now` ends the time axis of a run still going."""
     ended = run.stopped_at or now or datetime.now(UTC)
     title = f"Rollout {run.function or run.name}" + (f":{run.alias}" if run.alias else "")
+    if run.is_release:
+        title = run.title[0].upper() + run.title[1:]
     body = "".join(
         [
             _header(run, title),
             _summary(run, ended),
+            report_release.functions_section(run) if run.is_release else "",
             _traffic_and_health(run, ended),
             _workflow(run),
             _timeline(run, ended),
@@ -94,10 +97,15 @@ def _summary(run: Run, ended: datetime) -> str:
     steps = " → ".join(f"{s.percentage:g}%" for s in run.steps)
     strategy = (run.strategy or "—") + (f" ({steps} → 100%)" if steps else "")
     duration = clock((ended - run.started_at).total_seconds())
-    rows = [
+    who = [
         ("Function", run.function or "—"),
         ("Alias", run.alias or "—"),
         ("Stable → new version", versions),
+    ]
+    if run.is_release:  # each function's alias and versions: the Functions table
+        who = [("Release", f"{len(run.function_names)} functions, shifted together")]
+    rows = [
+        *who,
         ("Strategy", strategy),
         ("Outcome", run.outcome.value),
         ("Started", _iso(run.started_at)),
@@ -166,6 +174,8 @@ def _traffic_and_health(run: Run, ended: datetime) -> str:
 
 def _traffic(run: Run, ended: datetime) -> str:
     heading = f"Traffic on version {escape(run.target_version or '?')}"
+    if run.is_release:
+        heading = "Traffic on each function's new version"
     if not run.weights:
         return (
             f'<section class="traffic"><h2>{heading}</h2>'
@@ -176,6 +186,14 @@ def _traffic(run: Run, ended: datetime) -> str:
         Moment(v.exited_at or v.entered_at, False, cause_summary(v.cause))
         for v in _failed_checks(run)
     ]
+    if run.is_release:
+        chart = report_release.traffic_chart(run, ended, moments)
+        return (
+            f'<section class="traffic"><h2>{heading}</h2>{chart}<p class="note">Share of '
+            "each alias's traffic on its new version, one line per function (every alias "
+            "moves together: the lines are drawn a few pixels apart); dots under the axis "
+            "are health checks (red: failed).</p></section>"
+        )
     chart = weight_chart(run.weights, run.started_at, ended, not run.outcome.finished, moments)
     return (
         f'<section class="traffic"><h2>{heading}</h2>{chart}<p class="note">Share of the '
@@ -199,6 +217,8 @@ def _error_rates(run: Run, ended: datetime) -> str:
             f'<section class="rates">{heading}<p class="empty">No measurements: {why}.</p>'
             "</section>"
         )
+    if run.is_release:
+        return _release_error_rates(run, ended, heading)
     threshold = ((run.plan or {}).get("health") or {}).get("errorRatePercent")
     chart = error_rate_chart(
         measured, run.started_at, ended, float(threshold) if threshold is not None else None
@@ -210,6 +230,17 @@ def _error_rates(run: Run, ended: datetime) -> str:
     )
 
 
+def _release_error_rates(run: Run, ended: datetime, heading: str) -> str:
+    chart = report_release.error_rate_chart(run, ended)
+    if chart is None:
+        return f'<section class="rates">{heading}<p class="empty">No measurements.</p></section>'
+    return (
+        f'<section class="rates">{heading}{chart}<p class="note">Errors ÷ invocations of '
+        "each function's new version in each check's window; each is judged against its "
+        "own stable version (the health checks below).</p></section>"
+    )
+
+
 def _health(run: Run) -> str:
     failed = _failed_checks(run)
     if not run.checks and not failed:
@@ -217,11 +248,12 @@ def _health(run: Run) -> str:
             '<section class="health"><h2>Health checks</h2>'
             '<p class="empty">No health check ran.</p></section>'
         )
-    rows = [(c.at or run.started_at, _check_row(c, run)) for c in run.checks]
+    row = report_release.check_rows if run.is_release else _check_row
+    rows = [(c.at or run.started_at, row(c, run, False)) for c in run.checks]
     rows += [
         (
             v.exited_at or v.entered_at,
-            _check_row(v.check, run, True) if v.check else _failed_row(v, run),
+            row(v.check, run, True) if v.check else _failed_row(v, run),
         )
         for v in failed
     ]
@@ -229,6 +261,8 @@ def _health(run: Run) -> str:
         "<tr><th>at</th><th>traffic</th><th>result</th><th>alarms</th>"
         "<th>new version</th><th>stable version</th></tr>"
     )
+    if run.is_release:
+        head = report_release.CHECKS_HEAD
     body = "".join(row for _, row in sorted(rows, key=lambda pair: pair[0]))
     return (
         f'<section class="health"><h2>Health checks</h2>'
@@ -239,7 +273,7 @@ def _health(run: Run) -> str:
 def _failed_checks(run: Run) -> list[StateVisit]:
     """Checks that raised HealthCheckFailed; their numbers, when the error carries them as
     data, are in `visit.check` (and `run.failed_checks`)."""
-    return [v for v in run.visits if v.error == HEALTH_FAILED and v.type == "Task"]
+    return run.failed_check_visits
 
 
 def _check_row(check: HealthCheck, run: Run, failed: bool = False) -> str:
@@ -260,7 +294,8 @@ def _failed_row(visit: StateVisit, run: Run) -> str:
     return (
         f'<tr class="failed"><td>{escape(_at(visit.exited_at or visit.entered_at, run))}'
         f'</td><td>{escape(visit.name)}</td><td><span class="pill bad">failed</span></td>'
-        f'<td colspan="3">{escape(cause_summary(visit.cause))}</td></tr>'
+        f'<td colspan="{6 if run.is_release else 3}">{escape(cause_summary(visit.cause))}'
+        "</td></tr>"
     )
 
 

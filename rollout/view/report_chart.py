@@ -58,6 +58,69 @@ def weight_chart(
     return _svg("traffic chart", "".join(parts))
 
 
+FUNCTION_COLOURS = 10  # CSS classes fn-0 … fn-9 (report_style); more functions reuse them
+SPREAD = 8.0  # px: identical weights of several aliases drawn side by side, not on top
+
+
+def function_class(index: int) -> str:
+    """The colour class of a release's `index`th function, in charts and their legends."""
+    return f"fn-{index % FUNCTION_COLOURS}"
+
+
+def release_weight_chart(
+    lines: Sequence[tuple[str, Sequence[WeightPoint]]],
+    started: datetime,
+    ended: datetime,
+    running: bool,
+    markers: Sequence[WeightPoint] = (),
+    moments: Sequence[Moment] = (),
+) -> str:
+    """A release: one step line per function (`lines`: label, its weights), each in its own
+    colour and titled with its function:alias. Every alias moves to the same weight, so the
+    lines are drawn a few pixels apart to stay visible; the release's weight changes
+    (`markers`) are labelled once."""
+    scale = _Scale(max((ended - started).total_seconds(), 1.0), 100.0)
+    parts = [_grid(scale, [0, 25, 50, 75, 100], "%")]
+    for index, (label, points) in enumerate(lines):
+        offset = _offset(index, len(lines))
+        line = _step_line(points, started, ended, scale)
+        parts.append(
+            f'<g class="function {function_class(index)}" transform="translate(0 {offset:.1f})">'
+            f"<title>{escape(label)}</title>"
+            f'<path class="line{" running" if running else ""}" d="{line}"/></g>'
+        )
+    parts.extend(_weight_marker(p, started, scale) for p in markers if p.state != "start")
+    parts.extend(_moment(m, started, scale) for m in moments)
+    return _svg("traffic chart, one line per function", "".join(parts))
+
+
+def _offset(index: int, count: int) -> float:
+    if count < 2:
+        return 0.0
+    step = min(3.0, SPREAD / (count - 1))
+    return (index - (count - 1) / 2) * step
+
+
+def release_error_rate_chart(
+    series: Sequence[tuple[str, Sequence[tuple[datetime | None, float]]]],
+    started: datetime,
+    ended: datetime,
+    threshold: float | None,
+) -> str:
+    """A release: each function's new version's error rate at each check (`series`: label,
+    (at, rate) pairs), in the colours of the traffic chart, with the plan's threshold."""
+    rates = [rate for _, values in series for _, rate in values]
+    top = _nice_top(max([*rates, threshold or 0.0, 1.0]))
+    scale = _Scale(max((ended - started).total_seconds(), 1.0), top)
+    parts = [_grid(scale, [top * i / 4 for i in range(5)], "%")]
+    if threshold is not None:
+        parts.append(_threshold(scale, threshold))
+    for index, (label, values) in enumerate(series):
+        drawn = _series(f"fn {function_class(index)}", values, started, scale)
+        parts.append(drawn.replace(">", f"><title>{escape(label)}</title>", 1) if drawn else "")
+    return _svg("error rate chart, one series per function", "".join(parts))
+
+
 def error_rate_chart(
     checks: Sequence[HealthCheck],
     started: datetime,
@@ -71,12 +134,7 @@ def error_rate_chart(
     scale = _Scale(max((ended - started).total_seconds(), 1.0), top)
     parts = [_grid(scale, [top * i / 4 for i in range(5)], "%")]
     if threshold is not None:
-        y = scale.y(threshold)
-        parts.append(
-            f'<path class="threshold" d="M{LEFT:.1f},{y:.1f} H{WIDTH - RIGHT:.1f}"/>'
-            f'<text class="threshold-label" x="{WIDTH - RIGHT:.1f}" y="{y - 4:.1f}">'
-            f"threshold {threshold:g}%</text>"
-        )
+        parts.append(_threshold(scale, threshold))
     for series, pick in (("stable", lambda c: c.stable), ("new", lambda c: c.new)):
         values = [(c.at, pick(c).error_rate_percent) for c in timed if pick(c) is not None]
         parts.append(_series(series, values, started, scale))
@@ -92,6 +150,15 @@ def _svg(label: str, body: str) -> str:
         f'<svg class="chart" role="img" aria-label="{escape(label)}" '
         f'viewBox="0 0 {WIDTH:.0f} {HEIGHT:.0f}" width="{WIDTH:.0f}" height="{HEIGHT:.0f}">'
         f"{body}</svg>"
+    )
+
+
+def _threshold(scale: _Scale, threshold: float) -> str:
+    y = scale.y(threshold)
+    return (
+        f'<path class="threshold" d="M{LEFT:.1f},{y:.1f} H{WIDTH - RIGHT:.1f}"/>'
+        f'<text class="threshold-label" x="{WIDTH - RIGHT:.1f}" y="{y - 4:.1f}">'
+        f"threshold {threshold:g}%</text>"
     )
 
 

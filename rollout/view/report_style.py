@@ -116,6 +116,28 @@ svg text { font-family: system-ui, "DejaVu Sans", "Liberation Sans", sans-serif;
 .chart .series.stable path { stroke: var(--idle); stroke-dasharray: 3 2; }
 .chart .series.stable circle { fill: var(--idle); }
 .chart .legend-text { font-size: 11px; fill: var(--muted); }
+.chart .function .line { stroke: var(--fn); stroke-width: 2.2; }
+.chart .series.fn path { stroke: var(--fn); }
+.chart .series.fn circle { fill: var(--fn); }
+.fn-0 { --fn: #2563eb; } .fn-1 { --fn: #db2777; } .fn-2 { --fn: #059669; }
+.fn-3 { --fn: #d97706; } .fn-4 { --fn: #7c3aed; } .fn-5 { --fn: #0891b2; }
+.fn-6 { --fn: #65a30d; } .fn-7 { --fn: #dc2626; } .fn-8 { --fn: #475569; }
+.fn-9 { --fn: #c026d3; }
+.fn-legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 14px; padding: 0;
+  margin: 6px 0 0; font-size: 12.5px; }
+.fn-legend li { display: flex; align-items: center; gap: 6px; }
+.fn-legend .key { width: 18px; border-top: 3px solid var(--fn); }
+
+table.functions { width: 100%; border-collapse: collapse; font-size: 13px; }
+.functions th { text-align: left; color: var(--muted); font-weight: 600; padding: 4px 6px;
+  border-bottom: 1px solid var(--line); }
+.functions td { border-bottom: 1px solid var(--line); padding: 6px; vertical-align: top; }
+.functions tr.failed td { background: var(--bad-bg); }
+.functions .name { font-weight: 600; white-space: nowrap; }
+.functions .name .key { display: inline-block; width: 14px; margin-right: 6px;
+  vertical-align: middle; border-top: 3px solid var(--fn); }
+.functions .why, .functions .sub { color: var(--muted); font-size: 12px; margin-top: 2px; }
+.functions tr.failed .why { color: var(--bad); }
 
 table.checks { width: 100%; border-collapse: collapse; margin-top: 12px; font-size: 12.5px; }
 .checks th { text-align: left; color: var(--muted); font-weight: 600; padding: 4px 6px;
@@ -131,6 +153,7 @@ td > .pill { margin-left: 0; }
 .pill.bad, .pill.failed { background: var(--bad-bg); color: var(--bad); }
 .pill.caught { background: var(--caught-bg); color: var(--caught); }
 .pill.running { background: var(--run-bg); color: var(--run); }
+.pill.idle { background: var(--bg); color: var(--muted); border: 1px solid var(--line); }
 
 .events { list-style: none; margin: 0; padding: 0; }
 .events li { display: grid; grid-template-columns: 70px minmax(0, 1fr); gap: 12px;

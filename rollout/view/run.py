@@ -82,6 +82,30 @@ class VersionMetrics:
 
 
 @dataclass(frozen=True)
+class LogsSignal:
+    """What the logs signal read in a check (`lastCheck.logs`): the versions' own log
+    streams, counted apart from the metrics; `failures` are kept in `errors`."""
+
+    enabled: bool
+    new: VersionMetrics | None = None
+    stable: VersionMetrics | None = None
+
+
+@dataclass(frozen=True)
+class FunctionCheck:
+    """One function's part of a release's health check (`lastCheck.functions[]`): each
+    new version is judged against its own stable version, with its own signals."""
+
+    function: str
+    alias: str
+    healthy: bool
+    reasons: tuple[str, ...]
+    new: VersionMetrics | None
+    stable: VersionMetrics | None
+    logs: LogsSignal | None
+
+
+@dataclass(frozen=True)
 class HealthCheck:
     at: datetime | None
     healthy: bool
@@ -89,6 +113,8 @@ class HealthCheck:
     new: VersionMetrics | None
     stable: VersionMetrics | None
     notes: list[str]
+    logs: LogsSignal | None = None
+    functions: tuple[FunctionCheck, ...] = ()  # a release's: one per function
     # Where the rollout stood when checked; not part of equality, because every later
     # state repeats lastCheck under a progress that has moved on.
     percentage: float | None = field(default=None, compare=False)
@@ -160,6 +186,7 @@ class WeightPoint:
     at: datetime
     weight: float  # share of traffic on the new version, 0..1
     state: str
+    step: int | None = None  # 1-based step a shift started (a finished run's lines say so)
 
 
 @dataclass
@@ -188,6 +215,9 @@ class Run:
     definition: dict[str, Any] | None = None  # the ASL this execution ran (when fetched)
     visits: list[StateVisit] = field(default_factory=list)  # oldest first
     operator_actions: list[OperatorAction] = field(default_factory=list)  # oldest first
+    # `$.rollback`: what Roll back restored (a release: each alias), or its Catch's
+    # {Error, Cause} when it failed (rollout/view/release.py reads it).
+    rollback: dict[str, Any] | None = None
 
     # -- who and what ----------------------------------------------------------------
 
@@ -199,6 +229,38 @@ class Run:
     @property
     def alias(self) -> str | None:
         return _plan_or_input(self, "alias")
+
+    @property
+    def is_release(self) -> bool:
+        """Several functions rolled out together (`functions` in the input or the plan)."""
+        return bool(self.members) or isinstance(self.input.get("functions"), list)
+
+    @property
+    def members(self) -> list[dict[str, Any]]:
+        """A release's functions: the plan's members once Prepare ran (entries already live
+        are left out), before that the input's entries; [] for a single rollout."""
+        planned = (self.plan or {}).get("functions")
+        if isinstance(planned, list) and planned:
+            return [m for m in planned if isinstance(m, dict)]
+        if self.plan is None and isinstance(self.input.get("functions"), list):
+            return [m for m in self.input["functions"] if isinstance(m, dict)]
+        return []
+
+    @property
+    def function_names(self) -> list[str]:
+        """Every function the run rolls out (short names): what `status --function` matches."""
+        if self.is_release:
+            entries = self.members or self.input.get("functions") or []
+            return [short_function_name(str(e.get("functionName", "?"))) for e in entries]
+        return [self.function] if self.function else []
+
+    @property
+    def title(self) -> str:
+        """`orders:live`, or `release of 3 functions` — what a view's heading names."""
+        if self.is_release:
+            count = len(self.function_names)
+            return f"release of {count} function{'s' if count != 1 else ''}"
+        return f"{self.function or '?'}:{self.alias or '?'}"
 
     @property
     def stable_version(self) -> str | None:
@@ -300,6 +362,12 @@ class Run:
         return self.weights[-1].weight if self.weights else 0.0
 
     @property
+    def failed_check_visits(self) -> list[StateVisit]:
+        """The health checks that raised HealthCheckFailed, one per failed task: the
+        history also repeats the error on TaskFailed and on the run's end."""
+        return [v for v in self.visits if v.error == HEALTH_FAILED and v.type == "Task"]
+
+    @property
     def last_check(self) -> HealthCheck | None:
         return self.checks[-1] if self.checks else None
 
@@ -336,6 +404,8 @@ class Run:
     @property
     def reason(self) -> str:
         """One line for people: why it ended the way it did (or what it is doing)."""
+        if self.is_release and self.outcome in (Outcome.SUCCEEDED, Outcome.DRY_RUN):
+            return self._release_reason()
         if self.outcome is Outcome.SUCCEEDED:
             return f"version {self.target_version} is live on {self.function}:{self.alias}"
         if self.outcome is Outcome.DRY_RUN:
@@ -349,6 +419,16 @@ class Run:
             return f"in {self.current_state}" if self.current_state else "starting"
         head = f"{self.error}: " if self.error else ""
         return head + (cause_summary(self.cause) or self.outcome.value)
+
+    def _release_reason(self) -> str:
+        versions = ", ".join(
+            f"{short_function_name(str(m.get('functionName')))}:{m.get('alias')} "
+            f"v{m.get('targetVersion')}"
+            for m in self.members
+        )
+        if self.outcome is Outcome.DRY_RUN:
+            return f"dry run: {self.title} planned ({versions}); nothing touched"
+        return f"every alias of the release runs its new version: {versions}"
 
     @property
     def duration(self) -> timedelta | None:
@@ -474,10 +554,13 @@ def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: s
         run.progress = progress
         _record_check(run, progress)
         _record_control(run, progress.get("lastControl"))
+    if isinstance(doc.get("rollback"), dict):
+        run.rollback = doc["rollback"]
     if "failure" in doc and state in (SHIFT_TRAFFIC, PROMOTE):
         return  # the task failed and was caught: the alias did not move
     if state == SHIFT_TRAFFIC and isinstance(progress, dict) and "weight" in progress:
-        _record_weight(run, at, float(progress["weight"]), state)
+        step = int(progress.get("stepIndex", 0)) + 1
+        _record_weight(run, at, float(progress["weight"]), state, step)
     elif state == PROMOTE:
         _record_weight(run, at, 1.0, state)
     elif state == ROLL_BACK and _restored(doc.get("rollback")):
@@ -485,29 +568,29 @@ def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: s
 
 
 def _restored(rollback: Any) -> bool:
-    """Roll back's result; its Catch writes {Error, Cause} to the same path when it failed."""
+    """Roll back's result restored the alias. (When Roll back fails, its Catch goes on with
+    `$.failure` and this is never written; older definitions wrote {Error, Cause} here.)"""
     return isinstance(rollback, dict) and "Error" not in rollback and rollback.get("restored", True)
 
 
-def _record_weight(run: Run, at: datetime, weight: float, state: str) -> None:
+def _record_weight(
+    run: Run, at: datetime, weight: float, state: str, step: int | None = None
+) -> None:
     if not run.weights:
         run.weights.append(WeightPoint(run.started_at, 0.0, "start"))
-    run.weights.append(WeightPoint(at, weight, state))
+    run.weights.append(WeightPoint(at, weight, state, step))
 
 
 def _record_check(run: Run, progress: dict[str, Any]) -> None:
     raw = progress.get("lastCheck")
     if not isinstance(raw, dict):
         return
-    check = HealthCheck(
-        at=_parse_time(raw.get("at")),
-        healthy=bool(raw.get("healthy", False)),
-        alarms={str(k): str(v) for k, v in (raw.get("alarms") or {}).items()},
-        new=_metrics(raw.get("newVersion")),
-        stable=_metrics(raw.get("stableVersion")),
-        notes=[str(n) for n in raw.get("notes") or []],
-        percentage=_float_or_none(progress.get("percentage")),
-        phase=_str_or_none(progress.get("phase")),
+    check = _check(
+        raw,
+        bool(raw.get("healthy", False)),
+        [str(n) for n in raw.get("notes") or []],
+        _float_or_none(progress.get("percentage")),
+        _str_or_none(progress.get("phase")),
     )
     if not run.checks or run.checks[-1] != check:  # every later state repeats lastCheck
         run.checks.append(check)
@@ -523,16 +606,60 @@ def failed_check(cause: str | None, state_input: dict[str, Any] | None) -> Healt
     if not isinstance(raw, dict):
         return None
     progress = (state_input or {}).get("progress") or {}
+    return _check(
+        raw,
+        False,
+        [str(n) for n in [*(raw.get("reasons") or []), *(raw.get("notes") or [])]],
+        _float_or_none(raw.get("percentage", progress.get("percentage"))),
+        _str_or_none(raw.get("phase", progress.get("phase"))),
+    )
+
+
+def _check(
+    raw: dict[str, Any],
+    healthy: bool,
+    notes: list[str],
+    percentage: float | None,
+    phase: str | None,
+) -> HealthCheck:
+    """A check shaped like `progress.lastCheck` (or the data a failed one raised with)."""
     return HealthCheck(
         at=_parse_time(raw.get("at")),
-        healthy=False,
+        healthy=healthy,
         alarms={str(k): str(v) for k, v in (raw.get("alarms") or {}).items()},
         new=_metrics(raw.get("newVersion")),
         stable=_metrics(raw.get("stableVersion")),
-        notes=[str(n) for n in [*(raw.get("reasons") or []), *(raw.get("notes") or [])]],
-        percentage=_float_or_none(raw.get("percentage", progress.get("percentage"))),
-        phase=_str_or_none(raw.get("phase", progress.get("phase"))),
+        notes=notes,
+        logs=_logs(raw.get("logs")),
+        functions=tuple(
+            _function_check(f) for f in raw.get("functions") or [] if isinstance(f, dict)
+        ),
+        percentage=percentage,
+        phase=phase,
     )
+
+
+def _function_check(raw: dict[str, Any]) -> FunctionCheck:
+    return FunctionCheck(
+        function=short_function_name(str(raw.get("functionName", "?"))),
+        alias=str(raw.get("alias", "?")),
+        healthy=bool(raw.get("healthy", False)),
+        reasons=tuple(str(r) for r in raw.get("reasons") or []),
+        new=_metrics(raw.get("newVersion")),
+        stable=_metrics(raw.get("stableVersion")),
+        logs=_logs(raw.get("logs")),
+    )
+
+
+def _logs(raw: Any) -> LogsSignal | None:
+    """The logs signal counts `failures` where the metrics count `errors`."""
+    if not isinstance(raw, dict):
+        return None
+    counts = [
+        _metrics({**found, "errors": found.get("failures")}) if isinstance(found, dict) else None
+        for found in (raw.get("newVersion"), raw.get("stableVersion"))
+    ]
+    return LogsSignal(bool(raw.get("enabled", True)), *counts)
 
 
 def _record_control(run: Run, raw: Any) -> None:

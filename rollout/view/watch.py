@@ -14,7 +14,18 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from rollout.view.run import Event, HealthCheck, Outcome, Run, VersionMetrics, cause_summary
+from rollout.view.release import FunctionRow, Verdict, function_rows
+from rollout.view.run import (
+    Event,
+    FunctionCheck,
+    HealthCheck,
+    LogsSignal,
+    Outcome,
+    Run,
+    VersionMetrics,
+    WeightPoint,
+    cause_summary,
+)
 
 BAR_WIDTH = 24
 RECENT_EVENTS = 8
@@ -48,13 +59,16 @@ def render(run: Run, now: datetime | None = None) -> RenderableType:
     label, colour = status_label(run)
     reason = run.hold_line(now) or run.reason
     rows.add_row("Status", Text(f"{label}  ", style=colour) + Text(reason))
-    rows.add_row("Function", f"{run.function or '?'}  alias {run.alias or '?'}")
-    rows.add_row("Versions", _versions(run))
+    if run.is_release:
+        rows.add_row("Release", _release_line(run))
+    else:
+        rows.add_row("Function", f"{run.function or '?'}  alias {run.alias or '?'}")
+        rows.add_row("Versions", _versions(run))
     rows.add_row("Strategy", run.strategy or "?")
     if run.steps:
         rows.add_row("Steps", _steps(run))
         rows.add_row("Step", f"{run.step_number}/{run.step_count}")
-    rows.add_row("Weight", weight_bar(run.weight))
+    rows.add_row("Weight", weight_bar(run.weight) + _every_alias(run))
     if run.outcome is Outcome.RUNNING:
         rows.add_row("Next step", _next(run, now))
     rows.add_row("Health", _health(run))
@@ -62,9 +76,88 @@ def render(run: Run, now: datetime | None = None) -> RenderableType:
     events = Table.grid(padding=(0, 2))
     for event in [e for e in run.events if _worth_showing(e)][-RECENT_EVENTS:]:
         events.add_row(_clock(event.at - run.started_at), describe_event(event))
-    title = f"rollout {run.function or ''}:{run.alias or ''}  [dim]{run.name}[/]"
-    body = Group(rows, Text(""), Text("Recent events", style="bold"), events)
-    return Panel(body, title=title, title_align="left", border_style=colour)
+    title = f"{'' if run.is_release else 'rollout '}{run.title}  [dim]{run.name}[/]"
+    parts: list[RenderableType] = [rows]
+    if run.is_release:
+        parts += [Text(""), Text("Functions", style="bold"), functions_table(run)]
+    parts += [Text(""), Text("Recent events", style="bold"), events]
+    return Panel(Group(*parts), title=title, title_align="left", border_style=colour)
+
+
+def _release_line(run: Run) -> str:
+    """How many functions move together, and which entries were left out (already live)."""
+    names = run.function_names
+    line = f"{len(names)} function{'s' if len(names) != 1 else ''} shifted together"
+    notes = [str(n) for n in (run.plan or {}).get("notes") or [] if "left out" in str(n)]
+    return "\n".join([line, *notes])
+
+
+def _every_alias(run: Run) -> Text:
+    return Text(" on every alias", style="dim") if run.is_release else Text("")
+
+
+def functions_table(run: Run) -> Table:
+    """One row per function of a release: alias, versions, weight, health, verdict."""
+    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="dim")
+    for column in ("function:alias", "versions", "weight", "health", "verdict"):
+        # names and numbers stay on one line; health and the reasons wrap on a narrow screen
+        wraps = column in ("health", "verdict")
+        table.add_column(column, no_wrap=not wraps, ratio=1 if wraps else None)
+    for row in function_rows(run):
+        table.add_row(
+            row.name,
+            f"{row.stable_version or '?'} → {row.target_version or '?'}",
+            row_weight(row),
+            row_health(row.check),
+            row_verdict(row),
+        )
+    return table
+
+
+def row_weight(row: FunctionRow) -> str:
+    return "?" if row.weight is None else f"{_percent(row.weight * 100)}%"
+
+
+def row_health(check: FunctionCheck | None, sep: str = "\n") -> Text:
+    """The function's part of the latest check: its new version's metrics and logs."""
+    if check is None:
+        return Text("no check yet", style="dim")
+    text = Text(_metrics(check.new) if check.new else "no metrics")
+    if check.logs is not None:
+        text.append(sep + describe_logs(check.logs), style="dim")
+    return text
+
+
+def describe_logs(logs: LogsSignal) -> str:
+    if not logs.enabled:
+        return "logs off"
+    if logs.new is None:
+        return "logs not read"
+    new = logs.new
+    return f"logs {new.invocations} inv, {new.errors} failed ({new.error_rate_percent:.2f}%)"
+
+
+VERDICTS: dict[Verdict, tuple[str, str]] = {
+    Verdict.HEALTHY: ("✔ healthy", "green"),
+    Verdict.FAILED: ("✖ failed", "red"),
+    Verdict.PENDING: ("◌ pending", "yellow"),
+    Verdict.NOT_JUDGED: ("· not judged", "dim"),
+}
+
+
+def row_verdict(row: FunctionRow, sep: str = "\n") -> Text:
+    """Healthy or failed (with its reasons), and whether the rollback restored it."""
+    label, colour = VERDICTS[row.verdict]
+    text = Text(label, style=colour)
+    if row.restored is True:
+        text.append(" · restored", style="dim")
+    elif row.restored is False:
+        text.append(" · NOT restored", style="bold red")
+        if row.restore_detail:
+            text.append(f"{sep}{row.restore_detail}", style="red")
+    for reason in row.reasons:
+        text.append(f"{sep}{reason}", style="red")
+    return text
 
 
 HELD: dict[str, tuple[str, str]] = {
@@ -124,16 +217,23 @@ def _next(run: Run, now: datetime) -> str:
 
 
 def _health(run: Run) -> Text:
-    check = run.last_check
-    if check is None:
+    """The latest check, passed or failed (a failed one carries its numbers as data)."""
+    judged = [*run.checks, *run.failed_checks]
+    failed_visits = run.failed_check_visits
+    if not judged and not failed_visits:
         return Text("no check yet", style="dim")
     passed = sum(c.healthy for c in run.checks)
-    failed = len(run.checks) - passed + sum(e.error == "HealthCheckFailed" for e in run.events)
+    failed = len(run.checks) - passed + len(failed_visits)
     counts = Text(f"checks ✔ {passed}, ✖ {failed}  ", style="dim")
-    return counts + describe_check(check, sep="\n")
+    if not judged:  # an older run: the failure's message is all there is
+        return counts + Text(f"✖ {cause_summary(failed_visits[-1].cause)}", style="red")
+    check = max(judged, key=lambda c: c.at or run.started_at)
+    return counts + describe_check(check, sep="\n", versions=not run.is_release)
 
 
-def describe_check(check: HealthCheck, sep: str = " · ") -> Text:
+def describe_check(check: HealthCheck, sep: str = " · ", versions: bool = True) -> Text:
+    """The check's verdict, alarms, and (unless `versions` is off: a release shows each
+    function's numbers in its own row) the new and stable versions' numbers."""
     text = Text(
         "✔ healthy" if check.healthy else "✖ unhealthy", style="green" if check.healthy else "red"
     )
@@ -143,7 +243,7 @@ def describe_check(check: HealthCheck, sep: str = " · ") -> Text:
         alarms = ", ".join(f"{name} {state}" for name, state in sorted(check.alarms.items()))
         text.append(f"{sep}alarms {alarms}")
     for label, metrics in (("new", check.new), ("stable", check.stable)):
-        if metrics is not None:
+        if metrics is not None and versions:
             text.append(f"{sep}{label} {_metrics(metrics)}")
     for note in check.notes:
         text.append(f"{sep}{note}", style="dim")
@@ -210,10 +310,11 @@ class LinePrinter:
                 lines.append((event.at, describe_event(event)))
         for point in run.weights[self.weights_seen :]:
             if point.state != "start":
-                text = Text("  weight ") + weight_bar(point.weight)
-                lines.append((point.at, text + Text(f" (step {run.step_number}/{run.step_count})")))
+                text = Text("  weight ") + weight_bar(point.weight) + _every_alias(run)
+                lines.append((point.at, text + Text(f" ({_where(run, point)})")))
         for check in run.checks[self.checks_seen :]:
-            lines.append((check.at or run.started_at, Text("  health ") + describe_check(check)))
+            text = Text("  health ") + describe_check(check, versions=not run.is_release)
+            lines.append((check.at or run.started_at, _with_functions(text, check)))
         for action in run.operator_actions[self.actions_seen :]:
             text = f"  operator {action.action} by {action.by}: {action.reason} ({action.result})"
             lines.append((action.at, Text(_shorten(text, 300))))
@@ -229,9 +330,37 @@ class LinePrinter:
         return [Text(f"{_clock(at - run.started_at):>7} ") + text for at, text in lines]
 
 
+def _where(run: Run, point: WeightPoint) -> str:
+    """The step a weight line belongs to: a run printed after the fact (watch --once, a
+    finished run) must not label every shift with the step it ended on."""
+    if point.state == "Promote":
+        return "promoted"
+    if point.state == "Roll back":
+        return "rolled back"
+    return f"step {point.step or run.step_number}/{run.step_count}"
+
+
+def _with_functions(text: Text, check: HealthCheck) -> Text:
+    """A release's check: a line per function under the check's own line."""
+    for own in check.functions:
+        mark = Text("✔ ", style="green") if own.healthy else Text("✖ ", style="red")
+        text += Text(f"\n    {own.function}:{own.alias} ") + mark + row_health(own, sep=" · ")
+        for reason in own.reasons:
+            text += Text(f" · {reason}", style="red")
+    return text
+
+
 def outcome_line(run: Run) -> Text:
+    """The verdict; for a release, then a line per function (versions, weight, verdict)."""
     label, colour = ICONS[run.outcome]
-    return Text(f"{label}: ", style=f"bold {colour}") + Text(_shorten(run.reason, 300))
+    text = Text(f"{label}: ", style=f"bold {colour}") + Text(_shorten(run.reason, 300))
+    rows = function_rows(run)
+    width = max((len(row.name) for row in rows), default=0)
+    for row in rows:
+        versions = f"{row.stable_version or '?'} → {row.target_version or '?'}"
+        text += Text(f"\n  {row.name:<{width}}  {versions}  {row_weight(row):>4}  ")
+        text += row_verdict(row, sep=" · ")
+    return text
 
 
 # -- following a run --------------------------------------------------------------------

@@ -648,7 +648,7 @@ SAMPLES = sorted(
 INPUT_KEYS = {
     "functionName", "alias", "targetVersion", "strategy", "alarms", "ignoreFiringAlarms",
     "insufficientData", "timeScale", "checkIntervalSeconds", "health", "preTraffic",
-    "postTraffic", "bakeSeconds", "approval", "dryRun",
+    "postTraffic", "bakeSeconds", "approval", "dryRun", "functions",
 }  # fmt: skip
 
 
@@ -667,7 +667,8 @@ def test_samples_reach_prepare_whole(
     event = load_event(sample)
     if sample.startswith("console/"):
         assert set(event) <= INPUT_KEYS
-        assert {"functionName", "alias"} <= set(event)
+        named = event.get("functions", [event])
+        assert all({"functionName", "alias"} <= set(entry) for entry in named)
     execution = run(workflow, Rollout(make_plan([(10, 60)], action="skip")), event)
 
     assert (execution.status, execution.error, execution.cause) == ("SUCCEEDED", None, None)

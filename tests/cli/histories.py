@@ -75,7 +75,8 @@ def progress(**changes: Any) -> dict[str, Any]:
 class History:
     """Appends events the way Step Functions records them; `describe` gives the execution."""
 
-    def __init__(self, document: dict[str, Any] | None = None) -> None:
+    def __init__(self, document: dict[str, Any] | None = None, arn: str = ARN) -> None:
+        self.arn = arn
         self.doc: dict[str, Any] = copy.deepcopy(document or INPUT)
         self.input = copy.deepcopy(self.doc)
         self.events: list[dict[str, Any]] = []
@@ -139,9 +140,9 @@ class History:
         self, status: str = "RUNNING", error: str | None = None, cause: str | None = None
     ) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "executionArn": ARN,
+            "executionArn": self.arn,
             "stateMachineArn": MACHINE,
-            "name": "run-1",
+            "name": self.arn.rsplit(":", 1)[-1],
             "status": status,
             "startDate": T0,
             "input": json.dumps(self.input),
@@ -263,3 +264,330 @@ def skipped() -> History:
         .state("Skipped", "Succeed", seconds=0)
     )
     return h.finish("SUCCEEDED")
+
+
+# -- a release of several functions (issue 15) -------------------------------------------
+# Shaped as the workflow writes them: $.plan.functions, progress.lastCheck.functions, the
+# failed check's data, $.rollback.aliases; $.checks.<phase> and $.outcome are wrapped by
+# their states' ResultSelector ({"result": ...}; Finalize's {"outcome", "summary"}).
+
+RELEASE_ARN = ARN.replace("run-1", "release-1")
+MEMBERS = [("orders-api", "3", "4"), ("orders-worker", "7", "8"), ("orders-cron", "1", "2")]
+RELEASE_INPUT = {
+    "functions": [{"functionName": name, "alias": "live"} for name, _, _ in MEMBERS],
+    "strategy": {
+        "steps": [{"percentage": 10, "waitSeconds": 60}, {"percentage": 50, "waitSeconds": 60}]
+    },
+    "alarms": ["orders-errors"],
+}
+LOCK_TABLE = "rollout-locks"
+
+
+def member(name: str, stable: str, target: str) -> dict[str, Any]:
+    """One entry of plan.functions, as Prepare resolves it."""
+    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    return {
+        "functionName": name,
+        "functionArn": arn,
+        "alias": "live",
+        "aliasArn": f"{arn}:live",
+        "stableVersion": stable,
+        "targetVersion": target,
+        "preTraffic": {"readiness": True},
+        "postTraffic": None,
+        "lockKey": f"{name}:live",
+    }
+
+
+RELEASE_MEMBERS = [member(*m) for m in MEMBERS]
+RELEASE_PLAN = {
+    **PLAN,
+    "executionId": RELEASE_ARN,
+    **{k: v for k, v in RELEASE_MEMBERS[0].items() if k != "lockKey"},
+    "strategy": {"name": "custom", "kind": "steps"},
+    "steps": [
+        {"percentage": 10, "weight": 0.1, "waitSeconds": 60},
+        {"percentage": 50, "weight": 0.5, "waitSeconds": 60},
+    ],
+    "totalWaitSeconds": 120,
+    "lock": {"table": LOCK_TABLE, "key": "orders-api:live", "owner": RELEASE_ARN},
+    "notes": [],
+    "functions": RELEASE_MEMBERS,
+}
+WORKER_REASON = (
+    "orders-worker: metrics: version 8 error rate 30.00% (30/100) above 1% "
+    "and above stable version 7 (0.44%)"
+)
+
+
+def member_check(name: str, stable: str, target: str, failing: bool = False) -> dict[str, Any]:
+    """One function's row of lastCheck.functions: its own metrics and logs signal."""
+    errors = 30 if failing else 0
+    return {
+        "functionName": name,
+        "alias": "live",
+        "healthy": not failing,
+        "reasons": [WORKER_REASON.split(": ", 1)[1]] if failing else [],
+        "newVersion": {
+            "version": target,
+            "invocations": 100,
+            "errors": errors,
+            "errorRatePercent": float(errors),
+        },
+        "stableVersion": {
+            "version": stable,
+            "invocations": 900,
+            "errors": 4,
+            "errorRatePercent": 0.44,
+        },
+        "logs": {
+            "enabled": True,
+            "newVersion": {
+                "version": target,
+                "invocations": 98,
+                "failures": errors,
+                "errorRatePercent": round(100 * errors / 98, 2),
+                "eventsRead": 300,
+                "capped": False,
+            },
+        },
+    }
+
+
+def release_check(at: str, failing: str | None = None) -> dict[str, Any]:
+    """progress.lastCheck of a release: the primary's keys at the top, every member's row
+    in `functions`; a failing one names its function in each reason."""
+    rows = [member_check(n, s, t, failing=n == failing) for n, s, t in MEMBERS]
+    primary = {
+        k: v for k, v in rows[0].items() if k not in ("functionName", "alias", "healthy", "reasons")
+    }
+    return {
+        "at": at,
+        "healthy": failing is None,
+        "alarms": {"orders-errors": "OK"},
+        **primary,
+        "notes": [],
+        "functions": rows,
+    }
+
+
+def release_progress(step: int, **changes: Any) -> dict[str, Any]:
+    """$.progress of the release at step `step` (0-based): every alias at the same weight."""
+    percentage = (10, 50)[step]
+    at_step = {
+        "stepIndex": step,
+        "stepCount": 2,
+        "percentage": percentage,
+        "weight": percentage / 100,
+        "stepStartedAt": f"2026-11-26T10:0{step}:02Z",
+        "stepWaitSeconds": 60,
+        "hasNextStep": step == 0,
+    }
+    return progress(**{**at_step, **changes})
+
+
+def release_traffic_check(phase: str) -> dict[str, Any]:
+    """$.checks.<phase> of a release: each member's own result."""
+    results = [
+        {
+            "functionName": name,
+            "alias": "live",
+            "phase": phase,
+            "version": target,
+            "results": [{"name": "readiness", "passed": True, "detail": "version is Active"}],
+            "passed": True,
+            "skipped": False,
+        }
+        for name, _, target in MEMBERS
+    ]
+    return {"phase": phase, "passed": True, "skipped": False, "functions": results}
+
+
+def release_prepared() -> History:
+    """A release's Prepare and pre-traffic checks: every member's check passed."""
+    h = History(RELEASE_INPUT, RELEASE_ARN)
+    return (
+        h.state(
+            "Prepare",
+            plan=RELEASE_PLAN,
+            progress=progress(weight=0, percentage=0, stepIndex=-1, stepCount=2),
+        )
+        .state("Roll out?", "Choice", seconds=0)
+        .state(
+            "Pre-traffic check",
+            checks={"preTraffic": {"result": release_traffic_check("preTraffic")}},
+        )
+    )
+
+
+def release_step(h: History, step: int, at: str) -> History:
+    """Shift every alias to step `step`'s weight, wait, and pass a health check."""
+    checked = release_progress(step, waitedSeconds=60, stepComplete=True, checks=step + 1)
+    return (
+        h.state("Shift traffic", progress=release_progress(step))
+        .state("Wait for next check", "Wait", seconds=60)
+        .state("Check health", progress={**checked, "lastCheck": release_check(at)})
+        .state("Step done?", "Choice", seconds=0)
+        .state("Next step?", "Choice", seconds=0)
+    )
+
+
+def release_running() -> History:
+    """Running: every alias at 10 %, one healthy check, waiting for the next."""
+    h = release_prepared()
+    h = (
+        h.state("Shift traffic", progress=release_progress(0))
+        .state("Wait for next check", "Wait", seconds=10)
+        .state(
+            "Check health",
+            progress=release_progress(
+                0, waitedSeconds=10, checks=1, lastCheck=release_check("2026-11-26T10:00:13Z")
+            ),
+        )
+        .state("Step done?", "Choice", seconds=0)
+        .enter("Wait for next check", "Wait", seconds=3)
+    )
+    return h
+
+
+def release_outcome(outcome: str, **more: Any) -> dict[str, Any]:
+    return {
+        "outcome": outcome,
+        "executionId": RELEASE_ARN,
+        "functionName": "orders-api",
+        "alias": "live",
+        "stableVersion": "3",
+        "targetVersion": "4",
+        "strategy": "custom",
+        "lockReleased": True,
+        "functions": [
+            {"functionName": n, "alias": "live", "stableVersion": s, "targetVersion": t}
+            for n, s, t in MEMBERS
+        ],
+        **more,
+    }
+
+
+def release_succeeded() -> History:
+    """Both steps healthy, every alias promoted; Finalize names every member."""
+    h = release_step(release_prepared(), 0, "2026-11-26T10:01:03Z")
+    h = release_step(h, 1, "2026-11-26T10:02:05Z")
+    promoted = release_progress(1, percentage=100, weight=1, phase="bake")
+    h = (
+        h.state(
+            "Promote", progress={**promoted, "lastCheck": release_check("2026-11-26T10:02:05Z")}
+        )
+        .state(
+            "Post-traffic check",
+            checks={
+                "preTraffic": {"result": release_traffic_check("preTraffic")},
+                "postTraffic": {"result": release_traffic_check("postTraffic")},
+            },
+        )
+        .state("Bake?", "Choice", seconds=0)
+        .state(
+            "Finalize",
+            outcome={
+                "outcome": "succeeded",
+                "summary": release_outcome(
+                    "succeeded",
+                    detail="; ".join(f"{n}:live now runs version {t}" for n, _, t in MEMBERS),
+                ),
+            },
+        )
+        .state("Clean up old versions", cleanup={"deleted": []})
+        .state("Rolled out", "Succeed", seconds=0)
+    )
+    return h.finish("SUCCEEDED")
+
+
+RELEASE_LABEL = ", ".join(f"{name}:live" for name, _, _ in MEMBERS)
+RELEASE_FAILURE = f"Check health, step 2/2 at 50%: {WORKER_REASON}"
+RELEASE_CAUSE = (
+    f"Rolled back every alias of the release ({RELEASE_LABEL}) to its stable version: "
+    f"{RELEASE_FAILURE} — state: Check health; step 2/2 at 50%; weight 50% on version 4; "
+    "strategy custom"
+)
+
+
+def release_rolled_back() -> History:
+    """orders-worker fails its health check at step 2; every alias is restored."""
+    h = release_step(release_prepared(), 0, "2026-11-26T10:01:03Z")
+    failed = {
+        **release_check("2026-11-26T10:02:05Z", failing="orders-worker"),
+        "reasons": [WORKER_REASON],
+        "phase": "step",
+        "percentage": 50,
+    }
+    message = f"{RELEASE_FAILURE}\n{json.dumps({'lastCheck': failed})}"
+    cause = json.dumps({"errorMessage": message, "errorType": "HealthCheckFailed"})
+    aliases = [
+        {
+            "functionName": name,
+            "alias": "live",
+            "restored": True,
+            "detail": f"restored from {stable} 50% → {target} to version {stable}",
+        }
+        for name, stable, target in MEMBERS
+    ]
+    h = (
+        h.state("Shift traffic", progress=release_progress(1))
+        .state("Wait for next check", "Wait", seconds=60)
+        .enter("Check health")
+        .task_failed("HealthCheckFailed", cause)
+        .exit("Check health", failure={"Error": "HealthCheckFailed", "Cause": cause})
+        .state(
+            "Roll back",
+            rollback={
+                "error": "HealthCheckFailed",
+                "cause": RELEASE_CAUSE,
+                "restored": True,
+                "alias": {"version": "3", "routing": {}},
+                "stableVersion": "3",
+                "targetVersion": "4",
+                "aliases": aliases,
+            },
+        )
+        .state(
+            "Notify rollback",
+            outcome={
+                "outcome": "rolled_back",
+                "error": "HealthCheckFailed",
+                "cause": RELEASE_CAUSE,
+            },
+        )
+        .enter("Rolled back", "Fail", seconds=0)
+    )
+    return h.finish("FAILED", "HealthCheckFailed", RELEASE_CAUSE)
+
+
+ROLLBACK_FAILED_CAUSE = (  # rollout_core.outcome: which aliases failed, why, which were restored
+    f"Could not roll back orders-cron:live after HealthCheckFailed ({RELEASE_FAILURE}): alias "
+    "orders-cron:live is on version 9, not where this rollout left it; restored "
+    "orders-api:live, orders-worker:live — state: Check health; step 2/2 at 50%"
+)
+
+
+def release_rollback_failed() -> History:
+    """orders-worker fails at step 2 and orders-cron can't be restored (someone moved it):
+    Roll back raises RollbackFailed after restoring the others; its Catch goes on with
+    $.failure, so $.rollback is never written."""
+    h = release_step(release_prepared(), 0, "2026-11-26T10:01:03Z")
+    cause = json.dumps({"errorMessage": ROLLBACK_FAILED_CAUSE, "errorType": "RollbackFailed"})
+    failure = json.dumps({"errorMessage": RELEASE_FAILURE, "errorType": "HealthCheckFailed"})
+    h = (
+        h.state("Shift traffic", progress=release_progress(1))
+        .state("Wait for next check", "Wait", seconds=60)
+        .enter("Check health")
+        .task_failed("HealthCheckFailed", failure)
+        .exit("Check health", failure={"Error": "HealthCheckFailed", "Cause": failure})
+        .enter("Roll back")
+        .task_failed("RollbackFailed", cause)
+        .exit("Roll back", failure={"Error": "RollbackFailed", "Cause": cause})
+        .state(
+            "Notify rollback failure",
+            outcome={"outcome": "rollback_failed", "error": "RollbackFailed", "cause": cause},
+        )
+        .enter("Rollback failed", "Fail", seconds=0)
+    )
+    return h.finish("FAILED", "RollbackFailed", cause)

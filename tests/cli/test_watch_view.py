@@ -160,3 +160,11 @@ def test_a_long_cause_stays_on_one_line_of_the_event_list():
 
     assert "✖ HealthCheckFailed: xxx" in out and "x…" in out
     assert "x" * 100 not in out
+
+
+def test_one_failed_check_counts_once_though_the_history_repeats_its_error():
+    """TaskFailed and ExecutionFailed both carry HealthCheckFailed: one check failed."""
+    h = rolled_back()
+    run = build_run(h.describe("FAILED", "HealthCheckFailed", ROLLBACK_CAUSE), h.events)
+
+    assert "checks ✔ 0, ✖ 1" in text_of(render(run))

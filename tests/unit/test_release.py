@@ -4,6 +4,7 @@ one member's view of the plan (rollout_core.release)."""
 import json
 import zipfile
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from rollout_core import clients, lock
@@ -11,6 +12,7 @@ from rollout_core.errors import InvalidRolloutRequest, RolloutInProgress
 from rollout_core.models import Plan
 from rollout_core.plan import prepare
 from rollout_core.release import label, lock_refs, members
+from rollout_core.request import ReleaseRequest, parse_request
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:rollout:release-test"
 OTHER = "arn:aws:states:us-east-1:123456789012:execution:rollout:someone-else"
@@ -175,3 +177,10 @@ def test_the_event_trigger_skips_versions_a_stack_release_published(world):
     plan = prepare(event, EXECUTION)["plan"]
     assert plan["action"] == "skip"
     assert "published by a release of several functions" in plan["reason"]
+
+
+def test_the_console_sample_is_a_valid_release():
+    sample = Path(__file__).resolve().parents[2] / "events/console/release.json"
+    request = parse_request(json.loads(sample.read_text()))
+    assert isinstance(request, ReleaseRequest)
+    assert [entry.functionName for entry in request.functions] == ["orders", "orders-worker"]

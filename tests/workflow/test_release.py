@@ -50,8 +50,11 @@ def sample_functions(cloud: Any, prefix: str, count: int) -> list[SampleFunction
 
 def succeeds(cloud: Any, workflow: Workflow) -> Release:
     functions = sample_functions(cloud, "wf-rel-ok", 3)
+    for function in functions:
+        function.publish()  # version 2: never rolled out, nothing uses it
     targets = [function.publish() for function in functions]
-    return functions, targets, workflow.run(release_input(functions, targets, strategy=QUICK))
+    document = release_input(functions, targets, strategy=QUICK, keepVersions=1)
+    return functions, targets, workflow.run(document)
 
 
 def fails_at_step_2(cloud: Any, workflow: Workflow) -> Release:
@@ -152,6 +155,29 @@ def aborted_by_naming_a_member(cloud: Any, workflow: Workflow) -> tuple[Release,
     return (functions, targets, workflow.wait(arn)), member
 
 
+def stopped_from_the_console(cloud: Any, workflow: Workflow) -> Release:
+    """StopExecution mid-step: the guard restores every alias and releases every lock."""
+    functions = sample_functions(cloud, "wf-rel-stop", 3)
+    targets = [function.publish() for function in functions]
+    steps = {"steps": [{"percentage": 10, "waitSeconds": 30}]}
+    arn = workflow.start(release_input(functions, targets, strategy=steps))
+    deadline_poll("every alias at 10 %", lambda: all(f.alias()[1] for f in functions))
+    workflow.sfn.stop_execution(executionArn=arn, cause="stopped from the console")
+    return functions, targets, workflow.wait(arn)
+
+
+def drift_in_one_alias(cloud: Any, workflow: Workflow) -> Release:
+    """Someone moves the second alias during step 1: the next shift finds it changed
+    (ReleaseDrift), the first alias is rolled back, the second is left as they set it."""
+    functions = sample_functions(cloud, "wf-rel-drift", 2)
+    targets = [function.publish() for function in functions]
+    steps = [{"percentage": 10, "waitSeconds": 6}, {"percentage": 50, "waitSeconds": 1}]
+    arn = workflow.start(release_input(functions, targets, strategy={"steps": steps}))
+    deadline_poll("every alias at 10 %", lambda: all(f.alias()[1] for f in functions))
+    functions[1].set_alias(functions[1].stable, {targets[1]: 0.25})  # someone, by hand
+    return functions, targets, workflow.wait(arn)
+
+
 def ten_functions_with_hooks(cloud: Any, workflow: Workflow) -> tuple[Release, Finished]:
     """Ten functions, each with pre- and post-traffic payloads, expectations and hooks, the
     whole check budget used; and one function alone with the same strategy."""
@@ -199,6 +225,8 @@ def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
             "single-first": single_then_release,
             "abort-by-member": aborted_by_naming_a_member,
             "ten": ten_functions_with_hooks,
+            "stopped": stopped_from_the_console,
+            "drift": drift_in_one_alias,
         }.items()
     }
 
@@ -223,6 +251,10 @@ def test_a_release_moves_every_alias_together_and_releases_every_lock(runs, alia
     assert all(row["healthy"] and row["newVersion"]["version"] for row in rows)
     outcome = run.outputs_of("Finalize")[0]["outcome"]["summary"]
     assert [f["targetVersion"] for f in outcome["functions"]] == targets
+    cleanup = run.output["cleanup"]  # each function's unused version 2, and only that
+    assert sorted((d["functionName"], d["version"]) for d in cleanup["deleted"]) == sorted(
+        (f.name, "2") for f in functions
+    )
 
 
 def test_one_failing_function_rolls_back_every_alias(runs, alias_log, workflow):
@@ -284,6 +316,29 @@ def test_an_operator_can_name_the_release_by_any_of_its_functions(runs, workflow
     assert (run.status, run.error) == ("FAILED", "RolloutAborted"), run.cause
     assert "wrong release" in run.cause
     assert_all_restored(functions, workflow)
+
+
+def test_a_stopped_release_is_restored_by_the_guard(runs, workflow):
+    functions, _, run = runs["stopped"]
+    assert run.status == "ABORTED"
+    deadline_poll(
+        "the guard restoring every alias and lock",
+        lambda: all(
+            f.alias() == (f.stable, {}) and workflow.lock(f.name) is None for f in functions
+        ),
+    )
+
+
+def test_an_alias_changed_by_someone_else_rolls_back_the_others(runs, workflow):
+    functions, targets, run = runs["drift"]
+    assert (run.status, run.error) == ("FAILED", "RollbackFailed"), run.cause
+    assert "ReleaseDrift" in run.cause and "someone else changed it" in run.cause
+    assert functions[0].alias() == (functions[0].stable, {})
+    assert functions[1].alias() == (functions[1].stable, {targets[1]: 0.25})  # left alone
+    deadline_poll(
+        "every lock released",
+        lambda: all(workflow.lock(f.name) is None for f in functions),
+    )
 
 
 def test_ten_functions_with_hooks_stay_under_the_state_data_limit(runs, workflow):

@@ -46,15 +46,18 @@ def _move_all(plan: RolloutPlan, cursor: Progress, new: Callable[[RolloutPlan], 
     """Move each member from where this rollout left it. In a release, an alias changed
     by someone else (AliasDrift) after others moved is a ReleaseDrift: the workflow then
     rolls every alias back instead of leaving the others split."""
-    for member in release.members(plan):
-        try:
-            aliases.move(
-                member.functionName, member.alias, [current_position(member, cursor)], new(member)
-            )
-        except AliasDrift as drift:
-            if not release.is_release(plan):
-                raise
-            raise ReleaseDrift(f"{drift}; rolling back every alias of the release") from None
+
+    def move(member: RolloutPlan) -> None:
+        aliases.move(
+            member.functionName, member.alias, [current_position(member, cursor)], new(member)
+        )
+
+    try:
+        release.for_all(plan, move)
+    except AliasDrift as drift:
+        if not release.is_release(plan):
+            raise
+        raise ReleaseDrift(f"{drift}; rolling back every alias of the release") from None
 
 
 def check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
@@ -76,7 +79,7 @@ def judge(plan: RolloutPlan, advanced: Progress, now: datetime, state: str) -> P
     )
     verdict = health.Verdict()
     health.judge_alarms(plan, advanced, states, verdict)
-    checked = [_judge_member(member, advanced, (since, now)) for member in release.members(plan)]
+    checked = release.for_all(plan, lambda member: _judge_member(member, advanced, (since, now)))
     primary = checked[0]
     for member, (member_verdict, _) in zip(release.members(plan), checked, strict=True):
         prefix = f"{member.functionName}: " if release.is_release(plan) else ""

@@ -18,6 +18,7 @@ every task handles the whole list in one invocation.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -73,10 +74,29 @@ def each(
 ) -> Each[T]:
     """Run `action` on every member even when some raise one of `failures`: a rollback
     or a lock release must not stop at the first alias it can't put back."""
-    done: Each[T] = Each()
-    for member in members(plan):
+
+    def attempt(member: RolloutPlan) -> T | Exception:
         try:
-            done.results.append(action(member))
+            return action(member)
         except failures as error:
-            done.errors[member.functionName] = error
+            return error
+
+    done: Each[T] = Each()
+    for member, outcome in zip(members(plan), for_all(plan, attempt), strict=True):
+        if isinstance(outcome, Exception):
+            done.errors[member.functionName] = outcome
+        else:
+            done.results.append(outcome)
     return done
+
+
+def for_all(plan: RolloutPlan, action: Callable[[RolloutPlan], T]) -> list[T]:
+    """`action` on every member at once (each is a few API calls that mostly wait), results
+    in member order; the first member's error, if any, is raised once all have ended."""
+    views = members(plan)
+    if len(views) == 1:
+        return [action(views[0])]
+    with ThreadPoolExecutor(max_workers=len(views)) as pool:
+        futures = [pool.submit(action, member) for member in views]
+        wait(futures)
+    return [future.result() for future in futures]
