@@ -13,7 +13,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import coldstart, controls, reaction, report, scale, strategies, transitions
+from benchmarks import (
+    coldstart,
+    controls,
+    reaction,
+    releases,
+    report,
+    scale,
+    strategies,
+    transitions,
+)
 from benchmarks.pricing import USD_PER_TRANSITION
 from benchmarks.targets import Fleet
 from rollout.local.cloud import LocalCloud
@@ -79,6 +88,7 @@ def run_cloud_sections(cloud: LocalCloud, quick: bool) -> dict[str, Any]:
             settings,
         ),
         "scale": scale.run(clients, fleet, arn, [2] if quick else [1, 10, 50]),
+        "releases": releases.run(clients["stepfunctions"], fleet, arn, 1 if quick else 3),
     }
 
 

@@ -51,6 +51,16 @@ def test_both_controls_took_effect(results):
         assert controls[kind]["summary"]["min"] > 0
 
 
+def test_a_ten_function_release_makes_as_many_transitions_as_one_function(results):
+    releases = results["releases"]
+
+    assert [r["functions"] for r in releases["rows"]] == [1, 10]
+    assert [r["status"] for r in releases["rows"]] == ["SUCCEEDED"] * 2
+    assert releases["rows"][0]["transitions"] == releases["rows"][1]["transitions"]
+    assert releases["transitionRatio"] == 1
+    assert "A release of ten functions next to one" in report.markdown(results)
+
+
 def test_scale_runs_the_concurrent_rollouts(results):
     (level,) = results["scale"]
 
