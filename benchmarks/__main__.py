@@ -13,7 +13,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import coldstart, controls, reaction, report, scale, strategies, transitions
+from benchmarks import (
+    coldstart,
+    controls,
+    exposure,
+    reaction,
+    report,
+    scale,
+    strategies,
+    transitions,
+)
 from benchmarks.pricing import USD_PER_TRANSITION
 from benchmarks.targets import Fleet
 from rollout.local.cloud import LocalCloud
@@ -124,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     print("rollouts on the local cloud …", flush=True)
     with LocalCloud() as cloud:
         results |= run_cloud_sections(cloud, args.quick)
+    print("exposure under AWS's delays, on a cloud of its own …", flush=True)
+    results["exposure"] = exposure.run(1 if args.quick else exposure.RUNS)
     results["machine"]["load average at end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     results["machine"]["benchmark run"] = f"{time.monotonic() - started:.0f} s"
     page = write(results, args.out, None if args.quick else DOCS)

@@ -93,3 +93,12 @@ def test_the_report_has_every_section_and_target(results, tmp_path):
         assert title in page
     assert len(report.targets(results)) == 6
     assert json.loads((tmp_path / "latest.json").read_text())["scale"][0]["concurrency"] == 2
+
+
+def test_the_report_has_the_exposure_section_and_its_targets_when_measured(results, tmp_path):
+    from tests.bench.test_exposure import _results as exposure_results
+
+    page = write(results | {"exposure": exposure_results()}, tmp_path, None).read_text()
+
+    assert "## Exposure under AWS's delays" in page
+    assert len(report.targets(results | {"exposure": exposure_results()})) == 9
