@@ -152,6 +152,7 @@ def test_a_version_failing_a_fifth_is_judged_against_the_stable_version(runs):
     rate = float(line.split("error rate ")[1].split("%")[0])
     assert 5 < rate < 60, line
     assert "invocations failed) above 5%" in line
+    assert f"above 5% and above stable version {function.stable} (0.00%)" in line, line
 
 
 def test_silent_logs_never_pass_what_the_metrics_fail(runs):
