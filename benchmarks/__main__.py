@@ -31,6 +31,7 @@ from rollout.local.package import load_template
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOCS = ROOT / "docs" / "benchmarks.md"
+README = ROOT / "README.md"
 SERVICES = ("lambda", "stepfunctions", "cloudwatch", "dynamodb", "logs")
 
 
@@ -105,13 +106,19 @@ def _transitions(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def write(results: dict[str, Any], out: Path, docs: Path | None) -> Path:
+def write(
+    results: dict[str, Any], out: Path, docs: Path | None, readme: Path | None = None
+) -> Path:
+    """latest.json and latest.md in `out`; with `docs`, the page there too, and with
+    `readme`, its Benchmarks figures (report.readme_block) from the same run."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=1, default=str))
     page = out / "latest.md"
     page.write_text(report.markdown(results))
     if docs is not None:
         shutil.copyfile(page, docs)
+    if readme is not None:
+        readme.write_text(report.write_readme(readme.read_text(), results))
     return page
 
 
@@ -137,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     results["exposure"] = exposure.run(1 if args.quick else exposure.RUNS)
     results["machine"]["load average at end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     results["machine"]["benchmark run"] = f"{time.monotonic() - started:.0f} s"
-    page = write(results, args.out, None if args.quick else DOCS)
+    page = write(results, args.out, *((None, None) if args.quick else (DOCS, README)))
     print(page.read_text())
     return 0
 
