@@ -101,7 +101,7 @@ def test_the_report_has_the_exposure_section_and_its_targets_when_measured(resul
     page = write(results | {"exposure": exposure_results()}, tmp_path, None).read_text()
 
     assert "## Exposure under AWS's delays" in page
-    assert len(report.targets(results | {"exposure": exposure_results()})) == 9
+    assert len(report.targets(results | {"exposure": exposure_results()})) == 12
 
 
 def test_the_readme_block_has_the_same_tables_and_replaces_only_its_own(results):
