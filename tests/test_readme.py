@@ -108,5 +108,5 @@ def test_the_benchmark_figures_are_the_block_make_bench_writes():
     start, end = README.index(README_START), README.index(README_END)
     block = README[start:end]
     assert "| target | measured | |" in block
-    assert "| failing | way | runs |" in block
+    assert "| failing | way | checks | runs |" in block
     assert "| target | measured |" not in README[:start] + README[end:]
