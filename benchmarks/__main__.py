@@ -16,6 +16,7 @@ from typing import Any
 from benchmarks import (
     coldstart,
     controls,
+    exposure,
     reaction,
     releases,
     report,
@@ -31,6 +32,7 @@ from rollout.local.package import load_template
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOCS = ROOT / "docs" / "benchmarks.md"
+README = ROOT / "README.md"
 SERVICES = ("lambda", "stepfunctions", "cloudwatch", "dynamodb", "logs")
 
 
@@ -106,13 +108,19 @@ def _transitions(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def write(results: dict[str, Any], out: Path, docs: Path | None) -> Path:
+def write(
+    results: dict[str, Any], out: Path, docs: Path | None, readme: Path | None = None
+) -> Path:
+    """latest.json and latest.md in `out`; with `docs`, the page there too, and with
+    `readme`, its Benchmarks figures (report.readme_block) from the same run."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=1, default=str))
     page = out / "latest.md"
     page.write_text(report.markdown(results))
     if docs is not None:
         shutil.copyfile(page, docs)
+    if readme is not None:
+        readme.write_text(report.write_readme(readme.read_text(), results))
     return page
 
 
@@ -124,7 +132,17 @@ def main(argv: list[str] | None = None) -> int:
         help="minimal sizes: checks that every code path runs, not a benchmark",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--rewrite",
+        action="store_true",
+        help="measure nothing: write docs/benchmarks.md and the README's figures again from "
+        "the last run's latest.json (after a change to how the report reads)",
+    )
     args = parser.parse_args(argv)
+    if args.rewrite:
+        results = json.loads((args.out / "latest.json").read_text())
+        print(write(results, args.out, DOCS, README).read_text())
+        return 0
     started = time.monotonic()
     results: dict[str, Any] = {"machine": machine()}
     print("cold starts and package sizes …", flush=True)
@@ -134,9 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     print("rollouts on the local cloud …", flush=True)
     with LocalCloud() as cloud:
         results |= run_cloud_sections(cloud, args.quick)
+    print("exposure under AWS's delays, on a cloud of its own …", flush=True)
+    results["exposure"] = exposure.run(1 if args.quick else exposure.RUNS)
     results["machine"]["load average at end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     results["machine"]["benchmark run"] = f"{time.monotonic() - started:.0f} s"
-    page = write(results, args.out, None if args.quick else DOCS)
+    page = write(results, args.out, *((None, None) if args.quick else (DOCS, README)))
     print(page.read_text())
     return 0
 

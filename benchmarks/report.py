@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks import exposure
+
 SOURCES = (
     "Prices (US East, N. Virginia), checked when this benchmark was written: Step Functions "
     "Standard $0.025 per 1,000 state transitions "
@@ -24,6 +26,12 @@ def _usd(value: float) -> str:
 
 def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """(target, measured, met) for each target the benchmark checks."""
+    return _core_targets(results) + (
+        exposure.targets(results["exposure"]) if "exposure" in results else []
+    )
+
+
+def _core_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     ten = next(r for r in results["strategies"] if r["strategy"].startswith("10-step"))
     extra = results["extrapolation"]
     reaction = results["reaction"]
@@ -84,6 +92,7 @@ def markdown(results: dict[str, Any]) -> str:
         _scale(results["scale"]),
         _releases(results["releases"]) if "releases" in results else "",
         _coldstart(results["coldstart"]),
+        exposure_section(results["exposure"]) if "exposure" in results else "",
         "## Prices\n\n" + SOURCES + "\n",
     ]
     return "\n".join(parts)
@@ -116,15 +125,25 @@ WHY_MISSED = [
     "is on Lambda and in this benchmark). What would meet the target: validating with the "
     "models directly instead of Powertools `parse` (the house style asks for the parser), "
     "or Lambda SnapStart for Python.",
+    "**Exposure**: the alarm-only path restores the alias about two minutes after the first "
+    "failure (the minute's datapoint, readable a minute after the minute ends, then the "
+    "alarm's once-a-minute evaluation): about 120 failed requests at 100 % failing, 25 at "
+    "20 %. The logs signal acts at the first check that can read a failure and "
+    "`minInvocations` (3) invocations of the canary (1 request/s here): one check interval "
+    "after the shift at 100 % failing, plus Check health and Roll back, which take seconds "
+    "instead of tenths when the machine is busy (see the load average): the p95 targets "
+    "measure this machine's load as much as the signal. At 20 % the first failure is "
+    "already one of the two or three the logs signal lets through, against the alarm's "
+    "25: about 10x by construction of the case, so a few runs land either side of it.",
 ]
 # which explanation each target's miss points to, in targets()'s order (zip checks lengths)
-_WHY_FOR = (0, 0, 1, 1, None, 2)
+_WHY_FOR = (0, 0, 1, 1, None, 2, 3, 3, 3, 3, 3, 3)
 
 
 def _targets_table(results: dict[str, Any]) -> str:
     checked = targets(results)
-    rows = "\n".join(f"| {t} | {m} | {_mark(ok)} |" for t, m, ok in checked)
-    missed = {why for (_, _, ok), why in zip(checked, _WHY_FOR, strict=True) if not ok}
+    whys = _WHY_FOR[: len(checked)]  # without the exposure section, its targets are absent
+    missed = {why for (_, _, ok), why in zip(checked, whys, strict=True) if not ok}
     reasons = sorted(missed - {None})
     why = "".join(f"\n{WHY_MISSED[i]}\n" for i in reasons)
     load = results["machine"].get("load average at start", "")
@@ -132,11 +151,29 @@ def _targets_table(results: dict[str, Any]) -> str:
         "## Targets\n\n"
         f"Timings stretch with the machine's load (load average at the start: {load}, on "
         f"{results['machine'].get('cpus')} CPUs); counts and costs don't.\n\n"
-        f"| target | measured | |\n| --- | --- | --- |\n{rows}\n{why}"
+        f"{_targets_rows(checked)}\n{why}"
     )
 
 
+def _targets_rows(checked: list[tuple[str, str, bool]]) -> str:
+    rows = "\n".join(f"| {t} | {m} | {_mark(ok)} |" for t, m, ok in checked)
+    return f"| target | measured | |\n| --- | --- | --- |\n{rows}"
+
+
 def _strategies(results: dict[str, Any]) -> str:
+    note = (
+        "One rollout at a time, each on its own function, no traffic. Wall time runs from "
+        "ExecutionStarted to the execution's last event; waits are what the Wait states were "
+        "asked for. Cost: transitions x the Step Functions price, plus one Lambda request per "
+        f"task invocation and its duration (TaskStarted → TaskSucceeded, rounded up to the ms) "
+        f"at the template's MemorySize ({results['memoryMb']} MB, arm64). The local durations "
+        "come from a full CPU; a 256 MB Lambda gets a fraction of one, so real durations are "
+        "several times longer, but Step Functions transitions dominate the bill either way."
+    )
+    return f"## Per strategy\n\n{_strategies_table(results)}\n\n{note}\n"
+
+
+def _strategies_table(results: dict[str, Any]) -> str:
     head = (
         "| strategy | waits (s) | wall (s) | overhead (s) | waits/wall | transitions "
         "(predicted) | task invocations | median task (ms) | AWS cost of one rollout |\n"
@@ -149,16 +186,7 @@ def _strategies(results: dict[str, Any]) -> str:
         f"{r['taskMedianMs']} | {_usd(r['cost']['totalUsd'])} |"
         for r in results["strategies"]
     ]
-    note = (
-        "One rollout at a time, each on its own function, no traffic. Wall time runs from "
-        "ExecutionStarted to the execution's last event; waits are what the Wait states were "
-        "asked for. Cost: transitions x the Step Functions price, plus one Lambda request per "
-        f"task invocation and its duration (TaskStarted → TaskSucceeded, rounded up to the ms) "
-        f"at the template's MemorySize ({results['memoryMb']} MB, arm64). The local durations "
-        "come from a full CPU; a 256 MB Lambda gets a fraction of one, so real durations are "
-        "several times longer, but Step Functions transitions dominate the bill either way."
-    )
-    return f"## Per strategy\n\n{head}\n" + "\n".join(rows) + f"\n\n{note}\n"
+    return f"{head}\n" + "\n".join(rows)
 
 
 def _extrapolation(extra: dict[str, Any]) -> str:
@@ -192,6 +220,17 @@ def _transitions(t: dict[str, Any]) -> str:
 
 
 def _controls(r: dict[str, Any]) -> str:
+    return (
+        f"## Operator controls (check interval {r['checkIntervalSeconds']} s)\n\n"
+        "From the control written to the rollout's lock item (as `rollout abort` / `rollout "
+        "approve` write it) to GetAlias showing its effect (polled every "
+        f"{r['pollSeconds']} s). An abort waits for the next health check; an approval is "
+        "read within a second by Wait for operator. Target: check interval + 2 s.\n\n"
+        f"{_controls_table(r)}\n"
+    )
+
+
+def _controls_table(r: dict[str, Any]) -> str:
     head = (
         "| control | trials | as expected | min | median | p95 | max |\n"
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -206,17 +245,23 @@ def _controls(r: dict[str, Any]) -> str:
             f"| {label} | {s['n']} | {r[kind]['asExpected']} | {s['min']:.2f} s | "
             f"{s['median']:.2f} s | {s['p95']:.2f} s | {s['max']:.2f} s |"
         )
-    return (
-        f"## Operator controls (check interval {r['checkIntervalSeconds']} s)\n\n"
-        "From the control written to the rollout's lock item (as `rollout abort` / `rollout "
-        "approve` write it) to GetAlias showing its effect (polled every "
-        f"{r['pollSeconds']} s). An abort waits for the next health check; an approval is "
-        "read within a second by Wait for operator. Target: check interval + 2 s.\n\n"
-        f"{head}\n" + "\n".join(rows) + "\n"
-    )
+    return f"{head}\n" + "\n".join(rows)
 
 
 def _reaction(r: dict[str, Any]) -> str:
+    return (
+        f"## Reaction time (check interval {r['checkIntervalSeconds']} s)\n\n"
+        "From the failure injected mid-step (a random 0.3 … 2 x interval after the shift) to "
+        f"GetAlias showing the stable version with no routing (polled every "
+        f"{r['pollSeconds'] * 1000:.0f} ms); trials run {r['batch']} at a time on separate "
+        "functions, the error trials under steady traffic to each alias.\n\n"
+        f"{_reaction_table(r)}\n\n"
+        "Expected: up to one check interval until the next check, then Check health, Roll "
+        "back (UpdateAlias + verify) and the poll's resolution.\n"
+    )
+
+
+def _reaction_table(r: dict[str, Any]) -> str:
     head = (
         "| failure | trials | rolled back | min | median | p95 | max |\n"
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -231,19 +276,18 @@ def _reaction(r: dict[str, Any]) -> str:
             f"| {label} | {s['n']} | {r[kind]['rolledBack']} | {s['min']:.2f} s | "
             f"{s['median']:.2f} s | {s['p95']:.2f} s | {s['max']:.2f} s |"
         )
-    return (
-        f"## Reaction time (check interval {r['checkIntervalSeconds']} s)\n\n"
-        "From the failure injected mid-step (a random 0.3 … 2 x interval after the shift) to "
-        f"GetAlias showing the stable version with no routing (polled every "
-        f"{r['pollSeconds'] * 1000:.0f} ms); trials run {r['batch']} at a time on separate "
-        "functions, the error trials under steady traffic to each alias.\n\n"
-        f"{head}\n" + "\n".join(rows) + "\n\n"
-        "Expected: up to one check interval until the next check, then Check health, Roll "
-        "back (UpdateAlias + verify) and the poll's resolution.\n"
-    )
+    return f"{head}\n" + "\n".join(rows)
 
 
 def _scale(levels: list[dict[str, Any]]) -> str:
+    return (
+        "## Scale\n\nEach rollout: three 1 s steps, 1 s checks, its own function. New "
+        "task environments are cold starts (one process each, one log stream each).\n\n"
+        f"{_scale_table(levels)}\n"
+    )
+
+
+def _scale_table(levels: list[dict[str, Any]]) -> str:
     head = (
         "| concurrent rollouts | waits (s) | median wall (s) | median overhead (s) | "
         "max overhead (s) | waits/median wall | batch (s) | new task environments |\n"
@@ -255,11 +299,7 @@ def _scale(levels: list[dict[str, Any]]) -> str:
         f"{x['batchSeconds']:.2f} | {x['newEnvironments']} |"
         for x in levels
     ]
-    return (
-        "## Scale\n\nEach rollout: three 1 s steps, 1 s checks, its own function. New "
-        "task environments are cold starts (one process each, one log stream each).\n\n"
-        f"{head}\n" + "\n".join(rows) + "\n"
-    )
+    return f"{head}\n" + "\n".join(rows)
 
 
 def _coldstart(c: dict[str, Any]) -> str:
@@ -308,3 +348,121 @@ def _releases(r: dict[str, Any]) -> str:
         f"ten ÷ one: **{r['overheadRatio']:g}**. The local cloud serves every API call from one "
         "Python process, so the per-function calls queue there; on AWS they run side by side.\n"
     )
+
+
+def exposure_section(e: dict[str, Any]) -> str:
+    """The exposure benchmark (benchmarks/exposure.py): every way side by side, per failure."""
+    return (
+        "## Exposure under AWS's delays (logs signal, metric gate, alarm)\n\n"
+        f"{_exposure_setting(e)}\n\n{_exposure_table(e)}\n\n"
+        "Expected: the logs signal at the first check after a failure is readable (one check "
+        "interval after the shift when the version fails from its first request) plus Check "
+        "health and Roll back; the metric gate once the minute's datapoints are readable; the "
+        "alarm after that, at its next once-a-minute evaluation and the next check. `caught by` "
+        "is the signal the Cause names. 5 s checks restore sooner, but at this canary's 1 "
+        "request/s their first check often finds fewer than `minInvocations` (3) invocations "
+        "readable, so they let about as many requests fail, for nearly twice the state "
+        "transitions of 10 s checks.\n"
+    )
+
+
+def _exposure_table(e: dict[str, Any]) -> str:
+    """The table, then the ratio of failed requests, alarm-only ÷ logs signal."""
+    head = (
+        "| failing | way | checks | runs | caught by | failed requests, median (mean) | first "
+        "failure → restored, median / p95 | not restored |\n"
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: |"
+    )
+    ratios = "; ".join(
+        f"{failure}: "
+        + ", ".join(
+            f"**{ratio:g}x** ({name})" if ratio is not None else f"- ({name})"
+            for name, ratio in found["ratios"].items()
+        )
+        for failure, found in e["summary"].items()
+    )
+    return (
+        f"{head}\n" + "\n".join(_exposure_rows(e["summary"])) + "\n\n"
+        "Failed requests with the alarm alone ÷ with the logs signal (means over the runs, "
+        f"side by side in the same runs): {ratios}."
+    )
+
+
+def _exposure_setting(e: dict[str, Any]) -> str:
+    load = e["loadAverage"]
+    return (
+        f"Its own local cloud with AWS's delays: metric delay {e['metricDelaySeconds']:g} s "
+        f"(AWS/Lambda datapoints per minute, readable that long after their minute), log delay "
+        f"{e['logDelaySeconds']:g} s. Each run: a {e['canaryPercent']} % canary, "
+        f"{e['requestsPerSecond']} requests/s on each alias, a version failing 100 % of "
+        "requests and one failing 20 % (one request in five), each watched four ways side by "
+        "side: the logs signal on (the default) with the default 10 s checks and with 5 s "
+        "checks, the metric gate alone (`health.logs: false`), and a CodeDeploy-style alarm as "
+        "the only check (Errors on ExecutedVersion, period 60 s, 1 datapoint). "
+        f"{e['runs']} runs, {e['wave']} at a time, {e['wallSeconds']} s; load average "
+        f"{load['start']} at the start, {load['end']} at the end; task Lambdas warmed first."
+    )
+
+
+def _exposure_rows(summary: dict[str, Any]) -> list[str]:
+    rows = []
+    for failure, found in summary.items():
+        for way, w in found["ways"].items():
+            timing = (
+                f"{w['secondsMedian']:.1f} s / {w['secondsP95']:.1f} s"
+                if w["secondsMedian"] is not None
+                else "-"
+            )
+            failed = (
+                "-" if w["failedMedian"] is None else f"{w['failedMedian']:g} ({w['failedMean']:g})"
+            )
+            rows.append(
+                f"| {failure} | {way} | {w['checkIntervalSeconds']} s | {w['runs']} | "
+                f"{', '.join(w['caughtBy'])} | {failed} | {timing} | {w['notRestored']} |"
+            )
+    return rows
+
+
+README_START = "<!-- benchmarks:start (written by make bench: benchmarks/report.py) -->"
+README_END = "<!-- benchmarks:end -->"
+
+
+def readme_block(results: dict[str, Any]) -> str:
+    """The README's Benchmarks figures: the tables of docs/benchmarks.md, from the same run."""
+    m, reaction, controls = results["machine"], results["reaction"], results["controls"]
+    t = results["transitions"]
+    parts = [
+        f"The run below: {m['when']}, {m['cpus']} CPUs, Python {m['python']}, load average "
+        f"{m['load average at start']} at the start and {m.get('load average at end')} at "
+        f"the end, {m.get('benchmark run')}.",
+        _targets_rows(targets(results)),
+        _strategies_table(results),
+        "Reaction time, from a failure injected mid-step to the alias back on the stable "
+        f"version (check interval {reaction['checkIntervalSeconds']} s, "
+        f"{reaction['alarm']['summary']['n']} trials each):",
+        _reaction_table(reaction),
+        "Operator controls, from the control written (as `rollout abort` / `rollout approve` "
+        f"write it) to GetAlias showing its effect (check interval "
+        f"{controls['checkIntervalSeconds']} s, {controls['abort']['summary']['n']} trials each):",
+        _controls_table(controls),
+        "Concurrent rollouts (three 1 s steps each):",
+        _scale_table(results["scale"]),
+    ]
+    if "exposure" in results:
+        parts += [
+            "Failed user requests before a faulty version is rolled back, under AWS's delays. "
+            + _exposure_setting(results["exposure"]),
+            _exposure_table(results["exposure"]),
+        ]
+    parts.append(
+        "Step Functions transitions are nearly all of a rollout's AWS cost "
+        f"({t['unscaledPredicted']} transitions, about {_usd(t['unscaledCostUsd'])}, for "
+        "`Linear10PercentEvery1Minute`); a longer check interval is the lever."
+    )
+    return "\n\n".join(parts)
+
+
+def write_readme(readme: str, results: dict[str, Any]) -> str:
+    """`readme` with the block between README_START and README_END replaced."""
+    start, end = readme.index(README_START), readme.index(README_END)
+    return readme[: start + len(README_START)] + "\n" + readme_block(results) + "\n" + readme[end:]

@@ -7,6 +7,13 @@ by step to success. Publishing a faulty version (it fails part of its real traff
 caught by the health checks and rolled back. At the end, old versions nothing uses are
 deleted by the clean-up rules (`rollout prune`), showing what is kept and the code storage
 freed.
+
+The local cloud runs with AWS's delays (`metric_delay`, rollout/local/metric_delay.py):
+Lambda's metrics readable about two minutes after the minute they count, its logs two
+seconds after each invocation. A time-scaled rollout is over long before any metric is
+readable, so it is the logs signal that catches the faulty release, as it would be on AWS
+in the first minutes of a real one; `caught_by` reads which signal it was, with its numbers,
+from the failing check.
 """
 
 from __future__ import annotations
@@ -14,10 +21,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rollout_core import versions
+from rollout_core.errors import split_details
 
 from rollout.aws import core_clients_with
 from rollout.samples import code_zip, lambda_role
@@ -60,6 +68,7 @@ class Outcome:
     error: str | None
     seconds: float
     alias_version: str
+    caught_by: list[tuple[str, str]] = field(default_factory=list)  # (signal, what it saw)
 
 
 def sample_code() -> bytes:
@@ -134,12 +143,54 @@ def roll_out(
     follow(execution_arn)
     described = wait_for_end(sfn, execution_arn)
     alias_version = lam.get_alias(FunctionName=FUNCTION, Name=ALIAS)["FunctionVersion"]
+    check = failed_check(sfn, execution_arn) if described["status"] == "FAILED" else None
     return Outcome(
         version,
         described["status"],
         described.get("error"),
         time.monotonic() - started,
         str(alias_version),
+        caught_by(check) if check else [],
+    )
+
+
+def failed_check(sfn: Any, execution_arn: str) -> dict[str, Any] | None:
+    """The failing health check as data: Check health's HealthCheckFailed error carries it
+    on a second line (rollout_core.errors.split_details)."""
+    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+    events = [event for page in pages for event in page["events"]]
+    for event in reversed(events):
+        details = event.get("taskFailedEventDetails") or {}
+        if details.get("error") != "HealthCheckFailed":
+            continue
+        try:
+            message = json.loads(details.get("cause") or "{}").get("errorMessage", "")
+        except ValueError:
+            message = details.get("cause") or ""
+        return split_details(str(message))[1]
+    return None
+
+
+def caught_by(check: dict[str, Any]) -> list[tuple[str, str]]:
+    """(signal, what it saw) for each signal that failed the check: ('logs signal',
+    'version 3 failed 5/12 invocations (41.67%)'); alarms by name."""
+    reasons = [str(reason) for reason in check.get("reasons") or []]
+    found = []
+    if any(reason.startswith("logs:") for reason in reasons):
+        logs = (check.get("logs") or {}).get("newVersion") or {}
+        found.append(("logs signal", _numbers(logs, logs.get("failures"))))
+    if any(reason.startswith("metrics:") for reason in reasons):
+        metrics = check.get("newVersion") or {}
+        found.append(("metric gate", _numbers(metrics, metrics.get("errors"))))
+    found += [("alarm", r.removeprefix("alarm ")) for r in reasons if r.startswith("alarm ")]
+    found += [("low traffic", r) for r in reasons if r.startswith("low traffic")]
+    return found
+
+
+def _numbers(counts: dict[str, Any], failed: Any) -> str:
+    return (
+        f"version {counts.get('version')} failed {failed}/{counts.get('invocations')} "
+        f"invocations ({counts.get('errorRatePercent')}%)"
     )
 
 

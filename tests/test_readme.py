@@ -98,3 +98,15 @@ def test_schema_presets_and_tags_are_the_contracts_tables():
     assert len(quoted) == 4  # input, presets, strategy objects, tags
     for table in quoted:
         assert table in _tables(rebased), table.splitlines()[0]
+
+
+def test_the_benchmark_figures_are_the_block_make_bench_writes():
+    """benchmarks/report.py replaces what is between the markers; figures outside it would
+    be hand-copied and go stale."""
+    from benchmarks.report import README_END, README_START
+
+    start, end = README.index(README_START), README.index(README_END)
+    block = README[start:end]
+    assert "| target | measured | |" in block
+    assert "| failing | way | checks | runs |" in block
+    assert "| target | measured |" not in README[:start] + README[end:]

@@ -12,6 +12,7 @@ from rich.table import Table
 from rollout import demo
 from rollout.commands.prune import human_bytes, prune_table
 from rollout.local.cloud import LocalCloud
+from rollout.local.metric_delay import AWS_METRIC_DELAY_SECONDS
 from rollout.samples import Traffic
 from rollout.view.run import fetch_run
 from rollout.view.watch import follow
@@ -42,6 +43,14 @@ def register(subparsers: Any) -> None:
         default=2,
         help="rollout:check-interval tag, in seconds (default 2)",
     )
+    parser.add_argument(
+        "--metric-delay",
+        type=float,
+        default=AWS_METRIC_DELAY_SECONDS,
+        metavar="SECONDS",
+        help="the local cloud's metric delay, as `rollout local up --metric-delay` (default "
+        f"{AWS_METRIC_DELAY_SECONDS:g}: what AWS shows; logs then arrive 2 s late; 0: instant)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -49,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     started = time.monotonic()
     with console.status("starting the local cloud; deploying template.yaml as stack 'rollout' …"):
-        cloud = LocalCloud(port=args.port).start()
+        cloud = LocalCloud(port=args.port, metric_delay=args.metric_delay).start()
     try:
         tags = demo.rollout_tags(args.time_scale, args.check_interval)
         outcomes = _story(console, cloud, args.rate, tags)
@@ -83,6 +92,10 @@ def _story(
     clients = {name: cloud.client(name) for name in ("lambda", "iam", "stepfunctions")}
     machine = cloud.stack_outputs["RolloutStateMachineArn"]
     console.print(f"[bold]Local cloud[/] at {cloud.endpoint}; state machine {machine}")
+    console.print(
+        f"AWS's delays: Lambda metrics readable {cloud.metric_delay:g} s after their minute "
+        f"ends, logs {cloud.log_delay:g} s after each invocation"
+    )
     stable = demo.create_sample_function(clients["lambda"], clients["iam"], tags)
     listed = ", ".join(f"{key}={value}" for key, value in tags.items())
     console.print(
@@ -97,15 +110,12 @@ def _story(
             (3, FAULTY, f"a faulty release (fails {FAULTY:.0%} of requests)"),
         ):
             console.rule(f"Release {release}: {title} — published; EventBridge starts the rollout")
-            outcomes.append(
-                demo.roll_out(
-                    clients,
-                    machine,
-                    release,
-                    failure_rate,
-                    lambda arn: _follow(console, clients, arn),
-                )
+            outcome = demo.roll_out(
+                clients, machine, release, failure_rate, lambda arn: _follow(console, clients, arn)
             )
+            for signal, saw in outcome.caught_by:
+                console.print(f"[bold red]Caught by the {signal}:[/] {saw}", soft_wrap=True)
+            outcomes.append(outcome)
         console.print(f"\nTraffic: {traffic.sent} requests, {traffic.failed} failed")
     return outcomes
 
@@ -130,9 +140,7 @@ def _summary(outcomes: list[demo.Outcome], seconds: float) -> Table:
     for column in ("release", "version", "outcome", "took", f"{demo.ALIAS} afterwards"):
         table.add_column(column)
     for release, outcome in enumerate(outcomes, start=2):
-        verdict = (
-            "rolled out" if outcome.status == "SUCCEEDED" else f"rolled back ({outcome.error})"
-        )
+        verdict = "rolled out" if outcome.status == "SUCCEEDED" else _rolled_back(outcome)
         table.add_row(
             str(release),
             outcome.version,
@@ -141,3 +149,10 @@ def _summary(outcomes: list[demo.Outcome], seconds: float) -> Table:
             f"v{outcome.alias_version}",
         )
     return table
+
+
+def _rolled_back(outcome: demo.Outcome) -> str:
+    """'rolled back by the logs signal' (the numbers are printed when it happens)."""
+    if outcome.caught_by:
+        return "rolled back by the " + " and the ".join(s for s, _ in outcome.caught_by)
+    return f"rolled back ({outcome.error})"

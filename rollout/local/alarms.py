@@ -62,6 +62,7 @@ from moto.core.responses import ActionResult
 from moto.sns.models import sns_backends
 
 from rollout.local.eventbridge import put_service_event
+from rollout.local.metric_delay import alarm_lag
 from rollout.local.patching import Patches
 
 if TYPE_CHECKING:
@@ -401,7 +402,7 @@ class AlarmEvaluator:
         # seconds after the minute ends, stamped at its start: the windows end that much
         # earlier, so the most recent one is the most recent readable minute.
         delay = float(getattr(cloud, "metric_delay", 0.0) or 0.0)
-        self.readable_lag = datetime.timedelta(seconds=delay + 60 if delay > 0 else 0)
+        self.readable_lag = datetime.timedelta(seconds=alarm_lag(delay))
         if hasattr(CloudWatchResponse, "describe_alarm_history"):
             raise RuntimeError("moto now implements DescribeAlarmHistory: drop it from the seam")
         # Read the originals first: each replacement delegates to the method it replaces.

@@ -11,16 +11,19 @@ every AWS/Lambda datapoint the runtime seam emits, sums it per metric, dimension
 minute (Sum, SampleCount, Minimum, Maximum: a `StatisticValues` datapoint stamped at the
 minute's start), and writes it into moto's CloudWatch only SECONDS after that minute
 ends. Until then GetMetricData, GetMetricStatistics and the alarm seam (alarms.py, which
-evaluates over the same stored data, shifted back by the delay plus one minute so its
-most recent window is the most recent readable minute) don't see it. 0 (the default)
+evaluates over the same stored data, shifted back by `alarm_lag`: the delay plus one
+minute, so its most recent window is the most recent readable minute) don't see it. 0 (the default)
 writes every datapoint at once, unaggregated: today's instant behaviour for fast tests.
 
 The defaults and where they come from:
 - AWS_METRIC_DELAY_SECONDS = 60: the documented part is the 1-minute interval; how long
   after its minute a datapoint becomes readable is not documented. One minute after the
-  minute ends (an invocation is readable 60 to 120 s after it ran) models what the
-  Lambda console and GetMetricData typically show; it is an estimate, set on the command
-  line when a measurement says otherwise.
+  minute ends (an invocation is readable 60 to 120 s after it ran; a datapoint two minutes
+  after the time it is stamped with) models what the Lambda console and GetMetricData
+  typically show, and what monitoring vendors that poll CloudWatch report for 1-minute
+  metrics ("their availability delay is about 2 minutes", Datadog, Cloud Metric Delay,
+  https://docs.datadoghq.com/integrations/guide/cloud-metric-delay/); it is an estimate,
+  set on the command line when a measurement says otherwise.
 - LOG_DELAY_SECONDS = 2: the log ingestion delay used with any non-zero metric delay
   (LocalCloud(log_delay=…) overrides it). CloudWatch Logs documents no ingestion
   latency; log events usually become searchable within a few seconds of Lambda sending
@@ -44,6 +47,20 @@ if TYPE_CHECKING:
 AWS_METRIC_DELAY_SECONDS = 60.0
 LOG_DELAY_SECONDS = 2.0
 MINUTE = 60
+RELEASE_TICK = 0.5  # seconds between two looks at what has become readable
+ALARM_MARGIN = 1.0  # RELEASE_TICK and the alarm schedule's wake-up, rounded up
+
+
+def alarm_lag(delay: float) -> float:
+    """Seconds by which the alarm seam's windows end before the evaluation (alarms.py).
+
+    The newest readable minute ended `delay` seconds ago, so its window ends `delay` + 60 s
+    before now; ALARM_MARGIN more, because a minute is written up to RELEASE_TICK after it
+    falls due: an evaluation in that instant would look at an empty window, and the next
+    one, a minute later, past it, so that minute would never be judged (CloudWatch judges
+    each datapoint once it is there). 0 with no delay: datapoints are written at once.
+    """
+    return delay + MINUTE + ALARM_MARGIN if delay > 0 else 0.0
 
 
 @dataclass
@@ -147,7 +164,7 @@ class DelayedMetrics:
             self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        while not self._stop.wait(0.5):
+        while not self._stop.wait(RELEASE_TICK):
             self.release_due()
 
     def _backend(self) -> Any:

@@ -103,3 +103,26 @@ def test_the_report_has_every_section_and_target(results, tmp_path):
         assert title in page
     assert len(report.targets(results)) == 6
     assert json.loads((tmp_path / "latest.json").read_text())["scale"][0]["concurrency"] == 2
+
+
+def test_the_report_has_the_exposure_section_and_its_targets_when_measured(results, tmp_path):
+    from tests.bench.test_exposure import _results as exposure_results
+
+    page = write(results | {"exposure": exposure_results()}, tmp_path, None).read_text()
+
+    assert "## Exposure under AWS's delays" in page
+    assert len(report.targets(results | {"exposure": exposure_results()})) == 12
+
+
+def test_the_readme_block_has_the_same_tables_and_replaces_only_its_own(results):
+    from tests.bench.test_exposure import _results as exposure_results
+
+    measured = results | {"exposure": exposure_results()}
+    measured["machine"] |= {"when": "today", "python": "3.11", "load average at start": "1"}
+    readme = f"# x\n\n{report.README_START}\nold\n{report.README_END}\n\n## Next\n"
+    written = report.write_readme(readme, measured)
+    block = written[written.index(report.README_START) : written.index(report.README_END)]
+    assert "old" not in block and written.endswith(f"{report.README_END}\n\n## Next\n")
+    page = report.markdown(measured)
+    for table in ("| target | measured | |", "| strategy | waits (s)", "| failing | way | runs"):
+        assert table in block and table in page

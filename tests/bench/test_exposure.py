@@ -1,18 +1,91 @@
-"""benchmarks/exposure.py: the table it prints from its outcomes (the run itself takes
-minutes under AWS's metric delay; `python -m benchmarks.exposure --quick`)."""
+"""benchmarks/exposure.py: what it computes and reports from its outcomes (the run itself
+takes minutes under AWS's metric delay: `python -m benchmarks.exposure --quick`)."""
 
-from benchmarks.exposure import Outcome, table
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks import exposure, report
+from benchmarks.exposure import Outcome
+
+SHORT = "logs, 5 s checks"
 
 
-def test_the_table_has_every_way_side_by_side_for_each_failure() -> None:
-    outcomes = [
-        Outcome("logs", "100 %", 4, 100, 11.0, "FAILED"),
-        Outcome("metrics", "100 %", 40, 100, 95.0, "FAILED"),
-        Outcome("alarm", "100 %", 90, 200, 150.0, "FAILED"),
-        Outcome("logs", "20 %", 2, 100, None, "RUNNING"),
+def _outcomes() -> list[Outcome]:
+    """Two runs; the second logs trial at 20 % was never restored."""
+    return [
+        Outcome("logs", "100 %", 10, 100, 11.0, "FAILED", "logs"),
+        Outcome("logs", "100 %", 12, 100, 13.0, "FAILED", "logs"),
+        Outcome(SHORT, "100 %", 5, 50, 6.0, "FAILED", "logs"),
+        Outcome(SHORT, "100 %", 5, 50, 12.0, "FAILED", "logs"),
+        Outcome("metrics", "100 %", 90, 900, 95.0, "FAILED", "metrics"),
+        Outcome("metrics", "100 %", 100, 900, 105.0, "FAILED", "metrics"),
+        Outcome("alarm", "100 %", 120, 1200, 120.0, "FAILED", "alarm"),
+        Outcome("alarm", "100 %", 140, 1200, 140.0, "FAILED", "alarm"),
+        Outcome("logs", "20 %", 3, 100, 9.0, "FAILED", "logs"),
+        Outcome("logs", "20 %", 1, 300, None, "RUNNING"),
+        Outcome(SHORT, "20 %", 2, 50, 5.0, "FAILED", "logs"),
+        Outcome(SHORT, "20 %", 2, 50, 5.0, "FAILED", "logs"),
+        Outcome("metrics", "20 %", 20, 900, 100.0, "FAILED", "metrics"),
+        Outcome("metrics", "20 %", 20, 900, 100.0, "FAILED", "metrics"),
+        Outcome("alarm", "20 %", 25, 1200, 125.0, "FAILED", "alarm"),
+        Outcome("alarm", "20 %", 15, 1200, 115.0, "FAILED", "alarm"),
     ]
-    text = table(outcomes, 60)
-    assert "| 100 % | logs | 1 | 4 | 11.0 / 11.0 |" in text
-    assert "| 100 % | alarm | 1 | 90 | 150.0 / 150.0 |" in text
-    assert "| 20 % | logs | 1 | 2 | not restored |" in text
-    assert "| 20 % | metrics | 0 | 0 | not restored |" in text
+
+
+def _results() -> dict[str, Any]:
+    return {
+        "metricDelaySeconds": 60,
+        "logDelaySeconds": 2,
+        "checkIntervalSeconds": 10,
+        "canaryPercent": 10,
+        "requestsPerSecond": 10,
+        "runs": 2,
+        "wave": 2,
+        "loadAverage": {"start": "0.50 0.40 0.30", "end": "1.50 1.00 0.50"},
+        "wallSeconds": 200,
+        "outcomes": [],
+        "summary": exposure.summarise(_outcomes()),
+    }
+
+
+def test_each_way_is_summarised_and_the_ratios_are_of_the_means() -> None:
+    summary = exposure.summarise(_outcomes())
+    logs = summary["100 %"]["ways"]["logs"]
+    assert (logs["runs"], logs["failedMedian"], logs["failedMean"]) == (2, 11.0, 11.0)
+    assert (logs["secondsMedian"], logs["secondsP95"], logs["notRestored"]) == (12.0, 13.0, 0)
+    assert summary["100 %"]["ways"][SHORT]["checkIntervalSeconds"] == 5
+    assert summary["100 %"]["ratios"] == {"logs": round(130 / 11, 1), SHORT: 26.0}
+    slow = summary["20 %"]["ways"]["logs"]
+    assert slow["notRestored"] == 1 and slow["caughtBy"] == ["-", "logs"]
+    assert summary["20 %"]["ratios"] == {"logs": 10.0, SHORT: 10.0}  # alarm mean 20
+
+
+def test_the_targets_are_the_issues_two_for_each_logs_way() -> None:
+    checked = exposure.targets(_results())
+    assert checked[:2] == [
+        (
+            "logs signal, 10 s checks: first failure → alias restored p95 ≤ check interval + "
+            "5 s = 15 s",
+            "13.0 s",
+            True,
+        ),
+        (
+            "logs signal, 5 s checks: first failure → alias restored p95 ≤ check interval + "
+            "5 s = 10 s",
+            "12.0 s",
+            False,
+        ),
+    ]
+    assert [m for _, m, _ in checked[2:]] == ["11.8x", "10x", "26x", "10x"]
+    assert all(met for _, _, met in checked[2:])
+
+
+def test_the_section_has_every_way_side_by_side_with_the_ratios_and_the_load() -> None:
+    text = report.exposure_section(_results())
+    assert "| 100 % | logs | 10 s | 2 | logs | 11 (11) | 12.0 s / 13.0 s | 0 |" in text
+    assert f"| 100 % | {SHORT} | 5 s | 2 | logs | 5 (5) | 9.0 s / 12.0 s | 0 |" in text
+    assert "| 20 % | logs | 10 s | 2 | -, logs | 2 (2) | 9.0 s / 9.0 s | 1 |" in text
+    assert "| 100 % | alarm | 10 s | 2 | alarm | 130 (130) | 130.0 s / 140.0 s | 0 |" in text
+    assert f"100 %: **11.8x** (logs), **26x** ({SHORT}); 20 %: **10x** (logs)" in text
+    assert "load average 0.50 0.40 0.30 at the start, 1.50 1.00 0.50 at the end" in text

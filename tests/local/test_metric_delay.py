@@ -13,9 +13,8 @@ import pytest
 from moto.cloudwatch.models import MetricAggregatedDatum, cloudwatch_backends
 
 from rollout.commands import local
-from rollout.local.alarms import AlarmEvaluator
 from rollout.local.cloud import LocalCloud
-from rollout.local.metric_delay import DelayedMetrics
+from rollout.local.metric_delay import RELEASE_TICK, DelayedMetrics, alarm_lag
 
 pytestmark = pytest.mark.cloud
 MINUTE_START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -93,23 +92,20 @@ def test_zero_delay_writes_at_once(cloud: LocalCloud) -> None:
     assert len(stored(cloud)) == before + 1 and held.held() == 0
 
 
-def test_alarms_evaluate_over_the_latest_readable_minute() -> None:
-    class Cloud:
-        metric_delay = 60.0
-
-    evaluator = AlarmEvaluator(tick=None)
-    evaluator.readable_lag = timedelta(0)
-    # what install() derives from the cloud, without installing the seam here
-    delay = Cloud.metric_delay
-    evaluator.readable_lag = timedelta(seconds=delay + 60)
-    # A minute stamped 12:00 is written at 12:02:00 (end 12:01 + 60 s). Evaluated then, the
-    # most recent window ends at 12:00:00 + 0 s ... (12:02:00 - 120 s) and holds it.
-    now = MINUTE_START + timedelta(minutes=2)
-    end = now - evaluator.readable_lag
-    assert end - timedelta(seconds=60) < MINUTE_START <= end
-    later = now + timedelta(seconds=59)
-    end = later - evaluator.readable_lag
-    assert end - timedelta(seconds=60) < MINUTE_START <= end
+def test_alarms_judge_every_minute_once_it_is_written_whatever_their_phase() -> None:
+    """A minute stamped 12:00 is due at 12:02:00 (its end + 60 s) and written up to a
+    release tick later. Whatever the phase of an alarm's once-a-minute evaluations, exactly
+    one of them has that minute in its most recent window, and not before it is written."""
+    lag = timedelta(seconds=alarm_lag(60.0))
+    written = MINUTE_START + timedelta(seconds=120 + RELEASE_TICK)
+    for tenth in range(600):
+        first = MINUTE_START + timedelta(seconds=90 + tenth / 10)
+        evaluations = [first + timedelta(minutes=k) for k in range(4)]
+        judged = [
+            e for e in evaluations if e - lag - timedelta(minutes=1) < MINUTE_START <= e - lag
+        ]
+        assert len(judged) == 1, first
+        assert judged[0] >= written, first
 
 
 def test_local_up_has_the_option() -> None:

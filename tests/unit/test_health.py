@@ -62,6 +62,23 @@ def test_errors_before_the_step_started_dont_count(world, case):
     assert check(*case()).lastCheck["newVersion"]["errors"] == 0
 
 
+def test_the_first_check_reads_from_the_step_start_and_every_later_check_from_there(world, case):
+    plan, progress = case()
+    first = check(plan, progress)
+    assert first.lastCheck["since"] == progress.stepStartedAt
+    next_step = first.model_copy(update={"stepStartedAt": clock.iso(now())})
+    assert check(plan, next_step).lastCheck["since"] == progress.stepStartedAt
+
+
+def test_errors_of_an_earlier_step_readable_only_now_are_judged(world, case):
+    """Lambda's metrics arrive a minute or more late: errors near the end of a step are not
+    readable by its last check, so the next step's checks must still read them."""
+    world.put_calls("4", invocations=20, errors=20, at=now() - timedelta(minutes=3))
+    earlier = {"since": clock.iso(now() - timedelta(minutes=5)), "healthy": True}
+    with pytest.raises(HealthCheckFailed, match=r"metrics: version 4 error rate 100\.00%"):
+        check(*case(progress={"lastCheck": earlier}))
+
+
 def test_new_version_no_worse_than_stable_passes_when_compared(world, case):
     world.put_calls("3", invocations=100, errors=10)
     world.put_calls("4", invocations=20, errors=1)

@@ -5,6 +5,11 @@ at once (no metric delay), so a failing version usually fails both signals in th
 check; these tests assert that the logs signal saw what it should, names itself in the
 Cause with its numbers, and that it never passes what the metrics fail. How much sooner it
 reacts under AWS's metric delay is measured by the benchmark (benchmarks/exposure.py).
+
+One scenario runs on a cloud of its own with delays (`rollout local up` in a subprocess,
+beside the shared one): logs readable LATE_LOG_DELAY seconds late, far longer than its
+first step, and metrics never within the test. Its failures all happen in the first step
+and become readable only during the second, which has no traffic of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +21,15 @@ from typing import Any
 
 import pytest
 
-from tests.workflow.conftest import ALIAS, Finished, SampleFunction, Workflow, traffic
+from tests.local.served import ServedCloud, served_cloud
+from tests.workflow.conftest import (
+    ALIAS,
+    Finished,
+    SampleFunction,
+    Workflow,
+    deadline_poll,
+    traffic,
+)
 
 pytestmark = pytest.mark.cloud
 
@@ -77,6 +90,31 @@ def logs_off(cloud: Any, workflow: Workflow) -> Result:
     return _run(function, function.publish("fail"), workflow, per_second=5, logs=False)
 
 
+LATE_LOG_DELAY = 15  # seconds; the first step lasts 2
+
+
+def failing_late_in_a_step(cloud: Any, workflow: Workflow) -> tuple[Result, Any]:
+    """Failures near a step's end, readable only after its last check, are still judged.
+    Returns the result and the alias as the rollout left it (read before the cloud stops)."""
+    delays = ("--metric-delay", "600", "--log-delay", str(LATE_LOG_DELAY))
+    with served_cloud(*delays) as env:
+        served = ServedCloud(env)
+        function = SampleFunction(served, "wf-logs-late")  # type: ignore[arg-type]
+        target = function.publish("fail")
+        steps = [{"percentage": 50, "waitSeconds": 2}, {"percentage": 60, "waitSeconds": 40}]
+        document = function.rollout(
+            target, strategy={"steps": steps}, checkIntervalSeconds=2, health={"minInvocations": 3}
+        )
+        flow = Workflow(served)  # type: ignore[arg-type]
+        arn = flow.start(document)
+        first_step = (function.stable, {target: 0.5})
+        deadline_poll("the first shift", lambda: function.alias() == first_step)
+        with traffic(function, per_second=10) as sent:  # only while the first step lasts
+            deadline_poll("the second step", lambda: function.alias() != first_step)
+        assert sent.failed >= 3, (sent.sent, sent.failed)
+        return (function, target, flow.wait(arn)), function.alias()
+
+
 def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
     return {
         "init": partial(init_failure, cloud, workflow),
@@ -84,6 +122,7 @@ def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
         "fifth": partial(failing_a_fifth, cloud, workflow),
         "silent": partial(silent_logs, cloud, workflow),
         "off": partial(logs_off, cloud, workflow),
+        "late": partial(failing_late_in_a_step, cloud, workflow),
     }
 
 
@@ -113,6 +152,7 @@ def test_a_version_failing_a_fifth_is_judged_against_the_stable_version(runs):
     rate = float(line.split("error rate ")[1].split("%")[0])
     assert 5 < rate < 60, line
     assert "invocations failed) above 5%" in line
+    assert f"above 5% and above stable version {function.stable} (0.00%)" in line, line
 
 
 def test_silent_logs_never_pass_what_the_metrics_fail(runs):
@@ -127,3 +167,13 @@ def test_logs_off_judges_on_the_metrics_alone(runs):
     assert_rolled_back(function, run)
     assert f"metrics: version {target} error rate 100.00%" in run.cause
     assert "logs: " not in run.cause
+
+
+def test_failures_readable_only_after_their_step_ended_are_still_judged(runs):
+    """Before the window reached back to the first shift, this rollout succeeded: its
+    failures fell before the second step's window and were never read."""
+    (function, target, run), alias = runs["late"]
+    assert run.status == "FAILED" and run.error == "HealthCheckFailed"
+    assert alias == (function.stable, {})
+    assert "step 2/2 at 60%" in run.cause
+    assert f"logs: version {target} error rate 100.00% (" in run.cause

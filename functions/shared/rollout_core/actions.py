@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from . import aliases, clock, controls, health, progress, release
@@ -72,11 +72,7 @@ def judge(plan: RolloutPlan, advanced: Progress, now: datetime, state: str) -> P
     release) against its own stable version; HealthCheckFailed names the state, the step
     and every reason, each with its function in a release."""
     states = health.alarm_states(plan.alarms)
-    since = (
-        clock.parse(advanced.stepStartedAt)
-        if advanced.stepStartedAt
-        else now - timedelta(seconds=plan.checkIntervalSeconds)
-    )
+    since = progress.window_start(advanced, now, plan.checkIntervalSeconds)
     verdict = health.Verdict()
     health.judge_alarms(plan, advanced, states, verdict)
     checked = release.for_all(plan, lambda member: _judge_member(member, advanced, (since, now)))
@@ -87,6 +83,7 @@ def judge(plan: RolloutPlan, advanced: Progress, now: datetime, state: str) -> P
         verdict.notes += [prefix + note for note in member_verdict.notes]
     last = {
         "at": clock.iso(now),
+        "since": clock.iso(since),  # the window, from the first shift (progress.window_start)
         "healthy": verdict.healthy,
         "alarms": states,
         **{k: v for k, v in primary[1].items() if k not in MEMBER_ONLY},

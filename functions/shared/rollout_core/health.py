@@ -4,6 +4,10 @@ Errors are counted with ExecutedVersion bound to each version, so the stable ver
 errors never fail a healthy new version (the anchors' most common mistake). Further
 signals (signals(): the logs signal, logs_signal.py) read their own data and can only add
 reasons; every reason names its signal.
+
+Every check reads from the rollout's first traffic shift (progress.window_start says why:
+Lambda's metrics are readable a minute or more late, so a per-step window would never
+judge a failure near a step's end).
 """
 
 from __future__ import annotations

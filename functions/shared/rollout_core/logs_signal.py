@@ -16,8 +16,20 @@ So per version: invocations = REPORT lines / platform.report records; failures =
 with a status other than success, plus (Text) those whose stream had a runtime
 `[ERROR] Type:` line since the previous REPORT. Read with FilterLogEvents on
 `/aws/lambda/<function>`, `logStreamNamePrefix` `YYYY/MM/DD/[VERSION]` for each day from
-the day before the step began to today (an environment started yesterday still writes to
-yesterday's stream), `startTime` the step's start.
+the day before the window starts to today (an environment started yesterday still writes
+to yesterday's stream), `startTime` the window's start.
+
+The window starts at the first traffic shift, not at the current step's start
+(progress.window_start). FilterLogEvents selects events by the time they happened, and
+an event is readable only after CloudWatch Logs has ingested it (seconds on AWS; nothing
+documents an upper bound). With per-step windows, a failure in the last seconds of a step
+is not yet readable by that step's last check and falls before the next step's window:
+it would never be judged, and with a delay longer than a step, every failure of that
+step escapes. From the first shift, every failure that becomes readable before the
+rollout's last check is counted, whatever the delay; and each check judges the new
+version over all the traffic it has had, the quantity the metric gate judges too. The
+cost: a failure that starts late is judged against the earlier successes (the later,
+larger steps soon outweigh them), and reads grow with the canary (bounded below).
 
 Judged with the metric gate's thresholds (`errorRatePercent`, `minInvocations`,
 `compareToStable` against the stable version's streams, read the same way). The logs can
@@ -26,7 +38,9 @@ pass over what the metrics fail, and never a failure of its own.
 
 Bounded: one check reads at most MAX_EVENTS events (MAX_PAGES FilterLogEvents pages) per
 version. A function that logs heavily can fill that before the window's end; the check
-then judges on what it read (the step's earliest invocations) and says so in a note.
+then judges on what it read (the rollout's earliest invocations, where a bad version shows
+first) and says so in a note; the metric gate, which reads per-minute sums, still judges
+all of them.
 """
 
 from __future__ import annotations

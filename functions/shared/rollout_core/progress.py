@@ -6,10 +6,10 @@ passed), so the number of health checks per step is fixed by the plan.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from .clock import iso
+from .clock import iso, parse
 from .models import Plan, Progress
 
 
@@ -80,6 +80,28 @@ def after_wait(progress: Progress, interval: int) -> Progress:
             "checks": progress.checks + 1,
         }
     )
+
+
+def window_start(progress: Progress, now: datetime, interval: int) -> datetime:
+    """Where every health check's window starts: the first traffic shift, for the whole
+    rollout (bake included).
+
+    Both signals read data that arrives late: Lambda's metrics a minute or more after the
+    invocation, its logs seconds after. A window that starts with each step would leave a
+    gap at every step boundary: a failure in the last moments of a step, not yet readable
+    by that step's last check, falls before the next step's window and is never judged.
+    Reading from the first shift closes the gap whatever the delay (none is documented as
+    an upper bound), so each check judges the new version over all the traffic it has had.
+
+    The first check records its start in `lastCheck.since`; every later check reads it
+    there. Without one (the first check), the step's start; before any shift (AllAtOnce's
+    check at weight 0), one interval back."""
+    carried = (progress.lastCheck or {}).get("since")
+    if carried:
+        return parse(str(carried))
+    if progress.stepStartedAt:
+        return parse(progress.stepStartedAt)
+    return now - timedelta(seconds=interval)
 
 
 def where(progress: Progress) -> str:
