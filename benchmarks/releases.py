@@ -8,7 +8,9 @@ function. Same strategy, same check interval, run one after the other, no traffi
 
 from __future__ import annotations
 
+import os
 import statistics
+from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks import cloudrun
@@ -55,6 +57,8 @@ def run(sfn: Any, fleet: Fleet, state_machine_arn: str, repeat: int = 1) -> dict
     one = [r for r in rows if r["functions"] == 1]
     ten = [r for r in rows if r["functions"] == SIZES[-1]]
     return {
+        "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "loadAverage": " ".join(f"{v:.2f}" for v in os.getloadavg()),
         "rows": rows,
         "transitionRatio": round(ten[0]["transitions"] / one[0]["transitions"], 3),
         "overheadRatio": round(

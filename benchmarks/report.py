@@ -335,6 +335,7 @@ def _releases(r: dict[str, Any]) -> str:
     )
     return (
         "## A release of ten functions next to one\n\n"
+        f"Measured {r.get('measured', '')} (load average {r.get('loadAverage', '')}). "
         "The same three 1 s steps with 1 s checks, no traffic, run one after the other "
         "(interleaved). Every task handles a release's whole list in one invocation, so the "
         "state transitions (what Step Functions bills) don't grow with the number of "
