@@ -124,5 +124,5 @@ def test_the_readme_block_has_the_same_tables_and_replaces_only_its_own(results)
     block = written[written.index(report.README_START) : written.index(report.README_END)]
     assert "old" not in block and written.endswith(f"{report.README_END}\n\n## Next\n")
     page = report.markdown(measured)
-    for table in ("| target | measured | |", "| strategy | waits (s)", "| failing | way | runs"):
+    for table in ("| target | measured | |", "| strategy | waits (s)", "| failing | way | checks"):
         assert table in block and table in page
