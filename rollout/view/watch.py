@@ -245,6 +245,8 @@ def describe_check(check: HealthCheck, sep: str = " · ", versions: bool = True)
     for label, metrics in (("new", check.new), ("stable", check.stable)):
         if metrics is not None and versions:
             text.append(f"{sep}{label} {_metrics(metrics)}")
+    if check.logs is not None and versions:  # under a metric delay, the faster signal
+        text.append(f"{sep}new {describe_logs(check.logs)}")
     for note in check.notes:
         text.append(f"{sep}{note}", style="dim")
     return text

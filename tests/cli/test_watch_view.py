@@ -8,8 +8,15 @@ from datetime import timedelta
 import pytest
 from rich.console import Console
 
-from rollout.view.run import Run, build_run
-from rollout.view.watch import LinePrinter, WatchTimeout, follow, render, weight_bar
+from rollout.view.run import HealthCheck, LogsSignal, Run, VersionMetrics, build_run
+from rollout.view.watch import (
+    LinePrinter,
+    WatchTimeout,
+    describe_check,
+    follow,
+    render,
+    weight_bar,
+)
 from tests.cli.histories import (
     ROLLBACK_CAUSE,
     T0,
@@ -168,3 +175,19 @@ def test_one_failed_check_counts_once_though_the_history_repeats_its_error():
     run = build_run(h.describe("FAILED", "HealthCheckFailed", ROLLBACK_CAUSE), h.events)
 
     assert "checks ✔ 0, ✖ 1" in text_of(render(run))
+
+
+def test_a_check_shows_the_logs_signal_beside_the_metrics():
+    """Under AWS's metric delay the metrics read 0 for a minute; the logs signal doesn't."""
+    check = HealthCheck(
+        at=None,
+        healthy=False,
+        alarms={},
+        new=VersionMetrics("3", 0, 0, 0.0),
+        stable=VersionMetrics("2", 0, 0, 0.0),
+        notes=[],
+        logs=LogsSignal(True, VersionMetrics("3", 16, 4, 25.0)),
+    )
+    text = describe_check(check).plain
+    assert "new v3 0 inv, 0 err (0.00%)" in text
+    assert "new logs 16 inv, 4 failed (25.00%)" in text
