@@ -148,15 +148,17 @@ def run_release(args: argparse.Namespace) -> int:
         return EXIT_OK
     document["targetVersion"] = version
     name = release_name(function, document["alias"], version)
-    try:
-        arn = start_execution(aws, machine, document, name)
-    except ExecutionExists as exists:
-        _say(f"version {version} was released before; its rollout is {name}")
-        return _follow_existing(aws, exists.arn, args)
-    _say(f"published version {version}; rolling it out as {name}")
     # On a tagged function the same publish also started a rollout through EventBridge;
     # whichever took the lock rolls it out, and --watch follows that one (start's follow).
-    return follow_execution(aws, arn, args)
+    return _start_release(
+        aws,
+        machine,
+        document,
+        name,
+        args,
+        before=f"version {version} was released before; its rollout is {name}",
+        started=f"published version {version}; rolling it out as {name}",
+    )
 
 
 def run_stack_release(args: argparse.Namespace) -> int:
@@ -171,7 +173,15 @@ def run_stack_release(args: argparse.Namespace) -> int:
         return EXIT_OK
     document = release_input(changed, options)
     name = stack_release_name(args.stack, [(p.name, p.member.alias, p.version) for p in changed])
-    return _start_release(aws, machine, document, name, args)
+    return _start_release(
+        aws,
+        machine,
+        document,
+        name,
+        args,
+        before=f"these versions were released before; their rollout is {name}",
+        started=f"rolling out {_what(document)} as {name}",
+    )
 
 
 def _stack_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -202,15 +212,23 @@ def _publish_stack(
 
 
 def _start_release(
-    aws: AwsContext, machine: str, document: dict[str, Any], name: str, args: argparse.Namespace
+    aws: AwsContext,
+    machine: str,
+    document: dict[str, Any],
+    name: str,
+    args: argparse.Namespace,
+    *,
+    before: str,
+    started: str,
 ) -> int:
-    """Start it, or meet the execution a previous run started for the same versions."""
+    """Start it, or meet the execution a previous run started for the same versions (the
+    name is derived from them); says `started` or `before`."""
     try:
         arn = start_execution(aws, machine, document, name)
     except ExecutionExists as exists:
-        _say(f"these versions were released before; their rollout is {name}")
+        _say(before)
         return _follow_existing(aws, exists.arn, args)
-    _say(f"rolling out {_what(document)} as {name}")
+    _say(started)
     return follow_execution(aws, arn, args)
 
 
