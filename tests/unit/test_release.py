@@ -11,7 +11,7 @@ from rollout_core import clients, lock
 from rollout_core.errors import InvalidRolloutRequest, RolloutInProgress
 from rollout_core.models import Plan
 from rollout_core.plan import prepare
-from rollout_core.release import label, lock_refs, members
+from rollout_core.release import each, label, lock_refs, members
 from rollout_core.request import ReleaseRequest, parse_request
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:rollout:release-test"
@@ -184,3 +184,19 @@ def test_the_console_sample_is_a_valid_release():
     request = parse_request(json.loads(sample.read_text()))
     assert isinstance(request, ReleaseRequest)
     assert [entry.functionName for entry in request.functions] == ["orders", "orders-worker"]
+
+
+def test_two_aliases_of_one_function_keep_their_own_failures(world):
+    """A release may roll two aliases of one function: `each` tells them apart."""
+    world.lam.create_alias(FunctionName="orders", Name="canary", FunctionVersion="3")
+    document = release(ORDERS, {**ORDERS, "alias": "canary"})
+    plan = Plan.model_validate(prepare(document, EXECUTION)["plan"]).rollout_ready()
+
+    def restore(member):
+        if member.alias == "canary":
+            raise RuntimeError("refused")
+        return member.alias
+
+    done = each(plan, restore, (RuntimeError,))
+    assert done.results == ["live"]
+    assert list(done.errors) == ["orders:canary"]

@@ -166,7 +166,7 @@ def _by_member(
     results = iter(done.results)
     rows = []
     for member in release.members(plan):
-        error = done.errors.get(member.functionName)
+        error = done.errors.get(release.key(member))
         row = (
             {"action": "failed", "detail": f"could not restore the alias: {error}"}
             if error

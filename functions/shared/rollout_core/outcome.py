@@ -72,7 +72,7 @@ def _restore(member: RolloutPlan, cursor: Progress) -> dict[str, Any]:
     return {
         "functionName": member.functionName,
         "alias": member.alias,
-        "label": f"{member.functionName}:{member.alias}",
+        "label": release.key(member),
         "restored": True,
         "foundAt": found.describe(),
         "detail": f"restored from {found.describe()} to version {member.stableVersion}",
@@ -84,11 +84,11 @@ def _not_restored(
 ) -> str:
     """Which aliases could not be put back, and why; for a release, which ones were."""
     failed = [
-        (member, done.errors[member.functionName])
+        (member, done.errors[release.key(member)])
         for member in release.members(plan)
-        if member.functionName in done.errors
+        if release.key(member) in done.errors
     ]
-    names = ", ".join(f"{member.functionName}:{member.alias}" for member, _ in failed)
+    names = ", ".join(release.key(member) for member, _ in failed)
     why = "; ".join(str(problem) for _, problem in failed)
     restored = ", ".join(row["label"] for row in done.results)
     also = f"; restored {restored}" if restored else ""

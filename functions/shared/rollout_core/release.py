@@ -53,17 +53,20 @@ def lock_refs(plan: Plan) -> list[LockRef]:
     return [plan.lock.model_copy(update={"key": member.lockKey}) for member in plan.functions]
 
 
+def key(member: Plan | Member) -> str:
+    """`function:alias`: what tells the members of a release apart."""
+    return f"{member.functionName}:{member.alias}"
+
+
 def label(plan: Plan) -> str:
     """`function:alias`, or the release's members joined: what messages name."""
-    if not plan.functions:
-        return f"{plan.functionName}:{plan.alias}"
-    return ", ".join(f"{member.functionName}:{member.alias}" for member in plan.functions)
+    return ", ".join(key(member) for member in plan.functions or [plan])
 
 
 @dataclass
 class Each(Generic[T]):
     """What `each` did: a result per member that succeeded, an error per member that
-    didn't (by function name)."""
+    didn't (by `function:alias`: a release may roll two aliases of one function)."""
 
     results: list[T] = field(default_factory=list)
     errors: dict[str, Exception] = field(default_factory=dict)
@@ -84,7 +87,7 @@ def each(
     done: Each[T] = Each()
     for member, outcome in zip(members(plan), for_all(plan, attempt), strict=True):
         if isinstance(outcome, Exception):
-            done.errors[member.functionName] = outcome
+            done.errors[key(member)] = outcome
         else:
             done.results.append(outcome)
     return done
