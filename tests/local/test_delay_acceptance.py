@@ -137,7 +137,8 @@ def test_a_faulty_release_is_rolled_back_by_the_logs_signal(served):
     arn = re.search(r"arn:aws:states:\S+:execution:\S+", done.stdout)
     assert arn is not None, done.stdout
     cause = client(served, "stepfunctions").describe_execution(executionArn=arn[0])["cause"]
-    assert f"logs: version {target} error rate 100.00% (" in cause
+    # every invocation read failed; the first may settle it (rollout_core/error_rate.py)
+    assert re.search(rf"logs: version {target} error rate [^(]*\((\d+)/\1 invocations", cause)
     assert "metrics: " not in cause  # nothing was readable yet
     alias = client(served, "lambda").get_alias(FunctionName="delayed-release", Name="live")
     assert alias["FunctionVersion"] == stable

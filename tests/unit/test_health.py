@@ -52,7 +52,9 @@ def test_stable_version_errors_alone_dont_fail_the_new_version(world, case):
 def test_new_version_errors_over_the_threshold_fail(world, case):
     world.put_calls("3", invocations=100, errors=0)
     world.put_calls("4", invocations=20, errors=1)
-    with pytest.raises(HealthCheckFailed, match=r"5\.00% \(1/20\) above 1% and above stable"):
+    with pytest.raises(
+        HealthCheckFailed, match=r"5\.00% \(1/20 invocations failed\) above 1% and above stable"
+    ):
         check(*case())
 
 
@@ -94,9 +96,27 @@ def test_without_comparison_the_threshold_alone_decides(world, case):
 
 
 def test_low_traffic_passes_mid_step_and_is_noted(world, case):
-    world.put_calls("4", invocations=3, errors=3)
+    world.put_calls("4", invocations=9, errors=0)
     progress = check(*case(health={"lowTraffic": "fail"}))
     assert progress.stepComplete is False
+    assert "fewer than 10; error rate not judged" in progress.lastCheck["notes"][0]
+
+
+def test_failures_that_settle_the_outcome_fail_below_min_invocations(world, case):
+    """1 failure in 3 invocations with minInvocations 10: the first 10 will be at least 10 %
+    failed whatever the next 7 do, above 1 %: no reason to send more users to it."""
+    world.put_calls("4", invocations=3, errors=1)
+    with pytest.raises(
+        HealthCheckFailed,
+        match=r"error rate at least 10\.00% \(1/3 invocations "
+        r"failed: at least 1/10 once 10 are in\) above 1%",
+    ):
+        check(*case(health={"errorRatePercent": 1}))
+
+
+def test_failures_that_dont_settle_the_outcome_wait_for_min_invocations(world, case):
+    world.put_calls("4", invocations=3, errors=1)  # 1/10 = 10 %: not above 20 %
+    progress = check(*case(health={"errorRatePercent": 20}))
     assert "fewer than 10; error rate not judged" in progress.lastCheck["notes"][0]
 
 

@@ -1,20 +1,22 @@
 """The logs signal in Check health (rollout_core/logs_signal.py), on the local cloud.
 
-Each scenario has its own sample function and traffic. The shared cloud publishes metrics
-at once (no metric delay), so a failing version usually fails both signals in the same
-check; these tests assert that the logs signal saw what it should, names itself in the
-Cause with its numbers, and that it never passes what the metrics fail. How much sooner it
-reacts under AWS's metric delay is measured by the benchmark (benchmarks/exposure.py).
+Each scenario has its own sample function and traffic. The failing-version scenarios
+(init, timeout, a fifth) run on a cloud of their own (`rollout local up` in a subprocess,
+beside the shared one) whose metrics are never readable within the test
+(`--metric-delay 600`, logs 2 s late as on AWS): only the logs signal can roll them back.
+The shared cloud publishes metrics at once; there, silent logs and logs off show the
+metric gate still judging. How much sooner the logs signal reacts under AWS's metric delay
+is measured by the benchmark (benchmarks/exposure.py).
 
-One scenario runs on a cloud of its own with delays (`rollout local up` in a subprocess,
-beside the shared one): logs readable LATE_LOG_DELAY seconds late, far longer than its
-first step, and metrics never within the test. Its failures all happen in the first step
-and become readable only during the second, which has no traffic of its own.
+One more scenario runs on a cloud with logs readable LATE_LOG_DELAY seconds late, far
+longer than its first step. Its failures all happen in the first step and become readable
+only during the second, which has no traffic of its own.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -24,9 +26,12 @@ import pytest
 from tests.local.served import ServedCloud, served_cloud
 from tests.workflow.conftest import (
     ALIAS,
+    RESULT_DEADLINE,
     Finished,
+    Position,
     SampleFunction,
     Workflow,
+    concurrently,
     deadline_poll,
     traffic,
 )
@@ -34,7 +39,7 @@ from tests.workflow.conftest import (
 pytestmark = pytest.mark.cloud
 
 GOOD, BAD = {"order": "ok"}, {"order": "bad"}
-Result = tuple[SampleFunction, str, Finished]
+Result = tuple[SampleFunction, str, Finished, Position]  # the alias as the run left it
 
 
 def _run(
@@ -52,7 +57,7 @@ def _run(
         health={"minInvocations": 3, **health},
     )
     with traffic(function, payload, per_second=per_second):
-        return function, target, workflow.run(document)
+        return function, target, workflow.run(document), function.alias()
 
 
 def init_failure(cloud: Any, workflow: Workflow) -> Result:
@@ -90,12 +95,26 @@ def logs_off(cloud: Any, workflow: Workflow) -> Result:
     return _run(function, function.publish("fail"), workflow, per_second=5, logs=False)
 
 
+LOGS_ONLY = {"init": init_failure, "timeout": timing_out, "fifth": failing_a_fifth}
+
+
+def logs_only() -> dict[str, Result]:
+    """LOGS_ONLY's scenarios at once, on a cloud whose metrics no check can read."""
+    with served_cloud("--metric-delay", "600") as env:
+        served: Any = ServedCloud(env)
+        flow = Workflow(served)
+        scenarios = {name: partial(run, served, flow) for name, run in LOGS_ONLY.items()}
+        with concurrently(scenarios) as futures:
+            return {
+                name: future.result(timeout=RESULT_DEADLINE) for name, future in futures.items()
+            }
+
+
 LATE_LOG_DELAY = 15  # seconds; the first step lasts 2
 
 
-def failing_late_in_a_step(cloud: Any, workflow: Workflow) -> tuple[Result, Any]:
-    """Failures near a step's end, readable only after its last check, are still judged.
-    Returns the result and the alias as the rollout left it (read before the cloud stops)."""
+def failing_late_in_a_step(cloud: Any, workflow: Workflow) -> Result:
+    """Failures near a step's end, readable only after its last check, are still judged."""
     delays = ("--metric-delay", "600", "--log-delay", str(LATE_LOG_DELAY))
     with served_cloud(*delays) as env:
         served = ServedCloud(env)
@@ -112,59 +131,71 @@ def failing_late_in_a_step(cloud: Any, workflow: Workflow) -> tuple[Result, Any]
         with traffic(function, per_second=10) as sent:  # only while the first step lasts
             deadline_poll("the second step", lambda: function.alias() != first_step)
         assert sent.failed >= 3, (sent.sent, sent.failed)
-        return (function, target, flow.wait(arn)), function.alias()
+        return function, target, flow.wait(arn), function.alias()
 
 
 def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
     return {
-        "init": partial(init_failure, cloud, workflow),
-        "timeout": partial(timing_out, cloud, workflow),
-        "fifth": partial(failing_a_fifth, cloud, workflow),
+        "logs only": logs_only,
         "silent": partial(silent_logs, cloud, workflow),
         "off": partial(logs_off, cloud, workflow),
         "late": partial(failing_late_in_a_step, cloud, workflow),
     }
 
 
-def assert_rolled_back(function: SampleFunction, run: Finished) -> None:
+def assert_rolled_back(function: SampleFunction, run: Finished, alias: Any) -> None:
     assert run.status == "FAILED" and run.error == "HealthCheckFailed"
     assert run.cause.startswith(f"Rolled back {function.name}:{ALIAS} to version {function.stable}")
-    assert function.alias() == (function.stable, {})
+    assert alias == (function.stable, {})
+
+
+def caught_by_logs_alone(run: Finished, target: str) -> re.Match[str]:
+    """The Cause's logs line (a rate, or a rate the failures settle: error_rate.py); the
+    metrics were never readable, so they must not be in it."""
+    found = re.search(
+        rf"logs: version {target} error rate (?:at least )?([\d.]+)% \((\d+)/(\d+) "
+        r"invocations failed[^)]*\) above (\S+)%",
+        run.cause,
+    )
+    assert found, run.cause
+    assert "metrics: version" not in run.cause.split("\n")[0]
+    return found
 
 
 def test_a_version_failing_only_in_init_is_rolled_back_by_the_logs_signal(runs):
-    function, target, run = runs["init"]
-    assert_rolled_back(function, run)
-    assert f"logs: version {target} error rate 100.00% (" in run.cause
+    function, target, run, alias = runs["logs only"]["init"]
+    assert_rolled_back(function, run, alias)
+    found = caught_by_logs_alone(run, target)
+    assert found[2] == found[3] and float(found[1]) > 5  # every invocation read failed
     assert f"above stable version {function.stable} (0.00%)" in run.cause
 
 
 def test_a_version_timing_out_is_rolled_back_by_the_logs_signal(runs):
-    function, target, run = runs["timeout"]
-    assert_rolled_back(function, run)
-    assert f"logs: version {target} error rate 100.00% (" in run.cause
+    function, target, run, alias = runs["logs only"]["timeout"]
+    assert_rolled_back(function, run, alias)
+    found = caught_by_logs_alone(run, target)
+    assert found[2] == found[3], run.cause
 
 
 def test_a_version_failing_a_fifth_is_judged_against_the_stable_version(runs):
-    function, target, run = runs["fifth"]
-    assert_rolled_back(function, run)
+    function, target, run, alias = runs["logs only"]["fifth"]
+    assert_rolled_back(function, run, alias)
+    found = caught_by_logs_alone(run, target)
+    assert 5 < float(found[1]) < 100 and found[4] == "5", found[0]
     line = next(part for part in run.cause.split("; ") if f"logs: version {target} " in part)
-    rate = float(line.split("error rate ")[1].split("%")[0])
-    assert 5 < rate < 60, line
-    assert "invocations failed) above 5%" in line
     assert f"above 5% and above stable version {function.stable} (0.00%)" in line, line
 
 
 def test_silent_logs_never_pass_what_the_metrics_fail(runs):
-    function, target, run = runs["silent"]
-    assert_rolled_back(function, run)
+    function, target, run, alias = runs["silent"]
+    assert_rolled_back(function, run, alias)
     assert f"metrics: version {target} error rate 100.00%" in run.cause
     assert "logs: version" not in run.cause.split("\n")[0]
 
 
 def test_logs_off_judges_on_the_metrics_alone(runs):
-    function, target, run = runs["off"]
-    assert_rolled_back(function, run)
+    function, target, run, alias = runs["off"]
+    assert_rolled_back(function, run, alias)
     assert f"metrics: version {target} error rate 100.00%" in run.cause
     assert "logs: " not in run.cause
 
@@ -172,8 +203,8 @@ def test_logs_off_judges_on_the_metrics_alone(runs):
 def test_failures_readable_only_after_their_step_ended_are_still_judged(runs):
     """Before the window reached back to the first shift, this rollout succeeded: its
     failures fell before the second step's window and were never read."""
-    (function, target, run), alias = runs["late"]
+    function, target, run, alias = runs["late"]
     assert run.status == "FAILED" and run.error == "HealthCheckFailed"
     assert alias == (function.stable, {})
     assert "step 2/2 at 60%" in run.cause
-    assert f"logs: version {target} error rate 100.00% (" in run.cause
+    caught_by_logs_alone(run, target)

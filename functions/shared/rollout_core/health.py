@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import clients, logs_signal
+from . import clients, error_rate, logs_signal
 from .models import Progress, RolloutPlan
 
 MISSING = "MISSING"  # an alarm deleted during the rollout
@@ -173,7 +173,15 @@ def _judge_rate(
             f"version {new.version} has no traffic share yet; error rate not judged"
         )
         return
-    if new.rate is None or new.invocations < policy.minInvocations:
+    judgement = error_rate.judge(
+        "metrics",
+        new.version,
+        new.errors,
+        new.invocations,
+        policy,
+        (stable.version, stable.rate) if stable and policy.compareToStable else None,
+    )
+    if not judgement.judged:
         line = (
             f"low traffic: version {new.version} had {int(new.invocations)} invocations, "
             f"fewer than {policy.minInvocations}"
@@ -182,19 +190,5 @@ def _judge_rate(
             verdict.reasons.append(line)
         else:
             verdict.notes.append(f"{line}; error rate not judged")
-        return
-    if new.rate <= policy.errorRatePercent:
-        return
-    line = (
-        f"metrics: version {new.version} error rate {new.rate:.2f}% "
-        f"({int(new.errors)}/{int(new.invocations)}) above {policy.errorRatePercent:g}%"
-    )
-    stable_rate = stable.rate if stable else None
-    if policy.compareToStable and stable_rate is not None:
-        if stable_rate >= new.rate:
-            verdict.notes.append(
-                f"{line}, but stable version {stable.version} is as bad ({stable_rate:.2f}%)"
-            )
-            return
-        line += f" and above stable version {stable.version} ({stable_rate:.2f}%)"
-    verdict.reasons.append(line)
+    verdict.reasons += [judgement.reason] if judgement.reason else []
+    verdict.notes += [judgement.note] if judgement.note else []

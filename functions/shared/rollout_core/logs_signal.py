@@ -31,8 +31,9 @@ version over all the traffic it has had, the quantity the metric gate judges too
 cost: a failure that starts late is judged against the earlier successes (the later,
 larger steps soon outweigh them), and reads grow with the canary (bounded below).
 
-Judged with the metric gate's thresholds (`errorRatePercent`, `minInvocations`,
-`compareToStable` against the stable version's streams, read the same way). The logs can
+Judged by the metric gate's rule and thresholds (error_rate.py: `errorRatePercent`,
+`minInvocations`, `compareToStable` against the stable version's streams, read the same
+way), so failures that settle the outcome fail before `minInvocations` are in. The logs can
 only add failures: too few invocations, no log group, or a read error is a note, never a
 pass over what the metrics fail, and never a failure of its own.
 
@@ -53,7 +54,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import clients
+from . import clients, error_rate
 from .models import Progress, RolloutPlan
 
 MAX_EVENTS = 20_000  # per version and check
@@ -200,28 +201,20 @@ def _judge(
     stable: LogCount | None,
     notes: list[str],
 ) -> str | None:
-    policy = plan.health
     if progress.weight <= 0:
         return None  # no traffic share yet: the metric gate says so in its own note
-    if new.rate is None or new.invocations < policy.minInvocations:
+    judgement = error_rate.judge(
+        "logs",
+        new.version,
+        new.failures,
+        new.invocations,
+        plan.health,
+        (stable.version, stable.rate) if stable is not None else None,
+    )
+    if not judgement.judged:
         notes.append(
             f"logs: version {new.version} logged {new.invocations} invocations, fewer than "
-            f"{policy.minInvocations}; not judged on logs"
+            f"{plan.health.minInvocations}; not judged on logs"
         )
-        return None
-    if new.rate <= policy.errorRatePercent:
-        return None
-    line = (
-        f"logs: version {new.version} error rate {new.rate:.2f}% "
-        f"({new.failures}/{new.invocations} invocations failed) above "
-        f"{policy.errorRatePercent:g}%"
-    )
-    stable_rate = stable.rate if stable is not None else None
-    if stable is not None and stable_rate is not None:
-        if stable_rate >= new.rate:
-            notes.append(
-                f"{line}, but stable version {stable.version} is as bad ({stable_rate:.2f}%)"
-            )
-            return None
-        line += f" and above stable version {stable.version} ({stable_rate:.2f}%)"
-    return line
+    notes += [judgement.note] if judgement.note else []
+    return judgement.reason

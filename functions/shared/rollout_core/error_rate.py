@@ -1,0 +1,69 @@
+"""The error-rate rule both health signals judge a new version by: the metric gate
+(health.py, AWS/Lambda metrics) and the logs signal (logs_signal.py, its log streams).
+
+A rate over few invocations says little, so below `minInvocations` it isn't judged, with
+one exception: when the failures already seen settle the outcome. `failures / minInvocations`
+is the rate the first `minInvocations` invocations will have even if every one still to come
+succeeds; once that is above `errorRatePercent` (and above the stable version's rate, with
+`compareToStable`), waiting for the rest could not change the verdict and would only send
+more users to a failing version. At a 10 % canary of 10 requests/s, waiting for 3
+invocations costs about 3 s, and one more check interval when a check comes too soon.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .models import HealthPolicy
+
+
+@dataclass(frozen=True)
+class Judgement:
+    judged: bool  # False: too few invocations to judge, and the failures don't settle it
+    reason: str | None = None  # why the version fails
+    note: str | None = None  # above the threshold, but no worse than the stable version
+
+
+def judge(
+    signal: str,
+    version: str,
+    failures: float,
+    invocations: float,
+    policy: HealthPolicy,
+    stable: tuple[str, float | None] | None = None,
+) -> Judgement:
+    """`version`'s `failures` of `invocations` against `policy`; `stable` is the stable
+    version and its rate (None: no invocations) when it is compared. Lines start with
+    `signal`."""
+    threshold = policy.errorRatePercent
+    if invocations and invocations >= policy.minInvocations:
+        rate = 100 * failures / invocations
+        counts = f"{_n(failures)}/{_n(invocations)} invocations failed"
+        line = f"{signal}: version {version} error rate {rate:.2f}% ({counts}) above {threshold:g}%"
+    elif failures and 100 * failures / policy.minInvocations > threshold:
+        rate = 100 * failures / policy.minInvocations
+        counts = (
+            f"{_n(failures)}/{_n(invocations)} invocations failed: at least "
+            f"{_n(failures)}/{policy.minInvocations} once {policy.minInvocations} are in"
+        )
+        line = (
+            f"{signal}: version {version} error rate at least {rate:.2f}% ({counts}) "
+            f"above {threshold:g}%"
+        )
+    else:
+        return Judgement(judged=False)
+    if rate <= threshold:
+        return Judgement(judged=True)
+    stable_version, stable_rate = stable or ("", None)
+    if stable_rate is not None:
+        if stable_rate >= rate:
+            return Judgement(
+                judged=True,
+                note=f"{line}, but stable version {stable_version} is as bad ({stable_rate:.2f}%)",
+            )
+        line += f" and above stable version {stable_version} ({stable_rate:.2f}%)"
+    return Judgement(judged=True, reason=line)
+
+
+def _n(value: float) -> str:
+    return str(int(value))
