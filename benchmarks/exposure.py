@@ -19,15 +19,14 @@ each watched four ways:
 Where the exposure goes: the alarm path waits for the minute's datapoint (readable about
 two minutes after the minute began) and the alarm's next once-a-minute evaluation, then
 for the next check: about two minutes, so about 25 failed requests at 20 % and 120 at
-100 % (1 request/s reaches the canary). The logs signal needs a check that can read a
-failure (2 s after it) and `minInvocations` (3) invocations of the new version (3 s of
-canary traffic, then 2 s): a version failing from its first request is caught at the
-step's first check, one check interval after the shift, plus Check health and Roll back,
-so about ten failed requests with 10 s checks (about 12x). 5 s checks come sooner, but
-at this traffic their first often finds fewer than 3 invocations readable, so they let
-about as many through. At 20 % the first failure comes about 5 s after the shift and is
-already one of the two or three the logs signal lets through, against the alarm's 25: the
-ratio sits at about 10x there, by construction of the case rather than of the signal.
+100 % (1 request/s reaches the canary). The logs signal acts at the first check that can
+read a failure (2 s after it). It need not wait for `minInvocations` (3): one failure among
+the first three already puts them at 33 % or more, above 5 %, so the outcome is settled
+(rollout_core/error_rate.py). A version failing from its first request is caught at the
+step's first check, one check interval after the shift, plus Check health and Roll back:
+about ten failed requests with 10 s checks, five with 5 s checks. At 20 % the first failure
+comes about 5 s after the shift and is caught at the first check after it is readable: one
+to three failed requests, against the alarm's 25.
 
 What the harness must not add, because AWS doesn't:
 - cold starts of the task Lambdas under contention. A fresh cloud has no warm task

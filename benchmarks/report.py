@@ -128,13 +128,11 @@ WHY_MISSED = [
     "**Exposure**: the alarm-only path restores the alias about two minutes after the first "
     "failure (the minute's datapoint, readable a minute after the minute ends, then the "
     "alarm's once-a-minute evaluation): about 120 failed requests at 100 % failing, 25 at "
-    "20 %. The logs signal acts at the first check that can read a failure and "
-    "`minInvocations` (3) invocations of the canary (1 request/s here): one check interval "
-    "after the shift at 100 % failing, plus Check health and Roll back, which take seconds "
-    "instead of tenths when the machine is busy (see the load average): the p95 targets "
-    "measure this machine's load as much as the signal. At 20 % the first failure is "
-    "already one of the two or three the logs signal lets through, against the alarm's "
-    "25: about 10x by construction of the case, so a few runs land either side of it.",
+    "20 %. The logs signal acts at the first check that can read a failure: one failure "
+    "among the first `minInvocations` (3) settles the outcome (rollout_core/error_rate.py). "
+    "That is one check interval after the shift at 100 % failing, plus Check health and "
+    "Roll back, which take seconds instead of tenths when the machine is busy (see the load "
+    "average): the p95 targets measure this machine's load as much as the signal.",
 ]
 # which explanation each target's miss points to, in targets()'s order (zip checks lengths)
 _WHY_FOR = (0, 0, 1, 1, None, 2, 3, 3, 3, 3, 3, 3)
@@ -360,10 +358,10 @@ def exposure_section(e: dict[str, Any]) -> str:
         "interval after the shift when the version fails from its first request) plus Check "
         "health and Roll back; the metric gate once the minute's datapoints are readable; the "
         "alarm after that, at its next once-a-minute evaluation and the next check. `caught by` "
-        "is the signal the Cause names. 5 s checks restore sooner, but at this canary's 1 "
-        "request/s their first check often finds fewer than `minInvocations` (3) invocations "
-        "readable, so they let about as many requests fail, for nearly twice the state "
-        "transitions of 10 s checks.\n"
+        "is the signal the Cause names. A failure among the first `minInvocations` (3) "
+        "invocations settles the outcome (1/3 is above 5 %), so no check waits for more "
+        "traffic. 5 s checks restore sooner and let fewer requests fail, for nearly twice "
+        "the state transitions of 10 s checks.\n"
     )
 
 
