@@ -140,7 +140,10 @@ def _add_checks(group: Any) -> None:
         "--error-rate-percent", type=float, help="new version error rate above this fails a check"
     )
     group.add_argument(
-        "--min-invocations", type=int, help="below this many invocations the rate is not judged"
+        "--min-invocations",
+        type=int,
+        help="below this many invocations the rate is not judged, unless the failures "
+        "already settle it",
     )
     group.add_argument(
         "--pre-traffic-payload",

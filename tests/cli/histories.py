@@ -315,7 +315,7 @@ RELEASE_PLAN = {
     "functions": RELEASE_MEMBERS,
 }
 WORKER_REASON = (
-    "orders-worker: metrics: version 8 error rate 30.00% (30/100) above 1% "
+    "orders-worker: metrics: version 8 error rate 30.00% (30/100 invocations failed) above 1% "
     "and above stable version 7 (0.44%)"
 )
 

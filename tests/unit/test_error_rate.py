@@ -33,9 +33,9 @@ def test_failures_that_dont_settle_it_wait_for_min_invocations():
     assert not judge("logs", "2", 1, 2, policy).judged  # 1/3 = 33 %: the next may pass
 
 
-def test_a_settled_rate_no_worse_than_stable_is_a_note():
-    found = judge("logs", "2", 1, 1, POLICY, stable=("1", 50.0))
-    assert found.reason is None
+def test_a_rate_no_worse_than_stable_is_a_note():
+    found = judge("logs", "2", 10, 20, POLICY, stable=("1", 50.0))
+    assert found.judged and found.reason is None
     assert found.note is not None and "stable version 1 is as bad (50.00%)" in found.note
 
 
@@ -47,3 +47,21 @@ def test_zero_min_invocations_judges_any_traffic():
     policy = HealthPolicy(errorRatePercent=5, minInvocations=0)
     assert not judge("logs", "2", 0, 0, policy).judged
     assert judge("logs", "2", 1, 1, policy).reason is not None
+
+
+def test_a_lower_bound_no_worse_than_stable_settles_nothing():
+    """Below minInvocations the rate is only a lower bound: under the stable version's rate
+    it is still low traffic (so lowTraffic "fail" still applies), not a pass."""
+    policy = HealthPolicy(errorRatePercent=5, minInvocations=10, lowTraffic="fail")
+    assert not judge("metrics", "2", 1, 3, policy, stable=("1", 50.0)).judged
+
+
+def test_failures_read_before_their_invocations_with_zero_min_invocations():
+    """An Errors datapoint can be readable before its Invocations one."""
+    policy = HealthPolicy(errorRatePercent=5, minInvocations=0)
+    assert not judge("metrics", "2", 1, 0, policy).judged
+
+
+def test_metric_sums_are_rounded_not_truncated():
+    found = judge("metrics", "2", 2.9999, 3.0, POLICY)
+    assert found.reason is not None and "(3/3 invocations failed)" in found.reason

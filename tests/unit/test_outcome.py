@@ -28,8 +28,9 @@ def test_rollback_cause_is_one_line_plus_details(world, rollback_case):
     world.route("3", {"4": 0.1})
     cause = roll_back(*rollback_case)["cause"]
     assert cause == (
-        "Rolled back orders:live to version 3: Check health, step 1/1 at 10%: version 4 "
-        "error rate 25.00% (5/20) above 1% — state: Check health; step 1/1 at 10%; "
+        "Rolled back orders:live to version 3: Check health, step 1/1 at 10%: metrics: "
+        "version 4 error rate 25.00% (5/20 invocations failed) above 1% — state: Check health; "
+        "step 1/1 at 10%; "
         "weight 10% on version 4; strategy Canary10Percent5Minutes"
     )
 

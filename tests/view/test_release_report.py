@@ -52,7 +52,10 @@ def test_a_failed_release_has_a_row_per_function_and_names_the_failing_one():
         assert name in row and "0%" in row and "restored" in row
     api, worker, cron = rows
     assert worker.startswith('<tr class="failed">') and "pill bad" in worker
-    assert "metrics: version 8 error rate 30.00% (30/100) above 1%" in html.unescape(worker)
+    assert (
+        "metrics: version 8 error rate 30.00% (30/100 invocations failed) above 1%"
+        in html.unescape(worker)
+    )
     assert "30/100 errors" in worker and "logs: 30/98 failed" in worker
     assert "7 → 8" in worker and "3 → 4" in api and "1 → 2" in cron
     assert 'class="failed"' not in api + cron and "healthy" in api + cron

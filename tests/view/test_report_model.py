@@ -181,8 +181,9 @@ def test_the_error_rate_chart_shows_a_first_check_that_failed():
     (the JSON after the human line), not by parsing the message."""
     from tests.cli.histories import ROLLBACK_CAUSE, check, prepared, progress
 
-    failing = check(healthy=False) | {"reasons": ["version 4 error rate 25.00% (30/120)"]}
-    line = "Check health, step 1/1 at 10%: version 4 error rate 25.00% (30/120) above 1%"
+    reason = "metrics: version 4 error rate 25.00% (30/120 invocations failed)"
+    failing = check(healthy=False) | {"reasons": [reason]}
+    line = f"Check health, step 1/1 at 10%: {reason} above 1%"
     message = f"{line}\n{json.dumps({'lastCheck': failing})}"
     cause = json.dumps({"errorMessage": message, "errorType": "HealthCheckFailed"})
     h = (

@@ -193,6 +193,16 @@ class Finished:
             e["taskFailedEventDetails"]["error"] for e in self.history if e["type"] == "TaskFailed"
         ]
 
+    def failed_check(self) -> Json:
+        """`progress.lastCheck` of the health check that failed, carried in its error (the
+        JSON after the human line of HealthCheckFailed's message)."""
+        for event in reversed(self.history):
+            details = event.get("taskFailedEventDetails", {})
+            if details.get("error") == "HealthCheckFailed":
+                message = json.loads(details["cause"])["errorMessage"]
+                return dict(json.loads(message.split("\n", 1)[1])["lastCheck"])
+        raise AssertionError("no health check failed")
+
     def health_checks(self) -> list[Json]:
         """`progress.lastCheck` of every Check health / Check bake health that passed."""
         checks: dict[int, Json] = {}
@@ -201,6 +211,17 @@ class Finished:
                 # a caught failure leaves the state too, with the previous check's progress
                 checks.setdefault(doc["progress"]["checks"], doc["progress"]["lastCheck"])
         return [checks[number] for number in sorted(checks) if checks[number]]
+
+
+def assert_compared_with_stable(
+    run: Finished, function: SampleFunction, signal: str, text: str
+) -> None:
+    """`text` compares with the stable version's 0 % when the failed check read any of its
+    invocations (a rollback at the first failure may come before any is readable)."""
+    checked = run.failed_check()
+    stable = (checked[signal] if signal == "logs" else checked)["stableVersion"]
+    clause = f" and above stable version {function.stable} (0.00%)"
+    assert (clause in text) == (stable["invocations"] > 0), (stable, text)
 
 
 class Workflow:

@@ -25,6 +25,7 @@ from tests.workflow.conftest import (
     Finished,
     SampleFunction,
     Workflow,
+    assert_compared_with_stable,
     traffic,
     unique,
     weights_of,
@@ -271,7 +272,8 @@ def test_new_version_error_rate_above_threshold_rolls_back(runs, alias_log, work
     assert_rolled_back(function, run, workflow)
     # every invocation read failed; the first ones may settle it (rollout_core/error_rate.py)
     assert re.search(rf"version {target} error rate [^(]*\((\d+)/\1 invocations failed", run.cause)
-    assert f"above stable version {function.stable} (0.00%)" in run.cause
+    line = next(part for part in run.cause.split("; ") if f"version {target} error rate" in part)
+    assert_compared_with_stable(run, function, "logs" if "logs: " in line else "metrics", line)
     assert alias_log.of(function.name) == [(function.stable, {target: 0.5}), (function.stable, {})]
 
 

@@ -36,15 +36,17 @@ def judge(
     version and its rate (None: no invocations) when it is compared. Lines start with
     `signal`."""
     threshold = policy.errorRatePercent
-    if invocations and invocations >= policy.minInvocations:
+    minimum = policy.minInvocations
+    stable_version, stable_rate = stable or ("", None)
+    if invocations and invocations >= minimum:
         rate = 100 * failures / invocations
         counts = f"{_n(failures)}/{_n(invocations)} invocations failed"
         line = f"{signal}: version {version} error rate {rate:.2f}% ({counts}) above {threshold:g}%"
-    elif failures and 100 * failures / policy.minInvocations > threshold:
-        rate = 100 * failures / policy.minInvocations
+    elif failures and minimum and _settled(100 * failures / minimum, threshold, stable_rate):
+        rate = 100 * failures / minimum
         counts = (
             f"{_n(failures)}/{_n(invocations)} invocations failed: at least "
-            f"{_n(failures)}/{policy.minInvocations} once {policy.minInvocations} are in"
+            f"{_n(failures)}/{minimum} once {minimum} are in"
         )
         line = (
             f"{signal}: version {version} error rate at least {rate:.2f}% ({counts}) "
@@ -54,7 +56,6 @@ def judge(
         return Judgement(judged=False)
     if rate <= threshold:
         return Judgement(judged=True)
-    stable_version, stable_rate = stable or ("", None)
     if stable_rate is not None:
         if stable_rate >= rate:
             return Judgement(
@@ -65,5 +66,11 @@ def judge(
     return Judgement(judged=True, reason=line)
 
 
+def _settled(floor: float, threshold: float, stable_rate: float | None) -> bool:
+    """A lower bound settles the verdict only when above everything it is compared with;
+    one at or below the stable version's rate settles nothing yet (low traffic)."""
+    return floor > threshold and (stable_rate is None or floor > stable_rate)
+
+
 def _n(value: float) -> str:
-    return str(int(value))
+    return str(round(value))  # metric sums are floats
