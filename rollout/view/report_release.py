@@ -12,6 +12,7 @@ from datetime import datetime
 from html import escape
 
 from rollout.view.release import FunctionRow, Verdict, function_rows
+from rollout.view.report_cells import logs_line, metrics_cell
 from rollout.view.report_chart import (
     Moment,
     clock_at,
@@ -19,7 +20,7 @@ from rollout.view.report_chart import (
     release_error_rate_chart,
     release_weight_chart,
 )
-from rollout.view.run import FunctionCheck, HealthCheck, LogsSignal, Run, VersionMetrics
+from rollout.view.run import FunctionCheck, HealthCheck, Run
 
 _VERDICT_TONE = {
     Verdict.HEALTHY: "good",
@@ -67,28 +68,7 @@ def _function_row(index: int, row: FunctionRow) -> str:
 def _health_cell(check: FunctionCheck | None) -> str:
     if check is None:
         return '<span class="sub">no check yet</span>'
-    return _metrics(check.new) + _logs(check.logs)
-
-
-def _metrics(metrics: VersionMetrics | None) -> str:
-    if metrics is None:
-        return "—"
-    return (
-        f"<b>v{escape(metrics.version)}</b> {metrics.errors}/{metrics.invocations} errors "
-        f'<span class="rate">{metrics.error_rate_percent:.2f}%</span>'
-    )
-
-
-def _logs(logs: LogsSignal | None) -> str:
-    if logs is None:
-        return ""
-    if not logs.enabled or logs.new is None:
-        return f'<div class="sub">logs {"not read" if logs.enabled else "off"}</div>'
-    new = logs.new
-    return (
-        f'<div class="sub">logs: {new.errors}/{new.invocations} failed '
-        f"({new.error_rate_percent:.2f}%)</div>"
-    )
+    return metrics_cell(check.new) + logs_line(check.logs)
 
 
 def _rollback_cell(row: FunctionRow) -> str:
@@ -190,9 +170,9 @@ def _check_line(
     tone = ' class="failed"' if bad or (failed and own is None) else ""
     return (
         f'<tr{tone}>{first}<td class="fn-cell {function_class(index)}">{escape(row.name)}'
-        f"{reasons}</td><td>{_metrics(own.new if own else None)}</td>"
-        f"<td>{_metrics(own.stable if own else None)}</td>"
-        f"<td>{_logs(own.logs if own else None) or '—'}</td></tr>"
+        f"{reasons}</td><td>{metrics_cell(own.new if own else None)}</td>"
+        f"<td>{metrics_cell(own.stable if own else None)}</td>"
+        f"<td>{logs_line(own.logs if own else None) or '—'}</td></tr>"
     )
 
 

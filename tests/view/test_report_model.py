@@ -176,15 +176,13 @@ def test_everything_from_the_execution_is_escaped():
     assert html.escape(hostile) in page
 
 
-def test_the_error_rate_chart_shows_a_first_check_that_failed():
-    """The only health check failed: its numbers reach the report as data in its error
-    (the JSON after the human line), not by parsing the message."""
-    from tests.cli.histories import ROLLBACK_CAUSE, check, prepared, progress
+def _first_check_failed(last_check: dict[str, Any], reason: str) -> Any:
+    """A run whose only health check failed with `last_check` carried in its error (the
+    JSON after the human line), then rolled back."""
+    from tests.cli.histories import ROLLBACK_CAUSE, prepared, progress
 
-    reason = "metrics: version 4 error rate 25.00% (30/120 invocations failed)"
-    failing = check(healthy=False) | {"reasons": [reason]}
-    line = f"Check health, step 1/1 at 10%: {reason} above 1%"
-    message = f"{line}\n{json.dumps({'lastCheck': failing})}"
+    line = f"Check health, step 1/1 at 10%: {reason}"
+    message = f"{line}\n{json.dumps({'lastCheck': last_check | {'reasons': [reason]}})}"
     cause = json.dumps({"errorMessage": message, "errorType": "HealthCheckFailed"})
     h = (
         prepared()
@@ -198,7 +196,16 @@ def test_the_error_rate_chart_shows_a_first_check_that_failed():
         .enter("Rolled back", "Fail", seconds=0)
         .finish("FAILED", "HealthCheckFailed", ROLLBACK_CAUSE)
     )
-    run = build_run(h.describe("FAILED", "HealthCheckFailed", ROLLBACK_CAUSE), h.events)
+    return build_run(h.describe("FAILED", "HealthCheckFailed", ROLLBACK_CAUSE), h.events)
+
+
+def test_the_error_rate_chart_shows_a_first_check_that_failed():
+    """The only health check failed: its numbers reach the report as data in its error,
+    not by parsing the message."""
+    from tests.cli.histories import check
+
+    reason = "metrics: version 4 error rate 25.00% (30/120 invocations failed) above 1%"
+    run = _first_check_failed(check(healthy=False), reason)
 
     assert run.checks == []  # no check passed
     (measured,) = run.failed_checks
@@ -211,3 +218,19 @@ def test_the_error_rate_chart_shows_a_first_check_that_failed():
     assert "No measurements" not in rates
     assert 'aria-label="error rate chart"' in rates and '<g class="series new">' in rates
     assert "30/120 errors" in page  # the failed check's row in the table
+
+
+def test_a_check_failed_by_the_logs_signal_shows_what_the_logs_counted():
+    """Under AWS's metric delay the metrics read 0 when the logs signal fails a check: the
+    checks table shows the logs' counts under the metrics, as `rollout watch` does."""
+    from tests.cli.histories import check
+
+    last = check(healthy=False)
+    last["newVersion"] |= {"invocations": 0, "errors": 0, "errorRatePercent": 0.0}
+    logs = {"version": "4", "invocations": 3, "failures": 2, "errorRatePercent": 66.67}
+    last["logs"] = {"enabled": True, "newVersion": logs}
+    reason = "logs: version 4 error rate 66.67% (2/3 invocations failed) above 1%"
+    page = build_report(_first_check_failed(last, reason), now=T0 + timedelta(minutes=5))
+    table = page[page.index('<tr class="failed">') :]
+    row = table[: table.index("</tr>")]
+    assert "0/0 errors" in row and "logs: 2/3 failed (66.67%)" in row

@@ -1,0 +1,31 @@
+"""Table cells for a health check's numbers, shared by the single-rollout report (report.py)
+and a release's (report_release.py); all text from the execution is escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from rollout.view.run import LogsSignal, VersionMetrics
+
+
+def metrics_cell(metrics: VersionMetrics | None) -> str:
+    """A version's invocations, errors and error rate from the metrics."""
+    if metrics is None:
+        return "—"
+    return (
+        f"<b>v{escape(metrics.version)}</b> {metrics.errors}/{metrics.invocations} errors "
+        f'<span class="rate">{metrics.error_rate_percent:.2f}%</span>'
+    )
+
+
+def logs_line(logs: LogsSignal | None) -> str:
+    """What the logs signal counted for the new version, as a line under the metrics."""
+    if logs is None:
+        return ""
+    if not logs.enabled or logs.new is None:
+        return f'<div class="sub">logs {"not read" if logs.enabled else "off"}</div>'
+    new = logs.new
+    return (
+        f'<div class="sub">logs: {new.errors}/{new.invocations} failed '
+        f"({new.error_rate_percent:.2f}%)</div>"
+    )
