@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from rollout_core.error_rate import judge
+from rollout_core.error_rate import judge, too_few
 from rollout_core.models import HealthPolicy
 
 POLICY = HealthPolicy(errorRatePercent=5, minInvocations=3)
@@ -65,3 +65,8 @@ def test_failures_read_before_their_invocations_with_zero_min_invocations():
 def test_metric_sums_are_rounded_not_truncated():
     found = judge("metrics", "2", 2.9999, 3.0, POLICY)
     assert found.reason is not None and "(3/3 invocations failed)" in found.reason
+
+
+def test_too_few_names_the_minimum_only_when_there_is_one():
+    assert too_few(3, 10) == "3 invocations, fewer than 10"
+    assert too_few(0, 0) == "0 invocations"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from rollout_core import clients, lock
+from rollout_core import release as release_core
 from rollout_core.errors import InvalidRolloutRequest, RolloutInProgress
 from rollout_core.models import Plan
 from rollout_core.plan import prepare
@@ -199,4 +200,22 @@ def test_two_aliases_of_one_function_keep_their_own_failures(world):
 
     done = each(plan, restore, (RuntimeError,))
     assert done.results == ["live"]
-    assert list(done.errors) == ["orders:canary"]
+    assert [release_core.key(member) for member, _ in done.errors] == ["orders:canary"]
+
+
+def test_the_guards_summary_names_each_alias_of_one_function(world, monkeypatch):
+    """Two aliases of one function: the guard's per-alias rows must tell them apart."""
+    from rollout_core import guard
+
+    world.lam.create_alias(FunctionName="orders", Name="canary", FunctionVersion="3")
+    document = release(ORDERS, {**ORDERS, "alias": "canary"})
+    plan = Plan.model_validate(prepare(document, EXECUTION)["plan"]).rollout_ready()
+    monkeypatch.setattr(guard, "_notify", lambda *args: True)
+
+    summary = guard._clean_up(plan, None)  # type: ignore[arg-type]
+
+    assert [(row["functionName"], row["alias"]) for row in summary["aliases"]] == [
+        ("orders", "live"),
+        ("orders", "canary"),
+    ]
+    assert summary["lockReleased"] is True

@@ -2,12 +2,15 @@
 (health.py, AWS/Lambda metrics) and the logs signal (logs_signal.py, its log streams).
 
 A rate over few invocations says little, so below `minInvocations` it isn't judged, with
-one exception: when the failures already seen settle the outcome. `failures / minInvocations`
-is the rate the first `minInvocations` invocations will have even if every one still to come
-succeeds; once that is above `errorRatePercent` (and above the stable version's rate, with
-`compareToStable`), waiting for the rest could not change the verdict and would only send
-more users to a failing version. At a 10 % canary of 10 requests/s, waiting for 3
-invocations costs about 3 s, and one more check interval when a check comes too soon.
+one exception, a deliberate fail-fast: the failures already seen put the first
+`minInvocations` invocations above the threshold. `failures / minInvocations` is their rate
+even if every one still to come succeeds; once it is above `errorRatePercent` (and above the
+stable version's rate, with `compareToStable`), the check fails. Later successes would only
+dilute those failures (every check reads from the first traffic shift), not undo them, and
+waiting for them sends more users to a failing version: at a 10 % canary of 10 requests/s,
+waiting for 3 invocations costs about 3 s, and one more check interval when a check comes
+too soon. The price: one early failure fails a version whose rate over a longer window
+would have passed (with 10 and 1 %, any failure among its first 10 invocations).
 """
 
 from __future__ import annotations
@@ -70,6 +73,11 @@ def _settled(floor: float, threshold: float, stable_rate: float | None) -> bool:
     """A lower bound settles the verdict only when above everything it is compared with;
     one at or below the stable version's rate settles nothing yet (low traffic)."""
     return floor > threshold and (stable_rate is None or floor > stable_rate)
+
+
+def too_few(invocations: float, minimum: int) -> str:
+    """`N invocations, fewer than M`: why a version wasn't judged (M 0: none at all)."""
+    return f"{_n(invocations)} invocations" + (f", fewer than {minimum}" if minimum else "")
 
 
 def _n(value: float) -> str:

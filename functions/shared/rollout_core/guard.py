@@ -145,14 +145,14 @@ def _clean_up(plan: RolloutPlan, change: StatusChange) -> dict[str, Any]:
         "targetVersion": plan.targetVersion,
     }
     done = release.each(plan, restore, (ClientError, BotoCoreError, AliasDrift))
-    rows = [row | {"functionName": member} for member, row in _by_member(plan, done)]
+    rows = [_row(member, outcome) for member, outcome in done.outcomes]
     summary |= _combined(rows)
     if release.is_release(plan):
         summary["aliases"] = rows
     summary["lockReleased"] = _release(plan)
     if done.errors:
         _notify("guard_attention", summary, change)
-        raise next(iter(done.errors.values()))  # Lambda retries; the alias still needs it
+        raise done.errors[0][1]  # Lambda retries; the alias still needs it
     if summary["action"] == "restored":
         summary["notified"] = _notify("guard_restored", summary, change)
     elif summary["action"] in ("left", "missing"):
@@ -160,20 +160,14 @@ def _clean_up(plan: RolloutPlan, change: StatusChange) -> dict[str, Any]:
     return summary
 
 
-def _by_member(
-    plan: RolloutPlan, done: release.Each[dict[str, str]]
-) -> list[tuple[str, dict[str, str]]]:
-    results = iter(done.results)
-    rows = []
-    for member in release.members(plan):
-        error = done.errors.get(release.key(member))
-        row = (
-            {"action": "failed", "detail": f"could not restore the alias: {error}"}
-            if error
-            else next(results)
-        )
-        rows.append((member.functionName, row))
-    return rows
+def _row(member: RolloutPlan, outcome: dict[str, str] | Exception) -> dict[str, str]:
+    """One alias's line of the summary: what restore did, or why it could not."""
+    found = (
+        {"action": "failed", "detail": f"could not restore the alias: {outcome}"}
+        if isinstance(outcome, Exception)
+        else outcome
+    )
+    return found | {"functionName": member.functionName, "alias": member.alias}
 
 
 # The summary's action for several aliases: the most pressing one's.

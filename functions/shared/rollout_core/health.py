@@ -183,8 +183,8 @@ def _judge_rate(
     )
     if not judgement.judged:
         line = (
-            f"low traffic: version {new.version} had {int(new.invocations)} invocations, "
-            f"fewer than {policy.minInvocations}"
+            f"low traffic: version {new.version} had "
+            f"{error_rate.too_few(new.invocations, policy.minInvocations)}"
         )
         if progress.stepComplete and policy.lowTraffic == "fail":
             verdict.reasons.append(line)

@@ -213,8 +213,8 @@ def _judge(
     )
     if not judgement.judged:
         notes.append(
-            f"logs: version {new.version} logged {new.invocations} invocations, fewer than "
-            f"{plan.health.minInvocations}; not judged on logs"
+            f"logs: version {new.version} logged "
+            f"{error_rate.too_few(new.invocations, plan.health.minInvocations)}; not judged on logs"
         )
     notes += [judgement.note] if judgement.note else []
     return judgement.reason

@@ -83,11 +83,7 @@ def _not_restored(
     plan: RolloutPlan, done: release.Each[dict[str, Any]], after: str, details: str
 ) -> str:
     """Which aliases could not be put back, and why; for a release, which ones were."""
-    failed = [
-        (member, done.errors[release.key(member)])
-        for member in release.members(plan)
-        if release.key(member) in done.errors
-    ]
+    failed = done.errors
     names = ", ".join(release.key(member) for member, _ in failed)
     why = "; ".join(str(problem) for _, problem in failed)
     restored = ", ".join(row["label"] for row in done.results)

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from .lock import lock_key
 from .models import LockRef, Member, Plan, RolloutPlan
 
 T = TypeVar("T")
@@ -54,8 +55,8 @@ def lock_refs(plan: Plan) -> list[LockRef]:
 
 
 def key(member: Plan | Member) -> str:
-    """`function:alias`: what tells the members of a release apart."""
-    return f"{member.functionName}:{member.alias}"
+    """`function:alias`: what tells the members of a release apart (their lock's key)."""
+    return lock_key(member.functionName, member.alias)
 
 
 def label(plan: Plan) -> str:
@@ -65,11 +66,18 @@ def label(plan: Plan) -> str:
 
 @dataclass
 class Each(Generic[T]):
-    """What `each` did: a result per member that succeeded, an error per member that
-    didn't (by `function:alias`: a release may roll two aliases of one function)."""
+    """What `each` did: every member with its result or its error, in member order (a
+    release may roll two aliases of one function, so members, not names, tell them apart)."""
 
-    results: list[T] = field(default_factory=list)
-    errors: dict[str, Exception] = field(default_factory=dict)
+    outcomes: list[tuple[RolloutPlan, T | Exception]] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[T]:
+        return [o for _, o in self.outcomes if not isinstance(o, Exception)]
+
+    @property
+    def errors(self) -> list[tuple[RolloutPlan, Exception]]:
+        return [(member, o) for member, o in self.outcomes if isinstance(o, Exception)]
 
 
 def each(
@@ -84,13 +92,7 @@ def each(
         except failures as error:
             return error
 
-    done: Each[T] = Each()
-    for member, outcome in zip(members(plan), for_all(plan, attempt), strict=True):
-        if isinstance(outcome, Exception):
-            done.errors[key(member)] = outcome
-        else:
-            done.results.append(outcome)
-    return done
+    return Each(list(zip(members(plan), for_all(plan, attempt), strict=True)))
 
 
 def for_all(plan: RolloutPlan, action: Callable[[RolloutPlan], T]) -> list[T]:
