@@ -5,9 +5,13 @@ The stack names its functions (ListStackResources); their `rollout:alias` tags s
 take part and behind which alias, as they do for the per-function EventBridge trigger.
 "Changed" is decided the way Lambda decides it: PublishVersion returns the existing version
 when neither code nor configuration changed since the last publish, so a function whose
-alias already serves the version it returns has nothing to roll out. Everything that can
-be wrong with the request (no such stack, no tagged function, an alias missing) is found
-before the first publish, so a refused release has published nothing.
+alias already serves the version it returns has nothing to roll out. What can be wrong
+with the stack (no such stack, no tagged function, an alias missing) is found before the
+first publish, so such a refused release has published nothing. Two refusals come only
+after publishing, because they depend on what changed: changed functions whose tags
+disagree on a release-wide setting, and more changed functions than a release takes. The
+versions published then carry the `rollout:release` marker, so nothing serves or rolls
+them out.
 """
 
 from __future__ import annotations

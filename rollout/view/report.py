@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rollout.view import report_release
-from rollout.view.report_cells import logs_line, metrics_cell
+from rollout.view.report_cells import logs_line, metrics_cell, traffic_cell
 from rollout.view.report_chart import Moment, clock, clock_at, error_rate_chart, weight_chart
 from rollout.view.report_graph import NOT_REACHED, marks, render_graph, taken_edges
 from rollout.view.report_style import CSS
@@ -284,7 +284,7 @@ def _check_row(check: HealthCheck, run: Run, failed: bool = False) -> str:
     result = "failed" if failed else "healthy" if check.healthy else "unhealthy"
     row = '<tr class="failed">' if failed else "<tr>"
     return (
-        f"{row}<td>{escape(_at(check.at, run))}</td><td>{escape(_traffic_cell(check))}</td>"
+        f"{row}<td>{escape(_at(check.at, run))}</td><td>{escape(traffic_cell(check))}</td>"
         f'<td><span class="pill {"good" if check.healthy else "bad"}">{result}</span>{notes}</td>'
         f"<td>{escape(alarms)}</td><td>{metrics_cell(check.new)}{logs_line(check.logs)}</td>"
         f"<td>{metrics_cell(check.stable)}</td></tr>"
@@ -298,11 +298,6 @@ def _failed_row(visit: StateVisit, run: Run) -> str:
         f'<td colspan="{6 if run.is_release else 3}">{escape(cause_summary(visit.cause))}'
         "</td></tr>"
     )
-
-
-def _traffic_cell(check: HealthCheck) -> str:
-    where = f"{check.percentage:g}%" if check.percentage is not None else "—"
-    return where + (" (bake)" if check.phase == "bake" else "")
 
 
 def _check_title(check: HealthCheck, run: Run) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from rollout.view.run import LogsSignal, VersionMetrics
+from rollout.view.run import HealthCheck, LogsSignal, VersionMetrics
 
 
 def metrics_cell(metrics: VersionMetrics | None) -> str:
@@ -29,3 +29,9 @@ def logs_line(logs: LogsSignal | None) -> str:
         f'<div class="sub">logs: {new.errors}/{new.invocations} failed '
         f"({new.error_rate_percent:.2f}%)</div>"
     )
+
+
+def traffic_cell(check: HealthCheck) -> str:
+    """Where the rollout stood when checked: the new version's percentage, or the bake."""
+    where = f"{check.percentage:g}%" if check.percentage is not None else "—"
+    return where + (" (bake)" if check.phase == "bake" else "")

@@ -12,7 +12,7 @@ from datetime import datetime
 from html import escape
 
 from rollout.view.release import FunctionRow, Verdict, function_rows
-from rollout.view.report_cells import logs_line, metrics_cell
+from rollout.view.report_cells import logs_line, metrics_cell, traffic_cell
 from rollout.view.report_chart import (
     Moment,
     clock_at,
@@ -150,7 +150,7 @@ def check_rows(check: HealthCheck, run: Run, failed: bool) -> str:
     )
     first = (
         f'<td rowspan="{span}">{escape(clock_at(check.at, run.started_at) if check.at else "—")}'
-        f'</td><td rowspan="{span}">{escape(_where(check))}</td><td rowspan="{span}">'
+        f'</td><td rowspan="{span}">{escape(traffic_cell(check))}</td><td rowspan="{span}">'
         f'<span class="pill {"good" if check.healthy else "bad"}">{result}</span>{notes}</td>'
         f'<td rowspan="{span}">{escape(alarms)}</td>'
     )
@@ -174,11 +174,6 @@ def _check_line(
         f"<td>{metrics_cell(own.stable if own else None)}</td>"
         f"<td>{logs_line(own.logs if own else None) or '—'}</td></tr>"
     )
-
-
-def _where(check: HealthCheck) -> str:
-    where = f"{check.percentage:g}%" if check.percentage is not None else "—"
-    return where + (" (bake)" if check.phase == "bake" else "")
 
 
 CHECKS_HEAD = (
