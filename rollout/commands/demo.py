@@ -11,6 +11,7 @@ from rich.table import Table
 
 from rollout import demo
 from rollout.commands.prune import human_bytes, prune_table
+from rollout.exits import Exit
 from rollout.local.cloud import LocalCloud
 from rollout.local.metric_delay import AWS_METRIC_DELAY_SECONDS
 from rollout.samples import Traffic
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             cloud.stop()
     console.print(_summary(outcomes, time.monotonic() - started))
     _show_clean_up(console, cleaned)
-    return 0 if _as_expected(outcomes) else 1
+    return Exit.OK if _as_expected(outcomes) else Exit.FAILED
 
 
 def _show_clean_up(console: Console, cleaned: demo.CleanUp) -> None:

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from rollout import demo
 from rollout.aws import AwsContext, CliError, aws_errors, reports_errors
+from rollout.exits import Exit
 from rollout.local.cloud import DEFAULT_TEMPLATE, LocalCloud
 
 
@@ -72,7 +73,7 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     template = None if args.no_deploy else args.template
     if template is not None and not template.is_file():
         console.print(f"[red]no template at {template}[/]: pass --template or run from the repo")
-        return 2
+        return Exit.INVALID
     cloud = LocalCloud(
         port=args.port,
         template=template,
@@ -85,7 +86,7 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
             cloud.start()
     except RuntimeError as error:
         console.print(f"[red]could not start the local cloud:[/] {error}")
-        return 1
+        return Exit.FAILED
     try:
         _print_ready(out, cloud)
         while not stop.wait(0.5):
@@ -93,7 +94,7 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     finally:
         with console.status("stopping …"):
             cloud.stop()
-    return 0
+    return Exit.OK
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -122,7 +123,7 @@ def run_sample(args: argparse.Namespace) -> int:
         f"created {demo.FUNCTION} version {version} behind alias {demo.ALIAS}"
         + (" (tagged for rollouts)" if args.tagged else "")
     )
-    return 0
+    return Exit.OK
 
 
 def _print_ready(console: Console, cloud: LocalCloud) -> None:

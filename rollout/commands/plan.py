@@ -20,6 +20,7 @@ from rollout_core.controls import HOLD_SECONDS
 
 from rollout.aws import AwsContext, CliError, aws_errors, find_stack_output, reports_errors
 from rollout.commands import start
+from rollout.exits import PLAN, Exit, help_text
 
 PREPARE_OUTPUT = "PrepareFunctionName"
 REJECTIONS = {"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"}
@@ -38,7 +39,7 @@ def register(subparsers: Any) -> None:
         description="Validate the input exactly as Prepare does (same flags and --input as\n"
         "`start`) and print the plan: steps, checks, approvals, duration, state transitions\n"
         "and their cost. Nothing is changed and no lock is taken.",
-        epilog="exit codes:\n  0  the plan is valid\n  2  invalid input (Prepare's message)\n",
+        epilog=help_text(PLAN),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     start.add_input_arguments(parser)
@@ -48,14 +49,14 @@ def register(subparsers: Any) -> None:
 
 @reports_errors
 def run_plan(args: argparse.Namespace) -> int:
-    document = start.build_input(args)
+    document = start.valid_input(args)  # exit 2 before asking Prepare, with its message
     aws = AwsContext(args.region, args.profile)
     plan = dry_run(aws, document)
     if args.json:
         print(json.dumps(plan, indent=2))
     else:
         show(plan, Console())
-    return 0
+    return Exit.OK
 
 
 def dry_run(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def dry_run(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any]:
     if reply.get("FunctionError"):
         error = str((body or {}).get("errorType", "Error"))
         message = str((body or {}).get("errorMessage", body))
-        raise CliError(f"{error}: {message}", 2 if error in REJECTIONS else 1)
+        raise CliError(f"{error}: {message}", Exit.INVALID if error in REJECTIONS else Exit.FAILED)
     return dict(body["plan"])
 
 

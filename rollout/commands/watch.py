@@ -17,32 +17,21 @@ from rollout.aws import (
     find_state_machine,
     reports_errors,
 )
+from rollout.exits import ROLLOUT, Exit, help_text
 from rollout.view.run import Outcome, Run, fetch_run
 from rollout.view.watch import LinePrinter, WatchTimeout, follow, outcome_line, render
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_RUNNING = 0, 1, 2, 3
 
-EXIT_CODES_HELP = """\
-exit codes:
-  0  the rollout succeeded (or was skipped, or the version was already live)
-  1  it rolled back or failed, was refused because another rollout holds the alias
-     (RolloutInProgress) or alarms were already firing (AlarmsAlreadyFiring),
-     was aborted, or --timeout passed first
-  2  invalid input: rejected locally, or by the workflow (InvalidRolloutRequest)
-  3  still running (only with --once)
-"""
-
-
-def exit_code(run: Run) -> int:
+def exit_code(run: Run) -> Exit:
     """The CI verdict for a run. Only InvalidRolloutRequest is "your input is wrong" (2):
     RolloutInProgress and AlarmsAlreadyFiring are valid requests refused for now (1)."""
     if not run.outcome.finished:
-        return EXIT_RUNNING
+        return Exit.RUNNING
     if run.outcome.good:
-        return EXIT_OK
+        return Exit.OK
     if run.outcome is Outcome.REJECTED and run.error == "InvalidRolloutRequest":
-        return EXIT_INVALID
-    return EXIT_FAILED
+        return Exit.INVALID
+    return Exit.FAILED
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +40,7 @@ def register(subparsers: Any) -> None:
         help="follow a rollout live until it ends",
         description="Follow a rollout execution live: step, weight, health, events, outcome.\n"
         "On a terminal the view redraws in place; otherwise it prints one line per change.",
-        epilog=EXIT_CODES_HELP,
+        epilog=help_text(ROLLOUT),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("execution", metavar="EXECUTION", help="execution ARN, or its name")
