@@ -7,6 +7,8 @@ import textwrap
 from collections.abc import Mapping
 from enum import IntEnum
 
+from rollout_core.errors import InvalidRolloutRequest
+
 
 class Exit(IntEnum):
     OK = 0
@@ -28,9 +30,9 @@ ROLLOUT: dict[Exit, str] = {
 }
 PLAN: dict[Exit, str] = {
     Exit.OK: "the plan is valid",
-    Exit.FAILED: "Prepare could not be asked (credentials, network, no stack)",
-    Exit.INVALID: "refused, with Prepare's message: invalid input (InvalidRolloutRequest), "
-    "or a rollout that could not start now (RolloutInProgress, AlarmsAlreadyFiring)",
+    Exit.FAILED: "a valid rollout that could not start now (RolloutInProgress, "
+    "AlarmsAlreadyFiring), or Prepare could not be asked (credentials, network, no stack)",
+    Exit.INVALID: "invalid input (InvalidRolloutRequest), with Prepare's message",
 }
 CONTROL: dict[Exit, str] = {
     Exit.OK: "the control was accepted; the workflow acts on it at its next health check "
@@ -44,6 +46,13 @@ PRUNE: dict[Exit, str] = {
     Exit.INVALID: "invalid input; nothing was changed",
 }
 WIDTH = 88
+
+
+def for_refusal(error: str) -> Exit:
+    """The code of a rollout refused with this Error. Only InvalidRolloutRequest is "your
+    input is wrong": RolloutInProgress and AlarmsAlreadyFiring refuse valid requests for
+    now, and anything else failed."""
+    return Exit.INVALID if error == InvalidRolloutRequest.__name__ else Exit.FAILED
 
 
 def help_text(meanings: Mapping[Exit, str], *, note: str = "") -> str:

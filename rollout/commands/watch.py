@@ -17,20 +17,19 @@ from rollout.aws import (
     find_state_machine,
     reports_errors,
 )
-from rollout.exits import ROLLOUT, Exit, help_text
+from rollout.exits import ROLLOUT, Exit, for_refusal, help_text
 from rollout.view.run import Outcome, Run, fetch_run
 from rollout.view.watch import LinePrinter, WatchTimeout, follow, outcome_line, render
 
 
 def exit_code(run: Run) -> Exit:
-    """The CI verdict for a run. Only InvalidRolloutRequest is "your input is wrong" (2):
-    RolloutInProgress and AlarmsAlreadyFiring are valid requests refused for now (1)."""
+    """The CI verdict for a run (exits.for_refusal says which refusals are bad input)."""
     if not run.outcome.finished:
         return Exit.RUNNING
     if run.outcome.good:
         return Exit.OK
-    if run.outcome is Outcome.REJECTED and run.error == "InvalidRolloutRequest":
-        return Exit.INVALID
+    if run.outcome is Outcome.REJECTED:
+        return for_refusal(run.error or "")
     return Exit.FAILED
 
 
