@@ -19,7 +19,7 @@ from rollout.aws import (
 )
 from rollout.exits import ROLLOUT, Exit, for_refusal, help_text
 from rollout.view.run import Outcome, Run, fetch_run
-from rollout.view.watch import LinePrinter, WatchTimeout, follow, outcome_line, render
+from rollout.view.watch import LinePrinter, WatchTimeout, follow, print_outcome, render
 
 
 def exit_code(run: Run) -> Exit:
@@ -105,7 +105,10 @@ def watch_execution(
 def _snapshot(run: Run, console: Console) -> int:
     if console.is_terminal:
         console.print(render(run))
+        return exit_code(run)
+    LinePrinter(console).update(run)
+    if run.outcome.finished:
+        print_outcome(run, console)
     else:
-        LinePrinter(console).update(run)
-        console.print(outcome_line(run) if run.outcome.finished else Text(f"… {run.reason}"))
+        console.print(Text(f"… {run.reason}"), highlight=False, soft_wrap=True)
     return exit_code(run)
