@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -12,11 +12,13 @@ from rich.table import Table
 from rollout import demo
 from rollout.commands.prune import human_bytes, prune_table
 from rollout.exits import Exit
-from rollout.local.cloud import LocalCloud
 from rollout.local.metric_delay import AWS_METRIC_DELAY_SECONDS
 from rollout.samples import Traffic
 from rollout.view.run import fetch_run
 from rollout.view.watch import follow
+
+if TYPE_CHECKING:
+    from rollout.local.cloud import LocalCloud
 
 HEALTHY, FAULTY = 0.0, 0.4  # share of requests each release fails
 KEEP = 1  # the demo's `rollout prune --keep`: only three versions exist
@@ -56,6 +58,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the cloud's seams import moto's backends, seconds every other command
+    # would pay at start-up
+    from rollout.local.cloud import LocalCloud
+
     console = Console()
     started = time.monotonic()
     with console.status("starting the local cloud; deploying template.yaml as stack 'rollout' …"):

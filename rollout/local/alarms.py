@@ -48,7 +48,7 @@ import operator
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.cloudwatch.models import (
     Alarm,
@@ -64,9 +64,7 @@ from moto.sns.models import sns_backends
 from rollout.local.eventbridge import put_service_event
 from rollout.local.metric_delay import alarm_lag
 from rollout.local.patching import Patches
-
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 logger = logging.getLogger(__name__)
 
@@ -397,11 +395,11 @@ class AlarmEvaluator:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def install(self, cloud: LocalCloud) -> None:
+    def install(self, cloud: Cloud) -> None:
         # With AWS's metric delay (metric_delay.py) a minute's datapoint is written `delay`
         # seconds after the minute ends, stamped at its start: the windows end that much
         # earlier, so the most recent one is the most recent readable minute.
-        delay = float(getattr(cloud, "metric_delay", 0.0) or 0.0)
+        delay = cloud.metric_delay
         self.readable_lag = datetime.timedelta(seconds=alarm_lag(delay))
         if hasattr(CloudWatchResponse, "describe_alarm_history"):
             raise RuntimeError("moto now implements DescribeAlarmHistory: drop it from the seam")
