@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import threading
 import time
@@ -59,6 +58,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from benchmarks import report
 from benchmarks.stats import percentile
 from rollout.local.cloud import LocalCloud
 from rollout.local.metric_delay import AWS_METRIC_DELAY_SECONDS
@@ -86,8 +86,6 @@ WAVE = 1  # runs at once: see the module docstring
 ENVIRONMENTS = 3  # warm environments per task Lambda: staggered trials rarely overlap more
 POLL = 0.25  # seconds between GetAlias reads (each costs the one-process cloud CPU)
 HEALTH = {"minInvocations": 3, "errorRatePercent": 5}
-TARGET_RATIO = 10  # failed requests: alarm-only / logs signal
-TARGET_SLACK = 5  # seconds over one check interval, logs signal p95
 
 
 @dataclass(frozen=True)
@@ -409,41 +407,7 @@ def _median(values: list[Any]) -> float | None:
     return float(values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2)
 
 
-def targets(exposure: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """(target, measured, met): the issue's two, for each logs way, for the report."""
-    checked = []
-    for name in LOGS_WAYS:
-        interval = WAYS[name].interval
-        p95 = max(exposure["summary"][f]["ways"][name]["secondsP95"] or math.inf for f in FAILURES)
-        checked.append(
-            (
-                f"{_label(name)}: first failure → alias restored p95 ≤ check interval + "
-                f"{TARGET_SLACK} s = {interval + TARGET_SLACK} s",
-                f"{p95:.1f} s",
-                p95 <= interval + TARGET_SLACK,
-            )
-        )
-    for name in LOGS_WAYS:
-        for failure in FAILURES:
-            ratio = exposure["summary"][failure]["ratios"][name]
-            checked.append(
-                (
-                    f"failed requests, alarm-only ÷ {_label(name)} ≥ {TARGET_RATIO} "
-                    f"({failure} failing)",
-                    "-" if ratio is None else f"{ratio:g}x",
-                    ratio is not None and ratio >= TARGET_RATIO,
-                )
-            )
-    return checked
-
-
-def _label(name: str) -> str:
-    return f"logs signal, {WAYS[name].interval} s checks"
-
-
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks import report
-
     parser = argparse.ArgumentParser(prog="python -m benchmarks.exposure", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one run (no p95 worth the name)")
     parser.add_argument("--runs", type=int, default=RUNS)

@@ -27,6 +27,8 @@ from botocore.exceptions import (
 from rich.console import Console
 from rich.text import Text
 
+from rollout.exits import Exit
+
 STACK_NAME = "rollout"
 STACK_OUTPUT = "RolloutStateMachineArn"
 STATE_MACHINE_ENV = "ROLLOUT_STATE_MACHINE_ARN"
@@ -57,7 +59,7 @@ CREDENTIAL_CODES = ACCESS_DENIED_CODES | {
 class CliError(Exception):
     """An error the user can act on; the CLI prints the message and exits with `exit_code`."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str, exit_code: int = Exit.FAILED) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
@@ -169,7 +171,7 @@ def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
         return name_or_arn
     prefix, found, machine = state_machine_arn.rpartition(":stateMachine:")
     if not found or not machine:
-        raise CliError(f"not a state machine ARN: {state_machine_arn}", exit_code=2)
+        raise CliError(f"not a state machine ARN: {state_machine_arn}", exit_code=Exit.INVALID)
     return f"{prefix}:execution:{machine}:{name_or_arn}"
 
 

@@ -1,4 +1,5 @@
-"""The `rollout` command: one subcommand per module in rollout/commands."""
+"""The `rollout` command: one subcommand per module in rollout/commands. Its exit codes
+are rollout/exits.py's, documented in the README's "Exit codes"."""
 
 from __future__ import annotations
 
@@ -19,9 +20,7 @@ from rollout.commands import (
     status,
     watch,
 )
-
-# Exit codes other tools rely on (DESIGN.md): 0 succeeded, 1 rolled back or failed, 2 invalid input.
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+from rollout.exits import Exit
 
 COMMANDS = [demo, local, start, release, plan, watch, status, report, graph, control, prune]
 
@@ -43,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return Exit.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -18,11 +18,12 @@ from typing import Any
 
 from rollout_core.errors import InvalidRolloutRequest
 from rollout_core.eventbridge import ALIAS_TAG, request_from_tags
+from rollout_core.validation import validate
 
 from rollout.aws import CliError
+from rollout.exits import Exit
 from rollout.stack import Member, Published
 
-EXIT_INVALID = 2
 PHASES = ("preTraffic", "postTraffic")  # each function's own checks
 NESTED = ("health", "approval")  # objects whose keys tags and flags set one by one
 ADDED_UP = "alarms"
@@ -48,15 +49,21 @@ def refuse_decided_keys(options: dict[str, Any]) -> None:
         raise CliError(
             f"--stack decides which functions and versions to roll out: drop "
             f"{', '.join(given)} from --input",
-            EXIT_INVALID,
+            Exit.INVALID,
         )
 
 
 def check_tags(members: list[Member]) -> None:
-    """Every member's `rollout:*` tags are valid settings: checked before anything is
-    published, whichever functions turn out to have changed."""
+    """Every member's `rollout:*` tags are valid settings, as Prepare checks a rollout
+    its tags configure (rollout_core.validation): checked before anything is published,
+    whichever functions turn out to have changed."""
     for member in members:
-        _tag_request(member.function.name, member.function.tags)
+        name = member.function.name
+        request = {**_tag_request(name, member.function.tags), "alias": member.alias}
+        try:
+            validate({**request, "functionName": name})
+        except InvalidRolloutRequest as error:
+            raise CliError(f"{name}: from its rollout:* tags: {error}", Exit.INVALID) from None
 
 
 def _entry(published: Published, options: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +113,7 @@ def _agreed(key: str, tag: str, by_function: dict[str, Any]) -> Any:
     raise CliError(
         f"the functions' {tag} tags disagree ({told}), and a release has one {key}: "
         "choose with a flag or --input",
-        EXIT_INVALID,
+        Exit.INVALID,
     )
 
 
@@ -116,7 +123,7 @@ def _tag_request(function: str, tags: dict[str, str]) -> dict[str, Any]:
     try:
         request = request_from_tags(function, "0", tags)
     except InvalidRolloutRequest as error:
-        raise CliError(f"{function}: {error}", EXIT_INVALID) from None
+        raise CliError(f"{function}: {error}", Exit.INVALID) from None
     return _without(request, ("functionName", "targetVersion", "alias"))
 
 

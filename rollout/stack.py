@@ -7,11 +7,13 @@ take part and behind which alias, as they do for the per-function EventBridge tr
 when neither code nor configuration changed since the last publish, so a function whose
 alias already serves the version it returns has nothing to roll out. What can be wrong
 with the stack (no such stack, no tagged function, an alias missing) is found before the
-first publish, so such a refused release has published nothing. Two refusals come only
-after publishing, because they depend on what changed: changed functions whose tags
-disagree on a release-wide setting, and more changed functions than a release takes. The
-versions published then carry the `rollout:release` marker, so nothing serves or rolls
-them out.
+first publish, so such a refused release has published nothing; so is each function's
+`rollout:*` configuration and the flags, by Prepare's own checks. Three refusals come
+only after publishing, because they depend on what changed: changed functions whose tags
+disagree on a release-wide setting, more changed functions than a release takes, and an
+input Prepare's checks refuse only as a whole (such as the changed functions' check
+payloads over one release's budget). The versions published then carry the
+`rollout:release` marker, so nothing serves or rolls them out.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from botocore.exceptions import ClientError
 from rollout_core.eventbridge import ALIAS_TAG, RELEASE_MARKER
 
 from rollout.aws import AwsContext, CliError, as_cli_error, aws_errors, error_code
+from rollout.exits import Exit
 
-EXIT_INVALID = 2
 FUNCTION_TYPE = "AWS::Lambda::Function"
 DESCRIPTION_LIMIT = 256  # PublishVersion's Description
 
@@ -73,7 +75,7 @@ def stack_functions(aws: AwsContext, stack: str) -> list[StackFunction]:
         if summary["ResourceType"] == FUNCTION_TYPE and summary.get("PhysicalResourceId")
     ]
     if not names:
-        raise CliError(f"stack {stack!r} has no Lambda functions", EXIT_INVALID)
+        raise CliError(f"stack {stack!r} has no Lambda functions", Exit.INVALID)
     return [_function(aws, name) for name in names]
 
 
@@ -88,7 +90,7 @@ def _resources(aws: AwsContext, stack: str) -> list[dict[str, Any]]:
             ]
         except ClientError as error:
             if "does not exist" in str(error):  # CloudFormation's error for a missing stack
-                raise CliError(f"stack {stack!r} not found in {aws.region}", EXIT_INVALID) from None
+                raise CliError(f"stack {stack!r} not found in {aws.region}", Exit.INVALID) from None
             raise
 
 
@@ -109,12 +111,12 @@ def choose(
         raise CliError(
             f"stack {stack!r} has no function tagged {ALIAS_TAG} ({names}): tag the ones to "
             "roll out, or pass --all-functions --alias A",
-            EXIT_INVALID,
+            Exit.INVALID,
         )
     untold = [f.name for f in chosen if alias is None and ALIAS_TAG not in f.tags]
     if untold:
         raise CliError(
-            f"no alias for {', '.join(untold)} (no {ALIAS_TAG} tag): pass --alias", EXIT_INVALID
+            f"no alias for {', '.join(untold)} (no {ALIAS_TAG} tag): pass --alias", Exit.INVALID
         )
     return [(f, alias or f.tags[ALIAS_TAG]) for f in chosen]
 
@@ -133,7 +135,7 @@ def members(aws: AwsContext, chosen: list[tuple[StackFunction, str]]) -> list[Me
         raise CliError(
             f"alias not found: {', '.join(missing)} (a release moves existing aliases; "
             "create each on the version it serves today)",
-            EXIT_INVALID,
+            Exit.INVALID,
         )
     return found
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from rollout.cli import build_parser
+from rollout.exits import Exit
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
@@ -110,3 +111,8 @@ def test_the_benchmark_figures_are_the_block_make_bench_writes():
     assert "| target | measured | |" in block
     assert "| failing | way | checks | runs |" in block
     assert "| target | measured |" not in README[:start] + README[end:]
+
+
+def test_the_exit_codes_table_is_the_exit_codes_module():
+    rows = re.findall(r"^\| (\d+) \| `(\w+)` \|", _section("Commands"), re.M)
+    assert [(int(code), name) for code, name in rows] == [(e.value, e.name) for e in Exit]

@@ -30,8 +30,8 @@ from rollout.aws import (
     find_state_machine,
     reports_errors,
 )
+from rollout.exits import CONTROL, Exit, help_text
 
-EXIT_OK, EXIT_NOT_APPLICABLE = 0, 2
 TABLE_OUTPUT = "RolloutTableName"
 HELP = {
     "abort": "roll back now through the workflow's Roll back branch (Error RolloutAborted)",
@@ -41,13 +41,6 @@ HELP = {
     "approve": "answer an approval gate: go on",
     "reject": "answer an approval gate: roll back (like abort)",
 }
-EXIT_HELP = """\
-exit codes:
-  0  the control was accepted; the workflow acts on it at its next health check
-     (within one check interval; within a second while paused or awaiting approval)
-  2  it does not apply (the rollout has ended, nothing to approve, not paused, …);
-     nothing was changed
-"""
 
 
 def register(subparsers: Any) -> None:
@@ -57,7 +50,7 @@ def register(subparsers: Any) -> None:
             help=text,
             description=f"{text[0].upper()}{text[1:]}.\nName the rollout by its execution "
             "(ARN or name) or by --function and --alias.",
-            epilog=EXIT_HELP,
+            epilog=help_text(CONTROL),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         parser.add_argument(
@@ -83,7 +76,7 @@ def register(subparsers: Any) -> None:
 def run_control(args: argparse.Namespace) -> int:
     action = "promote-full" if args.control == "promote" and args.full else args.control
     if not args.execution and not (args.function and args.alias):
-        raise CliError("name the rollout: EXECUTION, or --function and --alias", 2)
+        raise CliError("name the rollout: EXECUTION, or --function and --alias", Exit.INVALID)
     aws = AwsContext(args.region, args.profile)
     table = find_stack_output(aws, TABLE_OUTPUT)
     key, arn = _target(aws, args, table)
@@ -91,7 +84,7 @@ def run_control(args: argparse.Namespace) -> int:
     with aws_errors(f"sending {action}"):
         send(aws.client("dynamodb"), table, key, arn, control)
     print(f"{action} sent to {arn} ({key}) by {control['by']}: {args.reason}", flush=True)
-    return EXIT_OK
+    return Exit.OK
 
 
 def make_control(action: str, reason: str, by: str) -> dict[str, str]:
@@ -117,7 +110,7 @@ def _target(aws: AwsContext, args: argparse.Namespace, table: str) -> tuple[str,
     with aws_errors(f"reading the rollout table {table}"):
         item = read_item(aws.client("dynamodb"), table, key)
     if item is None:
-        raise CliError(f"no rollout of {key} is running; nothing changed", EXIT_NOT_APPLICABLE)
+        raise CliError(f"no rollout of {key} is running; nothing changed", Exit.INVALID)
     # a release's controls go to its first function's item, which every member names
     return str(item.get(CONTROL_KEY) or key), item["owner"]
 
@@ -128,7 +121,7 @@ def lock_key_of(aws: AwsContext, arn: str) -> str:
     with aws_errors(f"reading {arn}"):
         status = sfn.describe_execution(executionArn=arn)["status"]
         if status != "RUNNING":
-            raise CliError(f"{arn} has ended ({status}); nothing changed", EXIT_NOT_APPLICABLE)
+            raise CliError(f"{arn} has ended ({status}); nothing changed", Exit.INVALID)
         pages = sfn.get_paginator("get_execution_history").paginate(
             executionArn=arn, includeExecutionData=True
         )
@@ -140,7 +133,7 @@ def lock_key_of(aws: AwsContext, arn: str) -> str:
                     if lock:
                         return str(lock["key"])
                     break
-    raise CliError(f"{arn} has no lock yet (still in Prepare?); try again", EXIT_NOT_APPLICABLE)
+    raise CliError(f"{arn} has no lock yet (still in Prepare?); try again", Exit.INVALID)
 
 
 def read_item(ddb: Any, table: str, key: str) -> dict[str, Any] | None:
@@ -192,7 +185,7 @@ def send(ddb: Any, table: str, key: str, arn: str, control: dict[str, str]) -> N
         if error_code(error) != "ConditionalCheckFailedException":
             raise
         refusal = _refusal(ddb, table, key, arn, control["action"])
-        raise CliError(refusal, EXIT_NOT_APPLICABLE) from None
+        raise CliError(refusal, Exit.INVALID) from None
 
 
 def _refusal(ddb: Any, table: str, key: str, arn: str, action: str) -> str:

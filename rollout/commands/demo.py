@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from rollout import demo
 from rollout.commands.prune import human_bytes, prune_table
-from rollout.local.cloud import LocalCloud
+from rollout.exits import Exit
 from rollout.local.metric_delay import AWS_METRIC_DELAY_SECONDS
 from rollout.samples import Traffic
 from rollout.view.run import fetch_run
 from rollout.view.watch import follow
+
+if TYPE_CHECKING:
+    from rollout.local.cloud import LocalCloud
 
 HEALTHY, FAULTY = 0.0, 0.4  # share of requests each release fails
 KEEP = 1  # the demo's `rollout prune --keep`: only three versions exist
@@ -55,6 +58,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: the cloud's seams import moto's backends, seconds every other command
+    # would pay at start-up
+    from rollout.local.cloud import LocalCloud
+
     console = Console()
     started = time.monotonic()
     with console.status("starting the local cloud; deploying template.yaml as stack 'rollout' …"):
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             cloud.stop()
     console.print(_summary(outcomes, time.monotonic() - started))
     _show_clean_up(console, cleaned)
-    return 0 if _as_expected(outcomes) else 1
+    return Exit.OK if _as_expected(outcomes) else Exit.FAILED
 
 
 def _show_clean_up(console: Console, cleaned: demo.CleanUp) -> None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from rollout.exits import Exit
 from rollout.graph import DEFINITION, load_definition, mermaid
 
 
@@ -17,4 +18,4 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     print(mermaid(load_definition(args.definition)), end="")
-    return 0
+    return Exit.OK

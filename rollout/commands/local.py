@@ -1,4 +1,7 @@
-"""`rollout local up`: the embedded local cloud, served until interrupted."""
+"""`rollout local up`: the embedded local cloud, served until interrupted.
+
+The cloud is imported when it is started: its seams import moto's backends, seconds that
+every other command would otherwise pay at start-up."""
 
 from __future__ import annotations
 
@@ -8,13 +11,16 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from rollout import demo
 from rollout.aws import AwsContext, CliError, aws_errors, reports_errors
-from rollout.local.cloud import DEFAULT_TEMPLATE, LocalCloud
+from rollout.exits import Exit
+
+if TYPE_CHECKING:
+    from rollout.local.cloud import LocalCloud
 
 
 def register(subparsers: Any) -> None:
@@ -26,7 +32,7 @@ def register(subparsers: Any) -> None:
     )
     up.add_argument("--port", type=int, default=4566, help="port to listen on (default 4566)")
     up.add_argument(
-        "--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template to deploy"
+        "--template", type=Path, help="SAM template to deploy (default: this project's)"
     )
     up.add_argument(
         "--no-deploy", action="store_true", help="start an empty cloud, without the stack"
@@ -65,14 +71,16 @@ def register(subparsers: Any) -> None:
 
 def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Serve until Ctrl-C or SIGTERM (or until `stop` is set, for tests)."""
+    from rollout.local.cloud import DEFAULT_TEMPLATE, LocalCloud
+
     stop = stop or threading.Event()
     _stop_on_signals(stop)
     console = Console(stderr=True)  # progress and status; the ready banner goes to stdout
     out = Console(soft_wrap=True)  # ARNs stay on one line, greppable
-    template = None if args.no_deploy else args.template
+    template = None if args.no_deploy else args.template or DEFAULT_TEMPLATE
     if template is not None and not template.is_file():
         console.print(f"[red]no template at {template}[/]: pass --template or run from the repo")
-        return 2
+        return Exit.INVALID
     cloud = LocalCloud(
         port=args.port,
         template=template,
@@ -85,7 +93,7 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
             cloud.start()
     except RuntimeError as error:
         console.print(f"[red]could not start the local cloud:[/] {error}")
-        return 1
+        return Exit.FAILED
     try:
         _print_ready(out, cloud)
         while not stop.wait(0.5):
@@ -93,7 +101,7 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     finally:
         with console.status("stopping …"):
             cloud.stop()
-    return 0
+    return Exit.OK
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -122,7 +130,7 @@ def run_sample(args: argparse.Namespace) -> int:
         f"created {demo.FUNCTION} version {version} behind alias {demo.ALIAS}"
         + (" (tagged for rollouts)" if args.tagged else "")
     )
-    return 0
+    return Exit.OK
 
 
 def _print_ready(console: Console, cloud: LocalCloud) -> None:

@@ -1,10 +1,11 @@
 """`rollout plan`: what a rollout would do, validated against the account; changes nothing.
 
-It invokes the deployed Prepare function with `"dryRun": true`, so the request is checked
-by the same code, configuration and IAM scope as a real rollout (function, alias,
-versions, alarms, scope) and refused with the same message; Prepare takes no lock in a
-dry run. Then it prints every step, the checks, the approval gates, the total duration and
-the state transitions the rollout will cost.
+What needs no account is checked first, by Prepare's own code (rollout_core.validation), as
+`start` does. Then it invokes the deployed Prepare function with `"dryRun": true`, so the
+request is checked by the same code, configuration and IAM scope as a real rollout
+(function, alias, versions, alarms, scope) and refused with the same message; Prepare
+takes no lock in a dry run. Then it prints every step, the checks, the approval gates, the
+total duration and the state transitions the rollout will cost.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from rollout_core.controls import HOLD_SECONDS
 
 from rollout.aws import AwsContext, CliError, aws_errors, find_stack_output, reports_errors
 from rollout.commands import start
+from rollout.exits import PLAN, Exit, for_refusal, help_text
 
 PREPARE_OUTPUT = "PrepareFunctionName"
-REJECTIONS = {"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"}
 USD_PER_TRANSITION = 0.025 / 1000  # Step Functions Standard, us-east-1
 # States entered once on the success path (docs/workflow.md, "States"):
 BEFORE_STEPS = 3  # Prepare, Roll out?, Pre-traffic check
@@ -38,7 +39,7 @@ def register(subparsers: Any) -> None:
         description="Validate the input exactly as Prepare does (same flags and --input as\n"
         "`start`) and print the plan: steps, checks, approvals, duration, state transitions\n"
         "and their cost. Nothing is changed and no lock is taken.",
-        epilog="exit codes:\n  0  the plan is valid\n  2  invalid input (Prepare's message)\n",
+        epilog=help_text(PLAN),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     start.add_input_arguments(parser)
@@ -48,18 +49,19 @@ def register(subparsers: Any) -> None:
 
 @reports_errors
 def run_plan(args: argparse.Namespace) -> int:
-    document = start.build_input(args)
+    document = start.valid_input(args)  # exit 2 before asking Prepare, with its message
     aws = AwsContext(args.region, args.profile)
     plan = dry_run(aws, document)
     if args.json:
         print(json.dumps(plan, indent=2))
     else:
         show(plan, Console())
-    return 0
+    return Exit.OK
 
 
 def dry_run(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any]:
-    """Prepare's plan for `document` with dryRun; CliError(2) with Prepare's message."""
+    """Prepare's plan for `document` with dryRun; a refusal is a CliError with Prepare's
+    message (exits.for_refusal: 2 for invalid input)."""
     prepare = find_stack_output(aws, PREPARE_OUTPUT)
     payload = {"input": {**document, "dryRun": True}, "executionId": "rollout-plan"}
     with aws_errors(f"invoking {prepare}"):
@@ -68,7 +70,7 @@ def dry_run(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any]:
     if reply.get("FunctionError"):
         error = str((body or {}).get("errorType", "Error"))
         message = str((body or {}).get("errorMessage", body))
-        raise CliError(f"{error}: {message}", 2 if error in REJECTIONS else 1)
+        raise CliError(f"{error}: {message}", for_refusal(error))
     return dict(body["plan"])
 
 

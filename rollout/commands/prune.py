@@ -27,6 +27,7 @@ from rollout.aws import (
     error_code,
     reports_errors,
 )
+from rollout.exits import PRUNE, Exit, help_text
 
 DEFAULT_KEEP = 10  # the template's DefaultKeepVersions
 
@@ -38,6 +39,8 @@ def register(subparsers: Any) -> None:
         description="Delete published versions beyond the newest N that no alias (or alias "
         "weight), provisioned concurrency config or event source mapping uses - the rules "
         "of the workflow's 'Clean up old versions' state. Prints each version's decision.",
+        epilog=help_text(PRUNE),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--function", metavar="F", help="function name")
@@ -65,9 +68,9 @@ def register(subparsers: Any) -> None:
 @reports_errors
 def run_prune(args: argparse.Namespace) -> int:
     if args.keep < 0:
-        raise CliError("--keep: must be 0 or more", exit_code=2)
+        raise CliError("--keep: must be 0 or more", exit_code=Exit.INVALID)
     if args.pattern and not args.all:
-        raise CliError("--pattern: only with --all", exit_code=2)
+        raise CliError("--pattern: only with --all", exit_code=Exit.INVALID)
     aws = AwsContext(args.region, args.profile)
     console = Console()
     with _core_session(aws, _pattern(aws, args)):
@@ -78,15 +81,15 @@ def run_prune(args: argparse.Namespace) -> int:
                 console.print(prune_table(result))
                 console.print(_summary(result))
         except InvalidRolloutRequest as error:
-            raise CliError(str(error), exit_code=2) from None
+            raise CliError(str(error), exit_code=Exit.INVALID) from None
         except ClientError as error:
             cli_error = as_cli_error(error)
             if error_code(error) == "ResourceNotFoundException":  # no such function: nothing done
-                cli_error.exit_code = 2
+                cli_error.exit_code = Exit.INVALID
             raise cli_error from None
         except BotoCoreError as error:
             raise as_cli_error(error) from None
-    return 0
+    return Exit.OK
 
 
 def _checked(name: str) -> str:
@@ -105,7 +108,7 @@ def _pattern(aws: AwsContext, args: argparse.Namespace) -> str:
             raise CliError(
                 f"--all: no stack '{STACK_NAME}' to read TargetFunctionNamePattern from; "
                 "pass --pattern",
-                exit_code=2,
+                exit_code=Exit.INVALID,
             ) from None
         return "*"
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}

@@ -35,18 +35,18 @@ from rollout.commands.start import (
     ExecutionExists,
     add_rollout_arguments,
     build_input,
+    check,
     follow_execution,
     preflight,
     start_execution,
 )
-from rollout.commands.watch import (
-    EXIT_CODES_HELP,
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_RUNNING,
-    watch_execution,
-)
+from rollout.commands.watch import watch_execution
+from rollout.exits import ROLLOUT, Exit, help_text
 from rollout.release_input import check_tags, refuse_decided_keys, release_input
+
+# What a stack release's settings are checked with before the stack names its functions:
+# each member's rollout takes them (flags and --input), so they must suit one function.
+STAND_IN = {"functionName": "stack-function", "alias": "live"}
 
 MAX_NAME = 80  # StartExecution's limit on an execution name
 UNSAFE = re.compile(r"[^A-Za-z0-9_-]")  # what CloudWatch Logs accepts in an execution name
@@ -64,8 +64,11 @@ def register(subparsers: Any) -> None:
         "--stack NAME does the same for every function of a CloudFormation stack tagged\n"
         "rollout:alias: the changed ones are rolled out together, by one coordinated\n"
         "rollout configured by their rollout:* tags (flags win).",
-        epilog=EXIT_CODES_HELP + "  (without --watch: 0 once the execution has started, or when\n"
-        "   there is nothing to roll out)\n",
+        epilog=help_text(
+            ROLLOUT,
+            note="(without --watch: 0 once the execution has started, or when there is "
+            "nothing to roll out)",
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_rollout_arguments(parser, version=False, name=False)
@@ -120,20 +123,21 @@ def run_release(args: argparse.Namespace) -> int:
     if args.stack is not None:
         return run_stack_release(args)
     if args.all_functions:
-        raise CliError("--all-functions goes with --stack", EXIT_INVALID)
-    document = build_input(args)  # CliError(exit 2) on bad input, before touching AWS
+        raise CliError("--all-functions goes with --stack", Exit.INVALID)
+    document = build_input(args)
     if "functions" in document:
         raise CliError(
             "release rolls out one function (--function) or a stack's (--stack): drop "
             "functions from --input (rollout start --input rolls out a list you give)",
-            EXIT_INVALID,
+            Exit.INVALID,
         )
     if "targetVersion" in document:
         raise CliError(
             "release rolls out the version it publishes: drop targetVersion from --input "
             "(rollout start --version N rolls out another)",
-            EXIT_INVALID,
+            Exit.INVALID,
         )
+    check(document)  # exit 2 on what Prepare would refuse, before touching AWS
     aws = AwsContext(args.region, args.profile)
     machine = find_state_machine(aws, args.state_machine)
     alias = preflight(aws, document)  # exit 2 before publishing when there is no such alias
@@ -145,7 +149,7 @@ def run_release(args: argparse.Namespace) -> int:
             f"nothing to roll out: {document['alias']} already serves version {version} of "
             f"{function}, which is what $LATEST publishes as"
         )
-        return EXIT_OK
+        return Exit.OK
     document["targetVersion"] = version
     name = release_name(function, document["alias"], version)
     # On a tagged function the same publish also started a rollout through EventBridge;
@@ -170,7 +174,7 @@ def run_stack_release(args: argparse.Namespace) -> int:
     changed = _publish_stack(aws, args.stack, alias, args.all_functions)
     if not changed:
         _say(f"nothing to roll out: every alias of stack {args.stack} serves its $LATEST")
-        return EXIT_OK
+        return Exit.OK
     document = release_input(changed, options)
     name = stack_release_name(args.stack, [(p.name, p.member.alias, p.version) for p in changed])
     return _start_release(
@@ -187,9 +191,10 @@ def run_stack_release(args: argparse.Namespace) -> int:
 def _stack_options(args: argparse.Namespace) -> dict[str, Any]:
     """The release-wide input from flags and --input; the stack decides the functions."""
     if args.function is not None:
-        raise CliError("--stack and --function are exclusive: name one of them", EXIT_INVALID)
-    options = build_input(args, required=())
+        raise CliError("--stack and --function are exclusive: name one of them", Exit.INVALID)
+    options = build_input(args)
     refuse_decided_keys(options)
+    check({**STAND_IN, **options})
     return options
 
 
@@ -206,7 +211,7 @@ def _publish_stack(
         raise CliError(
             f"{len(changed)} functions changed; one release rolls out at most "
             f"{MAX_RELEASE_FUNCTIONS}: release some with --function first",
-            EXIT_INVALID,
+            Exit.INVALID,
         )
     return changed
 
@@ -223,6 +228,7 @@ def _start_release(
 ) -> int:
     """Start it, or meet the execution a previous run started for the same versions (the
     name is derived from them); says `started` or `before`."""
+    check(document)  # a stack's tags and flags together (one function: checked already)
     try:
         arn = start_execution(aws, machine, document, name)
     except ExecutionExists as exists:
@@ -244,7 +250,7 @@ def _follow_existing(aws: AwsContext, arn: str, args: argparse.Namespace) -> int
         return follow_execution(aws, arn, args)
     print(arn, flush=True)
     code = watch_execution(aws, arn, args.interval, args.timeout, once=True, console=_stderr())
-    return EXIT_OK if code == EXIT_RUNNING else code
+    return Exit.OK if code == Exit.RUNNING else code
 
 
 def _stderr() -> Console:

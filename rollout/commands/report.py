@@ -15,6 +15,7 @@ from rollout.aws import (
     find_state_machine,
     reports_errors,
 )
+from rollout.exits import Exit
 from rollout.view.report import build_report, default_path
 from rollout.view.run import fetch_run
 
@@ -54,4 +55,4 @@ def run_report(args: argparse.Namespace) -> int:
     except OSError as error:
         raise CliError(f"cannot write {path}: {error.strerror}") from None
     print(path)
-    return 0
+    return Exit.OK

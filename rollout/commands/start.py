@@ -10,6 +10,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
+from rollout_core.errors import InvalidRolloutRequest
+from rollout_core.validation import validate
 
 from rollout.aws import (
     ACCESS_DENIED_CODES,
@@ -23,41 +25,8 @@ from rollout.aws import (
     find_state_machine,
     reports_errors,
 )
-from rollout.commands.watch import (
-    EXIT_CODES_HELP,
-    EXIT_INVALID,
-    add_watch_arguments,
-    watch_execution,
-)
-
-# Types of the console input keys (docs/workflow.md, "Input"). Only types are checked here;
-# ranges, unknown keys and anything needing AWS are the workflow's job (Prepare).
-NUMBER = (int, float)
-TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
-    "functionName": (str,),
-    "alias": (str,),
-    "targetVersion": (str, int),
-    "strategy": (str, dict),
-    "alarms": (list,),
-    "ignoreFiringAlarms": (bool,),
-    "insufficientData": (str,),
-    "timeScale": NUMBER,
-    "checkIntervalSeconds": (int,),
-    "health": (dict,),
-    "preTraffic": (dict, bool),
-    "postTraffic": (dict, bool),
-    "bakeSeconds": (int,),
-    "approval": (dict,),
-    "dryRun": (bool,),
-}
-# The keys that name one function of a release (each entry of `functions`).
-ENTRY_KEYS = ("functionName", "alias", "targetVersion", "preTraffic", "postTraffic")
-HEALTH_TYPES: dict[str, tuple[type, ...]] = {
-    "errorRatePercent": NUMBER,
-    "compareToStable": (bool,),
-    "minInvocations": (int,),
-    "lowTraffic": (str,),
-}
+from rollout.commands.watch import add_watch_arguments, watch_execution
+from rollout.exits import ROLLOUT, Exit, help_text
 
 
 def register(subparsers: Any) -> None:
@@ -66,7 +35,7 @@ def register(subparsers: Any) -> None:
         help="start a rollout of a Lambda version behind an alias",
         description="Start a rollout with the same input the Step Functions console takes,\n"
         "built from flags and/or --input FILE (flags win). Prints the execution ARN.",
-        epilog=EXIT_CODES_HELP + "  (without --watch: 0 once the execution has started)\n",
+        epilog=help_text(ROLLOUT, note="(without --watch: 0 once the execution has started)"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_rollout_arguments(parser)
@@ -164,7 +133,7 @@ def _add_checks(group: Any) -> None:
 
 @reports_errors
 def run_start(args: argparse.Namespace) -> int:
-    document = build_input(args)  # CliError(exit 2) on bad input, before touching AWS
+    document = valid_input(args)  # exit 2 on what Prepare would refuse, before touching AWS
     aws = AwsContext(args.region, args.profile)
     machine = find_state_machine(aws, args.state_machine)
     preflight(aws, document)
@@ -205,7 +174,7 @@ def follow_execution(aws: AwsContext, arn: str, args: argparse.Namespace) -> int
     for the same publish, or CI started it twice), follow that one: its verdict is ours."""
     print(arn, flush=True)
     if not args.watch:
-        return 0
+        return Exit.OK
     code = watch_execution(aws, arn, args.interval, args.timeout, console=Console())
     holder = rolled_out_by(aws, arn)
     if holder is None:
@@ -227,11 +196,24 @@ def rolled_out_by(aws: AwsContext, arn: str) -> str | None:
 # -- the input document ---------------------------------------------------------------
 
 
-def build_input(
-    args: argparse.Namespace, *, required: tuple[str, ...] = ("functionName", "alias")
-) -> dict[str, Any]:
-    """The console input: the file's keys, overridden by the flags given. `required`: the
-    keys it must name (none for `release --stack`, where the stack names the functions)."""
+def valid_input(args: argparse.Namespace) -> dict[str, Any]:
+    """The console input from the flags, checked as Prepare checks it (`check`)."""
+    document = build_input(args)
+    check(document)
+    return document
+
+
+def check(document: dict[str, Any]) -> None:
+    """Everything Prepare checks without the account, by Prepare's own code
+    (rollout_core.validation): CliError(exit 2) with Prepare's message."""
+    try:
+        validate(document)
+    except InvalidRolloutRequest as error:
+        raise CliError(f"InvalidRolloutRequest: {error}", Exit.INVALID) from None
+
+
+def build_input(args: argparse.Namespace) -> dict[str, Any]:
+    """The console input: the file's keys, overridden by the flags given (unchecked)."""
     document = _read_input_file(args.input) if args.input else {}
     flags = {
         "functionName": args.function,
@@ -277,7 +259,6 @@ def build_input(
             "hookFunction": args.hook,
         },
     )
-    validate_types(document, required)
     return document
 
 
@@ -285,13 +266,13 @@ def _read_input_file(path: Path) -> dict[str, Any]:
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text()
     except OSError as error:
-        raise CliError(f"cannot read --input {path}: {error.strerror}", EXIT_INVALID) from None
+        raise CliError(f"cannot read --input {path}: {error.strerror}", Exit.INVALID) from None
     try:
         document = json.loads(text)
     except ValueError as error:
-        raise CliError(f"--input {path} is not valid JSON: {error}", EXIT_INVALID) from None
+        raise CliError(f"--input {path} is not valid JSON: {error}", Exit.INVALID) from None
     if not isinstance(document, dict):
-        raise CliError(f"--input {path} must hold a JSON object", EXIT_INVALID)
+        raise CliError(f"--input {path} must hold a JSON object", Exit.INVALID)
     return document
 
 
@@ -308,7 +289,7 @@ def _strategy(value: str | None) -> str | dict[str, Any] | None:
         return value
     parsed = _json_flag("--strategy", value)
     if not isinstance(parsed, dict):
-        raise CliError("--strategy must be a preset name or a JSON object", EXIT_INVALID)
+        raise CliError("--strategy must be a preset name or a JSON object", Exit.INVALID)
     return parsed
 
 
@@ -324,67 +305,12 @@ def _json_flag(flag: str, value: str | None) -> Any:
     try:
         return json.loads(value)
     except ValueError as error:
-        raise CliError(f"{flag} is not valid JSON: {error}", EXIT_INVALID) from None
-
-
-def validate_types(
-    document: dict[str, Any], required: tuple[str, ...] = ("functionName", "alias")
-) -> None:
-    """Check what needs no AWS: required keys and value types."""
-    if "functions" in document:
-        _validate_release_entries(document)
-    else:
-        for key in required:
-            if not document.get(key):
-                raise CliError(f"{key} is required (--{_flag_for(key)} or --input)", EXIT_INVALID)
-    _check_types(document, TOP_LEVEL_TYPES, "")
-    if isinstance(document.get("health"), dict):
-        _check_types(document["health"], HEALTH_TYPES, "health.")
-    alarms = document.get("alarms", [])
-    if not all(isinstance(name, str) for name in alarms):
-        raise CliError("alarms must be a list of alarm names", EXIT_INVALID)
-    version = document.get("targetVersion")
-    if version is not None and not str(version).isdigit():
-        raise CliError(f"targetVersion must be a version number, not {version!r}", EXIT_INVALID)
-
-
-def _validate_release_entries(document: dict[str, Any]) -> None:
-    """A release names its functions in `functions` only (docs/workflow.md, "Releases")."""
-    beside = [key for key in ENTRY_KEYS if key in document]
-    if beside:
-        raise CliError(
-            f"{', '.join(beside)}: not allowed beside functions (--function, --alias and "
-            "--version name a single rollout); name them in each entry",
-            EXIT_INVALID,
-        )
-    entries = document["functions"]
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise CliError("functions must be a list of objects", EXIT_INVALID)
-    for index, entry in enumerate(entries):
-        for key in ("functionName", "alias"):
-            if not entry.get(key):
-                raise CliError(f"functions.{index}.{key} is required", EXIT_INVALID)
-        _check_types(entry, {k: TOP_LEVEL_TYPES[k] for k in ENTRY_KEYS}, f"functions.{index}.")
+        raise CliError(f"{flag} is not valid JSON: {error}", Exit.INVALID) from None
 
 
 def entries(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The functions a console input names: each entry of a release, or the input itself."""
     return list(document["functions"]) if "functions" in document else [document]
-
-
-def _check_types(document: dict[str, Any], types: dict[str, tuple[type, ...]], at: str) -> None:
-    for key, allowed in types.items():
-        if key not in document:
-            continue
-        value = document[key]
-        is_bool = isinstance(value, bool)
-        if not isinstance(value, allowed) or (is_bool and bool not in allowed):
-            names = " or ".join("number" if t is float else t.__name__ for t in allowed)
-            raise CliError(f"{at}{key} must be {names}, not {json.dumps(value)}", EXIT_INVALID)
-
-
-def _flag_for(key: str) -> str:
-    return {"functionName": "function"}.get(key, key)
 
 
 def preflight(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any] | None:
@@ -406,7 +332,7 @@ def _alias(aws: AwsContext, function: str, alias: str) -> dict[str, Any] | None:
         message = error.response["Error"].get("Message", "")
         raise CliError(
             f"function {function!r} with alias {alias!r} not found in {aws.region} ({message})",
-            EXIT_INVALID,
+            Exit.INVALID,
         ) from None
     except BotoCoreError as error:
         raise as_cli_error(error, "checking the function") from None

@@ -19,6 +19,7 @@ from rollout.aws import (
     find_state_machine,
     reports_errors,
 )
+from rollout.exits import Exit
 from rollout.view.release import FunctionRow, function_rows
 from rollout.view.run import Outcome, Run, build_run, fetch_history, short_function_name
 from rollout.view.watch import VERDICTS, row_weight, status_label
@@ -60,9 +61,9 @@ def run_status(args: argparse.Namespace) -> int:
         which = f" of {args.function}" if args.function else ""
         hint = "" if args.show_all else " (skipped runs hidden: --all shows them)"
         console.print(f"no rollouts{which} yet on {machine}{hint}", highlight=False)
-        return 0
+        return Exit.OK
     console.print(status_table(runs, datetime.now(UTC), console.width))
-    return 0
+    return Exit.OK
 
 
 def recent_runs(

@@ -17,32 +17,20 @@ from rollout.aws import (
     find_state_machine,
     reports_errors,
 )
+from rollout.exits import ROLLOUT, Exit, for_refusal, help_text
 from rollout.view.run import Outcome, Run, fetch_run
-from rollout.view.watch import LinePrinter, WatchTimeout, follow, outcome_line, render
-
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_RUNNING = 0, 1, 2, 3
-
-EXIT_CODES_HELP = """\
-exit codes:
-  0  the rollout succeeded (or was skipped, or the version was already live)
-  1  it rolled back or failed, was refused because another rollout holds the alias
-     (RolloutInProgress) or alarms were already firing (AlarmsAlreadyFiring),
-     was aborted, or --timeout passed first
-  2  invalid input: rejected locally, or by the workflow (InvalidRolloutRequest)
-  3  still running (only with --once)
-"""
+from rollout.view.watch import LinePrinter, WatchTimeout, follow, print_outcome, render
 
 
-def exit_code(run: Run) -> int:
-    """The CI verdict for a run. Only InvalidRolloutRequest is "your input is wrong" (2):
-    RolloutInProgress and AlarmsAlreadyFiring are valid requests refused for now (1)."""
+def exit_code(run: Run) -> Exit:
+    """The CI verdict for a run (exits.for_refusal says which refusals are bad input)."""
     if not run.outcome.finished:
-        return EXIT_RUNNING
+        return Exit.RUNNING
     if run.outcome.good:
-        return EXIT_OK
-    if run.outcome is Outcome.REJECTED and run.error == "InvalidRolloutRequest":
-        return EXIT_INVALID
-    return EXIT_FAILED
+        return Exit.OK
+    if run.outcome is Outcome.REJECTED:
+        return for_refusal(run.error or "")
+    return Exit.FAILED
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +39,7 @@ def register(subparsers: Any) -> None:
         help="follow a rollout live until it ends",
         description="Follow a rollout execution live: step, weight, health, events, outcome.\n"
         "On a terminal the view redraws in place; otherwise it prints one line per change.",
-        epilog=EXIT_CODES_HELP,
+        epilog=help_text(ROLLOUT),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("execution", metavar="EXECUTION", help="execution ARN, or its name")
@@ -117,7 +105,10 @@ def watch_execution(
 def _snapshot(run: Run, console: Console) -> int:
     if console.is_terminal:
         console.print(render(run))
+        return exit_code(run)
+    LinePrinter(console).update(run)
+    if run.outcome.finished:
+        print_outcome(run, console)
     else:
-        LinePrinter(console).update(run)
-        console.print(outcome_line(run) if run.outcome.finished else Text(f"… {run.reason}"))
+        console.print(Text(f"… {run.reason}"), highlight=False, soft_wrap=True)
     return exit_code(run)

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -29,10 +29,20 @@ from moto.core.config import default_user_config
 from moto.moto_api._internal import moto_api_backend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from rollout.local.alarms import AlarmEvaluator
+from rollout.local.cloudformation import CloudFormationSeam
+from rollout.local.deploy import deploy_template
+from rollout.local.eventbridge import EventBridgeDelivery
+from rollout.local.faults import FaultInjection
+from rollout.local.lambda_logs import LambdaLogs
+from rollout.local.lambda_runtime import LambdaRuntime
+from rollout.local.lambda_versions import LambdaVersions
+from rollout.local.metric_delay import LOG_DELAY_SECONDS
+from rollout.local.s3_policies import BucketPolicyConditions
+from rollout.local.seam import Seam
 from rollout.local.serving import quiet_disconnects
-
-if TYPE_CHECKING:
-    from rollout.local.faults import FaultInjection
+from rollout.local.stacks import StackConsistency
+from rollout.local.stepfunctions import StepFunctionsEvents
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +61,6 @@ LOCAL_ENV = {
 
 
 SeamT = TypeVar("SeamT")
-
-
-class Seam(Protocol):
-    """A piece that makes moto behave like AWS in one respect."""
-
-    def install(self, cloud: LocalCloud) -> None: ...
-
-    def uninstall(self) -> None: ...
 
 
 class LocalCloud:
@@ -159,8 +161,6 @@ class LocalCloud:
     @property
     def faults(self) -> FaultInjection:
         """The fault-injection seam (rollout/local/faults.py): add rules, clear them."""
-        from rollout.local.faults import FaultInjection
-
         return self.seam(FaultInjection)
 
     def seam(self, kind: type[SeamT]) -> SeamT:
@@ -193,8 +193,6 @@ class LocalCloud:
 
     def deploy(self) -> dict[str, str]:
         """Deploy (or redeploy) `template.yaml` as the stack; returns its outputs."""
-        from rollout.local.deploy import deploy_template
-
         assert self.template is not None
         self.stack_outputs = deploy_template(self, self.template, self.stack_name)
         return self.stack_outputs
@@ -242,23 +240,11 @@ class LocalCloud:
             os.environ[key] = value
 
     def _make_seams(self) -> list[Seam]:
-        from rollout.local.cloudformation import CloudFormationSeam
-        from rollout.local.s3_policies import BucketPolicyConditions
-        from rollout.local.stacks import StackConsistency
-
         # Every cloud deploys as CloudFormation does: `rollout local up` and `sam deploy`
         # rely on these, so tests that pick their seams get them too.
         core: list[Seam] = [StackConsistency(), CloudFormationSeam(), BucketPolicyConditions()]
         if self._seam_types is not None:
             return [*core, *(seam_type() for seam_type in self._seam_types)]
-        from rollout.local.alarms import AlarmEvaluator
-        from rollout.local.eventbridge import EventBridgeDelivery
-        from rollout.local.faults import FaultInjection
-        from rollout.local.lambda_logs import LambdaLogs
-        from rollout.local.lambda_runtime import LambdaRuntime
-        from rollout.local.lambda_versions import LambdaVersions
-        from rollout.local.stepfunctions import StepFunctionsEvents
-
         # FaultInjection starts with no rules (unless ROLLOUT_LOCAL_FAULTS names some).
         return [
             *core,
@@ -275,8 +261,6 @@ class LocalCloud:
 def default_log_delay(metric_delay: float) -> float:
     """The log ingestion delay that goes with a metric delay: none with instant metrics,
     else LOG_DELAY_SECONDS (see metric_delay.py for where the numbers come from)."""
-    from rollout.local.metric_delay import LOG_DELAY_SECONDS
-
     return LOG_DELAY_SECONDS if metric_delay > 0 else 0.0
 
 

@@ -33,7 +33,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 from moto.cloudformation import models, parsing, responses
@@ -42,11 +42,9 @@ from moto.cloudformation.exceptions import ValidationError
 from rollout.local.package import TemplateError
 from rollout.local.patching import Patches
 from rollout.local.resources import HANDLERS, Api, ApiResource
+from rollout.local.seam import Cloud
 from rollout.local.stack_updates import ordered_update
 from rollout.local.templates import dump, parse, process
-
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +60,7 @@ class CloudFormationSeam:
         self._lock = threading.Lock()
         self._api: Api | None = None
 
-    def install(self, cloud: LocalCloud) -> None:
+    def install(self, cloud: Cloud) -> None:
         self._api = Api(cloud)
         replace = self._patches.replace
         moto_models = parsing.get_model_map

@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rollout.local.package import package_template, upload
-
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +32,7 @@ class DeployError(Exception):
 
 
 def deploy_template(
-    cloud: LocalCloud,
+    cloud: Cloud,
     template_path: Path,
     stack_name: str,
     parameters: dict[str, str] | None = None,

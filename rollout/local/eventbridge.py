@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from moto.awslambda.models import lambda_backends
@@ -28,9 +28,7 @@ from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from moto.utilities.arns import parse_arn
 
 from rollout.local.patching import Patches
-
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 logger = logging.getLogger(__name__)
 
@@ -308,7 +306,7 @@ class EventBridgeDelivery:
     def __init__(self) -> None:
         self._patches = Patches()
 
-    def install(self, cloud: LocalCloud) -> None:
+    def install(self, cloud: Cloud) -> None:
         # Read the originals first: each replacement delegates to the method it replaces.
         send, publish = Rule.send_to_targets, LambdaResponse.publish_version
         self._patches.replace(Rule, "send_to_targets", _send_to_targets(send))

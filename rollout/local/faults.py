@@ -29,15 +29,13 @@ import time
 import uuid
 import warnings
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
 
 from rollout.local.patching import Patches
-
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 ENV_RULES = "ROLLOUT_LOCAL_FAULTS"
 # botocore adds "exec-env/$AWS_EXECUTION_ENV" to its User-Agent; the Lambda runtime seam
@@ -159,7 +157,7 @@ class FaultInjection:
         self._patches = Patches()
         self.injected = 0  # faults answered since install
 
-    def install(self, cloud: LocalCloud) -> None:
+    def install(self, cloud: Cloud) -> None:
         original = BaseResponse.call_action
         seam = self
 

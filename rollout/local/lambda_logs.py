@@ -68,16 +68,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 from moto.logs.models import logs_backends
 from moto.logs.responses import LogsResponse
 
 from rollout.local.patching import Patches
-
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 TEXT, JSON = "Text", "JSON"
 CONFIG_ATTRIBUTE = "rollout_logging_config"
@@ -251,7 +249,7 @@ class LogWriter:
     not thread-safe: every write holds one lock."""
 
     def __init__(
-        self, cloud: LocalCloud, delay: float = 0.0, clock: Callable[[], float] = time.monotonic
+        self, cloud: Cloud, delay: float = 0.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._cloud = cloud
         self.delay = max(0.0, delay)
@@ -333,7 +331,7 @@ class LambdaLogs:
     def __init__(self) -> None:
         self._patches = Patches()
 
-    def install(self, cloud: LocalCloud | None) -> None:
+    def install(self, cloud: Cloud | None) -> None:
         self._patches.replace(LambdaFunction, "__init__", _keeping_config(LambdaFunction.__init__))
         self._patches.replace(
             LambdaFunction,

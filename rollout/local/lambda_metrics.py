@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.utils import utcnow
 
+from rollout.local.seam import Cloud
+
 NAMESPACE = "AWS/Lambda"
-
-
-class _Cloud(Protocol):
-    account_id: str
-    region: str
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,7 @@ def metric_values(record: InvocationRecord) -> list[tuple[str, float, str]]:
 
 
 def emit(
-    cloud: _Cloud,
+    cloud: Cloud,
     record: InvocationRecord,
     put: Callable[[str, list[dict[str, Any]]], None] | None = None,
 ) -> None:

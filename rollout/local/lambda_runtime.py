@@ -46,7 +46,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.awslambda.models import LambdaAlias, LambdaBackend, LambdaFunction, lambda_backends
 from moto.awslambda.responses import LambdaResponse
@@ -58,9 +58,7 @@ from rollout.local.lambda_metrics import InvocationRecord
 from rollout.local.metric_delay import DelayedMetrics
 from rollout.local.patching import Patches
 from rollout.local.runtime_api import EnvironmentSpec, ExecutionEnvironment, Invocation
-
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 logger = logging.getLogger(__name__)
 
@@ -306,7 +304,7 @@ class LambdaRuntime:
     def __init__(self) -> None:
         self.random = random.Random()  # the alias weight draw; tests may seed it
         self._patches = Patches()
-        self._cloud: LocalCloud | None = None
+        self._cloud: Cloud | None = None
         self._pool = EnvironmentPool()
         self._code: CodeStore | None = None
         self._logs: LogWriter | None = None
@@ -315,12 +313,12 @@ class LambdaRuntime:
 
     # -- seam lifecycle --------------------------------------------------------------
 
-    def install(self, cloud: LocalCloud) -> None:
+    def install(self, cloud: Cloud) -> None:
         self._cloud = cloud
         self._pool = EnvironmentPool()
         self._code = CodeStore()
-        self._logs = LogWriter(cloud, float(getattr(cloud, "log_delay", 0.0) or 0.0))
-        self._metrics = DelayedMetrics(cloud, float(getattr(cloud, "metric_delay", 0.0) or 0.0))
+        self._logs = LogWriter(cloud, cloud.log_delay)
+        self._metrics = DelayedMetrics(cloud, cloud.metric_delay)
         runtime = self
 
         def invoke(
@@ -523,7 +521,7 @@ def _reserved_env(
     }
 
 
-def backend_of(cloud: LocalCloud) -> LambdaBackend:
+def backend_of(cloud: Cloud) -> LambdaBackend:
     """The moto Lambda backend behind a cloud (for tests and other seams)."""
     return lambda_backends[cloud.account_id][cloud.region]
 

@@ -33,7 +33,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from moto.awslambda import urls as lambda_urls
@@ -44,9 +44,7 @@ from moto.core.utils import iso_8601_datetime_with_nanoseconds
 from moto.utilities.utils import ARN_PARTITION_REGEX
 
 from rollout.local.patching import Patches
-
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 # Lambda's default quotas, as GetAccountSettings reports them
 ACCOUNT_LIMIT = {
@@ -184,7 +182,7 @@ class LambdaVersions:
         self._provisioned: dict[tuple[str, str, str], _Provisioned] = {}  # (acct, region, arn)
         self._routes: list[str] = []
 
-    def install(self, cloud: LocalCloud | None) -> None:
+    def install(self, cloud: Cloud | None) -> None:
         seam = self
         original_delete = LambdaStorage.del_function
 

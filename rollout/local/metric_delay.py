@@ -37,12 +37,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
 
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 AWS_METRIC_DELAY_SECONDS = 60.0
 LOG_DELAY_SECONDS = 2.0
@@ -85,9 +84,7 @@ _Key = tuple[str, str, str | None, tuple[tuple[str, str], ...], int]  # ns, name
 class DelayedMetrics:
     """Datapoints held per minute and written `delay` seconds after their minute ends."""
 
-    def __init__(
-        self, cloud: LocalCloud, delay: float, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, cloud: Cloud, delay: float, clock: Callable[[], float] = time.time) -> None:
         self._cloud = cloud
         self.delay = max(0.0, delay)
         self._clock = clock

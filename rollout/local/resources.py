@@ -17,13 +17,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
 
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 
 def as_text(value: Any) -> Any:
@@ -38,7 +37,7 @@ def as_text(value: Any) -> Any:
 class Api:
     """boto3 clients for the cloud being deployed to, one per service."""
 
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: Cloud) -> None:
         self._cloud = cloud
         self._clients: dict[str, Any] = {}
 

@@ -18,14 +18,12 @@ strict way: a Deny applies, an Allow doesn't.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.s3.models import FakeBucket
 
 from rollout.local.patching import Patches
-
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 REQUEST_CONTEXT = {"aws:securetransport": "true"}
 _EQUALS = {"Bool", "StringEquals", "StringEqualsIgnoreCase", "ArnEquals", "ArnLike"}
@@ -75,7 +73,7 @@ class BucketPolicyConditions:
     def __init__(self) -> None:
         self._patches = Patches()
 
-    def install(self, cloud: LocalCloud) -> None:
+    def install(self, cloud: Cloud) -> None:
         get_permission = FakeBucket.get_permission
 
         def with_conditions(bucket: FakeBucket, action: str, resource: str) -> Any:

@@ -25,14 +25,12 @@ Closed here, for every request and not only during `deploy_template`:
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.cloudformation import models, parsing
 
 from rollout.local.patching import Patches
-
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 _LOCK_ATTRIBUTE = "_rollout_creation_lock"
 _locks_guard = threading.Lock()
@@ -62,7 +60,7 @@ class StackConsistency:
     def __init__(self) -> None:
         self._patches = Patches()
 
-    def install(self, cloud: LocalCloud) -> None:
+    def install(self, cloud: Cloud) -> None:
         lazy_getitem = parsing.ResourceMap.__getitem__
         moto_outputs = models.Stack.outputs
 

@@ -15,7 +15,7 @@ import functools
 import logging
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.stepfunctions.exceptions import ValidationException
 from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
@@ -28,9 +28,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from rollout.local.eventbridge import put_service_event
 from rollout.local.patching import Patches
-
-if TYPE_CHECKING:
-    from rollout.local.cloud import LocalCloud
+from rollout.local.seam import Cloud
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +99,7 @@ class StepFunctionsEvents:
     def __init__(self) -> None:
         self._patches = Patches()
 
-    def install(self, cloud: LocalCloud) -> None:
+    def install(self, cloud: Cloud) -> None:
         # Read the originals first: each replacement delegates to the method it replaces.
         start = StepFunctionsParserBackend.start_execution
         terminated = BaseExecutionWorkerCommunication.terminated

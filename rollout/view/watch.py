@@ -1,5 +1,7 @@
 """The live terminal view of one rollout, redrawn in place (like `argo rollouts get --watch`),
-or plain progress lines when the output is not a terminal (CI logs, pipes)."""
+or plain progress lines when the output is not a terminal (CI logs, pipes). A terminal
+shortens a failure's reason to its screen; the plain lines carry every Error and Cause
+complete, since a CI log is all that is left of the run."""
 
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ from rollout.view.run import (
 BAR_WIDTH = 24
 RECENT_EVENTS = 8
 MAX_STEPS_SHOWN = 12
-MAX_DETAIL = 88
+MAX_DETAIL = 88  # a failure's reason in the terminal view's event list
+MAX_REASON = 300  # the verdict line on a terminal
 
 ICONS: dict[Outcome, tuple[str, str]] = {
     Outcome.RUNNING: ("◌ Progressing", "yellow"),
@@ -261,20 +264,22 @@ def _worth_showing(event: Event) -> bool:
     return not event.exited and event.type != "ChoiceStateEntered"
 
 
-def describe_event(event: Event) -> Text:
+def describe_event(event: Event, limit: int | None = MAX_DETAIL) -> Text:
+    """One event; a failure with its Error and Cause, cut at `limit` (None: complete)."""
     if event.error or event.type.endswith(("Failed", "TimedOut", "Aborted")):
         cause = cause_summary(event.cause)
         detail = f"{event.error or event.type}: {cause}" if cause else event.error or event.type
-        return Text(f"✖ {_shorten(detail)}", style="red")
+        return Text(f"✖ {_shorten(detail, limit)}", style="red")
     if event.state is None:
         return Text(event.type.removeprefix("Execution").lower(), style="dim")
     arrow = "→" if event.entered else "←"
     return Text(f"{arrow} {event.state}", style="" if event.entered else "dim")
 
 
-def _shorten(text: str, limit: int = MAX_DETAIL) -> str:
-    """One screen line: a Lambda error's full cause belongs in the report, not here."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _shorten(text: str, limit: int | None) -> str:
+    """One screen line (a Lambda error's full cause belongs in the report); None keeps it
+    whole, for logs."""
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _percent(value: float) -> str:
@@ -292,7 +297,8 @@ def _clock(delta: timedelta) -> str:
 
 @dataclass
 class LinePrinter:
-    """Prints what is new since the last call, one line per event, weight or check."""
+    """Prints what is new since the last call, one line per event, weight or check; every
+    Error and Cause complete, never cut to a screen's width."""
 
     console: Console
     events_seen: int = 0
@@ -309,7 +315,7 @@ class LinePrinter:
         lines: list[tuple[datetime, Text]] = []
         for event in run.events[self.events_seen :]:
             if _worth_showing(event):
-                lines.append((event.at, describe_event(event)))
+                lines.append((event.at, describe_event(event, limit=None)))
         for point in run.weights[self.weights_seen :]:
             if point.state != "start":
                 text = Text("  weight ") + weight_bar(point.weight) + _every_alias(run)
@@ -319,7 +325,7 @@ class LinePrinter:
             lines.append((check.at or run.started_at, _with_functions(text, check)))
         for action in run.operator_actions[self.actions_seen :]:
             text = f"  operator {action.action} by {action.by}: {action.reason} ({action.result})"
-            lines.append((action.at, Text(_shorten(text, 300))))
+            lines.append((action.at, Text(text)))
         now = datetime.now(UTC)
         if run.held != self.held and run.held:
             label, colour = status_label(run)
@@ -352,10 +358,11 @@ def _with_functions(text: Text, check: HealthCheck) -> Text:
     return text
 
 
-def outcome_line(run: Run) -> Text:
-    """The verdict; for a release, then a line per function (versions, weight, verdict)."""
+def outcome_line(run: Run, limit: int | None = MAX_REASON) -> Text:
+    """The verdict, its reason cut at `limit` (None: complete); for a release, then a line
+    per function (versions, weight, verdict)."""
     label, colour = ICONS[run.outcome]
-    text = Text(f"{label}: ", style=f"bold {colour}") + Text(_shorten(run.reason, 300))
+    text = Text(f"{label}: ", style=f"bold {colour}") + Text(_shorten(run.reason, limit))
     rows = function_rows(run)
     width = max((len(row.name) for row in rows), default=0)
     for row in rows:
@@ -403,8 +410,16 @@ def follow(
         printer = LinePrinter(console)
         printer.update(run)
         run = _poll(fetch, run, printer.update, interval, deadline, clock, sleep)
-    console.print(outcome_line(run))
+    print_outcome(run, console)
     return run
+
+
+def print_outcome(run: Run, console: Console) -> None:
+    """The verdict line: shortened on a terminal; complete, on one line, in a log."""
+    if console.is_terminal:
+        console.print(outcome_line(run))
+    else:
+        console.print(outcome_line(run, limit=None), highlight=False, soft_wrap=True)
 
 
 def _poll(

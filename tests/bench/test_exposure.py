@@ -62,7 +62,7 @@ def test_each_way_is_summarised_and_the_ratios_are_of_the_means() -> None:
 
 
 def test_the_targets_are_the_issues_two_for_each_logs_way() -> None:
-    checked = exposure.targets(_results())
+    checked = report.exposure_targets(_results())
     assert checked[:2] == [
         (
             "logs signal, 10 s checks: first failure → alias restored p95 ≤ check interval + "

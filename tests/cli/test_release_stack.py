@@ -303,6 +303,50 @@ def test_a_bad_tag_is_refused_before_publishing(account, capsys):
     _nothing_published(account)
 
 
+def test_a_tag_prepare_would_refuse_is_refused_before_publishing(account, capsys):
+    arn = account["lambda"].get_function(FunctionName=API)["Configuration"]["FunctionArn"]
+    account["lambda"].tag_resource(
+        Resource=arn, Tags={"rollout:strategy": "Linear10PercentEvery1Minutes"}
+    )
+    _change(account, API, WORKER)
+    assert _release(account, "--stack", STACK, "--strategy", "AllAtOnce") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"rollout: {API}: from its rollout:* tags: strategy: unknown preset "
+        "'Linear10PercentEvery1Minutes'; use one of AllAtOnce,"
+    )
+    _nothing_published(account)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--strategy", "Linear10PercentEvery1Minutes"), "strategy: unknown preset"),
+        (("--time-scale", "0"), "timeScale: Input should be greater than 0"),
+        (("--alias", "123"), "alias: an alias name can't be all digits (that is a version)"),
+    ],
+)
+def test_flags_prepare_would_refuse_are_refused_before_publishing(account, capsys, flags, message):
+    _change(account, API, WORKER)
+    assert _release(account, "--stack", STACK, *flags) == 2
+    assert capsys.readouterr().err.startswith(f"rollout: InvalidRolloutRequest: {message}")
+    _nothing_published(account)
+
+
+def test_release_entries_prepare_refuses_together_start_nothing(account, capsys):
+    """Each entry's check payload fits, the changed functions' together don't: found once
+    the stack says which changed (after publishing, as stack.py says), before starting."""
+    _change(account, API, WORKER)
+    payload = json.dumps("x" * 20_000)
+    assert _release(account, "--stack", STACK, "--pre-traffic-payload", payload) == 2
+    assert capsys.readouterr().err.endswith(
+        "\nrollout: InvalidRolloutRequest: functions: the entries' payload and expect take "
+        "40038 bytes of JSON together; at most 32768 (the plan carries them through every "
+        "state)\n"
+    )
+    assert _executions(account) == []
+
+
 def test_a_stack_with_no_tagged_function_is_refused(account, capsys):
     lam = account["lambda"]
     for function in (API, WORKER):

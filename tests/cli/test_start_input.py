@@ -142,7 +142,7 @@ def test_input_file_keys_pass_through_for_the_workflow_to_judge(tmp_path):
         (["--strategy", "{not json"], "--strategy is not valid JSON"),
         (["--pre-traffic-payload", "{"], "--pre-traffic-payload is not valid JSON"),
         (["--post-traffic-payload", "nope"], "--post-traffic-payload is not valid JSON"),
-        (["--version", "$LATEST"], "targetVersion must be a version number"),
+        (["--version", "$LATEST"], "targetVersion: $LATEST can't take weighted traffic"),
     ],
 )
 def test_bad_values_exit_2_with_a_clear_message(flags, message, capsys):
@@ -155,25 +155,34 @@ def test_bad_values_exit_2_with_a_clear_message(flags, message, capsys):
     [
         ("{", "is not valid JSON"),
         ("[]", "must hold a JSON object"),
-        ('{"alias": "live"}', "functionName is required"),
+        ('{"alias": "live"}', "InvalidRolloutRequest: functionName: required"),
         (
             '{"functionName": "f", "alias": "live", "timeScale": "fast"}',
-            'timeScale must be int or number, not "fast"',
+            "timeScale: Input should be a valid number",
         ),
-        ('{"functionName": "f", "alias": "live", "alarms": "a,b"}', "alarms must be list"),
-        ('{"functionName": "f", "alias": "live", "alarms": [1]}', "alarms must be a list of"),
+        (
+            '{"functionName": "f", "alias": "live", "alarms": "a,b"}',
+            "alarms: Input should be a valid list",
+        ),
+        (
+            '{"functionName": "f", "alias": "live", "alarms": [1]}',
+            "alarms.0: Input should be a valid string",
+        ),
         (
             '{"functionName": "f", "alias": "live", "ignoreFiringAlarms": "yes"}',
-            "ignoreFiringAlarms must be bool",
+            "ignoreFiringAlarms: Input should be a valid boolean",
         ),
-        ('{"functionName": "f", "alias": "live", "bakeSeconds": true}', "bakeSeconds must be int"),
+        (
+            '{"functionName": "f", "alias": "live", "bakeSeconds": true}',
+            "bakeSeconds: Input should be a valid integer",
+        ),
         (
             '{"functionName": "f", "alias": "live", "health": {"minInvocations": 1.5}}',
-            "health.minInvocations must be int",
+            "health.minInvocations: Input should be a valid integer",
         ),
         (
             '{"functionName": "f", "alias": "live", "preTraffic": "yes"}',
-            "preTraffic must be dict or bool",
+            'preTraffic: an object {"payload", "expect", "hookFunction"} or false',
         ),
     ],
 )

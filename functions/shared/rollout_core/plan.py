@@ -13,53 +13,38 @@ from . import eventbridge, lock, resolve, scope, settings
 from .controls import HOLD_SECONDS
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
 from .health import MISSING, alarm_states
-from .models import (
-    ApprovalPolicy,
-    CheckConfig,
-    HealthPolicy,
-    LockRef,
-    Member,
-    Plan,
-    RolloutPlan,
-    StrategyRef,
-    dump,
-)
+from .models import CheckConfig, HealthPolicy, LockRef, Member, Plan, RolloutPlan, dump
 from .progress import initial
-from .request import (
-    ApprovalSpec,
-    CheckSpec,
-    ReleaseEntry,
-    ReleaseRequest,
-    RolloutRequest,
-    parse_request,
-)
-from .strategies import plan_steps, scale
+from .request import CheckSpec, ReleaseEntry, ReleaseRequest, RolloutRequest
+from .validation import Defaults, Schedule, ValidRequest, approval_gates, validate
 
 MAX_CHECKS = 2000  # keeps an execution well inside Step Functions' 25,000-event history
 LOCK_MARGIN_SECONDS = 3600
-# The state machine's TimeoutSeconds (statemachine/rollout.asl.json) less two hours: a plan
-# whose waits, bake and approval gates could outlast the execution is refused.
-EXECUTION_TIMEOUT_SECONDS = 266400
-MAX_PLANNED_SECONDS = EXECUTION_TIMEOUT_SECONDS - 7200
 
 
 def prepare(document: Any, execution_id: str) -> dict[str, Any]:
-    """{plan, progress} for the state machine; raises the contract's named errors."""
+    """{plan, progress} for the state machine; raises the contract's named errors. The
+    input is checked first by validation.validate, the entry point the CLI calls too."""
+    config = settings.load()
+    defaults = Defaults(strategy=config.default_strategy, approval=config.default_approval)
     if eventbridge.is_publish_event(document):
-        request = _from_event(document, execution_id)
-        if isinstance(request, Plan):
-            return {"plan": dump(request), "progress": dump(initial(request))}
-        plan = build(request, "eventbridge", execution_id)
+        found = _from_event(document, execution_id, defaults)
+        if isinstance(found, Plan):
+            return {"plan": dump(found), "progress": dump(initial(found))}
+        plan = build(*found, "eventbridge", execution_id)
     else:
-        request = parse_request(document)
+        valid = validate(document, defaults)
+        request, schedule = valid.request, _scheduled(valid)
         if isinstance(request, ReleaseRequest):
-            plan = build_release(request, execution_id, dry_run=request.dryRun)
+            plan = build_release(request, schedule, execution_id, dry_run=request.dryRun)
         else:
-            plan = build(request, "console", execution_id, dry_run=request.dryRun)
+            plan = build(request, schedule, "console", execution_id, dry_run=request.dryRun)
     return {"plan": dump(plan), "progress": dump(initial(plan))}
 
 
-def _from_event(event: dict[str, Any], execution_id: str) -> RolloutRequest | Plan:
+def _from_event(
+    event: dict[str, Any], execution_id: str, defaults: Defaults
+) -> tuple[RolloutRequest, Schedule] | Plan:
     function, version = eventbridge.published(event)
     if not scope.in_scope(function.rsplit(":", 1)[-1]):
         # Every PublishVersion in the account reaches the rule; IAM can't even read the
@@ -77,9 +62,11 @@ def _from_event(event: dict[str, Any], execution_id: str) -> RolloutRequest | Pl
         reason = f"{function} has no {eventbridge.ALIAS_TAG} tag; not opted in to rollouts"
         return _skip(reason, execution_id, function, version)
     try:
-        return parse_request(eventbridge.request_from_tags(function, version, tags))
+        valid = validate(eventbridge.request_from_tags(function, version, tags), defaults)
     except InvalidRolloutRequest as error:
         raise InvalidRolloutRequest(f"from the function's rollout:* tags: {error}") from None
+    assert isinstance(valid.request, RolloutRequest)  # tags name no release
+    return valid.request, _scheduled(valid)
 
 
 def _skip(reason: str, execution_id: str, function: str, version: str) -> Plan:
@@ -94,7 +81,12 @@ def _skip(reason: str, execution_id: str, function: str, version: str) -> Plan:
 
 
 def build(
-    request: RolloutRequest, source: str, execution_id: str, *, dry_run: bool = False
+    request: RolloutRequest,
+    schedule: Schedule,
+    source: str,
+    execution_id: str,
+    *,
+    dry_run: bool = False,
 ) -> Plan:
     """The plan; takes the lock unless `dry_run` (then the plan's action is "dryRun")."""
     config = settings.load()
@@ -110,9 +102,6 @@ def build(
         return _duplicate(holder, source, execution_id, name, arn, request.alias, target)
     target = resolve.target_version(name, request.targetVersion)
     states = _existing_alarms(request.alarms)
-    strategy, kind, steps = plan_steps(
-        request.strategy or config.default_strategy, request.timeScale
-    )
     resolve.hook_exists("preTraffic", _hook(request.preTraffic))
     resolve.hook_exists("postTraffic", _hook(request.postTraffic))
     common = {
@@ -132,9 +121,7 @@ def build(
         return Plan(action="noop", reason=reason, **_without_checks(common))
     resolve.compatible(name, stable, target)
     ignored = _firing(request, states)
-    plan = _rollout_plan(
-        request, config, common, StrategyRef(name=strategy, kind=kind), steps, ignored
-    )
+    plan = _rollout_plan(request, schedule, config, common, ignored)
     if dry_run:  # validated exactly as a rollout, and nothing touched
         return plan.model_copy(update={"action": "dryRun"})
     try:
@@ -151,7 +138,9 @@ def build(
     return plan
 
 
-def build_release(request: ReleaseRequest, execution_id: str, *, dry_run: bool = False) -> Plan:
+def build_release(
+    request: ReleaseRequest, schedule: Schedule, execution_id: str, *, dry_run: bool = False
+) -> Plan:
     """The plan of a release (rollout_core.release): every entry resolved and validated as
     a single rollout's, entries already live left out, then every lock in one transaction."""
     config = settings.load()
@@ -167,14 +156,9 @@ def build_release(request: ReleaseRequest, execution_id: str, *, dry_run: bool =
         reason = "every function of the release already runs its version"
         return Plan(action="noop", reason=reason, notes=notes, **common)
     states = _existing_alarms(request.alarms)
-    strategy, kind, steps = plan_steps(
-        request.strategy or config.default_strategy, request.timeScale
-    )
     ignored = _firing(request, states)
     primary = moving[0].model_dump(exclude={"lockKey"})
-    plan = _rollout_plan(
-        request, config, common | primary, StrategyRef(name=strategy, kind=kind), steps, ignored
-    )
+    plan = _rollout_plan(request, schedule, config, common | primary, ignored)
     plan = plan.model_copy(update={"functions": moving, "notes": [*notes, *plan.notes]})
     if dry_run:
         return plan.model_copy(update={"action": "dryRun"})
@@ -250,6 +234,12 @@ def _already_rolling_out(
     return holding.owner
 
 
+def _scheduled(valid: ValidRequest) -> Schedule:
+    if valid.schedule is None:  # Prepare always knows DefaultStrategy
+        raise RuntimeError("validated without the deployment's defaults")
+    return valid.schedule
+
+
 def _existing_alarms(names: list[str]) -> dict[str, str]:
     states = alarm_states(names)
     missing = [name for name, state in states.items() if state == MISSING]
@@ -258,7 +248,7 @@ def _existing_alarms(names: list[str]) -> dict[str, str]:
     return states
 
 
-def _firing(request: RolloutRequest, states: dict[str, str]) -> list[str]:
+def _firing(request: RolloutRequest | ReleaseRequest, states: dict[str, str]) -> list[str]:
     """Alarms already in ALARM: refused unless ignored (then watched once they clear)."""
     firing = [name for name, state in states.items() if state == "ALARM"]
     if firing and not request.ignoreFiringAlarms:
@@ -275,19 +265,15 @@ def _without_checks(common: dict[str, Any]) -> dict[str, Any]:
 
 def _rollout_plan(
     request: RolloutRequest | ReleaseRequest,
+    schedule: Schedule,
     config: settings.Settings,
     common: dict[str, Any],
-    strategy: StrategyRef,
-    steps: list[dict[str, Any]],
     ignored: list[str],
 ) -> RolloutPlan:
     if not config.lock_table:
         raise RuntimeError("LOCK_TABLE is not set; the template sets it on every function")
-    bake = round_half_up_seconds(request.bakeSeconds, request.timeScale)
-    approval = _approval(request.approval, config.default_approval, request.timeScale)
-    gates = approval_gates(approval, len(steps), bake)
-    _fits_the_execution(steps, bake, approval, gates)
-    holds = gates * math.ceil(approval.timeoutSeconds / HOLD_SECONDS) if approval else 0
+    steps, bake, approval = schedule.steps, schedule.bake_seconds, schedule.approval
+    holds = schedule.gates * math.ceil(approval.timeoutSeconds / HOLD_SECONDS) if approval else 0
     interval, notes = _interval(
         request.checkIntervalSeconds or config.default_check_interval_seconds, steps, bake, holds
     )
@@ -295,7 +281,7 @@ def _rollout_plan(
     return RolloutPlan(
         action="rollout",
         **common,
-        strategy=strategy,
+        strategy=schedule.strategy,
         timeScale=request.timeScale,
         checkIntervalSeconds=interval,
         steps=steps,
@@ -320,44 +306,6 @@ def _rollout_plan(
         ),
         notes=notes,
     )
-
-
-def round_half_up_seconds(seconds: int, time_scale: float) -> int:
-    return scale([seconds], time_scale)[0] if seconds else 0
-
-
-def _approval(spec: ApprovalSpec | None, default: str, time_scale: float) -> ApprovalPolicy | None:
-    """The input's gate, else the template's DefaultApproval; the timeout scales like waits."""
-    if spec is None and default in eventbridge.APPROVAL_VALUES:
-        spec = ApprovalSpec(before=eventbridge.approval_before(default))  # type: ignore[arg-type]
-    if spec is None:
-        return None
-    timeout = max(1, round_half_up_seconds(spec.timeoutSeconds, time_scale))
-    return ApprovalPolicy(before=spec.before, timeoutSeconds=timeout, onTimeout=spec.onTimeout)
-
-
-def approval_gates(approval: ApprovalPolicy | None, steps: int, bake: int) -> int:
-    """How many times the rollout may wait for approval: once before Promote, or at the end
-    of every weighted step (AllAtOnce: its one check) and of the bake."""
-    if approval is None:
-        return 0
-    if approval.before == "promote":
-        return 1
-    return max(steps, 1) + (1 if bake else 0)
-
-
-def _fits_the_execution(
-    steps: list[dict[str, Any]], bake: int, approval: ApprovalPolicy | None, gates: int
-) -> None:
-    if approval is None:
-        return
-    longest = sum(step["waitSeconds"] for step in steps) + bake + gates * approval.timeoutSeconds
-    if longest > MAX_PLANNED_SECONDS:
-        raise InvalidRolloutRequest(
-            f"approval: {gates} gate(s) of up to {approval.timeoutSeconds} s on top of the "
-            f"waits could take {longest} s; an execution may take at most "
-            f"{MAX_PLANNED_SECONDS} s: shorten approval.timeoutSeconds or gate fewer steps"
-        )
 
 
 def _interval(

@@ -14,6 +14,7 @@ from pydantic import (
     Discriminator,
     Field,
     Strict,
+    StrictBool,
     Tag,
     ValidationError,
     field_validator,
@@ -29,6 +30,13 @@ _STRATEGY_TAGS = ("preset", "canary", "linear", "exponential", "steps")
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# JSON's own types, as docs/workflow.md gives them: no "yes" for true, no true for 1, no
+# "5" for 5 (pydantic's lax mode would convert each).
+Flag = StrictBool
+Integer = Annotated[int, Strict()]
+Number = Annotated[float, Strict()]  # an integer is a number too
 
 
 # The plan carries the check payloads through every state, and a state's data is limited
@@ -63,11 +71,11 @@ def _printable(name: str) -> str:
 
 
 class HealthSpec(_Strict):
-    errorRatePercent: float | None = Field(default=None, ge=0, le=100)
-    compareToStable: bool = True
-    minInvocations: int | None = Field(default=None, ge=0)
+    errorRatePercent: Number | None = Field(default=None, ge=0, le=100)
+    compareToStable: Flag = True
+    minInvocations: Integer | None = Field(default=None, ge=0)
     lowTraffic: Literal["pass", "fail"] = "pass"
-    logs: bool = True  # the new version's own log streams as a second, faster signal
+    logs: Flag = True  # the new version's own log streams as a second, faster signal
 
 
 def _check_kind(value: Any) -> str | None:
@@ -94,7 +102,7 @@ class ApprovalSpec(_Strict):
     """Hold the weight at a gate until someone approves (or the timeout decides)."""
 
     before: Literal["promote", "each-step"]
-    timeoutSeconds: int = Field(default=3600, ge=60, le=86400)
+    timeoutSeconds: Integer = Field(default=3600, ge=60, le=86400)
     onTimeout: Literal["rollback", "proceed"] = "rollback"
 
 
@@ -137,17 +145,17 @@ class _Options(_Strict):
 
     strategy: StrategySpec | None = None
     alarms: list[AlarmName] = Field(default_factory=list, max_length=10)
-    ignoreFiringAlarms: bool = False
+    ignoreFiringAlarms: Flag = False
     insufficientData: Literal["ignore", "fail"] = "ignore"
-    timeScale: float = Field(default=1, gt=0, le=10)
-    checkIntervalSeconds: int | None = Field(default=None, ge=1, le=300)
+    timeScale: Number = Field(default=1, gt=0, le=10)
+    checkIntervalSeconds: Integer | None = Field(default=None, ge=1, le=300)
     health: HealthSpec = Field(default_factory=HealthSpec)
-    bakeSeconds: int = Field(default=0, ge=0, le=86400)
+    bakeSeconds: Integer = Field(default=0, ge=0, le=86400)
     # published versions kept after a successful rollout (rollout_core.versions); 0 = never
     # delete; None = the deployment's DefaultKeepVersions
-    keepVersions: Annotated[int, Strict()] | None = Field(default=None, ge=0, le=10000)
+    keepVersions: Integer | None = Field(default=None, ge=0, le=10000)
     approval: ApprovalSpec | None = None
-    dryRun: bool = False
+    dryRun: Flag = False
 
     @field_validator("alarms")
     @classmethod

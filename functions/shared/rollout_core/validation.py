@@ -1,0 +1,115 @@
+"""Everything Prepare checks that needs no account: one entry point, for Prepare and the CLI.
+
+`validate` parses the console input (request.py: keys, types, ranges, check payload sizes,
+a release's entries), plans the strategy's steps with the time scale (strategies.py: step
+count, total wait) and fits the bake and approval gates into one execution. Prepare calls it
+first (plan.py), and `rollout start`, `release` and `plan` call it before they touch
+anything, so the CLI refuses exactly what Prepare would, with Prepare's message.
+
+What needs the account (the function, alias, versions, alarms, hooks) comes after, in
+Prepare. So do the deployment's defaults: without them (the CLI) an input that names no
+strategy has no schedule to check, and Prepare plans it with DefaultStrategy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import eventbridge
+from .errors import InvalidRolloutRequest
+from .models import ApprovalPolicy, StrategyRef
+from .request import ApprovalSpec, ReleaseRequest, RolloutRequest, parse_request
+from .strategies import plan_steps, scale
+
+# The state machine's TimeoutSeconds (statemachine/rollout.asl.json) less two hours: a plan
+# whose waits, bake and approval gates could outlast the execution is refused.
+EXECUTION_TIMEOUT_SECONDS = 266400
+MAX_PLANNED_SECONDS = EXECUTION_TIMEOUT_SECONDS - 7200
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The deployment's defaults that shape the schedule (template parameters)."""
+
+    strategy: str | None = None  # DefaultStrategy; None: unknown here (the CLI)
+    approval: str = "none"  # DefaultApproval: "none", "before-promote" or "each-step"
+
+
+OFFLINE = Defaults()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The timing planned from the input: the strategy's steps with their scaled waits,
+    the scaled bake, and the approval gates that may hold it."""
+
+    strategy: StrategyRef
+    steps: list[dict[str, Any]]
+    bake_seconds: int
+    approval: ApprovalPolicy | None
+    gates: int
+
+
+@dataclass(frozen=True)
+class ValidRequest:
+    request: RolloutRequest | ReleaseRequest
+    schedule: Schedule | None  # None: no strategy in the input and no default known
+
+
+def validate(document: Any, defaults: Defaults = OFFLINE) -> ValidRequest:
+    """The parsed request and its schedule; InvalidRolloutRequest with Prepare's message."""
+    request = parse_request(document)
+    return ValidRequest(request, plan_schedule(request, defaults))
+
+
+def plan_schedule(
+    request: RolloutRequest | ReleaseRequest, defaults: Defaults = OFFLINE
+) -> Schedule | None:
+    spec = request.strategy or defaults.strategy
+    if spec is None:
+        return None
+    name, kind, steps = plan_steps(spec, request.timeScale)
+    bake = round_half_up_seconds(request.bakeSeconds, request.timeScale)
+    approval = _approval(request.approval, defaults.approval, request.timeScale)
+    gates = approval_gates(approval, len(steps), bake)
+    _fits_the_execution(steps, bake, approval, gates)
+    return Schedule(StrategyRef(name=name, kind=kind), steps, bake, approval, gates)
+
+
+def round_half_up_seconds(seconds: int, time_scale: float) -> int:
+    return scale([seconds], time_scale)[0] if seconds else 0
+
+
+def _approval(spec: ApprovalSpec | None, default: str, time_scale: float) -> ApprovalPolicy | None:
+    """The input's gate, else the template's DefaultApproval; the timeout scales like waits."""
+    if spec is None and default in eventbridge.APPROVAL_VALUES:
+        spec = ApprovalSpec(before=eventbridge.approval_before(default))  # type: ignore[arg-type]
+    if spec is None:
+        return None
+    timeout = max(1, round_half_up_seconds(spec.timeoutSeconds, time_scale))
+    return ApprovalPolicy(before=spec.before, timeoutSeconds=timeout, onTimeout=spec.onTimeout)
+
+
+def approval_gates(approval: ApprovalPolicy | None, steps: int, bake: int) -> int:
+    """How many times the rollout may wait for approval: once before Promote, or at the end
+    of every weighted step (AllAtOnce: its one check) and of the bake."""
+    if approval is None:
+        return 0
+    if approval.before == "promote":
+        return 1
+    return max(steps, 1) + (1 if bake else 0)
+
+
+def _fits_the_execution(
+    steps: list[dict[str, Any]], bake: int, approval: ApprovalPolicy | None, gates: int
+) -> None:
+    if approval is None:
+        return
+    longest = sum(step["waitSeconds"] for step in steps) + bake + gates * approval.timeoutSeconds
+    if longest > MAX_PLANNED_SECONDS:
+        raise InvalidRolloutRequest(
+            f"approval: {gates} gate(s) of up to {approval.timeoutSeconds} s on top of the "
+            f"waits could take {longest} s; an execution may take at most "
+            f"{MAX_PLANNED_SECONDS} s: shorten approval.timeoutSeconds or gate fewer steps"
+        )

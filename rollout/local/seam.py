@@ -1,0 +1,34 @@
+"""What a seam is, and what a seam may use of the cloud that installs it.
+
+The seams depend on `Cloud`, not on `LocalCloud`, so cloud.py imports every seam at module
+level and no module of this package imports cloud.py back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Cloud(Protocol):
+    """The part of a LocalCloud (cloud.py) the seams and their helpers use."""
+
+    account_id: str
+    region: str
+    metric_delay: float  # AWS/Lambda datapoints readable this long after their minute
+    log_delay: float  # log events readable this long after they happen
+
+    def client(self, service: str, **config: Any) -> Any:
+        """A boto3 client for this cloud, as a user would build one."""
+        ...
+
+    def client_env(self) -> dict[str, str]:
+        """Environment variables that point an SDK at this cloud."""
+        ...
+
+
+class Seam(Protocol):
+    """A piece that makes moto behave like AWS in one respect."""
+
+    def install(self, cloud: Cloud) -> None: ...
+
+    def uninstall(self) -> None: ...
