@@ -218,7 +218,8 @@ def test_a_new_signal_is_one_entry_in_the_list(world, case, monkeypatch):
         found = Judged(reasons=["latency: p99 80% above stable"], numbers={"latency": {"p99": 80}})
         return Findings(functions=[found for _ in check.members])
 
-    monkeypatch.setattr(judge, "SIGNALS", (*judge.SIGNALS, latency))
+    every = judge.signals()
+    monkeypatch.setattr(judge, "signals", lambda: (*every, latency))
     world.set_alarm("ALARM")
     with pytest.raises(HealthCheckFailed) as raised:
         check(*case())

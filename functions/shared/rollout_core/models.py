@@ -177,7 +177,7 @@ class LogsSummary(Document):
 
 
 # A check's result keeps the numbers of a signal it doesn't declare a field for, so a new
-# signal is one module and one entry in health.judge.SIGNALS; a reader types what it shows.
+# signal is one module and one entry in health.judge.signals(); a reader types what it shows.
 _SIGNAL_NUMBERS = ConfigDict(extra="allow")
 
 

@@ -2,7 +2,7 @@
 
 Each signal is a peer behind one small interface (signal.py): it reads the whole check
 (every function of a release, the window) and returns its findings, per function and
-rollout-wide. judge.py asks every signal in SIGNALS and combines their findings into the
+rollout-wide. judge.py asks every signal in signals() and combines their findings into the
 check's result (models.CheckResult), or raises HealthCheckFailed with it.
 
 - alarms.py: the rollout's CloudWatch alarms, once per check;
@@ -13,5 +13,5 @@ check's result (models.CheckResult), or raises HealthCheckFailed with it.
   metrics are a minute late);
 - error_rate.py: the rule both the metric gate and the logs signal judge a rate by.
 
-A new signal is one module with a `read(check) -> Findings` and one entry in SIGNALS.
+A new signal is one module with a `read(check) -> Findings` and one entry in signals().
 """

@@ -1,7 +1,7 @@
 """The judge: asks every signal about one check and combines their findings into the
 check's result (models.CheckResult), or raises HealthCheckFailed with it.
 
-The check fails on any signal's reason. Reasons and notes keep the order of SIGNALS:
+The check fails on any signal's reason. Reasons and notes keep the order of signals():
 rollout-wide findings first, then each function's, every signal in turn; in a release each
 function's are prefixed with its name. HealthCheckFailed's message names the state, where
 the rollout stood and every reason; its details are the failing check.
@@ -18,8 +18,12 @@ from ..progress import where, window_start
 from . import alarms, logs, metrics
 from .signal import Check, Findings, Judged, Signal
 
-# Each signal, in the order its reasons are listed. A new signal: one module, one entry.
-SIGNALS: tuple[Signal, ...] = (alarms.read, metrics.read, logs.read)
+
+
+def signals() -> tuple[Signal, ...]:
+    """Each signal, in the order its reasons are listed. A new signal: one module, one entry.
+    (A function, not a constant: what imports the judge doesn't reach every signal's reads.)"""
+    return (alarms.read, metrics.read, logs.read)
 
 
 def judge(plan: RolloutPlan, cursor: Progress, now: datetime, state: str) -> Progress:
@@ -27,7 +31,7 @@ def judge(plan: RolloutPlan, cursor: Progress, now: datetime, state: str) -> Pro
     HealthCheckFailed, carrying the result, when any signal gave a reason."""
     since = window_start(cursor, now, plan.checkIntervalSeconds)
     check = Check(plan, cursor, release.members(plan), since, now)
-    findings = [signal(check) for signal in SIGNALS]
+    findings = [signal(check) for signal in signals()]
     result = _combine(check, findings)
     if not result.healthy:
         raise HealthCheckFailed(f"{state}, {where(cursor)}: {'; '.join(result.reasons)}", result)
@@ -70,7 +74,7 @@ _MEMBER_ONLY = frozenset({"functionName", "alias", "healthy", "reasons"})
 
 
 def _per_function(check: Check, findings: list[Findings]) -> list[Judged]:
-    """Each function's findings of every signal, in the order of SIGNALS."""
+    """Each function's findings of every signal, in the order of signals()."""
     combined = [Judged() for _ in check.members]
     for found in (found for found in findings if found.functions):
         for own, judged in zip(combined, found.functions, strict=True):
