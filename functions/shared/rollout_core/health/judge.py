@@ -19,7 +19,6 @@ from . import alarms, logs, metrics
 from .signal import Check, Findings, Judged, Signal
 
 
-
 def signals() -> tuple[Signal, ...]:
     """Each signal, in the order its reasons are listed. A new signal: one module, one entry.
     (A function, not a constant: what imports the judge doesn't reach every signal's reads.)"""
