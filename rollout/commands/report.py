@@ -15,8 +15,8 @@ from rollout.aws import (
     find_state_machine,
     reports_errors,
 )
+from rollout.view.fetch import fetch_run
 from rollout.view.report import build_report, default_path
-from rollout.view.run import fetch_run
 
 
 def register(subparsers: Any) -> None:

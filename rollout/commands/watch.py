@@ -17,7 +17,8 @@ from rollout.aws import (
     find_state_machine,
     reports_errors,
 )
-from rollout.view.run import Outcome, Run, fetch_run
+from rollout.view.fetch import fetch_run
+from rollout.view.run import Outcome, Run
 from rollout.view.watch import LinePrinter, WatchTimeout, follow, outcome_line, render
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_RUNNING = 0, 1, 2, 3

@@ -57,9 +57,18 @@ def run(plan: RolloutPlan, phase: str, time_left: TimeLeft = None) -> TrafficChe
         results.append(outcome)
         if not outcome.passed:
             error = PreTrafficCheckFailed if phase == "preTraffic" else PostTrafficCheckFailed
+            failed = MemberCheckResult(
+                functionName=plan.functionName,
+                alias=plan.alias,
+                phase=phase,
+                version=plan.targetVersion,
+                results=results,
+                passed=False,
+            )
             raise error(
                 f"{LABELS[phase]} of {plan.functionName} version {plan.targetVersion} failed: "
-                f"{outcome.name}: {outcome.detail}"
+                f"{outcome.name}: {outcome.detail}",
+                failed,
             )
     return TrafficCheckResult(phase=phase, version=plan.targetVersion, results=results)
 

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .models import CheckResult, ControlRecord, Document, dump
+from .results import MemberCheckResult
 
 
 class ErrorDetails(Document):
@@ -23,6 +24,8 @@ class ErrorDetails(Document):
 
     lastCheck: CheckResult | None = None  # HealthCheckFailed: the failing check
     control: ControlRecord | None = None  # RolloutAborted, ApprovalTimedOut: who, why, where
+    # PreTrafficCheckFailed, PostTrafficCheckFailed: the failing function's check
+    trafficCheck: MemberCheckResult | None = None
 
     def present(self) -> dict[str, Any]:
         return {name: dump(value) for name, value in self if value is not None}
@@ -84,11 +87,23 @@ class AlarmsAlreadyFiring(RolloutError):
     """Named alarms are in ALARM before the rollout starts and were not ignored."""
 
 
-class PreTrafficCheckFailed(RolloutError):
+class _TrafficCheckFailure(RolloutError):
+    """The details are the failing function's check (`{"trafficCheck": {...}}`, shaped like
+    a release's `$.checks.<phase>.functions[]`): its steps up to the one that failed."""
+
+    def __init__(self, message: str, check: MemberCheckResult | None = None) -> None:
+        super().__init__(message, ErrorDetails(trafficCheck=check) if check else None)
+
+    @property
+    def check(self) -> MemberCheckResult | None:
+        return self.details.trafficCheck if self.details else None
+
+
+class PreTrafficCheckFailed(_TrafficCheckFailure):
     """The new version failed its check before receiving any traffic."""
 
 
-class PostTrafficCheckFailed(RolloutError):
+class PostTrafficCheckFailed(_TrafficCheckFailure):
     """The new version failed its check at 100 %."""
 
 
