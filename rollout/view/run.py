@@ -18,6 +18,7 @@ from typing import Any
 from rollout_core import clock
 from rollout_core.errors import read_cause
 from rollout_core.models import (
+    ApprovalGate,
     CheckResult,
     ControlRecord,
     Hold,
@@ -263,12 +264,18 @@ class Run:
             return None
         if isinstance(hold, Pause):
             return f"paused by {hold.by} (resume, promote or abort it)"
-        line = (
+        return (
             f"awaiting approval before {hold.before} "
-            f"(approve with: {hold.approve}; reject with: {hold.reject})"
+            f"(approve with: {hold.approve}; reject with: {hold.reject}) — {self.gate_left(now)}"
         )
-        left = max(int((hold.deadline - now).total_seconds()), 0)
-        return line + f" — {left // 60}m{left % 60:02d}s left, then {hold.onTimeout}"
+
+    def gate_left(self, now: datetime) -> str | None:
+        """At an approval gate: how long is left, and what happens then."""
+        gate = self.hold
+        if not isinstance(gate, ApprovalGate):
+            return None
+        left = max(int((gate.deadline - now).total_seconds()), 0)
+        return f"{left // 60}m{left % 60:02d}s left, then {gate.onTimeout}"
 
     # -- where it is -----------------------------------------------------------------
 

@@ -196,8 +196,7 @@ def _next(run: Run, now: datetime) -> str:
     if isinstance(hold, Pause):
         return "when resumed (rollout resume), promoted or aborted"
     if hold is not None:
-        line = run.hold_line(now) or ""
-        return line.rsplit(" — ", 1)[-1] if " — " in line else "when approved"
+        return run.gate_left(now) or "when approved"
     parts = []
     to_step = run.seconds_to_next_step(now)
     if to_step is not None:
