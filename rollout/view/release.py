@@ -17,7 +17,7 @@ from rollout_core.errors import read_cause
 from rollout_core.models import CheckResult, FunctionCheck
 from rollout_core.names import TRAFFIC_CHECK_FAILURES, State
 
-from rollout.view.run import Run, Target, WeightPoint, cause_summary, short_function_name
+from rollout.view.run import RolledAlias, Run, WeightPoint, cause_summary, short_function_name
 
 
 class Verdict(StrEnum):
@@ -65,7 +65,7 @@ def latest_release_check(run: Run) -> CheckResult | None:
     return max(judged, key=lambda c: c.at or run.started_at)
 
 
-def own_check(check: CheckResult | None, member: Target | FunctionRow) -> FunctionCheck | None:
+def own_check(check: CheckResult | None, member: RolledAlias | FunctionRow) -> FunctionCheck | None:
     """This function's row of a release's check (matched by its short name and alias)."""
     return next(
         (
@@ -77,7 +77,7 @@ def own_check(check: CheckResult | None, member: Target | FunctionRow) -> Functi
     )
 
 
-def _row(run: Run, member: Target, check: CheckResult | None) -> FunctionRow:
+def _row(run: Run, member: RolledAlias, check: CheckResult | None) -> FunctionRow:
     function, alias = member.function, member.alias
     own = own_check(check, member)
     verdict, reasons = _verdict(run, member, own)
@@ -99,7 +99,7 @@ def _row(run: Run, member: Target, check: CheckResult | None) -> FunctionRow:
 
 
 def _verdict(
-    run: Run, member: Target, own: FunctionCheck | None
+    run: Run, member: RolledAlias, own: FunctionCheck | None
 ) -> tuple[Verdict, tuple[str, ...]]:
     """Failed when its own check failed or a traffic check that names it failed; healthy
     when its latest check (or the whole run) passed; else pending, or not judged once the
@@ -114,7 +114,7 @@ def _verdict(
     return (Verdict.NOT_JUDGED if run.outcome.finished else Verdict.PENDING), ()
 
 
-def _failed_traffic_check(run: Run, member: Target) -> str | None:
+def _failed_traffic_check(run: Run, member: RolledAlias) -> str | None:
     """The message of a failed pre/post-traffic check of this function's new version: the
     first failure stops the phase, and its error's details name the function it checked
     (an older run's don't: its message is then in the run's reason only)."""

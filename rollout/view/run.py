@@ -116,7 +116,7 @@ class WeightPoint:
 
 
 @dataclass(frozen=True)
-class Target:
+class RolledAlias:
     """One function:alias the run rolls out: a member of the plan, or before Prepare ran
     an entry of the input."""
 
@@ -181,12 +181,12 @@ class Run:
         )
 
     @property
-    def members(self) -> list[Target]:
+    def members(self) -> list[RolledAlias]:
         """A release's functions: the plan's members once Prepare ran (entries already live
         are left out), before that the input's entries; [] for a single rollout."""
         if self.plan is not None and self.plan.functions:
             return [
-                Target(
+                RolledAlias(
                     short_function_name(m.functionName), m.alias, m.stableVersion, m.targetVersion
                 )
                 for m in self.plan.functions
@@ -194,7 +194,9 @@ class Run:
         entries = self.input.get("functions")
         if self.plan is None and isinstance(entries, list):
             return [
-                Target(short_function_name(str(e.get("functionName", "?"))), str(e.get("alias")))
+                RolledAlias(
+                    short_function_name(str(e.get("functionName", "?"))), str(e.get("alias"))
+                )
                 for e in entries
                 if isinstance(e, dict)
             ]
