@@ -14,7 +14,7 @@ from rollout.commands.prune import human_bytes, prune_table
 from rollout.exits import Exit
 from rollout.local.metric_delay import AWS_METRIC_DELAY_SECONDS
 from rollout.samples import Traffic
-from rollout.view.run import fetch_run
+from rollout.view.fetch import fetch_run
 from rollout.view.watch import follow
 
 if TYPE_CHECKING:
