@@ -8,7 +8,8 @@ The contract, read by the tasks, the CLI, the views and the benchmarks alike:
 - errors: the named errors, their typed details and the one parser of both.
 
 The workflow, one concern per module:
-- request: the console / StartExecution input; eventbridge: the PublishVersion trigger
+- request: the console / StartExecution input; validation: every check of it that needs no
+  account (Prepare and the CLI run the same); eventbridge: the PublishVersion trigger
   and tags; resolve: names and versions against the account; scope: what the deployment
   may touch;
 - strategies: presets and explicit strategies → steps; plan: Prepare (validate, plan,
