@@ -1,7 +1,10 @@
 """Lambda's logs in CloudWatch Logs, written as Lambda writes them.
 
 What is written, and the AWS documentation each rule follows:
-- The log group is `/aws/lambda/<function name>` unless the function's
+- Logs go to CloudWatch Logs in the function's own account and Region: a log group is a
+  Regional resource of one account (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME`), and a
+  function in eu-west-1 logs to eu-west-1, never to the Region of whoever invoked it.
+  The log group is `/aws/lambda/<function name>` unless the function's
   `LoggingConfig.LogGroup` names another: "By default, Lambda sends logs to a log group
   named /aws/lambda/<function name>" and "you can configure a custom log group"
   (Sending Lambda function logs to CloudWatch Logs,
@@ -75,7 +78,7 @@ from moto.logs.models import logs_backends
 from moto.logs.responses import LogsResponse
 
 from rollout.local.patching import Patches
-from rollout.local.seam import Cloud
+from rollout.local.seam import Cloud, Place
 
 TEXT, JSON = "Text", "JSON"
 CONFIG_ATTRIBUTE = "rollout_logging_config"
@@ -237,6 +240,8 @@ def as_text(batch: list[dict[str, Any]]) -> str:
 class _Pending:
     due: float
     order: int
+    account_id: str = field(compare=False)
+    region: str = field(compare=False)
     group: str = field(compare=False)
     stream: str = field(compare=False)
     batch: list[dict[str, Any]] = field(compare=False)
@@ -245,18 +250,17 @@ class _Pending:
 class LogWriter:
     """PutLogEvents into moto's logs backend, `delay` seconds after the events happened.
 
-    Group and stream are created on first use, as Lambda does. moto's put_log_events is
-    not thread-safe: every write holds one lock."""
+    Each batch goes to the account and Region of `place` (the function that wrote it:
+    Lambda logs in the function's own Region). Group and stream are created on first
+    use, as Lambda does. moto's put_log_events is not thread-safe: every write holds one
+    lock."""
 
-    def __init__(
-        self, cloud: Cloud, delay: float = 0.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._cloud = cloud
+    def __init__(self, delay: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.delay = max(0.0, delay)
         self._clock = clock
         self._lock = threading.Lock()
         self._pending: list[_Pending] = []
-        self._streams: set[tuple[str, str]] = set()
+        self._streams: set[tuple[str, str, str, str]] = set()
         self._wake = threading.Condition()
         self._order = 0
         self._stopped = False
@@ -267,16 +271,18 @@ class LogWriter:
             )
             self._thread.start()
 
-    def write(self, group: str, stream: str, batch: list[dict[str, Any]]) -> None:
+    def write(self, place: Place, group: str, stream: str, batch: list[dict[str, Any]]) -> None:
         if not batch:
             return
+        account_id, region = place.account_id, place.region
         if self.delay <= 0:
-            self._put(group, stream, batch)
+            self._put(account_id, region, group, stream, batch)
             return
         with self._wake:
             self._order += 1
+            due = self._clock() + self.delay
             self._pending.append(
-                _Pending(self._clock() + self.delay, self._order, group, stream, batch)
+                _Pending(due, self._order, account_id, region, group, stream, batch)
             )
             self._wake.notify()
 
@@ -286,8 +292,8 @@ class LogWriter:
         with self._wake:
             due = sorted(p for p in self._pending if p.due <= now)
             self._pending = [p for p in self._pending if p.due > now]
-        for pending in due:
-            self._put(pending.group, pending.stream, pending.batch)
+        for p in due:
+            self._put(p.account_id, p.region, p.group, p.stream, p.batch)
         return len(due)
 
     def pending(self) -> int:
@@ -314,14 +320,16 @@ class LogWriter:
                     continue
             self.flush_due()
 
-    def _put(self, group: str, stream: str, batch: list[dict[str, Any]]) -> None:
-        logs = logs_backends[self._cloud.account_id][self._cloud.region]
+    def _put(
+        self, account_id: str, region: str, group: str, stream: str, batch: list[dict[str, Any]]
+    ) -> None:
+        logs = logs_backends[account_id][region]
         with self._lock:
-            if (group, stream) not in self._streams:
+            if (account_id, region, group, stream) not in self._streams:
                 logs.ensure_log_group(group)
                 if stream not in logs.groups[group].streams:
                     logs.create_log_stream(group, stream)
-                self._streams.add((group, stream))
+                self._streams.add((account_id, region, group, stream))
             logs.put_log_events(group, stream, batch)
 
 
