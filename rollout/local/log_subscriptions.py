@@ -166,18 +166,21 @@ def chunks(
     return chunks(subscription, stream, events[:half]) + chunks(subscription, stream, events[half:])
 
 
-def invoke_as_logs(subscription: Subscription, body: str) -> None:
-    """Invoke the destination as CloudWatch Logs does: asynchronously, if its policy allows."""
+def logs_may_invoke(subscription: Subscription) -> bool:
+    """The destination's resource-based policy lets CloudWatch Logs invoke it for this group."""
     arn = parse_arn(subscription.destination_arn)
-    backend = lambda_backends[arn.account][arn.region]
-    allowed = service_may_invoke(
-        backend,
+    return service_may_invoke(
+        lambda_backends[arn.account][arn.region],
         subscription.destination_arn,
         "logs",
         subscription.source_arn,
         subscription.account_id,
     )
-    if not allowed:
+
+
+def invoke_as_logs(subscription: Subscription, body: str) -> None:
+    """Invoke the destination as CloudWatch Logs does: asynchronously, if its policy allows."""
+    if not logs_may_invoke(subscription):
         raise AccessDeniedException(subscription.destination_arn)
     invoke_async(subscription.destination_arn, body)
 
@@ -390,7 +393,9 @@ class LogSubscriptions:
                 original(stream, service, destination_arn, filter_name, log_events)
                 return
             group: LogGroup = stream.log_group
-            subscription_filter = group.subscription_filters[filter_name]
+            subscription_filter = group.subscription_filters.get(filter_name)
+            if subscription_filter is None:  # deleted while this PutLogEvents ran
+                return
             try:
                 matches = _matcher(subscription_filter.filter_pattern)
             except FilterPatternError:
@@ -447,13 +452,5 @@ def _check_lambda_destination(subscription: Subscription) -> None:
             "The destination Lambda function must be in the same account and Region as "
             "the log group."
         )
-    backend = lambda_backends[arn.account][arn.region]
-    allowed = service_may_invoke(
-        backend,
-        subscription.destination_arn,
-        "logs",
-        subscription.source_arn,
-        subscription.account_id,
-    )
-    if not allowed:
+    if not logs_may_invoke(subscription):
         raise InvalidParameterException(PERMISSION_MESSAGE)

@@ -146,3 +146,21 @@ def test_a_rule_on_alarm_state_changes_starts_its_state_machine(cloud: LocalClou
     )
     assert transitions == [("ALARM", "OK"), ("INSUFFICIENT_DATA", "ALARM")]
     assert all(i["resources"] == [alarm_arn] for i in inputs)
+
+
+def test_moto_alone_puts_no_state_change_event(cloud: LocalCloud, cw: Any) -> None:
+    sqs = cloud.client("sqs")
+    url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    alarm, _ = new_alarm(cw)
+    rule_to(cloud, alarm, {"Arn": queue["QueueArn"]})  # moto delivers to SQS at once
+    seam = cloud.seam(AlarmEvaluator)
+    seam.uninstall()
+    try:
+        cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="set by hand")
+        assert cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] == "ALARM"
+        assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    finally:
+        seam.install(cloud)
+    cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="the seam is back")
+    assert len(sqs.receive_message(QueueUrl=url)["Messages"]) == 1
