@@ -15,7 +15,12 @@ What is written, and the AWS documentation each rule follows:
   GUID]" (How CloudWatch structures logs, Lambda operator guide,
   https://docs.aws.amazon.com/lambda/latest/operatorguide/log-structure.html). As on
   AWS the date is followed by a slash and the version is in brackets:
-  `2026/11/30/[$LATEST]0123…` (32 hex digits).
+  `2026/11/30/[$LATEST]0123…` (32 hex digits). In a custom log group the stream also
+  names the function, so several functions can share the group: "The log stream naming
+  format for custom log groups follows this convention:
+  YYYY/MM/DD/<function_name>[<function_version>][<execution_environment_GUID>]"
+  (Configuring CloudWatch log groups,
+  https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html).
 - `LoggingConfig.LogFormat` Text (the default): "there are three minimal log statements
   generated per invocation (START, END and REPORT)" (same page). REPORT carries
   `Duration`, `Billed Duration`, `Memory Size`, `Max Memory Used` when it could be read,
@@ -86,25 +91,31 @@ TIMEOUT_ERROR = "Sandbox.Timedout"
 EXIT_ERROR = "Runtime.ExitError"
 
 
+def default_group(function_name: str) -> str:
+    return f"/aws/lambda/{function_name}"
+
+
 @dataclass(frozen=True)
 class LogSettings:
     """Where and how one function version's environments log."""
 
     format: str
     group: str
+    function_name: str
 
     @classmethod
     def of(cls, function: LambdaFunction) -> LogSettings:
         config = getattr(function, CONFIG_ATTRIBUTE, None) or {}
         log_format = JSON if str(config.get("LogFormat", TEXT)).upper() == "JSON" else TEXT
-        group = config.get("LogGroup") or f"/aws/lambda/{function.function_name}"
-        return cls(log_format, str(group))
+        name = str(function.function_name)
+        return cls(log_format, str(config.get("LogGroup") or default_group(name)), name)
 
-
-def stream_name(version: str, now: datetime | None = None) -> str:
-    """`YYYY/MM/DD/[VERSION]<32 hex>`: one per execution environment."""
-    day = (now or datetime.now(UTC)).strftime("%Y/%m/%d")
-    return f"{day}/[{version}]{secrets.token_hex(16)}"
+    def stream_name(self, version: str, now: datetime | None = None) -> str:
+        """`YYYY/MM/DD/[VERSION]<32 hex>`, one per execution environment; in a custom group
+        `YYYY/MM/DD/<function>[VERSION]<32 hex>`."""
+        day = (now or datetime.now(UTC)).strftime("%Y/%m/%d")
+        function = "" if self.group == default_group(self.function_name) else self.function_name
+        return f"{day}/{function}[{version}]{secrets.token_hex(16)}"
 
 
 @dataclass(frozen=True)
@@ -393,7 +404,7 @@ def _normalised(config: dict[str, Any] | None, function_name: str) -> dict[str, 
     """LoggingConfig as GetFunctionConfiguration returns it (Text and the default group)."""
     config = dict(config or {})
     config["LogFormat"] = "JSON" if str(config.get("LogFormat", TEXT)).upper() == "JSON" else TEXT
-    config.setdefault("LogGroup", f"/aws/lambda/{function_name}")
+    config.setdefault("LogGroup", default_group(function_name))
     return config
 
 

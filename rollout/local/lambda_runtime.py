@@ -468,7 +468,7 @@ class LambdaRuntime:
         if config.layers:
             opt = self._code.opt_root(config.layers)
             python_path += [str(_site_packages(opt)), str(opt / "python")]
-        stream = lambda_logs.stream_name(target.executed_version)
+        stream = config.logs.stream_name(target.executed_version)
         env = {
             **{key: os.environ[key] for key in _INHERITED_ENV if key in os.environ},
             **dict(config.variables),

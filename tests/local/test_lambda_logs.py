@@ -124,7 +124,8 @@ def test_json_format_platform_records_and_a_custom_log_group(
     invoke(lam, "json-logs", {"fail": True})
 
     streams = by_stream(logs, "/custom/json-logs")
-    assert list(map(STREAM.match, streams)) and all("[$LATEST]" in s for s in streams)
+    custom_stream = re.compile(r"^\d{4}/\d{2}/\d{2}/json-logs\[\$LATEST\][0-9a-f]{32}$")
+    assert streams and all(custom_stream.match(name) for name in streams)  # names the function
     records = [json.loads(line) for lines in streams.values() for line in lines]
     kinds = [r.get("type") for r in records]
     assert kinds.count("platform.start") == 2 and kinds.count("platform.report") == 2

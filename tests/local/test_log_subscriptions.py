@@ -32,7 +32,7 @@ from moto.logs.models import LogGroup, LogStream, SubscriptionFilter
 from rollout import samples
 from rollout.local import log_subscriptions
 from rollout.local.cloud import LocalCloud
-from rollout.local.lambda_logs import LambdaLogs
+from rollout.local.lambda_logs import LambdaLogs, LogWriter
 from rollout.local.lambda_runtime import LambdaRuntime, TooManyRequestsException
 from rollout.local.log_subscriptions import (
     BATCH_WINDOW_SECONDS,
@@ -215,6 +215,33 @@ def test_a_custom_log_group_in_json_format_with_a_json_pattern(
     assert [r["type"] for r in records] == ["platform.report", "platform.report"]
     assert all(r["record"]["status"] == "success" for r in records)
     assert {d["data"]["logGroup"] for d in deliveries} == {group}
+    # a custom group's streams name the function, so a shared group tells them apart
+    assert all(f"/{source}[$LATEST]" in d["data"]["logStream"] for d in deliveries)
+
+
+def test_lambda_logs_are_delivered_once_readable_after_the_ingestion_delay(
+    lam: Any, role: str, logs: Any, cloud: LocalCloud, tmp_path: Path
+) -> None:
+    destination = receiver(lam, role, tmp_path)
+    group = unique("/app/ingested")
+    logs.create_log_group(logGroupName=group)
+    logs.put_subscription_filter(
+        logGroupName=group, filterName="all", filterPattern="", destinationArn=destination
+    )
+    now = [100.0]
+    writer = LogWriter(delay=0.0, clock=lambda: now[0])
+    writer.delay = 2.0  # the cloud's log_delay, without a thread: the test moves the clock
+    stamp = int(time.time() * 1000)
+    writer.write(cloud, group, "2026/01/01/[1]" + "0" * 32, [{"timestamp": stamp, "message": "hi"}])
+
+    now[0] += 1.9
+    assert writer.flush_due() == 0
+    assert logs.filter_log_events(logGroupName=group)["events"] == []  # not yet readable
+    assert list(tmp_path.glob("*.json")) == []  # so not delivered either
+    now[0] += 0.1
+    assert writer.flush_due() == 1
+    [delivery] = received(tmp_path, events=1)
+    assert delivery["data"]["logEvents"][0]["message"] == "hi"
 
 
 def test_put_log_events_returns_before_anything_is_delivered(
