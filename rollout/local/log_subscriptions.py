@@ -58,8 +58,8 @@ update a filter when the group has two; checks no permission. Replaced:
 (Lambda destinations; others go to moto's own) and
 `LogGroup.put_subscription_filter(self, filter_name, filter_pattern, destination_arn,
 role_arn)` (wrapped). Read: `LogStream.log_group`, `log_stream_name`;
-`LogGroup.subscription_filters`, `name`, `account_id`, `region`, `arn`;
-`SubscriptionFilter.filter_pattern`, `destination_arn`; `logs_backends`;
+`LogGroup.subscription_filters`, `name`, `account_id`, `region`;
+`SubscriptionFilter.filter_pattern`, `destination_arn`, `update`; `logs_backends`;
 `lambda_backends`.
 """
 

@@ -580,6 +580,12 @@ def test_moto_internals_the_seam_relies_on() -> None:
     assert '"id": event.event_id' in put_events
     put_filter = inspect.getsource(MOTO_PUT_FILTER)
     assert put_filter.index("== 2") < put_filter.index("Update existing filter")
+    assert list(inspect.signature(SubscriptionFilter.update).parameters) == [
+        "self",
+        "filter_pattern",
+        "destination_arn",
+        "role_arn",
+    ]
     filter_init = inspect.getsource(SubscriptionFilter.__init__)
     for attribute in ("name", "filter_pattern", "destination_arn"):
         assert f"self.{attribute} =" in filter_init, attribute
