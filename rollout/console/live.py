@@ -17,6 +17,7 @@ was read before, and the topic says why (`problem`) until a read succeeds again.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -32,6 +33,8 @@ from rollout.aws import as_cli_error
 from rollout.console import views
 from rollout.console.budget import Budget, OutOfBudget
 from rollout.console.executions import TrackedExecution
+
+logger = logging.getLogger(__name__)
 
 LIST = "list"  # the list's topic; every other topic is an execution ARN
 LIST_SIZE = 100  # ListExecutions' largest page: the list's window
@@ -69,6 +72,7 @@ class Live:
         self._open: Counter[str] = Counter()  # topic → pages open on it
         self._versions: Counter[str] = Counter()
         self._snapshots: dict[str, Snapshot] = {}
+        self._rounds = 0  # reading rounds completed
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="console-reader")
@@ -112,6 +116,15 @@ class Live:
                 return None
             return self._snapshot(topic)
 
+    def current(self, topic: str, timeout: float) -> Snapshot | None:
+        """The topic as a round that started after this call has read it (a plain GET: no
+        page keeps it open, so what was read before may be old); None if not read within
+        `timeout` seconds."""
+        with self.watching(topic), self._changed:
+            after = self._rounds + 1  # the round under way may have passed this topic
+            self._changed.wait_for(lambda: self._rounds > after or self._stopping.is_set(), timeout)
+            return self._snapshot(topic) if self._versions[topic] > 0 else None
+
     def poke(self, arn: str) -> None:
         """Read this execution at the next round (a control was just sent to it)."""
         with self._changed:
@@ -127,8 +140,14 @@ class Live:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            self.read_due()
+            try:
+                self.read_due()
+            except Exception as error:  # a bug must not stop every page's updates
+                logger.exception("reading for the console failed")
+                self._set_list_problem(f"the console's reader failed: {error!r}")
             with self._changed:
+                self._rounds += 1
+                self._changed.notify_all()
                 self._changed.wait(TICK)
 
     def read_due(self) -> None:

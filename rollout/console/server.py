@@ -50,7 +50,7 @@ SECURITY_HEADERS = {
 }
 MAX_BODY = 512 * 1024  # above StartExecution's 256 KB input, as JSON text in JSON
 MAX_STREAMS = 64  # open pages; beyond, a page is asked to close another
-FIRST_READ = 20.0  # seconds a plain GET waits for a topic's first read
+FIRST_READ = 20.0  # seconds a plain GET waits for its topic to be read
 KEEP_ALIVE = 15.0  # seconds between comments on an idle stream
 NO_TOKEN = (
     "this console needs its token: open the URL `rollout console` printed (a new one at each start)"
@@ -232,10 +232,8 @@ def _run(handler: Handler, query: dict[str, str]) -> None:
 
 
 def _snapshot(handler: Handler, topic: str) -> None:
-    """The topic as last read; the first time, once it has been read."""
-    live = handler.console.live
-    with live.watching(topic):
-        snapshot = live.wait(topic, 0, FIRST_READ)
+    """The topic as read after the request came (within FIRST_READ seconds)."""
+    snapshot = handler.console.live.current(topic, FIRST_READ)
     if snapshot is None:
         handler._json(HTTPStatus.SERVICE_UNAVAILABLE, {"message": "not read yet; try again"})
         return
