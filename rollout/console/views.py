@@ -116,6 +116,7 @@ def detail(run: Run) -> dict[str, Any]:
         "eventCount": len(run.events),
         "events": [_event(event) for event in run.events[-MAX_EVENTS:]],
         "graph": {
+            "drawn": run.definition is not None,  # /api/graph has its layout
             "marks": {name: asdict(mark) for name, mark in marks(run.visits).items()},
             "taken": sorted(taken_edges(run.visits)),
         },

@@ -131,7 +131,7 @@ function rolloutRow(row) {
     el("td", {}, row.step || "—"),
     el("td", {}, row.loading ? "" : weightBar(row.weight)),
     el("td", { className: `health ${row.healthTone || ""}` }, row.health || ""),
-    el("td", {}, pill(row.label, row.tone), row.reason ? el("div", { className: "sub" }, row.reason) : null),
+    el("td", {}, pill(row.label, row.tone), row.reason ? el("div", { className: "sub why", title: row.reason }, row.reason) : null),
     el("td", { className: "age", dataset: { at: row.startedAt } }, age(row.startedAt)),
     el("td", { className: "sub" }, row.startedBy || ""),
   );

@@ -1,7 +1,7 @@
 // One rollout's page, live: where it stands, the controls, the graph, the weight and health
 // timeline with every check's numbers, the operator's actions and the event history. Each
 // snapshot the server sends redraws the data; the controls and what was typed stay.
-import { ApiError, follow, get, post } from "./api.js";
+import { follow, get, post } from "./api.js";
 import { timeline } from "./chart.js";
 import { age, clock, el, pill, replace, since, utc, weightBar } from "./dom.js";
 import { Graph, STATUSES } from "./graph.js";
@@ -52,15 +52,14 @@ export function showRun(view, arn, identity) {
   );
 
   async function drawGraph() {
-    if (graphAsked || !run) return;
+    if (graphAsked || !run || !run.graph.drawn) return;
     graphAsked = true;
     try {
       graph = new Graph(await get(`/api/graph?execution=${encodeURIComponent(arn)}`));
       replace(parts.graph, graph.node);
       graph.colour(run.graph.marks, run.graph.taken);
     } catch (error) {
-      graphAsked = false; // not read yet: asked again with the next snapshot
-      if (!(error instanceof ApiError && error.status === 404)) replace(parts.graph, error.message);
+      replace(parts.graph, error.message);
     }
   }
 
