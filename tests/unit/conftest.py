@@ -46,7 +46,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("LOCK_TABLE", TABLE)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "rollout")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "lambda-rollout")  # as template.yaml
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Rollout")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
     yield
