@@ -5,10 +5,11 @@ test process uses it one way at a time (`CloudManager`):
 - `cloud`: the shared LocalCloud, with template.yaml deployed. Started on first use and
   kept for every module that asks for it, on every xdist worker its own.
 - `isolated_cloud(seams=[...])`: a cloud with only some seams; stops the shared one first.
-- moto in-process (`mock_aws`), or moto's classes looked at alone (`no_cloud`): no cloud
-  may run. Entering `mock_aws` stops the shared cloud by itself (`_moto_has_one_owner`):
-  its seams would otherwise change what the mock does (a SAM-shaped CloudFormation,
-  executing state machines), and the mock's reset would empty the shared cloud.
+- moto in-process (`mock_aws`), or moto's classes looked at alone: no cloud may run
+  (`no_cloud`, or `cloud_manager.without_cloud()` in a module fixture). `mock_aws` refuses
+  to start beside a cloud (`_moto_has_one_owner`): the seams would change what the mock
+  does (a SAM-shaped CloudFormation, executing state machines), and its reset would empty
+  the cloud.
 
 Tests run in parallel (pytest-xdist, one process per worker) and in random order
 (pytest-randomly); the README's Development section says how to replay an order.
@@ -17,6 +18,7 @@ Tests run in parallel (pytest-xdist, one process per worker) and in random order
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -94,18 +96,54 @@ def cloud_manager() -> Iterator[CloudManager]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _moto_has_one_owner(cloud_manager: CloudManager) -> Iterator[None]:
-    """`mock_aws` (as a context, a decorator or started by hand) stops the shared cloud first."""
+def _moto_has_one_owner() -> Iterator[None]:
+    """`mock_aws` (a context, a decorator or started by hand) refuses to start beside a
+    LocalCloud, whichever test ran before."""
     start = MockAWS.start
 
-    def start_without_cloud(mock: MockAWS, reset: bool = True) -> None:
-        if not MockAWS._nested_count:
-            cloud_manager.without_cloud()
+    def start_alone(mock: MockAWS, reset: bool = True) -> None:
+        running = LocalCloud._running
+        if running is not None and not MockAWS._nested_count:
+            raise RuntimeError(
+                f"mock_aws started while a LocalCloud runs (port {running.port}): its seams "
+                "would change what the mock does. Request the `no_cloud` fixture first (before "
+                "fixtures that set the environment: stopping a cloud restores its variables)."
+            )
         start(mock, reset=reset)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(MockAWS, "start", start_without_cloud)
+        patch.setattr(MockAWS, "start", start_alone)
         yield
+
+
+def _environment_without_clouds() -> dict[str, str]:
+    """os.environ as it would be with no LocalCloud running: a running cloud's variables as
+    they were before it started (it puts them back when it stops)."""
+    env = dict(os.environ)
+    env.pop("PYTEST_CURRENT_TEST", None)  # pytest's own, changed for every test
+    running = LocalCloud._running
+    for key, value in (running._saved_env if running is not None else {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _environment_left_as_found() -> Iterator[None]:
+    """Each module leaves the process environment as it found it, whichever cloud it left
+    running: a variable left behind reaches every later module on the worker."""
+    before = _environment_without_clouds()
+    yield
+    after = _environment_without_clouds()
+    changed = sorted(
+        key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
+    )
+    assert not changed, (
+        f"the module changed the environment for good: {changed}. Set variables with "
+        "monkeypatch, undone inside the lifetime of any cloud started meanwhile."
+    )
 
 
 @pytest.fixture(scope="module")
@@ -118,14 +156,19 @@ def cloud(cloud_manager: CloudManager) -> LocalCloud:
 def isolated_cloud(
     cloud_manager: CloudManager,
 ) -> Callable[..., AbstractContextManager[LocalCloud]]:
-    """`with isolated_cloud(seams=[...]) as cloud:` — a cloud with only the given seams."""
+    """`with isolated_cloud(seams=[...]) as cloud:` — a cloud with only the given seams.
+
+    The shared cloud stops here, before the test's own fixtures change the environment
+    (stopping a cloud puts back the variables it set)."""
+    cloud_manager.release_shared()
     return cloud_manager.isolated
 
 
 @pytest.fixture
 def no_cloud(cloud_manager: CloudManager) -> None:
-    """For tests of moto alone (its unpatched internals, a seam installed by hand): no
-    LocalCloud, so no seam, is installed while they run."""
+    """For tests of moto alone (its unpatched internals, a seam installed by hand) or
+    in-process (`mock_aws`): no LocalCloud, so no seam, while they run. Request it before
+    fixtures that set the environment (stopping a cloud puts back the variables it set)."""
     cloud_manager.without_cloud()
 
 
