@@ -178,11 +178,18 @@ def load_event() -> Callable[[str], Any]:
     return lambda relative: json.loads((EVENTS / relative).read_text())
 
 
+SLOW_TIMEOUT = 600  # seconds: a slow test on a loaded machine comes closest to the default
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules marked `slow` first: started last on a worker, one would keep the run going
-    alone. Otherwise the order is pytest-randomly's (a stable sort keeps it)."""
+    alone. Otherwise the order is pytest-randomly's (a stable sort keeps it). Their tests
+    get SLOW_TIMEOUT instead of pytest-timeout's default."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
 
 
 class WorkerOrder:
@@ -222,7 +229,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     order: WorkerOrder = config.pluginmanager.get_plugin("worker-order")
     for worker in sorted(order.failed - {"main"}):
         files = " ".join(order.files[worker])
-        write(
-            f"{worker} failed; its files, in one process: pytest -p no:xdist "
-            f"--randomly-seed={seed} {files}"
-        )
+        replay = f".venv/bin/pytest --randomly-seed={seed} {files}"
+        write(f"{worker} failed; its files in one process: {replay}")

@@ -14,6 +14,8 @@ import pytest
 from rollout.samples import code_zip
 from tests.local.served import aws, client, served_cloud
 
+pytestmark = pytest.mark.slow
+
 HANDLER = b"""
 def handler(event, context):
     if event.get("fail"):

@@ -19,7 +19,7 @@ from tests.reliability.rollouts import (
     wait_for_end,
 )
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 MANY = 50
 # On a 2-CPU machine, 50 simultaneous cold starts of each task Lambda (one process each)

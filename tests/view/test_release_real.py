@@ -25,7 +25,7 @@ from rollout.view.run import Outcome, Run, fetch_run
 from rollout.view.watch import render
 from tests.cli.test_watch_view import text_of
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 ALIAS = "live"
 HANDLER = """

@@ -27,7 +27,7 @@ from tests.workflow.conftest import (
     weights_of,
 )
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 GOOD, BAD = {"order": "ok"}, {"order": "bad"}
 QUICK = {"steps": [{"percentage": 10, "waitSeconds": 1}, {"percentage": 50, "waitSeconds": 1}]}
