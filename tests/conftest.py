@@ -42,10 +42,14 @@ class CloudManager:
     def __init__(self) -> None:
         self._shared: LocalCloud | None = None
         self._attached: dict[str, Any] = {}  # what was built on the shared cloud, by name
+        # Set by without_cloud(), reset by every cloud and at every module's start: mock_aws
+        # needs it in every order, not only when no cloud happens to run.
+        self.moto_alone = False
 
     def shared(self) -> LocalCloud:
         if self._shared is None:
             _refuse_inside_mock_aws()
+            self.moto_alone = False
             self._shared = LocalCloud().start()
         return self._shared
 
@@ -67,6 +71,7 @@ class CloudManager:
     def isolated(self, **kwargs: Any) -> Iterator[LocalCloud]:
         self.release_shared()
         _refuse_inside_mock_aws()
+        self.moto_alone = False
         kwargs.setdefault("template", None)
         with LocalCloud(**kwargs) as cloud:
             yield cloud
@@ -81,6 +86,7 @@ class CloudManager:
                 "in-process while its module holds an isolated cloud; give that test a module "
                 "of its own, or scope the cloud fixture to the test"
             )
+        self.moto_alone = True
 
 
 def _refuse_inside_mock_aws() -> None:
@@ -96,24 +102,28 @@ def cloud_manager() -> Iterator[CloudManager]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _moto_has_one_owner() -> Iterator[None]:
-    """`mock_aws` (a context, a decorator or started by hand) refuses to start beside a
-    LocalCloud, whichever test ran before."""
+def _moto_has_one_owner(cloud_manager: CloudManager) -> Iterator[None]:
+    """`mock_aws` (a context, a decorator or started by hand) starts only where the module
+    said no cloud may run: beside one, its seams would change what the mock does."""
     start = MockAWS.start
 
     def start_alone(mock: MockAWS, reset: bool = True) -> None:
-        running = LocalCloud._running
-        if running is not None and not MockAWS._nested_count:
+        if not MockAWS._nested_count and not cloud_manager.moto_alone:
             raise RuntimeError(
-                f"mock_aws started while a LocalCloud runs (port {running.port}): its seams "
-                "would change what the mock does. Request the `no_cloud` fixture first (before "
-                "fixtures that set the environment: stopping a cloud restores its variables)."
+                "mock_aws needs moto to itself: request the `no_cloud` fixture first (before "
+                "fixtures that set the environment: stopping a cloud restores its variables), "
+                "or call cloud_manager.without_cloud() in a module fixture."
             )
         start(mock, reset=reset)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(MockAWS, "start", start_alone)
         yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _moto_alone_is_declared_per_module(cloud_manager: CloudManager) -> None:
+    cloud_manager.moto_alone = False
 
 
 def _environment_without_clouds() -> dict[str, str]:

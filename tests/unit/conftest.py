@@ -31,7 +31,7 @@ def _no_shared_cloud(cloud_manager: Any) -> Iterator[None]:
     boto3 clients are cached for the module (moto intercepts clients made at any time;
     building one costs ~0.1 s) and forgotten after it, so no other test inherits them.
     """
-    cloud_manager.release_shared()
+    cloud_manager.without_cloud()
     clients.reset()
     yield
     clients.reset()
