@@ -27,6 +27,8 @@ MANY = 50
 # CPU. Spreading the starts lets warm environments be reused, as they would be on AWS.
 STAGGER_SECONDS = 0.05
 SAME_ALIAS = 10
+# All 50 end within this (a quiet machine: ~100 s; one loaded by other test processes: more).
+ALL_END_SECONDS = 480
 
 
 def minimal(name: str, target: str) -> dict:
@@ -46,7 +48,8 @@ def test_fifty_rollouts_of_different_functions_at_once_all_succeed(cloud, faults
         arns.append(start(cloud, minimal(name, versions[name][1])))
         time.sleep(STAGGER_SECONDS)
 
-    ended = [wait_for_end(cloud, arn, timeout=240) for arn in arns]
+    deadline = time.monotonic() + ALL_END_SECONDS
+    ended = [wait_for_end(cloud, arn, timeout=deadline - time.monotonic()) for arn in arns]
 
     assert [e["status"] for e in ended] == ["SUCCEEDED"] * MANY, [
         (e["name"], e.get("error"), e.get("cause")) for e in ended if e["status"] != "SUCCEEDED"
