@@ -444,8 +444,9 @@ def runs(
     A module declares `scenarios(cloud, workflow) -> {name: callable}`; each callable
     sets up its own sample function (and faults), runs its rollout(s) and returns what
     the tests assert on. Rollouts spend most of their time waiting, so a module lasts
-    about as long as its slowest scenario. Modules run one after another: more rollouts
-    at once would need more execution environments (cold starts) than they save.
+    about as long as its slowest scenario. The modules a worker runs come one after
+    another (other workers have clouds of their own): more rollouts at once on one cloud
+    would need more execution environments (cold starts) than they save.
     """
     with concurrently(request.module.scenarios(workflow_cloud, workflow)) as futures:
         yield Runs(futures)
