@@ -27,7 +27,6 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from moto.core.config import default_user_config
 from moto.moto_api._internal import moto_api_backend
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from rollout.local.alarms import AlarmEvaluator
 from rollout.local.cloudformation import CloudFormationSeam
@@ -38,9 +37,10 @@ from rollout.local.lambda_logs import LambdaLogs
 from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.local.lambda_versions import LambdaVersions
 from rollout.local.metric_delay import LOG_DELAY_SECONDS
+from rollout.local.moto_server import MotoServer
+from rollout.local.quotas import QuotaMiddleware, Quotas
 from rollout.local.s3_policies import BucketPolicyConditions
 from rollout.local.seam import Seam
-from rollout.local.serving import quiet_disconnects
 from rollout.local.stacks import StackConsistency
 from rollout.local.stepfunctions import StepFunctionsEvents
 
@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "us-east-1"
 STACK_NAME = "rollout"
+# AWS's API rate quotas (quotas.py) are enforced unless a cloud is started with quotas=False;
+# `rollout local up`, `make demo`, the tests and the benchmarks all take this default.
+QUOTAS_BY_DEFAULT = True
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
 
@@ -78,6 +81,7 @@ class LocalCloud:
         seams: list[type[Seam]] | None = None,
         metric_delay: float = 0.0,
         log_delay: float | None = None,
+        quotas: bool = QUOTAS_BY_DEFAULT,
     ) -> None:
         self.requested_port = port
         self.region = region
@@ -85,7 +89,9 @@ class LocalCloud:
         self.template = template
         self.stack_name = stack_name
         self.stack_outputs: dict[str, str] = {}
-        self._server: ThreadedMotoServer | None = None
+        self._server: MotoServer | None = None
+        # AWS's per-account, per-Region API rate quotas; counted even when not enforced
+        self.quotas = Quotas(enforced=quotas)
         self._seams: list[Seam] = []
         self._seam_types = seams  # None: all of them; tests of one seam pass just that one
         self._saved_env: dict[str, str | None] = {}
@@ -200,14 +206,13 @@ class LocalCloud:
     # -- internals -------------------------------------------------------------------
 
     def _start_server(self) -> None:
-        # moto's server thread dies silently on a busy port and start() would wait forever.
+        # A busy port is refused by name, not as the bare OSError the bind would raise.
         if self.requested_port:
             _ensure_port_free(self.requested_port)
-        self._server = ThreadedMotoServer(
-            ip_address="127.0.0.1", port=self.requested_port, verbose=False
+        self._server = MotoServer(
+            "127.0.0.1", self.requested_port, lambda moto: QuotaMiddleware(moto, self.quotas)
         )
         self._server.start()
-        quiet_disconnects(self._server._server)  # type: ignore[arg-type]
 
     def _abort_running_executions(self) -> None:
         """Executions run on moto threads; stop them before the seams they call go away.
