@@ -38,7 +38,8 @@ from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.local.lambda_versions import LambdaVersions
 from rollout.local.metric_delay import LOG_DELAY_SECONDS
 from rollout.local.moto_server import MotoServer
-from rollout.local.quotas import QuotaMiddleware, Quotas
+from rollout.local.quota_table import ENFORCED_BY_DEFAULT
+from rollout.local.quotas import STATS_PATH, QuotaMiddleware, Quotas
 from rollout.local.s3_policies import BucketPolicyConditions
 from rollout.local.seam import Seam
 from rollout.local.stacks import StackConsistency
@@ -49,9 +50,6 @@ logger = logging.getLogger(__name__)
 ACCOUNT_ID = "123456789012"  # moto's default account
 DEFAULT_REGION = "us-east-1"
 STACK_NAME = "rollout"
-# AWS's API rate quotas (quotas.py) are enforced unless a cloud is started with quotas=False;
-# `rollout local up`, `make demo`, the tests and the benchmarks all take this default.
-QUOTAS_BY_DEFAULT = True
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
 
@@ -81,7 +79,7 @@ class LocalCloud:
         seams: list[type[Seam]] | None = None,
         metric_delay: float = 0.0,
         log_delay: float | None = None,
-        quotas: bool = QUOTAS_BY_DEFAULT,
+        quotas: bool = ENFORCED_BY_DEFAULT,
     ) -> None:
         self.requested_port = port
         self.region = region
@@ -163,6 +161,11 @@ class LocalCloud:
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def quotas_url(self) -> str:
+        """GET it for the quota counters (quotas.py), as `self.quotas.stats()` returns them."""
+        return f"{self.endpoint}{STATS_PATH}"
 
     @property
     def faults(self) -> FaultInjection:

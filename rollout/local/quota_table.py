@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 ANY_OTHER = frozenset({"*"})  # every operation of the service not in another entry
+# LocalCloud's default (`rollout local up`, `make demo`, the tests and the benchmarks take it);
+# `LocalCloud(quotas=False)` and `rollout local up --quotas off` count calls without throttling.
+ENFORCED_BY_DEFAULT = True
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ IAM_Q = Source(
     "not read directly: the value as several secondary write-ups quote this page",
 )
 IAM_BLOG = Source(
-    "How to monitor and query IAM resources at scale – Part 2 (AWS Security Blog)",
+    "How to monitor and query IAM resources at scale - Part 2 (AWS Security Blog)",
     "https://aws.amazon.com/blogs/security/how-to-monitor-and-query-iam-resources-at-scale-part-2/",
     "stored page",
 )
@@ -276,8 +279,7 @@ def _cloudwatch(operation: str, rate: float, adjustable: str) -> Quota:
         frozenset({operation}),
         per_second(rate),
         CW_GR,
-        f"Rate of {operation} requests | Each supported Region: {rate:g} per second | "
-        f"{adjustable}",
+        f"Rate of {operation} requests | Each supported Region: {rate:g} per second | {adjustable}",
     )
 
 
@@ -646,8 +648,7 @@ NO_QUOTA: tuple[NoQuota, ...] = (
     NoQuota(
         "s3",
         ANY_OTHER,
-        "a floor per partitioned prefix, not an account quota, and S3 adds prefixes as it "
-        "scales",
+        "a floor per partitioned prefix, not an account quota, and S3 adds prefixes as it scales",
         S3_PERF,
         "at least 3,500 PUT/COPY/POST/DELETE or 5,500 GET/HEAD requests per second per "
         "partitioned Amazon S3 prefix. There are no limits to the number of prefixes in a "
@@ -723,9 +724,7 @@ def _lookup() -> tuple[dict[tuple[str, str], Quota], set[tuple[str, str]]]:
             if key in named:
                 raise ValueError(f"{quota.service} {operation} is in two quotas")
             named[key] = quota
-    unlimited = {
-        (entry.service, operation) for entry in NO_QUOTA for operation in entry.operations
-    }
+    unlimited = {(entry.service, operation) for entry in NO_QUOTA for operation in entry.operations}
     both = {key for key in unlimited if key in named}
     if both:
         raise ValueError(f"both enforced and not: {sorted(both)}")

@@ -79,7 +79,7 @@ class Call:
 
 
 class TokenBucket:
-    """`rate.burst` tokens at most, refilled continuously at `rate.per_second`."""
+    """`burst` tokens at most (full at first), refilled continuously at `per_second`."""
 
     def __init__(self, per_second: float, burst: float, now: float) -> None:
         self.per_second = per_second
@@ -88,8 +88,9 @@ class TokenBucket:
         self._at = now
 
     def take(self, cost: int, now: float) -> bool:
-        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.per_second)
-        self._at = now
+        elapsed = max(0.0, now - self._at)
+        self._tokens = min(self.burst, self._tokens + elapsed * self.per_second)
+        self._at = max(self._at, now)
         if self._tokens < cost:
             return False
         self._tokens -= cost
@@ -107,7 +108,7 @@ class Quotas:
 
     def __init__(self, enforced: bool = True, clock: Callable[[], float] = time.monotonic):
         self.enforced = enforced
-        self._clock = clock
+        self.clock = clock  # seconds; tests stop it to hold a bucket empty
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str, str, str], TokenBucket] = {}
         self._tallies: dict[tuple[str, str, str, str], Tally] = {}
@@ -127,7 +128,7 @@ class Quotas:
         return allowed
 
     def _take(self, call: Call, quota: Quota) -> bool:
-        now = self._clock()
+        now = self.clock()
         key = (call.account, call.region, quota.service, quota.bucket)
         if key not in self._buckets:
             rate = quota.in_region(call.region)
