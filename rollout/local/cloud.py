@@ -35,7 +35,7 @@ from rollout.local.eventbridge import EventBridgeDelivery
 from rollout.local.faults import FaultInjection
 from rollout.local.lambda_logs import LambdaLogs
 from rollout.local.lambda_runtime import LambdaRuntime
-from rollout.local.lambda_versions import LambdaVersions
+from rollout.local.lambda_versions import ACCOUNT_LIMIT, LambdaVersions
 from rollout.local.metric_delay import LOG_DELAY_SECONDS
 from rollout.local.moto_server import MotoServer
 from rollout.local.quota_table import ENFORCED_BY_DEFAULT
@@ -242,7 +242,14 @@ class LocalCloud:
 
     def _set_env(self) -> None:
         # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
-        env = {"MOTO_PORT": str(self.port), "AWS_DEFAULT_REGION": self.region, **LOCAL_ENV}
+        env = {
+            "MOTO_PORT": str(self.port),
+            "AWS_DEFAULT_REGION": self.region,
+            # PutFunctionConcurrency keeps 100 of the account's concurrency unreserved, as
+            # Lambda does (lambda_versions.py: what GetAccountSettings reports)
+            "MOTO_LAMBDA_CONCURRENCY_QUOTA": str(ACCOUNT_LIMIT["ConcurrentExecutions"]),
+            **LOCAL_ENV,
+        }
         for key, value in env.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
