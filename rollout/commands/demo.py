@@ -70,11 +70,13 @@ def run(args: argparse.Namespace) -> int:
         tags = demo.rollout_tags(args.time_scale, args.check_interval)
         outcomes = _story(console, cloud, args.rate, tags)
         cleaned = demo.clean_up_versions(cloud, KEEP)
+        quota_use = _quota_use(cloud.quotas.stats())
     finally:
         with console.status("stopping the local cloud …"):
             cloud.stop()
     console.print(_summary(outcomes, time.monotonic() - started))
     _show_clean_up(console, cleaned)
+    console.print(quota_use, soft_wrap=True)
     return Exit.OK if _as_expected(outcomes) else Exit.FAILED
 
 
@@ -103,6 +105,11 @@ def _story(
         f"AWS's delays: Lambda metrics readable {cloud.metric_delay:g} s after their minute "
         f"ends, logs {cloud.log_delay:g} s after each invocation"
     )
+    if cloud.quotas.enforced:
+        console.print(
+            "AWS's API rate quotas enforced per account and Region, each throttled call "
+            "answered with the service's own error (rollout/local/quota_table.py)"
+        )
     stable = demo.create_sample_function(clients["lambda"], clients["iam"], tags)
     listed = ", ".join(f"{key}={value}" for key, value in tags.items())
     console.print(
@@ -140,6 +147,17 @@ def _as_expected(outcomes: list[demo.Outcome]) -> bool:
         and faulty.status == "FAILED"
         and faulty.alias_version == healthy.version
     )
+
+
+def _quota_use(stats: dict[str, Any]) -> str:
+    """'API calls: 1234, of which throttled by AWS's quotas: 3 (FilterLogEvents 3)'."""
+    calls = sum(row["allowed"] + row["throttled"] for row in stats["operations"])
+    throttled = {
+        row["operation"]: row["throttled"] for row in stats["operations"] if row["throttled"]
+    }
+    which = ", ".join(f"{operation} {count}" for operation, count in sorted(throttled.items()))
+    line = f"API calls: {calls}, of which throttled by AWS's quotas: {sum(throttled.values())}"
+    return f"{line} ({which})" if which else line
 
 
 def _summary(outcomes: list[demo.Outcome], seconds: float) -> Table:
