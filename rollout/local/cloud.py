@@ -221,7 +221,13 @@ class LocalCloud:
         """Executions run on moto threads; stop them before the seams they call go away.
         Best effort and bounded: stopping must never hang or leave the cloud half-stopped
         (moto's StopExecution waits for the execution's state lock)."""
-        sfn = self.client("stepfunctions", connect_timeout=2, read_timeout=5)
+        # ListExecutions refills 5 a second: a throttled call is retried, a few times
+        sfn = self.client(
+            "stepfunctions",
+            connect_timeout=2,
+            read_timeout=5,
+            retries={"mode": "standard", "max_attempts": 4},
+        )
         try:
             machines = sfn.list_state_machines()["stateMachines"]
             running = [

@@ -253,10 +253,10 @@ def _credential_scope(environ: dict[str, Any]) -> str | None:
 
 def _form(environ: dict[str, Any]) -> dict[str, list[str]]:
     """A query-protocol request's form body, read and put back for moto."""
-    if not environ.get("CONTENT_TYPE", "").startswith(_FORM):
-        return {}
     length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
+    if not length or not environ.get("CONTENT_TYPE", "").startswith(_FORM):
+        return {}
+    body = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(body)
     return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
 

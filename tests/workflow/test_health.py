@@ -68,7 +68,7 @@ def alarm_fires_in_step_2(cloud: Any, workflow: Workflow) -> tuple[Result, str]:
     ]
 
     def payload() -> dict[str, str]:
-        return BAD if function.alias()[1].get(target, 0) >= 0.3 else GOOD
+        return BAD if function.recent_alias()[1].get(target, 0) >= 0.3 else GOOD
 
     document = function.rollout(
         target,
@@ -206,7 +206,7 @@ def bake(cloud: Any, workflow: Workflow, mode: str) -> Result:
     target = function.publish(mode)
 
     def payload() -> dict[str, str]:
-        return BAD if function.alias() == (target, {}) else GOOD
+        return BAD if function.recent_alias() == (target, {}) else GOOD
 
     document = function.rollout(
         target,

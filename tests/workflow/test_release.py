@@ -66,7 +66,7 @@ def fails_at_step_2(cloud: Any, workflow: Workflow) -> Release:
     failing = functions[1]
 
     def payload() -> dict[str, str]:
-        return BAD if failing.alias()[1].get(targets[1], 0) >= 0.3 else GOOD
+        return BAD if failing.recent_alias()[1].get(targets[1], 0) >= 0.3 else GOOD
 
     steps = [
         {"percentage": 10, "waitSeconds": 1},
