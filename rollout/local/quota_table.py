@@ -1,17 +1,18 @@
 """AWS's API rate quotas, per account and Region, as the local cloud enforces them.
 
 Every value is quoted from AWS's documentation: the page title, its URL, and the row as the
-page words it (from the copies in the project's research notes, /work/notes, which say which
-copy of each page was read: the current page through a mirror, or the archived `awsdocs`
-repository where the current table was not retrieved). `tests/local/test_quota_table.py`
-pins every value, so a change here is deliberate.
+page words it. Each `Source` says which copy was read: the current page (through a mirror),
+or the archived `awsdocs` repository where the current table's row was not retrieved.
+`tests/local/test_quota_table.py` pins every value, so a change here is deliberate.
 
-Buckets. Only Step Functions (and API Gateway, for API invocations) publish a bucket size
-and a refill rate; those are used as published. Everywhere else AWS publishes a rate only
-("N per second"). For those the bucket holds one second of tokens (burst = rate). That is
-our assumption, not AWS's words; it follows AWS's own description of its token buckets
-("a bucket of virtual tokens is refilled every second", IAM_BLOG below): a client may spend
-one second's allowance at once, never more, and an idle second earns no credit beyond it.
+Buckets. Step Functions publishes a bucket size and a refill rate per API; those are used as
+published. (API Gateway publishes one too, for invoking the APIs it serves, which this cloud
+does not serve: see `NO_QUOTA`. DynamoDB's DescribeLimits, "more than once in a minute", is a
+bucket of one.) Everywhere else AWS publishes a rate only ("N per second"). For those the
+bucket holds one second of tokens (burst = rate). That is our assumption, not AWS's words;
+it follows AWS's own description of its token buckets ("a bucket of virtual tokens is
+refilled every second", IAM_BLOG below): a client may spend one second's allowance at once,
+never more, and an idle second earns no credit beyond it.
 
 Regions. A quota's `rate` is "each of the other supported Regions"; `regions` holds the
 Regions AWS names with a different value.

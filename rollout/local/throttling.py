@@ -1,7 +1,7 @@
 """The throttling error each AWS service sends, on the wire, per protocol.
 
-What AWS sends (research notes, /work/notes/research-aws-quotas.md §2; botocore 1.44's
-parsers and standard retry mode checked against each shape by
+What AWS sends (from AWS's pages and real responses quoted in public issues, as named
+below; botocore 1.44's parsers and standard retry mode are checked against each shape by
 tests/local/test_quotas_contract.py):
 
 - CloudWatch Logs, Step Functions, EventBridge (awsJson): HTTP 400,
