@@ -20,6 +20,7 @@ import pytest
 from rollout import samples
 from rollout.cli import main
 from rollout.commands.status import recent_runs
+from rollout.local.cloud import PATIENT_RETRIES
 from rollout.view.release import Verdict, function_rows
 from rollout.view.run import Outcome, Run, fetch_run
 from rollout.view.watch import render
@@ -117,7 +118,7 @@ def releases(cloud: Any, env: None) -> dict[str, str]:
     and "pre" (its worker fails its pre-traffic check)."""
     # nine functions created and published at once, on Lambda's control-plane quota (15 a
     # second): retried with standard mode's backoff for longer than the default 3 attempts
-    lam = cloud.client("lambda", retries={"mode": "standard", "max_attempts": 9})
+    lam = cloud.client("lambda", retries=PATIENT_RETRIES)
     sfn = cloud.client("stepfunctions")
     role = samples.lambda_role(cloud.client("iam"), "release-view")
     versions = {

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from moto.awslambda.models import LambdaAlias, LambdaBackend
 
-from rollout.local.cloud import LocalCloud
+from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
 from rollout.samples import Traffic, code_zip, lambda_role
 
 ALIAS = "live"
@@ -44,7 +44,7 @@ POLL = 0.2
 # control-plane quota (15 requests a second per account and Region), and the scenarios of a
 # module poll at once: throttled calls are retried as a careful user's script retries them,
 # with standard mode's backoff, for longer than the default 3 attempts.
-PATIENT = {"retries": {"mode": "standard", "max_attempts": 9}}
+PATIENT = {"retries": PATIENT_RETRIES}
 # A payload function runs for every request (10 a second): it reads the alias at most this
 # often, not once per request, which alone would take most of that quota.
 ALIAS_READ_EVERY = 0.5
@@ -318,6 +318,12 @@ class Workflow:
     def _ended(self, arn: str) -> Json | None:
         described: Json = self.sfn.describe_execution(executionArn=arn)
         return None if described["status"] == "RUNNING" else described
+
+    def has_left(self, arn: str, state: str) -> bool:
+        """Whether the execution has left `state` (its task finished) at least once."""
+        return any(
+            e.get("stateExitedEventDetails", {}).get("name") == state for e in self.history(arn)
+        )
 
     def history(self, arn: str) -> list[Json]:
         events: list[Json] = []

@@ -12,6 +12,7 @@ import pytest
 
 from tests.workflow.conftest import (
     ALIAS,
+    EXECUTION_POLL,
     Finished,
     SampleFunction,
     Workflow,
@@ -104,7 +105,13 @@ def drift(cloud: Any, workflow: Workflow) -> tuple[SampleFunction, str, str, Fin
             },
         )
     )
-    deadline_poll("the 10 % step", lambda: function.alias()[1])
+    # the step has begun once Shift traffic has set the alias and read it back: the hotfix
+    # lands during the step, not between the workflow's write and its check of that write
+    deadline_poll(
+        "the 10 % step",
+        lambda: workflow.has_left(arn, "Shift traffic"),
+        every=EXECUTION_POLL,
+    )
     function.set_alias(hotfix)
     return function, target, hotfix, workflow.wait(arn)
 
