@@ -18,8 +18,9 @@ interpreter, which calls Lambda over HTTP with access key "ak") and, per request
 2. takes a token from that (account, Region, quota) bucket; with none left it answers with
    the service's own throttling error (throttling.py) and moto never sees the request.
    Every attempt counts, retries included, as on AWS;
-3. counts it, allowed or throttled, per (account, Region, service, operation), whether or
-   not the cloud enforces quotas (`LocalCloud(quotas=False)` only counts). `Quotas.stats()`
+3. counts it, allowed or throttled, per (account, Region, service, operation) (S3 and API
+   Gateway, which no quota applies to, are not counted), whether or not the cloud enforces
+   quotas (`LocalCloud(quotas=False)` only counts). `Quotas.stats()`
    in process, and `GET /_rollout/quotas` on the cloud's endpoint, return the counters.
 
 Calls that stay inside moto (the Lambda runtime writing logs and metrics, CloudFormation
@@ -217,8 +218,9 @@ _REASONS = {200: "OK", 400: "Bad Request", 429: "Too Many Requests"}
 
 
 def identify(environ: dict[str, Any]) -> Call | None:
-    """(account, Region, service, operation) of a SigV4-signed request; None for anything
-    else (presigned SigV2 URLs, moto's own API), which no quota applies to."""
+    """(account, Region, service, operation) of a SigV4-signed request. None, uncounted,
+    for what no quota applies to: unsigned and SigV2 requests, moto's own API, and the
+    rest-protocol services other than Lambda (S3, API Gateway; quota_table.NO_QUOTA)."""
     scope = _credential_scope(environ)
     if scope is None:
         return None
