@@ -18,12 +18,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from rollout_core.channel import Control
+from rollout_core.names import ErrorName
+
 from benchmarks import cloudrun
 from benchmarks.cloudrun import Deadline
 from benchmarks.reaction import Settings, wait_until
 from benchmarks.stats import summary
 from benchmarks.targets import ALIAS, Fleet, Target, alias_state
-from rollout.commands.control import make_control, send
+from rollout.commands.control import send
 
 STEP_SECONDS = 300  # the step never ends during a trial: only the control ends it
 BY = "arn:aws:iam::123456789012:user/benchmark"
@@ -63,12 +66,12 @@ def trial(
         time.sleep(random.uniform(0.3, 2 * settings.check_interval))
         expected = (target.stable, {})
     else:
-        send(ddb, table, key, execution, make_control("promote-full", "benchmark", BY))
+        send(ddb, table, key, execution, Control.new("promote-full", "benchmark", BY))
         wait_until(
             lambda: _lock(ddb, table, target).get("state") == "awaiting-approval", 0.05, deadline
         )
         expected = (target.new, {})
-    send(ddb, table, key, execution, make_control(kind, "benchmark", BY))
+    send(ddb, table, key, execution, Control.new(kind, "benchmark", BY))
     sent = time.monotonic()
     wait_until(lambda: alias_state(lam, target) == expected, settings.poll, deadline)
     seconds = time.monotonic() - sent
@@ -98,7 +101,7 @@ def run(
                     pool.submit(trial, clients, arn, table, t, kind, settings) for t in group
                 ]
                 outcomes += [future.result() for future in futures]
-        expected = ("FAILED", "RolloutAborted") if kind == "abort" else ("SUCCEEDED", None)
+        expected = ("FAILED", ErrorName.ROLLOUT_ABORTED) if kind == "abort" else ("SUCCEEDED", None)
         results[kind] = {
             "trials": outcomes,
             "summary": summary([o["seconds"] for o in outcomes]),

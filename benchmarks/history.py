@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-WAIT_STATES = ("Wait for next check", "Wait during bake")
-CHECK_CYCLE = ("Check health", "Step done?")  # entered after every "Wait for next check"
-STEP_STATES = ("Shift traffic", "Next step?")  # entered once per weighted step
+from rollout_core.names import WAIT_STATES, State
+
+# entered after every Wait for next check
+CHECK_CYCLE: tuple[str, ...] = (State.CHECK_HEALTH, State.STEP_DONE)
+STEP_STATES: tuple[str, ...] = (State.SHIFT_TRAFFIC, State.NEXT_STEP)  # once per weighted step
 _TASK_ENDS = ("TaskSucceeded", "TaskFailed", "TaskTimedOut")
 
 
@@ -91,7 +93,7 @@ def figures(described: dict[str, Any], events: list[dict[str, Any]]) -> Executio
 def _plan(events: list[dict[str, Any]]) -> dict[str, Any]:
     for event in events:
         details = event.get("stateExitedEventDetails", {})
-        if details.get("name") == "Prepare":
+        if details.get("name") == State.PREPARE:
             return dict(json.loads(details["output"]).get("plan", {}))
     return {}
 

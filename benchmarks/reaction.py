@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from rollout_core.names import ErrorName
+
 from benchmarks import cloudrun
 from benchmarks.cloudrun import Deadline
 from benchmarks.stats import summary
@@ -139,6 +141,6 @@ def run(
         results[kind] = {
             "trials": outcomes,
             "summary": summary(seconds),
-            "rolledBack": sum(o["error"] == "HealthCheckFailed" for o in outcomes),
+            "rolledBack": sum(o["error"] == ErrorName.HEALTH_CHECK_FAILED for o in outcomes),
         }
     return results

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rollout_core.names import State
+
 SOURCES = (
     "Prices (US East, N. Virginia), checked when this benchmark was written: Step Functions "
     "Standard $0.025 per 1,000 state transitions "
@@ -327,7 +329,7 @@ def _releases(r: dict[str, Any]) -> str:
     rows = "\n".join(
         f"| {row['functions']} | {row['transitions']} | {row['taskInvocations']} | "
         f"{row['waitsSeconds']:g} | {row['wallSeconds']:.2f} | {row['overheadSeconds']:.2f} | "
-        f"{row['taskMs'].get('Check health', 0):.0f} | "
+        f"{row['taskMs'].get(State.CHECK_HEALTH, 0):.0f} | "
         f"{row['taskMs'].get('Shift traffic', 0):.0f} |"
         for row in r["rows"]
     )

@@ -16,16 +16,18 @@ import math
 from pathlib import Path
 from typing import Any
 
+from rollout_core.names import State
+
 ASL = Path(__file__).resolve().parents[1] / "statemachine" / "rollout.asl.json"
-LOOP_ENTRY, PROMOTE = "Shift traffic", "Promote"
+LOOP_ENTRY, PROMOTE = State.SHIFT_TRAFFIC, State.PROMOTE
 # The loop the count relies on, as (state, where it goes); checked against the ASL.
 LOOP = {
-    "Shift traffic": {"Wait for next check"},
-    "Wait for next check": {"Check health"},
-    "Check health": {"Step done?"},
+    State.SHIFT_TRAFFIC: {State.WAIT_FOR_NEXT_CHECK},
+    State.WAIT_FOR_NEXT_CHECK: {State.CHECK_HEALTH},
+    State.CHECK_HEALTH: {State.STEP_DONE},
     # a hold (pause, approval gate) leaves the loop for Wait for operator, and comes back
-    "Step done?": {"Wait for operator", "Wait for next check", "Next step?"},
-    "Next step?": {"Shift traffic", "Promote"},
+    State.STEP_DONE: {State.WAIT_FOR_OPERATOR, State.WAIT_FOR_NEXT_CHECK, State.NEXT_STEP},
+    State.NEXT_STEP: {State.SHIFT_TRAFFIC, State.PROMOTE},
 }
 PER_STEP = 2  # Shift traffic, Next step?
 PER_CHECK = 3  # Wait for next check, Check health, Step done?
@@ -55,7 +57,7 @@ def _happy_path(states: dict[str, Any], start: str, stop: str) -> int:
     return count
 
 
-def fixed_transitions(states: dict[str, Any], start_at: str = "Prepare") -> int:
+def fixed_transitions(states: dict[str, Any], start_at: str = State.PREPARE) -> int:
     """States entered once: before the first shift, and from Promote to the end (no bake)."""
     return _happy_path(states, start_at, LOOP_ENTRY) + _happy_path(states, PROMOTE, "")
 

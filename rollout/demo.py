@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rollout_core import versions
-from rollout_core.errors import split_details
+from rollout_core.errors import read_cause
+from rollout_core.models import CheckResult, LogCounts, VersionCounts
+from rollout_core.names import ErrorName
 
 from rollout.aws import core_clients_with
 from rollout.samples import code_zip, lambda_role
@@ -154,43 +156,41 @@ def roll_out(
     )
 
 
-def failed_check(sfn: Any, execution_arn: str) -> dict[str, Any] | None:
-    """The failing health check as data: Check health's HealthCheckFailed error carries it
-    on a second line (rollout_core.errors.split_details)."""
+def failed_check(sfn: Any, execution_arn: str) -> CheckResult | None:
+    """The failing health check: Check health's HealthCheckFailed error carries it as its
+    details (rollout_core.errors.read_cause)."""
     pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
     events = [event for page in pages for event in page["events"]]
     for event in reversed(events):
         details = event.get("taskFailedEventDetails") or {}
-        if details.get("error") != "HealthCheckFailed":
+        if details.get("error") != ErrorName.HEALTH_CHECK_FAILED:
             continue
-        try:
-            message = json.loads(details.get("cause") or "{}").get("errorMessage", "")
-        except ValueError:
-            message = details.get("cause") or ""
-        return split_details(str(message))[1]
+        _, found = read_cause(details.get("cause"))
+        return found.lastCheck if found else None
     return None
 
 
-def caught_by(check: dict[str, Any]) -> list[tuple[str, str]]:
+def caught_by(check: CheckResult) -> list[tuple[str, str]]:
     """(signal, what it saw) for each signal that failed the check: ('logs signal',
-    'version 3 failed 5/12 invocations (41.67%)'); alarms by name."""
-    reasons = [str(reason) for reason in check.get("reasons") or []]
+    'version 3 failed 5/12 invocations (41.67%)'); alarms by name. Every reason starts with
+    the signal that gave it (docs/workflow.md, "Checks and health")."""
+    reasons = check.reasons
     found = []
-    if any(reason.startswith("logs:") for reason in reasons):
-        logs = (check.get("logs") or {}).get("newVersion") or {}
-        found.append(("logs signal", _numbers(logs, logs.get("failures"))))
-    if any(reason.startswith("metrics:") for reason in reasons):
-        metrics = check.get("newVersion") or {}
-        found.append(("metric gate", _numbers(metrics, metrics.get("errors"))))
+    logs = check.logs.newVersion if check.logs else None
+    if logs is not None and any(reason.startswith("logs:") for reason in reasons):
+        found.append(("logs signal", _numbers(logs.version, logs.failures, logs)))
+    metrics = check.newVersion
+    if metrics is not None and any(reason.startswith("metrics:") for reason in reasons):
+        found.append(("metric gate", _numbers(metrics.version, metrics.errors, metrics)))
     found += [("alarm", r.removeprefix("alarm ")) for r in reasons if r.startswith("alarm ")]
     found += [("low traffic", r) for r in reasons if r.startswith("low traffic")]
     return found
 
 
-def _numbers(counts: dict[str, Any], failed: Any) -> str:
+def _numbers(version: str, failed: int, counts: VersionCounts | LogCounts) -> str:
     return (
-        f"version {counts.get('version')} failed {failed}/{counts.get('invocations')} "
-        f"invocations ({counts.get('errorRatePercent')}%)"
+        f"version {version} failed {failed}/{counts.invocations} "
+        f"invocations ({counts.errorRatePercent}%)"
     )
 
 

@@ -24,13 +24,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     payload = HealthPayload.model_validate(event)
     logger.set_correlation_id(payload.executionId)
     metrics.add_metric(name="HealthChecks", unit=MetricUnit.Count, value=1)
-    progress = actions.check(payload.plan.rollout_ready(), payload.progress, clock.now())
+    progress = dump(actions.check(payload.plan.rollout_ready(), payload.progress, clock.now()))
     logger.info(
         "Healthy",
         extra={
             "phase": payload.phase,
-            "stepComplete": progress.stepComplete,
-            "lastCheck": progress.lastCheck,
+            "stepComplete": progress["stepComplete"],
+            "lastCheck": progress["lastCheck"],
         },
     )
-    return dump(progress)
+    return progress

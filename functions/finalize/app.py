@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from rollout_core.models import dump
 from rollout_core.outcome import finalize, release_after_prepare_failure
 from rollout_core.payloads import FinalizePayload, PrepareFailedPayload
 from rollout_core.settings import TRACED_MODULES
@@ -30,8 +31,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return summary
     payload = FinalizePayload.model_validate(event)
     logger.set_correlation_id(payload.executionId)
-    summary = finalize(
-        payload.plan, payload.outcome, payload.rollback, payload.failure, announce=payload.announce
+    summary = dump(
+        finalize(
+            payload.plan,
+            payload.outcome,
+            payload.rollback,
+            payload.failure,
+            announce=payload.announce,
+        )
     )
     metrics.add_metric(name=f"Outcome_{payload.outcome}", unit=MetricUnit.Count, value=1)
     logger.info("Rollout finished", extra={"summary": summary})

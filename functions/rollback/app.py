@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from rollout_core.models import dump
 from rollout_core.outcome import roll_back
 from rollout_core.payloads import RollbackPayload
 from rollout_core.settings import TRACED_MODULES
@@ -24,5 +25,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.set_correlation_id(payload.executionId)
     metrics.add_metric(name="Rollbacks", unit=MetricUnit.Count, value=1)
     result = roll_back(payload.plan.rollout_ready(), payload.progress, payload.failure)
-    logger.warning("Rolled back", extra={"error": result["error"], "cause": result["cause"]})
-    return result
+    logger.warning("Rolled back", extra={"error": result.error, "cause": result.cause})
+    return dump(result)

@@ -25,8 +25,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.set_correlation_id(payload.executionId)
     metrics.add_metric(name="Holds", unit=MetricUnit.Count, value=1)
     progress = holding.hold(payload.plan.rollout_ready(), payload.progress, payload.phase)
+    document = dump(progress)
     logger.info(
         "Hold ended" if progress.hold is None else "Still holding",
-        extra={"hold": progress.hold, "lastControl": progress.lastControl},
+        extra={"hold": document["hold"], "lastControl": document["lastControl"]},
     )
-    return dump(progress)
+    return document

@@ -1,30 +1,30 @@
 """`rollout abort | promote [--full] | pause | resume | approve | reject`: operator controls.
 
-A control is one conditional DynamoDB UpdateItem of the rollout's lock item
-(`<function>:<alias>` in the rollout table): it sets `control` = {action, reason, by, at}
-only while the item is owned by the execution named and the control applies to the state
-the workflow keeps there. The workflow consumes it; which control applies when is one table,
-rollout_core.controls.APPLIES, read here and by the workflow alike. Anything that
-doesn't apply — a finished rollout, nothing to approve — exits 2 and changes nothing.
+A control is one conditional write of the rollout's item in the rollout table
+(`<function>:<alias>`), sent through rollout_core.channel: it applies only while the item
+is owned by the execution named and the control applies to the state the workflow keeps
+there, by the same table (channel.APPLIES) the workflow reads. Anything that doesn't apply
+— a finished rollout, nothing to approve — exits 2 and changes nothing. This module reads the
+arguments, finds the rollout, and prints; `send_control` is also what the console's buttons
+call (rollout/console), so both send the same control and say the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-from rollout_core.controls import APPLIES, AWAITING, BEFORE_BAKE_ONLY, PAUSED, RUNNING
-from rollout_core.lock import CONTROL_KEY
+from rollout_core.channel import Channel, Control, ControlRefused
+from rollout_core.lock import lock_key
+from rollout_core.names import State
 
 from rollout.aws import (
     AwsContext,
     CliError,
     add_aws_arguments,
     aws_errors,
-    error_code,
     execution_arn,
     find_stack_output,
     find_state_machine,
@@ -75,22 +75,55 @@ def register(subparsers: Any) -> None:
 @reports_errors
 def run_control(args: argparse.Namespace) -> int:
     action = "promote-full" if args.control == "promote" and args.full else args.control
-    if not args.execution and not (args.function and args.alias):
-        raise CliError("name the rollout: EXECUTION, or --function and --alias", Exit.INVALID)
     aws = AwsContext(args.region, args.profile)
-    table = find_stack_output(aws, TABLE_OUTPUT)
-    key, arn = _target(aws, args, table)
-    control = make_control(action, args.reason, caller(aws.client("sts")))
-    with aws_errors(f"sending {action}"):
-        send(aws.client("dynamodb"), table, key, arn, control)
-    print(f"{action} sent to {arn} ({key}) by {control['by']}: {args.reason}", flush=True)
+    sent = send_control(
+        aws,
+        action,
+        args.reason,
+        execution=args.execution,
+        function=args.function,
+        alias=args.alias,
+        state_machine=args.state_machine,
+    )
+    print(sent, flush=True)
     return Exit.OK
 
 
-def make_control(action: str, reason: str, by: str) -> dict[str, str]:
-    """The `control` attribute: `at` (milliseconds) also tells one control from the next."""
-    at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {"action": action, "reason": reason, "by": by, "at": at}
+@dataclass(frozen=True)
+class Sent:
+    """A control the rollout table accepted; printed as the CLI's confirmation."""
+
+    control: Control
+    arn: str
+    key: str
+
+    def __str__(self) -> str:
+        control = self.control
+        return f"{control.action} sent to {self.arn} ({self.key}) by {control.by}: {control.reason}"
+
+
+def send_control(
+    aws: AwsContext,
+    action: str,
+    reason: str,
+    *,
+    execution: str | None = None,
+    function: str | None = None,
+    alias: str | None = None,
+    state_machine: str | None = None,
+) -> Sent:
+    """Find the running rollout named (EXECUTION, or function and alias) and send it
+    `action` with `reason`, signed with the caller's identity (STS). What the CLI and the
+    console both do: a control that doesn't apply is a CliError(2) saying why, and nothing
+    changed."""
+    if not execution and not (function and alias):
+        raise CliError("name the rollout: EXECUTION, or --function and --alias", Exit.INVALID)
+    table = find_stack_output(aws, TABLE_OUTPUT)
+    key, arn = _target(aws, table, execution, function, alias, state_machine)
+    control = Control.new(action, reason, caller(aws.client("sts")))
+    with aws_errors(f"sending {action}"):
+        send(aws.client("dynamodb"), table, key, arn, control)
+    return Sent(control, arn, key)
 
 
 def caller(sts: Any) -> str:
@@ -99,20 +132,27 @@ def caller(sts: Any) -> str:
         return str(sts.get_caller_identity()["Arn"])
 
 
-def _target(aws: AwsContext, args: argparse.Namespace, table: str) -> tuple[str, str]:
+def _target(
+    aws: AwsContext,
+    table: str,
+    execution: str | None,
+    function: str | None,
+    alias: str | None,
+    state_machine: str | None,
+) -> tuple[str, str]:
     """(lock key, execution ARN) of the running rollout named."""
-    if args.execution:
-        machine = find_state_machine(aws, args.state_machine)
-        arn = execution_arn(machine, args.execution)
+    if execution:
+        machine = find_state_machine(aws, state_machine)
+        arn = execution_arn(machine, execution)
         return lock_key_of(aws, arn), arn
-    name = str(args.function).split(":function:", 1)[-1].split(":", 1)[0]
-    key = f"{name}:{args.alias}"
+    name = str(function).split(":function:", 1)[-1].split(":", 1)[0]
+    key = lock_key(name, str(alias))
     with aws_errors(f"reading the rollout table {table}"):
-        item = read_item(aws.client("dynamodb"), table, key)
+        item = Channel(table, aws.client("dynamodb")).item(key)
     if item is None:
         raise CliError(f"no rollout of {key} is running; nothing changed", Exit.INVALID)
     # a release's controls go to its first function's item, which every member names
-    return str(item.get(CONTROL_KEY) or key), item["owner"]
+    return item.control_key or key, item.owner
 
 
 def lock_key_of(aws: AwsContext, arn: str) -> str:
@@ -128,7 +168,7 @@ def lock_key_of(aws: AwsContext, arn: str) -> str:
         for page in pages:
             for event in page["events"]:
                 details = event.get("stateExitedEventDetails") or {}
-                if details.get("name") == "Prepare":
+                if details.get("name") == State.PREPARE:
                     lock = (json.loads(details["output"]).get("plan") or {}).get("lock")
                     if lock:
                         return str(lock["key"])
@@ -136,77 +176,9 @@ def lock_key_of(aws: AwsContext, arn: str) -> str:
     raise CliError(f"{arn} has no lock yet (still in Prepare?); try again", Exit.INVALID)
 
 
-def read_item(ddb: Any, table: str, key: str) -> dict[str, Any] | None:
-    """The lock item as plain values, or None when no rollout holds `key`."""
-    item = ddb.get_item(TableName=table, Key={"lockKey": {"S": key}}, ConsistentRead=True).get(
-        "Item"
-    )
-    if not item:
-        return None
-    return {name: _plain(value) for name, value in item.items()}
-
-
-def _plain(value: dict[str, Any]) -> Any:
-    if "M" in value:
-        return {name: _plain(inner) for name, inner in value["M"].items()}
-    return next(iter(value.values()))
-
-
-def condition(action: str) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """(ConditionExpression, names, values) that make `action` apply or change nothing."""
-    names = {"#owner": "owner", "#state": "state", "#control": "control"}
-    states = APPLIES[action]
-    values: dict[str, Any] = {f":s{i}": {"S": state} for i, state in enumerate(states)}
-    text = f"#owner = :exec AND #state IN ({', '.join(values)})"
-    if action in BEFORE_BAKE_ONLY:
-        names["#phase"] = "phase"
-        values[":bake"] = {"S": "bake"}
-        text += " AND #phase <> :bake"
-    if action != "abort":  # abort replaces a pending control; the others wait their turn
-        text += " AND attribute_not_exists(#control)"
-    return text, names, values
-
-
-def send(ddb: Any, table: str, key: str, arn: str, control: dict[str, str]) -> None:
+def send(ddb: Any, table: str, key: str, arn: str, control: Control) -> None:
     """Write `control` for the execution `arn`, or CliError(2) saying why it doesn't apply."""
-    expression, names, values = condition(control["action"])
-    values[":exec"] = {"S": arn}
-    values[":control"] = {"M": {name: {"S": text} for name, text in control.items()}}
     try:
-        ddb.update_item(
-            TableName=table,
-            Key={"lockKey": {"S": key}},
-            UpdateExpression="SET #control = :control",
-            ConditionExpression=expression,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
-        refusal = _refusal(ddb, table, key, arn, control["action"])
-        raise CliError(refusal, Exit.INVALID) from None
-
-
-def _refusal(ddb: Any, table: str, key: str, arn: str, action: str) -> str:
-    """Why the condition failed, in words; nothing was changed."""
-    item = read_item(ddb, table, key)
-    verb = action.replace("-full", " --full")
-    if item is None or item.get("owner") != arn:
-        return f"{verb}: {arn} is not running any more (its lock is released); nothing changed"
-    state, pending = item.get("state", RUNNING), item.get("control")
-    if state not in APPLIES[action]:
-        hint = {
-            AWAITING: "it is awaiting approval: approve or reject it",
-            PAUSED: "it is paused: resume, promote or abort it",
-            RUNNING: "it is running (not paused, not awaiting approval)",
-        }.get(state, state)
-        return f"{verb} does not apply: {hint}; nothing changed"
-    if action in BEFORE_BAKE_ONLY and item.get("phase") == "bake":
-        return f"{verb} does not apply during the bake (already promoted); nothing changed"
-    if isinstance(pending, dict):
-        return (
-            f"{verb}: a {pending.get('action')} from {pending.get('by')} is still waiting for "
-            "the workflow's next check; try again in a few seconds; nothing changed"
-        )
-    return f"{verb} does not apply now; nothing changed"
+        Channel(table, ddb).send(key, arn, control)
+    except ControlRefused as refused:
+        raise CliError(str(refused), Exit.INVALID) from None

@@ -16,8 +16,8 @@ from rollout.aws import (
     reports_errors,
 )
 from rollout.exits import Exit
+from rollout.view.fetch import fetch_run
 from rollout.view.report import build_report, default_path
-from rollout.view.run import fetch_run
 
 
 def register(subparsers: Any) -> None:

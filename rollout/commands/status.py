@@ -20,8 +20,10 @@ from rollout.aws import (
     reports_errors,
 )
 from rollout.exits import Exit
+from rollout.view.fetch import fetch_history
+from rollout.view.history import build_run
 from rollout.view.release import FunctionRow, function_rows
-from rollout.view.run import Outcome, Run, build_run, fetch_history, short_function_name
+from rollout.view.run import Outcome, Run, short_function_name
 from rollout.view.watch import VERDICTS, row_weight, status_label
 
 SCAN_LIMIT = 200  # executions looked at when filtering by function

@@ -18,7 +18,8 @@ from rollout.aws import (
     reports_errors,
 )
 from rollout.exits import ROLLOUT, Exit, for_refusal, help_text
-from rollout.view.run import Outcome, Run, fetch_run
+from rollout.view.fetch import fetch_run
+from rollout.view.run import Outcome, Run
 from rollout.view.watch import LinePrinter, WatchTimeout, follow, print_outcome, render
 
 

@@ -5,10 +5,10 @@ seams (one module each; rollout/local/README.md lists the moto internals each re
 the "moto alone" test that records each gap) close what moto 5.2.5 gets wrong. Every cloud
 installs the core ones, which deploying relies on: stack consistency, CloudFormation (SAM
 transform server-side, change sets) and bucket-policy conditions. The others are the
-Lambda runtime and logs, Lambda versions, EventBridge delivery, Step Functions naming and
-status events, CloudWatch alarm evaluation and fault injection; a test of one seam picks
-its own with `seams=[...]`. moto keeps its state in process-global backends, so only one
-LocalCloud runs in a process at a time.
+Lambda runtime and logs, log subscription delivery, Lambda versions, EventBridge
+delivery, Step Functions naming and status events, CloudWatch alarm evaluation and fault
+injection; a test of one seam picks its own with `seams=[...]`. moto keeps its state in
+process-global backends, so only one LocalCloud runs in a process at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from rollout.local.faults import FaultInjection
 from rollout.local.lambda_logs import LambdaLogs
 from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.local.lambda_versions import ACCOUNT_LIMIT, LambdaVersions
+from rollout.local.log_subscriptions import LogSubscriptions
 from rollout.local.metric_delay import LOG_DELAY_SECONDS
 from rollout.local.moto_server import MotoServer
 from rollout.local.quota_table import ENFORCED_BY_DEFAULT
@@ -276,6 +277,7 @@ class LocalCloud:
             *core,
             LambdaLogs(),
             LambdaRuntime(),
+            LogSubscriptions(),
             LambdaVersions(),
             EventBridgeDelivery(),
             StepFunctionsEvents(),

@@ -1,32 +1,23 @@
 """A release of several functions as rows, one per function: what `rollout watch`,
 `rollout status` and the report show for it, built in one place from the run model.
 
-Everything comes from the execution (the data contract of issue 15): the members from
-`plan.functions`, each one's health from the latest check's `functions` (a passed check's
-`progress.lastCheck`, or the data a failed one raised with), a failed pre/post-traffic
-check from its error (which names its function), what the rollback restored from
+Everything comes from the execution, read with the workflow's typed contract: the members
+from `plan.functions`, each one's health from the latest check's `functions` (a passed
+check's `progress.lastCheck`, or the details a failed one raised with), a failed pre/post-
+traffic check from its error (which names its function), what the rollback restored from
 `$.rollback.aliases`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
-from rollout.view.run import (
-    ROLL_BACK,
-    FunctionCheck,
-    HealthCheck,
-    Run,
-    WeightPoint,
-    cause_summary,
-    short_function_name,
-)
+from rollout_core.errors import read_cause
+from rollout_core.models import CheckResult, FunctionCheck
+from rollout_core.names import TRAFFIC_CHECK_FAILURES, State
 
-# The errors of a failed pre- or post-traffic check: their message names its function.
-TRAFFIC_CHECK_ERRORS = frozenset({"PreTrafficCheckFailed", "PostTrafficCheckFailed"})
+from rollout.view.run import RolledAlias, Run, WeightPoint, cause_summary, short_function_name
 
 
 class Verdict(StrEnum):
@@ -66,7 +57,7 @@ def function_rows(run: Run) -> list[FunctionRow]:
     return [_row(run, member, check) for member in run.members]
 
 
-def latest_release_check(run: Run) -> HealthCheck | None:
+def latest_release_check(run: Run) -> CheckResult | None:
     """The latest check that judged each function: passed (lastCheck) or failed."""
     judged = [c for c in [*run.checks, *run.failed_checks] if c.functions]
     if not judged:
@@ -74,25 +65,29 @@ def latest_release_check(run: Run) -> HealthCheck | None:
     return max(judged, key=lambda c: c.at or run.started_at)
 
 
-def _row(run: Run, member: dict[str, Any], check: HealthCheck | None) -> FunctionRow:
-    function = short_function_name(str(member.get("functionName", "?")))
-    alias = str(member.get("alias", "?"))
-    own = next(
+def own_check(check: CheckResult | None, member: RolledAlias | FunctionRow) -> FunctionCheck | None:
+    """This function's row of a release's check (matched by its short name and alias)."""
+    return next(
         (
-            f
-            for f in (check.functions if check else ())
-            if (f.function, f.alias) == (function, alias)
+            row
+            for row in (check.functions if check else ())
+            if (short_function_name(row.functionName), row.alias) == (member.function, member.alias)
         ),
         None,
     )
-    verdict, reasons = _verdict(run, function, member, own)
+
+
+def _row(run: Run, member: RolledAlias, check: CheckResult | None) -> FunctionRow:
+    function, alias = member.function, member.alias
+    own = own_check(check, member)
+    verdict, reasons = _verdict(run, member, own)
     restored, detail = _restore(run, function, alias)
-    weights = [p for p in run.weights if p.state != ROLL_BACK or restored is not False]
+    weights = [p for p in run.weights if p.state != State.ROLL_BACK or restored is not False]
     return FunctionRow(
         function=function,
         alias=alias,
-        stable_version=_str(member.get("stableVersion")),
-        target_version=_str(member.get("targetVersion")),
+        stable_version=member.stable_version,
+        target_version=member.target_version,
         weight=_weight(run, restored),
         check=own,
         verdict=verdict,
@@ -104,14 +99,14 @@ def _row(run: Run, member: dict[str, Any], check: HealthCheck | None) -> Functio
 
 
 def _verdict(
-    run: Run, function: str, member: dict[str, Any], own: FunctionCheck | None
+    run: Run, member: RolledAlias, own: FunctionCheck | None
 ) -> tuple[Verdict, tuple[str, ...]]:
     """Failed when its own check failed or a traffic check that names it failed; healthy
     when its latest check (or the whole run) passed; else pending, or not judged once the
     release ended (another function failed first)."""
     if own is not None and not own.healthy:
-        return Verdict.FAILED, own.reasons
-    failed = _failed_traffic_check(run, function, _str(member.get("targetVersion")))
+        return Verdict.FAILED, tuple(own.reasons)
+    failed = _failed_traffic_check(run, member)
     if failed:
         return Verdict.FAILED, (failed,)
     if own is not None or (run.outcome.good and run.outcome.finished):
@@ -119,15 +114,21 @@ def _verdict(
     return (Verdict.NOT_JUDGED if run.outcome.finished else Verdict.PENDING), ()
 
 
-def _failed_traffic_check(run: Run, function: str, version: str | None) -> str | None:
-    """The message of a failed pre/post-traffic check of this function's new version:
-    the first failure stops the phase, and its message says `<fn> version <v> failed`."""
-    name = rf"(?<![\w-]){re.escape(function)}"  # not the end of another name (api, my-api)
-    pattern = re.compile(rf"{name} version {re.escape(version or '?')} failed")
+def _failed_traffic_check(run: Run, member: RolledAlias) -> str | None:
+    """The message of a failed pre/post-traffic check of this function's new version: the
+    first failure stops the phase, and its error's details name the function it checked
+    (an older run's don't: its message is then in the run's reason only)."""
     for visit in run.visits:
-        message = cause_summary(visit.cause)
-        if visit.error in TRAFFIC_CHECK_ERRORS and pattern.search(message):
-            return message
+        if visit.error not in TRAFFIC_CHECK_FAILURES:
+            continue
+        line, details = read_cause(visit.cause)
+        checked = details.trafficCheck if details else None
+        if checked is not None and (
+            short_function_name(checked.functionName),
+            checked.alias,
+            checked.version,
+        ) == (member.function, member.alias, member.target_version):
+            return line
     return None
 
 
@@ -135,26 +136,21 @@ def _restore(run: Run, function: str, alias: str) -> tuple[bool | None, str | No
     """What the rollback did to this alias: `$.rollback.aliases` for a release. When Roll
     back itself failed (RollbackFailed: its Catch goes on with `$.failure`), which aliases
     it restored is only in its message: each row is unknown and points to it."""
-    failed = next((v for v in reversed(run.visits) if v.name == ROLL_BACK and v.error), None)
+    failed = next((v for v in reversed(run.visits) if v.name == State.ROLL_BACK and v.error), None)
     if failed is not None:
         return None, cause_summary(failed.cause) or failed.error
     rollback = run.rollback
-    if not rollback:
+    if rollback is None:
         return None, None
-    for entry in rollback.get("aliases") or []:
-        name = short_function_name(str(entry.get("functionName", "")))
-        if (name, str(entry.get("alias"))) == (function, alias):
-            return bool(entry.get("restored")), _str(entry.get("detail"))
-    return (True, None) if rollback.get("restored") is True else (None, None)
+    for entry in rollback.aliases:
+        if (short_function_name(entry.functionName), entry.alias) == (function, alias):
+            return entry.restored, entry.detail
+    return (True, None) if rollback.restored else (None, None)
 
 
 def _weight(run: Run, restored: bool | None) -> float | None:
     """The release's weight; after a rollback 0 where restored, else not known."""
-    rolled_back = run.rollback is not None or any(v.name == ROLL_BACK for v in run.visits)
+    rolled_back = run.rollback is not None or any(v.name == State.ROLL_BACK for v in run.visits)
     if not rolled_back:
         return run.weight
     return 0.0 if restored else None
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)

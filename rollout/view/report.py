@@ -15,20 +15,14 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from rollout_core.models import CheckResult, ControlRecord
+
 from rollout.view import report_release
 from rollout.view.report_cells import logs_line, metrics_cell, traffic_cell
 from rollout.view.report_chart import Moment, clock, clock_at, error_rate_chart, weight_chart
 from rollout.view.report_graph import NOT_REACHED, marks, render_graph, taken_edges
 from rollout.view.report_style import CSS
-from rollout.view.run import (
-    HealthCheck,
-    OperatorAction,
-    Outcome,
-    Run,
-    StateVisit,
-    VisitStatus,
-    cause_summary,
-)
+from rollout.view.run import Outcome, Run, StateVisit, VisitStatus, cause_summary
 
 UNCHANGED = "… unchanged"
 
@@ -112,8 +106,8 @@ def _summary(run: Run, ended: datetime) -> str:
         ("Started", _iso(run.started_at)),
         ("Duration", duration + (" so far" if not run.outcome.finished else "")),
         ("Health checks", _check_count(run)),
-        ("Alarms", ", ".join((run.plan or {}).get("alarms") or []) or "none"),
-        ("Source", str((run.plan or {}).get("source") or "—")),
+        ("Alarms", ", ".join(run.plan.alarms if run.plan else []) or "none"),
+        ("Source", run.plan.source if run.plan else "—"),
     ]
     items = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in rows)
     return (
@@ -208,7 +202,7 @@ def _error_rates(run: Run, ended: datetime) -> str:
     measured = sorted(
         [*run.checks, *run.failed_checks], key=lambda c: c.at or run.started_at
     )  # the failing check's numbers come from its error's data (run.failed_check)
-    if not any(c.new or c.stable for c in measured):
+    if not any(c.newVersion or c.stableVersion for c in measured):
         why = (
             "a failed check gives its numbers in its message (below)"
             if _failed_checks(run)
@@ -220,10 +214,8 @@ def _error_rates(run: Run, ended: datetime) -> str:
         )
     if run.is_release:
         return _release_error_rates(run, ended, heading)
-    threshold = ((run.plan or {}).get("health") or {}).get("errorRatePercent")
-    chart = error_rate_chart(
-        measured, run.started_at, ended, float(threshold) if threshold is not None else None
-    )
+    threshold = run.plan.health.errorRatePercent if run.plan and run.plan.health else None
+    chart = error_rate_chart(measured, run.started_at, ended, threshold)
     return (
         f'<section class="rates">{heading}{chart}<p class="note">Errors ÷ invocations in '
         "each check's window; the new version fails a check above the threshold (and, "
@@ -277,17 +269,17 @@ def _failed_checks(run: Run) -> list[StateVisit]:
     return run.failed_check_visits
 
 
-def _check_row(check: HealthCheck, run: Run, failed: bool = False) -> str:
+def _check_row(check: CheckResult, run: Run, failed: bool = False) -> str:
     """One check; `failed`: it raised HealthCheckFailed (its numbers came with the error)."""
     alarms = ", ".join(f"{name}: {state}" for name, state in check.alarms.items()) or "—"
-    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in check.notes)
+    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in [*check.reasons, *check.notes])
     result = "failed" if failed else "healthy" if check.healthy else "unhealthy"
     row = '<tr class="failed">' if failed else "<tr>"
     return (
         f"{row}<td>{escape(_at(check.at, run))}</td><td>{escape(traffic_cell(check))}</td>"
         f'<td><span class="pill {"good" if check.healthy else "bad"}">{result}</span>{notes}</td>'
-        f"<td>{escape(alarms)}</td><td>{metrics_cell(check.new)}{logs_line(check.logs)}</td>"
-        f"<td>{metrics_cell(check.stable)}</td></tr>"
+        f"<td>{escape(alarms)}</td><td>{metrics_cell(check.newVersion)}{logs_line(check.logs)}"
+        f"</td><td>{metrics_cell(check.stableVersion)}</td></tr>"
     )
 
 
@@ -300,9 +292,9 @@ def _failed_row(visit: StateVisit, run: Run) -> str:
     )
 
 
-def _check_title(check: HealthCheck, run: Run) -> str:
-    new = check.new
-    rate = f", new version {new.error_rate_percent:.2f}% errors" if new else ""
+def _check_title(check: CheckResult, run: Run) -> str:
+    new = check.newVersion
+    rate = f", new version {new.rate:.2f}% errors" if new else ""
     return f"check at {_at(check.at, run)}: {'healthy' if check.healthy else 'unhealthy'}{rate}"
 
 
@@ -314,7 +306,7 @@ def _timeline(run: Run, ended: datetime) -> str:
     previous_output: str | None = None
     actions = list(run.operator_actions)
     for visit in run.visits:
-        while actions and actions[0].at <= visit.entered_at:
+        while actions and _when(actions[0], run) <= visit.entered_at:
             rows.append(_operator_row(actions.pop(0), run))
         rows.append(_visit_row(visit, run, previous_output))
         previous_output = visit.output
@@ -365,12 +357,16 @@ def _visit_row(visit: StateVisit, run: Run, previous_output: str | None) -> str:
     return _row(visit.entered_at, run, visit.status.value, title, detail, details, raw_title=True)
 
 
-def _operator_row(action: OperatorAction, run: Run) -> str:
+def _operator_row(action: ControlRecord, run: Run) -> str:
     """An operator's control (or an approval gate's timeout): what, who, why, where."""
     title = f"Operator: {action.action}"
     where = f" in {action.state}" if action.state else ""
     detail = f"by {action.by}{where} — {action.reason} ({action.result})"
-    return _row(action.at, run, "operator", title, detail, "")
+    return _row(_when(action, run), run, "operator", title, detail, "")
+
+
+def _when(action: ControlRecord, run: Run) -> datetime:
+    return action.appliedAt or run.started_at
 
 
 def _row(

@@ -5,33 +5,30 @@ from __future__ import annotations
 
 from html import escape
 
-from rollout.view.run import HealthCheck, LogsSignal, VersionMetrics
+from rollout_core.models import CheckResult, LogsSummary, VersionCounts
 
 
-def metrics_cell(metrics: VersionMetrics | None) -> str:
+def metrics_cell(metrics: VersionCounts | None) -> str:
     """A version's invocations, errors and error rate from the metrics."""
     if metrics is None:
         return "—"
     return (
         f"<b>v{escape(metrics.version)}</b> {metrics.errors}/{metrics.invocations} errors "
-        f'<span class="rate">{metrics.error_rate_percent:.2f}%</span>'
+        f'<span class="rate">{metrics.rate:.2f}%</span>'
     )
 
 
-def logs_line(logs: LogsSignal | None) -> str:
+def logs_line(logs: LogsSummary | None) -> str:
     """What the logs signal counted for the new version, as a line under the metrics."""
     if logs is None:
         return ""
-    if not logs.enabled or logs.new is None:
+    if not logs.enabled or logs.newVersion is None:
         return f'<div class="sub">logs {"not read" if logs.enabled else "off"}</div>'
-    new = logs.new
-    return (
-        f'<div class="sub">logs: {new.errors}/{new.invocations} failed '
-        f"({new.error_rate_percent:.2f}%)</div>"
-    )
+    new = logs.newVersion
+    return f'<div class="sub">logs: {new.failures}/{new.invocations} failed ({new.rate:.2f}%)</div>'
 
 
-def traffic_cell(check: HealthCheck) -> str:
+def traffic_cell(check: CheckResult) -> str:
     """Where the rollout stood when checked: the new version's percentage, or the bake."""
     where = f"{check.percentage:g}%" if check.percentage is not None else "—"
     return where + (" (bake)" if check.phase == "bake" else "")

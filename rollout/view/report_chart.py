@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from rollout.view.run import HealthCheck, WeightPoint
+from rollout_core.models import CheckResult
+from rollout_core.names import State
+
+from rollout.view.run import WeightPoint
 
 WIDTH, HEIGHT = 600.0, 230.0
 LEFT, RIGHT, TOP, BOTTOM = 48.0, 20.0, 26.0, 40.0  # plot margins: axis labels live here
@@ -122,21 +125,21 @@ def release_error_rate_chart(
 
 
 def error_rate_chart(
-    checks: Sequence[HealthCheck],
+    checks: Sequence[CheckResult],
     started: datetime,
     ended: datetime,
     threshold: float | None,
 ) -> str:
     """New against stable error rate at each check, with the plan's threshold."""
     timed = [c for c in checks if c.at is not None]
-    rates = [m.error_rate_percent for c in timed for m in (c.new, c.stable) if m is not None]
+    rates = [m.rate for c in timed for m in (c.newVersion, c.stableVersion) if m is not None]
     top = _nice_top(max([*rates, threshold or 0.0, 1.0]))
     scale = _Scale(max((ended - started).total_seconds(), 1.0), top)
     parts = [_grid(scale, [top * i / 4 for i in range(5)], "%")]
     if threshold is not None:
         parts.append(_threshold(scale, threshold))
-    for series, pick in (("stable", lambda c: c.stable), ("new", lambda c: c.new)):
-        values = [(c.at, pick(c).error_rate_percent) for c in timed if pick(c) is not None]
+    for series, pick in (("stable", lambda c: c.stableVersion), ("new", lambda c: c.newVersion)):
+        values = [(c.at, pick(c).rate) for c in timed if pick(c) is not None]
         parts.append(_series(series, values, started, scale))
     parts.append(_legend([("new", "new version"), ("stable", "stable version")]))
     return _svg("error rate chart", "".join(parts))
@@ -195,9 +198,9 @@ def _step_line(
 
 def _weight_marker(point: WeightPoint, started: datetime, scale: _Scale) -> str:
     x, y = scale.x((point.at - started).total_seconds()), scale.y(point.weight * 100)
-    rolled_back = point.state == "Roll back"
+    rolled_back = point.state == State.ROLL_BACK
     text = "rolled back" if rolled_back else f"{point.weight * 100:g}%"
-    kind = "rollback" if rolled_back else "promote" if point.state == "Promote" else "shift"
+    kind = "rollback" if rolled_back else "promote" if point.state == State.PROMOTE else "shift"
     near_end = x > WIDTH - RIGHT - 70  # keep the label inside the chart
     label_x, anchor = (x - 7, "end") if near_end else (x + 6, "start")
     return (

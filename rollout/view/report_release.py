@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from rollout.view.release import FunctionRow, Verdict, function_rows
+from rollout_core.models import CheckResult, FunctionCheck
+
+from rollout.view.release import FunctionRow, Verdict, function_rows, own_check
 from rollout.view.report_cells import logs_line, metrics_cell, traffic_cell
 from rollout.view.report_chart import (
     Moment,
@@ -20,7 +22,7 @@ from rollout.view.report_chart import (
     release_error_rate_chart,
     release_weight_chart,
 )
-from rollout.view.run import FunctionCheck, HealthCheck, Run
+from rollout.view.run import Run
 
 _VERDICT_TONE = {
     Verdict.HEALTHY: "good",
@@ -48,7 +50,7 @@ def functions_section(run: Run) -> str:
 
 
 def _left_out(run: Run) -> list[str]:
-    return [str(n) for n in (run.plan or {}).get("notes") or [] if "left out" in str(n)]
+    return [note for note in (run.plan.notes if run.plan else []) if "left out" in note]
 
 
 def _function_row(index: int, row: FunctionRow) -> str:
@@ -68,7 +70,7 @@ def _function_row(index: int, row: FunctionRow) -> str:
 def _health_cell(check: FunctionCheck | None) -> str:
     if check is None:
         return '<span class="sub">no check yet</span>'
-    return metrics_cell(check.new) + logs_line(check.logs)
+    return metrics_cell(check.newVersion) + logs_line(check.logs)
 
 
 def _rollback_cell(row: FunctionRow) -> str:
@@ -103,25 +105,18 @@ def error_rate_chart(run: Run, ended: datetime) -> str | None:
     series = [(row.name, _rates(checks, row)) for row in rows]
     if not any(values for _, values in series):
         return None
-    threshold = ((run.plan or {}).get("health") or {}).get("errorRatePercent")
-    limit = float(threshold) if threshold is not None else None
+    limit = run.plan.health.errorRatePercent if run.plan and run.plan.health else None
     chart = release_error_rate_chart(series, run.started_at, ended, limit)
     return chart + legend([row.name for row in rows], "new version of ")
 
 
-def _rates(checks: list[HealthCheck], row: FunctionRow) -> list[tuple[datetime | None, float]]:
+def _rates(checks: list[CheckResult], row: FunctionRow) -> list[tuple[datetime | None, float]]:
     values = []
     for check in checks:
-        own = _own(check, row)
-        if own is not None and own.new is not None:
-            values.append((check.at, own.new.error_rate_percent))
+        own = own_check(check, row)
+        if own is not None and own.newVersion is not None:
+            values.append((check.at, own.newVersion.rate))
     return values
-
-
-def _own(check: HealthCheck, row: FunctionRow) -> FunctionCheck | None:
-    return next(
-        (f for f in check.functions if (f.function, f.alias) == (row.function, row.alias)), None
-    )
 
 
 def legend(names: list[str], prefix: str = "") -> str:
@@ -135,17 +130,17 @@ def legend(names: list[str], prefix: str = "") -> str:
 # -- health checks ----------------------------------------------------------------------
 
 
-def check_rows(check: HealthCheck, run: Run, failed: bool) -> str:
+def check_rows(check: CheckResult, run: Run, failed: bool) -> str:
     """One check of a release: its time, traffic, result and alarms once, then a line per
     function with its own numbers and reasons."""
     rows = function_rows(run)
-    own = [_own(check, row) for row in rows]
+    own = [own_check(check, row) for row in rows]
     span = max(len(rows), 1)
     result = "failed" if failed else "healthy" if check.healthy else "unhealthy"
     alarms = ", ".join(f"{name}: {state}" for name, state in check.alarms.items()) or "—"
     notes = "".join(
         f'<div class="note">{escape(n)}</div>'
-        for n in check.notes
+        for n in [*check.reasons, *check.notes]
         if not any(n.endswith(r) for f in own if f for r in f.reasons)
     )
     first = (
@@ -170,8 +165,8 @@ def _check_line(
     tone = ' class="failed"' if bad or (failed and own is None) else ""
     return (
         f'<tr{tone}>{first}<td class="fn-cell {function_class(index)}">{escape(row.name)}'
-        f"{reasons}</td><td>{metrics_cell(own.new if own else None)}</td>"
-        f"<td>{metrics_cell(own.stable if own else None)}</td>"
+        f"{reasons}</td><td>{metrics_cell(own.newVersion if own else None)}</td>"
+        f"<td>{metrics_cell(own.stableVersion if own else None)}</td>"
         f"<td>{logs_line(own.logs if own else None) or '—'}</td></tr>"
     )
 

@@ -15,19 +15,11 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+from rollout_core.models import CheckResult, FunctionCheck, LogsSummary, Pause, VersionCounts
+from rollout_core.names import State
 
 from rollout.view.release import FunctionRow, Verdict, function_rows
-from rollout.view.run import (
-    Event,
-    FunctionCheck,
-    HealthCheck,
-    LogsSignal,
-    Outcome,
-    Run,
-    VersionMetrics,
-    WeightPoint,
-    cause_summary,
-)
+from rollout.view.run import Event, Outcome, Run, WeightPoint, cause_summary, short_function_name
 
 BAR_WIDTH = 24
 RECENT_EVENTS = 8
@@ -91,7 +83,7 @@ def _release_line(run: Run) -> str:
     """How many functions move together, and which entries were left out (already live)."""
     names = run.function_names
     line = f"{len(names)} function{'s' if len(names) != 1 else ''} shifted together"
-    notes = [str(n) for n in (run.plan or {}).get("notes") or [] if "left out" in str(n)]
+    notes = [note for note in (run.plan.notes if run.plan else []) if "left out" in note]
     return "\n".join([line, *notes])
 
 
@@ -125,19 +117,19 @@ def row_health(check: FunctionCheck | None, sep: str = "\n") -> Text:
     """The function's part of the latest check: its new version's metrics and logs."""
     if check is None:
         return Text("no check yet", style="dim")
-    text = Text(_metrics(check.new) if check.new else "no metrics")
+    text = Text(describe_metrics(check.newVersion) if check.newVersion else "no metrics")
     if check.logs is not None:
         text.append(sep + describe_logs(check.logs), style="dim")
     return text
 
 
-def describe_logs(logs: LogsSignal) -> str:
+def describe_logs(logs: LogsSummary) -> str:
     if not logs.enabled:
         return "logs off"
-    if logs.new is None:
+    if logs.newVersion is None:
         return "logs not read"
-    new = logs.new
-    return f"logs {new.invocations} inv, {new.errors} failed ({new.error_rate_percent:.2f}%)"
+    new = logs.newVersion
+    return f"logs {new.invocations} inv, {new.failures} failed ({new.rate:.2f}%)"
 
 
 VERDICTS: dict[Verdict, tuple[str, str]] = {
@@ -204,11 +196,10 @@ def _steps(run: Run) -> Text:
 
 def _next(run: Run, now: datetime) -> str:
     hold = run.hold
-    if hold is not None and hold.get("kind") == "pause":
+    if isinstance(hold, Pause):
         return "when resumed (rollout resume), promoted or aborted"
     if hold is not None:
-        line = run.hold_line(now) or ""
-        return line.rsplit(" — ", 1)[-1] if " — " in line else "when approved"
+        return run.gate_left(now) or "when approved"
     parts = []
     to_step = run.seconds_to_next_step(now)
     if to_step is not None:
@@ -234,7 +225,7 @@ def _health(run: Run) -> Text:
     return counts + describe_check(check, sep="\n", versions=not run.is_release)
 
 
-def describe_check(check: HealthCheck, sep: str = " · ", versions: bool = True) -> Text:
+def describe_check(check: CheckResult, sep: str = " · ", versions: bool = True) -> Text:
     """The check's verdict, alarms, and (unless `versions` is off: a release shows each
     function's numbers in its own row) the new and stable versions' numbers."""
     text = Text(
@@ -245,18 +236,18 @@ def describe_check(check: HealthCheck, sep: str = " · ", versions: bool = True)
     if check.alarms:
         alarms = ", ".join(f"{name} {state}" for name, state in sorted(check.alarms.items()))
         text.append(f"{sep}alarms {alarms}")
-    for label, metrics in (("new", check.new), ("stable", check.stable)):
+    for label, metrics in (("new", check.newVersion), ("stable", check.stableVersion)):
         if metrics is not None and versions:
-            text.append(f"{sep}{label} {_metrics(metrics)}")
+            text.append(f"{sep}{label} {describe_metrics(metrics)}")
     if check.logs is not None and versions:  # under a metric delay, the faster signal
         text.append(f"{sep}new {describe_logs(check.logs)}")
-    for note in check.notes:
+    for note in [*check.reasons, *check.notes]:
         text.append(f"{sep}{note}", style="dim")
     return text
 
 
-def _metrics(m: VersionMetrics) -> str:
-    return f"v{m.version} {m.invocations} inv, {m.errors} err ({m.error_rate_percent:.2f}%)"
+def describe_metrics(m: VersionCounts) -> str:
+    return f"v{m.version} {m.invocations} inv, {m.errors} err ({m.rate:.2f}%)"
 
 
 def _worth_showing(event: Event) -> bool:
@@ -325,7 +316,7 @@ class LinePrinter:
             lines.append((check.at or run.started_at, _with_functions(text, check)))
         for action in run.operator_actions[self.actions_seen :]:
             text = f"  operator {action.action} by {action.by}: {action.reason} ({action.result})"
-            lines.append((action.at, Text(text)))
+            lines.append((action.appliedAt or run.started_at, Text(text)))
         now = datetime.now(UTC)
         if run.held != self.held and run.held:
             label, colour = status_label(run)
@@ -341,18 +332,19 @@ class LinePrinter:
 def _where(run: Run, point: WeightPoint) -> str:
     """The step a weight line belongs to: a run printed after the fact (watch --once, a
     finished run) must not label every shift with the step it ended on."""
-    if point.state == "Promote":
+    if point.state == State.PROMOTE:
         return "promoted"
-    if point.state == "Roll back":
+    if point.state == State.ROLL_BACK:
         return "rolled back"
     return f"step {point.step or run.step_number}/{run.step_count}"
 
 
-def _with_functions(text: Text, check: HealthCheck) -> Text:
+def _with_functions(text: Text, check: CheckResult) -> Text:
     """A release's check: a line per function under the check's own line."""
     for own in check.functions:
         mark = Text("✔ ", style="green") if own.healthy else Text("✖ ", style="red")
-        text += Text(f"\n    {own.function}:{own.alias} ") + mark + row_health(own, sep=" · ")
+        name = f"{short_function_name(own.functionName)}:{own.alias}"
+        text += Text(f"\n    {name} ") + mark + row_health(own, sep=" · ")
         for reason in own.reasons:
             text += Text(f" · {reason}", style="red")
     return text

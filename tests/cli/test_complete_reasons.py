@@ -14,7 +14,7 @@ from rich.console import Console
 from rollout.cli import main
 from rollout.commands import start as start_command
 from rollout.commands import watch as watch_command
-from rollout.view.run import build_run
+from rollout.view.history import build_run
 from rollout.view.watch import follow, outcome_line
 from tests.cli.fakes import FakeAws, FakeStepFunctions
 from tests.cli.histories import ARN, MACHINE, History, prepared, progress

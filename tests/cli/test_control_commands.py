@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from rollout_core import channel
 
 from rollout.cli import build_parser
-from rollout.commands import control, plan
+from rollout.commands import plan
 
 PLAN = {
     "checkIntervalSeconds": 10,
@@ -30,13 +31,13 @@ def test_promote_full_is_its_own_action():
 
 
 def test_conditions_name_the_execution_and_the_states_it_applies_to():
-    text, names, values = control.condition("abort")
+    text, names, values = channel.condition("abort")
     assert text == "#owner = :exec AND #state IN (:s0, :s1, :s2)"
     assert [v["S"] for v in values.values()] == ["running", "paused", "awaiting-approval"]
-    text, names, values = control.condition("promote")
+    text, names, values = channel.condition("promote")
     assert text.endswith("AND #phase <> :bake AND attribute_not_exists(#control)")
     assert names["#phase"] == "phase"
-    text, _, values = control.condition("approve")
+    text, _, values = channel.condition("approve")
     assert text == "#owner = :exec AND #state IN (:s0) AND attribute_not_exists(#control)"
     assert values == {":s0": {"S": "awaiting-approval"}}
 

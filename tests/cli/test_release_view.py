@@ -15,8 +15,9 @@ from rollout.commands import status as status_command
 from rollout.commands import watch as watch_command
 from rollout.commands.status import recent_runs, status_table
 from rollout.commands.watch import exit_code
+from rollout.view.history import build_run
 from rollout.view.release import Verdict, function_rows
-from rollout.view.run import Outcome, Run, build_run
+from rollout.view.run import Outcome, Run
 from rollout.view.watch import LinePrinter, outcome_line, render
 from tests.cli.fakes import FakeAws, FakeStepFunctions
 from tests.cli.histories import (
@@ -95,9 +96,10 @@ def test_a_succeeded_release_has_a_healthy_row_per_function_at_full_weight():
         "orders-api:live v4, orders-worker:live v8, orders-cron:live v2"
     )
     worker = rows[1].check
-    assert worker is not None and worker.new is not None and worker.logs is not None
-    assert (worker.new.version, worker.new.invocations, worker.new.errors) == ("8", 100, 0)
-    assert worker.logs.new is not None and worker.logs.new.invocations == 98
+    assert worker is not None and worker.newVersion is not None and worker.logs is not None
+    new = worker.newVersion
+    assert (new.version, new.invocations, new.errors) == ("8", 100, 0)
+    assert worker.logs.newVersion is not None and worker.logs.newVersion.invocations == 98
 
 
 def test_a_release_failing_at_step_2_names_the_function_and_restores_every_alias():
@@ -115,7 +117,8 @@ def test_a_release_failing_at_step_2_names_the_function_and_restores_every_alias
     assert "orders-worker: metrics: version 8 error rate 30.00%" in run.reason
     # the failing check's numbers come from its error's data: each function's own
     failed = rows[1].check
-    assert failed is not None and failed.new is not None and failed.new.errors == 30
+    assert failed is not None and failed.newVersion is not None
+    assert failed.newVersion.errors == 30
     assert [p.weight for p in rows[0].weights] == [0.0, 0.1, 0.5, 0.0]
 
 

@@ -6,9 +6,11 @@ import json
 from datetime import timedelta
 
 import pytest
+from rollout_core.models import Step
 
 from rollout.commands.watch import exit_code
-from rollout.view.run import Outcome, Step, build_run, cause_summary
+from rollout.view.history import build_run
+from rollout.view.run import Outcome, cause_summary
 from tests.cli.histories import (
     ROLLBACK_CAUSE,
     T0,
@@ -34,7 +36,7 @@ def test_success_reads_plan_steps_weights_and_outcome():
         "4",
     )
     assert run.strategy == "Canary10Percent5Minutes"
-    assert run.steps == [Step(10.0, 0.1, 300)]
+    assert run.steps == [Step(percentage=10.0, weight=0.1, waitSeconds=300)]
     assert [(p.state, p.weight) for p in run.weights] == [
         ("start", 0.0),
         ("Shift traffic", 0.1),
@@ -68,8 +70,10 @@ def test_health_check_is_parsed_and_not_repeated_by_later_states():
     last = run.last_check
     assert last is not None and last.healthy
     assert last.alarms == {"orders-errors": "OK"}
-    assert last.new is not None and (last.new.version, last.new.invocations) == ("4", 120)
-    assert last.stable is not None and last.stable.error_rate_percent == pytest.approx(0.28)
+    assert last.newVersion is not None
+    assert (last.newVersion.version, last.newVersion.invocations) == ("4", 120)
+    assert last.stableVersion is not None
+    assert last.stableVersion.errorRatePercent == pytest.approx(0.28)
 
 
 def test_rollback_keeps_error_cause_and_puts_weight_back_to_zero():

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 import pytest
 from rich.console import Console
+from rollout_core.models import CheckResult, LogCounts, LogsSummary, VersionCounts
 
-from rollout.view.run import HealthCheck, LogsSignal, Run, VersionMetrics, build_run
+from rollout.view.history import build_run
+from rollout.view.run import Run
 from rollout.view.watch import (
     LinePrinter,
     WatchTimeout,
@@ -179,14 +181,13 @@ def test_one_failed_check_counts_once_though_the_history_repeats_its_error():
 
 def test_a_check_shows_the_logs_signal_beside_the_metrics():
     """Under AWS's metric delay the metrics read 0 for a minute; the logs signal doesn't."""
-    check = HealthCheck(
-        at=None,
+    check = CheckResult(
         healthy=False,
-        alarms={},
-        new=VersionMetrics("3", 0, 0, 0.0),
-        stable=VersionMetrics("2", 0, 0, 0.0),
-        notes=[],
-        logs=LogsSignal(True, VersionMetrics("3", 16, 4, 25.0)),
+        newVersion=VersionCounts(version="3", errorRatePercent=0.0),
+        stableVersion=VersionCounts(version="2", errorRatePercent=0.0),
+        logs=LogsSummary(
+            newVersion=LogCounts(version="3", invocations=16, failures=4, errorRatePercent=25.0)
+        ),
     )
     text = describe_check(check).plain
     assert "new v3 0 inv, 0 err (0.00%)" in text

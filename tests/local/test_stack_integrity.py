@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from rollout_core.models import Plan
 
 from rollout.local.deploy import deploy_template
 from rollout.local.package import transform_template
@@ -170,8 +171,8 @@ def test_a_published_version_starts_a_listed_rollout_after_a_failed_one(polled):
     for arn in arns:
         ended = wait_for_end(polled, arn)
         if ended["status"] == "SUCCEEDED":
-            plan = json.loads(ended["output"])["plan"]
-            plans[plan["targetVersion"]] = plan["action"]
+            plan = Plan.model_validate(json.loads(ended["output"])["plan"])
+            plans[plan.targetVersion] = plan.action
     assert plans.get(second) == "rollout", plans
     status = subprocess.run(
         [sys.executable, "-m", "rollout.cli", "status"],

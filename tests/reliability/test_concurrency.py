@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from rollout_core.models import Plan
 
 from tests.reliability.rollouts import (
     alias_of,
@@ -68,10 +69,10 @@ def test_ten_starts_of_one_version_roll_it_out_once(cloud, faults):
     ended = {arn: wait_for_end(cloud, arn, timeout=120) for arn in arns}
 
     assert [e["status"] for e in ended.values()] == ["SUCCEEDED"] * SAME_ALIAS
-    plans = {arn: json.loads(e["output"])["plan"] for arn, e in ended.items()}
-    (winner,) = [arn for arn, plan in plans.items() if plan["action"] == "rollout"]
+    plans = {arn: Plan.model_validate(json.loads(e["output"])["plan"]) for arn, e in ended.items()}
+    (winner,) = [arn for arn, plan in plans.items() if plan.action == "rollout"]
     duplicates = [plan for arn, plan in plans.items() if arn != winner]
-    assert [(p["action"], p["rolledOutBy"]) for p in duplicates] == [("duplicate", winner)] * (
+    assert [(p.action, p.rolledOutBy) for p in duplicates] == [("duplicate", winner)] * (
         SAME_ALIAS - 1
     )
     assert alias_of(cloud, name) == (target, {})

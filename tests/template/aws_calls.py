@@ -7,12 +7,17 @@ Static analysis of a handler module and the `rollout_core` modules it reaches:
   the factories; `clients.client("sts")` names the service at the call site.
 - A call graph of functions: a function reaches every function or class it names
   (called or passed as a value, so `[readiness, invoke, hook]` counts), across
-  `from . import x` / `from .x import y` imports. Import-time code of every module
-  reached counts as well.
+  `from . import x` / `from .x import y` / `from .. import z` imports, subpackages
+  included. Import-time code of every module reached counts as well.
+- A class reached reaches its dunder methods (`__init__`, …) and every method whose name
+  is an attribute anywhere in the reached code (`items.update(…)`, `self._put(…)`): a
+  method is counted as soon as anything could call it by name, so a role is charged with
+  the methods its code can call, not with every method of a class it uses.
 - In each function reached, a client is followed from its factory call through local
-  names (`lam = clients.lambda_()`) and through arguments to other functions of the
-  core (`_history(sfn, arn)` binds `sfn` in `_history`), to `<client>.<operation>(…)`
-  and `<client>.get_paginator("<operation>")`.
+  names (`lam = clients.lambda_()`), through arguments to other functions of the core
+  (`_history(sfn, arn)` binds `sfn` in `_history`) or to a class's constructor, and from
+  there through `self.<name> = <client>` to that attribute in the class's methods, to
+  `<client>.<operation>(…)` and `<client>.get_paginator("<operation>")`.
 - Anything else done with a client (returned, stored, passed somewhere the analysis
   can't follow, a waiter, a client made with boto3 directly) raises `CannotFollow`:
   the analysis never silently misses a call, it refuses to answer.
@@ -35,6 +40,7 @@ PACKAGE = "rollout_core"
 CLIENTS = f"{PACKAGE}.clients"
 HANDLER = "<handler>"
 MODULE_CODE = "<module>"  # a module's import-time statements, as a node of the graph
+CLASS_REACHED = ".<reached>"  # "Class.<reached>": the class is used; its methods by name
 
 # IAM service prefixes that differ from botocore's signing name (Service Authorization
 # Reference: "Amazon CloudWatch (service prefix: cloudwatch)"; its API endpoint and
@@ -98,11 +104,13 @@ class Module:
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     modules: dict[str, str] = field(default_factory=dict)  # local name → module imported
     symbols: dict[str, tuple[str, str]] = field(default_factory=dict)  # name → (module, name)
+    package: str = ""  # what `from .` names: the package this module is in (or is)
 
     @classmethod
     def parse(cls, name: str, path: Path, package: set[str]) -> Module:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         module = cls(name, path, tree)
+        module.package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         for node in tree.body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 module.functions[node.name] = node
@@ -118,10 +126,14 @@ class Module:
         return module
 
     def _import_from(self, node: ast.ImportFrom, package: set[str]) -> None:
-        if node.level > 1:
-            raise CannotFollow(f"{self.path}: relative import beyond {PACKAGE}")
-        if node.level:  # only the core uses relative imports: `from . import x`, `from .x import y`
-            source = f"{PACKAGE}.{node.module}" if node.module else PACKAGE
+        if (
+            node.level
+        ):  # only the core uses relative imports: `from . import x`, `from ..x import y`
+            parts = self.package.split(".")
+            if node.level > len(parts) or not self.package.startswith(PACKAGE):
+                raise CannotFollow(f"{self.path}: relative import beyond {PACKAGE}")
+            base = ".".join(parts[: len(parts) - node.level + 1])
+            source = f"{base}.{node.module}" if node.module else base
         else:
             source = node.module or ""
         if source not in package:
@@ -152,12 +164,14 @@ class CodeCalls:
 
     def __init__(self, core: Path) -> None:
         self.modules: dict[str, Module] = {}
-        package = {PACKAGE} | {f"{PACKAGE}.{p.stem}" for p in core.glob("*.py")}
-        for path in sorted(core.glob("*.py")):
-            name = PACKAGE if path.stem == "__init__" else f"{PACKAGE}.{path.stem}"
+        paths = {_module_name(core, path): path for path in sorted(core.rglob("*.py"))}
+        package = set(paths)
+        for name, path in paths.items():
             self.modules[name] = Module.parse(name, path, package)
         self._package = package
         self.factories = self._factories()
+        # (module, class) → {attribute: service}: clients an object holds (`self._ddb = ddb`)
+        self.held: dict[tuple[str, str], dict[str, str]] = {}
 
     # -- the clients module ------------------------------------------------------------
 
@@ -194,6 +208,8 @@ class CodeCalls:
 
     def _body(self, node: Node) -> list[ast.stmt]:
         module = self.modules[node[0]]
+        if node[1].endswith(CLASS_REACHED):
+            return []
         if node[1] == MODULE_CODE:
             return [
                 s
@@ -220,11 +236,11 @@ class CodeCalls:
         module = self.modules[module_name]
         if name in module.functions:
             return {(module_name, name)}
-        if name in module.classes:
-            return {(module_name, MODULE_CODE)} | {
-                (module_name, f"{name}.{item.name}")
-                for item in module.classes[name].body
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+        if name in module.classes:  # its methods: by name, in _reach
+            return {(module_name, MODULE_CODE), (module_name, f"{name}{CLASS_REACHED}")} | {
+                (module_name, f"{name}.{method}")
+                for method in _methods(module.classes[name])
+                if method == "__init__"
             }
         if name in module.symbols and name not in seen:
             target, symbol = module.symbols[name]
@@ -243,38 +259,60 @@ class CodeCalls:
             elif isinstance(item, ast.Attribute):
                 if isinstance(item.value, ast.Name) and item.value.id in module.modules:
                     found |= self._resolve(module.modules[item.value.id], item.attr)
-                elif owner:  # self.method / cls.method inside a class
-                    found |= {
-                        n for n in self._resolve(node[0], owner) if n[1] == f"{owner}.{item.attr}"
-                    }
+                elif owner and item.attr in _methods(module.classes[owner]):  # self.method
+                    found.add((node[0], f"{owner}.{item.attr}"))
         for imported in set(module.modules.values()) | {m for m, _ in module.symbols.values()}:
             found.add((imported, MODULE_CODE))
         return found
 
     def _reach(self, start: set[Node]) -> set[Node]:
         reached, todo = set(start), list(start)
+        attributes: set[str] = set()  # every attribute name the reached code uses
         while todo:
-            for found in self._references(todo.pop()) - reached:
-                reached.add(found)
-                todo.append(found)
+            while todo:
+                node = todo.pop()
+                attributes |= {
+                    item.attr
+                    for item in _walk_code(self._body(node))
+                    if isinstance(item, ast.Attribute)
+                }
+                for found in self._references(node) - reached:
+                    reached.add(found)
+                    todo.append(found)
+            for module_name, marker in [n for n in reached if n[1].endswith(CLASS_REACHED)]:
+                cls = marker.removesuffix(CLASS_REACHED)
+                for method in _methods(self.modules[module_name].classes[cls]):
+                    node = (module_name, f"{cls}.{method}")
+                    called = method in attributes or (
+                        method.startswith("__") and method.endswith("__")
+                    )
+                    if called and node not in reached:
+                        reached.add(node)
+                        todo.append(node)
         return reached
 
     # -- clients inside the reached code -----------------------------------------------
 
     def _calls(self, reached: set[Node]) -> set[ApiCall]:
         bound: dict[Node, dict[str, str]] = {node: {} for node in reached}  # param → service
+        self.held = {}
         while True:
             calls: set[ApiCall] = set()
             before = {node: dict(names) for node, names in bound.items()}
+            held_before = {cls: dict(names) for cls, names in self.held.items()}
             for node in sorted(reached):
                 calls |= self._calls_in(node, bound)
-            if bound == before:
+            if bound == before and self.held == held_before:
                 return calls
 
     def _calls_in(self, node: Node, bound: dict[Node, dict[str, str]]) -> set[ApiCall]:
         module = self.modules[node[0]]
         body = self._body(node)
         names = dict(bound[node])  # local name → service, parameters bound by callers first
+        owner = node[1].partition(".")[0] if "." in node[1] else None
+        if owner:  # a method: the clients its object holds, as `self.<attribute>`
+            held = self.held.get((node[0], owner), {})
+            names |= {f"self.{attribute}": service for attribute, service in held.items()}
         parents: dict[ast.AST, ast.AST] = {}
         for item in _walk_code(body):
             for child in ast.iter_child_nodes(item):
@@ -300,6 +338,13 @@ class CodeCalls:
         """The service of the client this expression evaluates to, if it is one."""
         if isinstance(expr, ast.Name) and isinstance(expr.ctx, ast.Load):
             return names.get(expr.id)
+        if (
+            isinstance(expr, ast.Attribute)
+            and isinstance(expr.ctx, ast.Load)
+            and isinstance(expr.value, ast.Name)
+            and expr.value.id == "self"
+        ):
+            return names.get(f"self.{expr.attr}")
         if not isinstance(expr, ast.Call):
             return None
         factory: str | None = None
@@ -359,6 +404,15 @@ class CodeCalls:
             target = parent.targets[0] if isinstance(parent, ast.Assign) else parent.target
             if isinstance(target, ast.Name):
                 return set()  # followed through the name
+            owner = node[1].partition(".")[0] if "." in node[1] else None
+            if (
+                owner
+                and isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "self"
+            ):  # held by the object: followed in its methods
+                self.held.setdefault((node[0], owner), {})[target.attr] = service
+                return set()
         if isinstance(parent, ast.Return) and module.name == CLIENTS:
             return set()  # a factory handing out its client
         if isinstance(parent, ast.Call) and expr is not parent.func:
@@ -378,22 +432,24 @@ class CodeCalls:
     ) -> None:
         """A client passed to a function of the core: its parameter holds that client."""
         if isinstance(call.func, ast.Name):
-            targets = {n for n in self._resolve(module.name, call.func.id) if n[1] != MODULE_CODE}
+            targets = self._resolve(module.name, call.func.id)
         elif (
             isinstance(call.func, ast.Attribute)
             and isinstance(call.func.value, ast.Name)
             and call.func.value.id in module.modules
         ):
             targets = self._resolve(module.modules[call.func.value.id], call.func.attr)
-            targets = {n for n in targets if n[1] != MODULE_CODE}
         else:
             targets = set()
+        targets = {n for n in targets if n[1] != MODULE_CODE and not n[1].endswith(CLASS_REACHED)}
         if len(targets) != 1:
             raise CannotFollow(f"{where}: a {service} client passed to something not followed")
         (target,) = targets
         (function,) = self._body(target)
         assert isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
         params = [a.arg for a in function.args.posonlyargs + function.args.args]
+        if target[1].endswith(".__init__"):
+            params = params[1:]  # a constructor: `self` is not passed
         if argument in call.args:
             index = call.args.index(argument)
             name = params[index] if index < len(params) else None
@@ -407,6 +463,18 @@ class CodeCalls:
         if operation == "get_waiter" or operation not in operations(service):
             raise CannotFollow(f"{where}: {service}.{operation} is not an operation followed")
         return ApiCall(service, operation, where)
+
+
+def _module_name(core: Path, path: Path) -> str:
+    """rollout_core.health.judge for <core>/health/judge.py; a package by its __init__."""
+    parts = [PACKAGE, *path.relative_to(core).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _methods(cls: ast.ClassDef) -> list[str]:
+    return [
+        item.name for item in cls.body if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
 
 
 def _called_name(call: ast.Call) -> str | None:

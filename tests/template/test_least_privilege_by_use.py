@@ -276,7 +276,9 @@ def analyse(tmp_path: Path, modules: dict[str, str], handler: str) -> set[str]:
     (core / "__init__.py").write_text("")
     (core / "clients.py").write_text(CLIENTS_PY)
     for name, text in modules.items():
-        (core / f"{name}.py").write_text(textwrap.dedent(text))
+        path = core / f"{name}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
     app = tmp_path / "app.py"
     app.write_text(textwrap.dedent(handler))
     return {call.action for call in CodeCalls(core).calls_from(app)}
@@ -320,6 +322,45 @@ def test_the_analysis_follows_clients_through_names_arguments_and_paginators(
         "states:GetExecutionHistory",
         "lambda:ListVersionsByFunction",
     }
+
+
+def test_the_analysis_follows_a_client_an_object_holds_to_the_methods_called(
+    tmp_path: Path,
+) -> None:
+    """A class that owns its client (rollout_core.channel): the client passed to its
+    constructor is followed to `self._sfn` in its methods, and a role is charged only with
+    the methods its code calls by name, here from a subpackage."""
+    core = {
+        "table": """
+            from . import clients
+
+            class Table:
+                def __init__(self, name, sfn):
+                    self.name = name
+                    self._sfn = sfn
+
+                def read(self, arn):
+                    return self._describe(arn)
+
+                def _describe(self, arn):
+                    return self._sfn.describe_execution(executionArn=arn)
+
+                def stop(self, arn):
+                    return self._sfn.stop_execution(executionArn=arn)
+
+            def of(name):
+                return Table(name, clients.stepfunctions())
+        """,
+        "sub/__init__": "",
+        "sub/work": """
+            from .. import table
+
+            def go(arn):
+                return table.of("t").read(arn)
+        """,
+    }
+    handler = "from rollout_core.sub import work\n\ndef lambda_handler(e, c):\n    work.go(e)\n"
+    assert analyse(tmp_path, core, handler) == {"states:DescribeExecution"}
 
 
 @pytest.mark.parametrize(

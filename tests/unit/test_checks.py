@@ -48,7 +48,7 @@ def plan(load_event):
 def test_invoke_targets_the_version_itself(world, plan, replies):
     _, calls = replies
     result = checks.run(plan(invoke=True, payload={"ping": 1}), "postTraffic")
-    assert result["passed"] is True
+    assert result.passed is True
     assert calls == [("orders", "4", {"ping": 1})]
 
 
@@ -76,7 +76,7 @@ def test_hook_decides_with_passed(world, plan, replies, reply, passed):
     script["gate"] = (reply, None)
     config = plan("preTraffic", hookFunction="gate")
     if passed:
-        assert checks.run(config, "preTraffic")["results"][-1]["name"] == "hook gate"
+        assert checks.run(config, "preTraffic").results[-1].name == "hook gate"
     else:
         with pytest.raises(PreTrafficCheckFailed, match="hook gate"):
             checks.run(config, "preTraffic")
@@ -105,7 +105,7 @@ def test_no_post_traffic_check_is_a_skipped_pass(world, load_event):
     event = load_event("functions/traffic_check.json")
     event["plan"]["postTraffic"] = None
     result = checks.run(Plan.model_validate(event["plan"]).rollout_ready(), "postTraffic")
-    assert result["skipped"] is True and result["passed"] is True
+    assert result.skipped is True and result.passed is True
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,20 @@ the cursor, approval gates, holding the weight, and the request/plan side of app
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rollout_core import controls, eventbridge, holding
-from rollout_core.errors import ApprovalTimedOut, InvalidRolloutRequest, RolloutAborted
-from rollout_core.models import Progress, RolloutPlan
+from rollout_core import channel, clock, controls, eventbridge, holding
+from rollout_core.channel import Control
+from rollout_core.errors import (
+    ApprovalTimedOut,
+    InvalidRolloutRequest,
+    RolloutAborted,
+    read_cause,
+    split_details,
+)
+from rollout_core.models import Pause, Progress, RolloutPlan
 from rollout_core.plan import lock_ttl, prepare
 
 from rollout.commands import control as cli
@@ -45,7 +53,7 @@ def in_step(plan: RolloutPlan, index: int = 0, complete: bool = False, **more) -
 
 
 def send(world, action: str, owner: str = EXECUTION, at: str = "2026-11-30T10:00:00.000Z"):
-    control = {"action": action, "reason": "because", "by": "arn:aws:iam::1:user/ann", "at": at}
+    control = Control(action=action, reason="because", by="arn:aws:iam::1:user/ann", at=at)
     cli.send(world.ddb, world.table, "orders:live", owner, control)
 
 
@@ -55,9 +63,11 @@ def item(world) -> dict:
 
 
 def test_the_cli_reads_the_workflows_rules():
-    """One table decides which control applies when, for the sender and the workflow."""
-    assert cli.APPLIES is controls.APPLIES
-    assert cli.BEFORE_BAKE_ONLY is controls.BEFORE_BAKE_ONLY
+    """One table decides which control applies when, for the sender and the workflow: the
+    CLI sends through the channel, whose condition the workflow's reading follows."""
+    assert cli.Channel is channel.Channel
+    assert controls.APPLIES is channel.APPLIES
+    assert controls.BEFORE_BAKE_ONLY is channel.BEFORE_BAKE_ONLY
 
 
 def test_prepare_opens_the_channel_and_a_control_needs_the_owner(world):
@@ -81,6 +91,36 @@ def test_abort_raises_rollout_aborted_with_who_and_why_and_consumes_it(world):
     assert "control" not in item(world)
 
 
+def test_abort_reject_and_an_unanswered_gate_carry_what_ended_the_rollout_as_data(world):
+    """Views tell abort, reject and an approval timeout apart from the error's details (the
+    control that ended it), never from the words of its message."""
+    plan = planned(world, approval={"before": "promote", "timeoutSeconds": 600})
+    send(world, "abort")
+    with pytest.raises(RolloutAborted) as aborted:
+        controls.after_check(plan, in_step(plan), NOW, "Check health")
+    held = controls.gate(plan, in_step(plan, 1, complete=True), NOW)
+    send(world, "reject", at="2026-11-30T10:00:05.000Z")
+    with pytest.raises(RolloutAborted) as rejected:
+        holding.hold(plan, held, "step", now=lambda: NOW)
+    with pytest.raises(ApprovalTimedOut) as timed_out:
+        holding.hold(plan, held, "step", now=lambda: NOW + timedelta(seconds=601))
+
+    ended = {}
+    for error in (aborted.value, rejected.value, timed_out.value):
+        line, details = split_details(str(error))
+        assert line == error.message and details is not None and details.control == error.control
+        cause = json.dumps({"errorMessage": str(error), "errorType": type(error).__name__})
+        assert read_cause(cause) == (line, details)  # as Step Functions records it
+        ended[details.control.action] = details.control
+    assert set(ended) == {"abort", "reject", "approval-timeout"}
+    assert (ended["abort"].by, ended["abort"].reason) == ("arn:aws:iam::1:user/ann", "because")
+    assert ended["abort"].state == "Check health" and ended["abort"].result == "RolloutAborted"
+    assert ended["reject"].state == "Wait for operator" and ended["reject"].by.endswith("ann")
+    timeout = ended["approval-timeout"]
+    assert (timeout.by, timeout.result) == ("the workflow", "ApprovalTimedOut")
+    assert timeout.reason == "no answer by 2026-11-30T10:10:00Z; onTimeout is rollback"
+
+
 def test_only_the_owner_consumes(world):
     plan = planned(world)
     send(world, "abort")
@@ -95,7 +135,7 @@ def test_promote_ends_the_step_and_promote_full_skips_the_rest(world):
     send(world, "promote")
     promoted = controls.after_check(plan, in_step(plan), NOW, "Check health")
     assert promoted.stepComplete and promoted.hasNextStep and promoted.nextWaitSeconds == 0
-    assert promoted.lastControl["action"] == "promote"
+    assert promoted.lastControl is not None and promoted.lastControl.action == "promote"
     send(world, "promote-full", at="2026-11-30T10:00:01.000Z")
     full = controls.after_check(plan, in_step(plan), NOW, "Check health")
     assert full.stepComplete and not full.hasNextStep
@@ -105,7 +145,7 @@ def test_pause_holds_resume_releases_and_the_state_follows(world):
     plan = planned(world)
     send(world, "pause")
     paused = controls.after_check(plan, in_step(plan), NOW, "Check health")
-    assert paused.hold["kind"] == "pause" and not paused.stepComplete
+    assert isinstance(paused.hold, Pause) and not paused.stepComplete
     assert item(world)["state"] == "paused" and "control" not in item(world)
     with pytest.raises(cli.CliError, match="it is paused"):
         send(world, "pause", at="2026-11-30T10:00:01.000Z")
@@ -143,23 +183,26 @@ def test_a_control_that_raced_a_change_of_state_is_recorded_as_ignored(world):
         },
     )
     after = controls.after_check(plan, in_step(plan), NOW, "Check health")
-    assert after.lastControl["result"] == "ignored: does not apply when running"
+    assert after.lastControl is not None
+    assert after.lastControl.result == "ignored: does not apply when running"
     assert after.hold is None and "control" not in item(world)
 
 
 def test_gates_open_where_the_policy_says(world):
     each = planned(world, approval={"before": "each-step", "timeoutSeconds": 600})
     gated = controls.gate(each, in_step(each, 0, complete=True), NOW)
-    assert gated.hold["kind"] == "approval" and gated.hold["before"] == "the next step"
-    assert gated.hold["deadline"] == "2026-11-30T10:10:00Z"
-    assert gated.hold["approve"] == f'rollout approve {EXECUTION} --reason "…"'
+    assert gated.hold is not None and gated.hold.kind == "approval"
+    assert gated.hold.before == "the next step"
+    assert clock.iso(gated.hold.deadline) == "2026-11-30T10:10:00Z"
+    assert gated.hold.approve == f'rollout approve {EXECUTION} --reason "…"'
     assert item(world)["state"] == "awaiting-approval"
     assert controls.gate(each, in_step(each, 0), NOW).hold is None  # not over yet
 
     before_promote = planned(world, approval={"before": "promote"})
     assert controls.gate(before_promote, in_step(before_promote, 0, True), NOW).hold is None
     last = controls.gate(before_promote, in_step(before_promote, 1, True), NOW)
-    assert last.hold["before"] == "promote" and last.hold["onTimeout"] == "rollback"
+    assert last.hold is not None and last.hold.kind == "approval"
+    assert last.hold.before == "promote" and last.hold.onTimeout == "rollback"
 
 
 def test_holding_returns_on_a_control_and_checks_health_meanwhile(world, monkeypatch):
@@ -178,10 +221,11 @@ def test_holding_returns_on_a_control_and_checks_health_meanwhile(world, monkeyp
         return cursor
 
     notices = []
-    monkeypatch.setattr(holding.actions, "judge", judge)
+    monkeypatch.setattr(holding.judge, "judge", judge)
     monkeypatch.setattr(holding.notify, "publish", lambda *args: notices.append(args) or {})
     after = holding.hold(plan, held, "step", now=lambda: clock[0], sleep=sleep)
-    assert after.hold is None and after.lastControl["action"] == "approve"
+    assert after.hold is None and after.lastControl is not None
+    assert after.lastControl.action == "approve"
     assert [state for _, state in checks] == ["Wait for operator"] * 2  # at 10 s and 20 s
     ((outcome, summary),) = notices  # "approval needed", once, naming both commands
     assert outcome == "approval_needed" and summary["deadline"] == "2026-11-30T10:10:00Z"
@@ -200,19 +244,20 @@ def test_an_unanswered_gate_rolls_back_or_proceeds(world):
                 holding.hold(plan, held, "step", now=lambda late=late: late)
         else:
             after = holding.hold(plan, held, "step", now=lambda late=late: late)
-            assert after.hold is None and after.lastControl["action"] == "approval-timeout"
+            assert after.hold is None and after.lastControl is not None
+            assert after.lastControl.action == "approval-timeout"
         world.ddb.delete_item(TableName=world.table, Key={"lockKey": {"S": "orders:live"}})
 
 
 def test_a_hold_that_runs_its_time_comes_back_still_held(world, monkeypatch):
     plan = planned(world)
-    paused = in_step(plan, hold={"kind": "pause", "since": "x", "by": "ann"})
+    paused = in_step(plan, hold={"kind": "pause", "since": "2026-11-30T09:59:30Z", "by": "ann"})
     clock = [NOW]
 
     def sleep(seconds: float) -> None:
         clock[0] += timedelta(seconds=seconds)
 
-    monkeypatch.setattr(holding.actions, "judge", lambda plan_, cursor, moment, state: cursor)
+    monkeypatch.setattr(holding.judge, "judge", lambda plan_, cursor, moment, state: cursor)
     after = holding.hold(plan, paused, "step", seconds=30, now=lambda: clock[0], sleep=sleep)
     assert after.hold == paused.hold
     assert clock[0] - NOW == timedelta(seconds=30)

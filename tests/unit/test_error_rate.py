@@ -1,9 +1,9 @@
-"""The error-rate rule both health signals judge by (rollout_core/error_rate.py)."""
+"""The error-rate rule both health signals judge by (rollout_core/health/error_rate.py)."""
 
 from __future__ import annotations
 
 import pytest
-from rollout_core.error_rate import judge, too_few
+from rollout_core.health.error_rate import judge, too_few
 from rollout_core.models import HealthPolicy
 
 POLICY = HealthPolicy(errorRatePercent=5, minInvocations=3)

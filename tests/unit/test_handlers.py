@@ -169,6 +169,7 @@ def test_prepare_skips_an_event_for_an_untagged_function(world, sample, call):
 
 def test_wait_for_operator_ends_a_pause_on_resume(world, sample, call):
     from rollout_core import controls, lock
+    from rollout_core.channel import Control
     from rollout_core.models import RolloutPlan
 
     from rollout.commands import control as cli
@@ -177,7 +178,7 @@ def test_wait_for_operator_ends_a_pause_on_resume(world, sample, call):
     plan = RolloutPlan.model_validate(event["plan"])
     lock.acquire(world.table, plan.lock.key, plan.executionId, 600)
     controls.write(plan, state="paused", phase="step")
-    resume = cli.make_control("resume", "looked fine", "arn:aws:iam::123456789012:user/alice")
+    resume = Control.new("resume", "looked fine", "arn:aws:iam::123456789012:user/alice")
     cli.send(world.ddb, world.table, plan.lock.key, plan.executionId, resume)
     result = call("wait_for_operator", event)
     assert result["hold"] is None

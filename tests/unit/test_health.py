@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rollout_core import actions, clock
 from rollout_core.errors import HealthCheckFailed, split_details
-from rollout_core.models import Plan, Progress
+from rollout_core.health import judge
+from rollout_core.health.signal import Check, Findings, Judged
+from rollout_core.models import CheckResult, Plan, Progress, VersionCounts
 from rollout_core.outcome import failure_parts
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # only for "long before the step started"
@@ -36,17 +38,20 @@ def check(plan, progress):
     return actions.check(plan, progress, now())
 
 
+def last_check(plan, progress) -> CheckResult:
+    found = check(plan, progress).lastCheck
+    assert found is not None
+    return found
+
+
 def test_stable_version_errors_alone_dont_fail_the_new_version(world, case):
     world.put_calls("3", invocations=100, errors=60)
     world.put_calls("4", invocations=20, errors=0)
-    last = check(*case()).lastCheck
-    assert last["newVersion"] == {
-        "version": "4",
-        "invocations": 20,
-        "errors": 0,
-        "errorRatePercent": 0.0,
-    }
-    assert last["stableVersion"]["errorRatePercent"] == 60.0
+    last = last_check(*case())
+    assert last.newVersion == VersionCounts(
+        version="4", invocations=20, errors=0, errorRatePercent=0.0
+    )
+    assert last.stableVersion is not None and last.stableVersion.errorRatePercent == 60.0
 
 
 def test_new_version_errors_over_the_threshold_fail(world, case):
@@ -61,15 +66,18 @@ def test_new_version_errors_over_the_threshold_fail(world, case):
 def test_errors_before_the_step_started_dont_count(world, case):
     world.put_calls("4", invocations=20, errors=20, at=NOW - timedelta(minutes=10))
     world.put_calls("4", invocations=20, errors=0)
-    assert check(*case()).lastCheck["newVersion"]["errors"] == 0
+    new = last_check(*case()).newVersion
+    assert new is not None and new.errors == 0
 
 
 def test_the_first_check_reads_from_the_step_start_and_every_later_check_from_there(world, case):
     plan, progress = case()
     first = check(plan, progress)
-    assert first.lastCheck["since"] == progress.stepStartedAt
+    assert first.lastCheck is not None and first.lastCheck.since is not None
+    assert clock.iso(first.lastCheck.since) == progress.stepStartedAt
     next_step = first.model_copy(update={"stepStartedAt": clock.iso(now())})
-    assert check(plan, next_step).lastCheck["since"] == progress.stepStartedAt
+    since = last_check(plan, next_step).since
+    assert since is not None and clock.iso(since) == progress.stepStartedAt
 
 
 def test_errors_of_an_earlier_step_readable_only_now_are_judged(world, case):
@@ -84,7 +92,7 @@ def test_errors_of_an_earlier_step_readable_only_now_are_judged(world, case):
 def test_new_version_no_worse_than_stable_passes_when_compared(world, case):
     world.put_calls("3", invocations=100, errors=10)
     world.put_calls("4", invocations=20, errors=1)
-    notes = check(*case()).lastCheck["notes"]
+    notes = last_check(*case()).notes
     assert any("stable version 3 is as bad" in note for note in notes)
 
 
@@ -99,7 +107,8 @@ def test_low_traffic_passes_mid_step_and_is_noted(world, case):
     world.put_calls("4", invocations=9, errors=0)
     progress = check(*case(health={"lowTraffic": "fail"}))
     assert progress.stepComplete is False
-    assert "fewer than 10; error rate not judged" in progress.lastCheck["notes"][0]
+    assert progress.lastCheck is not None
+    assert "fewer than 10; error rate not judged" in progress.lastCheck.notes[0]
 
 
 def test_failures_that_settle_the_outcome_fail_below_min_invocations(world, case):
@@ -116,8 +125,8 @@ def test_failures_that_settle_the_outcome_fail_below_min_invocations(world, case
 
 def test_failures_that_dont_settle_the_outcome_wait_for_min_invocations(world, case):
     world.put_calls("4", invocations=3, errors=1)  # 1/10 = 10 %: not above 20 %
-    progress = check(*case(health={"errorRatePercent": 20}))
-    assert "fewer than 10; error rate not judged" in progress.lastCheck["notes"][0]
+    notes = last_check(*case(health={"errorRatePercent": 20})).notes
+    assert "fewer than 10; error rate not judged" in notes[0]
 
 
 def test_low_traffic_fails_at_the_end_of_the_step_when_policy_is_fail(world, case):
@@ -146,9 +155,7 @@ def test_insufficient_data_follows_the_policy(world, case, policy, fails):
         with pytest.raises(HealthCheckFailed, match="INSUFFICIENT_DATA"):
             check(plan, progress)
     else:
-        assert (
-            "alarm orders-errors is INSUFFICIENT_DATA" in check(plan, progress).lastCheck["notes"]
-        )
+        assert "alarm orders-errors is INSUFFICIENT_DATA" in last_check(plan, progress).notes
 
 
 def test_ignored_alarm_is_watched_again_once_it_leaves_alarm(world, case):
@@ -185,18 +192,42 @@ def test_a_failed_check_carries_its_numbers_as_data(world, case):
         check(*case())
     line, details = split_details(str(raised.value))
     assert line == raised.value.message and "\n" not in line
-    assert details is not None and details["healthy"] is False
-    assert details["newVersion"] == {
-        "version": "4",
-        "invocations": 20,
-        "errors": 5,
-        "errorRatePercent": 25.0,
-    }
-    assert details["stableVersion"]["invocations"] == 100
-    assert (details["phase"], details["percentage"]) == ("step", 10)
-    assert details["reasons"] == [line.split(": ", 1)[1]]
+    assert details is not None and details.lastCheck is not None
+    failed = details.lastCheck
+    assert failed == raised.value.check and failed.healthy is False
+    assert failed.newVersion == VersionCounts(
+        version="4", invocations=20, errors=5, errorRatePercent=25.0
+    )
+    assert failed.stableVersion is not None and failed.stableVersion.invocations == 100
+    assert (failed.phase, failed.percentage) == ("step", 10)
+    assert failed.reasons == [line.split(": ", 1)[1]]
     cause = json.dumps({"errorMessage": str(raised.value), "errorType": "HealthCheckFailed"})
     assert failure_parts({"Error": "HealthCheckFailed", "Cause": cause}) == (
         "HealthCheckFailed",
         line,
     )
+
+
+def test_a_new_signal_is_one_entry_in_the_list(world, case, monkeypatch):
+    """A signal reads the whole check and answers per function; the judge lists its reasons
+    after the others' and keeps its numbers in the check's result."""
+    seen: list[Check] = []
+
+    def latency(check: Check) -> Findings:
+        seen.append(check)
+        found = Judged(reasons=["latency: p99 80% above stable"], numbers={"latency": {"p99": 80}})
+        return Findings(functions=[found for _ in check.members])
+
+    every = judge.signals()
+    monkeypatch.setattr(judge, "signals", lambda: (*every, latency))
+    world.set_alarm("ALARM")
+    with pytest.raises(HealthCheckFailed) as raised:
+        check(*case())
+    assert raised.value.message.endswith(
+        "step 1/1 at 10%: alarm orders-errors is in ALARM; latency: p99 80% above stable"
+    )
+    (asked,) = seen  # once per check, with every function and the window
+    assert [member.functionName for member in asked.members] == ["orders"]
+    assert asked.since < asked.now
+    failed = raised.value.check
+    assert failed is not None and failed.model_extra == {"latency": {"p99": 80}}

@@ -12,6 +12,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from rollout_core import checks, clients, invoke
 from rollout_core.errors import PostTrafficCheckFailed
 from rollout_core.models import Plan
+from rollout_core.results import CheckStep
 
 from rollout.local.lambda_runtime import TooManyRequestsException
 from tests.unit.conftest import zipped
@@ -121,9 +122,9 @@ def test_throttling_is_sent_again(world, hook, plan, sends, replies):
     sent, _ = sends
     replies.extend([TooManyRequestsException(), TooManyRequestsException()])
     result = checks.run(plan, "postTraffic")
-    assert result["passed"] is True and len(sent) == 3
-    assert result["results"] == [
-        {"name": f"hook {HOOK}", "passed": True, "detail": "smoke test passed"}
+    assert result.passed is True and len(sent) == 3
+    assert result.results == [
+        CheckStep(name=f"hook {HOOK}", passed=True, detail="smoke test passed")
     ]
 
 

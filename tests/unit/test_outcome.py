@@ -7,6 +7,7 @@ from rollout_core import clients, lock
 from rollout_core.errors import RollbackFailed
 from rollout_core.models import Plan, Progress
 from rollout_core.outcome import failure_parts, finalize, roll_back
+from rollout_core.results import RollbackRecord
 
 
 @pytest.fixture
@@ -21,12 +22,12 @@ def test_rollback_restores_the_stable_version_from_any_own_position(world, rollb
     world.route(*left_at)
     result = roll_back(*rollback_case)
     assert world.alias_state() == ("3", {})
-    assert result["restored"] is True and result["error"] == "HealthCheckFailed"
+    assert result.restored is True and result.error == "HealthCheckFailed"
 
 
 def test_rollback_cause_is_one_line_plus_details(world, rollback_case):
     world.route("3", {"4": 0.1})
-    cause = roll_back(*rollback_case)["cause"]
+    cause = roll_back(*rollback_case).cause
     assert cause == (
         "Rolled back orders:live to version 3: Check health, step 1/1 at 10%: metrics: "
         "version 4 error rate 25.00% (5/20 invocations failed) above 1% — state: Check health; "
@@ -104,8 +105,8 @@ def listener(world, monkeypatch):
 def test_finalize_success_releases_and_notifies(world, plan, listener):
     lock.acquire(plan.lock.table, plan.lock.key, plan.lock.owner, 60)
     summary = finalize(plan, "succeeded", None, None)
-    assert summary["lockReleased"] is True and world.lock_owner() is None
-    assert summary["notified"] == {"sns": True, "eventBridge": True}
+    assert summary.lockReleased is True and world.lock_owner() is None
+    assert summary.notified == {"sns": True, "eventBridge": True}
     [event] = listener()
     assert (event["source"], event["detail-type"]) == ("lambda-rollout", "Rollout Succeeded")
     assert event["detail"]["targetVersion"] == "4"
@@ -122,19 +123,22 @@ def test_finalize_success_releases_and_notifies(world, plan, listener):
 )
 def test_finalize_failures_carry_error_and_cause(world, plan, listener, outcome, detail_type, line):
     failure = {"Error": "HealthCheckFailed", "Cause": json.dumps({"errorMessage": "why"})}
-    rollback = {"error": "HealthCheckFailed", "cause": "Rolled back orders:live to version 3"}
+    rollback = RollbackRecord(
+        error="HealthCheckFailed", cause="Rolled back orders:live to version 3"
+    )
     summary = finalize(plan, outcome, rollback, failure)
-    assert summary["error"] == "HealthCheckFailed" and line in summary["cause"]
+    assert summary.error == "HealthCheckFailed" and summary.cause and line in summary.cause
     [event] = listener()
     assert event["detail-type"] == detail_type
 
 
 def test_finalize_releases_only_its_own_lock(world, plan):
     lock.acquire(plan.lock.table, plan.lock.key, "someone-else", 60)
-    assert finalize(plan, "succeeded", None, None)["lockReleased"] is False
+    assert finalize(plan, "succeeded", None, None).lockReleased is False
     assert world.lock_owner() == "someone-else"
 
 
 def test_undeliverable_notification_does_not_fail_finalize(world, plan, monkeypatch):
     monkeypatch.setenv("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:missing")
-    assert finalize(plan, "succeeded", None, None)["notified"]["sns"] is False
+    notified = finalize(plan, "succeeded", None, None).notified
+    assert notified is not None and notified["sns"] is False

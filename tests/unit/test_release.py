@@ -219,3 +219,66 @@ def test_the_guards_summary_names_each_alias_of_one_function(world, monkeypatch)
         ("orders", "canary"),
     ]
     assert summary["lockReleased"] is True
+
+
+def _calls(world, function: str, version: str, invocations: int, errors: int) -> None:
+    dimensions = [
+        {"Name": "FunctionName", "Value": function},
+        {"Name": "Resource", "Value": f"{function}:live"},
+        {"Name": "ExecutedVersion", "Value": version},
+    ]
+    world.cw.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {"MetricName": name, "Dimensions": dimensions, "Value": value}
+            for name, value in (("Invocations", invocations), ("Errors", errors))
+        ],
+    )
+
+
+def test_a_release_is_judged_per_function_from_one_metric_read(world, worker):
+    """The metric gate reads every function's versions in one GetMetricData, and judges each
+    new version against its own stable version; the failing one is named."""
+    from datetime import UTC, datetime, timedelta
+
+    from rollout_core import actions, clock
+    from rollout_core.errors import HealthCheckFailed
+    from rollout_core.models import Progress
+
+    plan = Plan.model_validate(prepare(release(ORDERS, WORKER), EXECUTION)["plan"]).rollout_ready()
+    plan = plan.model_copy(update={"health": plan.health.model_copy(update={"logs": False})})
+    started = datetime.now(UTC) - timedelta(minutes=1)
+    cursor = Progress(
+        phase="step",
+        stepIndex=0,
+        stepCount=len(plan.steps),
+        percentage=plan.steps[0].percentage,
+        weight=plan.steps[0].weight,
+        stepStartedAt=clock.iso(started),
+        stepWaitSeconds=600,
+        nextWaitSeconds=10,
+        hasNextStep=True,
+    )
+    _calls(world, "orders", "4", 20, 0)
+    _calls(world, "orders", "3", 100, 0)
+    _calls(world, "orders-worker", "2", 20, 5)
+    reads = []
+    cloudwatch = clients.cloudwatch()
+    cloudwatch.meta.events.register(
+        "provide-client-params.cloudwatch.GetMetricData", lambda params, **_: reads.append(params)
+    )
+    with pytest.raises(HealthCheckFailed) as failed:
+        actions.check(plan, cursor, datetime.now(UTC))
+
+    assert len(reads) == 1  # one call for both functions' four versions
+    assert len(reads[0]["MetricDataQueries"]) == 8
+    check = failed.value.check
+    assert check is not None and [row.healthy for row in check.functions] == [True, False]
+    worker_row = check.function("orders-worker", "live")
+    assert worker_row is not None and worker_row.newVersion is not None
+    assert (worker_row.newVersion.version, worker_row.newVersion.errors) == ("2", 5)
+    assert worker_row.reasons == [
+        "metrics: version 2 error rate 25.00% (5/20 invocations failed) above 1%"
+    ]
+    assert check.reasons == [f"orders-worker: {worker_row.reasons[0]}"]
+    assert check.newVersion == check.functions[0].newVersion  # the first's, at the top

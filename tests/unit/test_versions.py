@@ -14,6 +14,7 @@ from rollout_core.errors import InvalidRolloutRequest
 from rollout_core.eventbridge import request_from_tags
 from rollout_core.models import Plan
 from rollout_core.request import parse_request
+from rollout_core.results import FinalizeSummary
 
 from rollout.local.lambda_versions import LambdaVersions
 from tests.unit.conftest import World, zipped
@@ -21,6 +22,7 @@ from tests.unit.conftest import World, zipped
 # The account: 15 versions; live rolled out from 14 to 15; beta → 3;
 # canary → 5 with a weight on 9; provisioned concurrency on 7.
 EXPECTED_GONE = ["12", "11", "10", "8", "6", "4", "2", "1"]
+SUCCEEDED = FinalizeSummary(outcome="succeeded", executionId="arn:aws:states:::execution:x:y")
 
 
 @pytest.fixture
@@ -75,7 +77,7 @@ def rollout_plan(keep: int, stable: str = "14", target: str = "15") -> Plan:
 
 def test_rules_keep_what_is_used_and_the_newest(busy: World) -> None:
     before = published(busy)
-    result = versions.after_rollout(rollout_plan(3).rollout_ready(), {"outcome": "succeeded"})
+    result = versions.after_rollout(rollout_plan(3).rollout_ready(), SUCCEEDED)
 
     assert [item["version"] for item in result["deleted"]] == EXPECTED_GONE
     assert published(busy) == [v for v in before if v not in EXPECTED_GONE]
@@ -99,7 +101,7 @@ def test_the_success_notification_carries_the_record(busy: World) -> None:
     events = clients.events()
     events.put_rule(Name="outcomes", EventPattern=json.dumps({"source": ["lambda-rollout"]}))
     events.put_targets(Rule="outcomes", Targets=[{"Id": "q", "Arn": arn["Attributes"]["QueueArn"]}])
-    versions.after_rollout(rollout_plan(3).rollout_ready(), {"outcome": "succeeded"})
+    versions.after_rollout(rollout_plan(3).rollout_ready(), SUCCEEDED)
 
     (message,) = clients.client("sqs").receive_message(QueueUrl=queue)["Messages"]
     event = json.loads(message["Body"])
@@ -120,7 +122,7 @@ def test_dry_run_decides_the_same_and_deletes_nothing(busy: World) -> None:
 
 def test_keep_versions_0_deletes_nothing(busy: World) -> None:
     before = published(busy)
-    result = versions.after_rollout(rollout_plan(0).rollout_ready(), {"outcome": "succeeded"})
+    result = versions.after_rollout(rollout_plan(0).rollout_ready(), SUCCEEDED)
     assert result["deleted"] == [] and result["bytesFreed"] == 0
     assert published(busy) == before
     assert {item["reason"] for item in result["kept"]} >= {"keepVersions is 0: clean-up is off"}
@@ -175,7 +177,7 @@ def test_a_listing_error_deletes_nothing_and_is_a_note(
 
     monkeypatch.setattr(versions, "usage", denied)
     before = published(busy)
-    result = versions.after_rollout(rollout_plan(3).rollout_ready(), {"outcome": "succeeded"})
+    result = versions.after_rollout(rollout_plan(3).rollout_ready(), SUCCEEDED)
     assert result["deleted"] == [] and published(busy) == before
     assert "AccessDeniedException" in result["notes"][0]
     assert result["notified"]["eventBridge"] is True

@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
+from rollout_core.errors import RolloutAborted
+from rollout_core.models import ControlRecord
 
 from rollout.commands.status import status_table
+from rollout.view.history import build_run
 from rollout.view.report import build_report
-from rollout.view.run import Outcome, build_run
+from rollout.view.run import Outcome
 from rollout.view.watch import render
 
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -133,6 +136,16 @@ def test_paused_shows_who_paused_and_the_action_is_recorded():
 
 def test_an_abort_that_ended_the_run_is_on_the_timeline_with_its_caller():
     cause = f"Rolled back orders:live to version 3: Aborted by {ALICE}: error spike (during …)"
+    control = ControlRecord(
+        action="abort",
+        reason="error spike",
+        by=ALICE,
+        at="2026-11-30T10:00:01.500Z",
+        appliedAt="2026-11-30T10:00:02Z",
+        state="Check health",
+        result="RolloutAborted",
+    )
+    error = RolloutAborted(f"Aborted by {ALICE}: error spike (x)", control)  # as the task raises
     history = [
         *events(("Task", "Check health", None)),
         {
@@ -141,7 +154,7 @@ def test_an_abort_that_ended_the_run_is_on_the_timeline_with_its_caller():
             "timestamp": T0 + timedelta(seconds=2),
             "taskFailedEventDetails": {
                 "error": "RolloutAborted",
-                "cause": json.dumps({"errorMessage": f"Aborted by {ALICE}: error spike (x)"}),
+                "cause": json.dumps({"errorMessage": str(error), "errorType": "RolloutAborted"}),
             },
         },
     ]

@@ -21,8 +21,9 @@ from rollout import samples
 from rollout.cli import main
 from rollout.commands.status import recent_runs
 from rollout.local.cloud import PATIENT_RETRIES
+from rollout.view.fetch import fetch_run
 from rollout.view.release import Verdict, function_rows
-from rollout.view.run import Outcome, Run, fetch_run
+from rollout.view.run import Outcome, Run
 from rollout.view.watch import render
 from tests.cli.test_watch_view import text_of
 
@@ -168,7 +169,11 @@ def test_a_successful_release_is_one_run_with_a_healthy_row_per_function(cloud, 
     assert [row.name for row in rows] == [f"{name}:{ALIAS}" for name in names("good")]
     assert all((r.stable_version, r.target_version, r.weight) == ("1", "2", 1.0) for r in rows)
     assert all(r.verdict is Verdict.HEALTHY and r.check is not None for r in rows)
-    assert all(r.check.new is not None and r.check.new.version == "2" for r in rows if r.check)
+    assert all(
+        r.check.newVersion is not None and r.check.newVersion.version == "2"
+        for r in rows
+        if r.check
+    )
     assert all(r.check.logs is not None for r in rows if r.check)  # health.logs is on
     assert run.reason.startswith("every alias of the release runs its new version")
 
@@ -181,8 +186,8 @@ def test_a_release_failing_at_step_2_names_its_function_and_restores_every_alias
     assert run.step_number == 2
     worker = rows["bad-worker"]
     assert worker.verdict is Verdict.FAILED and worker.reasons
-    assert worker.check is not None and worker.check.new is not None
-    assert worker.check.new.errors > 0
+    assert worker.check is not None and worker.check.newVersion is not None
+    assert worker.check.newVersion.errors > 0
     assert {rows[n].verdict for n in ("bad-api", "bad-cron")} == {Verdict.HEALTHY}
     assert all((row.restored, row.weight) == (True, 0.0) for row in rows.values())
     assert "Rolled back every alias of the release" in run.reason and "bad-worker" in run.reason

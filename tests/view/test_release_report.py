@@ -9,8 +9,8 @@ import json
 import re
 
 from rollout.graph import load_definition
+from rollout.view.history import build_run
 from rollout.view.report import build_report
-from rollout.view.run import build_run
 from tests.cli.histories import (
     RELEASE_CAUSE,
     ROLLBACK_FAILED_CAUSE,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rollout.graph import load_definition
+from rollout.view.history import build_run
 from rollout.view.report import build_report
 from rollout.view.report_graph import (
     NODE_H,
@@ -21,7 +22,7 @@ from rollout.view.report_graph import (
     rows,
     taken_edges,
 )
-from rollout.view.run import VisitStatus, build_run
+from rollout.view.run import VisitStatus
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ARN = "arn:aws:states:us-east-1:123456789012:execution:rollout:run-1"
@@ -209,9 +210,10 @@ def test_the_error_rate_chart_shows_a_first_check_that_failed():
 
     assert run.checks == []  # no check passed
     (measured,) = run.failed_checks
-    assert measured.healthy is False and measured.new is not None and measured.stable
-    assert (measured.new.errors, measured.new.invocations) == (30, 120)
-    assert measured.new.error_rate_percent == 25.0
+    new = measured.newVersion
+    assert measured.healthy is False and new is not None and measured.stableVersion
+    assert (new.errors, new.invocations) == (30, 120)
+    assert new.errorRatePercent == 25.0
     page = build_report(run, now=T0 + timedelta(minutes=5))
     rates = page[page.index('<section class="rates">') :]
     rates = rates[: rates.index("</section>")]

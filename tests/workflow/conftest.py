@@ -31,6 +31,9 @@ from typing import Any
 
 import pytest
 from moto.awslambda.models import LambdaAlias, LambdaBackend
+from rollout_core.errors import read_cause
+from rollout_core.models import CheckResult, Plan, Progress
+from rollout_core.results import FinalizeSummary, RollbackRecord
 
 from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
 from rollout.samples import Traffic, code_zip, lambda_role
@@ -195,8 +198,19 @@ class Finished:
         ]
 
     @property
-    def plan(self) -> Json:
-        return dict(self.outputs_of("Prepare")[0]["plan"])
+    def plan(self) -> Plan:
+        return Plan.model_validate(self.outputs_of("Prepare")[0]["plan"])
+
+    def progress_of(self, state: str) -> list[Progress]:
+        """`$.progress` each time `state` was left."""
+        return [Progress.model_validate(doc["progress"]) for doc in self.outputs_of(state)]
+
+    def summary(self) -> FinalizeSummary:
+        """Finalize's summary (`$.outcome.summary`)."""
+        return FinalizeSummary.model_validate(self.outputs_of("Finalize")[0]["outcome"]["summary"])
+
+    def rollback(self) -> RollbackRecord:
+        return RollbackRecord.model_validate(self.outputs_of("Roll back")[0]["rollback"])
 
     def alias_weights(self) -> list[float]:
         """The new version's weight after each Shift traffic and Promote, in order."""
@@ -217,24 +231,24 @@ class Finished:
             e["taskFailedEventDetails"]["error"] for e in self.history if e["type"] == "TaskFailed"
         ]
 
-    def failed_check(self) -> Json:
-        """`progress.lastCheck` of the health check that failed, carried in its error (the
-        JSON after the human line of HealthCheckFailed's message)."""
+    def failed_check(self) -> CheckResult:
+        """The health check that failed: its HealthCheckFailed error's details."""
         for event in reversed(self.history):
             details = event.get("taskFailedEventDetails", {})
             if details.get("error") == "HealthCheckFailed":
-                message = json.loads(details["cause"])["errorMessage"]
-                return dict(json.loads(message.split("\n", 1)[1])["lastCheck"])
+                _, found = read_cause(details["cause"])
+                assert found is not None and found.lastCheck is not None, details["cause"]
+                return found.lastCheck
         raise AssertionError("no health check failed")
 
-    def health_checks(self) -> list[Json]:
+    def health_checks(self) -> list[CheckResult]:
         """`progress.lastCheck` of every Check health / Check bake health that passed."""
-        checks: dict[int, Json] = {}
+        checks: dict[int, CheckResult | None] = {}
         for state in ("Check health", "Check bake health"):
-            for doc in self.outputs_of(state):
+            for progress in self.progress_of(state):
                 # a caught failure leaves the state too, with the previous check's progress
-                checks.setdefault(doc["progress"]["checks"], doc["progress"]["lastCheck"])
-        return [checks[number] for number in sorted(checks) if checks[number]]
+                checks.setdefault(progress.checks, progress.lastCheck)
+        return [found for number in sorted(checks) if (found := checks[number])]
 
 
 def assert_compared_with_stable(
@@ -243,9 +257,11 @@ def assert_compared_with_stable(
     """`text` compares with the stable version's 0 % when the failed check read any of its
     invocations (a rollback at the first failure may come before any is readable)."""
     checked = run.failed_check()
-    stable = (checked[signal] if signal == "logs" else checked)["stableVersion"]
+    stable = checked.logs.stableVersion if signal == "logs" and checked.logs else None
+    stable = stable if signal == "logs" else checked.stableVersion
+    assert stable is not None, checked
     clause = f" and above stable version {function.stable} (0.00%)"
-    assert (clause in text) == (stable["invocations"] > 0), (stable, text)
+    assert (clause in text) == (stable.invocations > 0), (stable, text)
 
 
 class Workflow:

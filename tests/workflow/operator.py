@@ -7,7 +7,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from rollout.commands.control import caller, make_control, send
+from rollout_core.channel import Control
+
+from rollout.commands.control import caller, send
 from tests.workflow.conftest import ALIAS, Finished, SampleFunction, Workflow, deadline_poll
 
 REASON = "workflow test"
@@ -29,7 +31,7 @@ class Operator:
 
     def send(self, function: SampleFunction, arn: str, action: str, reason: str = REASON) -> None:
         """Raises CliError (exit code 2) when the control doesn't apply."""
-        control = make_control(action, reason, self.by)
+        control = Control.new(action, reason, self.by)
         send(self.ddb, self.workflow.table, f"{function.name}:{ALIAS}", arn, control)
         self.sent.append(Sent(action, time.monotonic(), self.by))
 

@@ -187,8 +187,8 @@ def test_promote_ends_the_current_step_now(runs, workflow, alias_log):
         (target, {}),
     ]
     assert took < 30  # not the 60 s of step 1
-    (control,) = [d["progress"]["lastControl"] for d in run.outputs_of("Check health")][-1:]
-    assert control["action"] == "promote" and control["by"] == operator.by
+    (control,) = [p.lastControl for p in run.progress_of("Check health")][-1:]
+    assert control is not None and (control.action, control.by) == ("promote", operator.by)
 
 
 def test_promote_full_skips_every_remaining_step_but_not_the_bake(runs, workflow, alias_log):
@@ -197,7 +197,7 @@ def test_promote_full_skips_every_remaining_step_but_not_the_bake(runs, workflow
     assert_rolled_out(function, target, run, workflow)
     assert alias_log.of(function.name) == [(function.stable, {target: 0.1}), (target, {})]
     assert "Check bake health" in run.states_entered()
-    assert run.outputs_of("Shift traffic")[-1]["progress"]["stepIndex"] == 0
+    assert run.progress_of("Shift traffic")[-1].stepIndex == 0
 
 
 def test_pause_holds_the_weight_past_the_step_end_until_resume(runs, workflow, alias_log):
@@ -212,24 +212,25 @@ def test_pause_holds_the_weight_past_the_step_end_until_resume(runs, workflow, a
     after_hold = entered[entered.index("Wait for operator") :]
     assert "Check health" in after_hold and "Promote" in after_hold
     assert alias_log.of(function.name) == [(function.stable, {target: 0.2}), (target, {})]
-    controls = [d["progress"]["lastControl"] for d in run.outputs_of("Wait for operator")]
-    assert controls[-1]["action"] == "resume" and controls[-1]["reason"] == "logs are clean"
+    last = run.progress_of("Wait for operator")[-1].lastControl
+    assert last is not None and (last.action, last.reason) == ("resume", "logs are clean")
 
 
 def test_approve_lets_the_rollout_proceed_to_promote(runs, workflow):
     function, target, run, operator = runs["approve"]
 
     assert_rolled_out(function, target, run, workflow)
-    last = run.outputs_of("Wait for operator")[-1]["progress"]["lastControl"]
-    assert (last["action"], last["by"], last["result"]) == ("approve", operator.by, "applied")
+    last = run.progress_of("Wait for operator")[-1].lastControl
+    assert last is not None
+    assert (last.action, last.by, last.result) == ("approve", operator.by, "applied")
 
 
 def test_an_unanswered_gate_with_on_timeout_proceed_promotes(runs, workflow):
     function, target, run, _ = runs["proceed"]
 
     assert_rolled_out(function, target, run, workflow)
-    last = run.outputs_of("Wait for operator")[-1]["progress"]["lastControl"]
-    assert last["action"] == "approval-timeout"
+    last = run.progress_of("Wait for operator")[-1].lastControl
+    assert last is not None and last.action == "approval-timeout"
 
 
 def test_a_health_failure_while_paused_rolls_back(runs, workflow):

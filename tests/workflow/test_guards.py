@@ -163,7 +163,7 @@ def test_a_second_rollout_of_a_locked_alias_fails_and_its_twin_ends_quietly(
     first = result["first"]
     assert (first.status, first.error, first.cause) == ("SUCCEEDED", None, None)
     # the second and the twin left the first's lock alone: the first released it itself
-    assert first.outputs_of("Finalize")[0]["outcome"]["summary"]["lockReleased"] is True
+    assert first.summary().lockReleased is True
     assert function.alias() == (target, {})
     assert alias_log.of(function.name) == [(function.stable, {target: 0.1}), (target, {})]
     assert workflow.lock(function.name) is None
@@ -190,10 +190,8 @@ def test_a_target_already_live_is_a_successful_no_op(runs, alias_log, workflow):
     function, run = runs["noop"]
 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
-    assert run.plan["action"] == "noop"
-    assert (
-        run.plan["reason"] == f"version {function.stable} is already live on {function.name}:live"
-    )
+    assert run.plan.action == "noop"
+    assert run.plan.reason == f"version {function.stable} is already live on {function.name}:live"
     assert run.states_entered() == ["Prepare", "Roll out?", "Already live"]
     assert function.alias() == (function.stable, {})
     assert alias_log.of(function.name) == []

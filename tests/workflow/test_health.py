@@ -285,8 +285,8 @@ def test_old_version_errors_alone_do_not_roll_back(runs, alias_log, workflow):
     assert alias_log.of(function.name) == weights_of(function.stable, target, [50])
     checks = run.health_checks()
     # the stable version's errors were there and seen, and the new version had none
-    assert any(check["stableVersion"]["errors"] > 0 for check in checks)
-    assert all(check["newVersion"]["errors"] == 0 for check in checks)
+    assert any(check.stableVersion and check.stableVersion.errors > 0 for check in checks)
+    assert all(check.newVersion and check.newVersion.errors == 0 for check in checks)
 
 
 def test_low_traffic_with_policy_pass_succeeds_without_judging(runs, alias_log, workflow):
@@ -295,7 +295,7 @@ def test_low_traffic_with_policy_pass_succeeds_without_judging(runs, alias_log, 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
     assert function.alias() == (target, {})
     assert alias_log.of(function.name) == weights_of(function.stable, target, [10])
-    notes = [note for check in run.health_checks() for note in check["notes"]]
+    notes = [note for check in run.health_checks() for note in check.notes]
     assert (
         f"low traffic: version {target} had 0 invocations, fewer than 10; error rate not judged"
         in notes
@@ -323,7 +323,7 @@ def test_low_traffic_policy_fail_does_not_judge_a_version_without_a_share(
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
     assert function.alias() == (target, {})
     assert alias_log.of(function.name) == [(target, {})]
-    assert run.health_checks()[0]["notes"] == [
+    assert run.health_checks()[0].notes == [
         f"version {target} has no traffic share yet; error rate not judged"
     ]
 

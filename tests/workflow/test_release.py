@@ -11,8 +11,10 @@ from functools import partial
 from typing import Any
 
 import pytest
+from rollout_core.channel import Control
+from rollout_core.results import ReleaseCheckResult
 
-from rollout.commands.control import caller, make_control, send
+from rollout.commands.control import caller, send
 from rollout.local.faults import FaultRule
 from rollout.samples import code_zip, lambda_role
 from tests.workflow.conftest import (
@@ -150,7 +152,7 @@ def aborted_by_naming_a_member(cloud: Any, workflow: Workflow) -> tuple[Release,
         lambda: (workflow.lock(functions[0].name) or {}).get("phase") == "step",
     )
     member = workflow.lock(functions[1].name) or {}
-    control = make_control("abort", "wrong release", caller(cloud.client("sts")))
+    control = Control.new("abort", "wrong release", caller(cloud.client("sts")))
     send(cloud.client("dynamodb"), workflow.table, member.get("controlKey", primary), arn, control)
     return (functions, targets, workflow.wait(arn)), member
 
@@ -244,13 +246,12 @@ def test_a_release_moves_every_alias_together_and_releases_every_lock(runs, alia
         assert function.alias() == (target, {})
         assert alias_log.of(function.name) == weights_of(function.stable, target, [10, 50])
         assert workflow.lock(function.name) is None
-    assert [m["functionName"] for m in run.plan["functions"]] == [f.name for f in functions]
+    assert [m.functionName for m in run.plan.functions] == [f.name for f in functions]
     assert run.alias_weights() == [0.1, 0.5, 1.0]
-    rows = run.health_checks()[-1]["functions"]
-    assert [row["functionName"] for row in rows] == [f.name for f in functions]
-    assert all(row["healthy"] and row["newVersion"]["version"] for row in rows)
-    outcome = run.outputs_of("Finalize")[0]["outcome"]["summary"]
-    assert [f["targetVersion"] for f in outcome["functions"]] == targets
+    rows = run.health_checks()[-1].functions
+    assert [row.functionName for row in rows] == [f.name for f in functions]
+    assert all(row.healthy and row.newVersion and row.newVersion.version for row in rows)
+    assert [f.targetVersion for f in run.summary().functions] == targets
     cleanup = run.output["cleanup"]  # each function's unused version 2, and only that
     assert sorted((d["functionName"], d["version"]) for d in cleanup["deleted"]) == sorted(
         (f.name, "2") for f in functions
@@ -270,8 +271,7 @@ def test_one_failing_function_rolls_back_every_alias(runs, alias_log, workflow):
             *weights_of(function.stable, target, [10, 30])[:2],
             (function.stable, {}),
         ]
-    rollback = run.outputs_of("Roll back")[0]["rollback"]
-    assert [row["restored"] for row in rollback["aliases"]] == [True, True, True]
+    assert [row.restored for row in run.rollback().aliases] == [True, True, True]
 
 
 def test_a_failed_restore_of_one_alias_still_restores_the_others_then_the_guard(
@@ -347,8 +347,10 @@ def test_ten_functions_with_hooks_stay_under_the_state_data_limit(runs, workflow
     assert all(f.alias() == (t, {}) for f, t in zip(functions, targets, strict=True))
     largest = max(_state_data_sizes(run))
     assert largest < STATE_DATA_LIMIT, largest
-    pre = run.outputs_of("Pre-traffic check")[0]["checks"]["preTraffic"]["result"]
-    assert [len(f["results"]) for f in pre["functions"]] == [3] * 10  # readiness, invoke, hook
+    pre = ReleaseCheckResult.model_validate(
+        run.outputs_of("Pre-traffic check")[0]["checks"]["preTraffic"]["result"]
+    )
+    assert [len(f.results) for f in pre.functions] == [3] * 10  # readiness, invoke, hook
     # every task handles the whole list: the same states, as often, as for one function
     assert run.states_entered() == single.states_entered()
 

@@ -79,10 +79,10 @@ def test_strategy_succeeds_through_its_planned_weights(name, runs, alias_log, wo
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
     assert run.task_errors() == []
     assert function.alias() == (target, {})
-    assert run.plan["strategy"]["kind"] == KINDS[name]
-    assert [step["weight"] for step in run.plan["steps"]] == expected
+    assert run.plan.strategy is not None and run.plan.strategy.kind == KINDS[name]
+    assert [step.weight for step in run.plan.steps] == expected
     assert run.alias_weights() == [*expected, 1.0]
     assert alias_log.of(function.name) == weights_of(function.stable, target, STRATEGIES[name][2])
     assert run.states_entered()[-3:] == ["Finalize", "Clean up old versions", "Rolled out"]
-    assert run.outputs_of("Finalize")[0]["outcome"]["summary"]["lockReleased"] is True
+    assert run.summary().lockReleased is True
     assert workflow.lock(function.name) is None

@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+from rollout_core.models import Step
 
 from tests.workflow.conftest import (
     ALIAS,
@@ -49,10 +50,11 @@ def test_publishing_a_version_of_a_tagged_function_rolls_it_out(runs, alias_log,
 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
     plan = run.plan
-    assert (plan["source"], plan["strategy"]["name"]) == ("eventbridge", TAGS["rollout:strategy"])
-    assert (plan["stableVersion"], plan["targetVersion"]) == (function.stable, target)
-    assert plan["steps"] == [{"percentage": 10, "weight": 0.1, "waitSeconds": 3}]
-    assert plan["checkIntervalSeconds"] == 1
+    assert plan.strategy is not None
+    assert (plan.source, plan.strategy.name) == ("eventbridge", TAGS["rollout:strategy"])
+    assert (plan.stableVersion, plan.targetVersion) == (function.stable, target)
+    assert plan.steps == [Step(percentage=10, weight=0.1, waitSeconds=3)]
+    assert plan.checkIntervalSeconds == 1
     assert function.alias() == (target, {})
     assert alias_log.of(function.name) == weights_of(function.stable, target, [10])
     assert workflow.lock(function.name) is None
@@ -62,10 +64,8 @@ def test_publishing_a_version_of_an_untagged_function_is_skipped(runs, alias_log
     function, target, run = runs["untagged"]
 
     assert (run.status, run.error, run.cause) == ("SUCCEEDED", None, None)
-    assert (run.plan["action"], run.plan["targetVersion"]) == ("skip", target)
-    assert run.plan["reason"] == (
-        f"{function.arn} has no rollout:alias tag; not opted in to rollouts"
-    )
+    assert (run.plan.action, run.plan.targetVersion) == ("skip", target)
+    assert run.plan.reason == (f"{function.arn} has no rollout:alias tag; not opted in to rollouts")
     assert run.states_entered() == ["Prepare", "Roll out?", "Skipped"]
     assert function.alias() == (function.stable, {})
     assert alias_log.of(function.name) == []

@@ -1,5 +1,26 @@
-"""The rollout domain core shared by the task Lambdas (deployed as a layer on /opt/python).
+"""The rollout domain core shared by the task Lambdas (deployed as a layer on /opt/python),
+and shipped with the CLI, which reads executions with the same contract.
 
-One concern per module: request (input), strategies (→ steps), plan (Prepare), progress
-(the step cursor), aliases (weights with the drift check), health, checks, lock, notify.
+The contract, read by the tasks, the CLI, the views and the benchmarks alike:
+- names: the workflow's state names and named errors, defined once;
+- models: the plan, the progress cursor, each health check's result, the hold, a control;
+- results: a traffic check's result, the rollback record, the Finalize summary;
+- errors: the named errors, their typed details and the one parser of both.
+
+The workflow, one concern per module:
+- request: the console / StartExecution input; validation: every check of it that needs no
+  account (Prepare and the CLI run the same); eventbridge: the PublishVersion trigger
+  and tags; resolve: names and versions against the account; scope: what the deployment
+  may touch;
+- strategies: presets and explicit strategies → steps; plan: Prepare (validate, plan,
+  lock); payloads: what the state machine passes each task; settings: the environment;
+- progress: the step cursor; aliases: weights with the drift check; actions: Shift
+  traffic, Check health, Promote; checks and invoke: the pre- and post-traffic checks;
+- health/: the signals (alarms, metrics, logs) and the judge that combines them;
+- channel: the rollout table's item (lock and control channel); lock: one rollout per
+  alias; controls: what an operator's control does; holding: Wait for operator;
+- release: several functions as one rollout;
+- outcome: Roll back and Finalize; notify: SNS and EventBridge; guard: the safety net for
+  executions that ended without cleaning up; versions: clean-up of old versions;
+- clients, clock: AWS clients created lazily, UTC time.
 """

@@ -1,19 +1,17 @@
-"""What Shift traffic, Check health and Promote do to the alias and the cursor."""
+"""What Shift traffic, Check health and Promote do: move the aliases and the cursor, or
+ask the judge (rollout_core.health) and then the control channel."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from . import aliases, clock, controls, health, progress, release
+from . import aliases, controls, progress, release
 from .aliases import Position
-from .errors import AliasDrift, HealthCheckFailed, ReleaseDrift
+from .errors import AliasDrift, ReleaseDrift
+from .health.judge import judge
 from .models import Progress, RolloutPlan
-
-STATE_NAMES = {"step": "Check health", "bake": "Check bake health"}
-# Keys of a member's row in lastCheck.functions that the top level of lastCheck has its own of.
-MEMBER_ONLY = frozenset({"functionName", "alias", "healthy", "reasons"})
+from .names import CHECK_STATES, State
 
 
 def current_position(plan: RolloutPlan, cursor: Progress) -> Position:
@@ -62,64 +60,6 @@ def _move_all(plan: RolloutPlan, cursor: Progress, new: Callable[[RolloutPlan], 
 
 def check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
     """One health check after a wait, then any operator control (rollout_core.controls)."""
-    state = STATE_NAMES.get(cursor.phase, "Check health")
+    state = CHECK_STATES.get(cursor.phase, State.CHECK_HEALTH)
     judged = judge(plan, progress.after_wait(cursor, plan.checkIntervalSeconds), now, state)
     return controls.after_check(plan, judged, now, state)
-
-
-def judge(plan: RolloutPlan, advanced: Progress, now: datetime, state: str) -> Progress:
-    """One health check: the alarms once, then each function (one, or every member of a
-    release) against its own stable version; HealthCheckFailed names the state, the step
-    and every reason, each with its function in a release."""
-    states = health.alarm_states(plan.alarms)
-    since = progress.window_start(advanced, now, plan.checkIntervalSeconds)
-    verdict = health.Verdict()
-    health.judge_alarms(plan, advanced, states, verdict)
-    checked = release.for_all(plan, lambda member: _judge_member(member, advanced, (since, now)))
-    primary = checked[0]
-    for member, (member_verdict, _) in zip(release.members(plan), checked, strict=True):
-        prefix = f"{member.functionName}: " if release.is_release(plan) else ""
-        verdict.reasons += [prefix + reason for reason in member_verdict.reasons]
-        verdict.notes += [prefix + note for note in member_verdict.notes]
-    last = {
-        "at": clock.iso(now),
-        "since": clock.iso(since),  # the window, from the first shift (progress.window_start)
-        "healthy": verdict.healthy,
-        "alarms": states,
-        **{k: v for k, v in primary[1].items() if k not in MEMBER_ONLY},
-        "notes": verdict.notes,
-    }
-    if release.is_release(plan):
-        last["functions"] = [row for _, row in checked]
-    if not verdict.healthy:
-        # the failing check travels as data too, with where the rollout stood (the report)
-        failed = last | {
-            "reasons": verdict.reasons,
-            "phase": advanced.phase,
-            "percentage": advanced.percentage,
-        }
-        raise HealthCheckFailed(
-            f"{state}, {progress.where(advanced)}: {'; '.join(verdict.reasons)}", failed
-        )
-    rearmed = [*advanced.rearmedAlarms, *verdict.rearmed]
-    return advanced.model_copy(update={"lastCheck": last, "rearmedAlarms": rearmed})
-
-
-def _judge_member(
-    member: RolloutPlan, advanced: Progress, window: tuple[datetime, datetime]
-) -> tuple[health.Verdict, dict[str, Any]]:
-    """One function's own signals: its new version's metrics and logs against its stable
-    version's; the row `lastCheck` keeps for it."""
-    versions = [member.targetVersion, member.stableVersion]
-    stats = health.version_stats(member.functionName, member.alias, versions, *window)
-    verdict = health.judge_version(member, advanced, stats, window)
-    row = {
-        "functionName": member.functionName,
-        "alias": member.alias,
-        "healthy": verdict.healthy,
-        "reasons": verdict.reasons,
-        "newVersion": stats[member.targetVersion].as_dict(),
-        "stableVersion": stats[member.stableVersion].as_dict(),
-        **verdict.signals,
-    }
-    return verdict, row

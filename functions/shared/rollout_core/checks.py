@@ -1,6 +1,6 @@
 """Pre- and post-traffic checks: invoke the new version itself (Qualifier=<version>).
 
-Each check returns {name, passed, detail}; the first failure stops the rest, so a
+Each check returns a CheckStep (name, passed, detail); the first failure stops the rest, so a
 version that isn't ready is never invoked with a real payload. The invoke and the hook
 wait as long as the invoked function may run and are never sent twice (invoke.py).
 """
@@ -17,46 +17,63 @@ from . import clients, release, scope
 from . import invoke as invoking
 from .errors import PostTrafficCheckFailed, PreTrafficCheckFailed
 from .models import CheckConfig, RolloutPlan
+from .names import State
+from .results import CheckStep, MemberCheckResult, ReleaseCheckResult, TrafficCheckResult
 
-LABELS = {"preTraffic": "Pre-traffic check", "postTraffic": "Post-traffic check"}
+LABELS = {"preTraffic": State.PRE_TRAFFIC_CHECK, "postTraffic": State.POST_TRAFFIC_CHECK}
 
 
 TimeLeft = Callable[[], float] | None  # seconds the calling task has left
 
 
-def run_all(plan: RolloutPlan, phase: str, time_left: TimeLeft = None) -> dict[str, Any]:
+def run_all(
+    plan: RolloutPlan, phase: str, time_left: TimeLeft = None
+) -> TrafficCheckResult | ReleaseCheckResult:
     """`$.checks.<phase>`: one function's check, or each member's in turn for a release
     (rollout_core.release), so every pre-traffic check passes before any alias moves. The
     first failure raises the phase's named error, naming its function."""
     if not release.is_release(plan):
         return run(plan, phase, time_left)
-    results = []
-    for member in release.members(plan):
-        outcome = run(member, phase, time_left)
-        results.append({"functionName": member.functionName, "alias": member.alias} | outcome)
-    skipped = all(result["skipped"] for result in results)
-    return {"phase": phase, "passed": True, "skipped": skipped, "functions": results}
+    results = [
+        MemberCheckResult(
+            functionName=member.functionName,
+            alias=member.alias,
+            **dict(run(member, phase, time_left)),
+        )
+        for member in release.members(plan)
+    ]
+    skipped = all(result.skipped for result in results)
+    return ReleaseCheckResult(phase=phase, passed=True, skipped=skipped, functions=results)
 
 
-def run(plan: RolloutPlan, phase: str, time_left: TimeLeft = None) -> dict[str, Any]:
+def run(plan: RolloutPlan, phase: str, time_left: TimeLeft = None) -> TrafficCheckResult:
     """The check result for `$.checks.<phase>`; raises the phase's named error on failure."""
     config = plan.preTraffic if phase == "preTraffic" else plan.postTraffic
-    result: dict[str, Any] = {"phase": phase, "version": plan.targetVersion, "results": []}
     if config is None:
-        return result | {"passed": True, "skipped": True}
+        return TrafficCheckResult(phase=phase, version=plan.targetVersion, skipped=True)
+    results = []
     for check in _checks(config):
         outcome = check(plan, config, phase, time_left)
-        result["results"].append(outcome)
-        if not outcome["passed"]:
+        results.append(outcome)
+        if not outcome.passed:
             error = PreTrafficCheckFailed if phase == "preTraffic" else PostTrafficCheckFailed
+            failed = MemberCheckResult(
+                functionName=plan.functionName,
+                alias=plan.alias,
+                phase=phase,
+                version=plan.targetVersion,
+                results=results,
+                passed=False,
+            )
             raise error(
                 f"{LABELS[phase]} of {plan.functionName} version {plan.targetVersion} failed: "
-                f"{outcome['name']}: {outcome['detail']}"
+                f"{outcome.name}: {outcome.detail}",
+                failed,
             )
-    return result | {"passed": True, "skipped": False}
+    return TrafficCheckResult(phase=phase, version=plan.targetVersion, results=results)
 
 
-Check = Callable[[RolloutPlan, CheckConfig, str, TimeLeft], dict]
+Check = Callable[[RolloutPlan, CheckConfig, str, TimeLeft], CheckStep]
 
 
 def _checks(config: CheckConfig) -> list[Check]:
@@ -66,7 +83,7 @@ def _checks(config: CheckConfig) -> list[Check]:
 
 def readiness(
     plan: RolloutPlan, config: CheckConfig, phase: str, time_left: TimeLeft = None
-) -> dict[str, Any]:
+) -> CheckStep:
     """The version is Active and Lambda accepts an invoke of it (DryRun: nothing runs)."""
     scope.recheck("functionName", plan.functionName)
     lam = clients.lambda_()
@@ -86,7 +103,7 @@ def readiness(
 
 def invoke(
     plan: RolloutPlan, config: CheckConfig, phase: str, time_left: TimeLeft = None
-) -> dict[str, Any]:
+) -> CheckStep:
     scope.recheck("functionName", plan.functionName)
     passed, detail, response = _call(
         plan.functionName, plan.targetVersion, config.payload, time_left
@@ -101,7 +118,7 @@ def invoke(
 
 def hook(
     plan: RolloutPlan, config: CheckConfig, phase: str, time_left: TimeLeft = None
-) -> dict[str, Any]:
+) -> CheckStep:
     event = {
         "functionName": plan.functionName,
         "alias": plan.alias,
@@ -173,5 +190,5 @@ def _short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _outcome(name: str, passed: bool, detail: str) -> dict[str, Any]:
-    return {"name": name, "passed": passed, "detail": detail}
+def _outcome(name: str, passed: bool, detail: str) -> CheckStep:
+    return CheckStep(name=name, passed=passed, detail=detail)

@@ -1,17 +1,11 @@
-"""Operator controls: abort, promote, promote-full, pause, resume, approve, reject.
+"""Operator controls: what abort, promote, promote-full, pause, resume, approve and reject
+do to a running rollout, and where approval gates open.
 
-The control channel is the rollout's own lock item (`<function>:<alias>` in the rollout
-table, rollout_core.lock):
-
-- the workflow keeps its `state` there (`running`, `paused`, `awaiting-approval`) and its
-  `phase` (`pending`, `step`, `bake`);
-- an operator writes one `control` attribute, `{action, reason, by, at}`, with a condition
-  that the item is owned by the execution named and that the control applies to its state
-  (rollout/commands/control.py, or the one `aws dynamodb update-item` in docs/workflow.md).
-  A finished rollout has no lock item, so the write fails and nothing changes;
-- only the lock's owner consumes it: the task reads the item of its own plan, checks that
-  the owner is the execution id Step Functions passed it (`$$.Execution.Id`), and removes
-  exactly that control (conditioned on its `at`) in the same update that moves its state.
+A control reaches the workflow through the rollout's own item in the rollout table
+(rollout_core.channel): an operator sends it there, only for the execution named and
+only in a state it applies to (channel.APPLIES); only the lock's owner consumes it (the
+task checks the owner is the execution id Step Functions passed it, `$$.Execution.Id`),
+removing exactly that control in the same update that moves the channel's state.
 
 Check health and Check bake health read the channel after every healthy check, so a
 control takes effect at the next check (within one check interval). While the rollout
@@ -21,96 +15,50 @@ polls the channel every second instead.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from . import clients, clock, lock, release
+from . import channel, clock, release
+from .channel import APPLIES, AWAITING, BEFORE_BAKE_ONLY, PAUSED, RUNNING, Control
 from .errors import RolloutAborted
-from .models import Plan, Progress, RolloutPlan
+from .models import ApprovalGate, ControlRecord, LockRef, Pause, Plan, Progress, RolloutPlan
+from .names import ErrorName
 from .progress import where
 
-CONTROL = "control"  # the attribute operators write
-RUNNING, PAUSED, AWAITING = "running", "paused", "awaiting-approval"
 HOLD_SECONDS = 600  # one Wait for operator task (rollout_core.holding); Lambda timeout 660 s
-
-# action → the states it applies to (docs/workflow.md, "Operator controls"); promote and
-# promote-full apply only before the bake. The sender's condition expression says the same.
-APPLIES: dict[str, tuple[str, ...]] = {
-    "abort": (RUNNING, PAUSED, AWAITING),
-    "promote": (RUNNING, PAUSED),
-    "promote-full": (RUNNING, PAUSED),
-    "pause": (RUNNING,),
-    "resume": (PAUSED,),
-    "approve": (AWAITING,),
-    "reject": (AWAITING,),
-}
-BEFORE_BAKE_ONLY = frozenset({"promote", "promote-full"})
-
-
-@dataclass(frozen=True)
-class Control:
-    action: str
-    reason: str
-    by: str
-    at: str
-
-    def record(self, applied_at: datetime, state: str, result: str) -> dict[str, Any]:
-        """`progress.lastControl`: what the report and `rollout watch` show."""
-        return {
-            "action": self.action,
-            "reason": self.reason,
-            "by": self.by,
-            "at": self.at,
-            "appliedAt": clock.iso(applied_at),
-            "state": state,
-            "result": result,
-        }
 
 
 def state_of(cursor: Progress) -> str:
+    """The channel's state for this cursor."""
     if cursor.hold is None:
         return RUNNING
-    return PAUSED if cursor.hold.get("kind") == "pause" else AWAITING
+    return PAUSED if isinstance(cursor.hold, Pause) else AWAITING
 
 
-# -- the channel --------------------------------------------------------------------------
-
-
-def read(plan: RolloutPlan) -> tuple[dict[str, Any] | None, Control | None]:
-    """This rollout's lock item and its pending control; (None, None) when not ours."""
-    item = (
-        clients.dynamodb()
-        .get_item(
-            TableName=_lock(plan).table, Key={lock.KEY: {"S": _lock(plan).key}}, ConsistentRead=True
-        )
-        .get("Item")
-    )
-    if not item or item.get(lock.OWNER, {}).get("S") != plan.executionId:
-        return None, None  # only the owner may consume: another execution's controls stay
-    return item, _parse(item.get(CONTROL))
-
-
-def _parse(raw: Any) -> Control | None:
-    fields = (raw or {}).get("M")
-    if not isinstance(fields, dict):
-        return None
-    text = {k: str(v.get("S", "")) for k, v in fields.items() if isinstance(v, dict)}
-    return Control(
-        action=text.get("action", ""),
-        reason=text.get("reason", "") or "no reason given",
-        by=text.get("by", "") or "unknown caller",
-        at=text.get("at", ""),
+def record(
+    control: Control, applied_at: datetime, state: str, result: str = "applied"
+) -> ControlRecord:
+    """`progress.lastControl`: what the report and `rollout watch` show."""
+    return ControlRecord(
+        **control.model_dump(), appliedAt=clock.iso(applied_at), state=state, result=result
     )
 
 
-def _lock(plan: Plan) -> Any:
+# -- this rollout's item ----------------------------------------------------------------
+
+
+def _lock(plan: Plan) -> LockRef:
     if plan.lock is None:
         raise RuntimeError("a rollout plan always has a lock")
     return plan.lock
+
+
+def read(plan: RolloutPlan) -> tuple[channel.Item | None, Control | None]:
+    """This rollout's item and its pending control; (None, None) when not ours."""
+    item = channel.of(_lock(plan).table).item(_lock(plan).key)
+    if item is None or item.owner != plan.executionId:
+        return None, None  # only the owner may consume: another execution's controls stay
+    return item, item.control
 
 
 def write(
@@ -121,61 +69,23 @@ def write(
     consumed: Control | None = None,
     ttl_seconds: int | None = None,
 ) -> bool:
-    """One conditional update of our own lock item; False when it isn't ours any more or
-    the consumed control was replaced meanwhile (the newer one is read next time)."""
-    names = {"#owner": lock.OWNER}
-    values: dict[str, Any] = {":me": {"S": plan.executionId}}
-    sets, condition = [], "#owner = :me"
-    for attribute, value in ((lock.STATE, state), (lock.PHASE, phase)):
-        if value is not None:
-            names[f"#{attribute}"] = attribute
-            values[f":{attribute}"] = {"S": value}
-            sets.append(f"#{attribute} = :{attribute}")
-    if ttl_seconds is not None:
-        names["#expires"] = lock.EXPIRES
-        values[":expires"] = {"N": str(int(time.time()) + ttl_seconds)}
-        sets.append("#expires = :expires")
-    expression = f"SET {', '.join(sets)}" if sets else ""
-    if consumed is not None:
-        names |= {"#control": CONTROL, "#at": "at"}
-        values[":at"] = {"S": consumed.at}
-        condition += " AND #control.#at = :at"
-        expression += " REMOVE #control"
-    if not expression:
-        return True
-    try:
-        clients.dynamodb().update_item(
-            TableName=_lock(plan).table,
-            Key={lock.KEY: {"S": _lock(plan).key}},
-            UpdateExpression=expression.strip(),
-            ConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    if ttl_seconds is not None:
-        _renew_members(plan, values[":expires"])
-    return True
-
-
-def _renew_members(plan: RolloutPlan, expires: dict[str, str]) -> None:
-    """A release's other locks live as long as its control channel (a pause renews them)."""
-    for ref in release.lock_refs(plan)[1:]:
-        try:
-            clients.dynamodb().update_item(
-                TableName=ref.table,
-                Key={lock.KEY: {"S": ref.key}},
-                UpdateExpression="SET #expires = :expires",
-                ConditionExpression="#owner = :me",
-                ExpressionAttributeNames={"#expires": lock.EXPIRES, "#owner": lock.OWNER},
-                ExpressionAttributeValues={":expires": expires, ":me": {"S": plan.executionId}},
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+    """One conditional update of our own item (see channel.Channel.update); a new lifetime
+    is given to every lock of a release, which lives as long as its control channel."""
+    ref = _lock(plan)
+    items = channel.of(ref.table)
+    expires_at = None if ttl_seconds is None else channel.expiry(ttl_seconds)
+    done = items.update(
+        ref.key,
+        plan.executionId,
+        state=state,
+        phase=phase,
+        expires_at=expires_at,
+        consumed=consumed,
+    )
+    if done and expires_at is not None:
+        for member in release.lock_refs(plan)[1:]:
+            items.update(member.key, plan.executionId, expires_at=expires_at)
+    return done
 
 
 # -- applying a control -------------------------------------------------------------------
@@ -196,15 +106,16 @@ def apply(
     if action in ("abort", "reject"):
         verb = "Aborted" if action == "abort" else "Rejected at the approval gate"
         raise RolloutAborted(
-            f"{verb} by {control.by}: {control.reason} (during {state_name}, {where(cursor)})"
+            f"{verb} by {control.by}: {control.reason} (during {state_name}, {where(cursor)})",
+            record(control, now, state_name, ErrorName.ROLLOUT_ABORTED),
         )
-    update: dict[str, Any] = {"lastControl": control.record(now, state_name, "applied")}
+    update: dict[str, Any] = {"lastControl": record(control, now, state_name)}
     if action in ("promote", "promote-full"):
         update |= {"hold": None, "stepComplete": True, "nextWaitSeconds": 0}
         if action == "promote-full":
             update["hasNextStep"] = False
     elif action == "pause":
-        update["hold"] = {"kind": "pause", "since": clock.iso(now), "by": control.by}
+        update["hold"] = Pause(since=clock.iso(now), by=control.by)
     else:  # resume, approve
         update["hold"] = None
     return cursor.model_copy(update=update)
@@ -228,8 +139,8 @@ def _ignored(
 ) -> Progress:
     """A control that raced with a change of state: consumed, recorded, nothing done."""
     write(plan, consumed=control)
-    record = control.record(now, state_name, f"ignored: {why}")
-    return cursor.model_copy(update={"lastControl": record})
+    ignored = record(control, now, state_name, f"ignored: {why}")
+    return cursor.model_copy(update={"lastControl": ignored})
 
 
 # -- after each healthy check ----------------------------------------------------------
@@ -240,7 +151,7 @@ def after_check(plan: RolloutPlan, cursor: Progress, now: datetime, state_name: 
     item, control = read(plan)
     if control is not None:
         cursor = apply(plan, cursor, control, now, state_name)
-    elif item is not None and item.get(lock.PHASE, {}).get("S") != cursor.phase:
+    elif item is not None and item.phase != cursor.phase:
         write(plan, phase=cursor.phase)
     return gate(plan, cursor, now)
 
@@ -260,17 +171,14 @@ def gate(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
         before = "promote"
     else:
         return cursor
-    deadline = now + timedelta(seconds=approval.timeoutSeconds)
-    hold = {
-        "kind": "approval",
-        "before": before,
-        "since": clock.iso(now),
-        "deadline": clock.iso(deadline),
-        "onTimeout": approval.onTimeout,
-        "approve": command("approve", plan.executionId),
-        "reject": command("reject", plan.executionId),
-        "notified": False,
-    }
+    hold = ApprovalGate(
+        before=before,
+        since=clock.iso(now),
+        deadline=clock.iso(now + timedelta(seconds=approval.timeoutSeconds)),
+        onTimeout=approval.onTimeout,
+        approve=command("approve", plan.executionId),
+        reject=command("reject", plan.executionId),
+    )
     write(plan, state=AWAITING, phase=cursor.phase)
     return cursor.model_copy(update={"hold": hold})
 

@@ -30,19 +30,20 @@ from . import aliases, clients, lock, notify, release, settings
 from .aliases import Position
 from .errors import AliasDrift
 from .models import Plan, Progress, RolloutPlan
+from .names import REJECTIONS, State
 from .outcome import own_positions
 
 log = logging.getLogger(__name__)
 
 WATCHED = frozenset({"ABORTED", "TIMED_OUT", "FAILED"})
-# Failures raised before Prepare takes the lock: nothing to clean up.
-REJECTIONS = frozenset({"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"})
 # States whose successful exit means the workflow released the lock and left the alias
 # where it belongs (rolled back, untouched, or left to whoever changed it).
-CLEANED_UP_BY = frozenset({"Notify rollback", "Notify drift", "Release lock", "Finalize"})
+CLEANED_UP_BY = frozenset(
+    {State.NOTIFY_ROLLBACK, State.NOTIFY_DRIFT, State.RELEASE_LOCK, State.FINALIZE}
+)
 # Entered only once every check passed at 100 %: the new version stays, even if Finalize
 # (lock release, notification) then fails.
-PASSED_AT = "Finalize"
+PASSED_AT = State.FINALIZE
 
 
 class StatusChange(BaseModel):
@@ -86,7 +87,7 @@ def read_execution(arn: str) -> ExecutionRecord:
         if not exited:
             continue
         record.exited.add(exited["name"])
-        if exited["name"] == "Prepare" and record.plan is None:
+        if exited["name"] == State.PREPARE and record.plan is None:
             output = _json(exited.get("output"))
             if isinstance(output, dict) and isinstance(output.get("plan"), dict):
                 record.plan = Plan.model_validate(output["plan"])
@@ -118,6 +119,7 @@ def guard(change: StatusChange) -> dict[str, Any]:
         "status": change.status,
         "error": change.error,
     }
+    # Prepare's refusals come before the lock is taken: nothing to clean up.
     if change.status not in WATCHED or change.error in REJECTIONS:
         return summary | {"action": "none", "reason": "nothing to clean up"}
     record = read_execution(change.executionArn)

@@ -12,15 +12,17 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from . import actions, clock, controls, notify
-from .controls import HOLD_SECONDS, RUNNING, state_of
+from . import clock, controls, notify
+from .channel import RUNNING
+from .controls import HOLD_SECONDS, state_of
 from .errors import ApprovalTimedOut
-from .models import Progress, RolloutPlan
+from .health import judge
+from .models import ApprovalGate, ControlRecord, Progress, RolloutPlan
+from .names import HOLD_STATES, ErrorName, State
 from .plan import lock_ttl
 from .progress import where
 
 POLL_SECONDS = 1.0
-STATE_NAMES = {"step": "Wait for operator", "bake": "Wait for operator during bake"}
 
 
 def hold(
@@ -37,7 +39,7 @@ def hold(
     workflow comes back). Health is checked every check interval; a failure raises."""
     if cursor.hold is None:
         return cursor  # a retried task whose first run ended the hold
-    state_name = STATE_NAMES.get(phase, "Wait for operator")
+    state_name = HOLD_STATES.get(phase, State.WAIT_FOR_OPERATOR)
     started = now()
     cursor = _announce(plan, cursor)
     next_check = started + timedelta(seconds=plan.checkIntervalSeconds)
@@ -53,7 +55,7 @@ def hold(
             return _timed_out(plan, cursor, moment, state_name)
         if moment >= next_check:
             counted = cursor.model_copy(update={"checks": cursor.checks + 1})
-            cursor = actions.judge(plan, counted, moment, state_name)
+            cursor = judge.judge(plan, counted, moment, state_name)
             next_check = moment + timedelta(seconds=plan.checkIntervalSeconds)
         if moment >= end:
             return cursor
@@ -63,9 +65,9 @@ def hold(
 def _announce(plan: RolloutPlan, cursor: Progress) -> Progress:
     """Keep the channel's state and the lock's lifetime current; tell people once that an
     approval is needed, naming the commands that answer it."""
-    hold = dict(cursor.hold or {})
     controls.write(plan, state=state_of(cursor), phase=cursor.phase, ttl_seconds=lock_ttl(plan))
-    if hold.get("kind") != "approval" or hold.get("notified"):
+    gate = cursor.hold
+    if not isinstance(gate, ApprovalGate) or gate.notified:
         return cursor
     summary = {
         "outcome": "approval_needed",
@@ -74,38 +76,39 @@ def _announce(plan: RolloutPlan, cursor: Progress) -> Progress:
         "alias": plan.alias,
         "stableVersion": plan.stableVersion,
         "targetVersion": plan.targetVersion,
-        "before": hold.get("before"),
+        "before": gate.before,
         "position": where(cursor),
-        "deadline": hold.get("deadline"),
-        "onTimeout": hold.get("onTimeout"),
-        "approveCommand": hold.get("approve"),
-        "rejectCommand": hold.get("reject"),
+        "deadline": clock.iso(gate.deadline),
+        "onTimeout": gate.onTimeout,
+        "approveCommand": gate.approve,
+        "rejectCommand": gate.reject,
     }
-    hold["notified"] = notify.publish("approval_needed", summary)  # {sns, eventBridge}
-    return cursor.model_copy(update={"hold": hold})
+    notified = notify.publish("approval_needed", summary)  # {sns, eventBridge}
+    return cursor.model_copy(update={"hold": gate.model_copy(update={"notified": notified})})
 
 
 def _deadline_passed(cursor: Progress, now: datetime) -> bool:
-    hold = cursor.hold or {}
-    return hold.get("kind") == "approval" and now >= clock.parse(str(hold["deadline"]))
+    return isinstance(cursor.hold, ApprovalGate) and now >= cursor.hold.deadline
 
 
 def _timed_out(plan: RolloutPlan, cursor: Progress, now: datetime, state_name: str) -> Progress:
-    hold = cursor.hold or {}
-    if hold.get("onTimeout") == "proceed":
+    gate = cursor.hold
+    assert isinstance(gate, ApprovalGate)  # only a gate has a deadline
+    deadline = clock.iso(gate.deadline)
+    timeout = ControlRecord(
+        action="approval-timeout",
+        reason=f"no answer by {deadline}; onTimeout is {gate.onTimeout}",
+        by="the workflow",
+        at=clock.iso(now),
+        appliedAt=clock.iso(now),
+        state=state_name,
+    )
+    if gate.onTimeout == "proceed":
         controls.write(plan, state=RUNNING)
-        record = {
-            "action": "approval-timeout",
-            "reason": f"no answer by {hold.get('deadline')}; onTimeout is proceed",
-            "by": "the workflow",
-            "at": clock.iso(now),
-            "appliedAt": clock.iso(now),
-            "state": state_name,
-            "result": "applied",
-        }
-        return cursor.model_copy(update={"hold": None, "lastControl": record})
+        return cursor.model_copy(update={"hold": None, "lastControl": timeout})
     raise ApprovalTimedOut(
         f"Nobody approved {plan.functionName}:{plan.alias} version {plan.targetVersion} "
-        f"before {hold.get('before')} by {hold.get('deadline')}; onTimeout is rollback "
-        f"(during {state_name}, {where(cursor)})"
+        f"before {gate.before} by {deadline}; onTimeout is rollback "
+        f"(during {state_name}, {where(cursor)})",
+        timeout.model_copy(update={"result": ErrorName.APPROVAL_TIMED_OUT.value}),
     )

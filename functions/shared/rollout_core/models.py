@@ -1,24 +1,46 @@
-"""The plan (written once by Prepare) and the progress cursor, as the ASL carries them."""
+"""The plan (written once by Prepare) and the progress cursor, as the ASL carries them, with
+what the cursor holds: each health check's result, the hold, the last control.
+
+These are the workflow's contract (docs/workflow.md, "The plan" and "Progress"): the tasks
+return them, and the CLI, the views and the benchmarks read them back from an execution's
+history with the same models. Every document tolerates keys it doesn't know (a later
+version's), so a reader of an older or newer run never fails on them. results.py has the
+other documents a task returns ($.checks, $.rollback, $.outcome).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
-class _Doc(BaseModel):
+class Document(BaseModel):
     # Documents travel through the state machine; tolerate keys added by later versions.
     model_config = ConfigDict(extra="ignore")
 
 
-class Step(_Doc):
+def _empty(value: Any) -> bool:
+    return value is None or value == []
+
+
+def unless_set(default: Any = None) -> Any:
+    """A field written only when it has a value: the shape stays the one readers know."""
+    if isinstance(default, list):
+        return Field(default_factory=list, exclude_if=_empty)
+    return Field(default=default, exclude_if=_empty)
+
+
+Phase = Literal["pending", "step", "bake", "done"]
+
+
+class Step(Document):
     percentage: int | float
     weight: float
     waitSeconds: int
 
 
-class CheckConfig(_Doc):
+class CheckConfig(Document):
     readiness: bool = False  # the version is Active and accepts a DryRun invoke
     payload: Any = None
     invoke: bool = False  # invoke with `payload` (which may legitimately be null)
@@ -26,7 +48,7 @@ class CheckConfig(_Doc):
     hookFunction: str | None = None
 
 
-class HealthPolicy(_Doc):
+class HealthPolicy(Document):
     errorRatePercent: float
     minInvocations: int
     compareToStable: bool = True
@@ -34,24 +56,24 @@ class HealthPolicy(_Doc):
     logs: bool = True  # the logs signal (logs_signal.py) beside the metrics
 
 
-class LockRef(_Doc):
+class LockRef(Document):
     table: str
     key: str
     owner: str
 
 
-class StrategyRef(_Doc):
+class StrategyRef(Document):
     name: str
     kind: str
 
 
-class ApprovalPolicy(_Doc):
+class ApprovalPolicy(Document):
     before: Literal["promote", "each-step"]
     timeoutSeconds: int  # scaled by timeScale like every wait
     onTimeout: Literal["rollback", "proceed"] = "rollback"
 
 
-class Member(_Doc):
+class Member(Document):
     """One function of a release (rollout_core.release): what a single rollout's plan says
     about its function, alias and checks; everything else is the release's."""
 
@@ -66,7 +88,7 @@ class Member(_Doc):
     lockKey: str
 
 
-class Plan(_Doc):
+class Plan(Document):
     action: Literal["rollout", "skip", "noop", "duplicate", "dryRun"]
     reason: str | None = None
     source: Literal["console", "eventbridge"] = "console"
@@ -114,8 +136,142 @@ class RolloutPlan(Plan):
     health: HealthPolicy
 
 
-class Progress(_Doc):
-    phase: Literal["pending", "step", "bake", "done"] = "pending"
+# -- each health check's result (progress.lastCheck) ----------------------------------------
+
+
+class VersionCounts(Document):
+    """One version's invocations and errors in the check's window: the metric gate's read of
+    the AWS/Lambda metrics with ExecutedVersion bound to the version."""
+
+    version: str
+    invocations: int = 0
+    errors: int = 0
+    errorRatePercent: float | None = None  # None: no invocations
+
+    @property
+    def rate(self) -> float:
+        return self.errorRatePercent or 0.0
+
+
+class LogCounts(Document):
+    """One version's invocations and failures counted in its own log streams."""
+
+    version: str
+    invocations: int = 0
+    failures: int = 0
+    errorRatePercent: float | None = None
+    eventsRead: int = 0
+    capped: bool = False  # the read stopped at its cap (health/logs.py)
+
+    @property
+    def rate(self) -> float:
+        return self.errorRatePercent or 0.0
+
+
+class LogsSummary(Document):
+    """What the logs signal read (`logs`); no counts when it is off or could not read."""
+
+    enabled: bool = True
+    newVersion: LogCounts | None = unless_set()
+    stableVersion: LogCounts | None = unless_set()
+
+
+# A check's result keeps the numbers of a signal it doesn't declare a field for, so a new
+# signal is one module and one entry in health.judge.signals(); a reader types what it shows.
+_SIGNAL_NUMBERS = ConfigDict(extra="allow")
+
+
+class FunctionCheck(Document):
+    """One function's row of a release's check (`lastCheck.functions`): its new version
+    judged against its own stable version, by each signal that reads per function."""
+
+    model_config = _SIGNAL_NUMBERS
+
+    functionName: str
+    alias: str
+    healthy: bool = True
+    reasons: list[str] = Field(default_factory=list)
+    newVersion: VersionCounts | None = None
+    stableVersion: VersionCounts | None = None
+    logs: LogsSummary | None = unless_set()
+
+
+class CheckResult(Document):
+    """One health check (`progress.lastCheck`; a failed one is the HealthCheckFailed error's
+    details). A single function's numbers are at the top level; a release has a row per
+    function in `functions`, and its first function's numbers at the top as well."""
+
+    model_config = _SIGNAL_NUMBERS
+
+    at: AwareDatetime | None = None
+    since: AwareDatetime | None = None  # the window's start: the first traffic shift
+    healthy: bool
+    alarms: dict[str, str] = Field(default_factory=dict)  # name → state (MISSING: deleted)
+    newVersion: VersionCounts | None = None
+    stableVersion: VersionCounts | None = None
+    logs: LogsSummary | None = unless_set()
+    notes: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)  # why unhealthy; each names its signal
+    # Where the rollout stood when checked (older runs: only in a failed check's details).
+    phase: Phase | None = None
+    percentage: int | float | None = None
+    functions: list[FunctionCheck] = unless_set([])  # a release: one row per function
+
+    def function(self, name: str, alias: str) -> FunctionCheck | None:
+        """This function's row of a release's check, if it has one."""
+        return next(
+            (row for row in self.functions if (row.functionName, row.alias) == (name, alias)),
+            None,
+        )
+
+
+# -- operator controls: the hold, the last control ------------------------------------------
+
+
+class Pause(Document):
+    """`rollout pause`: the weight is held until resume, promote or abort."""
+
+    kind: Literal["pause"] = "pause"
+    since: AwareDatetime
+    by: str
+
+
+class ApprovalGate(Document):
+    """An approval gate: held until approve, reject or the deadline (then `onTimeout`)."""
+
+    kind: Literal["approval"] = "approval"
+    before: str  # "the next step", "promote" or "finishing"
+    since: AwareDatetime
+    deadline: AwareDatetime
+    onTimeout: Literal["rollback", "proceed"]
+    approve: str  # the commands that answer it
+    reject: str
+    notified: dict[str, bool | None] | bool = False  # once announced: {sns, eventBridge}
+
+
+# Why the rollout holds its weight (`progress.hold`); Step done? and Bake? read it.
+Hold = Annotated[Pause | ApprovalGate, Field(discriminator="kind")]
+
+
+class ControlRecord(Document):
+    """A control the workflow acted on (`progress.lastControl`), or the one that ended the
+    rollout (the details of RolloutAborted and ApprovalTimedOut)."""
+
+    action: str  # abort, promote, promote-full, pause, resume, approve, reject, approval-timeout
+    reason: str
+    by: str
+    at: str  # as its sender wrote it: it tells one control from the next
+    appliedAt: AwareDatetime | None = None
+    state: str | None = None  # the state that acted on it
+    # "applied", "ignored: …" (it raced a change of state), or the error that ended the run
+    result: str = "applied"
+
+
+# -- the cursor ---------------------------------------------------------------------------
+
+
+class Progress(Document):
+    phase: Phase = "pending"
     stepIndex: int = -1
     stepCount: int = 0
     percentage: int | float = 0
@@ -127,12 +283,12 @@ class Progress(_Doc):
     stepComplete: bool = False
     hasNextStep: bool = False
     checks: int = 0
-    lastCheck: dict[str, Any] | None = None
+    lastCheck: CheckResult | None = None
     rearmedAlarms: list[str] = Field(default_factory=list)  # ignored alarms that left ALARM
     # Operator controls (rollout_core.controls): why the rollout holds its weight now
     # (a pause or an approval gate, or None), and the last control it acted on.
-    hold: dict[str, Any] | None = None
-    lastControl: dict[str, Any] | None = None
+    hold: Hold | None = None
+    lastControl: ControlRecord | None = None
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -14,14 +14,17 @@ from botocore.exceptions import ClientError
 from . import aliases, lock, notify, release, settings
 from .aliases import Position
 from .errors import AliasDrift, RollbackFailed, split_details
-from .models import Plan, Progress, RolloutPlan
+from .models import Plan, Progress, RolloutPlan, dump
+from .names import ErrorName, State
 from .progress import where
+from .results import AliasPosition, FinalizeSummary, MemberVersions, RestoredAlias, RollbackRecord
 
+# The state a named error comes from, for the Cause's details.
 FAILED_STATES = {
-    "HealthCheckFailed": "Check health",
-    "PostTrafficCheckFailed": "Post-traffic check",
-    "PreTrafficCheckFailed": "Pre-traffic check",
-    "AliasDrift": "Shift traffic / Promote",
+    ErrorName.HEALTH_CHECK_FAILED: State.CHECK_HEALTH,
+    ErrorName.POST_TRAFFIC_CHECK_FAILED: State.POST_TRAFFIC_CHECK,
+    ErrorName.PRE_TRAFFIC_CHECK_FAILED: State.PRE_TRAFFIC_CHECK,
+    ErrorName.ALIAS_DRIFT: f"{State.SHIFT_TRAFFIC} / {State.PROMOTE}",
 }
 
 
@@ -39,7 +42,9 @@ def failure_parts(failure: dict[str, Any] | None) -> tuple[str, str]:
     return error, str(cause) or "no cause given"
 
 
-def roll_back(plan: RolloutPlan, cursor: Progress, failure: dict[str, Any] | None) -> dict:
+def roll_back(
+    plan: RolloutPlan, cursor: Progress, failure: dict[str, Any] | None
+) -> RollbackRecord:
     """Put every alias (one, or each member of a release) back on its stable version with
     no routing, from a position this rollout could have left it in; anything else is
     someone else's change: left alone. An alias that can't be restored doesn't stop the
@@ -49,44 +54,42 @@ def roll_back(plan: RolloutPlan, cursor: Progress, failure: dict[str, Any] | Non
     done = release.each(plan, lambda member: _restore(member, cursor), (AliasDrift, ClientError))
     if done.errors:
         raise RollbackFailed(_not_restored(plan, done, f"{error} ({message})", details))
-    result: dict[str, Any] = {
-        "error": error,
-        "cause": f"{_rolled_back(plan)}: {message} — {details}",
-        "restored": True,
-        "foundAt": done.results[0]["foundAt"],
-        "alias": {"version": plan.stableVersion, "routing": {}},
-        "stableVersion": plan.stableVersion,
-        "targetVersion": plan.targetVersion,
+    return RollbackRecord(
+        error=error,
+        cause=f"{_rolled_back(plan)}: {message} — {details}",
+        restored=True,
+        foundAt=done.results[0][1],
+        alias=AliasPosition(version=plan.stableVersion),
+        stableVersion=plan.stableVersion,
+        targetVersion=plan.targetVersion,
         # one row per alias restored: one for a rollout, each member's for a release
-        "aliases": [
-            {k: row[k] for k in ("functionName", "alias", "restored", "detail")}
-            for row in done.results
-        ],
-    }
-    return result
+        aliases=[row for row, _ in done.results],
+    )
 
 
-def _restore(member: RolloutPlan, cursor: Progress) -> dict[str, Any]:
+def _restore(member: RolloutPlan, cursor: Progress) -> tuple[RestoredAlias, str]:
+    """The alias's row, and where it was found."""
     target = Position(member.stableVersion)
     found = aliases.move(member.functionName, member.alias, own_positions(member, cursor), target)
-    return {
-        "functionName": member.functionName,
-        "alias": member.alias,
-        "label": release.key(member),
-        "restored": True,
-        "foundAt": found.describe(),
-        "detail": f"restored from {found.describe()} to version {member.stableVersion}",
-    }
+    row = RestoredAlias(
+        functionName=member.functionName,
+        alias=member.alias,
+        restored=True,
+        detail=f"restored from {found.describe()} to version {member.stableVersion}",
+    )
+    return row, found.describe()
 
 
 def _not_restored(
-    plan: RolloutPlan, done: release.Each[dict[str, Any]], after: str, details: str
+    plan: RolloutPlan, done: release.Each[tuple[RestoredAlias, str]], after: str, details: str
 ) -> str:
     """Which aliases could not be put back, and why; for a release, which ones were."""
     failed = done.errors
     names = ", ".join(release.key(member) for member, _ in failed)
     why = "; ".join(str(problem) for _, problem in failed)
-    restored = ", ".join(row["label"] for row in done.results)
+    restored = ", ".join(
+        release.key(member) for member, row in done.outcomes if not isinstance(row, Exception)
+    )
     also = f"; restored {restored}" if restored else ""
     return f"Could not roll back {names} after {after}: {why}{also} — {details}"
 
@@ -114,8 +117,8 @@ def own_positions(plan: RolloutPlan, cursor: Progress) -> list[Position]:
 
 def _details(plan: RolloutPlan, cursor: Progress, error: str) -> str:
     state = FAILED_STATES.get(error)
-    if error == "HealthCheckFailed" and cursor.phase == "bake":
-        state = "Check bake health"
+    if error == ErrorName.HEALTH_CHECK_FAILED and cursor.phase == "bake":
+        state = State.CHECK_BAKE_HEALTH
     parts = [f"state: {state}"] if state else []
     parts += [
         where(cursor),
@@ -128,34 +131,34 @@ def _details(plan: RolloutPlan, cursor: Progress, error: str) -> str:
 def finalize(
     plan: Plan,
     outcome: str,
-    rollback: dict[str, Any] | None,
+    rollback: RollbackRecord | None,
     failure: dict[str, Any] | None,
     *,
     announce: bool = True,
-) -> dict[str, Any]:
+) -> FinalizeSummary:
     """Release the lock (owner only) and notify; returns the summary for `$.outcome`.
 
     `announce=False` leaves the notification to the next state (the clean-up after a
     success, which adds what it deleted)."""
-    released = _release_locks(plan)
-    summary: dict[str, Any] = {
-        "outcome": outcome,
-        "executionId": plan.executionId,
-        "functionName": plan.functionName,
-        "alias": plan.alias,
-        "stableVersion": plan.stableVersion,
-        "targetVersion": plan.targetVersion,
-        "strategy": plan.strategy.name if plan.strategy else None,
-        "lockReleased": released,
-    }
-    if release.is_release(plan):
-        summary["functions"] = [
-            member.model_dump(include={"functionName", "alias", "stableVersion", "targetVersion"})
-            for member in plan.functions
-        ]
-    summary |= _error_and_cause(plan, outcome, rollback, failure)
+    summary = FinalizeSummary.model_validate(
+        {
+            "outcome": outcome,
+            "executionId": plan.executionId,
+            "functionName": plan.functionName,
+            "alias": plan.alias,
+            "stableVersion": plan.stableVersion,
+            "targetVersion": plan.targetVersion,
+            "strategy": plan.strategy.name if plan.strategy else None,
+            "lockReleased": _release_locks(plan),
+            "functions": [
+                MemberVersions.model_validate(member.model_dump()) for member in plan.functions
+            ],
+            **_error_and_cause(plan, outcome, rollback, failure),
+        }
+    )
     if announce:
-        summary["notified"] = notify.publish(outcome, summary)
+        notified = notify.publish(outcome, dump(summary))
+        summary = summary.model_copy(update={"notified": notified})
     return summary
 
 
@@ -179,12 +182,12 @@ def release_after_prepare_failure(execution_id: str) -> dict[str, Any]:
 
 
 def _error_and_cause(
-    plan: Plan, outcome: str, rollback: dict[str, Any] | None, failure: dict[str, Any] | None
+    plan: Plan, outcome: str, rollback: RollbackRecord | None, failure: dict[str, Any] | None
 ) -> dict[str, str]:
     if outcome == "succeeded":
         return {"detail": _now_runs(plan)}
-    if outcome == "rolled_back" and rollback and rollback.get("error"):
-        return {"error": rollback["error"], "cause": rollback["cause"]}
+    if outcome == "rolled_back" and rollback and rollback.error:
+        return {"error": rollback.error, "cause": rollback.cause}
     error, message = failure_parts(failure)
     lines = (
         _release_lines(plan)

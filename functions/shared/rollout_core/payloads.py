@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .models import Plan, Progress
+from .results import FinalizeSummary, RollbackRecord
 
 
 class _Payload(BaseModel):
@@ -44,7 +45,7 @@ class RollbackPayload(StepPayload):
 class FinalizePayload(_Payload):
     plan: Plan
     outcome: Literal["succeeded", "rolled_back", "rollback_failed", "check_failed", "drifted"]
-    rollback: dict[str, Any] | None = None
+    rollback: RollbackRecord | None = None
     failure: dict[str, Any] | None = None
     # false: the success is announced by "Clean up old versions", with what it deleted
     announce: bool = True
@@ -52,7 +53,7 @@ class FinalizePayload(_Payload):
 
 class CleanUpPayload(_Payload):
     plan: Plan
-    summary: dict[str, Any]
+    summary: FinalizeSummary
 
 
 class PrepareFailedPayload(_Payload):

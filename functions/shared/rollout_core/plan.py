@@ -12,7 +12,7 @@ from typing import Any
 from . import eventbridge, lock, resolve, scope, settings
 from .controls import HOLD_SECONDS
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
-from .health import MISSING, alarm_states
+from .health import alarms
 from .models import CheckConfig, HealthPolicy, LockRef, Member, Plan, RolloutPlan, dump
 from .progress import initial
 from .request import CheckSpec, ReleaseEntry, ReleaseRequest, RolloutRequest
@@ -241,8 +241,8 @@ def _scheduled(valid: ValidRequest) -> Schedule:
 
 
 def _existing_alarms(names: list[str]) -> dict[str, str]:
-    states = alarm_states(names)
-    missing = [name for name, state in states.items() if state == MISSING]
+    states = alarms.states(names)
+    missing = [name for name, state in states.items() if state == alarms.MISSING]
     if missing:
         raise InvalidRolloutRequest(f"alarms: not found: {', '.join(missing)}")
     return states

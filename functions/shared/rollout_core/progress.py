@@ -96,9 +96,8 @@ def window_start(progress: Progress, now: datetime, interval: int) -> datetime:
     The first check records its start in `lastCheck.since`; every later check reads it
     there. Without one (the first check), the step's start; before any shift (AllAtOnce's
     check at weight 0), one interval back."""
-    carried = (progress.lastCheck or {}).get("since")
-    if carried:
-        return parse(str(carried))
+    if progress.lastCheck is not None and progress.lastCheck.since is not None:
+        return progress.lastCheck.since
     if progress.stepStartedAt:
         return parse(progress.stepStartedAt)
     return now - timedelta(seconds=interval)

@@ -27,7 +27,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import clients, notify, release, scope
 from .errors import RolloutError
-from .models import RolloutPlan
+from .models import RolloutPlan, dump
+from .results import FinalizeSummary
 
 Decision = Literal["delete", "keep"]
 
@@ -253,7 +254,7 @@ def _try_delete(
 # -- the "Clean up old versions" state -----------------------------------------------------
 
 
-def after_rollout(plan: RolloutPlan, summary: dict[str, Any]) -> dict[str, Any]:
+def after_rollout(plan: RolloutPlan, summary: FinalizeSummary) -> dict[str, Any]:
     """Clean up after a successful rollout (each function of a release) and announce the
     success with the record.
 
@@ -262,7 +263,7 @@ def after_rollout(plan: RolloutPlan, summary: dict[str, Any]) -> dict[str, Any]:
     """
     records = [_clean_up_after(member) for member in release.members(plan)]
     record = records[0] if len(records) == 1 else _release_record(plan, records)
-    notified = notify.publish("succeeded", {**summary, "cleanup": record})
+    notified = notify.publish("succeeded", {**dump(summary), "cleanup": record})
     return {**record, "notified": notified}
 
 

@@ -1,5 +1,5 @@
 """The error-rate rule both health signals judge a new version by: the metric gate
-(health.py, AWS/Lambda metrics) and the logs signal (logs_signal.py, its log streams).
+(metrics.py, AWS/Lambda metrics) and the logs signal (logs.py, its log streams).
 
 A rate over few invocations says little, so below `minInvocations` it isn't judged, with
 one exception, a deliberate fail-fast: the failures already seen put the first
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import HealthPolicy
+from ..models import HealthPolicy
 
 
 @dataclass(frozen=True)

@@ -50,12 +50,13 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import clients, error_rate
-from .models import Progress, RolloutPlan
+from .. import clients, release
+from ..models import LogCounts, LogsSummary, RolloutPlan
+from . import error_rate
+from .signal import Check, Findings, Judged
 
 MAX_EVENTS = 20_000  # per version and check
 MAX_PAGES = 10  # FilterLogEvents pages per version and check (each up to 10,000 events, 1 MB)
@@ -75,16 +76,17 @@ class LogCount:
     def rate(self) -> float | None:
         return 100 * self.failures / self.invocations if self.invocations else None
 
-    def as_dict(self) -> dict[str, Any]:
+    def counts(self) -> LogCounts:
+        """What the check's result keeps."""
         rate = self.rate
-        return {
-            "version": self.version,
-            "invocations": self.invocations,
-            "failures": self.failures,
-            "errorRatePercent": None if rate is None else round(rate, 2),
-            "eventsRead": self.read,
-            "capped": self.capped,
-        }
+        return LogCounts(
+            version=self.version,
+            invocations=self.invocations,
+            failures=self.failures,
+            errorRatePercent=None if rate is None else round(rate, 2),
+            eventsRead=self.read,
+            capped=self.capped,
+        )
 
 
 def log_group(function: str) -> str:
@@ -163,58 +165,64 @@ class _Tally:
         return LogCount(version, self.invocations, self.failures, self.read, capped)
 
 
-def check(
-    plan: RolloutPlan, progress: Progress, since: datetime, now: datetime
-) -> tuple[list[str], list[str], dict[str, Any]]:
-    """(reasons, notes, summary) of the logs signal; empty reasons never mean healthy on
-    their own: the metric gate is judged too."""
-    policy = plan.health
+def read(check: Check) -> Findings:
+    """Every function's new version in its own streams (each function's read at once);
+    empty reasons never mean healthy on their own: the metric gate is judged too."""
+    return Findings(functions=release.for_all(check.plan, lambda member: _read(check, member)))
+
+
+def _read(check: Check, member: RolloutPlan) -> Judged:
+    policy = member.health
     if not policy.logs:
-        return [], [], {"enabled": False}
+        return Judged(numbers={"logs": LogsSummary(enabled=False)})
     try:
-        new = count(plan.functionName, plan.targetVersion, since, now)
+        new = count(member.functionName, member.targetVersion, check.since, check.now)
         stable = (
-            count(plan.functionName, plan.stableVersion, since, now)
+            count(member.functionName, member.stableVersion, check.since, check.now)
             if policy.compareToStable
             else None
         )
     except ClientError as error:
         code = error.response["Error"]["Code"]
-        return [], [f"logs signal not read ({code}); judged on the metrics"], {"enabled": True}
-    summary = {"enabled": True, "newVersion": new.as_dict()}
-    if stable is not None:
-        summary["stableVersion"] = stable.as_dict()
+        note = f"logs signal not read ({code}); judged on the metrics"
+        return Judged(notes=[note], numbers={"logs": LogsSummary(enabled=True)})
+    summary = LogsSummary(
+        enabled=True,
+        newVersion=new.counts(),
+        stableVersion=stable.counts() if stable is not None else None,
+    )
     notes = [
         f"logs signal read its cap of {MAX_EVENTS} events / {MAX_PAGES} pages for version "
         f"{found.version}; judged on the invocations read"
         for found in (new, stable)
         if found is not None and found.capped
     ]
-    reason = _judge(plan, progress, new, stable, notes)
-    return ([reason] if reason else []), notes, summary
+    reason = _judge(check, member, new, stable, notes)
+    return Judged(reasons=[reason] if reason else [], notes=notes, numbers={"logs": summary})
 
 
 def _judge(
-    plan: RolloutPlan,
-    progress: Progress,
+    check: Check,
+    member: RolloutPlan,
     new: LogCount,
     stable: LogCount | None,
     notes: list[str],
 ) -> str | None:
-    if progress.weight <= 0:
+    if not check.judging_traffic:
         return None  # no traffic share yet: the metric gate says so in its own note
     judgement = error_rate.judge(
         "logs",
         new.version,
         new.failures,
         new.invocations,
-        plan.health,
+        member.health,
         (stable.version, stable.rate) if stable is not None else None,
     )
     if not judgement.judged:
         notes.append(
             f"logs: version {new.version} logged "
-            f"{error_rate.too_few(new.invocations, plan.health.minInvocations)}; not judged on logs"
+            f"{error_rate.too_few(new.invocations, member.health.minInvocations)}; "
+            "not judged on logs"
         )
     notes += [judgement.note] if judgement.note else []
     return judgement.reason
