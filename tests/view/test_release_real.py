@@ -27,7 +27,7 @@ from rollout.view.run import Outcome, Run
 from rollout.view.watch import render
 from tests.cli.test_watch_view import text_of
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 ALIAS = "live"
 ALIAS_READ_EVERY = 0.5  # seconds
