@@ -28,6 +28,7 @@ from benchmarks.pricing import USD_PER_TRANSITION
 from benchmarks.targets import Fleet
 from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
 from rollout.local.package import load_template
+from rollout.local.quotas import use as quota_use
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -94,6 +95,8 @@ def run_cloud_sections(cloud: LocalCloud, quick: bool) -> dict[str, Any]:
         ),
         "scale": scale.run(clients, fleet, arn, [2] if quick else [1, 10, 50]),
         "releases": releases.run(clients["stepfunctions"], fleet, arn, 1 if quick else 3),
+        # measured under AWS's API rate quotas (LocalCloud's default): what was throttled
+        "quotas": {"enforced": cloud.quotas.enforced, "use": quota_use(cloud.quotas.stats())},
     }
 
 

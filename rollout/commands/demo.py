@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     # imported here: the cloud's seams import moto's backends, seconds every other command
     # would pay at start-up
     from rollout.local.cloud import LocalCloud
+    from rollout.local.quotas import use as quota_line
 
     console = Console()
     started = time.monotonic()
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         tags = demo.rollout_tags(args.time_scale, args.check_interval)
         outcomes = _story(console, cloud, args.rate, tags)
         cleaned = demo.clean_up_versions(cloud, KEEP)
-        quota_use = _quota_use(cloud.quotas.stats())
+        quota_use = quota_line(cloud.quotas.stats())
     finally:
         with console.status("stopping the console and the local cloud …"):
             if web is not None:
@@ -176,17 +177,6 @@ def _as_expected(outcomes: list[demo.Outcome]) -> bool:
         and faulty.status == "FAILED"
         and faulty.alias_version == healthy.version
     )
-
-
-def _quota_use(stats: dict[str, Any]) -> str:
-    """'API calls: 1234, of which throttled by AWS's quotas: 3 (FilterLogEvents 3)'."""
-    calls = sum(row["allowed"] + row["throttled"] for row in stats["operations"])
-    throttled = {
-        row["operation"]: row["throttled"] for row in stats["operations"] if row["throttled"]
-    }
-    which = ", ".join(f"{operation} {count}" for operation, count in sorted(throttled.items()))
-    line = f"API calls: {calls}, of which throttled by AWS's quotas: {sum(throttled.values())}"
-    return f"{line} ({which})" if which else line
 
 
 def _summary(outcomes: list[demo.Outcome], seconds: float) -> Table:

@@ -170,6 +170,21 @@ class Quotas:
         }
 
 
+def use(stats: dict[str, Any]) -> str:
+    """One line from `Quotas.stats()`, for a run's end (make demo, make bench):
+    'AWS's API rate quotas enforced: 1234 API calls, 3 throttled (FilterLogEvents 3)'."""
+    calls = sum(row["allowed"] + row["throttled"] for row in stats["operations"])
+    throttled: dict[str, int] = {}
+    for row in stats["operations"]:
+        if row["throttled"]:
+            name = f"{row['service']} {row['operation']}"
+            throttled[name] = throttled.get(name, 0) + row["throttled"]
+    which = ", ".join(f"{name} {count}" for name, count in sorted(throttled.items()))
+    state = "enforced" if stats["enforced"] else "off (counted only)"
+    line = f"AWS's API rate quotas {state}: {calls} API calls, {sum(throttled.values())} throttled"
+    return f"{line} ({which})" if which else line
+
+
 def _bucket_row(account: str, region: str, quota: Quota, tally: Tally) -> dict[str, Any]:
     rate = quota.in_region(region)
     return {
@@ -292,4 +307,4 @@ def _cost(service: str, operation: str, form: dict[str, list[str]]) -> int:
     return 1
 
 
-__all__ = ["QUOTAS", "STATS_PATH", "Call", "QuotaMiddleware", "Quotas", "identify"]
+__all__ = ["QUOTAS", "STATS_PATH", "Call", "QuotaMiddleware", "Quotas", "identify", "use"]

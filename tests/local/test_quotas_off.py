@@ -1,5 +1,6 @@
-"""Quotas off: `LocalCloud(quotas=False)` and `rollout local up --quotas off` count every
-call and throttle none, and the command says that this is kinder than AWS."""
+"""Quotas on by default; off only when asked: `LocalCloud(quotas=False)` and `rollout local
+up --quotas off` count every call and throttle none, and the command says that this is
+kinder than AWS."""
 
 from __future__ import annotations
 
@@ -10,6 +11,14 @@ from typing import Any
 import pytest
 
 from rollout.commands import local
+from rollout.local.cloud import LocalCloud
+
+
+def test_every_cloud_the_suite_benchmarks_and_demo_start_enforces_quotas(cloud: Any) -> None:
+    """On by default: the shared cloud of the tests, as `LocalCloud()` everywhere else
+    (`rollout local up`, make demo, the benchmarks) builds it."""
+    assert cloud.quotas.enforced is True
+    assert LocalCloud(template=None).quotas.enforced is True
 
 
 def test_a_cloud_with_quotas_off_only_counts(isolated_cloud: Any) -> None:
