@@ -54,10 +54,11 @@ STACK_NAME = "rollout"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
 
-# Retries as a careful script sets them for bulk set-up and polling under AWS's API quotas
-# (quotas.py): standard mode, whose throttling backoff waits up to 2**i s (at most 20 s)
-# before attempt i + 1, for ten attempts instead of the SDK's three.
-PATIENT_RETRIES = {"mode": "standard", "max_attempts": 9}
+# The one retry preset for test helpers and benchmarks that set up or poll in bulk under
+# AWS's API quotas (quotas.py), as a careful script would: standard mode, whose throttling
+# backoff waits up to 2**i s (at most 20 s) before attempt i + 1, for ten attempts instead
+# of the SDK's three. `cloud.client(service, retries=PATIENT_RETRIES)`.
+PATIENT_RETRIES = {"mode": "standard", "total_max_attempts": 10}
 
 # Credentials the local cloud accepts; never real ones.
 LOCAL_ENV = {
