@@ -48,8 +48,10 @@ POLL = 0.2
 # module poll at once: throttled calls are retried as a careful user's script retries them,
 # with standard mode's backoff, for longer than the default 3 attempts.
 PATIENT = {"retries": PATIENT_RETRIES}
-# A payload function runs for every request (10 a second): it reads the alias at most this
-# often, not once per request, which alone would take most of that quota.
+# A payload function runs for every request (10 a second), and a test waiting for an alias
+# to change polls it: each reads the alias at most this often, as a careful user would.
+# GetAlias is on that same control-plane quota, which the workflow's own Shift traffic and
+# Roll back need: read per request, or every POLL, it alone would take most of it.
 ALIAS_READ_EVERY = 0.5
 # A module's scenarios wait for their executions at once: each asks every half second, so
 # together they stay within DescribeExecution's refill (15 a second per account and Region)

@@ -12,6 +12,7 @@ import pytest
 
 from tests.workflow.conftest import (
     ALIAS,
+    ALIAS_READ_EVERY,
     EXECUTION_POLL,
     Finished,
     SampleFunction,
@@ -75,7 +76,9 @@ def lock_conflict(cloud: Any, workflow: Workflow) -> dict[str, Any]:
             checkIntervalSeconds=1,
         )
     )
-    deadline_poll("the first rollout's 10 % step", lambda: function.alias()[1])
+    deadline_poll(
+        "the first rollout's 10 % step", lambda: function.alias()[1], every=ALIAS_READ_EVERY
+    )
     second = workflow.run(function.rollout(other, strategy="AllAtOnce"))
     twin = workflow.run(function.rollout(target, strategy="AllAtOnce"))
     return {
