@@ -38,7 +38,12 @@ def test_prepare(world, sample, call):
 
 def test_prepared_plan_matches_the_samples_other_tasks_read(world, sample, call):
     plan = call("prepare", sample("prepare"))["plan"]
-    assert plan == sample("shift_traffic")["plan"]
+    expected = sample("shift_traffic")["plan"]
+    # when the alarm last changed state is the account's, not the sample's
+    for read, sampled in zip(plan["alarmStates"], expected["alarmStates"], strict=True):
+        assert read["updatedAt"]
+        read["updatedAt"] = sampled["updatedAt"]
+    assert plan == expected
 
 
 def test_pre_traffic_check(world, sample, call):
