@@ -50,7 +50,8 @@ def start(plan: RolloutPlan, ttl_seconds: int, logs: bool) -> None:
     items = [{**_rollout_key(plan.executionId), table.EXPIRES: expires}]
     if logs:
         items += [_function_item(member, expires) for member in release.members(plan)]
-    ddb, name = clients.dynamodb(), table.name()
+    ddb = clients.dynamodb()
+    name = table.name()
     for first in range(0, len(items), 25):  # BatchWriteItem's limit
         requests = [{"PutRequest": {"Item": item}} for item in items[first : first + 25]]
         pending: dict[str, Any] = {name: requests}
@@ -74,7 +75,8 @@ def stop(plan: RolloutPlan) -> None:
     keys = [_rollout_key(plan.executionId)] + [
         _function_key(member.functionName, plan.executionId) for member in release.members(plan)
     ]
-    ddb, name = clients.dynamodb(), table.name()
+    ddb = clients.dynamodb()
+    name = table.name()
     for key in keys:
         ddb.delete_item(TableName=name, Key=key)
 
