@@ -465,6 +465,17 @@ def test_three_step_rollout_succeeds(workflow: Workflow) -> None:
     }
 
 
+def test_a_wait_nothing_wakes_ends_at_its_timeout_and_checks(workflow: Workflow) -> None:
+    """No evidence: each wait ends by the clock (TimeoutSecondsPath), caught as
+    States.Timeout, and its check runs; the rollout succeeds as before evidence existed."""
+    execution = run(workflow, Rollout(make_plan([(10, 10)]), clock_waits=True))
+
+    assert (execution.status, execution.error) == ("SUCCEEDED", None)
+    assert execution.states_entered == START + step_states(1) + FINISH
+    wakes = [call["wake"] for call in workflow.stubs.calls_to("check_health")]
+    assert wakes and all(wake["Error"] == "States.Timeout" for wake in wakes)
+
+
 def test_every_task_gets_the_execution_id_and_the_plan(workflow: Workflow) -> None:
     run(workflow, Rollout(make_plan(THREE_STEPS)))
 
