@@ -30,11 +30,16 @@ from moto.moto_api._internal import moto_api_backend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from rollout.local.alarms import AlarmEvaluator
+from rollout.local.cloud_control import CloudControl
 from rollout.local.cloudformation import CloudFormationSeam
 from rollout.local.deploy import deploy_template
+from rollout.local.event_source_mappings import EventSourceMappings
 from rollout.local.eventbridge import EventBridgeDelivery
 from rollout.local.faults import FaultInjection
+from rollout.local.function_urls import FunctionUrls
+from rollout.local.lambda_aliases import AliasRevisions
 from rollout.local.lambda_logs import LambdaLogs
+from rollout.local.lambda_policies import LambdaPolicies
 from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.local.lambda_versions import LambdaVersions
 from rollout.local.metric_delay import LOG_DELAY_SECONDS
@@ -251,6 +256,11 @@ class LocalCloud:
             LambdaLogs(),
             LambdaRuntime(),
             LambdaVersions(),
+            AliasRevisions(),
+            LambdaPolicies(),
+            FunctionUrls(),
+            CloudControl(),
+            EventSourceMappings(),
             EventBridgeDelivery(),
             StepFunctionsEvents(),
             AlarmEvaluator(),
