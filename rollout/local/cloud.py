@@ -44,6 +44,7 @@ from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.local.lambda_versions import LambdaVersions
 from rollout.local.metric_delay import LOG_DELAY_SECONDS
 from rollout.local.s3_policies import BucketPolicyConditions
+from rollout.local.schedules import ScheduledRules
 from rollout.local.seam import Seam
 from rollout.local.serving import quiet_disconnects
 from rollout.local.stacks import StackConsistency
@@ -262,6 +263,7 @@ class LocalCloud:
             CloudControl(),
             EventSourceMappings(),
             EventBridgeDelivery(),
+            ScheduledRules(),
             StepFunctionsEvents(),
             AlarmEvaluator(),
             FaultInjection(),
