@@ -32,6 +32,7 @@ _TAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "rollout:pre-traffic-hook": ("preTraffic.hookFunction", str),
     "rollout:post-traffic-hook": ("postTraffic.hookFunction", str),
     "rollout:approval": ("approval", lambda text: {"before": approval_before(text)}),
+    "rollout:bypass": ("bypass", str),
 }
 
 # tag / template parameter value → the input's approval.before

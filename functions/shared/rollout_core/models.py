@@ -88,6 +88,46 @@ class Member(Document):
     lockKey: str
 
 
+# -- traffic sources (rollout_core.traffic): how the function is invoked ------------------
+
+SourceKind = Literal[
+    "event source mapping",
+    "permission",
+    "function URL",
+    "EventBridge rule",
+    "Scheduler schedule",
+    "SNS subscription",
+    "API Gateway",
+]
+LATEST = "$LATEST"  # the qualifier an unqualified ARN invokes
+
+
+class TrafficSource(Document):
+    """One way the function is invoked, and the qualifier it invokes (a version, an alias,
+    or $LATEST for the unqualified function)."""
+
+    kind: SourceKind
+    source: str  # what invokes it: a queue or stream, rule, schedule, topic, API, principal
+    qualifier: str
+    enabled: bool = True  # a disabled mapping, rule or schedule invokes nothing now
+    detail: str | None = unless_set()  # e.g. "GET /orders", "principal s3.amazonaws.com"
+
+
+class FunctionTraffic(Document):
+    """What Prepare found about one function's traffic (`plan.traffic`, one per function)."""
+
+    functionName: str
+    alias: str
+    sources: list[TrafficSource] = Field(default_factory=list)
+    unread: list[str] = Field(default_factory=list)  # what could not be read, and why
+
+    @property
+    def bypasses(self) -> list[TrafficSource]:
+        """Enabled sources that invoke another qualifier than the rolled alias: their traffic
+        never follows the rollout's weights."""
+        return [s for s in self.sources if s.enabled and s.qualifier != self.alias]
+
+
 class Plan(Document):
     action: Literal["rollout", "skip", "noop", "duplicate", "dryRun"]
     reason: str | None = None
@@ -113,6 +153,10 @@ class Plan(Document):
     bakeSeconds: int = 0
     keepVersions: int = 0  # after success: rollout_core.versions; 0 = delete nothing
     approval: ApprovalPolicy | None = None
+    # How the function is invoked (rollout_core.traffic), and what a bypass does: "fail"
+    # refused it in Prepare, "warn" rolls out and lists them. Empty: not read (noop, skip).
+    bypass: Literal["fail", "warn"] = "fail"
+    traffic: list[FunctionTraffic] = unless_set([])
     lock: LockRef | None = None
     notes: list[str] = Field(default_factory=list)
     rolledOutBy: str | None = None  # duplicate: the execution already rolling this version out

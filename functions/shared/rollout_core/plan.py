@@ -16,6 +16,8 @@ from .health import alarms
 from .models import CheckConfig, HealthPolicy, LockRef, Member, Plan, RolloutPlan, dump
 from .progress import initial
 from .request import CheckSpec, ReleaseEntry, ReleaseRequest, RolloutRequest
+from .traffic import discover
+from .traffic.subject import Subject
 from .validation import Defaults, Schedule, ValidRequest, approval_gates, validate
 
 MAX_CHECKS = 2000  # keeps an execution well inside Step Functions' 25,000-event history
@@ -121,7 +123,8 @@ def build(
         return Plan(action="noop", reason=reason, **_without_checks(common))
     resolve.compatible(name, stable, target)
     ignored = _firing(request, states)
-    plan = _rollout_plan(request, schedule, config, common, ignored)
+    traffic = _traffic(request, [Subject(name, arn, request.alias, (stable, target["Version"]))])
+    plan = _rollout_plan(request, schedule, config, common | traffic, ignored)
     if dry_run:  # validated exactly as a rollout, and nothing touched
         return plan.model_copy(update={"action": "dryRun"})
     try:
@@ -157,8 +160,13 @@ def build_release(
         return Plan(action="noop", reason=reason, notes=notes, **common)
     states = _existing_alarms(request.alarms)
     ignored = _firing(request, states)
+    subjects = [
+        Subject(m.functionName, m.functionArn, m.alias, (m.stableVersion, m.targetVersion))
+        for m in moving
+    ]
+    traffic = _traffic(request, subjects)
     primary = moving[0].model_dump(exclude={"lockKey"})
-    plan = _rollout_plan(request, schedule, config, common | primary, ignored)
+    plan = _rollout_plan(request, schedule, config, common | primary | traffic, ignored)
     plan = plan.model_copy(update={"functions": moving, "notes": [*notes, *plan.notes]})
     if dry_run:
         return plan.model_copy(update={"action": "dryRun"})
@@ -259,6 +267,20 @@ def _firing(request: RolloutRequest | ReleaseRequest, states: dict[str, str]) ->
     return firing
 
 
+def _traffic(request: RolloutRequest | ReleaseRequest, subjects: list[Subject]) -> dict[str, Any]:
+    """The plan's traffic sources (rollout_core.traffic), read before anything moves: a
+    source that bypasses a rolled alias refuses the rollout unless `bypass` is "warn"."""
+    found = discover.discover(subjects)
+    refusal = discover.refusal(found)
+    if refusal and request.bypass == "fail":
+        raise InvalidRolloutRequest(refusal)
+    return {
+        "bypass": request.bypass,
+        "traffic": found,
+        "notes": discover.notes(found, request.bypass),
+    }
+
+
 def _without_checks(common: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in common.items() if k not in ("preTraffic", "postTraffic")}
 
@@ -278,6 +300,7 @@ def _rollout_plan(
         request.checkIntervalSeconds or config.default_check_interval_seconds, steps, bake, holds
     )
     health = request.health
+    common = {**common, "notes": [*notes, *common.get("notes", [])]}
     return RolloutPlan(
         action="rollout",
         **common,
@@ -304,7 +327,6 @@ def _rollout_plan(
             key=lock.lock_key(common["functionName"], common["alias"]),
             owner=common["executionId"],
         ),
-        notes=notes,
     )
 
 
