@@ -21,6 +21,7 @@ from rollout_core.models import (
     ApprovalGate,
     CheckResult,
     ControlRecord,
+    FunctionCheck,
     Hold,
     Pause,
     Plan,
@@ -326,6 +327,12 @@ class Run:
         return self.checks[-1] if self.checks else None
 
     @property
+    def latest_judgement(self) -> CheckResult | None:
+        """The latest check, passed or failed (a failed one's numbers came as data)."""
+        judged = [*self.checks, *self.failed_checks]
+        return max(judged, key=lambda c: c.at or self.started_at) if judged else None
+
+    @property
     def next_check_at(self) -> datetime | None:
         if self.wait_started_at is None or self.wait_progress is None:
             return None
@@ -382,6 +389,22 @@ class Run:
 
 
 # -- small helpers ------------------------------------------------------------------------
+
+
+class CheckVerdict(StrEnum):
+    """What a health check said, as every view names it."""
+
+    HEALTHY = "healthy"
+    NO_EVIDENCE = "no evidence"  # passed, but the new version served nothing to judge
+    UNHEALTHY = "unhealthy"
+
+
+def check_verdict(check: CheckResult | FunctionCheck) -> CheckVerdict:
+    """A passed check whose new version served no invocation is "no evidence", never
+    "healthy" (health/evidence.py)."""
+    if not check.healthy:
+        return CheckVerdict.UNHEALTHY
+    return CheckVerdict.NO_EVIDENCE if check.evidence == "none" else CheckVerdict.HEALTHY
 
 
 def cause_summary(cause: str | None) -> str:

@@ -19,7 +19,16 @@ from rollout_core.models import CheckResult, FunctionCheck, LogsSummary, Pause, 
 from rollout_core.names import State
 
 from rollout.view.release import FunctionRow, Verdict, function_rows
-from rollout.view.run import Event, Outcome, Run, WeightPoint, cause_summary, short_function_name
+from rollout.view.run import (
+    CheckVerdict,
+    Event,
+    Outcome,
+    Run,
+    WeightPoint,
+    cause_summary,
+    check_verdict,
+    short_function_name,
+)
 
 BAR_WIDTH = 24
 RECENT_EVENTS = 8
@@ -132,8 +141,15 @@ def describe_logs(logs: LogsSummary) -> str:
     return f"logs {new.invocations} inv, {new.failures} failed ({new.rate:.2f}%)"
 
 
+CHECK_VERDICTS: dict[CheckVerdict, tuple[str, str]] = {
+    CheckVerdict.HEALTHY: ("✔ healthy", "green"),
+    CheckVerdict.NO_EVIDENCE: ("· no evidence", "yellow"),
+    CheckVerdict.UNHEALTHY: ("✖ unhealthy", "red"),
+}
+
 VERDICTS: dict[Verdict, tuple[str, str]] = {
     Verdict.HEALTHY: ("✔ healthy", "green"),
+    Verdict.NO_EVIDENCE: ("· no evidence", "yellow"),
     Verdict.FAILED: ("✖ failed", "red"),
     Verdict.PENDING: ("◌ pending", "yellow"),
     Verdict.NOT_JUDGED: ("· not judged", "dim"),
@@ -228,9 +244,8 @@ def _health(run: Run) -> Text:
 def describe_check(check: CheckResult, sep: str = " · ", versions: bool = True) -> Text:
     """The check's verdict, alarms, and (unless `versions` is off: a release shows each
     function's numbers in its own row) the new and stable versions' numbers."""
-    text = Text(
-        "✔ healthy" if check.healthy else "✖ unhealthy", style="green" if check.healthy else "red"
-    )
+    label, colour = CHECK_VERDICTS[check_verdict(check)]
+    text = Text(label, style=colour)
     if check.at is not None:
         text.append(f" at {check.at:%H:%M:%S} UTC", style="dim")
     if check.alarms:
@@ -342,7 +357,8 @@ def _where(run: Run, point: WeightPoint) -> str:
 def _with_functions(text: Text, check: CheckResult) -> Text:
     """A release's check: a line per function under the check's own line."""
     for own in check.functions:
-        mark = Text("✔ ", style="green") if own.healthy else Text("✖ ", style="red")
+        symbol, colour = CHECK_VERDICTS[check_verdict(own)]
+        mark = Text(symbol.split()[0] + " ", style=colour)
         name = f"{short_function_name(own.functionName)}:{own.alias}"
         text += Text(f"\n    {name} ") + mark + row_health(own, sep=" · ")
         for reason in own.reasons:

@@ -220,6 +220,10 @@ class LogsSummary(Document):
     stableVersion: LogCounts | None = unless_set()
 
 
+# Did the new version serve any invocation in the check's window (health/evidence.py)?
+# "none": no evidence either way, never shown as healthy.
+Evidence = Literal["seen", "none"]
+
 # A check's result keeps the numbers of a signal it doesn't declare a field for, so a new
 # signal is one module and one entry in health.judge.signals(); a reader types what it shows.
 _SIGNAL_NUMBERS = ConfigDict(extra="allow")
@@ -238,6 +242,7 @@ class FunctionCheck(Document):
     newVersion: VersionCounts | None = None
     stableVersion: VersionCounts | None = None
     logs: LogsSummary | None = unless_set()
+    evidence: Evidence | None = unless_set()
 
 
 class CheckResult(Document):
@@ -254,6 +259,7 @@ class CheckResult(Document):
     newVersion: VersionCounts | None = None
     stableVersion: VersionCounts | None = None
     logs: LogsSummary | None = unless_set()
+    evidence: Evidence | None = unless_set()  # the first function's (a release: each row's)
     notes: list[str] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)  # why unhealthy; each names its signal
     # Where the rollout stood when checked (older runs: only in a failed check's details).

@@ -15,7 +15,7 @@ from .. import clock, release
 from ..errors import HealthCheckFailed
 from ..models import CheckResult, FunctionCheck, Progress, RolloutPlan
 from ..progress import where, window_start
-from . import alarms, logs, metrics
+from . import alarms, evidence, logs, metrics
 from .signal import Check, Findings, Judged, Signal
 
 
@@ -31,6 +31,7 @@ def judge(plan: RolloutPlan, cursor: Progress, now: datetime, state: str) -> Pro
     since = window_start(cursor, now, plan.checkIntervalSeconds)
     check = Check(plan, cursor, release.members(plan), since, now)
     findings = [signal(check) for signal in signals()]
+    findings.append(evidence.weigh(check, findings))  # over what the signals found
     result = _combine(check, findings)
     if not result.healthy:
         raise HealthCheckFailed(f"{state}, {where(cursor)}: {'; '.join(result.reasons)}", result)
