@@ -56,7 +56,7 @@ def _from_event(
     if eventbridge.published_for_a_release(function, version):
         reason = (
             f"version {version} was published by a release of several functions "
-            "(rollout release --stack), which rolls it out"
+            "(rollout release --stack) or by rollout release --function, which rolls it out"
         )
         return _skip(reason, execution_id, function, version)
     tags = eventbridge.read_tags(function)
