@@ -139,8 +139,15 @@ class ApiResource:
             raise ValidationError(
                 message=f"{cls.cfn_type}: the CloudFormation seam isn't installed"
             )
+        properties = cls.in_stack(cloudformation_json["Properties"], kwargs)
         with _reported(kwargs.get("LogicalId", resource_name)):
-            return cls.create(cls.current_api, resource_name, cloudformation_json["Properties"])
+            return cls.create(cls.current_api, resource_name, properties)
+
+    @classmethod
+    def in_stack(cls, properties: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        """What CloudFormation adds to a resource's properties from its stack (nothing, for
+        most kinds)."""
+        return properties
 
     @classmethod
     def update_from_cloudformation_json(
@@ -171,9 +178,28 @@ def _tags(properties: dict[str, Any]) -> dict[str, str]:
     return {tag["Key"]: str(tag["Value"]) for tag in properties.get("Tags") or []}
 
 
+# "CloudFormation automatically creates the following stack-level tags with the prefix aws:
+# aws:cloudformation:logical-id, aws:cloudformation:stack-id, aws:cloudformation:stack-name"
+# (CloudFormation User Guide, resource tags); Lambda functions carry them.
+STACK_TAGS = (
+    "aws:cloudformation:logical-id",
+    "aws:cloudformation:stack-id",
+    "aws:cloudformation:stack-name",
+)
+
+
 class _Function(ApiResource):
     cfn_type = "AWS::Lambda::Function"
     attribute_names = ("Arn",)
+
+    @classmethod
+    def in_stack(cls, properties: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        stack_id = str(context.get("StackId") or "")
+        if not stack_id:
+            return properties
+        values = (context.get("LogicalId"), stack_id, stack_id.split("/")[1])
+        tags = [{"Key": k, "Value": v} for k, v in zip(STACK_TAGS, values, strict=True) if v]
+        return {**properties, "Tags": [*(properties.get("Tags") or []), *tags]}
 
     @staticmethod
     def _request(name: str, properties: dict[str, Any]) -> dict[str, Any]:
@@ -194,6 +220,8 @@ class _Function(ApiResource):
 
     def update(self, resource_name: str, properties: dict[str, Any]) -> ApiResource:
         name = properties.get("FunctionName") or self.physical_resource_id
+        kept = [t for t in self.properties.get("Tags") or [] if t["Key"] in STACK_TAGS]
+        properties = {**properties, "Tags": [*(properties.get("Tags") or []), *kept]}
         if name != self.physical_resource_id:
             return super().update(name, properties)
         lambda_ = self.api("lambda")

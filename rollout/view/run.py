@@ -37,6 +37,8 @@ class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     SKIPPED = "skipped"
     NOOP = "noop"
+    # noop, but no rollout put the version there and it has new code (traffic/moved.py)
+    MOVED_WITHOUT_ROLLOUT = "moved without a rollout"
     DUPLICATE = "duplicate"  # another execution was already rolling this version out
     DRY_RUN = "dry run"  # input dryRun: planned against the account, nothing touched
     ROLLED_BACK = "rolled back"
@@ -368,7 +370,12 @@ class Run:
         if self.outcome is Outcome.DRY_RUN:
             where = f"{self.function}:{self.alias}"
             return f"dry run: version {self.target_version} planned on {where}; nothing touched"
-        if self.outcome in (Outcome.SKIPPED, Outcome.NOOP, Outcome.DUPLICATE):
+        if self.outcome in (
+            Outcome.SKIPPED,
+            Outcome.NOOP,
+            Outcome.DUPLICATE,
+            Outcome.MOVED_WITHOUT_ROLLOUT,
+        ):
             return (self.plan.reason if self.plan else None) or self.outcome.value
         if self.outcome is Outcome.RUNNING:
             if self.held:

@@ -41,6 +41,7 @@ ICONS: dict[Outcome, tuple[str, str]] = {
     Outcome.SUCCEEDED: ("✔ Succeeded", "green"),
     Outcome.SKIPPED: ("✔ Skipped", "green"),
     Outcome.NOOP: ("✔ Already live", "green"),
+    Outcome.MOVED_WITHOUT_ROLLOUT: ("✖ Moved without a rollout", "red"),
     Outcome.DUPLICATE: ("✔ Already rolling out", "green"),
     Outcome.DRY_RUN: ("✔ Dry run", "green"),
     Outcome.ROLLED_BACK: ("✖ Rolled back", "red"),

@@ -128,6 +128,16 @@ class FunctionTraffic(Document):
         return [s for s in self.sources if s.enabled and s.qualifier != self.alias]
 
 
+class UnrolledMove(Document):
+    """No rollout moved the alias to the version just published, yet it serves it, with new
+    code since the version before (CloudFormation moves an alias this way on every deploy
+    when the template publishes to it: `AutoPublishAlias` on the rolled alias)."""
+
+    version: str
+    previousVersion: str
+    stack: str | None = unless_set()  # the function's aws:cloudformation:stack-name tag
+
+
 class Plan(Document):
     action: Literal["rollout", "skip", "noop", "duplicate", "dryRun"]
     reason: str | None = None
@@ -160,6 +170,7 @@ class Plan(Document):
     lock: LockRef | None = None
     notes: list[str] = Field(default_factory=list)
     rolledOutBy: str | None = None  # duplicate: the execution already rolling this version out
+    movedWithoutRollout: UnrolledMove | None = unless_set()  # a noop no rollout explains
     # A release of several functions (rollout_core.release); empty for one function. The
     # fields above name the first member, whose lock item is the release's control channel.
     functions: list[Member] = Field(default_factory=list)

@@ -16,7 +16,7 @@ from .health import alarms
 from .models import CheckConfig, HealthPolicy, LockRef, Member, Plan, RolloutPlan, dump
 from .progress import initial
 from .request import CheckSpec, ReleaseEntry, ReleaseRequest, RolloutRequest
-from .traffic import discover
+from .traffic import discover, moved
 from .traffic.subject import Subject
 from .validation import Defaults, Schedule, ValidRequest, approval_gates, validate
 
@@ -34,6 +34,8 @@ def prepare(document: Any, execution_id: str) -> dict[str, Any]:
         if isinstance(found, Plan):
             return {"plan": dump(found), "progress": dump(initial(found))}
         plan = build(*found, "eventbridge", execution_id)
+        if plan.action == "noop":  # live already: did a rollout put it there?
+            plan = moved.explain(plan)
     else:
         valid = validate(document, defaults)
         request, schedule = valid.request, _scheduled(valid)

@@ -18,5 +18,7 @@ One module per kind of source, each reading with as few calls as the API allows:
 - subscriptions.py: SNS subscriptions of the topics the policies name;
 - apis.py: API Gateway REST and HTTP API integrations of the APIs the policies name.
 subject.py says what is read about (function, alias, qualifiers) and how an ARN names a
-qualifier; reading.py turns a read that failed into a note.
+qualifier; reading.py turns a read that failed into a note. moved.py explains a
+PublishVersion rollout that finds its version already live with new code: no rollout moved
+the alias (a template's AutoPublishAlias on it did).
 """
