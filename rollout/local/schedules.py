@@ -24,17 +24,25 @@ AWS behaviour (EventBridge User Guide, "Creating a rule that runs on a schedule"
   rule's targets as any event (rollout/local/eventbridge.py delivers Lambda and Step
   Functions targets).
 
+- A scheduled rule has no event pattern and matches no event put on the bus: it runs on
+  its schedule only. moto's pattern of a rule without one matches every event, so a
+  scheduled rule also received every PutEvents entry (one `sam deploy` that published three
+  versions invoked a scheduled function three times, with the CloudTrail events as input).
+
 EventBridge Scheduler schedules (`scheduler` API) are stored by moto and listed, but not
 fired by this seam.
 
 moto internals (pinned by tests/local/test_schedules.py): read `events_backends`, their
 `event_buses["default"].rules`, `Rule.scheduled_expression`, `.state`, `.arn`,
-`.account_id`, `.region_name`; call `Rule.send_to_targets(event)`.
+`.account_id`, `.region_name`, `.event_pattern.dump()`; replaced (wrapped)
+`Rule.send_to_targets(self, event, transform_input=True)`, so a scheduled rule delivers
+only its own Scheduled Events.
 """
 
 from __future__ import annotations
 
 import calendar
+import functools
 import logging
 import re
 import threading
@@ -45,6 +53,7 @@ from typing import Any
 
 from moto.events.models import Rule, events_backends
 
+from rollout.local.patching import Patches
 from rollout.local.seam import Cloud
 
 logger = logging.getLogger(__name__)
@@ -178,8 +187,10 @@ class ScheduledRules:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._tracked: dict[str, _Tracked] = {}
+        self._patches = Patches()
 
     def install(self, cloud: Cloud) -> None:
+        self._patches.replace(Rule, "send_to_targets", _schedules_only(Rule.send_to_targets))
         self._stopping.clear()
         self._thread = threading.Thread(target=self._run, daemon=True, name="scheduled-rules")
         self._thread.start()
@@ -189,6 +200,7 @@ class ScheduledRules:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._tracked.clear()
+        self._patches.undo()
 
     def _run(self) -> None:
         while not self._stopping.wait(TICK_SECONDS):
@@ -242,3 +254,25 @@ def _scheduled_rules() -> list[Rule]:
             if bus is not None:
                 rules += [r for r in list(bus.rules.values()) if r.scheduled_expression]
     return rules
+
+
+def is_scheduled_rule(rule: Rule) -> bool:
+    return bool(rule.scheduled_expression) and rule.event_pattern.dump() is None
+
+
+def _own_firing(rule: Rule, event: dict[str, Any]) -> bool:
+    return (
+        event.get("source") == "aws.events"
+        and event.get("detail-type") == "Scheduled Event"
+        and event.get("resources") == [rule.arn]
+    )
+
+
+def _schedules_only(original: Any) -> Any:
+    @functools.wraps(original)
+    def send_to_targets(rule: Rule, event: dict[str, Any], transform_input: bool = True) -> None:
+        if is_scheduled_rule(rule) and not _own_firing(rule, event):
+            return  # a scheduled rule matches no event on the bus
+        original(rule, event, transform_input)
+
+    return send_to_targets

@@ -17,7 +17,7 @@ from typing import Any
 
 from rollout_core.models import CheckResult, ControlRecord
 
-from rollout.view import report_release
+from rollout.view import report_release, report_traffic
 from rollout.view.report_cells import logs_line, metrics_cell, pill_class, traffic_cell
 from rollout.view.report_chart import Moment, clock, clock_at, error_rate_chart, weight_chart
 from rollout.view.report_graph import NOT_REACHED, marks, render_graph, taken_edges
@@ -66,6 +66,7 @@ def build_report(run: Run, now: datetime | None = None) -> str:
             _header(run, title),
             _summary(run, ended),
             report_release.functions_section(run) if run.is_release else "",
+            report_traffic.sources_section(run),
             _traffic_and_health(run, ended),
             _workflow(run),
             _timeline(run, ended),
