@@ -114,7 +114,11 @@ class LambdaPolicies:
         self._patches.replace(LambdaBackend, "get_policy", get_policy)
         self._patches.replace(LambdaBackend, "delete_function", forget_function)
         self._patches.replace(LambdaBackend, "delete_alias", forget_alias)
-        self._patches.replace(LambdaResponse, "remove_permission", self._remove_permission)
+
+        def remove_permission(response: LambdaResponse) -> Any:
+            return seam.remove(response)
+
+        self._patches.replace(LambdaResponse, "remove_permission", remove_permission)
         self._patches.replace(
             Permission, "create_from_cloudformation_json", classmethod(_permission_resource)
         )
@@ -151,12 +155,16 @@ class LambdaPolicies:
     ) -> dict[str, Any]:
         _, found = split(function_name, qualifier)
         policy = self.policy(backend, function_name, qualifier, create=True)
-        request = as_statement_request(json.loads(raw) or {}, backend.account_id)
+        request = json.loads(raw) or {}
         sid = request.get("StatementId")
+        # moto's Policy decodes every JSON object of the request as a statement: it gets the
+        # flat fields, and the statement then takes the shape AWS stores.
+        flat = {k: v for k, v in request.items() if k not in SHAPED}
         with self._lock:
             if sid and any(statement.get("Sid") == sid for statement in policy.statements):
                 raise StatementExists(sid)
-            statement, _revision = policy.add_statement(json.dumps(request), found or None)
+            statement, _revision = policy.add_statement(json.dumps(flat), found or None)
+            statement.update(stored_shape(request, statement))
         return dict(statement)
 
     def forget(self, backend: LambdaBackend, name: str, qualifier: str, *, whole: bool) -> None:
@@ -166,7 +174,8 @@ class LambdaPolicies:
                 if key[:2] == (account, name) and (whole or key[2] == qualifier):
                     del self._policies[key]
 
-    def _remove_permission(self, response: LambdaResponse) -> Any:
+    def remove(self, response: LambdaResponse) -> Any:
+        """RemovePermission, from the qualifier's own policy."""
         function_name = unquote(response.path.split("/")[-3])
         statement_id = unquote(response.path.split("/")[-1].split("?")[0])
         qualifier = response.querystring.get("Qualifier", [None])[0]
@@ -177,23 +186,31 @@ class LambdaPolicies:
         return 204, {"status": 204}, ""
 
 
-def as_statement_request(request: dict[str, Any], account_id: str) -> dict[str, Any]:
-    """What moto's Policy leaves as it was sent, in the shape AWS stores (AddPermission):
-    an account principal becomes its root ARN, and the function URL fields conditions."""
-    request = {k: v for k, v in request.items() if k != "Qualifier"}
-    principal = request.get("Principal")
-    if isinstance(principal, str) and principal.isdigit():
-        request["Principal"] = {"AWS": f"arn:aws:iam::{principal}:root"}
-    conditions: dict[str, dict[str, str]] = {}
+# AddPermission fields AWS stores in another shape than moto's Policy writes them.
+SHAPED = ("Principal", "FunctionUrlAuthType", "InvokedViaFunctionUrl", "Qualifier")
+
+
+def stored_shape(request: dict[str, Any], statement: dict[str, Any]) -> dict[str, Any]:
+    """Principal and Condition as AWS stores them (AddPermission): a service as
+    {"Service": …}, an account as its root ARN, "*" as is; the function URL fields as
+    conditions beside the source ARN and account ones."""
+    principal = str(request.get("Principal", "*"))
+    if principal.endswith(".amazonaws.com"):
+        shaped: Any = {"Service": principal}
+    elif principal.isdigit():
+        shaped = {"AWS": f"arn:aws:iam::{principal}:root"}
+    elif principal.startswith("arn:"):
+        shaped = {"AWS": principal}
+    else:
+        shaped = principal
+    conditions = dict(statement.get("Condition") or {})
     if "FunctionUrlAuthType" in request:
-        auth = str(request.pop("FunctionUrlAuthType"))
+        auth = str(request["FunctionUrlAuthType"])
         conditions.setdefault("StringEquals", {})["lambda:FunctionUrlAuthType"] = auth
     if "InvokedViaFunctionUrl" in request:
-        via = str(request.pop("InvokedViaFunctionUrl")).lower()
+        via = str(request["InvokedViaFunctionUrl"]).lower()
         conditions.setdefault("Bool", {})["lambda:InvokedViaFunctionUrl"] = via
-    if conditions:
-        request["Condition"] = {**(request.get("Condition") or {}), **conditions}
-    return request
+    return {"Principal": shaped} | ({"Condition": conditions} if conditions else {})
 
 
 def _permission_resource(
