@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from rollout.samples import code_zip, lambda_role
 from tests.local.served import ServedCloud, aws, served_cloud
 
 pytestmark = pytest.mark.cloud
@@ -260,3 +261,43 @@ def test_a_rollout_nobody_sends_traffic_to_shows_no_evidence_never_healthy(
     assert "no evidence" in started.stdout and "✔ healthy" not in started.stdout
     status = rollout(cloud, "status", "--function", "quiet")
     assert "no evidence: v2 served no invocation" in status.stdout, status.stdout
+
+
+def test_one_publish_starts_one_rollout_the_one_release_s_flags_describe(
+    cloud: ServedCloud,
+) -> None:
+    """On a tagged function, `rollout release --function` publishes with the release marker:
+    the EventBridge trigger skips that version, so the tags' 30-minute canary never races
+    the release's own AllAtOnce."""
+    lam = cloud.client("lambda")
+    arn = lam.create_function(
+        FunctionName="tagged",
+        Runtime="python3.12",
+        Role=lambda_role(cloud.client("iam"), "traffic-acceptance"),
+        Handler="app.handler",
+        Code={"ZipFile": code_zip({"app.py": "def handler(e, c):\n    return 1\n"})},
+        Publish=True,
+    )["FunctionArn"]
+    lam.create_alias(FunctionName="tagged", Name="live", FunctionVersion="1")
+    tags = {"rollout:alias": "live", "rollout:strategy": "Canary10Percent30Minutes"}
+    lam.tag_resource(Resource=arn, Tags=tags)
+    lam.update_function_code(
+        FunctionName="tagged", ZipFile=code_zip({"app.py": "def handler(e, c):\n    return 2\n"})
+    )
+    lam.get_waiter("function_updated").wait(FunctionName="tagged")
+    released = rollout(
+        cloud, "release", "--function", "tagged", "--alias", "live", "--strategy", "AllAtOnce",
+        "--watch", "--interval", "0.5", "--timeout", "120",
+    )  # fmt: skip
+    assert released.returncode == 0, released.stdout + released.stderr
+    assert "Succeeded" in released.stdout and "following it" not in released.stderr
+    assert lam.get_alias(FunctionName="tagged", Name="live")["FunctionVersion"] == "2"
+    description = lam.get_function_configuration(FunctionName="tagged", Qualifier="2")
+    assert description["Description"] == "rollout:release by rollout release --function"
+    sfn, machine = cloud.client("stepfunctions"), cloud.stack_outputs["RolloutStateMachineArn"]
+    plans = [
+        json.loads(sfn.describe_execution(executionArn=e["executionArn"]).get("output") or "{}")
+        for e in sfn.list_executions(stateMachineArn=machine)["executions"]
+    ]
+    skipped = [p["plan"] for p in plans if p.get("plan", {}).get("action") == "skip"]
+    assert any("rollout release --function" in plan["reason"] for plan in skipped)

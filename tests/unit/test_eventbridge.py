@@ -88,3 +88,30 @@ def test_failed_publish_call_is_rejected(world):
     event["detail"]["errorCode"] = "ResourceConflictException"
     with pytest.raises(InvalidRolloutRequest, match="PublishVersion failed"):
         prepare(event, EXECUTION)
+
+
+def test_new_code_already_live_says_no_rollout_moved_it(world):
+    """A template's `AutoPublishAlias: live` publishes version 4 and moves live to it in one
+    deploy: the rollout the publish starts finds it live, and says so (not "already live")."""
+    tag(world, **{"rollout:alias": "live", "aws:cloudformation:stack-name": "orders-app"})
+    world.route("4")
+    plan = prepare(publish_event("4"), EXECUTION)["plan"]
+    assert plan["action"] == "noop"
+    assert plan["movedWithoutRollout"] == {
+        "version": "4",
+        "previousVersion": "3",
+        "stack": "orders-app",
+    }
+    assert plan["reason"].startswith(
+        "orders:live already serves version 4, new code since version 3, but no rollout moved it"
+    )
+    assert "AutoPublishAlias: released" in plan["reason"]
+
+
+def test_a_version_already_live_with_the_same_code_is_just_already_live(world):
+    tag(world, **{"rollout:alias": "live"})
+    world.lam.update_function_configuration(FunctionName="orders", Description="config only")
+    version = world.lam.publish_version(FunctionName="orders")["Version"]  # 5, code of 4
+    world.route(version)
+    plan = prepare(publish_event(version), EXECUTION)["plan"]
+    assert plan["action"] == "noop" and "movedWithoutRollout" not in plan
