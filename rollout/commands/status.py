@@ -177,6 +177,10 @@ def _member_outcome(row: FunctionRow) -> Text:
 def _detail(run: Run) -> str:
     if run.error:
         return f"\n{run.error}"
+    moved = run.plan.movedWithoutRollout if run.plan is not None else None
+    if moved is not None:
+        by = f"stack {moved.stack}'s template?" if moved.stack else "its template?"
+        return f"\nnew code, no rollout: AutoPublishAlias on {run.alias} in {by}"
     latest = None if run.is_release else run.latest_judgement
     if latest is not None and check_verdict(latest) is CheckVerdict.NO_EVIDENCE:
         return f"\nno evidence: v{run.target_version} served no invocation"
