@@ -419,10 +419,12 @@ MOTO_SIGNATURES = {
     (models.CloudFormationBackend, "execute_change_set"): [
         "self", "change_set_name", "stack_name",
     ],
+    (models.CloudFormationBackend, "delete_stack"): ["self", "name_or_stack_id"],
     (models.Stack, "create_resources"): ["self"],
     (models.Stack, "update"): ["self", "template", "role_arn", "parameters", "tags"],
     (models.ChangeSet, "apply"): ["self"],
     (parsing.ResourceMap, "update"): ["self", "template", "parameters"],
+    (parsing.ResourceMap, "delete"): ["self"],
     (parsing.ResourceMap, "_delete_resource"): ["self", "parsed_resource", "resource_json"],
     (parsing, "parse_and_create_resource"): [
         "logical_id", "resource_json", "resources_map", "account_id", "region_name",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from rollout.samples import code_zip, lambda_role
 from tests.local.served import ServedCloud, aws, served_cloud
@@ -301,3 +302,34 @@ def test_one_publish_starts_one_rollout_the_one_release_s_flags_describe(
     ]
     skipped = [p["plan"] for p in plans if p.get("plan", {}).get("action") == "skip"]
     assert any("rollout release --function" in plan["reason"] for plan in skipped)
+
+
+def test_aliases_executions_and_cloud_control_answer_as_aws_does(cloud: ServedCloud) -> None:
+    """The local cloud's fidelity a rollout relies on, through `rollout local up`: a stale
+    RevisionId is refused, input that isn't JSON too, and Cloud Control reads a URL."""
+    lam = cloud.client("lambda")
+    lam.create_function(
+        FunctionName="faithful",
+        Runtime="python3.12",
+        Role=lambda_role(cloud.client("iam"), "traffic-acceptance"),
+        Handler="app.handler",
+        Code={"ZipFile": code_zip({"app.py": "def handler(e, c):\n    return 1\n"})},
+        Publish=True,
+    )
+    lam.create_alias(FunctionName="faithful", Name="live", FunctionVersion="1")
+    read = lam.get_alias(FunctionName="faithful", Name="live")["RevisionId"]
+    lam.update_alias(FunctionName="faithful", Name="live", Description="moved elsewhere")
+    with pytest.raises(ClientError) as stale:
+        lam.update_alias(FunctionName="faithful", Name="live", RevisionId=read, Description="x")
+    assert stale.value.response["Error"]["Code"] == "PreconditionFailedException"
+
+    machine = cloud.stack_outputs["RolloutStateMachineArn"]
+    with pytest.raises(ClientError) as not_json:
+        cloud.client("stepfunctions").start_execution(stateMachineArn=machine, input="{oops")
+    assert not_json.value.response["Error"]["Code"] == "InvalidExecutionInput"
+
+    url = lam.create_function_url_config(FunctionName="faithful", Qualifier="live", AuthType="NONE")
+    described = cloud.client("cloudcontrol").get_resource(
+        TypeName="AWS::Lambda::Url", Identifier=url["FunctionArn"]
+    )
+    assert url["FunctionUrl"] in described["ResourceDescription"]["Properties"]

@@ -204,6 +204,9 @@ def test_event_sources_follow_the_rollout_only_in_the_documented_pattern(
     assert records(cloud, WORKER, "2", "fulfilled", step) > 0
     # The report ran on its schedule, through live.
     assert records(cloud, REPORT, "1", "report") + records(cloud, REPORT, "2", "report") > 0
+    endpoints = sam(cloud, app, "list", "endpoints", "--stack-name", STACK, "--output", "json")
+    assert endpoints.returncode == 0, endpoints.stdout + endpoints.stderr
+    assert "OrdersApi" in endpoints.stdout
 
     # A worker that fails its messages: the release rolls back, every alias restored.
     change(app, API, "3")
