@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 from rollout_core.models import CheckResult, FunctionCheck, LogsSummary, Pause, VersionCounts
 from rollout_core.names import State
+from rollout_core.traffic.discover import notes as traffic_notes
 
 from rollout.view.release import FunctionRow, Verdict, function_rows
 from rollout.view.run import (
@@ -77,6 +78,8 @@ def render(run: Run, now: datetime | None = None) -> RenderableType:
     if run.outcome is Outcome.RUNNING:
         rows.add_row("Next step", _next(run, now))
     rows.add_row("Health", _health(run))
+    if noted := plan_traffic_notes(run):
+        rows.add_row("Traffic", Text("\n".join(noted), style="yellow"))
     rows.add_row("Elapsed", _clock((run.stopped_at or now) - run.started_at))
     events = Table.grid(padding=(0, 2))
     for event in [e for e in run.events if _worth_showing(e)][-RECENT_EVENTS:]:
@@ -95,6 +98,12 @@ def _release_line(run: Run) -> str:
     line = f"{len(names)} function{'s' if len(names) != 1 else ''} shifted together"
     notes = [note for note in (run.plan.notes if run.plan else []) if "left out" in note]
     return "\n".join([line, *notes])
+
+
+def plan_traffic_notes(run: Run) -> list[str]:
+    """What Prepare noted about the traffic sources: each bypass a rollout goes on with
+    (bypass "warn"), each source it could not read; none before Prepare has run."""
+    return traffic_notes(run.plan.traffic, run.plan.bypass) if run.plan else []
 
 
 def _every_alias(run: Run) -> Text:
@@ -313,6 +322,7 @@ class LinePrinter:
     checks_seen: int = 0
     actions_seen: int = 0
     held: str | None = None
+    traffic_noted: bool = False
 
     def update(self, run: Run) -> None:
         for line in self.new_lines(run):
@@ -330,6 +340,11 @@ class LinePrinter:
         for check in run.checks[self.checks_seen :]:
             text = Text("  health ") + describe_check(check, versions=not run.is_release)
             lines.append((check.at or run.started_at, _with_functions(text, check)))
+        if not self.traffic_noted and run.plan is not None:
+            prepared = next((e.at for e in run.events if e.state == State.PREPARE), run.started_at)
+            for note in plan_traffic_notes(run):
+                lines.append((prepared, Text(f"  ⚠ {note}", style="yellow")))
+            self.traffic_noted = True
         for action in run.operator_actions[self.actions_seen :]:
             text = f"  operator {action.action} by {action.by}: {action.reason} ({action.result})"
             lines.append((action.appliedAt or run.started_at, Text(text)))

@@ -247,6 +247,18 @@ def test_a_new_version_starved_by_a_bypass_fails_with_a_cause_that_says_so(
         started.stdout
     )
     assert lam.get_alias(FunctionName="starved", Name="live")["FunctionVersion"] == "1"
+    # bypass "warn": the watch and the report list the source the rollout went on beside.
+    bypass = "event source mapping " + mapping["EventSourceArn"]
+    assert f"⚠ traffic: {bypass} (batch size 10) invokes starved:released, not live" in (
+        started.stdout
+    )
+    report = tmp_path / "report.html"
+    written = rollout(cloud, "report", started.stdout.splitlines()[0], "--output", str(report))
+    assert written.returncode == 0, written.stdout + written.stderr
+    sources = report.read_text().split('<section class="sources">', 1)[1].split("</section>")[0]
+    assert (
+        mapping["EventSourceArn"] in sources and '<span class="pill bad">bypass</span>' in sources
+    )
 
 
 def test_a_rollout_nobody_sends_traffic_to_shows_no_evidence_never_healthy(

@@ -50,6 +50,7 @@ def test_tags_configure_the_rollout(world):
             "rollout:time-scale": "0.5",
             "rollout:bake-seconds": "120",
             "rollout:error-rate-percent": "2",
+            "rollout:bypass": "warn",
             "team": "payments",
         },
     )
@@ -62,6 +63,7 @@ def test_tags_configure_the_rollout(world):
     assert plan["strategy"]["name"] == "Linear10PercentEvery1Minute"
     assert plan["alarms"] == ["orders-errors"]
     assert (plan["bakeSeconds"], plan["health"]["errorRatePercent"]) == (60, 2.0)
+    assert plan["bypass"] == "warn"
 
 
 def test_a_function_tagged_with_only_other_rollout_tags_is_skipped(world):

@@ -149,6 +149,54 @@ def test_each_kind_of_source_is_found_with_its_qualifier(world: World) -> None:
     assert found.unread == []
 
 
+def test_rest_and_http_api_integrations_are_found_with_their_routes(world: World) -> None:
+    """The APIs the function's permissions name are read: an HTTP API's routes
+    (apigatewayv2), a REST API's methods (apigateway); a stage variable is a note."""
+    lam = world.lam
+    lam.create_alias(FunctionName="orders", Name="released", FunctionVersion="4")
+    uri = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{{}}/invocations"
+    http = clients.client("apigatewayv2")
+    http_api = http.create_api(Name="orders-http", ProtocolType="HTTP")["ApiId"]
+    integration = http.create_integration(
+        ApiId=http_api,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=f"{ARN}:released",
+        PayloadFormatVersion="2.0",
+    )["IntegrationId"]
+    http.create_route(ApiId=http_api, RouteKey="POST /orders", Target=f"integrations/{integration}")
+    rest = clients.client("apigateway")
+    rest_api = rest.create_rest_api(name="orders-rest")["id"]
+    root = rest.get_resources(restApiId=rest_api)["items"][0]["id"]
+    for path, function in (("orders", f"{ARN}:live"), ("legacy", f"{ARN}:${{stageVariables.fn}}")):
+        resource = rest.create_resource(restApiId=rest_api, parentId=root, pathPart=path)["id"]
+        rest.put_method(
+            restApiId=rest_api, resourceId=resource, httpMethod="GET", authorizationType="NONE"
+        )
+        rest.put_integration(
+            restApiId=rest_api,
+            resourceId=resource,
+            httpMethod="GET",
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=uri.format(function),
+        )
+    for qualifier, api in (("released", http_api), ("live", rest_api)):
+        permission(
+            world,
+            qualifier,
+            "apigateway.amazonaws.com",
+            f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/*/*/*",
+        )
+
+    (found,) = discover.discover([SUBJECT])
+    assert {(s.kind, s.source, s.detail, s.qualifier) for s in found.sources} == {
+        ("API Gateway", http_api, "POST /orders", "released"),
+        ("API Gateway", rest_api, "GET /orders", "live"),
+    }
+    assert [(s.source, s.qualifier) for s in found.bypasses] == [(http_api, "released")]
+    assert found.unread == [f"API {rest_api} GET /legacy: its integration names a stage variable"]
+
+
 def test_a_bypass_refuses_prepare_naming_each_source_and_warn_lists_them(world: World) -> None:
     permission(world, "4", "s3.amazonaws.com", "arn:aws:s3:::orders-uploads")
     with pytest.raises(InvalidRolloutRequest) as refused:
