@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from moto.cloudwatch.models import Alarm, CloudWatchBackend
+from moto.cloudwatch.models import Alarm, CloudWatchBackend, MetricDataQuery
 
 from rollout.local.alarm_evaluation import aws_time
 
@@ -28,40 +28,74 @@ def state_of(alarm: Alarm) -> dict[str, Any]:
 def state_change_detail(
     alarm: Alarm, previous: dict[str, Any], now: datetime.datetime
 ) -> dict[str, Any]:
-    """The `detail` of a "CloudWatch Alarm State Change" event."""
-    dimensions = {d.name: d.value for d in alarm.dimensions}
+    """The `detail` of a "CloudWatch Alarm State Change" event, shaped as the page's samples
+    (single-metric and metric math alarms): `reasonData` only when the state
+    has it (a new alarm's "Unchecked: Initial alarm creation" state has none), and the
+    alarm's configuration."""
+    current = {
+        "stateValue": alarm.state_value,
+        "stateReason": alarm.state_reason,
+        "stateReasonData": alarm.state_reason_data,
+        "timestamp": aws_time(now),
+    }
     return {
         "alarmName": alarm.name,
-        "state": {
-            "value": alarm.state_value,
-            "reason": alarm.state_reason,
-            "reasonData": alarm.state_reason_data,
-            "timestamp": aws_time(now),
+        "state": _event_state(current),
+        "previousState": _event_state(previous),
+        "configuration": configuration(alarm),
+    }
+
+
+def _event_state(state: dict[str, Any]) -> dict[str, Any]:
+    shaped = {"value": state["stateValue"], "reason": state["stateReason"]}
+    if state["stateReasonData"] not in (None, "", "{}"):  # "{}": moto's placeholder for none
+        shaped["reasonData"] = state["stateReasonData"]
+    shaped["timestamp"] = state["timestamp"]
+    return shaped
+
+
+def configuration(alarm: Alarm) -> dict[str, Any]:
+    """`detail.configuration`: the metrics the alarm watches, its metric math queries or
+    its one metric as query "m1" (moto 5.2.5 can't create composite alarms)."""
+    shaped: dict[str, Any] = {}
+    if alarm.description:
+        shaped["description"] = alarm.description
+    if alarm.metric_data_queries:
+        shaped["metrics"] = [_query(query) for query in alarm.metric_data_queries]
+        return shaped
+    stat = alarm.statistic or alarm.extended_statistic
+    single = _metric_stat(alarm.namespace, alarm.metric_name, alarm.dimensions, alarm.period, stat)
+    shaped["metrics"] = [{"id": "m1", "metricStat": single, "returnData": True}]
+    return shaped
+
+
+def _query(query: MetricDataQuery) -> dict[str, Any]:
+    shaped: dict[str, Any] = {"id": query.id}
+    if query.expression:
+        shaped["expression"] = query.expression
+    if query.label:
+        shaped["label"] = query.label
+    if query.metric_stat is not None:
+        stat = query.metric_stat
+        metric = stat.metric
+        shaped["metricStat"] = _metric_stat(
+            metric.namespace, metric.metric_name, metric.dimensions, stat.period, stat.stat
+        )
+    shaped["returnData"] = str(query.return_data).lower() != "false"
+    return shaped
+
+
+def _metric_stat(
+    namespace: str, name: str, dimensions: list[Any], period: Any, stat: str | None
+) -> dict[str, Any]:
+    return {
+        "metric": {
+            "namespace": namespace,
+            "name": name,
+            "dimensions": {d.name: d.value for d in dimensions or []},
         },
-        "previousState": {
-            "value": previous["stateValue"],
-            "reason": previous["stateReason"],
-            "reasonData": previous["stateReasonData"],
-            "timestamp": previous["timestamp"],
-        },
-        "configuration": {
-            "description": alarm.description,
-            "metrics": [
-                {
-                    "id": "m1",
-                    "metricStat": {
-                        "metric": {
-                            "namespace": alarm.namespace,
-                            "name": alarm.metric_name,
-                            "dimensions": dimensions,
-                        },
-                        "period": alarm.period,
-                        "stat": alarm.statistic,
-                    },
-                    "returnData": True,
-                }
-            ],
-        },
+        "period": int(period) if period is not None else None,
+        "stat": stat,
     }
 
 

@@ -18,7 +18,12 @@ Besides the schedule, the AWS documentation the seam follows:
 - SetAlarmState "Temporarily sets the state of an alarm for testing purposes" and "Metric
   alarms returns to their actual state quickly, often within seconds" (SetAlarmState,
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html):
-  here a set state holds until the alarm's next scheduled evaluation, no sooner.
+  here a set state holds until the alarm's next scheduled evaluation, no sooner. "When
+  the updated state differs from the previous value, the action configured for the
+  appropriate state is invoked" (same page), and "CloudWatch sends events to Amazon
+  EventBridge whenever a CloudWatch alarm changes alarm state" (Alarm events and
+  EventBridge, alarm_messages.py): a transition, SetAlarmState's included, runs the
+  actions and puts the event; setting the state it already has does neither.
 """
 
 from __future__ import annotations
@@ -226,6 +231,7 @@ class AlarmEvaluator:
         now: datetime.datetime,
     ) -> None:
         current = state_of(alarm)
+        changed = current["stateValue"] != previous["stateValue"]
         self.history.record(
             HistoryItem(
                 alarm.alarm_arn,
@@ -236,6 +242,8 @@ class AlarmEvaluator:
                 {"version": "1.0", "oldState": previous, "newState": current},
             )
         )
+        if not changed:
+            return
         self._run_actions(backend, alarm, previous, now)
         put_service_event(
             backend.account_id,

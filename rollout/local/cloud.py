@@ -5,10 +5,10 @@ seams (one module each; rollout/local/README.md lists the moto internals each re
 the "moto alone" test that records each gap) close what moto 5.2.5 gets wrong. Every cloud
 installs the core ones, which deploying relies on: stack consistency, CloudFormation (SAM
 transform server-side, change sets) and bucket-policy conditions. The others are the
-Lambda runtime and logs, Lambda versions, EventBridge delivery, Step Functions naming and
-status events, CloudWatch alarm evaluation and fault injection; a test of one seam picks
-its own with `seams=[...]`. moto keeps its state in process-global backends, so only one
-LocalCloud runs in a process at a time.
+Lambda runtime and logs, log subscription delivery, Lambda versions, EventBridge
+delivery, Step Functions naming and status events, CloudWatch alarm evaluation and fault
+injection; a test of one seam picks its own with `seams=[...]`. moto keeps its state in
+process-global backends, so only one LocalCloud runs in a process at a time.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from rollout.local.lambda_logs import LambdaLogs
 from rollout.local.lambda_policies import LambdaPolicies
 from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.local.lambda_versions import LambdaVersions
+from rollout.local.log_subscriptions import LogSubscriptions
 from rollout.local.metric_delay import LOG_DELAY_SECONDS
 from rollout.local.s3_policies import BucketPolicyConditions
 from rollout.local.schedules import ScheduledRules
@@ -95,6 +96,7 @@ class LocalCloud:
         self._seams: list[Seam] = []
         self._seam_types = seams  # None: all of them; tests of one seam pass just that one
         self._saved_env: dict[str, str | None] = {}
+        self._saved_execution: bool | None = None  # moto's setting before start()
         # AWS's delays (metric_delay.py, lambda_logs.py); 0 is instant, for fast tests.
         self.metric_delay = max(0.0, float(metric_delay))
         self.log_delay = max(
@@ -114,7 +116,7 @@ class LocalCloud:
         try:
             self._start_server()
             self._set_env()
-            default_user_config["stepfunctions"]["execute_state_machine"] = True
+            self._enable_execution()
             for seam in self._make_seams():
                 seam.install(self)
                 self._seams.append(seam)
@@ -143,6 +145,7 @@ class LocalCloud:
             else:
                 os.environ[key] = value
         self._saved_env = {}
+        self._restore_execution()
         with LocalCloud._guard:
             if LocalCloud._running is self:
                 LocalCloud._running = None
@@ -245,6 +248,17 @@ class LocalCloud:
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
 
+    def _enable_execution(self) -> None:
+        # moto's config is process-global: put back what it was, for whatever runs moto next.
+        settings = default_user_config["stepfunctions"]
+        self._saved_execution = bool(settings.get("execute_state_machine", False))
+        settings["execute_state_machine"] = True
+
+    def _restore_execution(self) -> None:
+        if self._saved_execution is not None:
+            default_user_config["stepfunctions"]["execute_state_machine"] = self._saved_execution
+            self._saved_execution = None
+
     def _make_seams(self) -> list[Seam]:
         # Every cloud deploys as CloudFormation does: `rollout local up` and `sam deploy`
         # rely on these, so tests that pick their seams get them too.
@@ -256,6 +270,7 @@ class LocalCloud:
             *core,
             LambdaLogs(),
             LambdaRuntime(),
+            LogSubscriptions(),
             LambdaVersions(),
             AliasRevisions(),
             LambdaPolicies(),

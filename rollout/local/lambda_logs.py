@@ -1,7 +1,10 @@
 """Lambda's logs in CloudWatch Logs, written as Lambda writes them.
 
 What is written, and the AWS documentation each rule follows:
-- The log group is `/aws/lambda/<function name>` unless the function's
+- Logs go to CloudWatch Logs in the function's own account and Region: a log group is a
+  Regional resource of one account (`arn:aws:logs:REGION:ACCOUNT:log-group:NAME`), and a
+  function in eu-west-1 logs to eu-west-1, never to the Region of whoever invoked it.
+  The log group is `/aws/lambda/<function name>` unless the function's
   `LoggingConfig.LogGroup` names another: "By default, Lambda sends logs to a log group
   named /aws/lambda/<function name>" and "you can configure a custom log group"
   (Sending Lambda function logs to CloudWatch Logs,
@@ -12,7 +15,12 @@ What is written, and the AWS documentation each rule follows:
   GUID]" (How CloudWatch structures logs, Lambda operator guide,
   https://docs.aws.amazon.com/lambda/latest/operatorguide/log-structure.html). As on
   AWS the date is followed by a slash and the version is in brackets:
-  `2026/11/30/[$LATEST]0123…` (32 hex digits).
+  `2026/11/30/[$LATEST]0123…` (32 hex digits). In a custom log group the stream also
+  names the function, so several functions can share the group: "The log stream naming
+  format for custom log groups follows this convention:
+  YYYY/MM/DD/<function_name>[<function_version>][<execution_environment_GUID>]"
+  (Configuring CloudWatch log groups,
+  https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html).
 - `LoggingConfig.LogFormat` Text (the default): "there are three minimal log statements
   generated per invocation (START, END and REPORT)" (same page). REPORT carries
   `Duration`, `Billed Duration`, `Memory Size`, `Max Memory Used` when it could be read,
@@ -75,12 +83,16 @@ from moto.logs.models import logs_backends
 from moto.logs.responses import LogsResponse
 
 from rollout.local.patching import Patches
-from rollout.local.seam import Cloud
+from rollout.local.seam import Cloud, Place
 
 TEXT, JSON = "Text", "JSON"
 CONFIG_ATTRIBUTE = "rollout_logging_config"
 TIMEOUT_ERROR = "Sandbox.Timedout"
 EXIT_ERROR = "Runtime.ExitError"
+
+
+def default_group(function_name: str) -> str:
+    return f"/aws/lambda/{function_name}"
 
 
 @dataclass(frozen=True)
@@ -89,19 +101,21 @@ class LogSettings:
 
     format: str
     group: str
+    function_name: str
 
     @classmethod
     def of(cls, function: LambdaFunction) -> LogSettings:
         config = getattr(function, CONFIG_ATTRIBUTE, None) or {}
         log_format = JSON if str(config.get("LogFormat", TEXT)).upper() == "JSON" else TEXT
-        group = config.get("LogGroup") or f"/aws/lambda/{function.function_name}"
-        return cls(log_format, str(group))
+        name = str(function.function_name)
+        return cls(log_format, str(config.get("LogGroup") or default_group(name)), name)
 
-
-def stream_name(version: str, now: datetime | None = None) -> str:
-    """`YYYY/MM/DD/[VERSION]<32 hex>`: one per execution environment."""
-    day = (now or datetime.now(UTC)).strftime("%Y/%m/%d")
-    return f"{day}/[{version}]{secrets.token_hex(16)}"
+    def stream_name(self, version: str, now: datetime | None = None) -> str:
+        """`YYYY/MM/DD/[VERSION]<32 hex>`, one per execution environment; in a custom group
+        `YYYY/MM/DD/<function>[VERSION]<32 hex>`."""
+        day = (now or datetime.now(UTC)).strftime("%Y/%m/%d")
+        function = "" if self.group == default_group(self.function_name) else self.function_name
+        return f"{day}/{function}[{version}]{secrets.token_hex(16)}"
 
 
 @dataclass(frozen=True)
@@ -237,6 +251,8 @@ def as_text(batch: list[dict[str, Any]]) -> str:
 class _Pending:
     due: float
     order: int
+    account_id: str = field(compare=False)
+    region: str = field(compare=False)
     group: str = field(compare=False)
     stream: str = field(compare=False)
     batch: list[dict[str, Any]] = field(compare=False)
@@ -245,18 +261,17 @@ class _Pending:
 class LogWriter:
     """PutLogEvents into moto's logs backend, `delay` seconds after the events happened.
 
-    Group and stream are created on first use, as Lambda does. moto's put_log_events is
-    not thread-safe: every write holds one lock."""
+    Each batch goes to the account and Region of `place` (the function that wrote it:
+    Lambda logs in the function's own Region). Group and stream are created on first
+    use, as Lambda does. moto's put_log_events is not thread-safe: every write holds one
+    lock."""
 
-    def __init__(
-        self, cloud: Cloud, delay: float = 0.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._cloud = cloud
+    def __init__(self, delay: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.delay = max(0.0, delay)
         self._clock = clock
         self._lock = threading.Lock()
         self._pending: list[_Pending] = []
-        self._streams: set[tuple[str, str]] = set()
+        self._streams: set[tuple[str, str, str, str]] = set()
         self._wake = threading.Condition()
         self._order = 0
         self._stopped = False
@@ -267,16 +282,18 @@ class LogWriter:
             )
             self._thread.start()
 
-    def write(self, group: str, stream: str, batch: list[dict[str, Any]]) -> None:
+    def write(self, place: Place, group: str, stream: str, batch: list[dict[str, Any]]) -> None:
         if not batch:
             return
+        account_id, region = place.account_id, place.region
         if self.delay <= 0:
-            self._put(group, stream, batch)
+            self._put(account_id, region, group, stream, batch)
             return
         with self._wake:
             self._order += 1
+            due = self._clock() + self.delay
             self._pending.append(
-                _Pending(self._clock() + self.delay, self._order, group, stream, batch)
+                _Pending(due, self._order, account_id, region, group, stream, batch)
             )
             self._wake.notify()
 
@@ -286,8 +303,8 @@ class LogWriter:
         with self._wake:
             due = sorted(p for p in self._pending if p.due <= now)
             self._pending = [p for p in self._pending if p.due > now]
-        for pending in due:
-            self._put(pending.group, pending.stream, pending.batch)
+        for p in due:
+            self._put(p.account_id, p.region, p.group, p.stream, p.batch)
         return len(due)
 
     def pending(self) -> int:
@@ -314,14 +331,16 @@ class LogWriter:
                     continue
             self.flush_due()
 
-    def _put(self, group: str, stream: str, batch: list[dict[str, Any]]) -> None:
-        logs = logs_backends[self._cloud.account_id][self._cloud.region]
+    def _put(
+        self, account_id: str, region: str, group: str, stream: str, batch: list[dict[str, Any]]
+    ) -> None:
+        logs = logs_backends[account_id][region]
         with self._lock:
-            if (group, stream) not in self._streams:
+            if (account_id, region, group, stream) not in self._streams:
                 logs.ensure_log_group(group)
                 if stream not in logs.groups[group].streams:
                     logs.create_log_stream(group, stream)
-                self._streams.add((group, stream))
+                self._streams.add((account_id, region, group, stream))
             logs.put_log_events(group, stream, batch)
 
 
@@ -385,7 +404,7 @@ def _normalised(config: dict[str, Any] | None, function_name: str) -> dict[str, 
     """LoggingConfig as GetFunctionConfiguration returns it (Text and the default group)."""
     config = dict(config or {})
     config["LogFormat"] = "JSON" if str(config.get("LogFormat", TEXT)).upper() == "JSON" else TEXT
-    config.setdefault("LogGroup", f"/aws/lambda/{function_name}")
+    config.setdefault("LogGroup", default_group(function_name))
     return config
 
 

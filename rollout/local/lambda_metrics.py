@@ -4,7 +4,10 @@ Dimension sets, as Lambda publishes them: {FunctionName}; {FunctionName, Resourc
 and {FunctionName, Resource, ExecutedVersion} when a version or alias was invoked.
 Resource is "name:qualifier" for a qualified invocation, else the function name.
 Rollout health checks key on ExecutedVersion, so the old version's errors never
-count against the new one.
+count against the new one. They are written in the function's own account and Region,
+where Lambda publishes them: "Metrics exist only in the Region in which they are created"
+(Amazon CloudWatch concepts,
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.utils import utcnow
 
-from rollout.local.seam import Cloud
+from rollout.local.seam import Place
 
 NAMESPACE = "AWS/Lambda"
 
@@ -56,14 +59,13 @@ def metric_values(record: InvocationRecord) -> list[tuple[str, float, str]]:
     ]
 
 
-def emit(
-    cloud: Cloud,
-    record: InvocationRecord,
-    put: Callable[[str, list[dict[str, Any]]], None] | None = None,
-) -> None:
-    """Write the invocation's metrics (through `put`, metric_delay.py's per-minute delay,
-    when given). Nothing reacts to their arrival: CloudWatch evaluates alarms on a
-    schedule (alarms.py)."""
+Put = Callable[[Place, str, list[dict[str, Any]]], None]
+
+
+def emit(place: Place, record: InvocationRecord, put: Put | None = None) -> None:
+    """Write the invocation's metrics in `place` (the function's account and Region),
+    through `put` (metric_delay.py's per-minute delay) when given. Nothing reacts to
+    their arrival: CloudWatch evaluates alarms on a schedule (alarms.py)."""
     now = utcnow()
     data: list[dict[str, Any]] = [
         {"MetricName": metric, "Value": value, "Unit": unit, "Dimensions": dims, "Timestamp": now}
@@ -71,6 +73,6 @@ def emit(
         for metric, value, unit in metric_values(record)
     ]
     if put is not None:
-        put(NAMESPACE, data)
+        put(place, NAMESPACE, data)
     else:
-        cloudwatch_backends[cloud.account_id][cloud.region].put_metric_data(NAMESPACE, data)
+        cloudwatch_backends[place.account_id][place.region].put_metric_data(NAMESPACE, data)

@@ -317,8 +317,8 @@ class LambdaRuntime:
         self._cloud = cloud
         self._pool = EnvironmentPool()
         self._code = CodeStore()
-        self._logs = LogWriter(cloud, cloud.log_delay)
-        self._metrics = DelayedMetrics(cloud, cloud.metric_delay)
+        self._logs = LogWriter(cloud.log_delay)
+        self._metrics = DelayedMetrics(cloud.metric_delay)
         runtime = self
 
         def invoke(
@@ -431,16 +431,17 @@ class LambdaRuntime:
             record = dataclasses.replace(record, init_ms=max(0.0, init_ms * 1000))
         batch = lambda_logs.events(record, config.logs.format)
         assert self._logs is not None
-        self._logs.write(config.logs.group, env.spec.log_stream, batch)
+        self._logs.write(target.function, config.logs.group, env.spec.log_stream, batch)
         logs = lambda_logs.as_text(batch)
         self._emit(
+            target,
             InvocationRecord(
                 target.name,
                 target.qualifier,
                 target.executed_version,
                 invocation.duration_ms,
                 invocation.errored,
-            )
+            ),
         )
         return invocation, logs
 
@@ -448,15 +449,17 @@ class LambdaRuntime:
         reserved = backend.get_function(target.name).reserved_concurrency
         if reserved is not None and self._pool.busy(target.name) >= int(reserved):
             self._emit(
+                target,
                 InvocationRecord(
                     target.name, target.qualifier, target.executed_version, throttled=True
-                )
+                ),
             )
             raise TooManyRequestsException()
 
-    def _emit(self, record: InvocationRecord) -> None:
-        assert self._cloud is not None and self._metrics is not None
-        lambda_metrics.emit(self._cloud, record, self._metrics.put)
+    def _emit(self, target: Target, record: InvocationRecord) -> None:
+        """AWS/Lambda metrics in the function's own account and Region."""
+        assert self._metrics is not None
+        lambda_metrics.emit(target.function, record, self._metrics.put)
 
     def _environment_spec(self, target: Target, config: FunctionConfig) -> EnvironmentSpec:
         assert self._code is not None and self._cloud is not None
@@ -465,13 +468,13 @@ class LambdaRuntime:
         if config.layers:
             opt = self._code.opt_root(config.layers)
             python_path += [str(_site_packages(opt)), str(opt / "python")]
-        stream = lambda_logs.stream_name(target.executed_version)
+        stream = config.logs.stream_name(target.executed_version)
         env = {
             **{key: os.environ[key] for key in _INHERITED_ENV if key in os.environ},
             **dict(config.variables),
-            **_reserved_env(target, config, task_root, stream),
             "PYTHONPATH": os.pathsep.join(python_path),
             **self._cloud.client_env(),  # the function's SDK calls reach the local cloud
+            **_reserved_env(target, config, task_root, stream),
         }
         return EnvironmentSpec(config.handler, task_root, env, stream)
 
@@ -505,9 +508,14 @@ def _site_packages(opt: Path) -> Path:
 def _reserved_env(
     target: Target, config: FunctionConfig, task_root: Path, stream: str
 ) -> dict[str, str]:
-    """Variables Lambda sets itself; users can't override them."""
+    """Variables Lambda sets itself; users can't override them. AWS_REGION and
+    AWS_DEFAULT_REGION are the Region the function runs in ("Defined runtime environment
+    variables", https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html)."""
+    region = str(target.function.region)
     return {
         "_HANDLER": config.handler,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
         "LAMBDA_TASK_ROOT": str(task_root),
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
         "AWS_LAMBDA_FUNCTION_NAME": target.name,

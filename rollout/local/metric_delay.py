@@ -41,7 +41,7 @@ from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
 
-from rollout.local.seam import Cloud
+from rollout.local.seam import Place
 
 AWS_METRIC_DELAY_SECONDS = 60.0
 LOG_DELAY_SECONDS = 2.0
@@ -78,14 +78,15 @@ class _Minute:
         self.high = max(self.high, value)
 
 
-_Key = tuple[str, str, str | None, tuple[tuple[str, str], ...], int]  # ns, name, unit, dims, minute
+# account, region, namespace, name, unit, dimensions, minute
+_Key = tuple[str, str, str, str, str | None, tuple[tuple[str, str], ...], int]
 
 
 class DelayedMetrics:
-    """Datapoints held per minute and written `delay` seconds after their minute ends."""
+    """Datapoints held per minute and written `delay` seconds after their minute ends, in
+    the account and Region they were put for."""
 
-    def __init__(self, cloud: Cloud, delay: float, clock: Callable[[], float] = time.time) -> None:
-        self._cloud = cloud
+    def __init__(self, delay: float, clock: Callable[[], float] = time.time) -> None:
         self.delay = max(0.0, delay)
         self._clock = clock
         self._held: dict[_Key, _Minute] = {}
@@ -98,10 +99,10 @@ class DelayedMetrics:
             )
             self._thread.start()
 
-    def put(self, namespace: str, data: list[dict[str, Any]]) -> None:
+    def put(self, place: Place, namespace: str, data: list[dict[str, Any]]) -> None:
         """PutMetricData as Lambda's own publisher would: held when there is a delay."""
         if self.delay <= 0:
-            self._backend().put_metric_data(namespace, data)
+            _backend(place.account_id, place.region).put_metric_data(namespace, data)
             return
         with self._lock:
             for datum in data:
@@ -113,6 +114,8 @@ class DelayedMetrics:
                 )
                 dims = tuple((d["Name"], d["Value"]) for d in datum["Dimensions"])
                 key = (
+                    place.account_id,
+                    place.region,
                     namespace,
                     datum["MetricName"],
                     datum.get("Unit"),
@@ -129,11 +132,11 @@ class DelayedMetrics:
         """Write every minute that has become readable; returns how many datapoints."""
         now = self._clock()
         with self._lock:
-            due = {key: held for key, held in self._held.items() if self.readable_at(key[4]) <= now}
+            due = {k: held for k, held in self._held.items() if self.readable_at(k[-1]) <= now}
             for key in due:
                 del self._held[key]
-        for (namespace, name, unit, dims, minute), held in sorted(
-            due.items(), key=lambda i: i[0][4]
+        for (account_id, region, namespace, name, unit, dims, minute), held in sorted(
+            due.items(), key=lambda i: i[0][-1]
         ):
             datum: dict[str, Any] = {
                 "MetricName": name,
@@ -148,7 +151,7 @@ class DelayedMetrics:
             }
             if unit:
                 datum["Unit"] = unit
-            self._backend().put_metric_data(namespace, [datum])
+            _backend(account_id, region).put_metric_data(namespace, [datum])
         return len(due)
 
     def held(self) -> int:
@@ -164,5 +167,6 @@ class DelayedMetrics:
         while not self._stop.wait(RELEASE_TICK):
             self.release_due()
 
-    def _backend(self) -> Any:
-        return cloudwatch_backends[self._cloud.account_id][self._cloud.region]
+
+def _backend(account_id: str, region: str) -> Any:
+    return cloudwatch_backends[account_id][region]

@@ -9,11 +9,19 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 
-class Cloud(Protocol):
-    """The part of a LocalCloud (cloud.py) the seams and their helpers use."""
+class Place(Protocol):
+    """An account and Region: a Lambda function (moto's has both), or the cloud's defaults.
+
+    What a function writes (its logs, its AWS/Lambda metrics) goes to its own place."""
 
     account_id: str
     region: str
+
+
+class Cloud(Place, Protocol):
+    """The part of a LocalCloud (cloud.py) the seams and their helpers use; `account_id`
+    and `region` are the defaults its clients use."""
+
     metric_delay: float  # AWS/Lambda datapoints readable this long after their minute
     log_delay: float  # log events readable this long after they happen
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import inspect
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -534,6 +535,122 @@ def test_transitions_put_state_change_events_on_the_default_bus(cw, evaluator, s
     assert event["resources"] == [alarm_of(cw, name)["AlarmArn"]]
     assert event["detail"]["state"]["value"] == "ALARM"
     assert event["detail"]["previousState"]["value"] == "INSUFFICIENT_DATA"
+
+
+def rule_to_queue(seam_cloud: LocalCloud, name: str) -> tuple[Any, str]:
+    """A rule on this alarm's state change events, delivering to a fresh queue."""
+    sqs, url, queue_arn = queue(seam_cloud)
+    events = seam_cloud.client("events")
+    pattern = {
+        "source": ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        "detail": {"alarmName": [name]},
+    }
+    events.put_rule(Name=f"r-{name}", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=f"r-{name}", Targets=[{"Id": "q", "Arn": queue_arn}])
+    return sqs, url
+
+
+def all_messages(sqs: Any, url: str) -> list[dict[str, Any]]:
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def test_the_state_change_event_is_shaped_as_aws_documents(cw, evaluator, seam_cloud, load_event):
+    sample = load_event("cloudwatch/alarm-state-change.json")
+    name, metric = new_alarm(cw, AlarmDescription="Errors of the checkout function")
+    sqs, url = rule_to_queue(seam_cloud, name)
+    put(cw, metric, 5)
+    evaluator.evaluate()
+
+    [event] = all_messages(sqs, url)  # (moto's SQS targets drop "account": see test_alarm_events)
+    assert (event["source"], event["detail-type"]) == (sample["source"], sample["detail-type"])
+    assert event["region"] == seam_cloud.region
+    detail, expected = event["detail"], sample["detail"]
+    assert set(detail) == set(expected)
+    assert set(detail["state"]) == set(expected["state"])
+    assert set(detail["previousState"]) == set(expected["previousState"])  # no reasonData
+    assert detail["previousState"]["reason"] == "Unchecked: Initial alarm creation"
+    assert json.loads(detail["state"]["reasonData"])["recentDatapoints"] == [5.0]
+    cloudwatch_time = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000"
+    assert re.fullmatch(cloudwatch_time, detail["state"]["timestamp"])
+    assert detail["configuration"] == {
+        "description": "Errors of the checkout function",
+        "metrics": [
+            {
+                "id": "m1",
+                "metricStat": {
+                    "metric": {
+                        "namespace": NAMESPACE,
+                        "name": metric,
+                        "dimensions": {"FunctionName": "checkout"},
+                    },
+                    "period": 10,
+                    "stat": "Sum",
+                },
+                "returnData": True,
+            }
+        ],
+    }
+
+
+def test_set_alarm_state_puts_an_event_only_when_the_state_changes(cw, evaluator, seam_cloud):
+    sns = seam_cloud.client("sns")
+    topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    action_sqs, action_url, action_queue = queue(seam_cloud)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=action_queue)
+    name, _ = new_alarm(cw, AlarmActions=[topic])
+    sqs, url = rule_to_queue(seam_cloud, name)
+
+    set_state(cw, name)
+    set_state(cw, name)  # already ALARM: no transition
+
+    [event] = all_messages(sqs, url)
+    assert (event["detail"]["previousState"]["value"], event["detail"]["state"]["value"]) == (
+        "INSUFFICIENT_DATA",
+        "ALARM",
+    )
+    assert event["detail"]["state"]["reason"] == "set by hand"
+    assert "reasonData" not in event["detail"]["state"]  # SetAlarmState gave none
+    assert len(all_messages(action_sqs, action_url)) == 1  # the action ran once
+
+
+def test_a_metric_math_alarm_describes_its_queries(cw, seam_cloud):
+    name = f"math-{uuid.uuid4().hex[:8]}"
+    cw.put_metric_alarm(
+        AlarmName=name,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+        Metrics=[
+            {"Id": "e1", "Expression": "m1 / m2", "Label": "Error rate", "ReturnData": True},
+            {
+                "Id": "m1",
+                "MetricStat": {
+                    "Metric": {"Namespace": NAMESPACE, "MetricName": "Errors"},
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+                "ReturnData": False,
+            },
+        ],
+    )
+    sqs, url = rule_to_queue(seam_cloud, name)
+    set_state(cw, name)
+
+    [event] = all_messages(sqs, url)
+    assert event["detail"]["configuration"]["metrics"] == [
+        {"id": "e1", "expression": "m1 / m2", "label": "Error rate", "returnData": True},
+        {
+            "id": "m1",
+            "metricStat": {
+                "metric": {"namespace": NAMESPACE, "name": "Errors", "dimensions": {}},
+                "period": 60,
+                "stat": "Sum",
+            },
+            "returnData": False,
+        },
+    ]
 
 
 # -- contract with moto -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from moto.awslambda.models import LambdaFunction
 from moto.logs.models import LogsBackend
@@ -123,7 +124,8 @@ def test_json_format_platform_records_and_a_custom_log_group(
     invoke(lam, "json-logs", {"fail": True})
 
     streams = by_stream(logs, "/custom/json-logs")
-    assert list(map(STREAM.match, streams)) and all("[$LATEST]" in s for s in streams)
+    custom_stream = re.compile(r"^\d{4}/\d{2}/\d{2}/json-logs\[\$LATEST\][0-9a-f]{32}$")
+    assert streams and all(custom_stream.match(name) for name in streams)  # names the function
     records = [json.loads(line) for lines in streams.values() for line in lines]
     kinds = [r.get("type") for r in records]
     assert kinds.count("platform.start") == 2 and kinds.count("platform.report") == 2
@@ -267,11 +269,14 @@ def test_log_events_are_readable_only_after_the_ingestion_delay(
     cloud: LocalCloud, logs: Any
 ) -> None:
     now = [100.0]
-    writer = LogWriter(cloud, delay=0.0, clock=lambda: now[0])
+    writer = LogWriter(delay=0.0, clock=lambda: now[0])
     writer.delay = 2.0  # no background thread: the test moves the clock itself
     stamp = int(time.time() * 1000)
     writer.write(
-        "/aws/lambda/delayed", "2026/01/01/[1]" + "0" * 32, [{"timestamp": stamp, "message": "hi"}]
+        cloud,
+        "/aws/lambda/delayed",
+        "2026/01/01/[1]" + "0" * 32,
+        [{"timestamp": stamp, "message": "hi"}],
     )
     assert writer.flush_due() == 0 and writer.pending() == 1
     now[0] += 1.9
@@ -280,6 +285,34 @@ def test_log_events_are_readable_only_after_the_ingestion_delay(
     assert writer.flush_due() == 1
     events = logs.filter_log_events(logGroupName="/aws/lambda/delayed")["events"]
     assert [(e["message"], e["timestamp"]) for e in events] == [("hi", stamp)]
+
+
+def regional(cloud: LocalCloud, service: str, region: str) -> Any:
+    """A client of the cloud in another Region than its default."""
+    env = cloud.client_env()
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=cloud.endpoint,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+    )
+
+
+def test_a_function_in_another_region_logs_in_its_own_region(
+    role: str, logs: Any, cloud: LocalCloud
+) -> None:
+    assert cloud.region == "us-east-1"
+    lam_eu, logs_eu = regional(cloud, "lambda", "eu-west-1"), regional(cloud, "logs", "eu-west-1")
+    create(lam_eu, role, "regional-logs", "echo")
+    invoke(lam_eu, "regional-logs")
+
+    streams = logs_eu.describe_log_streams(logGroupName="/aws/lambda/regional-logs")["logStreams"]
+    assert len(streams) == 1 and STREAM.match(streams[0]["logStreamName"])
+    assert "echo logs" in by_stream(logs_eu, "/aws/lambda/regional-logs").popitem()[1]
+    home = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/regional-logs")
+    assert home["logGroups"] == []
 
 
 def test_moto_internals_the_seam_relies_on() -> None:

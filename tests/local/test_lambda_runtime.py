@@ -89,9 +89,11 @@ def invoke(lam: Any, name: str, event: Any = None, **extra: Any) -> tuple[Any, d
     return json.loads(response["Payload"].read() or b"null"), response
 
 
-def metric_sum(cloud: LocalCloud, metric: str, dimensions: dict[str, str]) -> float:
+def metric_sum(
+    cloud: LocalCloud, metric: str, dimensions: dict[str, str], cloudwatch: Any = None
+) -> float:
     now = datetime.now(UTC)
-    result = cloud.client("cloudwatch").get_metric_data(
+    result = (cloudwatch or cloud.client("cloudwatch")).get_metric_data(
         StartTime=now - timedelta(minutes=5),
         EndTime=now + timedelta(minutes=1),
         MetricDataQueries=[
@@ -340,6 +342,29 @@ def test_metrics_are_emitted_per_executed_version(lam: Any, role: str, cloud: Lo
     assert metric_sum(cloud, "Invocations", live) == 5
     assert metric_sum(cloud, "Invocations", {"FunctionName": "measured"}) == 6
     assert metric_sum(cloud, "Duration", {"FunctionName": "measured"}) > 0
+
+
+def test_a_function_in_another_region_runs_and_measures_in_its_own_region(
+    role: str, cloud: LocalCloud
+) -> None:
+    assert cloud.region == "us-east-1"
+    env = cloud.client_env()
+    credentials = {
+        "endpoint_url": cloud.endpoint,
+        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": env["AWS_SESSION_TOKEN"],
+    }
+    lam_eu = boto3.client("lambda", region_name="eu-west-1", **credentials)
+    cloudwatch_eu = boto3.client("cloudwatch", region_name="eu-west-1", **credentials)
+    create(lam_eu, role, "regional", "describe")
+
+    payload, _ = invoke(lam_eu, "regional")
+
+    assert payload["region"] == "eu-west-1"  # AWS_REGION is where the function runs
+    name = {"FunctionName": "regional"}
+    assert metric_sum(cloud, "Invocations", name, cloudwatch_eu) == 1
+    assert metric_sum(cloud, "Invocations", name) == 0  # nothing in the cloud's own Region
 
 
 def test_reserved_concurrency_throttles(lam: Any, role: str, cloud: LocalCloud) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,10 +21,11 @@ pytestmark = pytest.mark.cloud
 MINUTE_START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cloud(
     isolated_cloud: Callable[..., AbstractContextManager[LocalCloud]],
 ) -> Iterator[LocalCloud]:
+    """An empty cloud for each test: `stored` reads every datapoint of the function."""
     with isolated_cloud(seams=[]) as started:
         yield started
 
@@ -47,11 +49,13 @@ def test_datapoints_are_summed_per_minute_and_readable_delay_seconds_after_it(
     cloud: LocalCloud,
 ) -> None:
     now = [MINUTE_START.timestamp() + 10]
-    held = DelayedMetrics(cloud, delay=0.0, clock=lambda: now[0])
+    held = DelayedMetrics(delay=0.0, clock=lambda: now[0])
     held.delay = 60.0  # no thread: the test moves the clock
     for second, errors in ((10, 1.0), (40, 0.0), (59, 1.0)):
-        held.put("AWS/Lambda", [datum("Errors", errors, MINUTE_START + timedelta(seconds=second))])
-    held.put("AWS/Lambda", [datum("Errors", 1.0, MINUTE_START + timedelta(seconds=61))])
+        held.put(
+            cloud, "AWS/Lambda", [datum("Errors", errors, MINUTE_START + timedelta(seconds=second))]
+        )
+    held.put(cloud, "AWS/Lambda", [datum("Errors", 1.0, MINUTE_START + timedelta(seconds=61))])
 
     now[0] = MINUTE_START.timestamp() + 60 + 59.9  # the minute ended, the delay hasn't passed
     assert held.release_due() == 0 and stored(cloud) == []
@@ -86,9 +90,9 @@ def test_datapoints_are_summed_per_minute_and_readable_delay_seconds_after_it(
 
 
 def test_zero_delay_writes_at_once(cloud: LocalCloud) -> None:
-    held = DelayedMetrics(cloud, delay=0.0)
+    held = DelayedMetrics(delay=0.0)
     before = len(stored(cloud))
-    held.put("AWS/Lambda", [datum("Invocations", 1.0, datetime.now(UTC))])
+    held.put(cloud, "AWS/Lambda", [datum("Invocations", 1.0, datetime.now(UTC))])
     assert len(stored(cloud)) == before + 1 and held.held() == 0
 
 
@@ -106,6 +110,26 @@ def test_alarms_judge_every_minute_once_it_is_written_whatever_their_phase() -> 
         ]
         assert len(judged) == 1, first
         assert judged[0] >= written, first
+
+
+def test_each_datapoint_is_written_in_the_account_and_region_it_was_put_for(
+    cloud: LocalCloud,
+) -> None:
+    @dataclass(frozen=True)
+    class Elsewhere:
+        account_id: str = "111122223333"
+        region: str = "eu-west-1"
+
+    now = [MINUTE_START.timestamp()]
+    held = DelayedMetrics(delay=0.0, clock=lambda: now[0])
+    held.delay = 60.0
+    here = len(stored(cloud))
+    held.put(Elsewhere(), "AWS/Lambda", [datum("Errors", 1.0, MINUTE_START)])
+    now[0] += 120
+    assert held.release_due() == 1
+    there = cloudwatch_backends["111122223333"]["eu-west-1"].metric_data
+    assert [d.dimensions[0].value for d in there] == ["delayed"]
+    assert len(stored(cloud)) == here  # nothing in the cloud's own account and Region
 
 
 def test_local_up_has_the_option() -> None:
