@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from moto.awslambda.models import LambdaBackend, Permission
+from moto.awslambda.models import LambdaBackend, Permission, lambda_backends
 from moto.awslambda.policy import Policy
 from moto.awslambda.responses import LambdaResponse
 
 from rollout.local.cloud import LocalCloud
+from rollout.local.lambda_permissions import service_may_invoke
 from rollout.local.lambda_policies import LambdaPolicies, split, stored_shape
 from rollout.samples import code_zip, lambda_role
 
@@ -149,3 +150,28 @@ def test_requests_take_the_shape_lambda_stores() -> None:
     assert stored_shape({"Principal": "111122223333"}, {})["Principal"] == {
         "AWS": "arn:aws:iam::111122223333:root"
     }
+
+
+def test_a_service_may_invoke_the_qualifier_whose_own_policy_allows_it(cloud: LocalCloud) -> None:
+    """What a log subscription's delivery checks (lambda_permissions.py) reads the
+    qualifier's own policy: allowed on `live`, neither the function nor version 1 is."""
+    lam = make_function(cloud, "subscribed")
+    group = "arn:aws:logs:us-east-1:123456789012:log-group:orders:*"
+    lam.add_permission(
+        FunctionName="subscribed",
+        Qualifier="live",
+        StatementId="logs",
+        Action="lambda:InvokeFunction",
+        Principal="logs.amazonaws.com",
+        SourceArn=group,
+    )
+    backend = lambda_backends["123456789012"]["us-east-1"]
+    arn = lam.get_function(FunctionName="subscribed")["Configuration"]["FunctionArn"]
+    source = group  # the log group as aws:SourceArn sees it (log_subscriptions.py)
+
+    def allowed(function_arn: str) -> bool:
+        return service_may_invoke(backend, function_arn, "logs", source, "123456789012")
+
+    assert allowed(f"{arn}:live")
+    assert not allowed(arn) and not allowed(f"{arn}:$LATEST") and not allowed(f"{arn}:1")
+    assert not service_may_invoke(backend, f"{arn}:live", "sns", source, "123456789012")
