@@ -163,7 +163,15 @@ def test_rest_and_http_api_integrations_are_found_with_their_routes(world: World
         IntegrationUri=f"{ARN}:released",
         PayloadFormatVersion="2.0",
     )["IntegrationId"]
-    http.create_route(ApiId=http_api, RouteKey="POST /orders", Target=f"integrations/{integration}")
+    for route in ("POST /orders", "GET /orders"):  # one source, every route named
+        http.create_route(ApiId=http_api, RouteKey=route, Target=f"integrations/{integration}")
+    other = http.create_integration(
+        ApiId=http_api,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=f"{ARN}:released",
+        PayloadFormatVersion="2.0",
+    )["IntegrationId"]
+    http.create_route(ApiId=http_api, RouteKey="DELETE /orders", Target=f"integrations/{other}")
     rest = clients.client("apigateway")
     rest_api = rest.create_rest_api(name="orders-rest")["id"]
     root = rest.get_resources(restApiId=rest_api)["items"][0]["id"]
@@ -190,7 +198,7 @@ def test_rest_and_http_api_integrations_are_found_with_their_routes(world: World
 
     (found,) = discover.discover([SUBJECT])
     assert {(s.kind, s.source, s.detail, s.qualifier) for s in found.sources} == {
-        ("API Gateway", http_api, "POST /orders", "released"),
+        ("API Gateway", http_api, "DELETE /orders, GET /orders, POST /orders", "released"),
         ("API Gateway", rest_api, "GET /orders", "live"),
     }
     assert [(s.source, s.qualifier) for s in found.bypasses] == [(http_api, "released")]

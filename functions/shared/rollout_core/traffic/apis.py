@@ -42,15 +42,19 @@ def read(subject: Subject, reading: Reading, apis: list[str]) -> None:
     for api in sorted(set(apis))[:MAX_APIS]:
         what = f"integrations of API Gateway API {api}"
         found = attempt(reading.unread, what, lambda a=api: _integrations(a))
+        routes: dict[str, list[str]] = {}  # qualifier → the routes that invoke it
         for route, uri in found or []:
             if STAGE_VARIABLE in uri:
                 reading.unread.append(f"API {api} {route}: its integration names a stage variable")
                 continue
             qualifier = subject.qualifier_in(function_in(uri))
             if qualifier is not None:
-                reading.add(
-                    TrafficSource(kind="API Gateway", source=api, qualifier=qualifier, detail=route)
-                )
+                routes.setdefault(qualifier, []).append(route)
+        for qualifier, named in routes.items():
+            detail = ", ".join(sorted(named))
+            reading.add(
+                TrafficSource(kind="API Gateway", source=api, qualifier=qualifier, detail=detail)
+            )
     if len(set(apis)) > MAX_APIS:
         reading.unread.append(
             f"API Gateway: the integrations of {len(set(apis)) - MAX_APIS} more APIs were not read"
