@@ -84,6 +84,7 @@ def batches(cloud: LocalCloud, function: str) -> list[dict[str, Any]]:
 # -- contract: the moto internals the seam relies on, and the gaps it closes ---------------
 
 
+@pytest.mark.usefixtures("no_cloud")  # moto as it is: no seam installed
 def test_contract_with_moto_internals() -> None:
     for method, parameters in (
         ("create_event_source_mapping", ["self", "spec"]),
@@ -126,8 +127,10 @@ def test_moto_alone_resolves_the_alias_and_invokes_inside_send_message(
 # -- the seam --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cloud(isolated_cloud: Cloud) -> Iterator[LocalCloud]:
+    """A cloud with the seam, for one test (a moto-alone test of this module starts its
+    own, and no cloud may run beside it)."""
     with isolated_cloud(seams=[LambdaRuntime, LambdaVersions, EventSourceMappings]) as started:
         yield started
 

@@ -39,6 +39,7 @@ def make_function(cloud: LocalCloud, name: str) -> Any:
     return lam
 
 
+@pytest.mark.usefixtures("no_cloud")  # moto as it is: no seam installed
 def test_contract_with_moto_internals() -> None:
     for name in ("create", "get", "update", "delete"):
         method = getattr(LambdaResponse, f"{name}_function_url_config")
@@ -62,8 +63,10 @@ def test_moto_alone_has_one_url_per_function_and_no_list(isolated_cloud: Cloud) 
         assert failed.value.response["Error"]["Code"] == "500"  # an HTML page, no AWS error
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cloud(isolated_cloud: Cloud) -> Iterator[LocalCloud]:
+    """A cloud with the seam, for one test (a moto-alone test of this module starts its
+    own, and no cloud may run beside it)."""
     with isolated_cloud(seams=[FunctionUrls, CloudControl]) as started:
         yield started
 

@@ -39,6 +39,7 @@ def make_alias(cloud: LocalCloud, name: str) -> Any:
     return lam
 
 
+@pytest.mark.usefixtures("no_cloud")  # moto as it is: no seam installed
 def test_contract_with_moto_internals() -> None:
     assert list(inspect.signature(LambdaAlias.update).parameters) == [
         "self",
@@ -60,8 +61,10 @@ def test_moto_alone_keeps_one_revision_and_accepts_any(isolated_cloud: Cloud) ->
         lam.update_alias(FunctionName="bare", Name="live", RevisionId="bogus")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cloud(isolated_cloud: Cloud) -> Iterator[LocalCloud]:
+    """A cloud with the seam, for one test (a moto-alone test of this module starts its
+    own, and no cloud may run beside it)."""
     with isolated_cloud(seams=[AliasRevisions]) as started:
         yield started
 

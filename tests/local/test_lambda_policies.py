@@ -50,6 +50,7 @@ def statements(lam: Any, name: str, qualifier: str | None = None) -> list[dict[s
         return []
 
 
+@pytest.mark.usefixtures("no_cloud")  # moto as it is: no seam installed
 def test_contract_with_moto_internals() -> None:
     assert list(inspect.signature(LambdaBackend.add_permission).parameters) == [
         "self",
@@ -83,8 +84,10 @@ def test_moto_alone_shares_one_policy_between_qualifiers(isolated_cloud: Cloud) 
         assert statements(lam, "bare", "1")  # the alias's statement, on the version
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cloud(isolated_cloud: Cloud) -> Iterator[LocalCloud]:
+    """A cloud with the seam, for one test (a moto-alone test of this module starts its
+    own, and no cloud may run beside it)."""
     with isolated_cloud(seams=[LambdaPolicies]) as started:
         yield started
 

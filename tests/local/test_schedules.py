@@ -59,6 +59,7 @@ def test_expressions_not_evaluated_are_said_so(expression: str) -> None:
         next_firing(expression, AT, None)
 
 
+@pytest.mark.usefixtures("no_cloud")  # moto as it is: no seam installed
 def test_contract_with_moto_internals() -> None:
     assert list(inspect.signature(Rule.send_to_targets).parameters) == [
         "self",
@@ -70,8 +71,10 @@ def test_contract_with_moto_internals() -> None:
     assert EventPattern.load(None).matches_event({"source": "anything"})  # the gap closed
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cloud(isolated_cloud: Cloud) -> Iterator[LocalCloud]:
+    """A cloud with the seam, for one test (a moto-alone test of this module starts its
+    own, and no cloud may run beside it)."""
     with isolated_cloud(seams=[LambdaRuntime, EventBridgeDelivery, ScheduledRules]) as started:
         yield started
 
