@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from rollout.samples import code_zip, lambda_role
 from tests.local.served import ServedCloud, aws, served_cloud
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 CODE = """import json
 def handler(event, context):
