@@ -250,6 +250,8 @@ def _outcome(run: Run) -> Outcome:
                 "duplicate": Outcome.DUPLICATE,
                 "dryRun": Outcome.DRY_RUN,
             }
+            if run.plan is not None and run.plan.movedWithoutRollout is not None:
+                return Outcome.MOVED_WITHOUT_ROLLOUT
             return quiet.get(str(run.action), Outcome.SUCCEEDED)
     if final == State.REQUEST_REJECTED or run.error in REJECTIONS:
         return Outcome.REJECTED

@@ -205,6 +205,19 @@ def test_a_delivery_becomes_counts_and_samples_per_version(world, logs, load_eve
     assert samples[0].encode() == "s|46.84|47|72|113.51"  # the shape the latency judge reads
 
 
+def test_the_stable_versions_counts_can_start_at_the_first_whole_bucket_after_the_shift(
+    world, logs
+):
+    bucket = int(now().timestamp()) // counts.BUCKET_SECONDS * counts.BUCKET_SECONDS - 60
+    before = datetime.fromtimestamp(bucket + 1, UTC)  # the shift's bucket, before the shift
+    after = datetime.fromtimestamp(bucket + counts.BUCKET_SECONDS + 1, UTC)
+    for at, request in ((before, 1), (after, 2)):
+        receive.handle(payload("3", report(request), at=at), Deadline(10))
+    shift = datetime.fromtimestamp(bucket + 5, UTC)
+    assert counts.totals("orders", "3", shift, Deadline(10)).invocations == 2
+    assert counts.totals("orders", "3", shift, Deadline(10), after=True).invocations == 1
+
+
 def test_an_alarm_event_stores_its_state_and_an_older_one_never_puts_it_back(world, load_event):
     event = load_event("cloudwatch/alarm-state-change.json")
     assert receive.handle(event, Deadline(10))["stored"] is True

@@ -107,6 +107,56 @@ class Member(Document):
     logDestinations: list[LogDestination] = unless_set([])  # stable and target versions'
 
 
+# -- traffic sources (rollout_core.traffic): how the function is invoked ------------------
+
+SourceKind = Literal[
+    "event source mapping",
+    "permission",
+    "function URL",
+    "EventBridge rule",
+    "Scheduler schedule",
+    "SNS subscription",
+    "API Gateway",
+]
+LATEST = "$LATEST"  # the qualifier an unqualified ARN invokes
+
+
+class TrafficSource(Document):
+    """One way the function is invoked, and the qualifier it invokes (a version, an alias,
+    or $LATEST for the unqualified function)."""
+
+    kind: SourceKind
+    source: str  # what invokes it: a queue or stream, rule, schedule, topic, API, principal
+    qualifier: str
+    enabled: bool = True  # a disabled mapping, rule or schedule invokes nothing now
+    detail: str | None = unless_set()  # e.g. "GET /orders", "principal s3.amazonaws.com"
+
+
+class FunctionTraffic(Document):
+    """What Prepare found about one function's traffic (`plan.traffic`, one per function)."""
+
+    functionName: str
+    alias: str
+    sources: list[TrafficSource] = Field(default_factory=list)
+    unread: list[str] = Field(default_factory=list)  # what could not be read, and why
+
+    @property
+    def bypasses(self) -> list[TrafficSource]:
+        """Enabled sources that invoke another qualifier than the rolled alias: their traffic
+        never follows the rollout's weights."""
+        return [s for s in self.sources if s.enabled and s.qualifier != self.alias]
+
+
+class UnrolledMove(Document):
+    """No rollout moved the alias to the version just published, yet it serves it, with new
+    code since the version before (CloudFormation moves an alias this way on every deploy
+    when the template publishes to it: `AutoPublishAlias` on the rolled alias)."""
+
+    version: str
+    previousVersion: str
+    stack: str | None = unless_set()  # the function's aws:cloudformation:stack-name tag
+
+
 class Plan(Document):
     action: Literal["rollout", "skip", "noop", "duplicate", "dryRun"]
     reason: str | None = None
@@ -132,9 +182,14 @@ class Plan(Document):
     bakeSeconds: int = 0
     keepVersions: int = 0  # after success: rollout_core.versions; 0 = delete nothing
     approval: ApprovalPolicy | None = None
+    # How the function is invoked (rollout_core.traffic), and what a bypass does: "fail"
+    # refused it in Prepare, "warn" rolls out and lists them. Empty: not read (noop, skip).
+    bypass: Literal["fail", "warn"] = "fail"
+    traffic: list[FunctionTraffic] = unless_set([])
     lock: LockRef | None = None
     notes: list[str] = Field(default_factory=list)
     rolledOutBy: str | None = None  # duplicate: the execution already rolling this version out
+    movedWithoutRollout: UnrolledMove | None = unless_set()  # a noop no rollout explains
     # A release of several functions (rollout_core.release); empty for one function. The
     # fields above name the first member, whose lock item is the release's control channel.
     functions: list[Member] = Field(default_factory=list)
@@ -208,6 +263,10 @@ class LogsSummary(Document):
     stableVersion: LogCounts | None = unless_set()
 
 
+# Did the new version serve any invocation in the check's window (health/evidence.py)?
+# "none": no evidence either way, never shown as healthy.
+Evidence = Literal["seen", "none"]
+
 # A check's result keeps the numbers of a signal it doesn't declare a field for, so a new
 # signal is one module and one entry in health.judge.signals(); a reader types what it shows.
 _SIGNAL_NUMBERS = ConfigDict(extra="allow")
@@ -226,6 +285,7 @@ class FunctionCheck(Document):
     newVersion: VersionCounts | None = None
     stableVersion: VersionCounts | None = None
     logs: LogsSummary | None = unless_set()
+    evidence: Evidence | None = unless_set()
 
 
 class CheckResult(Document):
@@ -242,6 +302,7 @@ class CheckResult(Document):
     newVersion: VersionCounts | None = None
     stableVersion: VersionCounts | None = None
     logs: LogsSummary | None = unless_set()
+    evidence: Evidence | None = unless_set()  # the first function's (a release: each row's)
     notes: list[str] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)  # why unhealthy; each names its signal
     # What the check could not read in time, each naming its signal, API and error

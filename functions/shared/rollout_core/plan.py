@@ -25,6 +25,8 @@ from .models import (
 )
 from .progress import initial
 from .request import CheckSpec, ReleaseEntry, ReleaseRequest, RolloutRequest
+from .traffic import discover, moved
+from .traffic.subject import Subject
 from .validation import Defaults, Schedule, ValidRequest, approval_gates, validate
 
 # Keeps an execution well inside Step Functions' 25,000-event history: a check cycle is 13
@@ -43,6 +45,8 @@ def prepare(document: Any, execution_id: str) -> dict[str, Any]:
         if isinstance(found, Plan):
             return {"plan": dump(found), "progress": dump(initial(found))}
         plan = build(*found, "eventbridge", execution_id)
+        if plan.action == "noop":  # live already: did a rollout put it there?
+            plan = moved.explain(plan)
     else:
         valid = validate(document, defaults)
         request, schedule = valid.request, _scheduled(valid)
@@ -65,7 +69,7 @@ def _from_event(
     if eventbridge.published_for_a_release(function, version):
         reason = (
             f"version {version} was published by a release of several functions "
-            "(rollout release --stack), which rolls it out"
+            "(rollout release --stack) or by rollout release --function, which rolls it out"
         )
         return _skip(reason, execution_id, function, version)
     tags = eventbridge.read_tags(function)
@@ -137,7 +141,8 @@ def build(
         resolve.log_destination(name, stable, stable_config),
         resolve.log_destination(name, target["Version"], target),
     ]
-    plan = _rollout_plan(request, schedule, config, common, ignored)
+    traffic = _traffic(request, [Subject(name, arn, request.alias, (stable, target["Version"]))])
+    plan = _rollout_plan(request, schedule, config, common | traffic, ignored)
     plan = plan.model_copy(update={"logDestinations": destinations, "alarmStates": readings})
     if dry_run:  # validated exactly as a rollout, and nothing touched
         return plan.model_copy(update={"action": "dryRun"})
@@ -174,8 +179,13 @@ def build_release(
         return Plan(action="noop", reason=reason, notes=notes, **common)
     readings = _existing_alarms(request.alarms)
     ignored = _firing(request, {reading.name: reading.state for reading in readings})
+    subjects = [
+        Subject(m.functionName, m.functionArn, m.alias, (m.stableVersion, m.targetVersion))
+        for m in moving
+    ]
+    traffic = _traffic(request, subjects)
     primary = moving[0].model_dump(exclude={"lockKey"})
-    plan = _rollout_plan(request, schedule, config, common | primary, ignored)
+    plan = _rollout_plan(request, schedule, config, common | primary | traffic, ignored)
     plan = plan.model_copy(
         update={"functions": moving, "notes": [*notes, *plan.notes], "alarmStates": readings}
     )
@@ -286,6 +296,20 @@ def _firing(request: RolloutRequest | ReleaseRequest, states: dict[str, str]) ->
     return firing
 
 
+def _traffic(request: RolloutRequest | ReleaseRequest, subjects: list[Subject]) -> dict[str, Any]:
+    """The plan's traffic sources (rollout_core.traffic), read before anything moves: a
+    source that bypasses a rolled alias refuses the rollout unless `bypass` is "warn"."""
+    found = discover.discover(subjects)
+    refusal = discover.refusal(found)
+    if refusal and request.bypass == "fail":
+        raise InvalidRolloutRequest(refusal)
+    return {
+        "bypass": request.bypass,
+        "traffic": found,
+        "notes": discover.notes(found, request.bypass),
+    }
+
+
 def _without_checks(common: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in common.items() if k not in ("preTraffic", "postTraffic")}
 
@@ -305,6 +329,7 @@ def _rollout_plan(
         request.checkIntervalSeconds or config.default_check_interval_seconds, steps, bake, holds
     )
     health = request.health
+    common = {**common, "notes": [*notes, *common.get("notes", [])]}
     return RolloutPlan(
         action="rollout",
         **common,
@@ -331,7 +356,6 @@ def _rollout_plan(
             key=lock.lock_key(common["functionName"], common["alias"]),
             owner=common["executionId"],
         ),
-        notes=notes,
     )
 
 

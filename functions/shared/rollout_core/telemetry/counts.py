@@ -18,6 +18,7 @@ through the state machine; they are there for a judge of latency.
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,10 +108,14 @@ class Totals:
         return 100 * self.failures / self.invocations if self.invocations else None
 
 
-def totals(function: str, version: str, since: datetime, deadline: Deadline) -> Totals:
-    """The version's counts from the bucket holding `since` to now: one consistent Query
-    (more pages only past 1 MB, days of buckets), each page within the deadline."""
-    start = int(since.timestamp()) // BUCKET_SECONDS * BUCKET_SECONDS
+def totals(
+    function: str, version: str, since: datetime, deadline: Deadline, *, after: bool = False
+) -> Totals:
+    """The version's counts from the bucket holding `since` to now (`after`: from the first
+    bucket that starts at or after `since`, none of it earlier): one consistent Query (more
+    pages only past 1 MB, days of buckets), each page within the deadline."""
+    first = since.timestamp() / BUCKET_SECONDS
+    start = (math.ceil(first) if after else math.floor(first)) * BUCKET_SECONDS
     invocations = failures = 0
     args: dict[str, Any] = {
         "TableName": table.name(),
