@@ -34,6 +34,8 @@ def test_plan_for_a_console_request(world):
         "compareToStable": True,
         "lowTraffic": "pass",
         "logs": True,
+        "latency": {"maxIncreasePercent": 25.0, "confidence": 0.98},
+        "inconclusive": "extend",
     }
     assert plan["preTraffic"]["readiness"] is True
     assert plan["postTraffic"] is None

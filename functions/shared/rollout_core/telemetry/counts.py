@@ -160,7 +160,7 @@ def samples(
         page = clients.within("dynamodb", deadline.remaining()).query(**args)
         for item in page.get("Items", []):
             if len(found) >= limit:
-                return found, True
+                return found[:limit], True
             found += [Sample.decode(s["S"]) for s in item.get("samples", {}).get("L", [])]
         if "LastEvaluatedKey" not in page:
             return found[:limit], len(found) > limit
