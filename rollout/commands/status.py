@@ -20,6 +20,7 @@ from rollout.aws import (
     reports_errors,
 )
 from rollout.exits import Exit
+from rollout.view import verdicts
 from rollout.view.fetch import fetch_history
 from rollout.view.history import build_run
 from rollout.view.release import FunctionRow, function_rows
@@ -175,7 +176,11 @@ def _member_outcome(row: FunctionRow) -> Text:
 
 
 def _detail(run: Run) -> str:
-    return f"\n{run.error}" if run.error else ""
+    """The error, else the latest verdict of the canary judge and any extended step."""
+    if run.error:
+        return f"\n{run.error}"
+    lines = [verdicts.headline(run.last_check), verdicts.extensions(run)]
+    return "".join(f"\n{line}" for line in lines if line)
 
 
 def _duration(delta: timedelta) -> str:
