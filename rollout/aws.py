@@ -65,13 +65,25 @@ class CliError(Exception):
 
 
 class AwsContext:
-    """One boto3 session and its clients, shared by a command run."""
+    """One boto3 session and its clients, shared by a command run. `endpoint_url` and
+    `credentials` (boto3.Session's keyword arguments) name a cloud other than the
+    environment's: `rollout demo`'s own local cloud."""
 
-    def __init__(self, region: str | None = None, profile: str | None = None) -> None:
+    def __init__(
+        self,
+        region: str | None = None,
+        profile: str | None = None,
+        *,
+        endpoint_url: str | None = None,
+        credentials: dict[str, str] | None = None,
+    ) -> None:
         with aws_errors():
-            self.session = boto3.Session(region_name=region, profile_name=profile)
+            self.session = boto3.Session(
+                region_name=region, profile_name=profile, **(credentials or {})
+            )
         if self.session.region_name is None:
             raise CliError(NO_REGION)
+        self._endpoint_url = endpoint_url
         self._clients: dict[str, Any] = {}
 
     @property
@@ -82,7 +94,9 @@ class AwsContext:
         if service not in self._clients:
             config = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5)
             with aws_errors():
-                self._clients[service] = self.session.client(service, config=config)
+                self._clients[service] = self.session.client(
+                    service, config=config, endpoint_url=self._endpoint_url
+                )
         return self._clients[service]
 
     def endpoint(self, service: str = "stepfunctions") -> str:

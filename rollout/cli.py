@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from rollout.commands import (
+    console,
     control,
     demo,
     graph,
@@ -22,7 +23,20 @@ from rollout.commands import (
 )
 from rollout.exits import Exit
 
-COMMANDS = [demo, local, start, release, plan, watch, status, report, graph, control, prune]
+COMMANDS = [
+    demo,
+    local,
+    start,
+    release,
+    plan,
+    watch,
+    status,
+    report,
+    graph,
+    control,
+    prune,
+    console,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

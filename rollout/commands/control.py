@@ -4,14 +4,16 @@ A control is one conditional write of the rollout's item in the rollout table
 (`<function>:<alias>`), sent through rollout_core.channel: it applies only while the item
 is owned by the execution named and the control applies to the state the workflow keeps
 there, by the same table (channel.APPLIES) the workflow reads. Anything that doesn't apply
-— a finished rollout, nothing to approve — exits 2 and changes nothing. This module only
-reads the arguments, finds the rollout, and prints.
+— a finished rollout, nothing to approve — exits 2 and changes nothing. This module reads the
+arguments, finds the rollout, and prints; `send_control` is also what the console's buttons
+call (rollout/console), so both send the same control and say the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from rollout_core.channel import Channel, Control, ControlRefused
@@ -73,16 +75,55 @@ def register(subparsers: Any) -> None:
 @reports_errors
 def run_control(args: argparse.Namespace) -> int:
     action = "promote-full" if args.control == "promote" and args.full else args.control
-    if not args.execution and not (args.function and args.alias):
-        raise CliError("name the rollout: EXECUTION, or --function and --alias", Exit.INVALID)
     aws = AwsContext(args.region, args.profile)
+    sent = send_control(
+        aws,
+        action,
+        args.reason,
+        execution=args.execution,
+        function=args.function,
+        alias=args.alias,
+        state_machine=args.state_machine,
+    )
+    print(sent, flush=True)
+    return Exit.OK
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A control the rollout table accepted; printed as the CLI's confirmation."""
+
+    control: Control
+    arn: str
+    key: str
+
+    def __str__(self) -> str:
+        control = self.control
+        return f"{control.action} sent to {self.arn} ({self.key}) by {control.by}: {control.reason}"
+
+
+def send_control(
+    aws: AwsContext,
+    action: str,
+    reason: str,
+    *,
+    execution: str | None = None,
+    function: str | None = None,
+    alias: str | None = None,
+    state_machine: str | None = None,
+) -> Sent:
+    """Find the running rollout named (EXECUTION, or function and alias) and send it
+    `action` with `reason`, signed with the caller's identity (STS). What the CLI and the
+    console both do: a control that doesn't apply is a CliError(2) saying why, and nothing
+    changed."""
+    if not execution and not (function and alias):
+        raise CliError("name the rollout: EXECUTION, or --function and --alias", Exit.INVALID)
     table = find_stack_output(aws, TABLE_OUTPUT)
-    key, arn = _target(aws, args, table)
-    control = Control.new(action, args.reason, caller(aws.client("sts")))
+    key, arn = _target(aws, table, execution, function, alias, state_machine)
+    control = Control.new(action, reason, caller(aws.client("sts")))
     with aws_errors(f"sending {action}"):
         send(aws.client("dynamodb"), table, key, arn, control)
-    print(f"{action} sent to {arn} ({key}) by {control.by}: {args.reason}", flush=True)
-    return Exit.OK
+    return Sent(control, arn, key)
 
 
 def caller(sts: Any) -> str:
@@ -91,14 +132,21 @@ def caller(sts: Any) -> str:
         return str(sts.get_caller_identity()["Arn"])
 
 
-def _target(aws: AwsContext, args: argparse.Namespace, table: str) -> tuple[str, str]:
+def _target(
+    aws: AwsContext,
+    table: str,
+    execution: str | None,
+    function: str | None,
+    alias: str | None,
+    state_machine: str | None,
+) -> tuple[str, str]:
     """(lock key, execution ARN) of the running rollout named."""
-    if args.execution:
-        machine = find_state_machine(aws, args.state_machine)
-        arn = execution_arn(machine, args.execution)
+    if execution:
+        machine = find_state_machine(aws, state_machine)
+        arn = execution_arn(machine, execution)
         return lock_key_of(aws, arn), arn
-    name = str(args.function).split(":function:", 1)[-1].split(":", 1)[0]
-    key = lock_key(name, args.alias)
+    name = str(function).split(":function:", 1)[-1].split(":", 1)[0]
+    key = lock_key(name, str(alias))
     with aws_errors(f"reading the rollout table {table}"):
         item = Channel(table, aws.client("dynamodb")).item(key)
     if item is None:

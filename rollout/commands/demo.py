@@ -10,7 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from rollout import demo
+from rollout.aws import AwsContext
 from rollout.commands.prune import human_bytes, prune_table
+from rollout.console.app import open_console
+from rollout.console.server import ConsoleServer
 from rollout.exits import Exit
 from rollout.local.metric_delay import AWS_METRIC_DELAY_SECONDS
 from rollout.samples import Traffic
@@ -54,6 +57,12 @@ def register(subparsers: Any) -> None:
         help="the local cloud's metric delay, as `rollout local up --metric-delay` (default "
         f"{AWS_METRIC_DELAY_SECONDS:g}: what AWS shows; logs then arrive 2 s late; 0: instant)",
     )
+    parser.add_argument(
+        "--console-port",
+        type=int,
+        default=0,
+        help="port of the web console that follows the demo (default: any free)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -66,16 +75,36 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with console.status("starting the local cloud; deploying template.yaml as stack 'rollout' …"):
         cloud = LocalCloud(port=args.port, metric_delay=args.metric_delay).start()
+    web: ConsoleServer | None = None
     try:
+        web = _open_console(console, cloud, args.console_port)
         tags = demo.rollout_tags(args.time_scale, args.check_interval)
         outcomes = _story(console, cloud, args.rate, tags)
         cleaned = demo.clean_up_versions(cloud, KEEP)
     finally:
-        with console.status("stopping the local cloud …"):
+        with console.status("stopping the console and the local cloud …"):
+            if web is not None:
+                web.stop()
             cloud.stop()
     console.print(_summary(outcomes, time.monotonic() - started))
     _show_clean_up(console, cleaned)
     return Exit.OK if _as_expected(outcomes) else Exit.FAILED
+
+
+def _open_console(console: Console, cloud: LocalCloud, port: int) -> ConsoleServer:
+    """`rollout console` on the demo's cloud, for as long as the demo runs."""
+    aws = AwsContext(
+        cloud.region,
+        endpoint_url=cloud.endpoint,
+        credentials={"aws_access_key_id": "testing", "aws_secret_access_key": "testing"},
+    )
+    web = open_console(aws, cloud.stack_outputs["RolloutStateMachineArn"], port=port)
+    console.print(
+        f"[bold]Console[/] (live while the demo runs): {web.console.access.url()}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    return web
 
 
 def _show_clean_up(console: Console, cleaned: demo.CleanUp) -> None:

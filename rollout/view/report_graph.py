@@ -22,6 +22,7 @@ COL_STEP, ROW_STEP = 212.0, 64.0  # node size plus the gaps between columns and 
 LANE_STEP, MARGIN = 12.0, 24.0
 LABEL_CHAR = 5.8  # average width of a character of an edge label, for room beside loops
 NOT_REACHED = "not reached"
+_SHAPE_CLASS = {"Choice": "choice", "Wait": "wait", "Succeed": "end", "Fail": "end", "Pass": "pass"}
 
 # What the reader sees first: which edges are the happy path (drawn and ranked first).
 _MAIN_KINDS = ("next", "default")
@@ -202,10 +203,64 @@ def columns(names: list[str], row: dict[str, int], forward: list[Edge]) -> dict[
 # -- drawing ----------------------------------------------------------------------------
 
 
-def render_graph(
-    definition: dict[str, Any], mark: dict[str, Mark], taken: set[tuple[str, str, bool]]
-) -> str:
-    """An <svg> of the workflow: states coloured by `mark`, the run's path (`taken`) bold."""
+@dataclass(frozen=True)
+class PlacedState:
+    """One state where the layout put it, and the shape it is drawn with."""
+
+    name: str
+    kind: str  # the ASL Type
+    box: Box
+    comment: str | None = None
+
+    @property
+    def shape(self) -> str:
+        return _SHAPE_CLASS.get(self.kind, "task")
+
+    @property
+    def points(self) -> list[tuple[float, float]]:
+        """A Choice's outline (a stretched hexagon: the console's decision shape, compact);
+        [] for the rounded rectangle of every other kind."""
+        if self.kind != "Choice":
+            return []
+        box, d = self.box, 12.0
+        return [
+            (box.left, box.mid),
+            (box.left + d, box.y),
+            (box.right - d, box.y),
+            (box.right, box.mid),
+            (box.right - d, box.bottom),
+            (box.left + d, box.bottom),
+        ]
+
+    @property
+    def radius(self) -> float:
+        return NODE_H / 2 if self.kind in ("Wait", "Succeed", "Fail") else 6
+
+
+@dataclass(frozen=True)
+class PlacedEdge:
+    """One transition: its SVG path and, for a Choice rule or a Default, where its label
+    goes (x, y, text-anchor)."""
+
+    edge: Edge
+    path: str
+    label_at: tuple[float, float, str] | None
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """The whole graph laid out from the ASL, independent of any run: the report renders it
+    to SVG here; the console (rollout/console) draws the same layout in the browser."""
+
+    width: float
+    height: float
+    states: list[PlacedState]
+    edges: list[PlacedEdge]
+    start: Box | None
+
+
+def draw(definition: dict[str, Any]) -> Drawing:
+    """Lay out the workflow: rows by longest path, columns under predecessors, lanes."""
     states: dict[str, dict[str, Any]] = definition.get("States", {})
     names = list(states)
     start = str(definition.get("StartAt", names[0] if names else ""))
@@ -215,16 +270,39 @@ def render_graph(
     row = rows(start, names, forward)
     column = columns(names, row, forward)
     layout = _Layout(row, column, all_edges, loops)
+    return Drawing(
+        width=layout.width,
+        height=layout.height,
+        states=[
+            PlacedState(
+                name,
+                str(states[name].get("Type", "Task")),
+                layout.boxes[name],
+                str(states[name]["Comment"]) if states[name].get("Comment") else None,
+            )
+            for name in names
+        ],
+        edges=[_place_edge(edge, layout) for edge in all_edges],
+        start=layout.boxes.get(start),
+    )
+
+
+def render_graph(
+    definition: dict[str, Any], mark: dict[str, Mark], taken: set[tuple[str, str, bool]]
+) -> str:
+    """An <svg> of the workflow: states coloured by `mark`, the run's path (`taken`) bold."""
+    drawing = draw(definition)
     parts = [
-        _draw_edge(edge, layout, (edge.source, edge.target, edge.dashed) in taken)
-        for edge in all_edges
+        _draw_edge(placed, (placed.edge.source, placed.edge.target, placed.edge.dashed) in taken)
+        for placed in drawing.edges
     ]
-    parts += [_draw_state(name, states[name], layout.boxes[name], mark.get(name)) for name in names]
-    parts.append(_draw_start(layout.boxes.get(start)))
+    parts += [_draw_state(state, mark.get(state.name)) for state in drawing.states]
+    parts.append(_draw_start(drawing.start))
     return (
         f'<svg class="graph" role="img" '
-        f'aria-label="workflow graph" width="{layout.width:.0f}" height="{layout.height:.0f}" '
-        f'viewBox="0 0 {layout.width:.0f} {layout.height:.0f}">{_DEFS}{"".join(parts)}</svg>'
+        f'aria-label="workflow graph" width="{drawing.width:.0f}" '
+        f'height="{drawing.height:.0f}" '
+        f'viewBox="0 0 {drawing.width:.0f} {drawing.height:.0f}">{_DEFS}{"".join(parts)}</svg>'
     )
 
 
@@ -289,7 +367,7 @@ def _lanes(
     return {edge: lane_of[edge.target] for edge in lane_edges}
 
 
-def _draw_edge(edge: Edge, layout: _Layout, taken: bool) -> str:
+def _place_edge(edge: Edge, layout: _Layout) -> PlacedEdge:
     a, b = layout.boxes[edge.source], layout.boxes[edge.target]
     if edge in layout.lane_x:  # beside the source, where the edge leaves it
         on_left = layout.lane_x[edge] < a.x
@@ -298,16 +376,24 @@ def _draw_edge(edge: Edge, layout: _Layout, taken: bool) -> str:
         label_at = (x, a.mid - 5, anchor)
     else:  # just above the arrow's tip, right of it
         path, label_at = _curve_path(a, b, edge), (b.x + 7, b.y - 5, "start")
+    labelled = edge.kind == "choice" or (edge.kind == "default" and edge not in layout.lane_x)
+    return PlacedEdge(edge, path, label_at if labelled else None)
+
+
+def _draw_edge(placed: PlacedEdge, taken: bool) -> str:
+    edge = placed.edge
     classes = " ".join(["edge", "taken" if taken else "idle", "catch" if edge.dashed else ""])
     title = f"{edge.source} → {edge.target}" + (f" ({edge.label})" if edge.label else "")
     label = ""
-    if edge.kind == "choice" or (edge.kind == "default" and edge not in layout.lane_x):
+    if placed.label_at is not None:
+        x, y, anchor = placed.label_at
         label = (
-            f'<text class="edge-label" x="{label_at[0]:.1f}" y="{label_at[1]:.1f}" '
-            f'text-anchor="{label_at[2]}">{escape(edge.label)}</text>'
+            f'<text class="edge-label" x="{x:.1f}" y="{y:.1f}" '
+            f'text-anchor="{anchor}">{escape(edge.label)}</text>'
         )
     return (
-        f'<g class="{classes.strip()}"><title>{escape(title)}</title><path d="{path}"/>{label}</g>'
+        f'<g class="{classes.strip()}"><title>{escape(title)}</title>'
+        f'<path d="{placed.path}"/>{label}</g>'
     )
 
 
@@ -340,13 +426,9 @@ def _lane_path(edge: Edge, a: Box, b: Box, layout: _Layout) -> str:
     return "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points)
 
 
-_SHAPE_CLASS = {"Choice": "choice", "Wait": "wait", "Succeed": "end", "Fail": "end", "Pass": "pass"}
-
-
-def _draw_state(name: str, state: dict[str, Any], box: Box, mark: Mark | None) -> str:
+def _draw_state(state: PlacedState, mark: Mark | None) -> str:
     status = mark.status if mark else NOT_REACHED
-    kind = str(state.get("Type", "Task"))
-    shape = _shape(kind, box)
+    name, kind, box = state.name, state.kind, state.box
     title = [f"{name} ({kind}) — {status}"]
     if mark and mark.count > 1:
         title.append(f"ran {mark.count} times")
@@ -354,8 +436,8 @@ def _draw_state(name: str, state: dict[str, Any], box: Box, mark: Mark | None) -
         title.append(f"retried {mark.retries} times")
     if mark and mark.error:
         title.append(mark.error)
-    if state.get("Comment"):
-        title.append(str(state["Comment"]))
+    if state.comment:
+        title.append(state.comment)
     badge = ""
     if mark and mark.count > 1:
         width = 18 + 7 * len(str(mark.count))  # room for the count at 11px bold
@@ -365,30 +447,21 @@ def _draw_state(name: str, state: dict[str, Any], box: Box, mark: Mark | None) -
             f'height="17" rx="8.5"/><text x="{left + width / 2:.1f}" '
             f'y="{box.y + 3.5:.1f}">\u00d7{mark.count}</text></g>'
         )
-    css = f"state {status.replace(' ', '-')} {_SHAPE_CLASS.get(kind, 'task')} type-{kind}"
+    css = f"state {status.replace(' ', '-')} {state.shape} type-{kind}"
     return (
         f'<g class="{css}" data-state="{escape(name)}"><title>{escape(" · ".join(title))}</title>'
-        f'{shape}<text class="name" x="{box.x:.1f}" y="{box.mid + 4.5:.1f}">{escape(name)}</text>'
-        f"{badge}</g>"
+        f'{_shape(state)}<text class="name" x="{box.x:.1f}" y="{box.mid + 4.5:.1f}">'
+        f"{escape(name)}</text>{badge}</g>"
     )
 
 
-def _shape(kind: str, box: Box) -> str:
-    if kind == "Choice":  # a stretched hexagon: the console's decision shape, compact
-        d = 12.0
-        points = [
-            (box.left, box.mid),
-            (box.left + d, box.y),
-            (box.right - d, box.y),
-            (box.right, box.mid),
-            (box.right - d, box.bottom),
-            (box.left + d, box.bottom),
-        ]
-        return '<polygon points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>'
-    radius = NODE_H / 2 if kind in ("Wait", "Succeed", "Fail") else 6
+def _shape(state: PlacedState) -> str:
+    if state.points:
+        return '<polygon points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in state.points) + '"/>'
+    box = state.box
     return (
         f'<rect x="{box.left:.1f}" y="{box.y:.1f}" width="{NODE_W:.0f}" height="{NODE_H:.0f}" '
-        f'rx="{radius:.0f}"/>'
+        f'rx="{state.radius:.0f}"/>'
     )
 
 

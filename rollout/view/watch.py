@@ -118,7 +118,7 @@ def row_health(check: FunctionCheck | None, sep: str = "\n") -> Text:
     """The function's part of the latest check: its new version's metrics and logs."""
     if check is None:
         return Text("no check yet", style="dim")
-    text = Text(_metrics(check.newVersion) if check.newVersion else "no metrics")
+    text = Text(describe_metrics(check.newVersion) if check.newVersion else "no metrics")
     if check.logs is not None:
         text.append(sep + describe_logs(check.logs), style="dim")
     return text
@@ -241,7 +241,7 @@ def describe_check(check: CheckResult, sep: str = " · ", versions: bool = True)
         text.append(f"{sep}alarms {alarms}")
     for label, metrics in (("new", check.newVersion), ("stable", check.stableVersion)):
         if metrics is not None and versions:
-            text.append(f"{sep}{label} {_metrics(metrics)}")
+            text.append(f"{sep}{label} {describe_metrics(metrics)}")
     if check.logs is not None and versions:  # under a metric delay, the faster signal
         text.append(f"{sep}new {describe_logs(check.logs)}")
     for line in verdicts.lines(check):
@@ -254,7 +254,7 @@ def describe_check(check: CheckResult, sep: str = " · ", versions: bool = True)
 _VERDICT_STYLES = {"✔": "green", "~": "yellow", "?": "yellow", "✖": "red"}
 
 
-def _metrics(m: VersionCounts) -> str:
+def describe_metrics(m: VersionCounts) -> str:
     return f"v{m.version} {m.invocations} inv, {m.errors} err ({m.rate:.2f}%)"
 
 

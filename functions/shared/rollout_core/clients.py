@@ -69,23 +69,28 @@ def bounds_for(seconds: float) -> Bounds | None:
     return next((tier for tier in TIERS if tier.worst_seconds <= seconds), None)
 
 
-_creating = threading.Lock()  # a session is not thread-safe; clients are
+_creating = threading.RLock()  # a session is not thread-safe; clients are
 
 
 @cache
-def client(service: str, bounds: Bounds | None = None) -> Any:
-    config = _CONFIG if bounds is None else bounds.config()
+def client(service: str) -> Any:
     with _creating:
-        return _session().client(service, config=config)
+        return _session().client(service, config=_CONFIG)
+
+
+_bounded: dict[tuple[str, Bounds], Any] = {}
 
 
 def within(service: str, seconds: float) -> Any:
     """A client whose every call, retries included, ends within `seconds`; OutOfTime when
-    even one short attempt doesn't fit."""
+    even one short attempt doesn't fit. One client per service and tier."""
     bounds = bounds_for(seconds)
     if bounds is None:
         raise OutOfTime(f"{seconds:.1f} s left")
-    return client(service, bounds)
+    with _creating:
+        if (service, bounds) not in _bounded:
+            _bounded[(service, bounds)] = _session().client(service, config=bounds.config())
+        return _bounded[(service, bounds)]
 
 
 def lambda_() -> Any:
@@ -141,5 +146,6 @@ def stepfunctions() -> Any:
 def reset() -> None:
     """Forget cached clients and session (tests switch regions and mocks between cases)."""
     client.cache_clear()
+    _bounded.clear()
     _invoker.cache_clear()
     _session.cache_clear()

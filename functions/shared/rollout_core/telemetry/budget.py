@@ -33,7 +33,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import clients
-from ..deadline import Deadline, NotCalled
+from ..deadline import Deadline, NotCalled, OutOfTime
 from . import table
 
 # FilterLogEvents transactions per second per account (CloudWatch Logs quotas, above).
@@ -73,7 +73,10 @@ def take(
 ) -> bool:
     """Take `cost` tokens of `api`'s bucket, waiting for the refill while the deadline
     allows; False when they can't be had in time (the caller doesn't make the call)."""
-    ddb = clients.within("dynamodb", deadline.remaining())
+    try:
+        ddb = clients.within("dynamodb", deadline.remaining())
+    except OutOfTime:
+        return False
     per_second = rate(api, ddb.meta.region_name)
     capacity = per_second * BURST_SECONDS
     key = table.key(f"budget#{api}", "bucket")

@@ -52,7 +52,8 @@ def _sort_key(kind: str, bucket: int, part: int) -> str:
 def record(function: str, version: str, bucket: int, stream: str, tally: Tally) -> None:
     """Add one delivery's tally of a version in a bucket: the samples that fit, then the
     counts (two writes; a batch is never written twice: telemetry.receive never raises)."""
-    ddb, name, part = clients.dynamodb(), table.name(), shard(stream)
+    ddb = clients.dynamodb()
+    name, part = table.name(), shard(stream)
     pk = version_key(function, version)
     dropped = len(tally.samples) - _append_samples(ddb, name, pk, bucket, part, tally)
     ddb.update_item(

@@ -45,12 +45,22 @@ def _function_key(function: str, execution: str) -> dict[str, Any]:
 
 
 def start(plan: RolloutPlan, ttl_seconds: int, logs: bool) -> None:
-    """The rollout's item, and (with the logs signal) one per function it watches."""
+    """The rollout's item, and (with the logs signal) one per function it watches. The
+    alarms whose ALARM wakes it are known from the start, so an ALARM before the first
+    wait is armed is evidence the first wait finds."""
     expires = table.expiry(ttl_seconds)
-    items = [{**_rollout_key(plan.executionId), table.EXPIRES: expires}]
+    alarms = [n for n in plan.alarms if n not in plan.ignoredAlarms]
+    items = [
+        {
+            **_rollout_key(plan.executionId),
+            "wakeAlarms": {"L": [{"S": n} for n in alarms]},
+            table.EXPIRES: expires,
+        }
+    ]
     if logs:
         items += [_function_item(member, expires) for member in release.members(plan)]
-    ddb, name = clients.dynamodb(), table.name()
+    ddb = clients.dynamodb()
+    name = table.name()
     for first in range(0, len(items), 25):  # BatchWriteItem's limit
         requests = [{"PutRequest": {"Item": item}} for item in items[first : first + 25]]
         pending: dict[str, Any] = {name: requests}
@@ -74,7 +84,8 @@ def stop(plan: RolloutPlan) -> None:
     keys = [_rollout_key(plan.executionId)] + [
         _function_key(member.functionName, plan.executionId) for member in release.members(plan)
     ]
-    ddb, name = clients.dynamodb(), table.name()
+    ddb = clients.dynamodb()
+    name = table.name()
     for key in keys:
         ddb.delete_item(TableName=name, Key=key)
 
