@@ -12,6 +12,8 @@ from rollout_core.models import CheckResult
 from rollout.view.run import Run
 
 MARKS = {"pass": "✔", "marginal": "~", "fail": "✖", "inconclusive": "?"}
+# The check's keys these lines show (a view that lists a check's other numbers skips them)
+SHOWN_AS_LINES = frozenset({"canary", "verdict"})
 
 
 def lines(check: CheckResult) -> list[str]:
