@@ -260,3 +260,12 @@ def test_pause_holds_at_once_and_proceed_goes_on_with_a_note(world, rollout, pol
     if not held:
         assert after.lastCheck is not None
         assert "going on (inconclusive: proceed)" in after.lastCheck.notes[-1]
+
+
+def test_in_the_bake_a_stable_version_with_few_samples_does_not_hold_the_step(member):
+    # the whole traffic is on the new version: the stable version's samples won't grow
+    new, stable = of("4", traffic(31, 60, 50)), of("3", traffic(32, 4, 50))
+    found = {v.check: v for v in canary.verdicts(member(), new, stable, weight=1.0)}
+    assert found["latency"].outcome == "inconclusive" and not found["latency"].gating
+    during_a_step = {v.check: v for v in canary.verdicts(member(), new, stable, weight=0.1)}
+    assert during_a_step["latency"].gating  # more traffic to come

@@ -69,12 +69,15 @@ def _read(check: Check, member: RolloutPlan) -> Findings:
         return Findings(
             functions=[Judged()], unread=[unread("canary", "DynamoDB Query", error)], read=False
         )
-    return Findings(functions=[judge(member, new, stable)])
+    return Findings(functions=[judge(member, new, stable, check.cursor.weight)])
 
 
-def judge(member: RolloutPlan, new: VersionSamples, stable: VersionSamples) -> Judged:
-    """One function's checks on its versions' samples: the reasons, notes and numbers."""
-    checks = verdicts(member, new, stable)
+def judge(
+    member: RolloutPlan, new: VersionSamples, stable: VersionSamples, weight: float = 0.5
+) -> Judged:
+    """One function's checks on its versions' samples: the reasons, notes and numbers;
+    `weight` is the new version's share of traffic now."""
+    checks = verdicts(member, new, stable, weight)
     outcome = combine(checks)
     judged = Judged(numbers={"canary": Judgement(outcome=outcome, checks=checks)})
     judged.reasons += [v.why for v in checks if v.outcome == "fail"]
@@ -91,7 +94,9 @@ def judge(member: RolloutPlan, new: VersionSamples, stable: VersionSamples) -> J
     return judged
 
 
-def verdicts(member: RolloutPlan, new: VersionSamples, stable: VersionSamples) -> list[Verdict]:
+def verdicts(
+    member: RolloutPlan, new: VersionSamples, stable: VersionSamples, weight: float = 0.5
+) -> list[Verdict]:
     policy = member.health
     found: list[Verdict] = []
     if policy.compareToStable:
@@ -105,9 +110,7 @@ def verdicts(member: RolloutPlan, new: VersionSamples, stable: VersionSamples) -
     if policy.latency is not None:
         new_warm = latency.warm_durations(new.samples)
         stable_warm = latency.warm_durations(stable.samples)
-        # Below minInvocations, lowTraffic decides, as for the error rate; without any
-        # stable sample there is no baseline to wait for.
-        gating = new.invocations >= policy.minInvocations and bool(stable_warm)
+        gating = _waiting_helps(policy.minInvocations, new, stable_warm, weight)
         found.append(
             latency.durations(
                 (new.version, new_warm), (stable.version, stable_warm), policy.latency, gating
@@ -122,3 +125,15 @@ def verdicts(member: RolloutPlan, new: VersionSamples, stable: VersionSamples) -
         )
     found.append(memory.judge((new.version, new.samples), (stable.version, stable.samples)))
     return found
+
+
+def _waiting_helps(
+    min_invocations: int, new: VersionSamples, stable_warm: list[float], weight: float
+) -> bool:
+    """Whether latency's inconclusive holds the step: more traffic could settle it. Below
+    minInvocations, lowTraffic decides, as for the error rate; without any stable sample
+    there is no baseline, and with the whole traffic on the new version (the bake) the
+    stable version's few samples won't grow."""
+    if new.invocations < min_invocations or not stable_warm:
+        return False
+    return weight < 1 or len(stable_warm) >= latency.MIN_SAMPLES
