@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from rollout_core.deadline import Deadline
 from rollout_core.models import dump
 from rollout_core.payloads import TelemetryPayload
 from rollout_core.settings import TRACED_MODULES
@@ -24,7 +25,7 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = TelemetryPayload.model_validate(event)
     logger.set_correlation_id(payload.executionId)
-    started = lifecycle.start(payload.plan.rollout_ready())
+    started = lifecycle.start(payload.plan.rollout_ready(), Deadline.of(context))
     metrics.add_metric(name="LogGroupsPushed", unit=MetricUnit.Count, value=len(started.pushed))
     metrics.add_metric(name="LogGroupsPolled", unit=MetricUnit.Count, value=len(started.polled))
     logger.info("Telemetry started", extra={"telemetry": dump(started)})

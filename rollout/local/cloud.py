@@ -27,7 +27,6 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from moto.core.config import default_user_config
 from moto.moto_api._internal import moto_api_backend
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from rollout.local.alarms import AlarmEvaluator
 from rollout.local.cloudformation import CloudFormationSeam
@@ -36,12 +35,14 @@ from rollout.local.eventbridge import EventBridgeDelivery
 from rollout.local.faults import FaultInjection
 from rollout.local.lambda_logs import LambdaLogs
 from rollout.local.lambda_runtime import LambdaRuntime
-from rollout.local.lambda_versions import LambdaVersions
+from rollout.local.lambda_versions import ACCOUNT_LIMIT, LambdaVersions
 from rollout.local.log_subscriptions import LogSubscriptions
 from rollout.local.metric_delay import LOG_DELAY_SECONDS
+from rollout.local.moto_server import MotoServer
+from rollout.local.quota_table import ENFORCED_BY_DEFAULT
+from rollout.local.quotas import STATS_PATH, QuotaMiddleware, Quotas
 from rollout.local.s3_policies import BucketPolicyConditions
 from rollout.local.seam import Seam
-from rollout.local.serving import quiet_disconnects
 from rollout.local.stacks import StackConsistency
 from rollout.local.stepfunctions import StepFunctionsEvents
 
@@ -52,6 +53,12 @@ DEFAULT_REGION = "us-east-1"
 STACK_NAME = "rollout"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
+
+# The one retry preset for test helpers and benchmarks that set up or poll in bulk under
+# AWS's API quotas (quotas.py), as a careful script would: standard mode, whose throttling
+# backoff waits up to 2**i s (at most 20 s) before attempt i + 1, for ten attempts instead
+# of the SDK's three. `cloud.client(service, retries=PATIENT_RETRIES)`.
+PATIENT_RETRIES = {"mode": "standard", "total_max_attempts": 10}
 
 # Credentials the local cloud accepts; never real ones.
 LOCAL_ENV = {
@@ -79,6 +86,7 @@ class LocalCloud:
         seams: list[type[Seam]] | None = None,
         metric_delay: float = 0.0,
         log_delay: float | None = None,
+        quotas: bool = ENFORCED_BY_DEFAULT,
     ) -> None:
         self.requested_port = port
         self.region = region
@@ -86,7 +94,9 @@ class LocalCloud:
         self.template = template
         self.stack_name = stack_name
         self.stack_outputs: dict[str, str] = {}
-        self._server: ThreadedMotoServer | None = None
+        self._server: MotoServer | None = None
+        # AWS's per-account, per-Region API rate quotas; counted even when not enforced
+        self.quotas = Quotas(enforced=quotas)
         self._seams: list[Seam] = []
         self._seam_types = seams  # None: all of them; tests of one seam pass just that one
         self._saved_env: dict[str, str | None] = {}
@@ -162,6 +172,11 @@ class LocalCloud:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def quotas_url(self) -> str:
+        """GET it for the quota counters (quotas.py), as `self.quotas.stats()` returns them."""
+        return f"{self.endpoint}{STATS_PATH}"
+
+    @property
     def faults(self) -> FaultInjection:
         """The fault-injection seam (rollout/local/faults.py): add rules, clear them."""
         return self.seam(FaultInjection)
@@ -203,20 +218,25 @@ class LocalCloud:
     # -- internals -------------------------------------------------------------------
 
     def _start_server(self) -> None:
-        # moto's server thread dies silently on a busy port and start() would wait forever.
+        # A busy port is refused by name, not as the bare OSError the bind would raise.
         if self.requested_port:
             _ensure_port_free(self.requested_port)
-        self._server = ThreadedMotoServer(
-            ip_address="127.0.0.1", port=self.requested_port, verbose=False
+        self._server = MotoServer(
+            "127.0.0.1", self.requested_port, lambda moto: QuotaMiddleware(moto, self.quotas)
         )
         self._server.start()
-        quiet_disconnects(self._server._server)  # type: ignore[arg-type]
 
     def _abort_running_executions(self) -> None:
         """Executions run on moto threads; stop them before the seams they call go away.
         Best effort and bounded: stopping must never hang or leave the cloud half-stopped
         (moto's StopExecution waits for the execution's state lock)."""
-        sfn = self.client("stepfunctions", connect_timeout=2, read_timeout=5)
+        # ListExecutions refills 5 a second: a throttled call is retried, a few times
+        sfn = self.client(
+            "stepfunctions",
+            connect_timeout=2,
+            read_timeout=5,
+            retries={"mode": "standard", "max_attempts": 4},
+        )
         try:
             machines = sfn.list_state_machines()["stateMachines"]
             running = [
@@ -237,7 +257,14 @@ class LocalCloud:
 
     def _set_env(self) -> None:
         # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
-        env = {"MOTO_PORT": str(self.port), "AWS_DEFAULT_REGION": self.region, **LOCAL_ENV}
+        env = {
+            "MOTO_PORT": str(self.port),
+            "AWS_DEFAULT_REGION": self.region,
+            # PutFunctionConcurrency keeps 100 of the account's concurrency unreserved, as
+            # Lambda does (lambda_versions.py: what GetAccountSettings reports)
+            "MOTO_LAMBDA_CONCURRENCY_QUOTA": str(ACCOUNT_LIMIT["ConcurrentExecutions"]),
+            **LOCAL_ENV,
+        }
         for key, value in env.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value

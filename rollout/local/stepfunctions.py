@@ -6,6 +6,14 @@ and never puts "Step Functions Execution Status Change" events
 on the default bus. The interpreter runs each execution in a thread that calls
 `BaseExecutionWorkerCommunication.terminated()` once the program has ended — succeeded,
 failed, timed out, or stopped by StopExecution — so that is the one place to hook.
+
+A stopped execution stays stopped: "StopExecution … Stops an execution", whose status is
+then ABORTED (StopExecution, AWS Step Functions API Reference,
+https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html).
+moto's `Environment.set_error` (and `set_timed_out`) overwrite the ProgramStopped state,
+so a task still running when the stop came (a `.waitForTaskToken` wait, which blocks until
+its timeout) ends the execution FAILED when its timeout is caught. The seam leaves a
+stopped program as it is.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from typing import Any
 
 from moto.stepfunctions.exceptions import ValidationException
 from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution import (
     BaseExecutionWorkerCommunication,
@@ -109,9 +119,23 @@ class StepFunctionsEvents:
             BaseExecutionWorkerCommunication, "terminated", _announcing(terminated)
         )
         self._patches.replace(AmazonStateLanguageParser, "parse", _one_at_a_time(parse))
+        for name in ("set_error", "set_timed_out"):
+            self._patches.replace(Environment, name, _unless_stopped(getattr(Environment, name)))
 
     def uninstall(self) -> None:
         self._patches.undo()
+
+
+def _unless_stopped(original: Any) -> Any:
+    """The program's end, unless StopExecution ended it first (it stays ABORTED)."""
+
+    @functools.wraps(original)
+    def ending(self: Environment, *args: Any, **kwargs: Any) -> None:
+        if isinstance(self._program_state, ProgramStopped):
+            return
+        original(self, *args, **kwargs)
+
+    return ending
 
 
 MAX_INPUT_BYTES = 262_144  # StartExecution's limit on input, in UTF-8 bytes (moto has none)

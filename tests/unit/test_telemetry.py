@@ -157,8 +157,9 @@ def test_a_group_with_two_filters_already_is_polled_and_says_why(world, logs, ca
 
 def test_a_shared_group_keeps_its_filter_until_the_last_rollout_ends(world, logs):
     groups = {GROUP: {"Text"}}
-    assert subscriptions.place(groups, "first", 600).pushed == [GROUP]
-    assert subscriptions.place(groups | {GROUP: {"JSON"}}, "second", 600).pushed == [GROUP]
+    assert subscriptions.place(groups, "first", 600, Deadline(20)).pushed == [GROUP]
+    both = groups | {GROUP: {"JSON"}}
+    assert subscriptions.place(both, "second", 600, Deadline(20)).pushed == [GROUP]
     (placed,) = ours(logs)
     assert placed["filterPattern"] == FILTER_PATTERNS[frozenset({"Text", "JSON"})]
     assert subscriptions.remove([GROUP], "first") == []
@@ -295,6 +296,7 @@ def test_a_pushed_check_reads_the_table_and_one_get_metric_data(world, logs, cas
     # the logs signal: the new and the stable version's counts; the canary judge: each
     # version's counts and samples (health/samples.py)
     assert made["Query"] == 2 + 4
+    print("\nAPI calls of one check of one function:", dict(sorted(made.items())))
     assert not {"FilterLogEvents", "DescribeAlarms", "GetLogEvents"} & set(made)
     logs_numbers = checked.lastCheck.logs
     assert logs_numbers is not None and logs_numbers.source == "push"
@@ -390,3 +392,62 @@ def test_a_bounded_client_refuses_a_read_that_cant_end_in_time(world):
         bounds.attempts,
         bounds.read_seconds,
     )
+
+
+def test_a_ten_function_release_check_costs_one_get_metric_data(world, api_calls, execution):
+    """The push path's reads of one check of a 10-function release, by API: one
+    GetMetricData for every function, one BatchGetItem for every alarm, a Query per version,
+    and no FilterLogEvents or DescribeAlarms at all."""
+    from rollout_core.plan import prepare
+
+    names = [f"fn-{n}" for n in range(10)]
+    logs = clients.logs()
+    for name in names:
+        world.lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=world.role,
+            Handler="app.handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        )
+        for _ in (1, 2):
+            world.lam.update_function_configuration(FunctionName=name, Description=f"release {_}")
+            world.lam.publish_version(FunctionName=name)
+        world.lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+        logs.create_log_group(logGroupName=f"/aws/lambda/{name}")
+    world.lam.create_function(
+        FunctionName="rollout-telemetry",
+        Runtime="python3.12",
+        Role=world.role,
+        Handler="app.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+    document = {
+        "functions": [
+            {"functionName": name, "alias": "live", "targetVersion": "2"} for name in names
+        ],
+        "alarms": [world.alarm],
+    }
+    plan = Plan.model_validate(prepare(document, execution)["plan"]).rollout_ready()
+    started = lifecycle.start(plan)
+    assert sorted(started.pushed) == sorted(f"/aws/lambda/{name}" for name in names)
+    cursor = Progress(
+        phase="step",
+        stepIndex=0,
+        stepCount=len(plan.steps),
+        percentage=plan.steps[0].percentage,
+        weight=plan.steps[0].weight,
+        stepStartedAt=clock.iso(now() - timedelta(minutes=1)),
+        stepWaitSeconds=600,
+        nextWaitSeconds=10,
+        hasNextStep=True,
+    )
+    api_calls.clear()
+    actions.check(plan, cursor, now(), Deadline(20), started)
+    made = by_operation(api_calls)
+    assert made["GetMetricData"] == 1
+    assert made["BatchGetItem"] == 1
+    assert made["Query"] == 2 * len(names)  # each function's new and stable version
+    assert not {"FilterLogEvents", "DescribeAlarms", "GetLogEvents"} & set(made)
+    print("\nAPI calls of one check of a 10-function release:", dict(sorted(made.items())))
+    assert lifecycle.stop(plan) == []

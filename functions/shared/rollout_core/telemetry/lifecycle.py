@@ -14,11 +14,13 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import release
-from ..deadline import unread
+from ..deadline import Deadline, unread
 from ..models import AlarmReading, RolloutPlan
 from ..plan import lock_ttl
 from ..results import TelemetryStart
 from . import alarm_states, subscriptions, watches
+
+START_SECONDS = 25.0  # placing the filters, when no Lambda context says (Start telemetry: 30 s)
 
 
 def log_groups(plan: RolloutPlan) -> dict[str, set[str]]:
@@ -31,8 +33,9 @@ def log_groups(plan: RolloutPlan) -> dict[str, set[str]]:
     return groups
 
 
-def start(plan: RolloutPlan) -> TelemetryStart:
-    """Watch the rollout until it ends (its items live as long as its lock)."""
+def start(plan: RolloutPlan, deadline: Deadline | None = None) -> TelemetryStart:
+    """Watch the rollout until it ends (its items live as long as its lock); the
+    subscriptions are placed before `deadline` (Start telemetry: its Lambda's time left)."""
     ttl_seconds = lock_ttl(plan)
     logs = plan.health.logs
     watches.start(plan, ttl_seconds, logs)
@@ -42,7 +45,8 @@ def start(plan: RolloutPlan) -> TelemetryStart:
     alarm_states.seed(readings, plan.executionId)
     if not logs:
         return TelemetryStart(alarmsWatched=plan.alarms)
-    placed = subscriptions.place(log_groups(plan), plan.executionId, ttl_seconds)
+    reads = deadline or Deadline(START_SECONDS)
+    placed = subscriptions.place(log_groups(plan), plan.executionId, ttl_seconds, reads)
     return TelemetryStart(
         pushed=placed.pushed, polled=placed.polled, alarmsWatched=plan.alarms, notes=placed.notes
     )

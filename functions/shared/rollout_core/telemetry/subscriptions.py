@@ -14,11 +14,14 @@ several rollouts can watch functions that share a custom group. The group's leas
 (reports.filter_pattern: the pattern covers every format in the set):
 
 - place: add the execution (and its formats) to the lease, then PutSubscriptionFilter with
-  the pattern of the lease's formats (a put by name updates our own filter). Refused, the
-  group is polled: "Each log group can have up to two subscription filters associated with
-  it" (LimitExceededException; PutSubscriptionFilter API reference), a group that doesn't
-  exist yet (the function never logged), a denied or throttled call (PutSubscriptionFilter
-  has a hard quota of 5 per second and account).
+  the pattern of the lease's formats (a put by name updates our own filter), each put
+  bounded to PUT_SECONDS within Start telemetry's own time (botocore's standard mode counts
+  LimitExceededException as throttling and would retry the two-filter refusal for half a
+  minute: longer than the task). Refused, the group is polled: "Each log group can have
+  up to two subscription filters associated with it" (LimitExceededException;
+  PutSubscriptionFilter API reference), a group that doesn't exist yet (the function never
+  logged), a denied or throttled call (PutSubscriptionFilter has a hard quota of 5 per
+  second and account).
 - remove: take the execution out of the lease; when nobody is left, DeleteSubscriptionFilter,
   then read the lease again: a rollout that joined meanwhile gets the filter put back.
 """
@@ -31,9 +34,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import clients, settings
+from ..deadline import Deadline, OutOfTime
 from . import table
 from .reports import filter_pattern
 
+PUT_SECONDS = 12.0  # one put: two attempts (clients.within), then the group is polled
 # Placing fails for these with the group polled instead (each named in the note).
 _FALLBACK = {
     "LimitExceededException": "already has 2 subscription filters",
@@ -52,14 +57,16 @@ def _lease(group: str) -> dict[str, Any]:
     return table.key(f"group#{group}", "lease")
 
 
-def place(groups: dict[str, set[str]], execution: str, ttl_seconds: int) -> Placed:
-    """Subscribe each log group (→ its log formats) for `execution`."""
+def place(
+    groups: dict[str, set[str]], execution: str, ttl_seconds: int, deadline: Deadline
+) -> Placed:
+    """Subscribe each log group (→ its log formats) for `execution`, before `deadline`."""
     placed = Placed()
     for group, formats in sorted(groups.items()):
         try:
             pattern = filter_pattern(_join(group, execution, formats, ttl_seconds))
-            _put(group, pattern)
-        except (ClientError, BotoCoreError) as error:
+            _put(group, pattern, deadline)
+        except (ClientError, BotoCoreError, OutOfTime) as error:
             _leave(group, execution)
             placed.polled.append(group)
             placed.notes.append(_why_polled(group, error))
@@ -104,11 +111,12 @@ def _leave(group: str, execution: str) -> set[str] | None:
     return set(found.get("Attributes", {}).get("users", {}).get("SS", []))
 
 
-def _put(group: str, pattern: str) -> None:
+def _put(group: str, pattern: str, deadline: Deadline) -> None:
     config = settings.load()
     if not config.telemetry_function_arn:
         raise RuntimeError("TELEMETRY_FUNCTION_ARN is not set; the template sets it")
-    clients.logs().put_subscription_filter(
+    seconds = min(PUT_SECONDS, deadline.remaining())
+    clients.within("logs", seconds).put_subscription_filter(
         logGroupName=group,
         filterName=config.telemetry_filter_name,
         filterPattern=pattern,
@@ -159,4 +167,5 @@ def _delete_unless_rejoined(group: str) -> None:
         .get("Item", {})
     )
     if lease.get("users", {}).get("SS"):  # someone placed it meanwhile: theirs again
-        _put(group, filter_pattern(set(lease.get("formats", {}).get("SS", []))))
+        formats = set(lease.get("formats", {}).get("SS", []))
+        _put(group, filter_pattern(formats), Deadline(PUT_SECONDS))
