@@ -88,8 +88,19 @@ class Member(Document):
     lockKey: str
 
 
+class PipelineRef(Document):
+    """The pipeline that started this rollout (input `pipeline`, rollout_core.pipeline): the
+    views lead from one to the other."""
+
+    executionArn: str
+    wave: str
+    waveIndex: int
+    target: int
+
+
 class Plan(Document):
-    action: Literal["rollout", "skip", "noop", "duplicate", "dryRun"]
+    # "pipeline": waves across Regions and accounts, handed to the pipeline state machine
+    action: Literal["rollout", "skip", "noop", "duplicate", "dryRun", "pipeline"]
     reason: str | None = None
     source: Literal["console", "eventbridge"] = "console"
     executionId: str
@@ -119,6 +130,7 @@ class Plan(Document):
     # A release of several functions (rollout_core.release); empty for one function. The
     # fields above name the first member, whose lock item is the release's control channel.
     functions: list[Member] = Field(default_factory=list)
+    pipeline: PipelineRef | None = unless_set()  # a target of a pipeline: which, where
 
     def rollout_ready(self) -> RolloutPlan:
         """The plan with the fields a rollout needs, checked once instead of everywhere."""

@@ -13,10 +13,28 @@ from . import eventbridge, lock, resolve, scope, settings
 from .controls import HOLD_SECONDS
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
 from .health import alarms
-from .models import CheckConfig, HealthPolicy, LockRef, Member, Plan, RolloutPlan, dump
+from .models import (
+    CheckConfig,
+    HealthPolicy,
+    LockRef,
+    Member,
+    PipelineRef,
+    Plan,
+    Progress,
+    RolloutPlan,
+    dump,
+)
 from .progress import initial
 from .request import CheckSpec, ReleaseEntry, ReleaseRequest, RolloutRequest
-from .validation import Defaults, Schedule, ValidRequest, approval_gates, validate
+from .validation import (
+    Defaults,
+    Schedule,
+    ValidPipeline,
+    ValidRequest,
+    approval_gates,
+    validate,
+    validate_input,
+)
 
 MAX_CHECKS = 2000  # keeps an execution well inside Step Functions' 25,000-event history
 LOCK_MARGIN_SECONDS = 3600
@@ -33,8 +51,10 @@ def prepare(document: Any, execution_id: str) -> dict[str, Any]:
             return {"plan": dump(found), "progress": dump(initial(found))}
         plan = build(*found, "eventbridge", execution_id)
     else:
-        valid = validate(document, defaults)
-        request, schedule = valid.request, _scheduled(valid)
+        found = validate_input(document, defaults)
+        if isinstance(found, ValidPipeline):
+            return {"plan": dump(_pipeline(found, execution_id)), "progress": dump(Progress())}
+        request, schedule = found.request, _scheduled(found)
         if isinstance(request, ReleaseRequest):
             plan = build_release(request, schedule, execution_id, dry_run=request.dryRun)
         else:
@@ -67,6 +87,18 @@ def _from_event(
         raise InvalidRolloutRequest(f"from the function's rollout:* tags: {error}") from None
     assert isinstance(valid.request, RolloutRequest)  # tags name no release
     return valid.request, _scheduled(valid)
+
+
+def _pipeline(valid: ValidPipeline, execution_id: str) -> Plan:
+    """Waves (rollout_core.pipeline): checked offline here, handed to the pipeline state
+    machine, whose Prepare pipeline checks every target against its account."""
+    waves = valid.request.waves
+    targets = sum(len(wave.targets) for wave in waves)
+    reason = (
+        f"a pipeline of {len(waves)} wave{'s' if len(waves) != 1 else ''} and {targets} "
+        f"target{'s' if targets != 1 else ''}: started on the pipeline state machine"
+    )
+    return Plan(action="pipeline", reason=reason, executionId=execution_id)
 
 
 def _skip(reason: str, execution_id: str, function: str, version: str) -> Plan:
@@ -115,6 +147,7 @@ def build(
         "targetVersion": target["Version"],
         "preTraffic": _check(request.preTraffic, readiness=True),
         "postTraffic": _check(request.postTraffic, readiness=False),
+        "pipeline": _pipeline_ref(request),
     }
     if target["Version"] == stable:
         reason = f"version {stable} is already live on {name}:{request.alias}"
@@ -151,7 +184,7 @@ def build_release(
         for m in resolved
         if m not in moving
     ]
-    common = {"source": "console", "executionId": execution_id}
+    common = {"source": "console", "executionId": execution_id, "pipeline": _pipeline_ref(request)}
     if not moving:
         reason = "every function of the release already runs its version"
         return Plan(action="noop", reason=reason, notes=notes, **common)
@@ -327,6 +360,12 @@ def _interval(
 
 def _checks(waits: list[int], interval: int) -> int:
     return sum(max(1, math.ceil(wait / interval)) for wait in waits)
+
+
+def _pipeline_ref(request: RolloutRequest | ReleaseRequest) -> PipelineRef | None:
+    """The pipeline that started this rollout, if one did (rollout_core.pipeline)."""
+    ref = request.pipeline
+    return None if ref is None else PipelineRef.model_validate(ref.model_dump())
 
 
 def _default(value: Any, fallback: Any) -> Any:
