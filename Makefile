@@ -29,11 +29,16 @@ $(SAM_STAMP): requirements-sam.txt
 build: $(STAMP) $(SAM_STAMP)
 	PYTHON=$(abspath $(BIN)/python) $(SAM) build
 
+# pytest on PYTEST_WORKERS processes (pytest-xdist), each with a local cloud of its own; a
+# test file stays on one worker, files go out in random order (pytest-randomly), `slow` ones
+# first. PYTEST_ARGS adds options, e.g. `--randomly-seed=N` to replay an order (README).
 # tests/sam_build runs sam build with the SAM CLI from .venv-sam.
+PYTEST_WORKERS ?= 3
+PYTEST_ARGS ?=
 test: $(STAMP) $(SAM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/cfn-lint template.yaml
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/rollout demo

@@ -1,39 +1,68 @@
-"""Fixtures shared by every test directory.
+"""Fixtures shared by every test directory, and the one owner of moto in a test process.
 
-moto keeps its state in process-global backends, so one LocalCloud runs in the test
-process at a time. `cloud` is the shared one, with template.yaml deployed (started on
-first use, reused by every module that asks for it); seam tests that want a cloud with
-only some seams use `isolated_cloud`, which stops the shared one first.
+moto keeps its state, its configuration and the seams' patches in process globals, so a
+test process uses it one way at a time (`CloudManager`):
+- `cloud`: the shared LocalCloud, with template.yaml deployed. Started on first use and
+  kept for every module that asks for it, on every xdist worker its own.
+- `isolated_cloud(seams=[...])`: a cloud with only some seams; stops the shared one first.
+- moto in-process (`mock_aws`), or moto's classes looked at alone: no cloud may run
+  (`no_cloud`, or `cloud_manager.without_cloud()` in a module fixture). `mock_aws` refuses
+  to start beside a cloud (`_moto_has_one_owner`): the seams would change what the mock
+  does (a SAM-shaped CloudFormation, executing state machines), and its reset would empty
+  the cloud.
+
+Tests run in parallel (pytest-xdist, one process per worker) and in random order
+(pytest-randomly); the README's Development section says how to replay an order.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from moto.core.models import MockAWS
 
 from rollout.local.cloud import LocalCloud
 
 REPO = Path(__file__).resolve().parents[1]
 EVENTS = REPO / "events"
 
+T = TypeVar("T")
+
 
 class CloudManager:
-    """Hands out the shared deployed cloud, or an isolated one, never two at once."""
+    """Hands out the shared deployed cloud or an isolated one, never two at once, and
+    neither while moto runs in-process."""
 
     def __init__(self) -> None:
         self._shared: LocalCloud | None = None
+        self._attached: dict[str, Any] = {}  # what was built on the shared cloud, by name
+        # Set by without_cloud(), reset by every cloud and at every module's start: mock_aws
+        # needs it in every order, not only when no cloud happens to run.
+        self.moto_alone = False
 
     def shared(self) -> LocalCloud:
         if self._shared is None:
+            _refuse_inside_mock_aws()
+            self.moto_alone = False
             self._shared = LocalCloud().start()
         return self._shared
 
+    def attached(self, name: str, make: Callable[[LocalCloud], T]) -> T:
+        """`make(shared cloud)`, once per start of the shared cloud (a restarted cloud is
+        empty: what was built on the previous one is gone with it)."""
+        cloud = self.shared()
+        if name not in self._attached:
+            self._attached[name] = make(cloud)
+        return self._attached[name]  # type: ignore[no-any-return]
+
     def release_shared(self) -> None:
+        self._attached.clear()
         if self._shared is not None:
             self._shared.stop()
             self._shared = None
@@ -41,9 +70,28 @@ class CloudManager:
     @contextmanager
     def isolated(self, **kwargs: Any) -> Iterator[LocalCloud]:
         self.release_shared()
+        _refuse_inside_mock_aws()
+        self.moto_alone = False
         kwargs.setdefault("template", None)
         with LocalCloud(**kwargs) as cloud:
             yield cloud
+
+    def without_cloud(self) -> None:
+        """Stop the shared cloud; an isolated one still running is a test's mistake."""
+        self.release_shared()
+        running = LocalCloud._running
+        if running is not None:
+            raise RuntimeError(
+                f"a LocalCloud on port {running.port} still runs: a test needs moto alone or "
+                "in-process while its module holds an isolated cloud; give that test a module "
+                "of its own, or scope the cloud fixture to the test"
+            )
+        self.moto_alone = True
+
+
+def _refuse_inside_mock_aws() -> None:
+    if MockAWS._nested_count:
+        raise RuntimeError("a LocalCloud can't start inside mock_aws: both use moto's globals")
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +99,61 @@ def cloud_manager() -> Iterator[CloudManager]:
     manager = CloudManager()
     yield manager
     manager.release_shared()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _moto_has_one_owner(cloud_manager: CloudManager) -> Iterator[None]:
+    """`mock_aws` (a context, a decorator or started by hand) starts only where the module
+    said no cloud may run: beside one, its seams would change what the mock does."""
+    start = MockAWS.start
+
+    def start_alone(mock: MockAWS, reset: bool = True) -> None:
+        if not MockAWS._nested_count and not cloud_manager.moto_alone:
+            raise RuntimeError(
+                "mock_aws needs moto to itself: request the `no_cloud` fixture first (before "
+                "fixtures that set the environment: stopping a cloud restores its variables), "
+                "or call cloud_manager.without_cloud() in a module fixture."
+            )
+        start(mock, reset=reset)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MockAWS, "start", start_alone)
+        yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _moto_alone_is_declared_per_module(cloud_manager: CloudManager) -> None:
+    cloud_manager.moto_alone = False
+
+
+def _environment_without_clouds() -> dict[str, str]:
+    """os.environ as it would be with no LocalCloud running: a running cloud's variables as
+    they were before it started (it puts them back when it stops)."""
+    env = dict(os.environ)
+    env.pop("PYTEST_CURRENT_TEST", None)  # pytest's own, changed for every test
+    running = LocalCloud._running
+    for key, value in (running._saved_env if running is not None else {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _environment_left_as_found() -> Iterator[None]:
+    """Each module leaves the process environment as it found it, whichever cloud it left
+    running: a variable left behind reaches every later module on the worker."""
+    before = _environment_without_clouds()
+    yield
+    after = _environment_without_clouds()
+    changed = sorted(
+        key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
+    )
+    assert not changed, (
+        f"the module changed the environment for good: {changed}. Set variables with "
+        "monkeypatch, undone inside the lifetime of any cloud started meanwhile."
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +166,78 @@ def cloud(cloud_manager: CloudManager) -> LocalCloud:
 def isolated_cloud(
     cloud_manager: CloudManager,
 ) -> Callable[..., AbstractContextManager[LocalCloud]]:
-    """`with isolated_cloud(seams=[...]) as cloud:` — a cloud with only the given seams."""
+    """`with isolated_cloud(seams=[...]) as cloud:` — a cloud with only the given seams.
+
+    The shared cloud stops here, before the test's own fixtures change the environment
+    (stopping a cloud puts back the variables it set)."""
+    cloud_manager.release_shared()
     return cloud_manager.isolated
+
+
+@pytest.fixture
+def no_cloud(cloud_manager: CloudManager) -> None:
+    """For tests of moto alone (its unpatched internals, a seam installed by hand) or
+    in-process (`mock_aws`): no LocalCloud, so no seam, while they run. Request it before
+    fixtures that set the environment (stopping a cloud puts back the variables it set)."""
+    cloud_manager.without_cloud()
 
 
 @pytest.fixture(scope="session")
 def load_event() -> Callable[[str], Any]:
     """`load_event("console/canary.json")`: samples from events/, so tests and samples agree."""
     return lambda relative: json.loads((EVENTS / relative).read_text())
+
+
+SLOW_TIMEOUT = 600  # seconds: a slow test on a loaded machine comes closest to the default
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked `slow` first: started last on a worker, one would keep the run going
+    alone. Otherwise the order is pytest-randomly's (a stable sort keeps it). Their tests
+    get SLOW_TIMEOUT instead of pytest-timeout's default."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
+
+
+class WorkerOrder:
+    """The test files each xdist worker ran, in order (whole files: `--dist loadfile`).
+
+    A test that fails only after some other file ran in its process is replayed by running
+    its worker's files in one process with the same seed: pytest-randomly orders any subset
+    of files as it ordered them all."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, list[str]] = {}
+        self.failed: set[str] = set()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        node = getattr(report, "node", None)  # set by xdist on the controller
+        worker = node.gateway.id if node is not None else "main"
+        files = self.files.setdefault(worker, [])
+        path = report.nodeid.split("::", 1)[0]
+        if path not in files:
+            files.append(path)
+        if report.failed:
+            self.failed.add(worker)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
+        config.pluginmanager.register(WorkerOrder(), "worker-order")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The order's seed last, where a failed run's reader looks (`-q` hides the header)."""
+    if not config.pluginmanager.hasplugin("randomly"):
+        return
+    seed = config.option.randomly_seed
+    write = terminalreporter.write_line
+    write(f"Random order: --randomly-seed={seed} (`make test PYTEST_ARGS=--randomly-seed={seed}`)")
+    order: WorkerOrder = config.pluginmanager.get_plugin("worker-order")
+    for worker in sorted(order.failed - {"main"}):
+        files = " ".join(order.files[worker])
+        replay = f".venv/bin/pytest --randomly-seed={seed} {files}"
+        write(f"{worker} failed; its files in one process: {replay}")

@@ -114,6 +114,7 @@ class LocalCloud:
         self._seams: list[Seam] = []
         self._seam_types = seams  # None: all of them; tests of one seam pass just that one
         self._saved_env: dict[str, str | None] = {}
+        self._saved_execution: bool | None = None  # moto's setting before start()
         # AWS's delays (metric_delay.py, lambda_logs.py); 0 is instant, for fast tests.
         self.metric_delay = max(0.0, float(metric_delay))
         self.log_delay = max(
@@ -133,7 +134,7 @@ class LocalCloud:
         try:
             self._start_server()
             self._set_env()
-            default_user_config["stepfunctions"]["execute_state_machine"] = True
+            self._enable_execution()
             for seam in self._make_seams():
                 seam.install(self)
                 self._seams.append(seam)
@@ -164,6 +165,7 @@ class LocalCloud:
             else:
                 os.environ[key] = value
         self._saved_env = {}
+        self._restore_execution()
         with LocalCloud._guard:
             if LocalCloud._running is self:
                 LocalCloud._running = None
@@ -337,6 +339,17 @@ class LocalCloud:
         for key, value in env.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
+
+    def _enable_execution(self) -> None:
+        # moto's config is process-global: put back what it was, for whatever runs moto next.
+        settings = default_user_config["stepfunctions"]
+        self._saved_execution = bool(settings.get("execute_state_machine", False))
+        settings["execute_state_machine"] = True
+
+    def _restore_execution(self) -> None:
+        if self._saved_execution is not None:
+            default_user_config["stepfunctions"]["execute_state_machine"] = self._saved_execution
+            self._saved_execution = None
 
     def _make_seams(self) -> list[Seam]:
         # Every cloud deploys as CloudFormation does: `rollout local up` and `sam deploy`

@@ -25,8 +25,10 @@ import hashlib
 import io
 import json
 import os
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,9 +212,9 @@ def sam_transform(
     """AWS::Serverless-2016-10-31 → plain CloudFormation, as the CloudFormation service does."""
     if "Transform" not in template:
         return copy.deepcopy(template)
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the translator needs one
     try:
-        return transform(copy.deepcopy(template), dict(parameters or {}), _NoManagedPolicies())
+        with _translator_region():
+            return transform(copy.deepcopy(template), dict(parameters or {}), _NoManagedPolicies())
     except InvalidDocumentException as error:
         causes = "; ".join(cause.message for cause in error.causes)
         raise TemplateError(f"SAM transform failed: {causes}") from error
@@ -220,6 +222,25 @@ def sam_transform(
         # The translator records usage metrics for a dummy publisher and warns when they
         # are garbage-collected unpublished; flushing them keeps stderr quiet.
         MetricsMethodWrapperSingleton.get_instance().publish()
+
+
+_TRANSLATOR_REGION = threading.Lock()
+
+
+@contextmanager
+def _translator_region() -> Iterator[None]:
+    """The translator takes its region (`AWS::Region`, ARN partitions) from the environment
+    and refuses to work without one: us-east-1 then, for this call only. The process's
+    environment is left as it was (a variable set for good would reach everything after)."""
+    with _TRANSLATOR_REGION:
+        if os.environ.get("AWS_DEFAULT_REGION"):
+            yield
+            return
+        os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+        try:
+            yield
+        finally:
+            os.environ.pop("AWS_DEFAULT_REGION", None)
 
 
 def transform_template(

@@ -158,8 +158,11 @@ class Workflow:
 
 
 @pytest.fixture(scope="module")
-def deployed(substituted_asl: Callable[[Callable[[str], str]], str]) -> Iterator[Workflow]:
+def deployed(
+    cloud_manager: Any, substituted_asl: Callable[[Callable[[str], str]], str]
+) -> Iterator[Workflow]:
     """One moto account for the module, with the state machine created once (fast)."""
+    cloud_manager.without_cloud()  # moto in-process: no LocalCloud alongside
     stubs = StubLambdas()
 
     def invoke(

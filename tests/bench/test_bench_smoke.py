@@ -12,7 +12,7 @@ import pytest
 from benchmarks import coldstart, report, transitions
 from benchmarks.__main__ import run_cloud_sections, write
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

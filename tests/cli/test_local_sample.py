@@ -1,14 +1,15 @@
 """`rollout local sample`: the sample function for trying the commands by hand."""
 
+import pytest
+
 from rollout.cli import main
 
 
-def test_sample_creates_orders_v1_behind_live_tagged_for_rollouts(
-    isolated_cloud, monkeypatch, capsys
-):
-    with isolated_cloud(seams=[]) as cloud:
+def test_sample_creates_orders_v1_behind_live_tagged_for_rollouts(isolated_cloud, capsys):
+    # The variables are undone inside the cloud's lifetime: it puts back its own on stop.
+    with isolated_cloud(seams=[]) as cloud, pytest.MonkeyPatch.context() as patch:
         for key, value in cloud.client_env().items():
-            monkeypatch.setenv(key, value)
+            patch.setenv(key, value)
         assert main(["local", "sample", "--tagged"]) == 0
         lam = cloud.client("lambda")
         alias = lam.get_alias(FunctionName="orders", Name="live")

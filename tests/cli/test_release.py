@@ -71,7 +71,7 @@ def test_names_are_valid_execution_names_and_keep_the_version(function, alias, v
 
 
 @pytest.fixture
-def account(monkeypatch) -> Iterator[dict[str, Any]]:
+def account(no_cloud, monkeypatch) -> Iterator[dict[str, Any]]:
     """A function `orders` with version 1 behind `live`, and a state machine."""
     for key in ("ROLLOUT_STATE_MACHINE_ARN", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)

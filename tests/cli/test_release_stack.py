@@ -55,7 +55,7 @@ def _function(name: str, role: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def account(monkeypatch) -> Iterator[dict[str, Any]]:
+def account(no_cloud, monkeypatch) -> Iterator[dict[str, Any]]:
     """Stack `orders-app`: the API and the worker tagged for rollouts, each on version 1
     behind `live`, and an untagged smoke-test function; a state machine."""
     for key in ("ROLLOUT_STATE_MACHINE_ARN", "AWS_ENDPOINT_URL", "AWS_PROFILE"):

@@ -3,7 +3,11 @@ logs signal (the demo's cloud has AWS's metric delay: no metric is readable that
 
 import re
 
+import pytest
+
 from rollout.cli import main
+
+pytestmark = pytest.mark.slow
 
 
 def test_demo_rolls_out_the_healthy_release_and_rolls_back_the_faulty_one(cloud_manager, capsys):

@@ -10,6 +10,7 @@ during the deploy must not change what it deploys.
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -100,9 +101,41 @@ class ReadinessPoller(threading.Thread):
             time.sleep(0.05)
 
 
+READY = "Press Ctrl-C to stop."
+START_DEADLINE = 90.0  # seconds for `rollout local up` to deploy and print its banner
+PORT_ATTEMPTS = 3
+
+
 @contextmanager
 def served_cloud(*args: str, poll_while_starting: bool = False) -> Iterator[dict[str, str]]:
-    port = free_port()
+    # The free port is free when probed; another process (a parallel test worker) may bind
+    # it before `local up` does, which then refuses it: try another one.
+    for _ in range(PORT_ATTEMPTS):
+        env = _user_env(free_port())
+        # stderr is read back if it fails to start or to stop
+        with tempfile.TemporaryFile(mode="w+") as stderr:
+            process = _local_up(env, args, stderr)
+            poller = ReadinessPoller(env) if poll_while_starting else None
+            if poller is not None:
+                poller.start()
+            banner = _banner(process)
+            if poller is not None:
+                poller.join(timeout=30)
+            if "local cloud ready" not in banner:
+                error = _ended(process, stderr)
+                if "is in use" in error:
+                    continue
+                raise AssertionError(f"`rollout local up` did not start:\n{banner}{error}")
+            reads = str(poller.reads_in_progress if poller is not None else 0)
+            try:
+                yield env | {"BANNER": banner, "READS_WHILE_DEPLOYING": reads}
+            finally:
+                _stop(process, stderr)
+            return
+    raise AssertionError(f"no free port in {PORT_ATTEMPTS} attempts")
+
+
+def _user_env(port: int) -> dict[str, str]:
     env = {
         **os.environ,
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
@@ -112,38 +145,60 @@ def served_cloud(*args: str, poll_while_starting: bool = False) -> Iterator[dict
     }
     env.pop("AWS_SESSION_TOKEN", None)
     env.pop("AWS_PROFILE", None)
-    # stderr is read back if it ever fails to stop
-    with tempfile.TemporaryFile(mode="w+") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "rollout.cli", "local", "up", "--port", str(port), *args],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            start_new_session=True,
-            # As a background job or a CI runner starts it: SIGINT ignored on entry. Ctrl-C
-            # must stop it all the same.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-        )
-        poller = ReadinessPoller(env) if poll_while_starting else None
-        if poller is not None:
-            poller.start()
+    return env
+
+
+def _local_up(env: dict[str, str], args: tuple[str, ...], stderr: Any) -> subprocess.Popen[str]:
+    port = env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]
+    return subprocess.Popen(
+        [sys.executable, "-m", "rollout.cli", "local", "up", "--port", port, *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        start_new_session=True,
+        # As a background job or a CI runner starts it: SIGINT ignored on entry. Ctrl-C
+        # must stop it all the same.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+
+
+def _banner(process: subprocess.Popen[str]) -> str:
+    """What the process printed up to its ready line, or up to its exit, within
+    START_DEADLINE (read on a thread: a silent process must not block the test)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
         assert process.stdout is not None
-        banner = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            banner.append(line)
-            if "Press Ctrl-C to stop." in line or process.poll() is not None:
-                break
-        if poller is not None:
-            poller.join(timeout=30)
-        assert "local cloud ready" in "".join(banner), "".join(banner)
-        reads = str(poller.reads_in_progress if poller is not None else 0)
+        for line in process.stdout:
+            lines.put(line)
+            if READY in line:
+                return
+        lines.put(None)  # exited
+
+    threading.Thread(target=read, daemon=True).start()
+    banner: list[str] = []
+    deadline = time.monotonic() + START_DEADLINE
+    while (left := deadline - time.monotonic()) > 0:
         try:
-            yield env | {"BANNER": "".join(banner), "READS_WHILE_DEPLOYING": reads}
-        finally:
-            _stop(process, stderr)
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        banner.append(line)
+        if READY in line:
+            break
+    return "".join(banner)
+
+
+def _ended(process: subprocess.Popen[str], stderr: Any) -> str:
+    """What a process that did not start printed on stderr, once it is gone."""
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
+    stderr.seek(0)
+    return str(stderr.read()[-6000:])
 
 
 def _stop(process: subprocess.Popen[str], stderr: Any) -> None:

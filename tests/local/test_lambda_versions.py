@@ -49,9 +49,11 @@ def numbers(lam: Any, name: str) -> list[str]:
     return [v["Version"] for v in found]
 
 
-# These run before the module's cloud starts: they need moto as it is, unpatched.
+# These need moto as it is, unpatched: no cloud runs while they do (`no_cloud`, and the
+# seam's cloud below is started for each test that uses it).
 
 
+@pytest.mark.usefixtures("no_cloud")
 def test_uninstall_puts_moto_back() -> None:
     seam = LambdaVersions()
     original = vars(LambdaStorage)["del_function"], vars(LambdaStorage)["publish_version"]
@@ -66,6 +68,7 @@ def test_uninstall_puts_moto_back() -> None:
 # -- contract: the moto internals the seam relies on, and the gaps it closes ---------------
 
 
+@pytest.mark.usefixtures("no_cloud")
 def test_contract_with_moto_internals() -> None:
     assert list(inspect.signature(LambdaStorage.del_function).parameters) == [
         "self",
@@ -87,6 +90,7 @@ def test_contract_with_moto_internals() -> None:
     assert {"_functions", "_aliases", "_arns"} <= set(vars(LambdaStorage("us-east-1", "1")))
 
 
+@pytest.mark.usefixtures("no_cloud")
 def test_moto_still_lacks_what_the_seam_adds() -> None:
     assert not any(hasattr(LambdaResponse, name) for name in ADDED)
     assert not set(ROUTES) & set(lambda_urls.url_paths)
@@ -105,10 +109,11 @@ def test_moto_alone_deletes_aliased_versions_and_reuses_numbers(
             lam.get_account_settings()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cloud(
     isolated_cloud: Callable[..., AbstractContextManager[LocalCloud]],
 ) -> Iterator[LocalCloud]:
+    """A cloud with the seam, for one test (a bare cloud starts in milliseconds)."""
     with isolated_cloud(seams=[LambdaVersions]) as started:
         yield started
 

@@ -21,10 +21,11 @@ pytestmark = pytest.mark.cloud
 MINUTE_START = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cloud(
     isolated_cloud: Callable[..., AbstractContextManager[LocalCloud]],
 ) -> Iterator[LocalCloud]:
+    """An empty cloud for each test: `stored` reads every datapoint of the function."""
     with isolated_cloud(seams=[]) as started:
         yield started
 

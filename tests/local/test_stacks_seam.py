@@ -8,9 +8,13 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from moto.cloudformation import models, parsing
 
 from rollout.local.stacks import StackConsistency, creation_lock
+
+# moto's own ResourceMap and Stack, with no cloud's StackConsistency installed over them.
+pytestmark = pytest.mark.usefixtures("no_cloud")
 
 
 class _Slow:

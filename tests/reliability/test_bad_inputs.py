@@ -21,7 +21,7 @@ import pytest
 
 from tests.reliability.rollouts import ALIAS, code_zip, role_arn, sample_function, wait_until
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 FN = "bad-input-orders"
 SPLIT = "bad-input-split"

@@ -24,7 +24,7 @@ from tests.reliability.rollouts import (
     wait_for_state,
 )
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 
 def alarm(cloud: Any, name: str) -> str:

@@ -29,7 +29,7 @@ from rollout.commands.release import function_name, stack_release_name
 from rollout.samples import Traffic
 from tests.local.served import ServedCloud, served_cloud
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 SAM = Path(os.environ.get("SAM_CLI", REPO / ".venv-sam" / "bin" / "sam"))

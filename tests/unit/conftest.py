@@ -31,7 +31,7 @@ def _no_shared_cloud(cloud_manager: Any) -> Iterator[None]:
     boto3 clients are cached for the module (moto intercepts clients made at any time;
     building one costs ~0.1 s) and forgotten after it, so no other test inherits them.
     """
-    cloud_manager.release_shared()
+    cloud_manager.without_cloud()
     clients.reset()
     yield
     clients.reset()
@@ -46,7 +46,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("LOCK_TABLE", TABLE)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "rollout")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "lambda-rollout")  # as template.yaml
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Rollout")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
     yield

@@ -26,7 +26,7 @@ from rollout.view.run import Outcome, Run
 from rollout.view.watch import render
 from tests.cli.test_watch_view import text_of
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 ALIAS = "live"
 HANDLER = """

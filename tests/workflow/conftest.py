@@ -417,26 +417,31 @@ def weights_of(stable: str, target: str, percentages: list[float]) -> list[Posit
     return [(stable, {target: round(p / 100, 6)}) for p in percentages] + [(target, {})]
 
 
-# Session-scoped: the task Lambdas' warm environments and the alias log serve every
-# module. The workflow modules run one after another, so the shared cloud they hold is not
-# released in between (tests/unit releases it only in its own modules).
+# The task Lambdas' warm environments serve every module that shares the cloud: the
+# warmed-up Workflow is built once per start of the shared cloud (another module may have
+# stopped it in between, for an isolated cloud or mock_aws).
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def workflow_cloud(cloud_manager: Any) -> LocalCloud:
     """The shared cloud with the application deployed (tests/conftest.py)."""
     return cloud_manager.shared()  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="session")
-def workflow(workflow_cloud: LocalCloud) -> Workflow:
-    workflow = Workflow(workflow_cloud)
+def _warmed_up(cloud: LocalCloud) -> Workflow:
+    workflow = Workflow(cloud)
     workflow.warm_up()
     return workflow
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def workflow(workflow_cloud: LocalCloud, cloud_manager: Any) -> Workflow:
+    return cloud_manager.attached("workflow", _warmed_up)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
 def alias_log() -> Iterator[AliasLog]:
+    """Installed for the module only: moto's own update_alias is back for the next one."""
     log = AliasLog()
     with pytest.MonkeyPatch.context() as patch:
         log.install(patch)
@@ -455,8 +460,9 @@ def runs(
     A module declares `scenarios(cloud, workflow) -> {name: callable}`; each callable
     sets up its own sample function (and faults), runs its rollout(s) and returns what
     the tests assert on. Rollouts spend most of their time waiting, so a module lasts
-    about as long as its slowest scenario. Modules run one after another: more rollouts
-    at once would need more execution environments (cold starts) than they save.
+    about as long as its slowest scenario. The modules a worker runs come one after
+    another (other workers have clouds of their own): more rollouts at once on one cloud
+    would need more execution environments (cold starts) than they save.
     """
     with concurrently(request.module.scenarios(workflow_cloud, workflow)) as futures:
         yield Runs(futures)

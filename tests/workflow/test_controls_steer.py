@@ -18,14 +18,14 @@ from tests.workflow.operator import Operator
 
 pytestmark = pytest.mark.cloud
 
-LONG = 60  # seconds: a step only a control ends within the test's deadline
+LONG = 240  # seconds: a step only a control ends within the test's deadline
 PAUSED_FOR = 4.0  # seconds a paused rollout is held past its step's end
 GOOD, BAD = {"order": "ok"}, {"order": "bad"}
 Result = tuple[SampleFunction, str, Finished, Operator]
 
 
 def promote(cloud: Any, workflow: Workflow) -> tuple[Result, float]:
-    """promote ends step 1 (60 s) at once; step 2 (1 s) then runs as planned."""
+    """promote ends step 1 (LONG) at once; step 2 (1 s) then runs as planned."""
     function, operator = SampleFunction(cloud, "wf-promote"), Operator(cloud, workflow)
     target = function.publish()
     steps = [{"percentage": 10, "waitSeconds": LONG}, {"percentage": 50, "waitSeconds": 1}]
@@ -186,7 +186,7 @@ def test_promote_ends_the_current_step_now(runs, workflow, alias_log):
         (function.stable, {target: 0.5}),
         (target, {}),
     ]
-    assert took < 30  # not the 60 s of step 1
+    assert took < LONG / 2  # not the whole of step 1 (a loaded machine takes ~35 s)
     (control,) = [p.lastControl for p in run.progress_of("Check health")][-1:]
     assert control is not None and (control.action, control.by) == ("promote", operator.by)
 

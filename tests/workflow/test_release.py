@@ -29,10 +29,13 @@ from tests.workflow.conftest import (
     weights_of,
 )
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 GOOD, BAD = {"order": "ok"}, {"order": "bad"}
 QUICK = {"steps": [{"percentage": 10, "waitSeconds": 1}, {"percentage": 50, "waitSeconds": 1}]}
+# Seconds a rollout holds its lock while another one is started against it: at 8 s, a loaded
+# machine let the holder finish before the other's Prepare ran (nothing was refused).
+HOLD = 30
 STATE_DATA_LIMIT = 256 * 1024  # Step Functions' limit on a state's input or output
 HOOK = "def handler(event, context):\n    return {'passed': True}\n"
 Release = tuple[list[SampleFunction], list[str], Finished]
@@ -117,7 +120,7 @@ def release_then_single(cloud: Any, workflow: Workflow) -> tuple[Release, Finish
     """A single rollout of one of a running release's functions is refused."""
     functions = sample_functions(cloud, "wf-rel-first", 2)
     targets = [function.publish() for function in functions]
-    steps = {"steps": [{"percentage": 10, "waitSeconds": 8}]}
+    steps = {"steps": [{"percentage": 10, "waitSeconds": HOLD}]}
     arn = workflow.start(release_input(functions, targets, strategy=steps))
     deadline_poll("the release's locks", lambda: workflow.lock(functions[1].name))
     another = functions[1].publish()  # (the same version would be "Already rolling out")
@@ -130,7 +133,7 @@ def single_then_release(cloud: Any, workflow: Workflow) -> tuple[Release, Finish
     lock at all (not even the other function's)."""
     functions = sample_functions(cloud, "wf-rel-second", 2)
     targets = [function.publish() for function in functions]
-    steps = {"steps": [{"percentage": 10, "waitSeconds": 8}]}
+    steps = {"steps": [{"percentage": 10, "waitSeconds": HOLD}]}
     single_arn = workflow.start(functions[1].rollout(targets[1], strategy=steps))
     deadline_poll("the single rollout's lock", lambda: workflow.lock(functions[1].name))
     refused = workflow.run(release_input(functions, targets, strategy=QUICK))
