@@ -9,6 +9,8 @@ reads the blocker alarms every `checkIntervalSeconds`, and returns when the wave
   inside a window), it is not paused, and, with `approval.before: each-wave`, it was
   approved. Blocked longer than `blockers.timeoutSeconds`: PipelineBlocked. An approval
   gate unanswered by its deadline: ApprovalTimedOut, or on with `onTimeout: proceed`.
+- A hold that begins (blocked, paused, awaiting approval) returns at once: the history
+  then says why the pipeline waits (`cursor.hold`), and the next task waits on.
 - Bake wave: the wave's bake time runs (promote skips the rest; a pause holds past it);
   blockers are read and shown, and hold the next wave at its gate.
 """
@@ -50,6 +52,7 @@ def hold(
         cursor = _open_gate(cursor)
     if cursor.ready:
         return cursor  # a retried task whose first run ended the hold
+    held_before = type(cursor.hold)
     end = started + timedelta(seconds=seconds)
     next_read = started
     controls.write(
@@ -64,9 +67,17 @@ def hold(
             cursor = _read_blockers(plan, cursor, moment)
             next_read = moment + timedelta(seconds=plan.checkIntervalSeconds)
         cursor = _gate(plan, cursor, moment) if phase == "gate" else _bake(cursor, moment)
-        if cursor.ready or moment >= end:
+        if cursor.ready or moment >= end or _hold_began(held_before, cursor):
             return cursor
         sleep(POLL_SECONDS)
+
+
+def _hold_began(held_before: type, cursor: PipelineCursor) -> bool:
+    """A new hold (blocked, paused, awaiting approval) ends the task at once, so the
+    execution history, and every view that reads it, says why the pipeline waits. It
+    costs a few transitions per wave: a gate is blocked once (it starts when clear), and
+    pauses and approvals are people's."""
+    return cursor.hold is not None and not isinstance(cursor.hold, held_before)
 
 
 def where(plan: PipelinePlan, cursor: PipelineCursor) -> str:
