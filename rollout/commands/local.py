@@ -53,6 +53,19 @@ def register(subparsers: Any) -> None:
         help="seconds before Lambda's log events are readable (default: 2 with a metric "
         "delay, else 0)",
     )
+    up.add_argument(
+        "--regions",
+        metavar="R1,R2",
+        help="deploy the stack in each of these Regions (the first is the home Region; "
+        "default us-east-1): pipelines of waves run across them (README, Waves)",
+    )
+    up.add_argument(
+        "--accounts",
+        metavar="A,B",
+        help="12-digit account IDs, the first 123456789012 (the `testing` credentials act "
+        "there); each other one is a member account with OrganizationAccountAccessRole, "
+        "and the stack is deployed in every account and Region",
+    )
     up.set_defaults(run=run_up)
     sample = actions.add_parser(
         "sample",
@@ -81,12 +94,18 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     if template is not None and not template.is_file():
         console.print(f"[red]no template at {template}[/]: pass --template or run from the repo")
         return Exit.INVALID
-    cloud = LocalCloud(
-        port=args.port,
-        template=template,
-        metric_delay=getattr(args, "metric_delay", 0.0),
-        log_delay=getattr(args, "log_delay", None),
-    )
+    try:
+        cloud = LocalCloud(
+            port=args.port,
+            template=template,
+            metric_delay=getattr(args, "metric_delay", 0.0),
+            log_delay=getattr(args, "log_delay", None),
+            regions=_listed(getattr(args, "regions", None)),
+            accounts=_listed(getattr(args, "accounts", None)),
+        )
+    except ValueError as error:
+        console.print(f"[red]{error}[/]")
+        return Exit.INVALID
     what = "" if template is None else f" and deploying {template.name} as stack 'rollout'"
     try:
         with console.status(f"starting the local cloud on 127.0.0.1:{args.port}{what} …"):
@@ -133,10 +152,23 @@ def run_sample(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def _listed(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
 def _print_ready(console: Console, cloud: LocalCloud) -> None:
     console.print(f"[bold green]local cloud ready[/] at {cloud.endpoint} (region {cloud.region})")
     for key, value in sorted(cloud.stack_outputs.items()):
         console.print(f"  {key:<28} {value}")
+    others = [place for place in cloud.stacks if place != cloud.places[0]]
+    if others:
+        console.print(f"  the stack also in: {', '.join(str(place) for place in others)}")
+        members = cloud.accounts[1:]
+        if members:
+            console.print(
+                f"  member accounts {', '.join(members)}: assume "
+                "arn:aws:iam::ACCOUNT:role/OrganizationAccountAccessRole to act there"
+            )
     console.print("Use it with plain boto3 or the AWS CLI:")
     console.print(f"  export AWS_ENDPOINT_URL={cloud.endpoint} AWS_DEFAULT_REGION={cloud.region}")
     console.print("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")

@@ -24,6 +24,7 @@ from rollout.commands import start
 from rollout.exits import PLAN, Exit, for_refusal, help_text
 
 PREPARE_OUTPUT = "PrepareFunctionName"
+PIPELINE_PREPARE_OUTPUT = "PipelinePrepareFunctionName"  # input with `waves`
 USD_PER_TRANSITION = 0.025 / 1000  # Step Functions Standard, us-east-1
 # States entered once on the success path (docs/workflow.md, "States"):
 BEFORE_STEPS = 3  # Prepare, Roll out?, Pre-traffic check
@@ -51,19 +52,33 @@ def register(subparsers: Any) -> None:
 def run_plan(args: argparse.Namespace) -> int:
     document = start.valid_input(args)  # exit 2 before asking Prepare, with its message
     aws = AwsContext(args.region, args.profile)
-    plan = dry_run(aws, document)
+    waves = "waves" in document
+    plan = dry_run(aws, document, PIPELINE_PREPARE_OUTPUT if waves else PREPARE_OUTPUT)
     if args.json:
         print(json.dumps(plan, indent=2))
+    elif waves:
+        show_pipeline(plan, Console())
     else:
         show(plan, Console())
     return Exit.OK
 
 
-def dry_run(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any]:
-    """Prepare's plan for `document` with dryRun; a refusal is a CliError with Prepare's
-    message (exits.for_refusal: 2 for invalid input)."""
-    prepare = find_stack_output(aws, PREPARE_OUTPUT)
-    payload = {"input": {**document, "dryRun": True}, "executionId": "rollout-plan"}
+# Prepare pipeline reads the execution's account and Region from its ARN.
+PLAN_EXECUTION = "arn:aws:states:{region}:{account}:execution:rollout-plan:rollout-plan"
+
+
+def dry_run(
+    aws: AwsContext, document: dict[str, Any], output: str = PREPARE_OUTPUT
+) -> dict[str, Any]:
+    """Prepare's plan (or Prepare pipeline's, checking every target through its role) for
+    `document` with dryRun; a refusal is a CliError with Prepare's message
+    (exits.for_refusal: 2 for invalid input)."""
+    prepare = find_stack_output(aws, output)
+    execution = "rollout-plan"
+    if output == PIPELINE_PREPARE_OUTPUT:
+        account = prepare.split(":")[4] if prepare.startswith("arn:") else _account(aws)
+        execution = PLAN_EXECUTION.format(region=aws.region, account=account)
+    payload = {"input": {**document, "dryRun": True}, "executionId": execution}
     with aws_errors(f"invoking {prepare}"):
         reply = aws.client("lambda").invoke(FunctionName=prepare, Payload=json.dumps(payload))
     body = json.loads(reply["Payload"].read() or b"null")
@@ -176,3 +191,44 @@ def _seconds(seconds: int) -> str:
     if seconds < 7200:
         return f"{seconds / 60:g} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _account(aws: AwsContext) -> str:
+    with aws_errors("asking STS who you are"):
+        return str(aws.client("sts").get_caller_identity()["Account"])
+
+
+def show_pipeline(plan: dict[str, Any], console: Console) -> None:
+    """A pipeline's plan: each wave's targets and what each one moves, blockers, gates."""
+    waves = plan["waves"]
+    console.print(
+        f"[bold]pipeline[/] of {len(waves)} waves, onFailure {plan['onFailure']}; every "
+        "target checked through its role (stack, a dry run of its rollout, no lock held)"
+    )
+    for number, wave in enumerate(waves, start=1):
+        console.print(f"wave {wave['name']} ({number}/{len(waves)}), bake {wave['bakeSeconds']} s")
+        for target in wave["targets"]:
+            moved = ", ".join(
+                f"{m['functionName']}:{m['alias']} {m['stableVersion']} → {m['targetVersion']}"
+                for m in target["functions"]
+            )
+            how = "nested execution" if target["sameRegion"] else "started by the pipeline"
+            console.print(
+                f"  {target['region']} in {target['account']}: {moved or 'nothing to move'} ({how})"
+            )
+    blockers = plan["blockers"]
+    alarms = ", ".join(a["alarmName"] for a in blockers["alarms"]) or "none"
+    windows = len(blockers["windows"])
+    console.print(
+        f"blockers: alarms {alarms}; {windows} window(s); give up after "
+        f"{_seconds(int(blockers['timeoutSeconds']))} blocked"
+    )
+    approval = plan.get("approval")
+    console.print(
+        f"approval before each wave: up to {_seconds(int(approval['timeoutSeconds']))}, then "
+        f"{approval['onTimeout']}"
+        if approval
+        else "approval: none"
+    )
+    console.print(f"history: at most {plan['historyEvents']} events (Step Functions keeps 25,000)")
+    console.print("nothing was changed and no lock was taken")

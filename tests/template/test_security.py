@@ -170,6 +170,7 @@ def test_target_function_actions_are_scoped_to_the_opted_in_pattern(resources: J
         if name in ("RolloutOperatorPolicy", "TargetRole") and statement["Resource"] in (
             {"Fn::GetAtt": ["PrepareFunction", "Arn"]},  # `rollout plan`, Prepare pipeline
             {"Fn::GetAtt": ["PipelineControlFunction", "Arn"]},  # a pipeline's controls
+            {"Fn::GetAtt": ["PipelinePrepareFunction", "Arn"]},  # `rollout plan` of waves
         ):
             assert statement["Action"] == "lambda:InvokeFunction", statement
             continue
