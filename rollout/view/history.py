@@ -247,6 +247,7 @@ def _outcome(run: Run) -> Outcome:
                 "noop": Outcome.NOOP,
                 "duplicate": Outcome.DUPLICATE,
                 "dryRun": Outcome.DRY_RUN,
+                "pipeline": Outcome.PIPELINE,
             }
             return quiet.get(str(run.action), Outcome.SUCCEEDED)
     if final == State.REQUEST_REJECTED or run.error in REJECTIONS:

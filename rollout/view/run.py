@@ -38,6 +38,7 @@ class Outcome(StrEnum):
     NOOP = "noop"
     DUPLICATE = "duplicate"  # another execution was already rolling this version out
     DRY_RUN = "dry run"  # input dryRun: planned against the account, nothing touched
+    PIPELINE = "pipeline"  # input with waves: handed to the pipeline state machine
     ROLLED_BACK = "rolled back"
     REJECTED = "rejected"
     FAILED = "failed"
@@ -56,6 +57,7 @@ class Outcome(StrEnum):
             Outcome.NOOP,
             Outcome.DUPLICATE,
             Outcome.DRY_RUN,
+            Outcome.PIPELINE,
         )
 
 
@@ -361,7 +363,7 @@ class Run:
         if self.outcome is Outcome.DRY_RUN:
             where = f"{self.function}:{self.alias}"
             return f"dry run: version {self.target_version} planned on {where}; nothing touched"
-        if self.outcome in (Outcome.SKIPPED, Outcome.NOOP, Outcome.DUPLICATE):
+        if self.outcome in (Outcome.SKIPPED, Outcome.NOOP, Outcome.DUPLICATE, Outcome.PIPELINE):
             return (self.plan.reason if self.plan else None) or self.outcome.value
         if self.outcome is Outcome.RUNNING:
             if self.held:

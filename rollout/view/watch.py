@@ -34,6 +34,7 @@ ICONS: dict[Outcome, tuple[str, str]] = {
     Outcome.NOOP: ("✔ Already live", "green"),
     Outcome.DUPLICATE: ("✔ Already rolling out", "green"),
     Outcome.DRY_RUN: ("✔ Dry run", "green"),
+    Outcome.PIPELINE: ("→ Pipeline", "green"),
     Outcome.ROLLED_BACK: ("✖ Rolled back", "red"),
     Outcome.REJECTED: ("✖ Rejected", "red"),
     Outcome.FAILED: ("✖ Failed", "red"),
