@@ -14,17 +14,15 @@ from rich.text import Text
 
 from rollout.aws import (
     AwsContext,
-    CliError,
     add_aws_arguments,
     aws_errors,
-    find_stack_output,
     find_state_machine,
     reports_errors,
 )
 from rollout.exits import Exit
 from rollout.view.fetch import fetch_history
 from rollout.view.history import build_run
-from rollout.view.pipeline import fetch_pipeline, lines
+from rollout.view.pipeline import fetch_pipeline, handed_over, lines
 from rollout.view.release import FunctionRow, function_rows
 from rollout.view.run import Outcome, Run, short_function_name
 from rollout.view.watch import VERDICTS, row_weight, status_label
@@ -68,28 +66,24 @@ def run_status(args: argparse.Namespace) -> int:
         console.print(f"no rollouts{which} yet on {machine}{hint}", highlight=False)
         return Exit.OK
     console.print(status_table(runs, datetime.now(UTC), console.width))
-    _pipelines(aws, console, args.limit)
+    _pipelines(aws, console, runs)
     return Exit.OK
 
 
-PIPELINE_OUTPUT = "PipelineStateMachineArn"
-
-
-def _pipelines(aws: AwsContext, console: Console, limit: int) -> None:
-    """Recent pipelines of waves (README, Waves): each as its waves and targets, their
-    outcomes and where each one's own rollout is (rollout.view.pipeline)."""
-    try:
-        machine = find_stack_output(aws, PIPELINE_OUTPUT)
-    except CliError:
-        return  # a stack without pipelines
-    sfn = aws.client("stepfunctions")
-    with aws_errors(f"listing pipelines of {machine}"):
-        found = sfn.list_executions(stateMachineArn=machine, maxResults=limit)["executions"]
-        pipelines = [fetch_pipeline(sfn, e["executionArn"]) for e in found]
-    if not pipelines:
+def _pipelines(aws: AwsContext, console: Console, runs: list[Run]) -> None:
+    """The pipelines of waves the rollouts shown handed over (README, Waves): each as its
+    waves and targets, their outcomes and where each one's own rollout is."""
+    handed = [run for run in runs if run.outcome is Outcome.PIPELINE]
+    if not handed:
         return
+    sfn = aws.client("stepfunctions")
     console.print("\nPipelines (rollout watch PIPELINE for one):", highlight=False)
-    for run in pipelines:
+    for rollout in handed:
+        with aws_errors(f"reading the pipeline of {rollout.execution_arn}"):
+            arn = handed_over(sfn, rollout.execution_arn)
+            if arn is None:
+                continue
+            run = fetch_pipeline(sfn, arn)
         name = run.arn.rsplit(":", 1)[-1]
         console.print(Text(f"{name}  {run.status}  {run.arn}"), highlight=False, soft_wrap=True)
         for line in lines(run)[1:]:
