@@ -26,8 +26,9 @@ from benchmarks import (
 )
 from benchmarks.pricing import USD_PER_TRANSITION
 from benchmarks.targets import Fleet
-from rollout.local.cloud import LocalCloud
+from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
 from rollout.local.package import load_template
+from rollout.local.quotas import use as quota_use
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -65,7 +66,10 @@ def machine() -> dict[str, Any]:
 def run_cloud_sections(cloud: LocalCloud, quick: bool) -> dict[str, Any]:
     """Every section that needs the local cloud, on an already started one."""
     arn = cloud.stack_outputs["RolloutStateMachineArn"]
-    clients = {s: cloud.client(s, max_pool_connections=64) for s in SERVICES}
+    # set-up and observation under AWS's quotas, retried as a careful script retries them
+    clients = {
+        s: cloud.client(s, max_pool_connections=64, retries=PATIENT_RETRIES) for s in SERVICES
+    }
     fleet = Fleet(cloud, prefix=f"bench{int(time.time()) % 100000}")
     cases = strategies.cases(step_seconds=2, linear_scale=0.1)
     if quick:  # only the 10-step plan, with no waits (one check per step all the same)
@@ -91,6 +95,8 @@ def run_cloud_sections(cloud: LocalCloud, quick: bool) -> dict[str, Any]:
         ),
         "scale": scale.run(clients, fleet, arn, [2] if quick else [1, 10, 50]),
         "releases": releases.run(clients["stepfunctions"], fleet, arn, 1 if quick else 3),
+        # measured under AWS's API rate quotas (LocalCloud's default): what was throttled
+        "quotas": {"enforced": cloud.quotas.enforced, "use": quota_use(cloud.quotas.stats())},
     }
 
 

@@ -85,6 +85,7 @@ def markdown(results: dict[str, Any]) -> str:
         "the latest run's raw figures are in `benchmarks/results/latest.json`.",
         "",
         _machine(results["machine"]),
+        _quotas(results.get("quotas")),
         _targets_table(results),
         _strategies(results),
         _extrapolation(results["extrapolation"]),
@@ -98,6 +99,11 @@ def markdown(results: dict[str, Any]) -> str:
         "## Prices\n\n" + SOURCES + "\n",
     ]
     return "\n".join(parts)
+
+
+def _quotas(quotas: dict[str, Any] | None) -> str:
+    """Under which API rate quotas the figures were measured (older results: not said)."""
+    return "" if quotas is None else f"{quotas['use']} (rollout/local/quota_table.py).\n"
 
 
 def _machine(machine: dict[str, Any]) -> str:

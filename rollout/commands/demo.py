@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     # imported here: the cloud's seams import moto's backends, seconds every other command
     # would pay at start-up
     from rollout.local.cloud import LocalCloud
+    from rollout.local.quotas import use as quota_line
 
     console = Console()
     started = time.monotonic()
@@ -81,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         tags = demo.rollout_tags(args.time_scale, args.check_interval)
         outcomes = _story(console, cloud, args.rate, tags)
         cleaned = demo.clean_up_versions(cloud, KEEP)
+        quota_use = quota_line(cloud.quotas.stats())
     finally:
         with console.status("stopping the console and the local cloud …"):
             if web is not None:
@@ -88,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             cloud.stop()
     console.print(_summary(outcomes, time.monotonic() - started))
     _show_clean_up(console, cleaned)
+    console.print(quota_use, soft_wrap=True)
     return Exit.OK if _as_expected(outcomes) else Exit.FAILED
 
 
@@ -132,6 +135,11 @@ def _story(
         f"AWS's delays: Lambda metrics readable {cloud.metric_delay:g} s after their minute "
         f"ends, logs {cloud.log_delay:g} s after each invocation"
     )
+    if cloud.quotas.enforced:
+        console.print(
+            "AWS's API rate quotas enforced per account and Region, each throttled call "
+            "answered with the service's own error (rollout/local/quota_table.py)"
+        )
     stable = demo.create_sample_function(clients["lambda"], clients["iam"], tags)
     listed = ", ".join(f"{key}={value}" for key, value in tags.items())
     console.print(

@@ -18,9 +18,17 @@ from rich.console import Console
 from rollout import demo
 from rollout.aws import AwsContext, CliError, aws_errors, reports_errors
 from rollout.exits import Exit
+from rollout.local.quota_table import ENFORCED_BY_DEFAULT
 
 if TYPE_CHECKING:
     from rollout.local.cloud import LocalCloud
+
+
+KINDER_THAN_AWS = (
+    "[yellow]warning:[/] quotas off: this cloud answers every call at any rate, kinder than "
+    "AWS, which throttles each API per account and Region (rollout/local/quota_table.py); "
+    "code that passes here can be throttled on a real account"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -66,6 +74,13 @@ def register(subparsers: Any) -> None:
         "there); each other one is a member account with OrganizationAccountAccessRole, "
         "and the stack is deployed in every account and Region",
     )
+    up.add_argument(
+        "--quotas",
+        choices=("on", "off"),
+        default="on" if ENFORCED_BY_DEFAULT else "off",
+        help="AWS's API rate quotas per account and Region, answered with each service's own "
+        "throttling error (default: %(default)s); off is kinder than AWS, for experiments",
+    )
     up.set_defaults(run=run_up)
     sample = actions.add_parser(
         "sample",
@@ -100,12 +115,15 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
             template=template,
             metric_delay=getattr(args, "metric_delay", 0.0),
             log_delay=getattr(args, "log_delay", None),
+            quotas=_quotas_on(args),
             regions=_listed(getattr(args, "regions", None)),
             accounts=_listed(getattr(args, "accounts", None)),
         )
     except ValueError as error:
         console.print(f"[red]{error}[/]")
         return Exit.INVALID
+    if not cloud.quotas.enforced:
+        console.print(KINDER_THAN_AWS)
     what = "" if template is None else f" and deploying {template.name} as stack 'rollout'"
     try:
         with console.status(f"starting the local cloud on 127.0.0.1:{args.port}{what} …"):
@@ -121,6 +139,12 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
         with console.status("stopping …"):
             cloud.stop()
     return Exit.OK
+
+
+def _quotas_on(args: argparse.Namespace) -> bool:
+    """`--quotas on|off`; a Namespace built without it (tests) takes the cloud's default."""
+    choice = getattr(args, "quotas", None)
+    return ENFORCED_BY_DEFAULT if choice is None else choice == "on"
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -158,6 +182,8 @@ def _listed(text: str | None) -> list[str] | None:
 
 def _print_ready(console: Console, cloud: LocalCloud) -> None:
     console.print(f"[bold green]local cloud ready[/] at {cloud.endpoint} (region {cloud.region})")
+    quotas = "enforced" if cloud.quotas.enforced else "off (counted only)"
+    console.print(f"  AWS's API rate quotas: {quotas}; counters at {cloud.quotas_url}")
     for key, value in sorted(cloud.stack_outputs.items()):
         console.print(f"  {key:<28} {value}")
     others = [place for place in cloud.stacks if place != cloud.places[0]]

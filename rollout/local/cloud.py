@@ -27,7 +27,6 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from moto.core.config import default_user_config
 from moto.moto_api._internal import moto_api_backend
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from rollout.local.accounts import (
     HOME_ACCOUNT,
@@ -45,14 +44,16 @@ from rollout.local.execution_roles import ExecutionRoles
 from rollout.local.faults import FaultInjection
 from rollout.local.lambda_logs import LambdaLogs
 from rollout.local.lambda_runtime import LambdaRuntime
-from rollout.local.lambda_versions import LambdaVersions
+from rollout.local.lambda_versions import ACCOUNT_LIMIT, LambdaVersions
 from rollout.local.log_subscriptions import LogSubscriptions
 from rollout.local.metric_delay import LOG_DELAY_SECONDS
+from rollout.local.moto_server import MotoServer
 from rollout.local.nested_executions import NestedExecutions
 from rollout.local.package import ARTIFACT_BUCKET, load_template
+from rollout.local.quota_table import ENFORCED_BY_DEFAULT
+from rollout.local.quotas import STATS_PATH, QuotaMiddleware, Quotas
 from rollout.local.s3_policies import BucketPolicyConditions
 from rollout.local.seam import Seam
-from rollout.local.serving import quiet_disconnects
 from rollout.local.stacks import StackConsistency
 from rollout.local.stepfunctions import StepFunctionsEvents
 from rollout.local.sts_trust import AssumeRoleTrust
@@ -67,6 +68,12 @@ PIPELINE_ACCOUNT_PARAMETER = "PipelineAccountId"
 STACK_NAME = "rollout"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
+
+# The one retry preset for test helpers and benchmarks that set up or poll in bulk under
+# AWS's API quotas (quotas.py), as a careful script would: standard mode, whose throttling
+# backoff waits up to 2**i s (at most 20 s) before attempt i + 1, for ten attempts instead
+# of the SDK's three. `cloud.client(service, retries=PATIENT_RETRIES)`.
+PATIENT_RETRIES = {"mode": "standard", "total_max_attempts": 10}
 
 # Credentials the local cloud accepts; never real ones.
 LOCAL_ENV = {
@@ -96,6 +103,7 @@ class LocalCloud:
         log_delay: float | None = None,
         regions: list[str] | None = None,
         accounts: list[str] | None = None,
+        quotas: bool = ENFORCED_BY_DEFAULT,
     ) -> None:
         self.requested_port = port
         # The home place (first account, first Region) is where clients act by default;
@@ -110,7 +118,9 @@ class LocalCloud:
         self.stack_outputs: dict[str, str] = {}  # the home stack's
         self.stacks: dict[AccountRegion, dict[str, str]] = {}  # every place's stack outputs
         self._member_credentials: dict[str, dict[str, str]] = {}
-        self._server: ThreadedMotoServer | None = None
+        self._server: MotoServer | None = None
+        # AWS's per-account, per-Region API rate quotas; counted even when not enforced
+        self.quotas = Quotas(enforced=quotas)
         self._seams: list[Seam] = []
         self._seam_types = seams  # None: all of them; tests of one seam pass just that one
         self._saved_env: dict[str, str | None] = {}
@@ -186,6 +196,11 @@ class LocalCloud:
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def quotas_url(self) -> str:
+        """GET it for the quota counters (quotas.py), as `self.quotas.stats()` returns them."""
+        return f"{self.endpoint}{STATS_PATH}"
 
     @property
     def faults(self) -> FaultInjection:
@@ -294,19 +309,19 @@ class LocalCloud:
         return f"{ARTIFACT_BUCKET}-{place.account_id}-{place.region}"
 
     def _start_server(self) -> None:
-        # moto's server thread dies silently on a busy port and start() would wait forever.
+        # A busy port is refused by name, not as the bare OSError the bind would raise.
         if self.requested_port:
             _ensure_port_free(self.requested_port)
-        self._server = ThreadedMotoServer(
-            ip_address="127.0.0.1", port=self.requested_port, verbose=False
+        self._server = MotoServer(
+            "127.0.0.1", self.requested_port, lambda moto: QuotaMiddleware(moto, self.quotas)
         )
         self._server.start()
-        quiet_disconnects(self._server._server)  # type: ignore[arg-type]
 
     def _abort_running_executions(self) -> None:
         """Executions run on moto threads; stop them before the seams they call go away.
         Best effort and bounded: stopping must never hang or leave the cloud half-stopped
         (moto's StopExecution waits for the execution's state lock)."""
+        # ListExecutions refills 5 a second: a throttled call is retried, a few times
         for place in self.places:
             try:
                 sfn = self.client(
@@ -315,6 +330,7 @@ class LocalCloud:
                     account=place.account_id,
                     connect_timeout=2,
                     read_timeout=5,
+                    retries={"mode": "standard", "max_attempts": 4},
                 )
                 machines = sfn.list_state_machines()["stateMachines"]
                 running = [
@@ -335,7 +351,14 @@ class LocalCloud:
 
     def _set_env(self) -> None:
         # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
-        env = {"MOTO_PORT": str(self.port), "AWS_DEFAULT_REGION": self.region, **LOCAL_ENV}
+        env = {
+            "MOTO_PORT": str(self.port),
+            "AWS_DEFAULT_REGION": self.region,
+            # PutFunctionConcurrency keeps 100 of the account's concurrency unreserved, as
+            # Lambda does (lambda_versions.py: what GetAccountSettings reports)
+            "MOTO_LAMBDA_CONCURRENCY_QUOTA": str(ACCOUNT_LIMIT["ConcurrentExecutions"]),
+            **LOCAL_ENV,
+        }
         for key, value in env.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value

@@ -11,7 +11,15 @@ tests/local/test_lambda_versions.py):
   reusing a number. Lambda never reuses a function's version numbers.
 - `GetAccountSettings` is not implemented. Here it reports `TotalCodeSize` (every
   function's `$LATEST` and versions, and every layer version) and `FunctionCount` from
-  what is stored, with Lambda's default limits.
+  what is stored, with Lambda's default limits (`ACCOUNT_LIMIT`), and
+  `UnreservedConcurrentExecutions` as Lambda computes it: "the maximum number of
+  simultaneous function executions, minus the capacity that's reserved for individual
+  functions with PutFunctionConcurrency" (AccountLimit, Lambda API Reference). What
+  enforces them: `ConcurrentExecutions` bounds the reservations (the cloud sets moto's
+  `MOTO_LAMBDA_CONCURRENCY_QUOTA`, so PutFunctionConcurrency refuses one that leaves fewer
+  than 100 unreserved, as Lambda does) and the runtime seam throttles a function at its
+  reserved concurrency. Not enforced: the unreserved pool at invoke time (this cloud runs
+  far fewer execution environments than 1,000) and the code sizes.
 - Provisioned concurrency configs (Put/Get/List/Delete) are not implemented. Here they
   are stored and reported READY at once; a version's config goes with the version.
 
@@ -20,7 +28,9 @@ moto internals used (checked by tests/local/test_lambda_versions.py):
 `LambdaStorage.publish_version(self, name_or_arn, description="")` (its body is
 replaced: the same steps with Lambda's numbering), `LambdaStorage._functions`,
 `._aliases`, `._arns`, `.split_function_arn`, `.get_function_by_name_or_arn_*`,
-`LambdaBackend._lambdas`, `._layers._layers`, `LambdaAlias.function_version` and
+`LambdaBackend._lambdas`, `._layers._layers`, `.list_functions()`,
+`LambdaFunction.reserved_concurrency`, `MOTO_LAMBDA_CONCURRENCY_QUOTA` (read by
+`LambdaBackend.put_function_concurrency`; cloud.py sets it), `LambdaAlias.function_version` and
 `.routing_config`, `moto.awslambda.urls.url_paths` (two routes added) and
 `LambdaResponse` (five methods added, which moto does not have).
 """
@@ -52,7 +62,6 @@ ACCOUNT_LIMIT = {
     "CodeSizeUnzipped": 262144000,
     "CodeSizeZipped": 52428800,
     "ConcurrentExecutions": 1000,
-    "UnreservedConcurrentExecutions": 1000,
 }
 ROUTES = {
     r"{0}/(?P<api_version>[^/]+)/account-settings/?$": LambdaResponse.dispatch,
@@ -172,6 +181,12 @@ def total_code_size(backend: LambdaBackend) -> tuple[int, int]:
     return size, count
 
 
+def unreserved_concurrency(backend: LambdaBackend) -> int:
+    """The account's concurrency less every function's reserved concurrency."""
+    reserved = sum(int(f.reserved_concurrency or 0) for f in backend.list_functions())
+    return ACCOUNT_LIMIT["ConcurrentExecutions"] - reserved
+
+
 class LambdaVersions:
     """The seam: `LocalCloud(seams=[LambdaVersions])`; also usable under `mock_aws`
     (`install(None)`), so unit tests of the clean-up rules see Lambda's behaviour."""
@@ -226,7 +241,10 @@ class LambdaVersions:
     def _get_account_settings(self, response: LambdaResponse) -> Any:
         size, count = total_code_size(response.backend)
         body = {
-            "AccountLimit": ACCOUNT_LIMIT,
+            "AccountLimit": {
+                **ACCOUNT_LIMIT,
+                "UnreservedConcurrentExecutions": unreserved_concurrency(response.backend),
+            },
             "AccountUsage": {"TotalCodeSize": size, "FunctionCount": count},
         }
         return 200, {}, json.dumps(body)

@@ -69,6 +69,12 @@ def test_scale_runs_the_concurrent_rollouts(results):
     assert level["maxWallSeconds"] >= level["medianWallSeconds"] > 3
 
 
+def test_the_benchmarks_ran_under_aws_api_rate_quotas(results, tmp_path):
+    assert results["quotas"]["enforced"] is True
+    assert results["quotas"]["use"].startswith("AWS's API rate quotas enforced: ")
+    assert results["quotas"]["use"] in write(results, tmp_path, None).read_text()
+
+
 def test_transition_model_matches_the_asl():
     states = transitions.load_states()
 

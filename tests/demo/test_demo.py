@@ -18,6 +18,8 @@ def test_demo_rolls_out_the_healthy_release_and_rolls_back_the_faulty_one(cloud_
     assert "✔ Succeeded: version 2 is live on orders:live" in out
     assert re.search(r"✖ Rolled back: HealthCheckFailed: Rolled back orders:live to version 2", out)
     assert "AWS's delays: Lambda metrics readable 60 s after their minute ends" in out
+    assert "AWS's API rate quotas enforced per account and Region" in out
+    assert re.search(r"AWS's API rate quotas enforced: [1-9]\d* API calls, \d+ throttled", out)
     console = r"Console \(live while the demo runs\): http://127\.0\.0\.1:\d+/\?token=\S{43}"
     assert re.search(console, out), out
     caught = re.search(r"Caught by the (.+?): version 3 failed (\d+)/(\d+) invocations", out)

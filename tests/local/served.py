@@ -39,13 +39,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def client(env: dict[str, str], service: str) -> Any:
+def client(env: dict[str, str], service: str, **config: Any) -> Any:
     session = boto3.Session(
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=env["AWS_DEFAULT_REGION"],
     )
-    return session.client(service, endpoint_url=env["AWS_ENDPOINT_URL"])
+    return session.client(
+        service, endpoint_url=env["AWS_ENDPOINT_URL"], config=Config(**config) if config else None
+    )
 
 
 def aws(env: dict[str, str], *args: str) -> str:
@@ -66,8 +68,9 @@ class ServedCloud:
         self.env = env
         self.stack_outputs = stack_outputs(client(env, "cloudformation"), self.stack_name)
 
-    def client(self, service: str) -> Any:
-        return client(self.env, service)
+    def client(self, service: str, **config: Any) -> Any:
+        """As `LocalCloud.client`: `config` is botocore Config's keywords."""
+        return client(self.env, service, **config)
 
 
 class ReadinessPoller(threading.Thread):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from moto.awslambda import urls as lambda_urls
-from moto.awslambda.models import LambdaAlias, LambdaStorage
+from moto.awslambda.models import LambdaAlias, LambdaBackend, LambdaStorage
 from moto.awslambda.responses import LambdaResponse
 
 from rollout.local.cloud import LocalCloud
@@ -170,6 +170,29 @@ def test_account_settings_count_what_is_stored(cloud: LocalCloud) -> None:
     lam.delete_function(FunctionName="counted", Qualifier="1")
     shrunk = lam.get_account_settings()["AccountUsage"]
     assert shrunk["TotalCodeSize"] == grown["TotalCodeSize"] - size
+
+
+def test_account_settings_report_the_concurrency_reservations_leave(cloud: LocalCloud) -> None:
+    """UnreservedConcurrentExecutions is what reservations leave of ConcurrentExecutions, and
+    a reservation that would leave fewer than 100 is refused, as Lambda refuses it."""
+    lam = make_function(cloud, "reserving", 0)
+    limit = lam.get_account_settings()["AccountLimit"]
+    assert limit["ConcurrentExecutions"] == limit["UnreservedConcurrentExecutions"] == 1000
+    lam.put_function_concurrency(FunctionName="reserving", ReservedConcurrentExecutions=300)
+    limit = lam.get_account_settings()["AccountLimit"]
+    assert limit["UnreservedConcurrentExecutions"] == 700
+    with pytest.raises(ClientError) as refused:
+        lam.put_function_concurrency(FunctionName="reserving", ReservedConcurrentExecutions=901)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    lam.delete_function_concurrency(FunctionName="reserving")
+    limit = lam.get_account_settings()["AccountLimit"]
+    assert limit["UnreservedConcurrentExecutions"] == 1000
+
+
+def test_moto_still_caps_reservations_by_the_quota_the_cloud_sets() -> None:
+    source = inspect.getsource(LambdaBackend.put_function_concurrency)
+    assert 'os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA")' in source
+    assert "available < 100" in source
 
 
 def test_provisioned_concurrency_configs(cloud: LocalCloud) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rollout import samples
+from rollout.local.cloud import PATIENT_RETRIES
 from rollout.samples import lambda_role
 
 ALIAS = "live"
@@ -27,8 +28,10 @@ def role_arn(cloud: Any) -> str:
 
 
 def sample_function(cloud: Any, name: str) -> tuple[str, str]:
-    """`name` with version 1 live behind `live` and version 2 published; returns (1, 2)."""
-    lam = cloud.client("lambda")
+    """`name` with version 1 live behind `live` and version 2 published; returns (1, 2).
+    Tests create many at once, on Lambda's one control-plane quota (15 requests a second):
+    throttled calls are retried as a careful script retries them."""
+    lam = cloud.client("lambda", retries=PATIENT_RETRIES)
     lam.create_function(
         FunctionName=name,
         Runtime="python3.12",

@@ -20,6 +20,7 @@ import pytest
 from rollout import samples
 from rollout.cli import main
 from rollout.commands.status import recent_runs
+from rollout.local.cloud import PATIENT_RETRIES
 from rollout.view.fetch import fetch_run
 from rollout.view.release import Verdict, function_rows
 from rollout.view.run import Outcome, Run
@@ -29,6 +30,7 @@ from tests.cli.test_watch_view import text_of
 pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 ALIAS = "live"
+ALIAS_READ_EVERY = 0.5  # seconds
 HANDLER = """
 def handler(event, context):
     if {faulty} and isinstance(event, dict) and event.get("order") == "bad":
@@ -87,12 +89,17 @@ def release_input(release: str, versions: dict[str, str]) -> dict[str, Any]:
 
 def bad_orders_from_step_2(lam: Any, function: str) -> Any:
     """Payloads for `function`: good ones until its alias reaches 50 %, then bad ones, so
-    the faulty version fails at step 2 and not before."""
+    the faulty version fails at step 2 and not before. The alias is read at most every
+    ALIAS_READ_EVERY seconds, not per request (20 a second, more than Lambda's whole
+    control-plane quota of 15 a second)."""
+    read: list[float] = []  # [when, weight] of the last read
 
     def payload() -> dict[str, str]:
-        routing = lam.get_alias(FunctionName=function, Name=ALIAS).get("RoutingConfig") or {}
-        weight = max((routing.get("AdditionalVersionWeights") or {}).values(), default=0.0)
-        return {"order": "bad" if weight >= 0.5 else "good"}
+        if not read or time.monotonic() - read[0] >= ALIAS_READ_EVERY:
+            found = lam.get_alias(FunctionName=function, Name=ALIAS).get("RoutingConfig") or {}
+            weights = (found.get("AdditionalVersionWeights") or {}).values()
+            read[:] = [time.monotonic(), max(weights, default=0.0)]
+        return {"order": "bad" if read[1] >= 0.5 else "good"}
 
     return payload
 
@@ -110,7 +117,10 @@ def env(cloud: Any) -> Iterator[None]:
 def releases(cloud: Any, env: None) -> dict[str, str]:
     """Execution ARNs: "good" (every function healthy), "bad" (its worker fails at step 2)
     and "pre" (its worker fails its pre-traffic check)."""
-    lam, sfn = cloud.client("lambda"), cloud.client("stepfunctions")
+    # nine functions created and published at once, on Lambda's control-plane quota (15 a
+    # second): retried with standard mode's backoff for longer than the default 3 attempts
+    lam = cloud.client("lambda", retries=PATIENT_RETRIES)
+    sfn = cloud.client("stepfunctions")
     role = samples.lambda_role(cloud.client("iam"), "release-view")
     versions = {
         name: function_with_new_version(lam, role, name, faulty=name in FAULTY)

@@ -35,7 +35,7 @@ from rollout_core.errors import read_cause
 from rollout_core.models import CheckResult, Plan, Progress
 from rollout_core.results import FinalizeSummary, RollbackRecord
 
-from rollout.local.cloud import LocalCloud
+from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
 from rollout.samples import Traffic, code_zip, lambda_role
 
 ALIAS = "live"
@@ -43,6 +43,20 @@ STAGGER = 0.3  # seconds between the starts of two scenarios
 RUN_DEADLINE = 90.0  # seconds an execution may take before the test gives up on it
 RESULT_DEADLINE = 240.0  # seconds a test waits for its scenario (set-up and runs included)
 POLL = 0.2
+# Set-up creates and publishes many versions, beside running rollouts, on Lambda's one
+# control-plane quota (15 requests a second per account and Region), and the scenarios of a
+# module poll at once: throttled calls are retried as a careful user's script retries them,
+# with standard mode's backoff, for longer than the default 3 attempts.
+PATIENT = {"retries": PATIENT_RETRIES}
+# A payload function runs for every request (10 a second), and a test waiting for an alias
+# to change polls it: each reads the alias at most this often, as a careful user would.
+# GetAlias is on that same control-plane quota, which the workflow's own Shift traffic and
+# Roll back need: read per request, or every POLL, it alone would take most of it.
+ALIAS_READ_EVERY = 0.5
+# A module's scenarios wait for their executions at once: each asks every half second, so
+# together they stay within DescribeExecution's refill (15 a second per account and Region)
+# and ListExecutions' (5 a second).
+EXECUTION_POLL = 0.5
 ROLE_NAME = "workflow-tests-function"
 HANDLER = '''\
 import os
@@ -77,14 +91,17 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def deadline_poll(what: str, check: Callable[[], Any], timeout: float = RUN_DEADLINE) -> Any:
-    """The first truthy `check()`; TimeoutError naming `what` after `timeout` seconds."""
+def deadline_poll(
+    what: str, check: Callable[[], Any], timeout: float = RUN_DEADLINE, every: float = POLL / 2
+) -> Any:
+    """The first truthy `check()`, tried every `every` seconds; TimeoutError naming `what`
+    after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
-        time.sleep(POLL / 2)
+        time.sleep(every)
     raise TimeoutError(f"{what} did not happen within {timeout:.0f} s")
 
 
@@ -94,8 +111,9 @@ class SampleFunction:
     def __init__(self, cloud: LocalCloud, prefix: str, mode: str = "ok") -> None:
         self.cloud = cloud
         self.name = unique(prefix)
-        self.lam = cloud.client("lambda")
+        self.lam = cloud.client("lambda", **PATIENT)
         self._release = 1
+        self._recent: tuple[float, Position] | None = None
         self.lam.create_function(
             FunctionName=self.name,
             Runtime="python3.12",
@@ -128,6 +146,14 @@ class SampleFunction:
         found = self.lam.get_alias(FunctionName=self.name, Name=ALIAS)
         weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
         return str(found["FunctionVersion"]), {v: float(w) for v, w in weights.items()}
+
+    def recent_alias(self) -> Position:
+        """`alias()`, read again once the last read is ALIAS_READ_EVERY seconds old: for
+        payload functions, which run on every request of one traffic thread."""
+        now = time.monotonic()
+        if self._recent is None or now - self._recent[0] >= ALIAS_READ_EVERY:
+            self._recent = (now, self.alias())
+        return self._recent[1]
 
     def set_alias(self, version: str, weights: dict[str, float] | None = None) -> None:
         """Someone else changing the alias (console, another pipeline)."""
@@ -244,9 +270,9 @@ class Workflow:
     """The deployed rollout state machine (stack `rollout` on the shared cloud)."""
 
     def __init__(self, cloud: LocalCloud) -> None:
-        self.sfn = cloud.client("stepfunctions")
+        self.sfn = cloud.client("stepfunctions", **PATIENT)
         self.ddb = cloud.client("dynamodb")
-        self.lam = cloud.client("lambda")
+        self.lam = cloud.client("lambda", **PATIENT)
         self.state_machine = cloud.stack_outputs["RolloutStateMachineArn"]
         self.table = cloud.stack_outputs["RolloutTableName"]
         self._inputs: dict[str, Json] = {}
@@ -288,7 +314,9 @@ class Workflow:
     def wait(self, arn: str, timeout: float = RUN_DEADLINE) -> Finished:
         """The ended execution; stops it and raises TimeoutError after `timeout` seconds."""
         try:
-            described = deadline_poll(f"end of {arn}", lambda: self._ended(arn), timeout)
+            described = deadline_poll(
+                f"end of {arn}", lambda: self._ended(arn), timeout, EXECUTION_POLL
+            )
         except TimeoutError:
             self.sfn.stop_execution(executionArn=arn, cause="workflow test deadline")
             raise
@@ -309,6 +337,12 @@ class Workflow:
         described: Json = self.sfn.describe_execution(executionArn=arn)
         return None if described["status"] == "RUNNING" else described
 
+    def has_left(self, arn: str, state: str) -> bool:
+        """Whether the execution has left `state` (its task finished) at least once."""
+        return any(
+            e.get("stateExitedEventDetails", {}).get("name") == state for e in self.history(arn)
+        )
+
     def history(self, arn: str) -> list[Json]:
         events: list[Json] = []
         kwargs: Json = {"executionArn": arn, "maxResults": 1000}
@@ -326,6 +360,7 @@ class Workflow:
                 f"a rollout of {function} version {version}",
                 lambda: self._find_event_execution(function, version),
                 timeout,
+                EXECUTION_POLL,
             )
         )
 

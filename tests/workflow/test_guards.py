@@ -12,6 +12,8 @@ import pytest
 
 from tests.workflow.conftest import (
     ALIAS,
+    ALIAS_READ_EVERY,
+    EXECUTION_POLL,
     Finished,
     SampleFunction,
     Workflow,
@@ -74,7 +76,9 @@ def lock_conflict(cloud: Any, workflow: Workflow) -> dict[str, Any]:
             checkIntervalSeconds=1,
         )
     )
-    deadline_poll("the first rollout's 10 % step", lambda: function.alias()[1])
+    deadline_poll(
+        "the first rollout's 10 % step", lambda: function.alias()[1], every=ALIAS_READ_EVERY
+    )
     second = workflow.run(function.rollout(other, strategy="AllAtOnce"))
     twin = workflow.run(function.rollout(target, strategy="AllAtOnce"))
     return {
@@ -104,7 +108,13 @@ def drift(cloud: Any, workflow: Workflow) -> tuple[SampleFunction, str, str, Fin
             },
         )
     )
-    deadline_poll("the 10 % step", lambda: function.alias()[1])
+    # the step has begun once Shift traffic has set the alias and read it back: the hotfix
+    # lands during the step, not between the workflow's write and its check of that write
+    deadline_poll(
+        "the 10 % step",
+        lambda: workflow.has_left(arn, "Shift traffic"),
+        every=EXECUTION_POLL,
+    )
     function.set_alias(hotfix)
     return function, target, hotfix, workflow.wait(arn)
 

@@ -26,6 +26,7 @@ import pytest
 from tests.local.served import ServedCloud, served_cloud
 from tests.workflow.conftest import (
     ALIAS,
+    ALIAS_READ_EVERY,
     RESULT_DEADLINE,
     Finished,
     Position,
@@ -128,9 +129,13 @@ def failing_late_in_a_step(cloud: Any, workflow: Workflow) -> Result:
         flow = Workflow(served)  # type: ignore[arg-type]
         arn = flow.start(document)
         first_step = (function.stable, {target: 0.5})
-        deadline_poll("the first shift", lambda: function.alias() == first_step)
+        deadline_poll(
+            "the first shift", lambda: function.alias() == first_step, every=ALIAS_READ_EVERY
+        )
         with traffic(function, per_second=10) as sent:  # only while the first step lasts
-            deadline_poll("the second step", lambda: function.alias() != first_step)
+            deadline_poll(
+                "the second step", lambda: function.alias() != first_step, every=ALIAS_READ_EVERY
+            )
         assert sent.failed >= 3, (sent.sent, sent.failed)
         return function, target, flow.wait(arn), function.alias()
 

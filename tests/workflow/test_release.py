@@ -19,6 +19,7 @@ from rollout.local.faults import FaultRule
 from rollout.samples import code_zip, lambda_role
 from tests.workflow.conftest import (
     ALIAS,
+    ALIAS_READ_EVERY,
     ROLE_NAME,
     Finished,
     SampleFunction,
@@ -71,7 +72,7 @@ def fails_at_step_2(cloud: Any, workflow: Workflow) -> Release:
     failing = functions[1]
 
     def payload() -> dict[str, str]:
-        return BAD if failing.alias()[1].get(targets[1], 0) >= 0.3 else GOOD
+        return BAD if failing.recent_alias()[1].get(targets[1], 0) >= 0.3 else GOOD
 
     steps = [
         {"percentage": 10, "waitSeconds": 1},
@@ -166,7 +167,11 @@ def stopped_from_the_console(cloud: Any, workflow: Workflow) -> Release:
     targets = [function.publish() for function in functions]
     steps = {"steps": [{"percentage": 10, "waitSeconds": 30}]}
     arn = workflow.start(release_input(functions, targets, strategy=steps))
-    deadline_poll("every alias at 10 %", lambda: all(f.alias()[1] for f in functions))
+    deadline_poll(
+        "every alias at 10 %",
+        lambda: all(f.alias()[1] for f in functions),
+        every=ALIAS_READ_EVERY,
+    )
     workflow.sfn.stop_execution(executionArn=arn, cause="stopped from the console")
     return functions, targets, workflow.wait(arn)
 
@@ -178,7 +183,11 @@ def drift_in_one_alias(cloud: Any, workflow: Workflow) -> Release:
     targets = [function.publish() for function in functions]
     steps = [{"percentage": 10, "waitSeconds": 6}, {"percentage": 50, "waitSeconds": 1}]
     arn = workflow.start(release_input(functions, targets, strategy={"steps": steps}))
-    deadline_poll("every alias at 10 %", lambda: all(f.alias()[1] for f in functions))
+    deadline_poll(
+        "every alias at 10 %",
+        lambda: all(f.alias()[1] for f in functions),
+        every=ALIAS_READ_EVERY,
+    )
     functions[1].set_alias(functions[1].stable, {targets[1]: 0.25})  # someone, by hand
     return functions, targets, workflow.wait(arn)
 
@@ -289,7 +298,9 @@ def test_a_failed_restore_of_one_alias_still_restores_the_others_then_the_guard(
     for function in (functions[0], functions[2]):
         assert function.alias() == (function.stable, {})
     deadline_poll(
-        "the guard restoring the second alias", lambda: second.alias() == (second.stable, {})
+        "the guard restoring the second alias",
+        lambda: second.alias() == (second.stable, {}),
+        every=ALIAS_READ_EVERY,
     )
     assert_all_restored(functions, workflow)
 
@@ -329,6 +340,7 @@ def test_a_stopped_release_is_restored_by_the_guard(runs, workflow):
         lambda: all(
             f.alias() == (f.stable, {}) and workflow.lock(f.name) is None for f in functions
         ),
+        every=ALIAS_READ_EVERY,
     )
 
 
