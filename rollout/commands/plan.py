@@ -52,12 +52,9 @@ def register(subparsers: Any) -> None:
 def run_plan(args: argparse.Namespace) -> int:
     document = start.valid_input(args)  # exit 2 before asking Prepare, with its message
     aws = AwsContext(args.region, args.profile)
-    waves = "waves" in document
-    plan = dry_run(aws, document, PIPELINE_PREPARE_OUTPUT if waves else PREPARE_OUTPUT)
+    plan = dry_run(aws, document)
     if args.json:
         print(json.dumps(plan, indent=2))
-    elif waves:
-        show_pipeline(plan, Console())
     else:
         show(plan, Console())
     return Exit.OK
@@ -67,12 +64,11 @@ def run_plan(args: argparse.Namespace) -> int:
 PLAN_EXECUTION = "arn:aws:states:{region}:{account}:execution:rollout-plan:rollout-plan"
 
 
-def dry_run(
-    aws: AwsContext, document: dict[str, Any], output: str = PREPARE_OUTPUT
-) -> dict[str, Any]:
-    """Prepare's plan (or Prepare pipeline's, checking every target through its role) for
-    `document` with dryRun; a refusal is a CliError with Prepare's message
+def dry_run(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any]:
+    """Prepare's plan (with `waves`: Prepare pipeline's, checking every target through its
+    role) for `document` with dryRun; a refusal is a CliError with Prepare's message
     (exits.for_refusal: 2 for invalid input)."""
+    output = PIPELINE_PREPARE_OUTPUT if "waves" in document else PREPARE_OUTPUT
     prepare = find_stack_output(aws, output)
     execution = "rollout-plan"
     if output == PIPELINE_PREPARE_OUTPUT:
@@ -124,6 +120,9 @@ def _gates(approval: dict[str, Any] | None, steps: int, bake: int) -> int:
 
 
 def show(plan: dict[str, Any], console: Console) -> None:
+    if "waves" in plan:  # a pipeline's plan (Prepare pipeline)
+        show_pipeline(plan, console)
+        return
     members = plan.get("functions") or [plan]
     if plan["action"] == "noop":
         where = f"{plan['functionName']}:{plan['alias']}" if plan.get("functionName") else "release"

@@ -110,6 +110,6 @@ def _document(body: dict[str, Any]) -> dict[str, Any]:
 
 def _estimate(planned: dict[str, Any]) -> dict[str, Any] | None:
     """The plan's numbers (`rollout plan`'s estimate), when it plans a rollout."""
-    if planned.get("action") == "noop" or not planned.get("strategy"):
+    if planned.get("action") == "noop" or not planned.get("strategy") or "waves" in planned:
         return None
     return plan.estimate(planned)
