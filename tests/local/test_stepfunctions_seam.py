@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import threading
 import time
 import uuid
@@ -13,7 +14,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.parse.asl_parser import (
+    AmazonStateLanguageParser,
+    ASLParserException,
+)
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
@@ -21,6 +26,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from rollout.local.cloud import LocalCloud
 from rollout.local.eventbridge import EventBridgeDelivery
 from rollout.local.stepfunctions import StepFunctionsEvents
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.cloud
 
@@ -136,6 +142,36 @@ def test_the_seam_parses_one_definition_at_a_time(seam_cloud, monkeypatch):
     assert _most_parses_at_once(AmazonStateLanguageParser.parse, monkeypatch) == 1
 
 
+def rollout_definition() -> str:
+    """The rollout workflow, every `${...}` filled in as the stack fills them."""
+    text = (REPO / "statemachine" / "rollout.asl.json").read_text()
+    return re.sub(r"\$\{\w+\}", "arn:aws:lambda:us-east-1:123456789012:function:task", text)
+
+
+def test_the_seam_parses_as_moto_does_and_gives_each_call_its_own_program(seam_cloud):
+    """The seam keeps parse trees per definition (moto parses again for every execution),
+    and still builds a fresh program for each call: no execution shares a component."""
+    moto_parse = moto_original(AmazonStateLanguageParser, "parse")
+    for definition in (rollout_definition(), json.dumps(PASS)):
+        first, tree = AmazonStateLanguageParser.parse(definition)
+        second, same_tree = AmazonStateLanguageParser.parse(definition)
+        by_moto, moto_tree = moto_parse(definition)
+        assert same_tree is tree  # parsed once
+        assert first is not second  # every execution gets its own components
+        assert type(first) is type(by_moto) and tree.getText() == moto_tree.getText()
+        assert first.states.states.keys() == by_moto.states.states.keys()
+
+
+def test_the_seam_raises_syntax_errors_as_moto_does_every_time(seam_cloud):
+    broken = '{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}'
+    with pytest.raises(ASLParserException) as by_moto:
+        moto_original(AmazonStateLanguageParser, "parse")(broken)
+    for _ in range(2):  # a failed parse is not kept
+        with pytest.raises(ASLParserException) as by_seam:
+            AmazonStateLanguageParser.parse(broken)
+        assert by_seam.value.errors == by_moto.value.errors != []
+
+
 def test_given_names_are_kept(sfn):
     arn = machine(sfn, PASS)
     started = sfn.start_execution(stateMachineArn=arn, name="chosen")
@@ -224,6 +260,24 @@ def test_moto_internals_the_seam_replaces_keep_their_signatures():
     assert list(inspect.signature(terminated).parameters) == ["self"]
 
 
+def test_moto_internals_a_stop_relies_on_keep_their_shape():
+    """The seam keeps a stopped program stopped: it reads `_program_state` before the end
+    moto's set_error / set_timed_out would write over it."""
+    for name in ("set_error", "set_timed_out"):
+        ending = moto_original(Environment, name)
+        assert "self._program_state = " in inspect.getsource(ending), name
+    assert list(inspect.signature(moto_original(Environment, "set_error")).parameters) == [
+        "self",
+        "error",
+    ]
+
+
+def test_moto_still_ends_a_stopped_program_failed_when_a_task_errs_after_the_stop():
+    """When moto keeps a stopped program stopped itself, that part of the seam can go."""
+    source = inspect.getsource(moto_original(Environment, "set_error"))
+    assert "ProgramRunning" not in source and "ProgramStopped" not in source
+
+
 def test_moto_still_names_nameless_executions_none():
     """When moto generates names itself, that half of the seam can go."""
     source = inspect.getsource(moto_original(StepFunctionsParserBackend, "start_execution"))
@@ -236,6 +290,7 @@ def test_uninstall_restores_moto(seam_cloud):
         BaseExecutionWorkerCommunication.terminated,
     )
     parse_before = vars(AmazonStateLanguageParser)["parse"]
+    endings = (Environment.set_error, Environment.set_timed_out)
     seam = StepFunctionsEvents()
     seam.install(seam_cloud)
     assert StepFunctionsParserBackend.start_execution is not before[0]
@@ -245,3 +300,4 @@ def test_uninstall_restores_moto(seam_cloud):
         BaseExecutionWorkerCommunication.terminated,
     ) == before
     assert vars(AmazonStateLanguageParser)["parse"] is parse_before  # still a staticmethod
+    assert (Environment.set_error, Environment.set_timed_out) == endings

@@ -24,6 +24,7 @@ STAR_ALLOWED = {
     "cloudwatch:GetMetricData": "no resource-level permissions",
     "cloudwatch:DescribeAlarms": "returns composite alarms only when granted on *",
     "lambda:ListEventSourceMappings": "no resource-level permissions (read-only list)",
+    "states:SendTaskSuccess": "no resource-level permissions; a task token names its task",
     **{
         f"logs:{action}": "vended log delivery has no resource-level permissions"
         for action in (

@@ -14,6 +14,7 @@ from .controls import HOLD_SECONDS
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
 from .health import alarms
 from .models import (
+    AlarmReading,
     CheckConfig,
     HealthPolicy,
     LockRef,
@@ -36,7 +37,9 @@ from .validation import (
     validate_input,
 )
 
-MAX_CHECKS = 2000  # keeps an execution well inside Step Functions' 25,000-event history
+# Keeps an execution well inside Step Functions' 25,000-event history: a check cycle is 13
+# events (Wait for next check's task 6, Check health 5, Step done? 2).
+MAX_CHECKS = 1500
 LOCK_MARGIN_SECONDS = 3600
 
 
@@ -133,7 +136,8 @@ def build(
             raise
         return _duplicate(holder, source, execution_id, name, arn, request.alias, target)
     target = resolve.target_version(name, request.targetVersion)
-    states = _existing_alarms(request.alarms)
+    readings = _existing_alarms(request.alarms)
+    states = {reading.name: reading.state for reading in readings}
     resolve.hook_exists("preTraffic", _hook(request.preTraffic))
     resolve.hook_exists("postTraffic", _hook(request.postTraffic))
     common = {
@@ -152,9 +156,14 @@ def build(
     if target["Version"] == stable:
         reason = f"version {stable} is already live on {name}:{request.alias}"
         return Plan(action="noop", reason=reason, **_without_checks(common))
-    resolve.compatible(name, stable, target)
+    stable_config = resolve.compatible(name, stable, target)
     ignored = _firing(request, states)
+    destinations = [
+        resolve.log_destination(name, stable, stable_config),
+        resolve.log_destination(name, target["Version"], target),
+    ]
     plan = _rollout_plan(request, schedule, config, common, ignored)
+    plan = plan.model_copy(update={"logDestinations": destinations, "alarmStates": readings})
     if dry_run:  # validated exactly as a rollout, and nothing touched
         return plan.model_copy(update={"action": "dryRun"})
     try:
@@ -188,11 +197,13 @@ def build_release(
     if not moving:
         reason = "every function of the release already runs its version"
         return Plan(action="noop", reason=reason, notes=notes, **common)
-    states = _existing_alarms(request.alarms)
-    ignored = _firing(request, states)
+    readings = _existing_alarms(request.alarms)
+    ignored = _firing(request, {reading.name: reading.state for reading in readings})
     primary = moving[0].model_dump(exclude={"lockKey"})
     plan = _rollout_plan(request, schedule, config, common | primary, ignored)
-    plan = plan.model_copy(update={"functions": moving, "notes": [*notes, *plan.notes]})
+    plan = plan.model_copy(
+        update={"functions": moving, "notes": [*notes, *plan.notes], "alarmStates": readings}
+    )
     if dry_run:
         return plan.model_copy(update={"action": "dryRun"})
     keys = [(member.lockKey, member.targetVersion) for member in moving]
@@ -213,8 +224,13 @@ def _member(index: int, entry: ReleaseEntry, config: settings.Settings) -> Membe
         target = resolve.target_version(name, entry.targetVersion)
         resolve.hook_exists("preTraffic", _hook(entry.preTraffic))
         resolve.hook_exists("postTraffic", _hook(entry.postTraffic))
+        destinations = []
         if target["Version"] != stable:
-            resolve.compatible(name, stable, target)
+            stable_config = resolve.compatible(name, stable, target)
+            destinations = [
+                resolve.log_destination(name, stable, stable_config),
+                resolve.log_destination(name, target["Version"], target),
+            ]
     except (InvalidRolloutRequest, RolloutInProgress) as error:
         raise type(error)(f"{where}: {error}") from None
     return Member(
@@ -227,6 +243,7 @@ def _member(index: int, entry: ReleaseEntry, config: settings.Settings) -> Membe
         preTraffic=_check(entry.preTraffic, readiness=True),
         postTraffic=_check(entry.postTraffic, readiness=False),
         lockKey=lock.lock_key(name, entry.alias),
+        logDestinations=destinations,
     )
 
 
@@ -273,12 +290,14 @@ def _scheduled(valid: ValidRequest) -> Schedule:
     return valid.schedule
 
 
-def _existing_alarms(names: list[str]) -> dict[str, str]:
-    states = alarms.states(names)
-    missing = [name for name, state in states.items() if state == alarms.MISSING]
+def _existing_alarms(names: list[str]) -> list[AlarmReading]:
+    """Each alarm as the one DescribeAlarms of the rollout reads it (the pushed states'
+    seed: rollout_core.telemetry.alarm_states)."""
+    found = alarms.readings(names)
+    missing = [name for name, reading in found.items() if reading["state"] == alarms.MISSING]
     if missing:
         raise InvalidRolloutRequest(f"alarms: not found: {', '.join(missing)}")
-    return states
+    return [AlarmReading.model_validate({"name": name, **found[name]}) for name in names]
 
 
 def _firing(request: RolloutRequest | ReleaseRequest, states: dict[str, str]) -> list[str]:
