@@ -8,7 +8,8 @@ rollout holding the alias) exits before an execution exists: 2 for InvalidRollou
 1 for RolloutInProgress and AlarmsAlreadyFiring (exits.for_refusal). Prepare takes no lock
 in a dry run. The same with the AWS CLI, as the console does it: start an execution with
 `"dryRun": true`, which ends in `Dry run` with the plan as its output, or in
-`Request rejected` with Prepare's error.
+`Request rejected` with Prepare's error. Input with `waves` is a pipeline's: Prepare
+pipeline answers, checking every target through its role (rollout_core.pipeline).
 """
 
 from __future__ import annotations
@@ -19,10 +20,16 @@ from typing import Any
 from rollout.aws import PREPARE_OUTPUT, AwsContext, CliError, aws_errors, find_stack_output
 from rollout.exits import for_refusal
 
+PIPELINE_PREPARE_OUTPUT = "PipelinePrepareFunctionName"
+# Prepare pipeline reads the execution's account and Region from its ARN.
+PLAN_EXECUTION = "arn:aws:states:{region}:{account}:execution:rollout-plan:rollout-plan"
 
-def prepare_function(aws: AwsContext) -> str:
-    """The deployed Prepare function (output PrepareFunctionName of the `rollout` stack)."""
-    return find_stack_output(aws, PREPARE_OUTPUT)
+
+def prepare_function(aws: AwsContext, document: dict[str, Any] | None = None) -> str:
+    """The deployed Prepare function of `document` (outputs PrepareFunctionName, or
+    PipelinePrepareFunctionName for input with `waves`, of the `rollout` stack)."""
+    pipeline = document is not None and "waves" in document
+    return find_stack_output(aws, PIPELINE_PREPARE_OUTPUT if pipeline else PREPARE_OUTPUT)
 
 
 def dry_run(
@@ -30,8 +37,12 @@ def dry_run(
 ) -> dict[str, Any]:
     """Prepare's plan for `document` with dryRun; a refusal is a CliError with Prepare's
     message and the code exits.for_refusal gives its Error."""
-    prepare = prepare or prepare_function(aws)
-    payload = {"input": {**document, "dryRun": True}, "executionId": "rollout-plan"}
+    prepare = prepare or prepare_function(aws, document)
+    execution = "rollout-plan"
+    if "waves" in document:
+        account = prepare.split(":")[4] if prepare.startswith("arn:") else _account(aws)
+        execution = PLAN_EXECUTION.format(region=aws.region, account=account)
+    payload = {"input": {**document, "dryRun": True}, "executionId": execution}
     with aws_errors(f"invoking {prepare}"):
         reply = aws.client("lambda").invoke(FunctionName=prepare, Payload=json.dumps(payload))
     body = json.loads(reply["Payload"].read() or b"null")
@@ -40,3 +51,8 @@ def dry_run(
         message = str((body or {}).get("errorMessage", body))
         raise CliError(f"{error}: {message}", for_refusal(error))
     return dict(body["plan"])
+
+
+def _account(aws: AwsContext) -> str:
+    with aws_errors("asking STS who you are"):
+        return str(aws.client("sts").get_caller_identity()["Account"])

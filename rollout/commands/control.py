@@ -31,8 +31,10 @@ from rollout.aws import (
     reports_errors,
 )
 from rollout.exits import CONTROL, Exit, help_text
+from rollout.view.pipeline import handed_over, is_pipeline
 
 TABLE_OUTPUT = "RolloutTableName"
+PIPELINE_CONTROL_OUTPUT = "PipelineControlFunctionName"
 HELP = {
     "abort": "roll back now through the workflow's Roll back branch (Error RolloutAborted)",
     "promote": "end the current step now (--full: skip every remaining step to Promote)",
@@ -118,12 +120,44 @@ def send_control(
     changed."""
     if not execution and not (function and alias):
         raise CliError("name the rollout: EXECUTION, or --function and --alias", Exit.INVALID)
+    pipeline = _pipeline_named(aws, execution, state_machine) if execution else None
+    if pipeline is not None:
+        return send_pipeline_control(aws, pipeline, action, reason)
     table = find_stack_output(aws, TABLE_OUTPUT)
     key, arn = _target(aws, table, execution, function, alias, state_machine)
     control = Control.new(action, reason, caller(aws.client("sts")))
     with aws_errors(f"sending {action}"):
         send(aws.client("dynamodb"), table, key, arn, control)
     return Sent(control, arn, key)
+
+
+def _pipeline_named(aws: AwsContext, execution: str, state_machine: str | None) -> str | None:
+    """The pipeline of waves EXECUTION names: its own ARN, or the rollout execution that
+    handed it over (same name)."""
+    if is_pipeline(execution):
+        return execution
+    arn = execution_arn(find_state_machine(aws, state_machine), execution)
+    with aws_errors(f"reading {arn}"):
+        return handed_over(aws.client("stepfunctions"), arn)
+
+
+def send_pipeline_control(aws: AwsContext, arn: str, action: str, reason: str) -> Sent:
+    """A pipeline's control goes through its control function (PipelineControlFunctionName),
+    which also carries an abort to the rollouts its running wave started elsewhere; a
+    control that doesn't apply is a CliError(2) saying why, and nothing changed."""
+    if action == "promote-full":
+        raise CliError("promote --full applies to a rollout, not a pipeline", Exit.INVALID)
+    function = find_stack_output(aws, PIPELINE_CONTROL_OUTPUT)
+    control = Control.new(action, reason, caller(aws.client("sts")))
+    payload = {"executionArn": arn, "action": action, "reason": reason, "by": control.by}
+    with aws_errors(f"sending {action}"):
+        reply = aws.client("lambda").invoke(FunctionName=function, Payload=json.dumps(payload))
+    body = json.loads(reply["Payload"].read() or b"null") or {}
+    if reply.get("FunctionError"):
+        raise CliError(f"{body.get('errorType')}: {body.get('errorMessage')}")
+    if not body.get("accepted"):
+        raise CliError(str(body.get("refusal")), Exit.INVALID)
+    return Sent(Control.model_validate(body["control"]), arn, "pipeline")
 
 
 def caller(sts: Any) -> str:

@@ -62,6 +62,19 @@ def register(subparsers: Any) -> None:
         "delay, else 0)",
     )
     up.add_argument(
+        "--regions",
+        metavar="R1,R2",
+        help="deploy the stack in each of these Regions (the first is the home Region; "
+        "default us-east-1): pipelines of waves run across them (README, Waves)",
+    )
+    up.add_argument(
+        "--accounts",
+        metavar="A,B",
+        help="12-digit account IDs, the first 123456789012 (the `testing` credentials act "
+        "there); each other one is a member account with OrganizationAccountAccessRole, "
+        "and the stack is deployed in every account and Region",
+    )
+    up.add_argument(
         "--quotas",
         choices=("on", "off"),
         default="on" if ENFORCED_BY_DEFAULT else "off",
@@ -96,13 +109,19 @@ def run_up(args: argparse.Namespace, stop: threading.Event | None = None) -> int
     if template is not None and not template.is_file():
         console.print(f"[red]no template at {template}[/]: pass --template or run from the repo")
         return Exit.INVALID
-    cloud = LocalCloud(
-        port=args.port,
-        template=template,
-        metric_delay=getattr(args, "metric_delay", 0.0),
-        log_delay=getattr(args, "log_delay", None),
-        quotas=_quotas_on(args),
-    )
+    try:
+        cloud = LocalCloud(
+            port=args.port,
+            template=template,
+            metric_delay=getattr(args, "metric_delay", 0.0),
+            log_delay=getattr(args, "log_delay", None),
+            quotas=_quotas_on(args),
+            regions=_listed(getattr(args, "regions", None)),
+            accounts=_listed(getattr(args, "accounts", None)),
+        )
+    except ValueError as error:
+        console.print(f"[red]{error}[/]")
+        return Exit.INVALID
     if not cloud.quotas.enforced:
         console.print(KINDER_THAN_AWS)
     what = "" if template is None else f" and deploying {template.name} as stack 'rollout'"
@@ -157,12 +176,25 @@ def run_sample(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def _listed(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
+
+
 def _print_ready(console: Console, cloud: LocalCloud) -> None:
     console.print(f"[bold green]local cloud ready[/] at {cloud.endpoint} (region {cloud.region})")
     quotas = "enforced" if cloud.quotas.enforced else "off (counted only)"
     console.print(f"  AWS's API rate quotas: {quotas}; counters at {cloud.quotas_url}")
     for key, value in sorted(cloud.stack_outputs.items()):
         console.print(f"  {key:<28} {value}")
+    others = [place for place in cloud.stacks if place != cloud.places[0]]
+    if others:
+        console.print(f"  the stack also in: {', '.join(str(place) for place in others)}")
+        members = cloud.accounts[1:]
+        if members:
+            console.print(
+                f"  member accounts {', '.join(members)}: assume "
+                "arn:aws:iam::ACCOUNT:role/OrganizationAccountAccessRole to act there"
+            )
     console.print("Use it with plain boto3 or the AWS CLI:")
     console.print(f"  export AWS_ENDPOINT_URL={cloud.endpoint} AWS_DEFAULT_REGION={cloud.region}")
     console.print("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")

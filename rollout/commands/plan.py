@@ -100,6 +100,9 @@ def _gates(approval: dict[str, Any] | None, steps: int, bake: int) -> int:
 
 
 def show(plan: dict[str, Any], console: Console) -> None:
+    if "waves" in plan:  # a pipeline's plan (Prepare pipeline)
+        show_pipeline(plan, console)
+        return
     members = plan.get("functions") or [plan]
     if plan["action"] == "noop":
         where = f"{plan['functionName']}:{plan['alias']}" if plan.get("functionName") else "release"
@@ -198,3 +201,39 @@ def _seconds(seconds: int) -> str:
     if seconds < 7200:
         return f"{seconds / 60:g} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def show_pipeline(plan: dict[str, Any], console: Console) -> None:
+    """A pipeline's plan: each wave's targets and what each one moves, blockers, gates."""
+    waves = plan["waves"]
+    console.print(
+        f"[bold]pipeline[/] of {len(waves)} waves, onFailure {plan['onFailure']}; every "
+        "target checked through its role (stack, a dry run of its rollout, no lock held)"
+    )
+    for number, wave in enumerate(waves, start=1):
+        console.print(f"wave {wave['name']} ({number}/{len(waves)}), bake {wave['bakeSeconds']} s")
+        for target in wave["targets"]:
+            moved = ", ".join(
+                f"{m['functionName']}:{m['alias']} {m['stableVersion']} → {m['targetVersion']}"
+                for m in target["functions"]
+            )
+            how = "nested execution" if target["sameRegion"] else "started by the pipeline"
+            console.print(
+                f"  {target['region']} in {target['account']}: {moved or 'nothing to move'} ({how})"
+            )
+    blockers = plan["blockers"]
+    alarms = ", ".join(a["alarmName"] for a in blockers["alarms"]) or "none"
+    windows = len(blockers["windows"])
+    console.print(
+        f"blockers: alarms {alarms}; {windows} window(s); give up after "
+        f"{_seconds(int(blockers['timeoutSeconds']))} blocked"
+    )
+    approval = plan.get("approval")
+    console.print(
+        f"approval before each wave: up to {_seconds(int(approval['timeoutSeconds']))}, then "
+        f"{approval['onTimeout']}"
+        if approval
+        else "approval: none"
+    )
+    console.print(f"history: at most {plan['historyEvents']} events (Step Functions keeps 25,000)")
+    console.print("nothing was changed and no lock was taken")

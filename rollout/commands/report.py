@@ -17,7 +17,9 @@ from rollout.aws import (
 )
 from rollout.exits import Exit
 from rollout.view.fetch import fetch_run
+from rollout.view.pipeline import fetch_pipeline, handed_over, is_pipeline
 from rollout.view.report import build_report, default_path
+from rollout.view.report_pipeline import build_pipeline_report
 
 
 def register(subparsers: Any) -> None:
@@ -47,11 +49,18 @@ def run_report(args: argparse.Namespace) -> int:
     arn = args.execution
     if not arn.startswith("arn:"):
         arn = execution_arn(find_state_machine(aws, args.state_machine), arn)
+    sfn = aws.client("stepfunctions")
     with aws_errors(f"execution {arn}"):
-        run = fetch_run(aws.client("stepfunctions"), arn)
-    path = args.output or default_path(run)
+        pipeline = arn if is_pipeline(arn) else handed_over(sfn, arn)
+        if pipeline is not None:  # a pipeline of waves (README, Waves)
+            path = args.output or Path(f"rollout-report-{pipeline.rsplit(':', 1)[-1]}.html")
+            html = build_pipeline_report(fetch_pipeline(sfn, pipeline))
+        else:
+            run = fetch_run(sfn, arn)
+            path = args.output or default_path(run)
+            html = build_report(run)
     try:
-        path.write_text(build_report(run), encoding="utf-8")
+        path.write_text(html, encoding="utf-8")
     except OSError as error:
         raise CliError(f"cannot write {path}: {error.strerror}") from None
     print(path)

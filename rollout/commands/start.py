@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rollout_core.errors import InvalidRolloutRequest
-from rollout_core.validation import validate
+from rollout_core.validation import validate_input
 
 from rollout.aws import (
     ACCESS_DENIED_CODES,
@@ -157,7 +157,7 @@ def ask_prepare(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any] | N
     Without the `rollout` stack (a state machine named by --state-machine), its Prepare
     can't be found: the aliases are checked instead, and None."""
     try:
-        prepare = prepare_function(aws)
+        prepare = prepare_function(aws, document)
     except CliError:
         preflight(aws, document)
         return None
@@ -234,7 +234,7 @@ def check(document: dict[str, Any]) -> None:
     """Everything Prepare checks without the account, by Prepare's own code
     (rollout_core.validation): CliError(exit 2) with Prepare's message."""
     try:
-        validate(document)
+        validate_input(document)  # a rollout, or a pipeline of waves
     except InvalidRolloutRequest as error:
         raise CliError(f"InvalidRolloutRequest: {error}", Exit.INVALID) from None
 
@@ -345,6 +345,8 @@ def preflight(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any] | Non
     """Say "no such function or alias" now rather than after a trip through the workflow,
     for every function a release names. The (first) alias (GetAlias), or None when the
     caller may not read Lambda: Prepare checks again anyway."""
+    if "waves" in document:  # in other accounts and Regions: Prepare pipeline checks each
+        return None
     found = [_alias(aws, entry["functionName"], entry["alias"]) for entry in entries(document)]
     return found[0]
 

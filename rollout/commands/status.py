@@ -23,6 +23,7 @@ from rollout.exits import Exit
 from rollout.view import verdicts
 from rollout.view.fetch import fetch_history
 from rollout.view.history import build_run
+from rollout.view.pipeline import fetch_pipeline, handed_over, lines
 from rollout.view.release import FunctionRow, function_rows
 from rollout.view.run import CheckVerdict, Outcome, Run, check_verdict, short_function_name
 from rollout.view.watch import VERDICTS, row_weight, status_label
@@ -66,7 +67,28 @@ def run_status(args: argparse.Namespace) -> int:
         console.print(f"no rollouts{which} yet on {machine}{hint}", highlight=False)
         return Exit.OK
     console.print(status_table(runs, datetime.now(UTC), console.width))
+    _pipelines(aws, console, runs)
     return Exit.OK
+
+
+def _pipelines(aws: AwsContext, console: Console, runs: list[Run]) -> None:
+    """The pipelines of waves the rollouts shown handed over (README, Waves): each as its
+    waves and targets, their outcomes and where each one's own rollout is."""
+    handed = [run for run in runs if run.outcome is Outcome.PIPELINE]
+    if not handed:
+        return
+    sfn = aws.client("stepfunctions")
+    console.print("\nPipelines (rollout watch PIPELINE for one):", highlight=False)
+    for rollout in handed:
+        with aws_errors(f"reading the pipeline of {rollout.execution_arn}"):
+            arn = handed_over(sfn, rollout.execution_arn)
+            if arn is None:
+                continue
+            run = fetch_pipeline(sfn, arn)
+        name = run.arn.rsplit(":", 1)[-1]
+        console.print(Text(f"{name}  {run.status}  {run.arn}"), highlight=False, soft_wrap=True)
+        for line in lines(run)[1:]:
+            console.print(Text(f"  {line}"), highlight=False, soft_wrap=True)
 
 
 def recent_runs(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import time
 from typing import Any
 
 from rich.console import Console
@@ -19,8 +21,11 @@ from rollout.aws import (
 )
 from rollout.exits import ROLLOUT, Exit, for_refusal, help_text
 from rollout.view.fetch import fetch_run
+from rollout.view.pipeline import PipelineRun, fetch_pipeline, handed_over, is_pipeline, lines
 from rollout.view.run import Outcome, Run
 from rollout.view.watch import LinePrinter, WatchTimeout, follow, print_outcome, render
+
+HANDOVER_SECONDS = 120  # a rollout execution given `waves` hands them over within this
 
 
 def exit_code(run: Run) -> Exit:
@@ -87,6 +92,9 @@ def watch_execution(
 ) -> int:
     console = console or Console()
     sfn = aws.client("stepfunctions")
+    pipeline = arn if is_pipeline(arn) else _pipeline_of(sfn, arn, interval)
+    if pipeline is not None:
+        return watch_pipeline(sfn, pipeline, interval, timeout, once, console)
     with aws_errors(f"execution {arn}"):
         machine = sfn.describe_state_machine_for_execution(executionArn=arn)
 
@@ -113,3 +121,55 @@ def _snapshot(run: Run, console: Console) -> int:
     else:
         console.print(Text(f"… {run.reason}"), highlight=False, soft_wrap=True)
     return exit_code(run)
+
+
+# -- a pipeline of waves (rollout.view.pipeline) ------------------------------------------
+
+
+def _pipeline_of(sfn: Any, arn: str, interval: float) -> str | None:
+    """The pipeline a rollout execution handed `waves` to (it ends at once, Start pipeline)."""
+    deadline = time.monotonic() + HANDOVER_SECONDS
+    while True:
+        with aws_errors(f"execution {arn}"):
+            status = sfn.describe_execution(executionArn=arn)["status"]
+            if status != "RUNNING":
+                return handed_over(sfn, arn)
+            if not _may_hand_over(sfn, arn) or time.monotonic() > deadline:
+                return None
+        time.sleep(max(interval, 0.1))
+
+
+def _may_hand_over(sfn: Any, arn: str) -> bool:
+    """Its input has `waves`: Prepare will hand it to the pipeline state machine."""
+    return "waves" in json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}")
+
+
+def pipeline_exit_code(run: PipelineRun) -> Exit:
+    if not run.finished:
+        return Exit.RUNNING
+    if run.status == "SUCCEEDED":
+        return Exit.OK
+    if run.plan is None:  # refused by Prepare pipeline
+        return for_refusal(run.error or "")
+    return Exit.FAILED
+
+
+def watch_pipeline(
+    sfn: Any, arn: str, interval: float, timeout: float | None, once: bool, console: Console
+) -> int:
+    """Print the pipeline's waves and targets, each line once it changes, until it ends."""
+    printed: list[str] = []
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with aws_errors(f"execution {arn}"):
+            run = fetch_pipeline(sfn, arn)
+        shown = lines(run)
+        for line in shown:
+            if line not in printed:
+                console.print(Text(line), highlight=False, soft_wrap=True)
+        printed = shown
+        if once or run.finished:
+            return pipeline_exit_code(run)
+        if deadline is not None and time.monotonic() > deadline:
+            raise CliError(f"the pipeline has not ended yet — still going: rollout watch {arn}")
+        time.sleep(max(interval, 0.1))

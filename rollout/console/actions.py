@@ -23,6 +23,7 @@ from rich.console import Console
 from rollout.aws import AwsContext, CliError
 from rollout.commands import plan, start
 from rollout.commands.control import HELP, send_control
+from rollout.dry_run import dry_run
 from rollout.exits import Exit
 
 # The samples the start form offers: the console inputs of events/console/.
@@ -72,7 +73,7 @@ def plan_of(aws: AwsContext, body: dict[str, Any]) -> dict[str, Any]:
     document = _document(body)
     try:
         start.check(document)
-        planned = plan.dry_run(aws, document)
+        planned = dry_run(aws, document)
     except CliError as error:
         raise Refused(str(error), error.exit_code) from None
     printed = Console(
@@ -110,6 +111,6 @@ def _document(body: dict[str, Any]) -> dict[str, Any]:
 
 def _estimate(planned: dict[str, Any]) -> dict[str, Any] | None:
     """The plan's numbers (`rollout plan`'s estimate), when it plans a rollout."""
-    if planned.get("action") == "noop" or not planned.get("strategy"):
+    if planned.get("action") == "noop" or not planned.get("strategy") or "waves" in planned:
         return None
     return plan.estimate(planned)

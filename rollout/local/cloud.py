@@ -28,12 +28,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 from moto.core.config import default_user_config
 from moto.moto_api._internal import moto_api_backend
 
+from rollout.local.accounts import (
+    HOME_ACCOUNT,
+    AccountRegion,
+    check_accounts,
+    create_member_role,
+    member_role_arn,
+    places,
+)
 from rollout.local.alarms import AlarmEvaluator
 from rollout.local.cloud_control import CloudControl
 from rollout.local.cloudformation import CloudFormationSeam
 from rollout.local.deploy import deploy_template
 from rollout.local.event_source_mappings import EventSourceMappings
 from rollout.local.eventbridge import EventBridgeDelivery
+from rollout.local.execution_roles import ExecutionRoles
 from rollout.local.faults import FaultInjection
 from rollout.local.function_urls import FunctionUrls
 from rollout.local.lambda_aliases import AliasRevisions
@@ -44,6 +53,8 @@ from rollout.local.lambda_versions import ACCOUNT_LIMIT, LambdaVersions
 from rollout.local.log_subscriptions import LogSubscriptions
 from rollout.local.metric_delay import LOG_DELAY_SECONDS
 from rollout.local.moto_server import MotoServer
+from rollout.local.nested_executions import NestedExecutions
+from rollout.local.package import ARTIFACT_BUCKET, load_template
 from rollout.local.quota_table import ENFORCED_BY_DEFAULT
 from rollout.local.quotas import STATS_PATH, QuotaMiddleware, Quotas
 from rollout.local.s3_policies import BucketPolicyConditions
@@ -51,11 +62,15 @@ from rollout.local.schedules import ScheduledRules
 from rollout.local.seam import Seam
 from rollout.local.stacks import StackConsistency
 from rollout.local.stepfunctions import StepFunctionsEvents
+from rollout.local.sts_trust import AssumeRoleTrust
 
 logger = logging.getLogger(__name__)
 
-ACCOUNT_ID = "123456789012"  # moto's default account
+ACCOUNT_ID = HOME_ACCOUNT  # moto's default account
 DEFAULT_REGION = "us-east-1"
+# A template parameter the stack in a member account is given: the account whose pipeline
+# may act in it (template.yaml; README, "Waves").
+PIPELINE_ACCOUNT_PARAMETER = "PipelineAccountId"
 STACK_NAME = "rollout"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
@@ -92,14 +107,23 @@ class LocalCloud:
         seams: list[type[Seam]] | None = None,
         metric_delay: float = 0.0,
         log_delay: float | None = None,
+        regions: list[str] | None = None,
+        accounts: list[str] | None = None,
         quotas: bool = ENFORCED_BY_DEFAULT,
     ) -> None:
         self.requested_port = port
-        self.region = region
-        self.account_id = ACCOUNT_ID
+        # The home place (first account, first Region) is where clients act by default;
+        # the stack is deployed in every account and Region (accounts.py).
+        self.regions = list(regions or [region])
+        self.accounts = list(accounts or [ACCOUNT_ID])
+        check_accounts(self.accounts)
+        self.region = self.regions[0]
+        self.account_id = self.accounts[0]
         self.template = template
         self.stack_name = stack_name
-        self.stack_outputs: dict[str, str] = {}
+        self.stack_outputs: dict[str, str] = {}  # the home stack's
+        self.stacks: dict[AccountRegion, dict[str, str]] = {}  # every place's stack outputs
+        self._member_credentials: dict[str, dict[str, str]] = {}
         self._server: MotoServer | None = None
         # AWS's per-account, per-Region API rate quotas; counted even when not enforced
         self.quotas = Quotas(enforced=quotas)
@@ -130,6 +154,8 @@ class LocalCloud:
             for seam in self._make_seams():
                 seam.install(self)
                 self._seams.append(seam)
+            for account in self.accounts[1:]:
+                create_member_role(account, self.account_id)
             if self.template is not None:
                 self.deploy()
         except BaseException:
@@ -194,34 +220,99 @@ class LocalCloud:
                 return seam
         raise RuntimeError(f"this LocalCloud was started without the {kind.__name__} seam")
 
-    def client(self, service: str, **config: Any) -> Any:
-        """A boto3 client for this cloud, as a user would build one."""
+    @property
+    def places(self) -> list[AccountRegion]:
+        """Every account in every Region; the home place first."""
+        return places(self.accounts, self.regions)
+
+    def client(
+        self,
+        service: str,
+        *,
+        region: str | None = None,
+        account: str | None = None,
+        **config: Any,
+    ) -> Any:
+        """A boto3 client for this cloud, as a user would build one: in the home account
+        and Region unless told otherwise (another account: as its administrator)."""
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
-            region_name=self.region,
-            aws_access_key_id=LOCAL_ENV["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_ENV["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=LOCAL_ENV["AWS_SESSION_TOKEN"],
+            region_name=region or self.region,
+            **self._credentials(account),
             config=Config(**{"retries": {"max_attempts": 2, "mode": "standard"}, **config}),
         )
 
-    def client_env(self) -> dict[str, str]:
-        """Environment variables that point an SDK or the AWS CLI at this cloud."""
+    def client_env(
+        self, *, region: str | None = None, account: str | None = None
+    ) -> dict[str, str]:
+        """Environment variables that point an SDK or the AWS CLI at this cloud (in the home
+        account and Region unless told otherwise)."""
+        credentials = self._credentials(account)
         return {
-            **LOCAL_ENV,
+            "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+            "AWS_SESSION_TOKEN": credentials["aws_session_token"],
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": region or self.region,
+            "AWS_REGION": region or self.region,
         }
 
     def deploy(self) -> dict[str, str]:
-        """Deploy (or redeploy) `template.yaml` as the stack; returns its outputs."""
+        """Deploy (or redeploy) the template as the stack in every account and Region, the
+        home place first; returns the home stack's outputs."""
         assert self.template is not None
-        self.stack_outputs = deploy_template(self, self.template, self.stack_name)
+        for place in self.places:
+            self.stacks[place] = deploy_template(
+                self,
+                self.template,
+                self.stack_name,
+                self._place_parameters(place),
+                place=place,
+                bucket=self._artifact_bucket(place),
+            )
+        self.stack_outputs = self.stacks[self.places[0]]
         return self.stack_outputs
 
     # -- internals -------------------------------------------------------------------
+
+    def _credentials(self, account: str | None) -> dict[str, str]:
+        """The home account's `testing` keys, or a member account's administrator session
+        (AssumeRole of its OrganizationAccountAccessRole, as a person would)."""
+        if account is None or account == self.account_id:
+            return {
+                "aws_access_key_id": LOCAL_ENV["AWS_ACCESS_KEY_ID"],
+                "aws_secret_access_key": LOCAL_ENV["AWS_SECRET_ACCESS_KEY"],
+                "aws_session_token": LOCAL_ENV["AWS_SESSION_TOKEN"],
+            }
+        if account not in self.accounts:
+            raise ValueError(f"account {account} is not one of this cloud's ({self.accounts})")
+        if account not in self._member_credentials:
+            issued = self.client("sts").assume_role(
+                RoleArn=member_role_arn(account), RoleSessionName="local-cloud"
+            )["Credentials"]
+            self._member_credentials[account] = {
+                "aws_access_key_id": issued["AccessKeyId"],
+                "aws_secret_access_key": issued["SecretAccessKey"],
+                "aws_session_token": issued["SessionToken"],
+            }
+        return self._member_credentials[account]
+
+    def _place_parameters(self, place: AccountRegion) -> dict[str, str]:
+        """A member account's stack trusts the home account's pipeline, when the template
+        has the parameter for it."""
+        assert self.template is not None
+        declared = load_template(self.template).get("Parameters") or {}
+        if place.account_id == self.account_id or PIPELINE_ACCOUNT_PARAMETER not in declared:
+            return {}
+        return {PIPELINE_ACCOUNT_PARAMETER: self.account_id}
+
+    def _artifact_bucket(self, place: AccountRegion) -> str:
+        """One bucket per account and Region, as `sam deploy --resolve-s3` makes: Lambda
+        reads a function's code from a bucket in its own Region."""
+        if place == self.places[0]:
+            return ARTIFACT_BUCKET
+        return f"{ARTIFACT_BUCKET}-{place.account_id}-{place.region}"
 
     def _start_server(self) -> None:
         # A busy port is refused by name, not as the bare OSError the bind would raise.
@@ -237,29 +328,32 @@ class LocalCloud:
         Best effort and bounded: stopping must never hang or leave the cloud half-stopped
         (moto's StopExecution waits for the execution's state lock)."""
         # ListExecutions refills 5 a second: a throttled call is retried, a few times
-        sfn = self.client(
-            "stepfunctions",
-            connect_timeout=2,
-            read_timeout=5,
-            retries={"mode": "standard", "max_attempts": 4},
-        )
-        try:
-            machines = sfn.list_state_machines()["stateMachines"]
-            running = [
-                execution["executionArn"]
-                for machine in machines
-                for execution in sfn.list_executions(
-                    stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
-                )["executions"]
-            ]
-        except (BotoCoreError, ClientError):
-            logger.exception("could not list running executions while stopping")
-            return
-        for arn in running:
+        for place in self.places:
             try:
-                sfn.stop_execution(executionArn=arn, cause="local cloud stopped")
+                sfn = self.client(
+                    "stepfunctions",
+                    region=place.region,
+                    account=place.account_id,
+                    connect_timeout=2,
+                    read_timeout=5,
+                    retries={"mode": "standard", "max_attempts": 4},
+                )
+                machines = sfn.list_state_machines()["stateMachines"]
+                running = [
+                    execution["executionArn"]
+                    for machine in machines
+                    for execution in sfn.list_executions(
+                        stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+                    )["executions"]
+                ]
             except (BotoCoreError, ClientError):
-                logger.warning("could not stop %s while stopping the cloud", arn)
+                logger.exception("could not list running executions in %s while stopping", place)
+                continue
+            for arn in running:
+                try:
+                    sfn.stop_execution(executionArn=arn, cause="local cloud stopped")
+                except (BotoCoreError, ClientError):
+                    logger.warning("could not stop %s while stopping the cloud", arn)
 
     def _set_env(self) -> None:
         # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
@@ -295,6 +389,9 @@ class LocalCloud:
         # FaultInjection starts with no rules (unless ROLLOUT_LOCAL_FAULTS names some).
         return [
             *core,
+            AssumeRoleTrust(),
+            ExecutionRoles(),
+            NestedExecutions(),
             LambdaLogs(),
             LambdaRuntime(),
             LogSubscriptions(),

@@ -85,10 +85,11 @@ class CloudFormationSeam:
 
     # -- templates -------------------------------------------------------------------
 
-    def _processed(self, text: str, parameters: dict[str, Any]) -> str:
-        """The submitted body as CloudFormation would create it; ValidationError if it can't."""
+    def _processed(self, text: str, parameters: dict[str, Any], backend: Any) -> str:
+        """The submitted body as CloudFormation would create it; ValidationError if it can't.
+        Artifacts are read from S3 in the stack's own account (`backend`'s)."""
         assert self._api is not None
-        s3 = self._api("s3")
+        s3 = self._api.at(backend.account_id, backend.region_name)("s3")
 
         def read(bucket: str, key: str) -> bytes:
             return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -115,7 +116,7 @@ class CloudFormationSeam:
 
         def create(self: Any, name: str, template: str, parameters: dict, **kw: Any) -> Any:
             stack = create_stack(
-                self, name, seam._processed(template, parameters), parameters, **kw
+                self, name, seam._processed(template, parameters, self), parameters, **kw
             )
             seam._remember(stack.stack_id, template)
             return stack
@@ -124,7 +125,7 @@ class CloudFormationSeam:
                    tags: Any) -> Any:  # fmt: skip
             stack = self.get_stack(name)
             values = self._resolve_update_parameters(instance=stack, incoming_params=parameters)
-            processed = seam._processed(template, values)
+            processed = seam._processed(template, values, self)
             if processed == stack.template and values == stack.stack_parameters:
                 raise ValidationError(stack.name, message="No updates are to be performed.")
             updated = update_stack(self, name, processed, role_arn, parameters, tags)
@@ -133,7 +134,7 @@ class CloudFormationSeam:
 
         def change_set(self: Any, stack_name: str, change_set_name: str, template: str,
                        parameters: dict, *args: Any, **kw: Any) -> Any:  # fmt: skip
-            processed = seam._processed(template, parameters)
+            processed = seam._processed(template, parameters, self)
             change_set_id, stack_id = create_change_set(
                 self, stack_name, change_set_name, processed, parameters, *args, **kw
             )

@@ -17,8 +17,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rollout.local.package import package_template, upload
-from rollout.local.seam import Cloud
+from rollout.local.package import ARTIFACT_BUCKET, package_template, upload
+from rollout.local.seam import Cloud, Place
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +36,18 @@ def deploy_template(
     template_path: Path,
     stack_name: str,
     parameters: dict[str, str] | None = None,
+    *,
+    place: Place | None = None,
+    bucket: str = ARTIFACT_BUCKET,
 ) -> dict[str, str]:
-    """Create or update `stack_name` from a SAM template; returns the stack's Outputs."""
-    package = package_template(template_path)
-    uploaded = upload(package, cloud.client("s3"))
+    """Create or update `stack_name` from a SAM template, in `place` (an account and
+    Region; the cloud's home by default) with its code in `bucket` there; returns the
+    stack's Outputs."""
+    where = {} if place is None else {"account": place.account_id, "region": place.region}
+    package = package_template(template_path, bucket)
+    uploaded = upload(package, cloud.client("s3", **where))
     logger.info("packaged %d artifacts (%d new)", len(package.artifacts), uploaded)
-    cloudformation = cloud.client("cloudformation", **_SLOW_CALL)
+    cloudformation = cloud.client("cloudformation", **where, **_SLOW_CALL)
     action = _submit(cloudformation, stack_name, package.template, parameters or {})
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     if not stack["StackStatus"].endswith("_COMPLETE") or "ROLLBACK" in stack["StackStatus"]:

@@ -57,6 +57,7 @@ from rollout.local.lambda_logs import InvocationLog, LogSettings, LogWriter
 from rollout.local.lambda_metrics import InvocationRecord
 from rollout.local.metric_delay import DelayedMetrics
 from rollout.local.patching import Patches
+from rollout.local.role_sessions import RoleSessions, role_account
 from rollout.local.runtime_api import EnvironmentSpec, ExecutionEnvironment, Invocation
 from rollout.local.seam import Cloud
 
@@ -310,6 +311,7 @@ class LambdaRuntime:
         self._logs: LogWriter | None = None
         self._metrics: DelayedMetrics | None = None
         self._background: set[threading.Thread] = set()
+        self._sessions = RoleSessions()  # each function's execution role (role_sessions.py)
 
     # -- seam lifecycle --------------------------------------------------------------
 
@@ -474,9 +476,19 @@ class LambdaRuntime:
             **dict(config.variables),
             "PYTHONPATH": os.pathsep.join(python_path),
             **self._cloud.client_env(),  # the function's SDK calls reach the local cloud
+            **self._role_credentials(target),  # … as its execution role, in its account
             **_reserved_env(target, config, task_root, stream),
         }
         return EnvironmentSpec(config.handler, task_root, env, stream)
+
+    def _role_credentials(self, target: Target) -> dict[str, str]:
+        """The execution role's temporary credentials, as Lambda gives a function ("Defined
+        runtime environment variables"), so its calls land in the role's account; a role
+        that isn't an IAM role ARN keeps the cloud's default credentials."""
+        role = str(getattr(target.function, "role", "") or "")
+        if role_account(role) is None:
+            return {}
+        return self._sessions.credentials(role, target.name).environment()
 
 
 def _as_bytes(body: Any) -> bytes:

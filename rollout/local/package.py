@@ -187,7 +187,10 @@ def _existing_keys(bucket: str, s3: Any) -> set[str]:
     try:
         s3.head_bucket(Bucket=bucket)
     except s3.exceptions.ClientError:
-        s3.create_bucket(Bucket=bucket)
+        region = s3.meta.region_name
+        # S3 wants the Region named outside us-east-1 (CreateBucket, LocationConstraint)
+        where = {} if region == "us-east-1" else {"LocationConstraint": region}
+        s3.create_bucket(Bucket=bucket, **({"CreateBucketConfiguration": where} if where else {}))
         return set()
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
     return {item["Key"] for page in pages for item in page.get("Contents", [])}

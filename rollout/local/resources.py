@@ -37,16 +37,28 @@ def as_text(value: Any) -> Any:
 
 
 class Api:
-    """boto3 clients for the cloud being deployed to, one per service."""
+    """boto3 clients for the cloud being deployed to, one per service, in one account and
+    Region: the stack's, as CloudFormation creates a stack's resources where the stack is
+    (the cloud's home place by default)."""
 
-    def __init__(self, cloud: Cloud) -> None:
+    def __init__(self, cloud: Cloud, account: str | None = None, region: str | None = None) -> None:
         self._cloud = cloud
+        self.account, self.region = account, region
         self._clients: dict[str, Any] = {}
+        self._places: dict[tuple[str, str], Api] = {}
 
     def __call__(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self._cloud.client(service)
+            self._clients[service] = self._cloud.client(
+                service, account=self.account, region=self.region
+            )
         return self._clients[service]
+
+    def at(self, account: str, region: str) -> Api:
+        """The clients of the same cloud in another account and Region."""
+        if (account, region) not in self._places:
+            self._places[(account, region)] = Api(self._cloud, account, region)
+        return self._places[(account, region)]
 
 
 def api_args(client: Any, method: str, properties: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +109,11 @@ class ApiResource:
 
     @property
     def api(self) -> Api:
-        return ApiResource.current_api or self._own_api
+        """The installed seam's clients in this resource's account and Region."""
+        current, own = ApiResource.current_api, self._own_api
+        if current is None or own.account is None or own.region is None:
+            return current or own
+        return current.at(own.account, own.region)
 
     # what each kind implements
     @classmethod
@@ -140,8 +156,9 @@ class ApiResource:
                 message=f"{cls.cfn_type}: the CloudFormation seam isn't installed"
             )
         properties = cls.in_stack(cloudformation_json["Properties"], kwargs)
+        api = cls.current_api.at(account_id, region_name)  # where the stack is
         with _reported(kwargs.get("LogicalId", resource_name)):
-            return cls.create(cls.current_api, resource_name, properties)
+            return cls.create(api, resource_name, properties)
 
     @classmethod
     def in_stack(cls, properties: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:

@@ -25,11 +25,16 @@ class Cloud(Place, Protocol):
     metric_delay: float  # AWS/Lambda datapoints readable this long after their minute
     log_delay: float  # log events readable this long after they happen
 
-    def client(self, service: str, **config: Any) -> Any:
-        """A boto3 client for this cloud, as a user would build one."""
+    def client(
+        self, service: str, *, region: str | None = None, account: str | None = None, **config: Any
+    ) -> Any:
+        """A boto3 client for this cloud, as a user would build one (in the default account
+        and Region unless told otherwise)."""
         ...
 
-    def client_env(self) -> dict[str, str]:
+    def client_env(
+        self, *, region: str | None = None, account: str | None = None
+    ) -> dict[str, str]:
         """Environment variables that point an SDK at this cloud."""
         ...
 

@@ -251,6 +251,7 @@ def _outcome(run: Run) -> Outcome:
                 "noop": Outcome.NOOP,
                 "duplicate": Outcome.DUPLICATE,
                 "dryRun": Outcome.DRY_RUN,
+                "pipeline": Outcome.PIPELINE,
             }
             if run.plan is not None and run.plan.movedWithoutRollout is not None:
                 return Outcome.MOVED_WITHOUT_ROLLOUT

@@ -40,6 +40,7 @@ _OUTCOME_TONE = {
     Outcome.NOOP: "good",
     Outcome.DUPLICATE: "good",
     Outcome.DRY_RUN: "good",
+    Outcome.PIPELINE: "good",
 }
 _STATUS_LEGEND = [
     (VisitStatus.SUCCEEDED.value, "succeeded"),

@@ -43,6 +43,7 @@ class Outcome(StrEnum):
     MOVED_WITHOUT_ROLLOUT = "moved without a rollout"
     DUPLICATE = "duplicate"  # another execution was already rolling this version out
     DRY_RUN = "dry run"  # input dryRun: planned against the account, nothing touched
+    PIPELINE = "pipeline"  # input with waves: handed to the pipeline state machine
     ROLLED_BACK = "rolled back"
     REJECTED = "rejected"
     FAILED = "failed"
@@ -61,6 +62,7 @@ class Outcome(StrEnum):
             Outcome.NOOP,
             Outcome.DUPLICATE,
             Outcome.DRY_RUN,
+            Outcome.PIPELINE,
         )
 
 
@@ -389,6 +391,7 @@ class Run:
             Outcome.NOOP,
             Outcome.DUPLICATE,
             Outcome.MOVED_WITHOUT_ROLLOUT,
+            Outcome.PIPELINE,
         ):
             return (self.plan.reason if self.plan else None) or self.outcome.value
         if self.outcome is Outcome.RUNNING:

@@ -46,6 +46,7 @@ ICONS: dict[Outcome, tuple[str, str]] = {
     Outcome.MOVED_WITHOUT_ROLLOUT: ("✖ Moved without a rollout", "red"),
     Outcome.DUPLICATE: ("✔ Already rolling out", "green"),
     Outcome.DRY_RUN: ("✔ Dry run", "green"),
+    Outcome.PIPELINE: ("→ Pipeline", "green"),
     Outcome.ROLLED_BACK: ("✖ Rolled back", "red"),
     Outcome.REJECTED: ("✖ Rejected", "red"),
     Outcome.FAILED: ("✖ Failed", "red"),

@@ -31,6 +31,10 @@ TASK_FUNCTIONS: dict[str, str] = {
     "StartTelemetryFunctionArn": "start_telemetry",
     "WaitForCheckFunctionArn": "wait_for_check",
 }
+# Other placeholders: the pipeline state machine that Start pipeline hands `waves` to.
+OTHER_PLACEHOLDERS = {
+    "PipelineStateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline"
+}
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +52,8 @@ def asl(asl_text: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def asl_placeholders(asl_text: str) -> set[str]:
-    """The DefinitionSubstitutions keys the definition uses."""
-    return set(PLACEHOLDER.findall(asl_text))
+    """The DefinitionSubstitutions keys of task functions the definition uses."""
+    return set(PLACEHOLDER.findall(asl_text)) - set(OTHER_PLACEHOLDERS)
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +67,10 @@ def substituted_asl(asl_text: str) -> Callable[[Callable[[str], str]], str]:
     """`substituted_asl(arn_for)`: the definition with each `${XFunctionArn}` → arn_for(task)."""
 
     def substitute(arn_for: Callable[[str], str]) -> str:
-        return PLACEHOLDER.sub(lambda match: arn_for(TASK_FUNCTIONS[match.group(1)]), asl_text)
+        def fill(match: re.Match[str]) -> str:
+            key = match.group(1)
+            return OTHER_PLACEHOLDERS.get(key) or arn_for(TASK_FUNCTIONS[key])
+
+        return PLACEHOLDER.sub(fill, asl_text)
 
     return substitute

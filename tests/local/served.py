@@ -110,7 +110,9 @@ PORT_ATTEMPTS = 3
 
 
 @contextmanager
-def served_cloud(*args: str, poll_while_starting: bool = False) -> Iterator[dict[str, str]]:
+def served_cloud(
+    *args: str, poll_while_starting: bool = False, start_deadline: float | None = None
+) -> Iterator[dict[str, str]]:
     # The free port is free when probed; another process (a parallel test worker) may bind
     # it before `local up` does, which then refuses it: try another one.
     for _ in range(PORT_ATTEMPTS):
@@ -121,7 +123,7 @@ def served_cloud(*args: str, poll_while_starting: bool = False) -> Iterator[dict
             poller = ReadinessPoller(env) if poll_while_starting else None
             if poller is not None:
                 poller.start()
-            banner = _banner(process)
+            banner = _banner(process, start_deadline or START_DEADLINE)
             if poller is not None:
                 poller.join(timeout=30)
             if "local cloud ready" not in banner:
@@ -166,9 +168,9 @@ def _local_up(env: dict[str, str], args: tuple[str, ...], stderr: Any) -> subpro
     )
 
 
-def _banner(process: subprocess.Popen[str]) -> str:
+def _banner(process: subprocess.Popen[str], start_deadline: float) -> str:
     """What the process printed up to its ready line, or up to its exit, within
-    START_DEADLINE (read on a thread: a silent process must not block the test)."""
+    `start_deadline` seconds (read on a thread: a silent process must not block the test)."""
     lines: queue.Queue[str | None] = queue.Queue()
 
     def read() -> None:
@@ -181,7 +183,7 @@ def _banner(process: subprocess.Popen[str]) -> str:
 
     threading.Thread(target=read, daemon=True).start()
     banner: list[str] = []
-    deadline = time.monotonic() + START_DEADLINE
+    deadline = time.monotonic() + start_deadline
     while (left := deadline - time.monotonic()) > 0:
         try:
             line = lines.get(timeout=left)

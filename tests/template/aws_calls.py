@@ -38,6 +38,11 @@ import botocore.session
 
 PACKAGE = "rollout_core"
 CLIENTS = f"{PACKAGE}.clients"
+# Clients that act in a pipeline target's account as its TargetRole (rollout_core.remote):
+# their calls are charged to that role, not to the function's own.
+REMOTE = f"{PACKAGE}.remote"
+TARGET_ROLE = "target:"
+FACTORY_MODULES = {CLIENTS: "", REMOTE: TARGET_ROLE}
 HANDLER = "<handler>"
 MODULE_CODE = "<module>"  # a module's import-time statements, as a node of the graph
 CLASS_REACHED = ".<reached>"  # "Class.<reached>": the class is used; its methods by name
@@ -70,13 +75,18 @@ class CannotFollow(Exception):
 
 @dataclass(frozen=True, order=True)
 class ApiCall:
-    service: str  # boto3 service name: "lambda", "cloudwatch", ...
+    service: str  # boto3 service name: "lambda", "cloudwatch", ...; "target:lambda" remote
     operation: str  # boto3 method name: "update_alias"
     where: str = field(compare=False, default="")
 
     @property
+    def as_target_role(self) -> bool:
+        """Made through rollout_core.remote: as the TargetRole of a pipeline's target."""
+        return self.service.startswith(TARGET_ROLE)
+
+    @property
     def action(self) -> str:
-        return iam_action(self.service, self.operation)
+        return iam_action(self.service.removeprefix(TARGET_ROLE), self.operation)
 
 
 @cache
@@ -180,20 +190,24 @@ class CodeCalls:
 
     # -- the clients module ------------------------------------------------------------
 
-    def _factories(self) -> dict[str, str | None]:
-        """Factory name → service (None: the service is the call's first argument)."""
-        found: dict[str, str | None] = {}
-        for name, function in self.modules[CLIENTS].functions.items():
-            params = [a.arg for a in function.args.args]
-            for node in ast.walk(function):
-                if not (isinstance(node, ast.Call) and _called_name(node) == "client"):
-                    continue
-                first = node.args[0] if node.args else None
-                if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                    found[name] = first.value
-                elif isinstance(first, ast.Name) and params and first.id == params[0]:
-                    found[name] = None
-        if not found:
+    def _factories(self) -> dict[tuple[str, str], str | None]:
+        """(module, factory name) → service (None: the service is the call's first
+        argument); a remote factory's service is prefixed TARGET_ROLE."""
+        found: dict[tuple[str, str], str | None] = {}
+        for source, prefix in FACTORY_MODULES.items():
+            if source not in self.modules:
+                continue
+            for name, function in self.modules[source].functions.items():
+                params = [a.arg for a in function.args.args]
+                for node in ast.walk(function):
+                    if not (isinstance(node, ast.Call) and _called_name(node) == "client"):
+                        continue
+                    first = node.args[0] if node.args else None
+                    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                        found[(source, name)] = prefix + first.value
+                    elif isinstance(first, ast.Name) and params and first.id == params[0]:
+                        found[(source, name)] = None
+        if not any(source == CLIENTS for source, _ in found):
             raise CannotFollow(f"no client factories found in {CLIENTS}")
         return found
 
@@ -352,24 +366,26 @@ class CodeCalls:
             return names.get(f"self.{expr.attr}")
         if not isinstance(expr, ast.Call):
             return None
-        factory: str | None = None
+        factory: tuple[str, str] | None = None
         if (
             isinstance(expr.func, ast.Attribute)
             and isinstance(expr.func.value, ast.Name)
-            and module.modules.get(expr.func.value.id) == CLIENTS
+            and module.modules.get(expr.func.value.id) in FACTORY_MODULES
         ):
-            factory = expr.func.attr
-        elif isinstance(expr.func, ast.Name) and module.symbols.get(expr.func.id, ("", ""))[0] == (
-            CLIENTS
+            factory = (module.modules[expr.func.value.id], expr.func.attr)
+        elif isinstance(expr.func, ast.Name) and (
+            module.symbols.get(expr.func.id, ("", ""))[0] in FACTORY_MODULES
         ):
-            factory = module.symbols[expr.func.id][1]
-        elif isinstance(expr.func, ast.Name) and module.name == CLIENTS:
-            factory = expr.func.id
+            factory = module.symbols[expr.func.id]
+        elif isinstance(expr.func, ast.Name) and module.name in FACTORY_MODULES:
+            factory = (module.name, expr.func.id)
         if factory is None or factory not in self.factories:
-            if _called_name(expr) in {"client", "resource"} and module.name != CLIENTS:
+            if _called_name(expr) in {"client", "resource"} and module.name not in (
+                FACTORY_MODULES
+            ):
                 raise CannotFollow(
-                    f"{module.where(expr)}: a boto3 client made outside {CLIENTS}; "
-                    "make it there so this analysis (and moto) can see it"
+                    f"{module.where(expr)}: a boto3 client made outside {CLIENTS} or "
+                    f"{REMOTE}; make it there so this analysis (and moto) can see it"
                 )
             return None
         service = self.factories[factory]
@@ -377,7 +393,7 @@ class CodeCalls:
             first = expr.args[0] if expr.args else None
             if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
                 raise CannotFollow(f"{module.where(expr)}: client() of a service not named")
-            service = first.value
+            service = FACTORY_MODULES[factory[0]] + first.value
         return service
 
     def _use(
@@ -418,7 +434,7 @@ class CodeCalls:
             ):  # held by the object: followed in its methods
                 self.held.setdefault((node[0], owner), {})[target.attr] = service
                 return set()
-        if isinstance(parent, ast.Return) and module.name == CLIENTS:
+        if isinstance(parent, ast.Return) and module.name in FACTORY_MODULES:
             return set()  # a factory handing out its client
         if isinstance(parent, ast.Call) and expr is not parent.func:
             self._bind(module, node, parent, expr, service, bound, where)
@@ -465,7 +481,9 @@ class CodeCalls:
         bound.setdefault(target, {})[name] = service
 
     def _api_call(self, service: str, operation: str, where: str) -> ApiCall:
-        if operation == "get_waiter" or operation not in operations(service):
+        if operation == "get_waiter" or operation not in operations(
+            service.removeprefix(TARGET_ROLE)
+        ):
             raise CannotFollow(f"{where}: {service}.{operation} is not an operation followed")
         return ApiCall(service, operation, where)
 

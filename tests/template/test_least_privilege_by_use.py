@@ -54,6 +54,10 @@ LOG_DELIVERY = {
     "logs:DescribeLogGroups",
 }
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+# Integrations other than lambda:invoke, checked by the tests of the machine that uses them.
+START_EXECUTION = "arn:aws:states:::states:startExecution"
+NESTED_SYNC_2 = "arn:aws:states:::states:startExecution.sync:2"
+OTHER_INTEGRATIONS = {START_EXECUTION, NESTED_SYNC_2}
 
 
 @cache
@@ -106,13 +110,22 @@ def role_of(resource: Json) -> str:
     return str(role["Fn::GetAtt"][0])
 
 
-def used_by_code(function: str) -> dict[str, list[ApiCall]]:
-    """IAM action → the calls that need it, for one function's code."""
+def used_by_code(function: str, as_target_role: bool = False) -> dict[str, list[ApiCall]]:
+    """IAM action → the calls that need it, for one function's code: its own calls, or
+    (`as_target_role`) those it makes through a pipeline target's TargetRole."""
     handler, entry = function_code()[function]
     used: dict[str, list[ApiCall]] = {}
     for call in code_calls().calls_from(handler, entry):
-        used.setdefault(call.action, []).append(call)
+        if call.as_target_role == as_target_role:
+            used.setdefault(call.action, []).append(call)
     return used
+
+
+def sites_of(used: dict[str, list[ApiCall]]) -> str:
+    return "\n".join(
+        f"  {action}: {', '.join(sorted({c.where for c in calls}))}"
+        for action, calls in sorted(used.items())
+    )
 
 
 def compare(role: str, used: set[str], granted: set[str], sites: str = "") -> None:
@@ -137,11 +150,34 @@ def test_the_function_role_grants_exactly_what_its_code_calls(function: str) -> 
     assert used, f"{function}: no AWS call found; is the analysis still seeing its code?"
     needed = set(used) - set(NO_GRANT_NEEDED)
     role = role_of(transformed()[function])
-    sites = "\n".join(
-        f"  {action}: {', '.join(sorted({c.where for c in calls}))}"
-        for action, calls in sorted(used.items())
-    )
-    compare(role, needed, granted_actions(transformed()[role]), sites)
+    compare(role, needed, granted_actions(transformed()[role]), sites_of(used))
+
+
+# Step Functions Developer Guide, "IAM policies for AWS Step Functions" (synchronous
+# startExecution, .sync:2): what the role that makes the calls needs. With `Credentials`
+# that is the role named there: Run target's is TargetRole.
+NESTED_SYNC = {
+    "states:StartExecution",
+    "states:DescribeExecution",
+    "states:StopExecution",
+    "events:PutTargets",
+    "events:PutRule",
+    "events:DescribeRule",
+}
+
+
+def test_the_target_role_grants_exactly_what_pipelines_do_through_it() -> None:
+    """TargetRole: the calls the pipeline's functions make through rollout_core.remote,
+    plus the nested-execution integration Run target runs with its Credentials."""
+    used: dict[str, list[ApiCall]] = {}
+    for function in function_code():
+        for action, calls in used_by_code(function, as_target_role=True).items():
+            used.setdefault(action, []).extend(calls)
+    assert {"lambda:InvokeFunction", "states:StartExecution", "lambda:UpdateAlias"} <= set(used)
+    definition = json.loads((REPO / "statemachine" / "pipeline.asl.json").read_text("utf-8"))
+    nested = [t for t in task_resources(definition["States"]) if "Credentials" in t]
+    assert {t["Resource"] for t in nested} == {"arn:aws:states:::states:startExecution.sync:2"}
+    compare("TargetRole", set(used) | NESTED_SYNC, granted_actions(transformed()["TargetRole"]))
 
 
 def test_no_grant_needed_list_is_used() -> None:
@@ -182,6 +218,8 @@ def invoked_by_definition(machine: Json) -> set[str]:
     invoked = set()
     for task in task_resources(definition["States"]):
         resource = task["Resource"]
+        if resource in OTHER_INTEGRATIONS:
+            continue
         if resource.split(".")[0] != LAMBDA_INVOKE:
             pytest.fail(f"no IAM mapping here for the {resource} integration: add it")
         target = task.get("Parameters", {}).get("FunctionName", "")
@@ -192,9 +230,33 @@ def invoked_by_definition(machine: Json) -> set[str]:
     return invoked
 
 
-def test_the_state_machine_role_grants_exactly_what_the_definition_uses() -> None:
-    machine = raw_template()["Resources"]["RolloutStateMachine"]
-    role = transformed()["RolloutStateMachineRole"]
+def other_integration_actions(machine: Json) -> set[str]:
+    """What the definition's other integrations need from the machine's own role: Start
+    pipeline's StartExecution (request-response); a task with `Credentials` needs only
+    AssumeRole of that role, which makes the calls (test_the_target_role_…)."""
+    definition = json.loads(
+        (REPO / machine["Properties"]["DefinitionUri"]).read_text(encoding="utf-8")
+    )
+    needed = set()
+    for task in task_resources(definition["States"]):
+        if "Credentials" in task:
+            needed.add("sts:AssumeRole")
+        elif task["Resource"] == START_EXECUTION:
+            needed.add("states:StartExecution")
+        elif task["Resource"] in OTHER_INTEGRATIONS:
+            pytest.fail(f"no IAM mapping here for {task['Resource']} without Credentials")
+    return needed
+
+
+@pytest.mark.parametrize(
+    ("machine_name", "least"), [("RolloutStateMachine", 7), ("PipelineStateMachine", 5)]
+)
+def test_the_state_machine_role_grants_exactly_what_the_definition_uses(
+    machine_name: str, least: int
+) -> None:
+    machine = raw_template()["Resources"][machine_name]
+    role_name = f"{machine_name}Role"
+    role = transformed()[role_name]
     invoked: set[str] = set()
     others: set[str] = set()
     for statement in inline_statements(role):
@@ -206,10 +268,11 @@ def test_the_state_machine_role_grants_exactly_what_the_definition_uses() -> Non
                 # SAM's LambdaInvokePolicy: Fn::Sub [".../function:${functionName}*", {...}]
                 invoked.add(resource["Fn::Sub"][1]["functionName"]["Ref"])
     used = invoked_by_definition(machine)
-    assert len(used) >= 7
-    compare("RolloutStateMachineRole", used, invoked)
+    assert len(used) >= least
+    compare(role_name, used, invoked)
     logging = machine["Properties"].get("Logging", {}).get("Destinations")
-    compare("RolloutStateMachineRole", LOG_DELIVERY if logging else set(), others)
+    needed = (LOG_DELIVERY if logging else set()) | other_integration_actions(machine)
+    compare(role_name, needed, others)
 
 
 # -- EventBridge rule roles -------------------------------------------------------------
@@ -251,7 +314,8 @@ def test_every_role_is_checked_here() -> None:
         for t in r["Properties"]["Targets"]
         if "RoleArn" in t
     }
-    assert roles == functions | rules | {"RolloutStateMachineRole"}
+    machines = {"RolloutStateMachineRole", "PipelineStateMachineRole"}
+    assert roles == functions | rules | machines | {"TargetRole"}
     assert not [r for r in resources.values() if r["Type"] in ("AWS::IAM::Policy",)]
 
 

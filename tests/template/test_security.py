@@ -129,7 +129,7 @@ def test_no_full_access_or_unknown_managed_policies(resources: Json) -> None:
 
 def test_roles_are_assumable_only_by_the_services_that_run_them(resources: Json) -> None:
     for name, resource in resources.items():
-        if resource["Type"] != "AWS::IAM::Role":
+        if resource["Type"] != "AWS::IAM::Role" or name == "TargetRole":
             continue
         for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
             services = set(as_list(statement["Principal"]["Service"]))
@@ -137,16 +137,44 @@ def test_roles_are_assumable_only_by_the_services_that_run_them(resources: Json)
             assert services <= SERVICES and len(services) == 1, (name, services)
 
 
+def test_the_target_role_trusts_only_the_pipeline_accounts_pipeline_roles(
+    resources: Json,
+) -> None:
+    """TargetRole (README, "Waves"): the pipeline account's roots with a condition that
+    names its stack's Pipeline* roles; nothing else may assume it."""
+    account = {
+        "Fn::If": ["HasPipelineAccount", {"Ref": "PipelineAccountId"}, {"Ref": "AWS::AccountId"}]
+    }
+    (statement,) = resources["TargetRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+    assert statement["Principal"] == {
+        "AWS": {"Fn::Sub": ["arn:${AWS::Partition}:iam::${Account}:root", {"Account": account}]}
+    }
+    assert statement["Condition"] == {
+        "ArnLike": {
+            "aws:PrincipalArn": {
+                "Fn::Sub": [
+                    "arn:${AWS::Partition}:iam::${Account}:role/${AWS::StackName}-Pipeline*",
+                    {"Account": account},
+                ]
+            }
+        }
+    }
+
+
 def test_target_function_actions_are_scoped_to_the_opted_in_pattern(resources: Json) -> None:
     """Alias changes, reads and invokes of targets: only ARNs matching the pattern."""
     granted: dict[str, set[str]] = {}
     for name, statement in statements(resources):
         actions = set(as_list(statement["Action"])) & TARGET_ACTIONS
-        if not actions or name == "RolloutStateMachineRole":
+        if not actions or name in ("RolloutStateMachineRole", "PipelineStateMachineRole"):
             continue
-        if name == "RolloutOperatorPolicy":  # `rollout plan` invokes Prepare, no target
+        if name in ("RolloutOperatorPolicy", "TargetRole") and statement["Resource"] in (
+            {"Fn::GetAtt": ["PrepareFunction", "Arn"]},  # `rollout plan`, Prepare pipeline
+            {"Fn::GetAtt": ["PipelineControlFunction", "Arn"]},  # a pipeline's controls
+            {"Fn::GetAtt": ["PipelinePrepareFunction", "Arn"]},  # `rollout plan` of waves
+        ):
             assert statement["Action"] == "lambda:InvokeFunction", statement
-            assert statement["Resource"] == {"Fn::GetAtt": ["PrepareFunction", "Arn"]}
             continue
         assert statement["Effect"] == "Allow"
         texts = {resource_text(r) for r in as_list(statement["Resource"])}
@@ -171,8 +199,8 @@ def test_target_function_actions_are_scoped_to_the_opted_in_pattern(resources: J
 def test_the_state_machine_invokes_only_its_own_task_functions(resources: Json) -> None:
     functions = {n for n, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
     for name, statement in statements(resources):
-        if name != "RolloutStateMachineRole" or "lambda:InvokeFunction" not in as_list(
-            statement["Action"]
+        if name not in ("RolloutStateMachineRole", "PipelineStateMachineRole") or (
+            "lambda:InvokeFunction" not in as_list(statement["Action"])
         ):
             continue
         for resource in as_list(statement["Resource"]):

@@ -33,9 +33,23 @@ TASKS = {
     "StartTelemetryFunction": "start_telemetry",
     "WaitForCheckFunction": "wait_for_check",
 }
-# Functions the state machine does not invoke: the guard runs from an EventBridge rule,
-# the telemetry from log subscriptions and an EventBridge rule.
-NOT_TASKS = {"GuardFunction": "guard", "TelemetryFunction": "telemetry"}
+# The pipeline state machine's tasks (statemachine/pipeline.asl.json).
+PIPELINE_TASKS = {
+    "PipelinePrepareFunction": "pipeline_prepare",
+    "PipelineHoldFunction": "pipeline_hold",
+    "PipelineTargetFunction": "pipeline_target",
+    "PipelineWaveFunction": "pipeline_wave",
+    "PipelineFinishFunction": "pipeline_finish",
+}
+PIPELINE_ASL = REPO / "statemachine" / "pipeline.asl.json"
+# Functions no state machine invokes: the guard runs from an EventBridge rule, the
+# telemetry from log subscriptions and an EventBridge rule, a pipeline's controls from
+# `rollout abort|pause|…` (the operator policy).
+NOT_TASKS = {
+    "GuardFunction": "guard",
+    "TelemetryFunction": "telemetry",
+    "PipelineControlFunction": "pipeline_control",
+}
 TARGET_FUNCTIONS = (
     "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
     "${TargetFunctionNamePattern}"
@@ -129,9 +143,29 @@ def test_the_state_machine_may_invoke_each_task_and_nothing_else(transformed: Js
         for statement in policy["PolicyDocument"]["Statement"]:
             if statement["Action"] == ["lambda:InvokeFunction"]:
                 invoked.add(statement["Resource"]["Fn::Sub"][1]["functionName"]["Ref"])
+            elif statement["Action"] == "states:StartExecution":  # Start pipeline
+                assert statement["Resource"] == {"Ref": "PipelineStateMachine"}
             else:
                 assert set(statement["Action"]) <= UNSCOPABLE_ACTIONS
     assert invoked == set(TASKS)
+
+
+def test_the_pipeline_state_machine_may_invoke_its_tasks_and_assume_target_roles(
+    transformed: Json,
+) -> None:
+    role = transformed["Resources"]["PipelineStateMachineRole"]["Properties"]
+    invoked = set()
+    for policy in role["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Action"] == ["lambda:InvokeFunction"]:
+                invoked.add(statement["Resource"]["Fn::Sub"][1]["functionName"]["Ref"])
+            elif statement["Action"] == "sts:AssumeRole":  # Run target's Credentials
+                assert statement["Resource"] == {
+                    "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${AWS::StackName}-target-*"
+                }
+            else:
+                assert set(statement["Action"]) <= UNSCOPABLE_ACTIONS
+    assert invoked == set(PIPELINE_TASKS)
 
 
 def test_definition_substitutions_match_the_asl(resources: Json) -> None:
@@ -140,9 +174,23 @@ def test_definition_substitutions_match_the_asl(resources: Json) -> None:
     substitutions = machine["DefinitionSubstitutions"]
     assert set(substitutions) == set(PLACEHOLDER.findall(ASL.read_text(encoding="utf-8")))
     for key, value in substitutions.items():
+        if key == "PipelineStateMachineArn":  # Start pipeline hands `waves` over
+            assert value == {"Ref": "PipelineStateMachine"}
+            continue
         function = key.removesuffix("Arn")
         assert value == {"Fn::GetAtt": [function, "Arn"]}, key
         assert function in TASKS, key
+
+
+def test_pipeline_definition_substitutions_match_its_asl(resources: Json) -> None:
+    machine = resources["PipelineStateMachine"]["Properties"]
+    assert machine["DefinitionUri"] == "statemachine/pipeline.asl.json"
+    substitutions = machine["DefinitionSubstitutions"]
+    assert set(substitutions) == set(PLACEHOLDER.findall(PIPELINE_ASL.read_text(encoding="utf-8")))
+    for key, value in substitutions.items():
+        function = key.removesuffix("Arn")
+        assert value == {"Fn::GetAtt": [function, "Arn"]}, key
+        assert function in PIPELINE_TASKS, key
 
 
 def test_state_machine_settings(resources: Json) -> None:
@@ -198,8 +246,8 @@ def test_one_function_per_task_with_its_code(resources: Json) -> None:
     functions = {
         name for name, body in resources.items() if body["Type"] == "AWS::Serverless::Function"
     }
-    assert functions == set(TASKS) | set(NOT_TASKS)
-    for name, task in (TASKS | NOT_TASKS).items():
+    assert functions == set(TASKS) | set(PIPELINE_TASKS) | set(NOT_TASKS)
+    for name, task in (TASKS | PIPELINE_TASKS | NOT_TASKS).items():
         code_uri = resources[name]["Properties"]["CodeUri"]
         assert code_uri == f"functions/{task}/"
         assert (REPO / code_uri / "app.py").is_file(), code_uri

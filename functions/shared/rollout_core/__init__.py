@@ -24,6 +24,9 @@ The workflow, one concern per module:
 - channel: the rollout table's item (lock and control channel); lock: one rollout per
   alias; controls: what an operator's control does; holding: Wait for operator;
 - release: several functions as one rollout;
+- pipeline/: waves of rollouts across Regions and accounts (its own state machine):
+  spec, plan, hold, blockers, windows, wave, targets, follow, controls, finish; remote:
+  clients that act in a target's account and Region through its target role;
 - outcome: Roll back and Finalize; notify: SNS and EventBridge; guard: the safety net for
   executions that ended without cleaning up; versions: clean-up of old versions;
 - clients, clock: AWS clients created lazily, UTC time.

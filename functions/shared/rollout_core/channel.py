@@ -39,6 +39,9 @@ CONTROL = "control"  # the operator's pending control, {action, reason, by, at}
 # On each lock of a release (rollout_core.release): the key of the item that is the
 # release's control channel, so a control can name any of its functions.
 CONTROL_KEY = "controlKey"
+# On a pipeline's item (rollout_core.pipeline): the targets of the wave rolling out, as
+# JSON, so an abort can reach their rollouts.
+RUNNING_TARGETS = "runningTargets"
 
 
 class ChannelState(StrEnum):
@@ -62,6 +65,20 @@ APPLIES: dict[str, tuple[ChannelState, ...]] = {
     "reject": (AWAITING,),
 }
 BEFORE_BAKE_ONLY = frozenset({"promote", "promote-full"})
+
+
+@dataclass(frozen=True)
+class Rules:
+    """When each control applies: the states (`applies`) and, for some, the phase
+    (`in_bake`: action → True when it applies only during the bake, False only before it).
+    A rollout's are APPLIES and BEFORE_BAKE_ONLY; a pipeline has its own
+    (rollout_core.pipeline.controls)."""
+
+    applies: dict[str, tuple[ChannelState, ...]]
+    in_bake: dict[str, bool]
+
+
+ROLLOUT = Rules(APPLIES, {action: False for action in BEFORE_BAKE_ONLY})
 
 
 class Control(BaseModel):
@@ -90,6 +107,7 @@ class Item:
     phase: str
     control: Control | None  # pending: sent, not consumed yet
     control_key: str | None  # a release's member: the key of the release's channel
+    running_targets: str | None = None  # a pipeline's: its running wave's targets (JSON)
 
     @property
     def live(self) -> bool:
@@ -211,6 +229,7 @@ class Channel:
         phase: str | None = None,
         expires_at: int | None = None,
         consumed: Control | None = None,
+        running_targets: str | None = None,
     ) -> bool:
         """One conditional update of `owner`'s item; removing `consumed` only if it is still
         the pending control (conditioned on its `at`). False when the item isn't `owner`'s
@@ -218,7 +237,11 @@ class Channel:
         names = {"#owner": OWNER}
         values: dict[str, Any] = {":me": {"S": owner}}
         sets, condition = [], "#owner = :me"
-        for attribute, value in ((STATE, state), (PHASE, phase)):
+        for attribute, value in (
+            (STATE, state),
+            (PHASE, phase),
+            (RUNNING_TARGETS, running_targets),
+        ):
             if value is not None:
                 names[f"#{attribute}"] = attribute
                 values[f":{attribute}"] = {"S": str(value)}
@@ -252,10 +275,10 @@ class Channel:
 
     # -- the operator -----------------------------------------------------------------
 
-    def send(self, key: str, execution: str, control: Control) -> None:
-        """Write `control` for the rollout `execution` runs, or ControlRefused saying why it
-        doesn't apply (nothing changed)."""
-        expression, names, values = condition(control.action)
+    def send(self, key: str, execution: str, control: Control, rules: Rules = ROLLOUT) -> None:
+        """Write `control` for the rollout (or pipeline) `execution` runs, or ControlRefused
+        saying why it doesn't apply (nothing changed)."""
+        expression, names, values = condition(control.action, rules)
         values[":exec"] = {"S": execution}
         values[":control"] = {"M": {name: {"S": text} for name, text in control}}
         try:
@@ -270,9 +293,9 @@ class Channel:
         except ClientError as error:
             if not _condition_failed(error):
                 raise
-            raise ControlRefused(self._refusal(key, execution, control.action)) from None
+            raise ControlRefused(self._refusal(key, execution, control.action, rules)) from None
 
-    def _refusal(self, key: str, execution: str, action: str) -> str:
+    def _refusal(self, key: str, execution: str, action: str, rules: Rules) -> str:
         """Why the condition failed, in words; nothing was changed."""
         item = self.item(key)
         verb = action.replace("-full", " --full")
@@ -281,15 +304,18 @@ class Channel:
                 f"{verb}: {execution} is not running any more (its lock is released); "
                 "nothing changed"
             )
-        if item.state not in APPLIES[action]:
+        if item.state not in rules.applies.get(action, ()):
             hint = {
                 AWAITING: "it is awaiting approval: approve or reject it",
                 PAUSED: "it is paused: resume, promote or abort it",
                 RUNNING: "it is running (not paused, not awaiting approval)",
             }.get(item.state, item.state)
             return f"{verb} does not apply: {hint}; nothing changed"
-        if action in BEFORE_BAKE_ONLY and item.phase == "bake":
+        in_bake = rules.in_bake.get(action)
+        if in_bake is False and item.phase == "bake":
             return f"{verb} does not apply during the bake (already promoted); nothing changed"
+        if in_bake is True and item.phase != "bake":
+            return f"{verb} applies only during a bake; nothing changed"
         if item.control is not None:
             return (
                 f"{verb}: a {item.control.action} from {item.control.by} is still waiting for "
@@ -298,17 +324,18 @@ class Channel:
         return f"{verb} does not apply now; nothing changed"
 
 
-def condition(action: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+def condition(action: str, rules: Rules = ROLLOUT) -> tuple[str, dict[str, str], dict[str, Any]]:
     """(ConditionExpression, names, values) that make `action` apply or change nothing; the
     sender adds `:exec` (the execution named) and `:control`."""
     names = {"#owner": OWNER, "#state": STATE, "#control": CONTROL}
-    states = APPLIES[action]
+    states = rules.applies[action]
     values: dict[str, Any] = {f":s{i}": {"S": state.value} for i, state in enumerate(states)}
     text = f"#owner = :exec AND #state IN ({', '.join(values)})"
-    if action in BEFORE_BAKE_ONLY:
+    in_bake = rules.in_bake.get(action)
+    if in_bake is not None:
         names["#phase"] = PHASE
         values[":bake"] = {"S": "bake"}
-        text += " AND #phase <> :bake"
+        text += f" AND #phase {'=' if in_bake else '<>'} :bake"
     if action != "abort":  # abort replaces a pending control; the others wait their turn
         text += " AND attribute_not_exists(#control)"
     return text, names, values
@@ -333,6 +360,7 @@ def _parse(key: str, raw: dict[str, Any]) -> Item:
         phase=text(PHASE) or "pending",
         control=_control(raw.get(CONTROL)),
         control_key=text(CONTROL_KEY),
+        running_targets=text(RUNNING_TARGETS),
     )
 
 

@@ -172,8 +172,19 @@ class UnrolledMove(Document):
     stack: str | None = unless_set()  # the function's aws:cloudformation:stack-name tag
 
 
+class PipelineRef(Document):
+    """The pipeline that started this rollout (input `pipeline`, rollout_core.pipeline): the
+    views lead from one to the other."""
+
+    executionArn: str
+    wave: str
+    waveIndex: int
+    target: int
+
+
 class Plan(Document):
-    action: Literal["rollout", "skip", "noop", "duplicate", "dryRun"]
+    # "pipeline": waves across Regions and accounts, handed to the pipeline state machine
+    action: Literal["rollout", "skip", "noop", "duplicate", "dryRun", "pipeline"]
     reason: str | None = None
     source: Literal["console", "eventbridge"] = "console"
     executionId: str
@@ -212,6 +223,7 @@ class Plan(Document):
     # versions log, and the alarms' states as Prepare read them.
     logDestinations: list[LogDestination] = unless_set([])
     alarmStates: list[AlarmReading] = unless_set([])
+    pipeline: PipelineRef | None = unless_set()  # a target of a pipeline: which, where
 
     def rollout_ready(self) -> RolloutPlan:
         """The plan with the fields a rollout needs, checked once instead of everywhere."""

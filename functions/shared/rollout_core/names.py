@@ -22,6 +22,8 @@ class State(StrEnum):
     ALREADY_ROLLING_OUT = "Already rolling out"
     ALREADY_LIVE = "Already live"
     DRY_RUN = "Dry run"
+    START_PIPELINE = "Start pipeline"  # waves: handed to the pipeline state machine
+    PIPELINE_STARTED = "Pipeline started"
     PRE_TRAFFIC_CHECK = "Pre-traffic check"
     RELEASE_LOCK = "Release lock"
     PRE_TRAFFIC_CHECK_FAILED = "Pre-traffic check failed"

@@ -30,6 +30,12 @@ DETAIL_TYPES = {
     # the guard (rollout_core.guard), after an execution ended without cleaning up
     "guard_restored": "Rollout Guard Restored Alias",
     "guard_attention": "Rollout Guard Needs Attention",
+    # a pipeline of waves (rollout_core.pipeline)
+    "pipeline_succeeded": "Pipeline Succeeded",
+    "pipeline_rolled_back": "Pipeline Rolled Back",
+    "pipeline_stopped": "Pipeline Stopped",
+    "pipeline_blocked": "Pipeline Blocked",
+    "pipeline_approval_needed": "Pipeline Approval Needed",
 }
 
 log = logging.getLogger(__name__)

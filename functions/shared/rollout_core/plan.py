@@ -20,7 +20,9 @@ from .models import (
     LatencyPolicy,
     LockRef,
     Member,
+    PipelineRef,
     Plan,
+    Progress,
     RolloutPlan,
     dump,
 )
@@ -28,7 +30,15 @@ from .progress import initial
 from .request import CheckSpec, LatencySpec, ReleaseEntry, ReleaseRequest, RolloutRequest
 from .traffic import discover, moved
 from .traffic.subject import Subject
-from .validation import Defaults, Schedule, ValidRequest, approval_gates, validate
+from .validation import (
+    Defaults,
+    Schedule,
+    ValidPipeline,
+    ValidRequest,
+    approval_gates,
+    validate,
+    validate_input,
+)
 
 # Keeps an execution well inside Step Functions' 25,000-event history: a check cycle is 13
 # events (Wait for next check's task 6, Check health 5, Step done? 2).
@@ -49,8 +59,10 @@ def prepare(document: Any, execution_id: str) -> dict[str, Any]:
         if plan.action == "noop":  # live already: did a rollout put it there?
             plan = moved.explain(plan)
     else:
-        valid = validate(document, defaults)
-        request, schedule = valid.request, _scheduled(valid)
+        found = validate_input(document, defaults)
+        if isinstance(found, ValidPipeline):
+            return {"plan": dump(_pipeline(found, execution_id)), "progress": dump(Progress())}
+        request, schedule = found.request, _scheduled(found)
         if isinstance(request, ReleaseRequest):
             plan = build_release(request, schedule, execution_id, dry_run=request.dryRun)
         else:
@@ -83,6 +95,18 @@ def _from_event(
         raise InvalidRolloutRequest(f"from the function's rollout:* tags: {error}") from None
     assert isinstance(valid.request, RolloutRequest)  # tags name no release
     return valid.request, _scheduled(valid)
+
+
+def _pipeline(valid: ValidPipeline, execution_id: str) -> Plan:
+    """Waves (rollout_core.pipeline): checked offline here, handed to the pipeline state
+    machine, whose Prepare pipeline checks every target against its account."""
+    waves = valid.request.waves
+    targets = sum(len(wave.targets) for wave in waves)
+    reason = (
+        f"a pipeline of {len(waves)} wave{'s' if len(waves) != 1 else ''} and {targets} "
+        f"target{'s' if targets != 1 else ''}: started on the pipeline state machine"
+    )
+    return Plan(action="pipeline", reason=reason, executionId=execution_id)
 
 
 def _skip(reason: str, execution_id: str, function: str, version: str) -> Plan:
@@ -132,6 +156,7 @@ def build(
         "targetVersion": target["Version"],
         "preTraffic": _check(request.preTraffic, readiness=True),
         "postTraffic": _check(request.postTraffic, readiness=False),
+        "pipeline": _pipeline_ref(request),
     }
     if target["Version"] == stable:
         reason = f"version {stable} is already live on {name}:{request.alias}"
@@ -174,7 +199,7 @@ def build_release(
         for m in resolved
         if m not in moving
     ]
-    common = {"source": "console", "executionId": execution_id}
+    common = {"source": "console", "executionId": execution_id, "pipeline": _pipeline_ref(request)}
     if not moving:
         reason = "every function of the release already runs its version"
         return Plan(action="noop", reason=reason, notes=notes, **common)
@@ -391,6 +416,12 @@ def _latency(option: LatencySpec | bool) -> LatencyPolicy | None:
     if option is False:
         return None
     return LatencyPolicy() if option is True else LatencyPolicy(**option.model_dump())
+
+
+def _pipeline_ref(request: RolloutRequest | ReleaseRequest) -> PipelineRef | None:
+    """The pipeline that started this rollout, if one did (rollout_core.pipeline)."""
+    ref = request.pipeline
+    return None if ref is None else PipelineRef.model_validate(ref.model_dump())
 
 
 def _default(value: Any, fallback: Any) -> Any:

@@ -62,7 +62,7 @@ class CheckSpec(_Strict):
         return self
 
 
-def _printable(name: str) -> str:
+def printable(name: str) -> str:
     """Names end up in messages, logs and the console: no control or format characters."""
     bad = sorted({f"U+{ord(c):04X}" for c in name if unicodedata.category(c) in ("Cc", "Cf")})
     if bad:
@@ -121,7 +121,7 @@ CheckOption = Annotated[
 ]
 
 
-AlarmName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
+AlarmName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(printable)]
 
 
 class ApprovalSpec(_Strict):
@@ -166,6 +166,16 @@ class ReleaseEntry(_Target):
     """One function of a release (rollout_core.release)."""
 
 
+class PipelineRefSpec(_Strict):
+    """Set by a pipeline on each target's rollout (rollout_core.pipeline): which pipeline,
+    which wave, which target."""
+
+    executionArn: str = Field(pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:.+$")
+    wave: str = Field(min_length=1, max_length=64)
+    waveIndex: Integer = Field(ge=0)
+    target: Integer = Field(ge=0)
+
+
 class _Options(_Strict):
     """What applies to a whole rollout, or to a whole release of several functions."""
 
@@ -185,6 +195,7 @@ class _Options(_Strict):
     # the rollout, or roll out and list it
     bypass: Literal["fail", "warn"] = "fail"
     dryRun: Flag = False
+    pipeline: PipelineRefSpec | None = None
 
     @field_validator("alarms")
     @classmethod

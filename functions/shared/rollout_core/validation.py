@@ -19,6 +19,7 @@ from typing import Any
 from . import eventbridge
 from .errors import InvalidRolloutRequest
 from .models import ApprovalPolicy, StrategyRef
+from .pipeline import spec as pipeline_spec
 from .request import ApprovalSpec, ReleaseRequest, RolloutRequest, parse_request
 from .strategies import plan_steps, scale
 
@@ -57,10 +58,40 @@ class ValidRequest:
     schedule: Schedule | None  # None: no strategy in the input and no default known
 
 
+@dataclass(frozen=True)
+class ValidPipeline:
+    """A pipeline (rollout_core.pipeline): its own keys, and the rollout every target runs."""
+
+    request: pipeline_spec.PipelineRequest
+    rollout: ValidRequest
+    rollout_document: dict[str, Any]
+
+
+def validate_input(document: Any, defaults: Defaults = OFFLINE) -> ValidRequest | ValidPipeline:
+    """The one entry point of Prepare and the CLI: a pipeline (`waves`), or a rollout."""
+    if not pipeline_spec.is_pipeline(document):
+        return validate(document, defaults)
+    request = pipeline_spec.parse(document)
+    _, rollout_document = pipeline_spec.split(document)
+    return ValidPipeline(request, validate(rollout_document, defaults), rollout_document)
+
+
 def validate(document: Any, defaults: Defaults = OFFLINE) -> ValidRequest:
     """The parsed request and its schedule; InvalidRolloutRequest with Prepare's message."""
     request = parse_request(document)
     return ValidRequest(request, plan_schedule(request, defaults))
+
+
+# A traffic check may take up to its state's timeout (docs/workflow.md, "Timeouts").
+TRAFFIC_CHECK_SECONDS = 900
+
+
+def longest_seconds(schedule: Schedule) -> int:
+    """The longest a rollout of this schedule can take: every wait, the bake, every gate
+    held to its timeout, and both traffic checks to theirs."""
+    waits = sum(step["waitSeconds"] for step in schedule.steps) + schedule.bake_seconds
+    gates = schedule.gates * schedule.approval.timeoutSeconds if schedule.approval else 0
+    return waits + gates + 2 * TRAFFIC_CHECK_SECONDS
 
 
 def plan_schedule(

@@ -1,0 +1,31 @@
+"""What a pipeline's notifications say about it (SNS and EventBridge, rollout_core.notify):
+which pipeline, what it rolls out, where it stands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import PipelineCursor, PipelinePlan
+
+
+def of(plan: PipelinePlan, cursor: PipelineCursor) -> dict[str, Any]:
+    moved = {m.name for target in plan.targets for m in target.functions}
+    first = plan.rollout.get("functionName") or next(iter(sorted(moved)), "?:?").split(":")[0]
+    index = min(max(cursor.waveIndex, 0), len(plan.waves) - 1)
+    return {
+        "executionId": plan.executionId,
+        "pipeline": plan.name,
+        "functionName": first,
+        "alias": plan.rollout.get("alias") or "(release)",
+        "functions": sorted(moved),
+        "wave": plan.waves[index].name,
+        "waveNumber": index + 1,
+        "waves": len(plan.waves),
+        "targets": len(plan.targets),
+    }
+
+
+def wave_label(plan: PipelinePlan, index: int) -> str:
+    """`wave eu (2/3)`: a wave as people read it."""
+    index = min(max(index, 0), len(plan.waves) - 1)
+    return f"wave {plan.waves[index].name} ({index + 1}/{len(plan.waves)})"
