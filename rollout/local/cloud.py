@@ -45,6 +45,7 @@ from rollout.local.s3_policies import BucketPolicyConditions
 from rollout.local.seam import Seam
 from rollout.local.stacks import StackConsistency
 from rollout.local.stepfunctions import StepFunctionsEvents
+from rollout.local.task_clients import SharedTaskClients
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +296,7 @@ class LocalCloud:
             LambdaVersions(),
             EventBridgeDelivery(),
             StepFunctionsEvents(),
+            SharedTaskClients(),
             AlarmEvaluator(),
             FaultInjection(),
         ]
