@@ -37,6 +37,7 @@ from rollout_core.results import FinalizeSummary, RollbackRecord
 
 from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
 from rollout.samples import Traffic, code_zip, lambda_role
+from tests.clients import shared_client
 
 ALIAS = "live"
 STAGGER = 0.3  # seconds between the starts of two scenarios
@@ -111,7 +112,7 @@ class SampleFunction:
     def __init__(self, cloud: LocalCloud, prefix: str, mode: str = "ok") -> None:
         self.cloud = cloud
         self.name = unique(prefix)
-        self.lam = cloud.client("lambda", **PATIENT)
+        self.lam = shared_client(cloud, "lambda", **PATIENT)
         self._release = 1
         self._recent: tuple[float, Position] | None = None
         self.lam.create_function(
@@ -170,7 +171,7 @@ class SampleFunction:
 
 
 def _role(cloud: LocalCloud) -> str:
-    return lambda_role(cloud.client("iam"), ROLE_NAME)
+    return lambda_role(shared_client(cloud, "iam"), ROLE_NAME)
 
 
 @dataclass
@@ -270,9 +271,9 @@ class Workflow:
     """The deployed rollout state machine (stack `rollout` on the shared cloud)."""
 
     def __init__(self, cloud: LocalCloud) -> None:
-        self.sfn = cloud.client("stepfunctions", **PATIENT)
-        self.ddb = cloud.client("dynamodb")
-        self.lam = cloud.client("lambda", **PATIENT)
+        self.sfn = shared_client(cloud, "stepfunctions", **PATIENT)
+        self.ddb = shared_client(cloud, "dynamodb")
+        self.lam = shared_client(cloud, "lambda", **PATIENT)
         self.state_machine = cloud.stack_outputs["RolloutStateMachineArn"]
         self.table = cloud.stack_outputs["RolloutTableName"]
         self._inputs: dict[str, Json] = {}
@@ -426,7 +427,9 @@ def traffic(
     function: SampleFunction, payload: Callable[[], Json] = dict, per_second: float = 10.0
 ) -> Traffic:
     """Requests to `function:live` from a background thread; `payload()` picks each body."""
-    return Traffic(function.cloud.client("lambda"), function.name, ALIAS, per_second, payload)
+    return Traffic(
+        shared_client(function.cloud, "lambda"), function.name, ALIAS, per_second, payload
+    )
 
 
 @contextmanager
