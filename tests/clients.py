@@ -20,8 +20,11 @@ _clients: dict[tuple[str, str, str, str], Any] = {}
 _building = threading.Lock()
 
 
-def shared_client(cloud: LocalCloud, service: str, **config: Any) -> Any:
-    """`cloud.client(service, **config)`, built once per process and handed out again."""
+def shared_client(cloud: Any, service: str, **config: Any) -> Any:
+    """`cloud.client(service, **config)`, built once per process for an in-process
+    `LocalCloud` (its endpoint names it); any other cloud builds a client per call."""
+    if not isinstance(cloud, LocalCloud):
+        return cloud.client(service, **config)
     key = (cloud.endpoint, cloud.region, service, json.dumps(config, sort_keys=True, default=repr))
     with _building:
         if key not in _clients:

@@ -14,6 +14,7 @@ from rollout import samples
 from rollout.local.cloud import PATIENT_RETRIES
 from rollout.samples import lambda_role
 from tests.clients import shared_client
+from tests.execution_ends import wait_for_end as execution_end
 
 ALIAS = "live"
 ROLE = "reliability-fn-role"
@@ -79,13 +80,7 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float
 
 
 def wait_for_end(cloud: Any, arn: str, timeout: float = 60) -> dict[str, Any]:
-    sfn = shared_client(cloud, "stepfunctions")
-
-    def ended() -> dict[str, Any] | None:
-        described = sfn.describe_execution(executionArn=arn)
-        return None if described["status"] == "RUNNING" else described
-
-    return dict(wait_until(ended, timeout, f"{arn} to end", every=0.2))
+    return execution_end(cloud, shared_client(cloud, "stepfunctions"), arn, timeout, every=0.2)
 
 
 def history(cloud: Any, arn: str) -> list[dict[str, Any]]:

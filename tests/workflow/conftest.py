@@ -38,6 +38,7 @@ from rollout_core.results import FinalizeSummary, RollbackRecord
 from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
 from rollout.samples import Traffic, code_zip, lambda_role
 from tests.clients import shared_client
+from tests.execution_ends import wait_for_end
 
 ALIAS = "live"
 STAGGER = 0.3  # seconds between the starts of two scenarios
@@ -271,6 +272,7 @@ class Workflow:
     """The deployed rollout state machine (stack `rollout` on the shared cloud)."""
 
     def __init__(self, cloud: LocalCloud) -> None:
+        self.cloud = cloud
         self.sfn = shared_client(cloud, "stepfunctions", **PATIENT)
         self.ddb = shared_client(cloud, "dynamodb")
         self.lam = shared_client(cloud, "lambda", **PATIENT)
@@ -315,9 +317,7 @@ class Workflow:
     def wait(self, arn: str, timeout: float = RUN_DEADLINE) -> Finished:
         """The ended execution; stops it and raises TimeoutError after `timeout` seconds."""
         try:
-            described = deadline_poll(
-                f"end of {arn}", lambda: self._ended(arn), timeout, EXECUTION_POLL
-            )
+            described = wait_for_end(self.cloud, self.sfn, arn, timeout, EXECUTION_POLL)
         except TimeoutError:
             self.sfn.stop_execution(executionArn=arn, cause="workflow test deadline")
             raise
@@ -333,10 +333,6 @@ class Workflow:
 
     def run(self, document: Json, timeout: float = RUN_DEADLINE) -> Finished:
         return self.wait(self.start(document), timeout)
-
-    def _ended(self, arn: str) -> Json | None:
-        described: Json = self.sfn.describe_execution(executionArn=arn)
-        return None if described["status"] == "RUNNING" else described
 
     def has_left(self, arn: str, state: str) -> bool:
         """Whether the execution has left `state` (its task finished) at least once."""
