@@ -1,28 +1,40 @@
 """Step Functions seam: execution names and status-change events as AWS has them.
 
 moto 5.2.5 names a nameless execution "None" (so the second nameless start fails with
-ExecutionAlreadyExists), accepts inputs over the 256 KB limit,
-and never puts "Step Functions Execution Status Change" events
+ExecutionAlreadyExists), accepts inputs over the 256 KB limit, answers input that isn't
+JSON with an error that has no code (StartExecution: InvalidExecutionInput, "The provided
+JSON input data is invalid"), and never puts "Step Functions Execution Status Change" events
 on the default bus. The interpreter runs each execution in a thread that calls
 `BaseExecutionWorkerCommunication.terminated()` once the program has ended — succeeded,
 failed, timed out, or stopped by StopExecution — so that is the one place to hook.
+
+A stopped execution stays stopped: "StopExecution … Stops an execution", whose status is
+then ABORTED (StopExecution, AWS Step Functions API Reference,
+https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html).
+moto's `Environment.set_error` (and `set_timed_out`) overwrite the ProgramStopped state,
+so a task still running when the stop came (a `.waitForTaskToken` wait, which blocks until
+its timeout) ends the execution FAILED when its timeout is caught. The seam leaves a
+stopped program as it is.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
+import json
 import logging
 import threading
 import uuid
 from typing import Any
 
 from antlr4 import CommonTokenStream, InputStream, ParserRuleContext
-from moto.stepfunctions.exceptions import ValidationException
+from moto.stepfunctions.exceptions import InvalidExecutionInput, ValidationException
 from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
 from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
 from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.parse.asl_parser import (
     AmazonStateLanguageParser,
     ASLParserException,
@@ -139,9 +151,23 @@ class StepFunctionsEvents:
             BaseExecutionWorkerCommunication, "terminated", _announcing(terminated, self.ends)
         )
         self._patches.replace(AmazonStateLanguageParser, "parse", _one_at_a_time(parse))
+        for name in ("set_error", "set_timed_out"):
+            self._patches.replace(Environment, name, _unless_stopped(getattr(Environment, name)))
 
     def uninstall(self) -> None:
         self._patches.undo()
+
+
+def _unless_stopped(original: Any) -> Any:
+    """The program's end, unless StopExecution ended it first (it stays ABORTED)."""
+
+    @functools.wraps(original)
+    def ending(self: Environment, *args: Any, **kwargs: Any) -> None:
+        if isinstance(self._program_state, ProgramStopped):
+            return
+        original(self, *args, **kwargs)
+
+    return ending
 
 
 MAX_INPUT_BYTES = 262_144  # StartExecution's limit on input, in UTF-8 bytes (moto has none)
@@ -161,11 +187,22 @@ def _named(original: Any) -> Any:
                 "1 validation error detected: Value at 'input' failed to satisfy constraint: "
                 f"Member must have length less than or equal to {MAX_INPUT_BYTES}"
             )
+        _json_input(execution_input)
         return original(
             self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
         )
 
     return start_execution
+
+
+def _json_input(execution_input: str | None) -> None:
+    """StartExecution refuses input that isn't JSON (InvalidExecutionInput, HTTP 400)."""
+    if execution_input is None:
+        return
+    try:
+        json.loads(execution_input)
+    except ValueError as error:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{error}'") from None
 
 
 _PARSING = threading.Lock()

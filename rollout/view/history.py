@@ -124,7 +124,9 @@ def _track_visit(run: Run, kind: str, at: datetime, raw: dict[str, Any]) -> None
 
 def _track_wait(run: Run, kind: str, name: str, at: datetime, doc: dict[str, Any] | None) -> None:
     progress = _read(Progress, (doc or {}).get("progress"))
-    if kind == "WaitStateEntered" and name in WAIT_STATES and progress is not None:
+    # a Task waiting for its token (older definitions: a Wait state)
+    entered = kind in ("TaskStateEntered", "WaitStateEntered")
+    if entered and name in WAIT_STATES and progress is not None:
         run.wait_started_at, run.wait_progress = at, progress
     else:
         run.wait_started_at = run.wait_progress = None
@@ -248,6 +250,8 @@ def _outcome(run: Run) -> Outcome:
                 "duplicate": Outcome.DUPLICATE,
                 "dryRun": Outcome.DRY_RUN,
             }
+            if run.plan is not None and run.plan.movedWithoutRollout is not None:
+                return Outcome.MOVED_WITHOUT_ROLLOUT
             return quiet.get(str(run.action), Outcome.SUCCEEDED)
     if final == State.REQUEST_REJECTED or run.error in REJECTIONS:
         return Outcome.REJECTED

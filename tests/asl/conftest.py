@@ -28,6 +28,8 @@ TASK_FUNCTIONS: dict[str, str] = {
     "FinalizeFunctionArn": "finalize",
     "CleanUpFunctionArn": "clean_up",
     "WaitForOperatorFunctionArn": "wait_for_operator",
+    "StartTelemetryFunctionArn": "start_telemetry",
+    "WaitForCheckFunctionArn": "wait_for_check",
 }
 
 

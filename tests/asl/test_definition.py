@@ -11,7 +11,8 @@ Json = dict[str, Any]
 
 CONTRACT_STATES = {
     "Prepare", "Roll out?", "Skipped", "Already live", "Already rolling out",
-    "Pre-traffic check", "Shift traffic", "Wait for next check", "Check health", "Step done?",
+    "Pre-traffic check", "Start telemetry", "Shift traffic", "Wait for next check",
+    "Check health", "Step done?",
     "Next step?", "Promote",
     "Post-traffic check", "Bake?", "Wait during bake", "Check bake health", "Finalize",
     "Clean up old versions", "Rolled out", "Release lock", "Pre-traffic check failed",
@@ -45,6 +46,10 @@ PROGRESS_KEYS = {
     "rearmedAlarms", "hold", "lastControl",
 }  # fmt: skip
 NAMED_REJECTIONS = {"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"}
+WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+# Each wait ends by the clock (TimeoutSecondsPath) or by evidence (SendTaskSuccess), and
+# either way goes to its check.
+WAITS = {"Wait for next check": "Check health", "Wait during bake": "Check bake health"}
 
 
 def targets(state: Json) -> Iterator[str]:
@@ -125,7 +130,8 @@ def test_every_state_has_a_comment(asl: Json) -> None:
 
 def test_lambda_tasks_use_placeholders_and_pass_the_execution_id(asl: Json) -> None:
     tasks = lambda_tasks(asl["States"])
-    assert set(tasks) == {name for name, s in asl["States"].items() if s["Type"] == "Task"}
+    every_task = {name for name, s in asl["States"].items() if s["Type"] == "Task"}
+    assert set(tasks) | set(WAITS) == every_task
     for name, state in tasks.items():
         parameters = state["Parameters"]
         assert parameters["FunctionName"].startswith("${"), name
@@ -183,12 +189,43 @@ def test_payload_phases_and_outcomes(asl: Json) -> None:
     assert {name: payload(name)["outcome"] for name in outcomes} == outcomes
 
 
-def test_waits_come_from_the_progress(asl: Json) -> None:
-    waits = {name: s for name, s in asl["States"].items() if s["Type"] == "Wait"}
-    assert set(waits) == {"Wait for next check", "Wait during bake"}
-    for name, state in waits.items():
-        assert state["SecondsPath"] == "$.progress.nextWaitSeconds", name
-        assert not {"Seconds", "Timestamp", "TimestampPath"} & set(state), name
+def test_waits_come_from_the_progress_and_evidence_can_end_them(asl: Json) -> None:
+    """Each wait is a task token the telemetry can send (rollout_core.waiting), up to the
+    cursor's next wait; its end, clock or evidence, is $.wake for the check."""
+    states = asl["States"]
+    assert not [name for name, s in states.items() if s["Type"] == "Wait"]
+    for name, check in WAITS.items():
+        state = states[name]
+        assert (state["Type"], state["Resource"]) == ("Task", WAIT_FOR_TOKEN), name
+        assert state["TimeoutSecondsPath"] == "$.progress.nextWaitSeconds", name
+        assert not {"TimeoutSeconds", "HeartbeatSeconds", "ResultSelector"} & set(state), name
+        parameters = state["Parameters"]
+        assert parameters["FunctionName"] == "${WaitForCheckFunctionArn}", name
+        assert parameters["Payload"]["token.$"] == "$$.Task.Token", name
+        assert parameters["Payload"]["executionId.$"] == "$$.Execution.Id", name
+        assert (state["ResultPath"], state["Next"]) == ("$.wake", check), name
+        timeout, other = state["Catch"]
+        assert timeout == {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.wake", "Next": check}
+        assert other == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.wake", "Next": check}
+        (retrier,) = state["Retry"]
+        assert set(retrier["ErrorEquals"]) == RUN_TWICE_SAFE_ERRORS, name
+        payload = states[check]["Parameters"]["Payload"]
+        assert (payload["wake.$"], payload["telemetry.$"]) == ("$.wake", "$.telemetry"), check
+
+
+def test_start_telemetry_never_stops_the_rollout(asl: Json) -> None:
+    states = asl["States"]
+    assert states["Pre-traffic check"]["Next"] == "Start telemetry"
+    start = states["Start telemetry"]
+    assert (start["ResultPath"], start["Next"]) == ("$.telemetry", "Shift traffic")
+    (catcher,) = start["Catch"]
+    assert catcher == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.telemetry",
+        "Next": "Shift traffic",
+    }
+    for name in ("Wait for operator", "Wait for operator during bake"):
+        assert states[name]["Parameters"]["Payload"]["telemetry.$"] == "$.telemetry", name
 
 
 def test_no_retry_on_states_all(asl: Json) -> None:

@@ -23,10 +23,11 @@ def test_the_state_names_are_the_definitions_states(asl: dict[str, Any]):
 
 def test_the_grouped_states_have_the_type_their_group_says(asl: dict[str, Any]):
     states = asl["States"]
-    assert {states[name]["Type"] for name in WAIT_STATES} == {"Wait"}
-    assert {states[name]["Type"] for name in [*CHECK_STATES.values(), *HOLD_STATES.values()]} == {
-        "Task"
+    assert {states[name]["Resource"] for name in WAIT_STATES} == {
+        "arn:aws:states:::lambda:invoke.waitForTaskToken"
     }
+    grouped = [*WAIT_STATES, *CHECK_STATES.values(), *HOLD_STATES.values()]
+    assert {states[name]["Type"] for name in grouped} == {"Task"}
 
 
 def _named_errors(base: type = errors.RolloutError) -> set[str]:

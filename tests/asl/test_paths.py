@@ -11,8 +11,9 @@ error the engine reports as `Lambda.TooManyRequestsException`).
 The stubs follow the contract: Prepare writes `{plan, progress}`, Shift traffic /
 Check health / Promote return the whole new progress, Roll back returns
 `{error, cause, restored}`, Finalize returns `{outcome, error, cause}` when the rollout
-failed and its summary when it succeeded. Every wait the stubs ask for is 0 s, so the
-module is fast.
+failed and its summary when it succeeded. Every wait (a task token, up to the cursor's
+`nextWaitSeconds`) is ended at once by its stub sending the token back, as the telemetry
+does on evidence, so the module is fast; `clock_waits` leaves waits to their timeout.
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ def workflow(deployed: Workflow) -> Workflow:
 
 STABLE, TARGET = "3", "4"
 CONSOLE_INPUT: Json = {"functionName": "orders", "alias": "live"}
-START = ["Prepare", "Roll out?", "Pre-traffic check"]
+PREPARED = ["Prepare", "Roll out?", "Pre-traffic check"]
+START = [*PREPARED, "Start telemetry"]
 FINISH = [
     "Promote", "Post-traffic check", "Bake?", "Finalize", "Clean up old versions", "Rolled out"
 ]  # fmt: skip
@@ -246,7 +248,8 @@ def make_plan(
 
 
 def progress(plan: Json, index: int, percentage: int, wait: int, waited: int, checks: int) -> Json:
-    """Progress with every key of the contract; waits the workflow takes are always 0 s."""
+    """Progress with every key of the contract; a wait is 1 s at most (the shortest a
+    TimeoutSecondsPath allows), and its stub ends it at once."""
     return {
         "phase": "bake" if percentage == 100 else "step",
         "stepIndex": index,
@@ -256,7 +259,7 @@ def progress(plan: Json, index: int, percentage: int, wait: int, waited: int, ch
         "stepStartedAt": "2026-11-26T10:00:00Z",
         "stepWaitSeconds": wait,
         "waitedSeconds": waited,
-        "nextWaitSeconds": 0,
+        "nextWaitSeconds": 1,
         "stepComplete": waited >= wait,
         "hasNextStep": index + 1 < len(plan["steps"]),
         "checks": checks,
@@ -286,6 +289,8 @@ class Rollout:
     rollback_fails: bool = False
     notify_rollback_fails: bool = False
     clean_up_fails: bool = False
+    telemetry_fails: bool = False
+    clock_waits: bool = False  # no wake: each wait ends at its timeout
     seen: dict[str, int] = field(default_factory=dict)
 
     def install(self, stubs: StubLambdas) -> None:
@@ -298,7 +303,24 @@ class Rollout:
             rollback=self.rollback,
             finalize=self.finalize,
             clean_up=self.clean_up,
+            start_telemetry=self.start_telemetry,
+            wait_for_check=self.wait_for_check,
         )
+
+    def start_telemetry(self, event: Json) -> Json:
+        if self.telemetry_fails:
+            raise TaskError("ClientError", "PutSubscriptionFilter: AccessDeniedException")
+        return {"pushed": ["/aws/lambda/orders"], "polled": [], "alarmsWatched": [], "notes": []}
+
+    def wait_for_check(self, event: Json) -> Json:
+        """The wait's Lambda stores its token; here evidence comes at once (unless the
+        scenario leaves the wait to the clock)."""
+        if not self.clock_waits:
+            boto3.client("stepfunctions", region_name=REGION).send_task_success(
+                taskToken=event["token"],
+                output=json.dumps({"how": "evidence", "reason": "test", "waitedSeconds": 0}),
+            )
+        return {"how": "armed"}
 
     def prepare(self, event: Json) -> Json:
         self.seen["prepare"] = self.seen.get("prepare", 0) + 1
@@ -443,6 +465,17 @@ def test_three_step_rollout_succeeds(workflow: Workflow) -> None:
     }
 
 
+def test_a_wait_nothing_wakes_ends_at_its_timeout_and_checks(workflow: Workflow) -> None:
+    """No evidence: each wait ends by the clock (TimeoutSecondsPath), caught as
+    States.Timeout, and its check runs; the rollout succeeds as before evidence existed."""
+    execution = run(workflow, Rollout(make_plan([(10, 10)]), clock_waits=True))
+
+    assert (execution.status, execution.error) == ("SUCCEEDED", None)
+    assert execution.states_entered == START + step_states(1) + FINISH
+    wakes = [call["wake"] for call in workflow.stubs.calls_to("check_health")]
+    assert wakes and all(wake["Error"] == "States.Timeout" for wake in wakes)
+
+
 def test_every_task_gets_the_execution_id_and_the_plan(workflow: Workflow) -> None:
     run(workflow, Rollout(make_plan(THREE_STEPS)))
 
@@ -455,6 +488,8 @@ def test_every_task_gets_the_execution_id_and_the_plan(workflow: Workflow) -> No
         "promote",
         "finalize",
         "clean_up",
+        "start_telemetry",
+        "wait_for_check",
     }
     execution_ids = {payload["executionId"] for _, payload in calls}
     assert len(execution_ids) == 1
@@ -487,7 +522,7 @@ def test_pre_traffic_failure_releases_the_lock_and_never_shifts(workflow: Workfl
     assert execution.status == "FAILED"
     assert execution.error == "PreTrafficCheckFailed"
     assert execution.cause == "Version 4 returned a FunctionError"
-    assert execution.states_entered == [*START, "Release lock", "Pre-traffic check failed"]
+    assert execution.states_entered == [*PREPARED, "Release lock", "Pre-traffic check failed"]
     (finalize_call,) = workflow.stubs.calls_to("finalize")
     assert finalize_call["outcome"] == "check_failed"
     assert workflow.stubs.calls_to("shift_traffic") == []

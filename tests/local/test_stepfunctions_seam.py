@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.parse.asl_parser import (
     AmazonStateLanguageParser,
     ASLParserException,
@@ -103,6 +104,14 @@ def test_inputs_over_256_kb_are_refused_as_on_aws(sfn):
     with pytest.raises(ClientError) as refused:
         sfn.start_execution(stateMachineArn=arn, input=json.dumps({"pad": "x" * 262_144}))
     assert refused.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_input_that_is_not_json_is_refused_as_on_aws(sfn):
+    arn = machine(sfn, PASS)
+    with pytest.raises(ClientError) as refused:
+        sfn.start_execution(stateMachineArn=arn, input="{not json")
+    assert refused.value.response["Error"]["Code"] == "InvalidExecutionInput"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 def _most_parses_at_once(parse: Any, monkeypatch: pytest.MonkeyPatch) -> int:
@@ -272,6 +281,24 @@ def test_moto_internals_the_seam_replaces_keep_their_signatures():
     assert list(inspect.signature(terminated).parameters) == ["self"]
 
 
+def test_moto_internals_a_stop_relies_on_keep_their_shape():
+    """The seam keeps a stopped program stopped: it reads `_program_state` before the end
+    moto's set_error / set_timed_out would write over it."""
+    for name in ("set_error", "set_timed_out"):
+        ending = moto_original(Environment, name)
+        assert "self._program_state = " in inspect.getsource(ending), name
+    assert list(inspect.signature(moto_original(Environment, "set_error")).parameters) == [
+        "self",
+        "error",
+    ]
+
+
+def test_moto_still_ends_a_stopped_program_failed_when_a_task_errs_after_the_stop():
+    """When moto keeps a stopped program stopped itself, that part of the seam can go."""
+    source = inspect.getsource(moto_original(Environment, "set_error"))
+    assert "ProgramRunning" not in source and "ProgramStopped" not in source
+
+
 def test_moto_still_names_nameless_executions_none():
     """When moto generates names itself, that half of the seam can go."""
     source = inspect.getsource(moto_original(StepFunctionsParserBackend, "start_execution"))
@@ -284,6 +311,7 @@ def test_uninstall_restores_moto(seam_cloud):
         BaseExecutionWorkerCommunication.terminated,
     )
     parse_before = vars(AmazonStateLanguageParser)["parse"]
+    endings = (Environment.set_error, Environment.set_timed_out)
     seam = StepFunctionsEvents()
     seam.install(seam_cloud)
     assert StepFunctionsParserBackend.start_execution is not before[0]
@@ -293,3 +321,4 @@ def test_uninstall_restores_moto(seam_cloud):
         BaseExecutionWorkerCommunication.terminated,
     ) == before
     assert vars(AmazonStateLanguageParser)["parse"] is parse_before  # still a staticmethod
+    assert (Environment.set_error, Environment.set_timed_out) == endings

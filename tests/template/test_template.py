@@ -30,9 +30,12 @@ TASKS = {
     "FinalizeFunction": "finalize",
     "CleanUpFunction": "clean_up",
     "WaitForOperatorFunction": "wait_for_operator",
+    "StartTelemetryFunction": "start_telemetry",
+    "WaitForCheckFunction": "wait_for_check",
 }
-# Functions the state machine does not invoke: the guard runs from an EventBridge rule.
-NOT_TASKS = {"GuardFunction": "guard"}
+# Functions the state machine does not invoke: the guard runs from an EventBridge rule,
+# the telemetry from log subscriptions and an EventBridge rule.
+NOT_TASKS = {"GuardFunction": "guard", "TelemetryFunction": "telemetry"}
 TARGET_FUNCTIONS = (
     "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
     "${TargetFunctionNamePattern}"
@@ -42,6 +45,7 @@ UNSCOPABLE_ACTIONS = {
     "cloudwatch:GetMetricData",
     "cloudwatch:DescribeAlarms",  # scoped to alarm ARNs it hides composite alarms
     "lambda:ListEventSourceMappings",
+    "scheduler:ListSchedules",
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",
@@ -50,6 +54,9 @@ UNSCOPABLE_ACTIONS = {
     "logs:PutResourcePolicy",
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
+    # no resource-level permissions (Service Authorization Reference: no resource type);
+    # a task token names the one task it completes
+    "states:SendTaskSuccess",
 }
 
 Json = dict[str, Any]
@@ -294,19 +301,40 @@ def test_least_privilege_per_function(template: Json) -> None:
     assert actions("PromoteFunction") == movers
     assert actions("RollbackFunction") == movers
     controls = {"dynamodb:GetItem", "dynamodb:UpdateItem"}  # the lock item's control
+    pushed = {"dynamodb:BatchGetItem", "dynamodb:Query"}  # pushed alarm states, counts
     assert actions("CheckHealthFunction") == {
-        "cloudwatch:DescribeAlarms",
+        "cloudwatch:DescribeAlarms",  # a stale alarm state only, within a shared budget
         "cloudwatch:GetMetricData",
-        "logs:FilterLogEvents",
+        "logs:FilterLogEvents",  # a log group that can't be pushed only, within a budget
         *controls,
+        *pushed,
     }
     assert actions("WaitForOperatorFunction") == {
         "cloudwatch:DescribeAlarms",
         "cloudwatch:GetMetricData",
-        "logs:FilterLogEvents",  # health is judged while it holds, by both signals
+        "logs:FilterLogEvents",  # health is judged while it holds, by every signal
         "sns:Publish",
         "events:PutEvents",
         *controls,
+        *pushed,
+    }
+    assert actions("WaitForCheckFunction") == {"dynamodb:UpdateItem", "states:SendTaskSuccess"}
+    assert actions("TelemetryFunction") == {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "states:SendTaskSuccess",
+    }
+    assert actions("StartTelemetryFunction") == {
+        "dynamodb:BatchWriteItem",
+        "dynamodb:UpdateItem",
+        "logs:PutSubscriptionFilter",
+    }
+    stop_telemetry = {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "logs:DeleteSubscriptionFilter",
+        "logs:PutSubscriptionFilter",  # put back for a rollout that joined meanwhile
     }
     assert actions("TrafficCheckFunction") == {
         "lambda:InvokeFunction",
@@ -317,6 +345,7 @@ def test_least_privilege_per_function(template: Json) -> None:
         "dynamodb:Scan",  # finds a failed Prepare's lock by its owner
         "sns:Publish",
         "events:PutEvents",
+        *stop_telemetry,
     }
     assert actions("CleanUpFunction") == {
         "lambda:ListVersionsByFunction",

@@ -12,15 +12,20 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from botocore.client import BaseClient
 from moto import mock_aws
 from rollout_core import clients
+from rollout_core.telemetry import receive
 
+from rollout.local.function_urls import FunctionUrls
+from rollout.local.lambda_policies import LambdaPolicies
 from rollout.samples import code_zip
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 TABLE = "rollout-locks"
+TELEMETRY_TABLE = "rollout-telemetry"
 EXECUTION = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:rollout:unit-test"
 
 
@@ -46,6 +51,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("LOCK_TABLE", TABLE)
+    monkeypatch.setenv("TELEMETRY_TABLE", TELEMETRY_TABLE)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "lambda-rollout")  # as template.yaml
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Rollout")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
@@ -85,7 +91,13 @@ class World:
         )
 
     def set_alarm(self, state: str, name: str | None = None) -> None:
-        self.cw.set_alarm_state(AlarmName=name or self.alarm, StateValue=state, StateReason="t")
+        """SetAlarmState, and its "CloudWatch Alarm State Change" event delivered to the
+        telemetry as EventBridge would (moto alone puts no event)."""
+        alarm = name or self.alarm
+        self.cw.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason="t")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+        detail = {"alarmName": alarm, "state": {"value": state, "timestamp": stamp}}
+        receive.alarm(detail)
 
     def add_alarm(self, name: str) -> None:
         self.cw.put_metric_alarm(
@@ -126,8 +138,17 @@ class World:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
+    """moto, with the local cloud's seams for what Prepare's traffic discovery reads: a
+    resource policy per qualifier and ListFunctionUrlConfigs (rollout/local/README.md)."""
     with mock_aws(config={"lambda": {"use_docker": False}}):
-        yield
+        seams = [LambdaPolicies(), FunctionUrls()]
+        for seam in seams:
+            seam.install(None)  # type: ignore[arg-type]  # neither uses the cloud
+        try:
+            yield
+        finally:
+            for seam in reversed(seams):
+                seam.uninstall()
 
 
 @pytest.fixture
@@ -152,6 +173,18 @@ def world(aws: None) -> World:
         TableName=TABLE,
         AttributeDefinitions=[{"AttributeName": "lockKey", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "lockKey", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.create_table(
+        TableName=TELEMETRY_TABLE,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     created = World(lam=lam, cw=clients.cloudwatch(), ddb=ddb, role=role)
@@ -197,3 +230,17 @@ class FakeContext:
 @pytest.fixture
 def context() -> FakeContext:
     return FakeContext()
+
+
+@pytest.fixture
+def api_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every AWS API call any client makes from here on: (service, operation, parameters)."""
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    original = BaseClient._make_api_call
+
+    def recording(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        calls.append((client.meta.service_model.service_name, operation, params))
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    return calls

@@ -216,7 +216,7 @@ def test_holding_returns_on_a_control_and_checks_health_meanwhile(world, monkeyp
         if clock[0] >= NOW + timedelta(seconds=25):
             send(world, "approve", at="approve-1")
 
-    def judge(plan_, cursor, moment, state):
+    def judge(plan_, cursor, moment, state, *reads):
         checks.append((moment, state))
         return cursor
 
@@ -257,7 +257,7 @@ def test_a_hold_that_runs_its_time_comes_back_still_held(world, monkeypatch):
     def sleep(seconds: float) -> None:
         clock[0] += timedelta(seconds=seconds)
 
-    monkeypatch.setattr(holding.judge, "judge", lambda plan_, cursor, moment, state: cursor)
+    monkeypatch.setattr(holding.judge, "judge", lambda plan_, cursor, moment, state, *reads: cursor)
     after = holding.hold(plan, paused, "step", seconds=30, now=lambda: clock[0], sleep=sleep)
     assert after.hold == paused.hold
     assert clock[0] - NOW == timedelta(seconds=30)

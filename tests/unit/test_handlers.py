@@ -1,5 +1,7 @@
 """Each task Lambda called with its events/functions sample under moto."""
 
+import base64
+import gzip
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -38,7 +40,12 @@ def test_prepare(world, sample, call):
 
 def test_prepared_plan_matches_the_samples_other_tasks_read(world, sample, call):
     plan = call("prepare", sample("prepare"))["plan"]
-    assert plan == sample("shift_traffic")["plan"]
+    expected = sample("shift_traffic")["plan"]
+    # when the alarm last changed state is the account's, not the sample's
+    for read, sampled in zip(plan["alarmStates"], expected["alarmStates"], strict=True):
+        assert read["updatedAt"]
+        read["updatedAt"] = sampled["updatedAt"]
+    assert plan == expected
 
 
 def test_pre_traffic_check(world, sample, call):
@@ -185,3 +192,43 @@ def test_wait_for_operator_ends_a_pause_on_resume(world, sample, call):
     assert result["lastControl"]["action"] == "resume"
     assert result["lastControl"]["state"] == "Wait for operator"
     assert result["waitedSeconds"] == event["progress"]["waitedSeconds"]  # the rest still runs
+
+
+def test_start_telemetry_subscribes_the_log_group(world, sample, call, monkeypatch):
+    monkeypatch.setenv(
+        "TELEMETRY_FUNCTION_ARN", f"arn:aws:lambda:{world.region}:{world.account}:function:orders"
+    )
+    world.lam.get_function(FunctionName="orders")  # the destination exists
+    from rollout_core import clients
+
+    clients.logs().create_log_group(logGroupName="/aws/lambda/orders")
+    result = call("start_telemetry", sample("start_telemetry"))
+    assert (result["pushed"], result["polled"]) == (["/aws/lambda/orders"], [])
+    found = clients.logs().describe_subscription_filters(logGroupName="/aws/lambda/orders")
+    assert [f["filterName"] for f in found["subscriptionFilters"]] == ["lambda-rollout-telemetry"]
+
+
+def test_wait_for_check_stores_the_token(world, sample, call, monkeypatch):
+    monkeypatch.setenv(
+        "TELEMETRY_FUNCTION_ARN", f"arn:aws:lambda:{world.region}:{world.account}:function:orders"
+    )
+    call("start_telemetry", sample("start_telemetry"))  # no log group yet: polled
+    event = sample("wait_for_check")
+    assert call("wait_for_check", event) == {"how": "armed"}
+    key = {"pk": {"S": f"rollout#{event['executionId']}"}, "sk": {"S": "watch"}}
+    item = world.ddb.get_item(TableName="rollout-telemetry", Key=key)["Item"]
+    assert item["token"]["S"] == event["token"]
+
+
+def test_telemetry_counts_a_log_delivery_and_stores_an_alarm_state(world, load_event, call):
+    delivery = load_event("cloudwatch-logs/subscription-data-message.json")
+    data = base64.b64encode(gzip.compress(json.dumps(delivery).encode())).decode()
+    counted = call("telemetry", {"awslogs": {"data": data}})
+    # the sample: one successful invocation of version 3 (its END line and its REPORT)
+    assert (counted["logGroup"], counted["invocations"], counted["failures"]) == (
+        "/aws/lambda/checkout",
+        1,
+        0,
+    )
+    stored = call("telemetry", load_event("cloudwatch/alarm-state-change.json"))
+    assert (stored["alarm"], stored["stored"]) == ("checkout-errors", True)

@@ -236,7 +236,7 @@ def _calls(world, function: str, version: str, invocations: int, errors: int) ->
     )
 
 
-def test_a_release_is_judged_per_function_from_one_metric_read(world, worker):
+def test_a_release_is_judged_per_function_from_one_metric_read(world, worker, api_calls):
     """The metric gate reads every function's versions in one GetMetricData, and judges each
     new version against its own stable version; the failing one is named."""
     from datetime import UTC, datetime, timedelta
@@ -262,14 +262,10 @@ def test_a_release_is_judged_per_function_from_one_metric_read(world, worker):
     _calls(world, "orders", "4", 20, 0)
     _calls(world, "orders", "3", 100, 0)
     _calls(world, "orders-worker", "2", 20, 5)
-    reads = []
-    cloudwatch = clients.cloudwatch()
-    cloudwatch.meta.events.register(
-        "provide-client-params.cloudwatch.GetMetricData", lambda params, **_: reads.append(params)
-    )
     with pytest.raises(HealthCheckFailed) as failed:
         actions.check(plan, cursor, datetime.now(UTC))
 
+    reads = [params for service, operation, params in api_calls if operation == "GetMetricData"]
     assert len(reads) == 1  # one call for both functions' four versions
     assert len(reads[0]["MetricDataQueries"]) == 8
     check = failed.value.check

@@ -101,6 +101,16 @@ def test_a_retried_task_that_then_succeeds_succeeded():
     assert marks(run.visits)["Wait for next check"].status == "running"
 
 
+def test_the_next_check_is_read_from_a_wait_that_waits_for_its_task_token():
+    """Wait for next check is a Task (`.waitForTaskToken`, up to `nextWaitSeconds`); older
+    definitions made it a Wait state. Either way the view knows when the next check is due."""
+    progress = json.dumps({"progress": {"nextWaitSeconds": 10, "stepWaitSeconds": 60}})
+    for kind in ("TaskStateEntered", "WaitStateEntered"):
+        run = run_of("RUNNING", history((kind, {"name": "Wait for next check", "input": progress})))
+        assert run.next_check_at == T0 + timedelta(seconds=1 + 10), kind
+        assert run.next_step_at == T0 + timedelta(seconds=1 + 60), kind
+
+
 def test_an_aborted_run_fails_the_state_it_was_in():
     run = run_of(
         "ABORTED",

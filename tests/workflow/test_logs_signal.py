@@ -4,8 +4,9 @@ Each scenario has its own sample function and traffic. The failing-version scena
 (init, timeout, a fifth) run on a cloud of their own (`rollout local up` in a subprocess,
 beside the shared one) whose metrics are never readable within the test
 (`--metric-delay 600`, logs 2 s late as on AWS): only the logs signal can roll them back.
-The shared cloud publishes metrics at once; there, silent logs and logs off show the
-metric gate still judging. How much sooner the logs signal reacts under AWS's metric delay
+The shared cloud publishes metrics at once; there, logs off shows the metric gate still
+judging, and so do silent logs, on a cloud of their own whose logs are never readable
+within the test (`--log-delay 600`). How much sooner the logs signal reacts under AWS's metric delay
 is measured by the benchmark (benchmarks/exposure.py).
 
 One more scenario runs on a cloud with logs readable LATE_LOG_DELAY seconds late, far
@@ -41,6 +42,7 @@ from tests.workflow.conftest import (
 pytestmark = pytest.mark.cloud
 
 GOOD, BAD = {"order": "ok"}, {"order": "bad"}
+SILENT_LOG_DELAY = 600  # seconds: longer than any rollout of this module
 Result = tuple[SampleFunction, str, Finished, Position]  # the alias as the run left it
 
 
@@ -84,12 +86,13 @@ def failing_a_fifth(cloud: Any, workflow: Workflow) -> Result:
 
 
 def silent_logs(cloud: Any, workflow: Workflow) -> Result:
-    """The new version logs to a group the signal doesn't read; its metrics fail."""
-    function = SampleFunction(cloud, "wf-logs-silent")
-    function.lam.update_function_configuration(
-        FunctionName=function.name, LoggingConfig={"LogGroup": f"/custom/{function.name}"}
-    )
-    return _run(function, function.publish("fail"), workflow, per_second=5)
+    """The new version's logs are never readable during the rollout (a cloud of its own,
+    logs SILENT_LOG_DELAY seconds late, metrics at once); its metrics fail. (A custom log
+    group is no longer silent: Prepare reads each version's LoggingConfig.)"""
+    with served_cloud("--metric-delay", "0", "--log-delay", str(SILENT_LOG_DELAY)) as env:
+        served: Any = ServedCloud(env)
+        function = SampleFunction(served, "wf-logs-silent")
+        return _run(function, function.publish("fail"), Workflow(served), per_second=5)
 
 
 def logs_off(cloud: Any, workflow: Workflow) -> Result:

@@ -1,17 +1,20 @@
 """What Shift traffic, Check health and Promote do: move the aliases and the cursor, or
-ask the judge (rollout_core.health) and then the control channel."""
+ask the judge (rollout_core.health), then the control channel, then whether the rollout
+must hold for want of any signal (rollout_core.blind)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 
-from . import aliases, controls, progress, release
+from . import aliases, blind, controls, progress, release
 from .aliases import Position
+from .deadline import CHECK_SECONDS, Deadline
 from .errors import AliasDrift, ReleaseDrift
 from .health.judge import judge
-from .models import Progress, RolloutPlan
+from .models import Progress, RolloutPlan, WaitEnd
 from .names import CHECK_STATES, State
+from .results import TelemetryStart
 
 
 def current_position(plan: RolloutPlan, cursor: Progress) -> Position:
@@ -58,8 +61,20 @@ def _move_all(plan: RolloutPlan, cursor: Progress, new: Callable[[RolloutPlan], 
         raise ReleaseDrift(f"{drift}; rolling back every alias of the release") from None
 
 
-def check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
-    """One health check after a wait, then any operator control (rollout_core.controls)."""
+def check(
+    plan: RolloutPlan,
+    cursor: Progress,
+    now: datetime,
+    deadline: Deadline | None = None,
+    telemetry: TelemetryStart | None = None,
+    wake: WaitEnd | None = None,
+) -> Progress:
+    """One health check after a wait (`wake`: how it ended), then any operator control
+    (rollout_core.controls), then the hold of a rollout that reads nothing. Its reads end
+    before `deadline` (Check health: its Lambda's own time left; else CHECK_SECONDS)."""
     state = CHECK_STATES.get(cursor.phase, State.CHECK_HEALTH)
-    judged = judge(plan, progress.after_wait(cursor, plan.checkIntervalSeconds), now, state)
-    return controls.after_check(plan, judged, now, state)
+    waited = progress.after_wait(cursor, plan.checkIntervalSeconds, wake)
+    woken_by = wake.reason if wake is not None and wake.how == "evidence" else None
+    reads = deadline or Deadline(CHECK_SECONDS)
+    judged = judge(plan, waited, now, state, reads, telemetry, woken_by)
+    return blind.after_check(plan, controls.after_check(plan, judged, now, state), now)

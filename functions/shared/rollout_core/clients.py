@@ -1,7 +1,12 @@
 """boto3 clients, created on first use so moto and the local cloud can intercept them.
 
-Standard retry mode with several attempts: throttling on GetMetricData or UpdateAlias is
-retried with backoff inside the Lambda instead of failing the state.
+Standard retry mode with several attempts: throttling on UpdateAlias is retried with
+backoff inside the Lambda instead of failing the state.
+
+A health check's reads are different (`within`): they must end inside the task's own
+timeout (rollout_core.deadline), so their client gets as many attempts and as long
+timeouts as fit in the time left, and no more: a read that still doesn't make it is a
+note of the check, not a task that times out and rolls a healthy version back.
 
 Synchronous Invoke of a check or hook is different (`invoker`): botocore's 60 s read
 timeout would cut off a function that runs longer, and the standard mode would then send
@@ -12,11 +17,15 @@ reached the function.
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from .deadline import OutOfTime
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
 CONNECT_TIMEOUT_SECONDS = 10
@@ -28,9 +37,60 @@ def _session() -> boto3.session.Session:
     return boto3.session.Session()
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """A bounded client's attempts and timeouts. Its worst case: every attempt connecting
+    and reading for the whole timeouts, plus standard mode's throttling backoff between
+    attempts (random, at most 1 s, 2 s, … : `rand * min(2**i, 20)`)."""
+
+    attempts: int
+    connect_seconds: float
+    read_seconds: float
+
+    @property
+    def worst_seconds(self) -> float:
+        backoff = sum(min(2**i, 20) for i in range(self.attempts - 1))
+        return self.attempts * (self.connect_seconds + self.read_seconds) + backoff
+
+    def config(self) -> Config:
+        return Config(
+            connect_timeout=self.connect_seconds,
+            read_timeout=self.read_seconds,
+            retries={"mode": "standard", "total_max_attempts": self.attempts},
+        )
+
+
+# A few tiers (each is one cached client per service), longest first.
+TIERS = (Bounds(3, 2, 5), Bounds(2, 2, 3), Bounds(1, 1, 3), Bounds(1, 1, 1))
+
+
+def bounds_for(seconds: float) -> Bounds | None:
+    """The most patient tier whose worst case fits in `seconds`; None: none does."""
+    return next((tier for tier in TIERS if tier.worst_seconds <= seconds), None)
+
+
+_creating = threading.RLock()  # a session is not thread-safe; clients are
+
+
 @cache
 def client(service: str) -> Any:
-    return _session().client(service, config=_CONFIG)
+    with _creating:
+        return _session().client(service, config=_CONFIG)
+
+
+_bounded: dict[tuple[str, Bounds], Any] = {}
+
+
+def within(service: str, seconds: float) -> Any:
+    """A client whose every call, retries included, ends within `seconds`; OutOfTime when
+    even one short attempt doesn't fit. One client per service and tier."""
+    bounds = bounds_for(seconds)
+    if bounds is None:
+        raise OutOfTime(f"{seconds:.1f} s left")
+    with _creating:
+        if (service, bounds) not in _bounded:
+            _bounded[(service, bounds)] = _session().client(service, config=bounds.config())
+        return _bounded[(service, bounds)]
 
 
 def lambda_() -> Any:
@@ -51,7 +111,8 @@ def _invoker(read_timeout: float) -> Any:
         retries={"mode": "standard", "total_max_attempts": 1},
         tcp_keepalive=True,
     )
-    return _session().client("lambda", config=config)
+    with _creating:
+        return _session().client("lambda", config=config)
 
 
 def cloudwatch() -> Any:
@@ -85,5 +146,6 @@ def stepfunctions() -> Any:
 def reset() -> None:
     """Forget cached clients and session (tests switch regions and mocks between cases)."""
     client.cache_clear()
+    _bounded.clear()
     _invoker.cache_clear()
     _session.cache_clear()

@@ -21,7 +21,16 @@ from typing import Any
 from . import channel, clock, release
 from .channel import APPLIES, AWAITING, BEFORE_BAKE_ONLY, PAUSED, RUNNING, Control
 from .errors import RolloutAborted
-from .models import ApprovalGate, ControlRecord, LockRef, Pause, Plan, Progress, RolloutPlan
+from .models import (
+    ApprovalGate,
+    ControlRecord,
+    LockRef,
+    NoSignal,
+    Pause,
+    Plan,
+    Progress,
+    RolloutPlan,
+)
 from .names import ErrorName
 from .progress import where
 
@@ -32,7 +41,7 @@ def state_of(cursor: Progress) -> str:
     """The channel's state for this cursor."""
     if cursor.hold is None:
         return RUNNING
-    return PAUSED if isinstance(cursor.hold, Pause) else AWAITING
+    return PAUSED if isinstance(cursor.hold, Pause | NoSignal) else AWAITING
 
 
 def record(

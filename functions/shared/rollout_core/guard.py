@@ -10,6 +10,7 @@ history (Prepare's output) and then:
   this rollout could have set (a planned weight, or the target after promotion); anything
   else is someone else's change and is left alone, with a notification saying so;
 - releases the lock, only if this execution owns it;
+- stops the rollout's telemetry (its subscription filters, watch items), as every ending does;
 - sends a critical notification: "Rollout Guard Restored Alias" or "... Needs Attention".
 
 Executions whose workflow already cleaned up (rolled back, drift, pre-traffic failure,
@@ -32,6 +33,7 @@ from .errors import AliasDrift
 from .models import Plan, Progress, RolloutPlan
 from .names import REJECTIONS, State
 from .outcome import own_positions
+from .telemetry import lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,8 @@ def guard(change: StatusChange) -> dict[str, Any]:
     if record.plan is None or record.plan.action != "rollout":
         return summary | _release_unplanned_lock(record)
     plan = record.plan.rollout_ready()
+    telemetry = lifecycle.stop(plan)  # whatever else: nothing watches this run any more
+    summary |= {"telemetryNotes": telemetry} if telemetry else {}
     if PASSED_AT in record.entered:
         return summary | {
             "action": "none",

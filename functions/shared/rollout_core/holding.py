@@ -12,15 +12,17 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from . import clock, controls, notify
+from . import blind, clock, controls, notify
 from .channel import RUNNING
 from .controls import HOLD_SECONDS, state_of
+from .deadline import CHECK_SECONDS, Deadline
 from .errors import ApprovalTimedOut
 from .health import judge
-from .models import ApprovalGate, ControlRecord, Progress, RolloutPlan
+from .models import ApprovalGate, ControlRecord, NoSignal, Progress, RolloutPlan
 from .names import HOLD_STATES, ErrorName, State
 from .plan import lock_ttl
 from .progress import where
+from .results import TelemetryStart
 
 POLL_SECONDS = 1.0
 
@@ -33,10 +35,14 @@ def hold(
     seconds: float = HOLD_SECONDS,
     now: Callable[[], datetime] = clock.now,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: Deadline | None = None,
+    telemetry: TelemetryStart | None = None,
 ) -> Progress:
     """Hold the current weight for up to `seconds`: return at once when a control or the
     approval deadline ends the hold, or with the hold still set when the time is up (the
-    workflow comes back). Health is checked every check interval; a failure raises."""
+    workflow comes back). Health is checked every check interval, each check's reads
+    within CHECK_SECONDS and the task's own `deadline`; a failure raises."""
+    task = deadline or Deadline(seconds + CHECK_SECONDS)
     if cursor.hold is None:
         return cursor  # a retried task whose first run ended the hold
     state_name = HOLD_STATES.get(phase, State.WAIT_FOR_OPERATOR)
@@ -55,7 +61,8 @@ def hold(
             return _timed_out(plan, cursor, moment, state_name)
         if moment >= next_check:
             counted = cursor.model_copy(update={"checks": cursor.checks + 1})
-            cursor = judge.judge(plan, counted, moment, state_name)
+            reads = Deadline(min(CHECK_SECONDS, task.remaining()))
+            cursor = judge.judge(plan, counted, moment, state_name, reads, telemetry)
             next_check = moment + timedelta(seconds=plan.checkIntervalSeconds)
         if moment >= end:
             return cursor
@@ -64,9 +71,13 @@ def hold(
 
 def _announce(plan: RolloutPlan, cursor: Progress) -> Progress:
     """Keep the channel's state and the lock's lifetime current; tell people once that an
-    approval is needed, naming the commands that answer it."""
+    approval is needed, naming the commands that answer it, or that the rollout holds for
+    want of any health signal, naming what was not read."""
     controls.write(plan, state=state_of(cursor), phase=cursor.phase, ttl_seconds=lock_ttl(plan))
     gate = cursor.hold
+    if isinstance(gate, NoSignal) and not gate.notified:
+        notified = notify.publish("held_no_signal", blind.summary(plan, gate, where(cursor)))
+        return cursor.model_copy(update={"hold": gate.model_copy(update={"notified": notified})})
     if not isinstance(gate, ApprovalGate) or gate.notified:
         return cursor
     summary = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 
 class Document(BaseModel):
@@ -75,6 +75,24 @@ class ApprovalPolicy(Document):
     onTimeout: Literal["rollback", "proceed"] = "rollback"
 
 
+class LogDestination(Document):
+    """Where one version of a rolled function logs, from its LoggingConfig as Prepare read
+    it: the group the telemetry subscribes to (or polls), and the format of its lines."""
+
+    version: str
+    logGroup: str
+    logFormat: Literal["Text", "JSON"] = "Text"
+
+
+class AlarmReading(Document):
+    """An alarm's state as Prepare's one DescribeAlarms read it: the seed of the pushed
+    state the checks read (rollout_core.telemetry.alarm_states)."""
+
+    name: str
+    state: str
+    updatedAt: AwareDatetime | None = None  # the alarm's StateUpdatedTimestamp
+
+
 class Member(Document):
     """One function of a release (rollout_core.release): what a single rollout's plan says
     about its function, alias and checks; everything else is the release's."""
@@ -88,6 +106,57 @@ class Member(Document):
     preTraffic: CheckConfig | None = None
     postTraffic: CheckConfig | None = None
     lockKey: str
+    logDestinations: list[LogDestination] = unless_set([])  # stable and target versions'
+
+
+# -- traffic sources (rollout_core.traffic): how the function is invoked ------------------
+
+SourceKind = Literal[
+    "event source mapping",
+    "permission",
+    "function URL",
+    "EventBridge rule",
+    "Scheduler schedule",
+    "SNS subscription",
+    "API Gateway",
+]
+LATEST = "$LATEST"  # the qualifier an unqualified ARN invokes
+
+
+class TrafficSource(Document):
+    """One way the function is invoked, and the qualifier it invokes (a version, an alias,
+    or $LATEST for the unqualified function)."""
+
+    kind: SourceKind
+    source: str  # what invokes it: a queue or stream, rule, schedule, topic, API, principal
+    qualifier: str
+    enabled: bool = True  # a disabled mapping, rule or schedule invokes nothing now
+    detail: str | None = unless_set()  # e.g. "GET /orders", "principal s3.amazonaws.com"
+
+
+class FunctionTraffic(Document):
+    """What Prepare found about one function's traffic (`plan.traffic`, one per function)."""
+
+    functionName: str
+    alias: str
+    sources: list[TrafficSource] = Field(default_factory=list)
+    unread: list[str] = Field(default_factory=list)  # what could not be read, and why
+
+    @property
+    def bypasses(self) -> list[TrafficSource]:
+        """Enabled sources that invoke another qualifier than the rolled alias: their traffic
+        never follows the rollout's weights."""
+        return [s for s in self.sources if s.enabled and s.qualifier != self.alias]
+
+
+class UnrolledMove(Document):
+    """No rollout moved the alias to the version just published, yet it serves it, with new
+    code since the version before (CloudFormation moves an alias this way on every deploy
+    when the template publishes to it: `AutoPublishAlias` on the rolled alias)."""
+
+    version: str
+    previousVersion: str
+    stack: str | None = unless_set()  # the function's aws:cloudformation:stack-name tag
 
 
 class Plan(Document):
@@ -115,16 +184,31 @@ class Plan(Document):
     bakeSeconds: int = 0
     keepVersions: int = 0  # after success: rollout_core.versions; 0 = delete nothing
     approval: ApprovalPolicy | None = None
+    # How the function is invoked (rollout_core.traffic), and what a bypass does: "fail"
+    # refused it in Prepare, "warn" rolls out and lists them. Empty: not read (noop, skip).
+    bypass: Literal["fail", "warn"] = "fail"
+    traffic: list[FunctionTraffic] = unless_set([])
     lock: LockRef | None = None
     notes: list[str] = Field(default_factory=list)
     rolledOutBy: str | None = None  # duplicate: the execution already rolling this version out
+    movedWithoutRollout: UnrolledMove | None = unless_set()  # a noop no rollout explains
     # A release of several functions (rollout_core.release); empty for one function. The
     # fields above name the first member, whose lock item is the release's control channel.
     functions: list[Member] = Field(default_factory=list)
+    # What the telemetry starts from (rollout_core.telemetry): where the stable and target
+    # versions log, and the alarms' states as Prepare read them.
+    logDestinations: list[LogDestination] = unless_set([])
+    alarmStates: list[AlarmReading] = unless_set([])
 
     def rollout_ready(self) -> RolloutPlan:
         """The plan with the fields a rollout needs, checked once instead of everywhere."""
         return RolloutPlan.model_validate(self.model_dump())
+
+    def log_destination(self, version: str) -> LogDestination:
+        """Where `version` of the plan's (or member's) function logs: as Prepare read it,
+        else Lambda's default group (a plan from before Prepare recorded it)."""
+        found = next((d for d in self.logDestinations if d.version == version), None)
+        return found or LogDestination(version=version, logGroup=f"/aws/lambda/{self.functionName}")
 
 
 class RolloutPlan(Plan):
@@ -162,7 +246,7 @@ class LogCounts(Document):
     invocations: int = 0
     failures: int = 0
     errorRatePercent: float | None = None
-    eventsRead: int = 0
+    eventsRead: int = 0  # polled: log events read; pushed: none (the counts were read)
     capped: bool = False  # the read stopped at its cap (health/logs.py)
 
     @property
@@ -174,9 +258,16 @@ class LogsSummary(Document):
     """What the logs signal read (`logs`); no counts when it is off or could not read."""
 
     enabled: bool = True
+    # how the new version's invocations were counted: "push", the telemetry its log group's
+    # subscription filter feeds; "poll", FilterLogEvents within the account's shared budget
+    source: Literal["push", "poll"] | None = unless_set()
     newVersion: LogCounts | None = unless_set()
     stableVersion: LogCounts | None = unless_set()
 
+
+# Did the new version serve any invocation in the check's window (health/evidence.py)?
+# "none": no evidence either way, never shown as healthy.
+Evidence = Literal["seen", "none"]
 
 # A check's result keeps the numbers of a signal it doesn't declare a field for, so a new
 # signal is one module and one entry in health.judge.signals(); a reader types what it shows.
@@ -196,6 +287,7 @@ class FunctionCheck(Document):
     newVersion: VersionCounts | None = None
     stableVersion: VersionCounts | None = None
     logs: LogsSummary | None = unless_set()
+    evidence: Evidence | None = unless_set()
 
 
 class CheckResult(Document):
@@ -212,8 +304,15 @@ class CheckResult(Document):
     newVersion: VersionCounts | None = None
     stableVersion: VersionCounts | None = None
     logs: LogsSummary | None = unless_set()
+    evidence: Evidence | None = unless_set()  # the first function's (a release: each row's)
     notes: list[str] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)  # why unhealthy; each names its signal
+    # What the check could not read in time, each naming its signal, API and error
+    # ("metrics: GetMetricData throttled (Throttling)"); the check judged the rest.
+    unread: list[str] = unless_set([])
+    # Checks in a row, this one included, that read no signal at all (rollout_core.blind)
+    blindChecks: int | None = unless_set()
+    wokenBy: str | None = unless_set()  # the evidence that woke the check before its time
     # Where the rollout stood when checked (older runs: only in a failed check's details).
     phase: Phase | None = None
     percentage: int | float | None = None
@@ -251,8 +350,19 @@ class ApprovalGate(Document):
     notified: dict[str, bool | None] | bool = False  # once announced: {sns, eventBridge}
 
 
+class NoSignal(Document):
+    """No health signal read in BLIND_CHECKS checks in a row (rollout_core.blind): the
+    weight is held, never rolled back, until resume, promote or abort."""
+
+    kind: Literal["no-signal"] = "no-signal"
+    since: AwareDatetime
+    checks: int  # checks in a row that read nothing
+    unread: list[str] = Field(default_factory=list)  # the last check's, each naming its API
+    notified: dict[str, bool | None] | bool = False  # once announced: {sns, eventBridge}
+
+
 # Why the rollout holds its weight (`progress.hold`); Step done? and Bake? read it.
-Hold = Annotated[Pause | ApprovalGate, Field(discriminator="kind")]
+Hold = Annotated[Pause | ApprovalGate | NoSignal, Field(discriminator="kind")]
 
 
 class ControlRecord(Document):
@@ -267,6 +377,28 @@ class ControlRecord(Document):
     state: str | None = None  # the state that acted on it
     # "applied", "ignored: …" (it raced a change of state), or the error that ended the run
     result: str = "applied"
+
+
+# -- how a wait for the next check ended (`$.wake`) ---------------------------------------
+
+
+class WaitEnd(Document):
+    """How Wait for next check (or Wait during bake) ended: woken by evidence (the
+    telemetry's SendTaskSuccess output), or the clock (its Catch of States.Timeout, or of
+    an error of the wait's own Lambda, which writes {Error, Cause} here)."""
+
+    how: Literal["evidence", "clock"] = "clock"
+    reason: str | None = None  # the evidence, for people: "alarm orders-errors is in ALARM"
+    waitedSeconds: int | None = None  # woken: how long the wait lasted
+    error: str | None = unless_set()  # the clock after an error of the wait's Lambda
+
+    @model_validator(mode="before")
+    @classmethod
+    def _caught(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "Error" in data:
+            error = data["Error"]
+            return {"how": "clock", "error": None if error == "States.Timeout" else error}
+        return data
 
 
 # -- the cursor ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ class State(StrEnum):
     PRE_TRAFFIC_CHECK = "Pre-traffic check"
     RELEASE_LOCK = "Release lock"
     PRE_TRAFFIC_CHECK_FAILED = "Pre-traffic check failed"
+    START_TELEMETRY = "Start telemetry"
     SHIFT_TRAFFIC = "Shift traffic"
     WAIT_FOR_NEXT_CHECK = "Wait for next check"
     CHECK_HEALTH = "Check health"
@@ -52,6 +53,8 @@ class State(StrEnum):
 # The states that share a task, by the phase they run in (progress.phase).
 CHECK_STATES = {"step": State.CHECK_HEALTH, "bake": State.CHECK_BAKE_HEALTH}
 HOLD_STATES = {"step": State.WAIT_FOR_OPERATOR, "bake": State.WAIT_FOR_OPERATOR_DURING_BAKE}
+# Each waits up to `progress.nextWaitSeconds` for evidence (rollout_core.waiting): a Task
+# whose TaskTimedOut is the clock, not an error; its TaskSucceeded is a wake-up.
 WAIT_STATES = (State.WAIT_FOR_NEXT_CHECK, State.WAIT_DURING_BAKE)
 
 

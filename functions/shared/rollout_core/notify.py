@@ -23,6 +23,8 @@ DETAIL_TYPES = {
     "drifted": "Rollout Stopped On Drift",
     # Wait for operator, once per approval gate (rollout_core.controls)
     "approval_needed": "Rollout Approval Needed",
+    # Wait for operator, once per hold for want of any health signal (rollout_core.blind)
+    "held_no_signal": "Rollout Held Without Health Signal",
     # the guard (rollout_core.guard), after an execution ended without cleaning up
     "guard_restored": "Rollout Guard Restored Alias",
     "guard_attention": "Rollout Guard Needs Attention",

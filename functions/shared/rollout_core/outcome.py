@@ -18,6 +18,7 @@ from .models import Plan, Progress, RolloutPlan, dump
 from .names import ErrorName, State
 from .progress import where
 from .results import AliasPosition, FinalizeSummary, MemberVersions, RestoredAlias, RollbackRecord
+from .telemetry import lifecycle
 
 # The state a named error comes from, for the Cause's details.
 FAILED_STATES = {
@@ -136,10 +137,12 @@ def finalize(
     *,
     announce: bool = True,
 ) -> FinalizeSummary:
-    """Release the lock (owner only) and notify; returns the summary for `$.outcome`.
+    """Stop the rollout's telemetry, release the lock (owner only) and notify; returns the
+    summary for `$.outcome`.
 
     `announce=False` leaves the notification to the next state (the clean-up after a
     success, which adds what it deleted)."""
+    notes = lifecycle.stop(plan.rollout_ready()) if plan.action == "rollout" else []
     summary = FinalizeSummary.model_validate(
         {
             "outcome": outcome,
@@ -154,6 +157,7 @@ def finalize(
                 MemberVersions.model_validate(member.model_dump()) for member in plan.functions
             ],
             **_error_and_cause(plan, outcome, rollback, failure),
+            "notes": notes,
         }
     )
     if announce:

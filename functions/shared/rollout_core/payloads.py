@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .models import Plan, Progress
-from .results import FinalizeSummary, RollbackRecord
+from .models import Plan, Progress, WaitEnd
+from .results import FinalizeSummary, RollbackRecord, TelemetryStart
 
 
 class _Payload(BaseModel):
@@ -32,10 +32,22 @@ class StepPayload(_Payload):
 
 class HealthPayload(StepPayload):
     phase: Literal["step", "bake"] = "step"
+    telemetry: TelemetryStart | None = None  # $.telemetry (None: a run from before)
+    wake: WaitEnd | None = None  # $.wake: how the wait before this check ended
 
 
 class HoldPayload(StepPayload):
     phase: Literal["step", "bake"] = "step"
+    telemetry: TelemetryStart | None = None
+
+
+class WaitPayload(StepPayload):
+    phase: Literal["step", "bake"] = "step"
+    token: str  # $$.Task.Token
+
+
+class TelemetryPayload(_Payload):
+    plan: Plan
 
 
 class RollbackPayload(StepPayload):

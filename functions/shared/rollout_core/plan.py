@@ -13,12 +13,25 @@ from . import eventbridge, lock, resolve, scope, settings
 from .controls import HOLD_SECONDS
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
 from .health import alarms
-from .models import CheckConfig, HealthPolicy, LockRef, Member, Plan, RolloutPlan, dump
+from .models import (
+    AlarmReading,
+    CheckConfig,
+    HealthPolicy,
+    LockRef,
+    Member,
+    Plan,
+    RolloutPlan,
+    dump,
+)
 from .progress import initial
 from .request import CheckSpec, ReleaseEntry, ReleaseRequest, RolloutRequest
+from .traffic import discover, moved
+from .traffic.subject import Subject
 from .validation import Defaults, Schedule, ValidRequest, approval_gates, validate
 
-MAX_CHECKS = 2000  # keeps an execution well inside Step Functions' 25,000-event history
+# Keeps an execution well inside Step Functions' 25,000-event history: a check cycle is 13
+# events (Wait for next check's task 6, Check health 5, Step done? 2).
+MAX_CHECKS = 1500
 LOCK_MARGIN_SECONDS = 3600
 
 
@@ -32,6 +45,8 @@ def prepare(document: Any, execution_id: str) -> dict[str, Any]:
         if isinstance(found, Plan):
             return {"plan": dump(found), "progress": dump(initial(found))}
         plan = build(*found, "eventbridge", execution_id)
+        if plan.action == "noop":  # live already: did a rollout put it there?
+            plan = moved.explain(plan)
     else:
         valid = validate(document, defaults)
         request, schedule = valid.request, _scheduled(valid)
@@ -54,7 +69,7 @@ def _from_event(
     if eventbridge.published_for_a_release(function, version):
         reason = (
             f"version {version} was published by a release of several functions "
-            "(rollout release --stack), which rolls it out"
+            "(rollout release --stack) or by rollout release --function, which rolls it out"
         )
         return _skip(reason, execution_id, function, version)
     tags = eventbridge.read_tags(function)
@@ -101,7 +116,8 @@ def build(
             raise
         return _duplicate(holder, source, execution_id, name, arn, request.alias, target)
     target = resolve.target_version(name, request.targetVersion)
-    states = _existing_alarms(request.alarms)
+    readings = _existing_alarms(request.alarms)
+    states = {reading.name: reading.state for reading in readings}
     resolve.hook_exists("preTraffic", _hook(request.preTraffic))
     resolve.hook_exists("postTraffic", _hook(request.postTraffic))
     common = {
@@ -119,9 +135,15 @@ def build(
     if target["Version"] == stable:
         reason = f"version {stable} is already live on {name}:{request.alias}"
         return Plan(action="noop", reason=reason, **_without_checks(common))
-    resolve.compatible(name, stable, target)
+    stable_config = resolve.compatible(name, stable, target)
     ignored = _firing(request, states)
-    plan = _rollout_plan(request, schedule, config, common, ignored)
+    destinations = [
+        resolve.log_destination(name, stable, stable_config),
+        resolve.log_destination(name, target["Version"], target),
+    ]
+    traffic = _traffic(request, [Subject(name, arn, request.alias, (stable, target["Version"]))])
+    plan = _rollout_plan(request, schedule, config, common | traffic, ignored)
+    plan = plan.model_copy(update={"logDestinations": destinations, "alarmStates": readings})
     if dry_run:  # validated exactly as a rollout, and nothing touched
         return plan.model_copy(update={"action": "dryRun"})
     try:
@@ -155,11 +177,18 @@ def build_release(
     if not moving:
         reason = "every function of the release already runs its version"
         return Plan(action="noop", reason=reason, notes=notes, **common)
-    states = _existing_alarms(request.alarms)
-    ignored = _firing(request, states)
+    readings = _existing_alarms(request.alarms)
+    ignored = _firing(request, {reading.name: reading.state for reading in readings})
+    subjects = [
+        Subject(m.functionName, m.functionArn, m.alias, (m.stableVersion, m.targetVersion))
+        for m in moving
+    ]
+    traffic = _traffic(request, subjects)
     primary = moving[0].model_dump(exclude={"lockKey"})
-    plan = _rollout_plan(request, schedule, config, common | primary, ignored)
-    plan = plan.model_copy(update={"functions": moving, "notes": [*notes, *plan.notes]})
+    plan = _rollout_plan(request, schedule, config, common | primary | traffic, ignored)
+    plan = plan.model_copy(
+        update={"functions": moving, "notes": [*notes, *plan.notes], "alarmStates": readings}
+    )
     if dry_run:
         return plan.model_copy(update={"action": "dryRun"})
     keys = [(member.lockKey, member.targetVersion) for member in moving]
@@ -180,8 +209,13 @@ def _member(index: int, entry: ReleaseEntry, config: settings.Settings) -> Membe
         target = resolve.target_version(name, entry.targetVersion)
         resolve.hook_exists("preTraffic", _hook(entry.preTraffic))
         resolve.hook_exists("postTraffic", _hook(entry.postTraffic))
+        destinations = []
         if target["Version"] != stable:
-            resolve.compatible(name, stable, target)
+            stable_config = resolve.compatible(name, stable, target)
+            destinations = [
+                resolve.log_destination(name, stable, stable_config),
+                resolve.log_destination(name, target["Version"], target),
+            ]
     except (InvalidRolloutRequest, RolloutInProgress) as error:
         raise type(error)(f"{where}: {error}") from None
     return Member(
@@ -194,6 +228,7 @@ def _member(index: int, entry: ReleaseEntry, config: settings.Settings) -> Membe
         preTraffic=_check(entry.preTraffic, readiness=True),
         postTraffic=_check(entry.postTraffic, readiness=False),
         lockKey=lock.lock_key(name, entry.alias),
+        logDestinations=destinations,
     )
 
 
@@ -240,12 +275,14 @@ def _scheduled(valid: ValidRequest) -> Schedule:
     return valid.schedule
 
 
-def _existing_alarms(names: list[str]) -> dict[str, str]:
-    states = alarms.states(names)
-    missing = [name for name, state in states.items() if state == alarms.MISSING]
+def _existing_alarms(names: list[str]) -> list[AlarmReading]:
+    """Each alarm as the one DescribeAlarms of the rollout reads it (the pushed states'
+    seed: rollout_core.telemetry.alarm_states)."""
+    found = alarms.readings(names)
+    missing = [name for name, reading in found.items() if reading["state"] == alarms.MISSING]
     if missing:
         raise InvalidRolloutRequest(f"alarms: not found: {', '.join(missing)}")
-    return states
+    return [AlarmReading.model_validate({"name": name, **found[name]}) for name in names]
 
 
 def _firing(request: RolloutRequest | ReleaseRequest, states: dict[str, str]) -> list[str]:
@@ -257,6 +294,20 @@ def _firing(request: RolloutRequest | ReleaseRequest, states: dict[str, str]) ->
             "set ignoreFiringAlarms to roll out a fix anyway"
         )
     return firing
+
+
+def _traffic(request: RolloutRequest | ReleaseRequest, subjects: list[Subject]) -> dict[str, Any]:
+    """The plan's traffic sources (rollout_core.traffic), read before anything moves: a
+    source that bypasses a rolled alias refuses the rollout unless `bypass` is "warn"."""
+    found = discover.discover(subjects)
+    refusal = discover.refusal(found)
+    if refusal and request.bypass == "fail":
+        raise InvalidRolloutRequest(refusal)
+    return {
+        "bypass": request.bypass,
+        "traffic": found,
+        "notes": discover.notes(found, request.bypass),
+    }
 
 
 def _without_checks(common: dict[str, Any]) -> dict[str, Any]:
@@ -278,6 +329,7 @@ def _rollout_plan(
         request.checkIntervalSeconds or config.default_check_interval_seconds, steps, bake, holds
     )
     health = request.health
+    common = {**common, "notes": [*notes, *common.get("notes", [])]}
     return RolloutPlan(
         action="rollout",
         **common,
@@ -304,7 +356,6 @@ def _rollout_plan(
             key=lock.lock_key(common["functionName"], common["alias"]),
             owner=common["executionId"],
         ),
-        notes=notes,
     )
 
 

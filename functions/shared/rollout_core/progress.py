@@ -1,7 +1,10 @@
 """The progress cursor: which step, how long it has waited, what the Choices read next.
 
-Waited time advances by the planned waits (the Wait states guarantee at least that much
-passed), so the number of health checks per step is fixed by the plan.
+Waited time advances by the planned waits (a wait that times out lasted at least that
+long), so the number of health checks per step is fixed by the plan; a wait that evidence
+ended early (its `$.wake`) advances by the time it lasted, and the check it brought is one
+more. A wait lasts at least WAIT_FLOOR_SECONDS: the wait's TimeoutSecondsPath "must select
+fields whose values are positive integers" (Task state, Step Functions developer guide).
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .clock import iso, parse
-from .models import Plan, Progress
+from .models import Plan, Progress, WaitEnd
+
+WAIT_FLOOR_SECONDS = 1
 
 
 def initial(plan: Plan) -> Progress:
@@ -49,7 +54,12 @@ def start_bake(plan: Plan, progress: Progress, now: datetime) -> Progress:
 def nothing_to_shift(progress: Progress) -> Progress:
     """AllAtOnce: no weighted step, so the next check comes at once and leads to Promote."""
     return progress.model_copy(
-        update={"phase": "step", "stepComplete": True, "hasNextStep": False, "nextWaitSeconds": 0}
+        update={
+            "phase": "step",
+            "stepComplete": True,
+            "hasNextStep": False,
+            "nextWaitSeconds": WAIT_FLOOR_SECONDS,
+        }
     )
 
 
@@ -62,15 +72,19 @@ def _start(
             "stepStartedAt": iso(now),
             "stepWaitSeconds": wait,
             "waitedSeconds": 0,
-            "nextWaitSeconds": min(interval, wait),
+            "nextWaitSeconds": max(WAIT_FLOOR_SECONDS, min(interval, wait)),
             "stepComplete": wait == 0 and fields["phase"] == "bake",
         }
     )
 
 
-def after_wait(progress: Progress, interval: int) -> Progress:
-    """The cursor once the Wait that preceded this check is over."""
-    waited = progress.waitedSeconds + progress.nextWaitSeconds
+def after_wait(progress: Progress, interval: int, wake: WaitEnd | None = None) -> Progress:
+    """The cursor once the wait that preceded this check is over: it lasted its planned
+    time, or (woken by evidence) the time it did."""
+    lasted = progress.nextWaitSeconds
+    if wake is not None and wake.how == "evidence" and wake.waitedSeconds is not None:
+        lasted = min(lasted, wake.waitedSeconds)
+    waited = min(progress.waitedSeconds + lasted, progress.stepWaitSeconds)
     remaining = max(progress.stepWaitSeconds - waited, 0)
     return progress.model_copy(
         update={

@@ -155,6 +155,9 @@ class _Options(_Strict):
     # delete; None = the deployment's DefaultKeepVersions
     keepVersions: Integer | None = Field(default=None, ge=0, le=10000)
     approval: ApprovalSpec | None = None
+    # a source that invokes another qualifier than the alias (rollout_core.traffic): refuse
+    # the rollout, or roll out and list it
+    bypass: Literal["fail", "warn"] = "fail"
     dryRun: Flag = False
 
     @field_validator("alarms")

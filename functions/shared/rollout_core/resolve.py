@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from . import aliases, clients, lock, scope
 from .errors import InvalidRolloutRequest, RolloutInProgress
+from .models import LogDestination
 
 
 def function_name(name_or_arn: str, field: str = "functionName") -> str:
@@ -127,8 +128,9 @@ def _newest(function: str) -> str:
     return str(max(numbers))
 
 
-def compatible(function: str, stable: str, target: dict[str, Any]) -> None:
-    """Alias routing needs both versions to share the role and dead-letter config."""
+def compatible(function: str, stable: str, target: dict[str, Any]) -> dict[str, Any]:
+    """Alias routing needs both versions to share the role and dead-letter config; the
+    stable version's configuration."""
     config = configuration(function, stable) or {}
     for key in ("Role", "DeadLetterConfig"):
         if config.get(key) != target.get(key):
@@ -136,6 +138,17 @@ def compatible(function: str, stable: str, target: dict[str, Any]) -> None:
                 f"targetVersion: version {target['Version']} has a different {key} than "
                 f"version {stable}; Lambda can't split an alias between them"
             )
+    return config
+
+
+def log_destination(function: str, version: str, config: dict[str, Any]) -> LogDestination:
+    """Where the version logs: its LoggingConfig's group (Lambda's default group when it
+    names none) and format ("By default, Lambda sends logs to a log group named
+    /aws/lambda/<function name>", Sending Lambda function logs to CloudWatch Logs)."""
+    logging = config.get("LoggingConfig") or {}
+    log_format = "JSON" if str(logging.get("LogFormat", "Text")).upper() == "JSON" else "Text"
+    group = logging.get("LogGroup") or f"/aws/lambda/{function}"
+    return LogDestination(version=version, logGroup=group, logFormat=log_format)
 
 
 def hook_exists(field: str, function: str | None) -> None:

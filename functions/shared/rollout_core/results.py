@@ -1,6 +1,7 @@
 """What the tasks return beside the cursor (docs/workflow.md, "Task Lambdas"): a traffic
-check's result (`$.checks.<phase>`), the rollback record (`$.rollback`) and the Finalize
-summary (`$.outcome`, the notifications' detail). Read back by the views with the same
+check's result (`$.checks.<phase>`), how the telemetry started (`$.telemetry`), the
+rollback record (`$.rollback`) and the Finalize summary (`$.outcome`, the notifications'
+detail). Read back by the views with the same
 models; keys a reader doesn't know are ignored, keys a document leaves out keep defaults.
 """
 
@@ -46,6 +47,32 @@ class ReleaseCheckResult(Document):
     passed: bool = True
     skipped: bool = False
     functions: list[MemberCheckResult] = Field(default_factory=list)
+
+
+# -- $.telemetry --------------------------------------------------------------------------
+
+
+class TelemetryStart(Document):
+    """What Start telemetry set up: the log groups whose events a subscription filter now
+    pushes to the telemetry, and those read by polling instead (each with a note saying
+    why). Shaped so a Catch's {Error, Cause} reads as "nothing pushed"."""
+
+    pushed: list[str] = Field(default_factory=list)
+    polled: list[str] = Field(default_factory=list)
+    alarmsWatched: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _caught(cls, data: Any) -> Any:
+        """Start telemetry failed: every log group is polled, and the notes say why."""
+        if isinstance(data, dict) and "Error" in data and "pushed" not in data:
+            line = str(data.get("Cause") or "")[:300]
+            return {"notes": [f"telemetry not started ({data['Error']}: {line}); logs polled"]}
+        return data
+
+    def pushes(self, log_group: str) -> bool:
+        return log_group in self.pushed
 
 
 # -- $.rollback ---------------------------------------------------------------------------
@@ -116,3 +143,4 @@ class FinalizeSummary(Document):
     error: str | None = unless_set()
     cause: str | None = unless_set()
     notified: dict[str, bool | None] | None = unless_set()  # {sns, eventBridge}
+    notes: list[str] = unless_set([])  # what the ending could not tidy (the telemetry's)

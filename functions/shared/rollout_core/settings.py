@@ -25,6 +25,11 @@ class Settings:
     default_min_invocations: int
     default_keep_versions: int
     default_approval: str  # "none", "before-promote" or "each-step" (DefaultApproval)
+    # rollout_core.telemetry: its table, the function subscription filters deliver to, and
+    # the filters' name (one per deployment, so two stacks in an account don't collide)
+    telemetry_table: str | None = None
+    telemetry_function_arn: str | None = None
+    telemetry_filter_name: str = "lambda-rollout-telemetry"
 
 
 def load() -> Settings:
@@ -39,4 +44,7 @@ def load() -> Settings:
         default_min_invocations=int(env.get("DEFAULT_MIN_INVOCATIONS") or 10),
         default_keep_versions=int(env.get("DEFAULT_KEEP_VERSIONS") or _FALLBACK_KEEP_VERSIONS),
         default_approval=env.get("DEFAULT_APPROVAL") or "none",
+        telemetry_table=env.get("TELEMETRY_TABLE") or None,
+        telemetry_function_arn=env.get("TELEMETRY_FUNCTION_ARN") or None,
+        telemetry_filter_name=env.get("TELEMETRY_FILTER_NAME") or "lambda-rollout-telemetry",
     )

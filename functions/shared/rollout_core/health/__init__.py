@@ -11,7 +11,10 @@ check's result (models.CheckResult), or raises HealthCheckFailed with it.
   fail a healthy new version), every function's in one GetMetricData;
 - logs.py: the logs signal, each new version's own log streams (seconds late, where the
   metrics are a minute late);
-- error_rate.py: the rule both the metric gate and the logs signal judge a rate by.
+- error_rate.py: the rule both the metric gate and the logs signal judge a rate by;
+- evidence.py: read over the signals' findings, after them: did the new version serve
+  anything (`evidence`), and does its silence beside a busy stable version show that the
+  traffic bypasses the alias.
 
 A new signal is one module with a `read(check) -> Findings` and one entry in signals().
 """

@@ -1,21 +1,28 @@
 """The judge: asks every signal about one check and combines their findings into the
 check's result (models.CheckResult), or raises HealthCheckFailed with it.
 
-The check fails on any signal's reason. Reasons and notes keep the order of signals():
-rollout-wide findings first, then each function's, every signal in turn; in a release each
-function's are prefixed with its name. HealthCheckFailed's message names the state, where
-the rollout stood and every reason; its details are the failing check.
+The signals read at once (each is a few calls that mostly wait), every read before the
+check's deadline. The check fails on any signal's reason. Reasons and notes keep the order
+of signals(): rollout-wide findings first, then each function's, every signal in turn; in
+a release each function's are prefixed with its name. What a signal could not read is in
+`unread` (and a note): the check judges what it did read, and counts the checks in a row
+that read nothing at all (`blindChecks`; rollout_core.blind holds the rollout on it).
+HealthCheckFailed's message names the state, where the rollout stood and every reason; its
+details are the failing check.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from .. import clock, release
+from ..deadline import Deadline, not_judged
 from ..errors import HealthCheckFailed
 from ..models import CheckResult, FunctionCheck, Progress, RolloutPlan
 from ..progress import where, window_start
-from . import alarms, logs, metrics
+from ..results import TelemetryStart
+from . import alarms, evidence, logs, metrics
 from .signal import Check, Findings, Judged, Signal
 
 
@@ -25,13 +32,25 @@ def signals() -> tuple[Signal, ...]:
     return (alarms.read, metrics.read, logs.read)
 
 
-def judge(plan: RolloutPlan, cursor: Progress, now: datetime, state: str) -> Progress:
+def judge(
+    plan: RolloutPlan,
+    cursor: Progress,
+    now: datetime,
+    state: str,
+    deadline: Deadline,
+    telemetry: TelemetryStart | None = None,
+    woken_by: str | None = None,
+) -> Progress:
     """The cursor with this check's result (`lastCheck`) and the alarms it watches again;
     HealthCheckFailed, carrying the result, when any signal gave a reason."""
     since = window_start(cursor, now, plan.checkIntervalSeconds)
-    check = Check(plan, cursor, release.members(plan), since, now)
-    findings = [signal(check) for signal in signals()]
+    check = Check(plan, cursor, release.members(plan), since, now, deadline, telemetry)
+    with ThreadPoolExecutor(max_workers=len(signals())) as pool:
+        findings = list(pool.map(lambda signal: signal(check), signals()))
+    findings.append(evidence.weigh(check, findings))  # over what the signals found
     result = _combine(check, findings)
+    if woken_by:
+        result = result.model_copy(update={"wokenBy": woken_by})
     if not result.healthy:
         raise HealthCheckFailed(f"{state}, {where(cursor)}: {'; '.join(result.reasons)}", result)
     rearmed = [name for found in findings for name in found.rearmed]
@@ -52,6 +71,7 @@ def _combine(check: Check, findings: list[Findings]) -> CheckResult:
         notes += [prefix + note for note in own.notes]
     numbers = {k: v for found in findings for k, v in found.rollout.numbers.items()}
     primary = {k: getattr(rows[0], k) for k in rows[0].model_fields_set - _MEMBER_ONLY}
+    unread = [line for found in findings for line in found.unread]
     return CheckResult.model_validate(
         {
             "at": clock.iso(check.now),
@@ -59,13 +79,24 @@ def _combine(check: Check, findings: list[Findings]) -> CheckResult:
             "healthy": not reasons,
             **numbers,
             **primary,
-            "notes": notes,
+            "notes": [*notes, *(not_judged(line) for line in unread)],
             "reasons": reasons,
+            "unread": unread,
+            "blindChecks": _blind(check.cursor, findings),
             "phase": check.cursor.phase,
             "percentage": check.cursor.percentage,
             "functions": rows if is_release else [],
         }
     )
+
+
+def _blind(cursor: Progress, findings: list[Findings]) -> int | None:
+    """Checks in a row that read no signal, this one included; None when one read."""
+    tried = [found.read for found in findings if found.read is not None]
+    if not tried or any(tried):
+        return None
+    before = cursor.lastCheck.blindChecks if cursor.lastCheck else None
+    return (before or 0) + 1
 
 
 # A function's row keeps these; the check's own are the whole rollout's.

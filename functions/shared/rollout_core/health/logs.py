@@ -1,67 +1,59 @@
-"""The logs signal: the new version's own log streams, a second and faster health signal.
+"""The logs signal: the new version's own invocations, as Lambda reports each in its logs,
+a second and faster health signal.
 
 Lambda sends AWS/Lambda metrics in 1-minute intervals, so the metric gate sees a failing
-version a minute or more late. Every invocation is in CloudWatch Logs within seconds, in
-a stream per execution environment named `YYYY/MM/DD/[VERSION]<id>`, and Lambda's own
-platform lines say how it ended (rollout/local/lambda_logs.py cites the formats):
+version a minute or more late. Every invocation is in CloudWatch Logs within seconds,
+reported by Lambda itself (telemetry/reports.py reads the formats): invocations = REPORT
+lines / platform.report records; failures = those whose status is not success, plus (Text)
+those whose stream had a runtime `[ERROR] Type:` line before their REPORT.
 
-- Text: one `REPORT RequestId: …` line per invocation; it ends with `Status: timeout` or
-  `Status: error` (+ `Error Type`) when the platform ended it (timeout, crash, init
-  failure). A handler's unhandled exception is reported by the runtime in the same
-  stream, before that invocation's REPORT, as `[ERROR] <ErrorType>: <message>`.
-- JSON: one `platform.report` record per invocation with `record.status` success,
-  error or timeout.
-
-So per version: invocations = REPORT lines / platform.report records; failures = those
-with a status other than success, plus (Text) those whose stream had a runtime
-`[ERROR] Type:` line since the previous REPORT. Read with FilterLogEvents on
-`/aws/lambda/<function>`, `logStreamNamePrefix` `YYYY/MM/DD/[VERSION]` for each day from
-the day before the window starts to today (an environment started yesterday still writes
-to yesterday's stream), `startTime` the window's start.
+How a version's invocations are counted depends on its log group (plan.logDestinations,
+from its LoggingConfig):
+- pushed (the group is in `$.telemetry.pushed`): its subscription filter feeds the
+  telemetry, which counts per version (telemetry/counts.py); the check reads the counts
+  with one DynamoDB Query per version: no CloudWatch Logs call at all;
+- polled (the group has two subscription filters already, or placing one failed): the
+  check reads the version's streams with FilterLogEvents (`logStreamNamePrefix`
+  `YYYY/MM/DD/[VERSION]`, or `YYYY/MM/DD/<function>[VERSION]` in a custom group, for each
+  day from the day before the window starts to today; `startTime` the window's start;
+  the subscription's filter pattern), each call first taking a token from the account's
+  shared FilterLogEvents budget (telemetry/budget.py): FilterLogEvents has a hard quota of
+  5 to 25 calls per second for the whole account and Region.
 
 The window starts at the first traffic shift, not at the current step's start
-(progress.window_start). FilterLogEvents selects events by the time they happened, and
-an event is readable only after CloudWatch Logs has ingested it (seconds on AWS; nothing
-documents an upper bound). With per-step windows, a failure in the last seconds of a step
-is not yet readable by that step's last check and falls before the next step's window:
-it would never be judged, and with a delay longer than a step, every failure of that
-step escapes. From the first shift, every failure that becomes readable before the
-rollout's last check is counted, whatever the delay; and each check judges the new
-version over all the traffic it has had, the quantity the metric gate judges too. The
-cost: a failure that starts late is judged against the earlier successes (the later,
-larger steps soon outweigh them), and reads grow with the canary (bounded below).
+(progress.window_start): an event is readable only after CloudWatch Logs has ingested it
+(seconds on AWS; nothing documents an upper bound), so a per-step window would never judge
+a failure near a step's end. From the first shift, every failure readable before the
+rollout's last check is counted, whatever the delay.
 
 Judged by the metric gate's rule and thresholds (error_rate.py: `errorRatePercent`,
-`minInvocations`, `compareToStable` against the stable version's streams, read the same
-way), so failures that settle the outcome fail before `minInvocations` are in. The logs can
-only add failures: too few invocations, no log group, or a read error is a note, never a
-pass over what the metrics fail, and never a failure of its own.
+`minInvocations`, `compareToStable` against the stable version, read the same way), so
+failures that settle the outcome fail before `minInvocations` are in. The logs can only add
+failures: too few invocations or no log group is a note, and a read that failed (throttled,
+too slow, no budget, denied) is `unread`, never a pass over what the metrics fail and never
+a failure of its own.
 
-Bounded: one check reads at most MAX_EVENTS events (MAX_PAGES FilterLogEvents pages) per
-version. A function that logs heavily can fill that before the window's end; the check
-then judges on what it read (the rollout's earliest invocations, where a bad version shows
-first) and says so in a note; the metric gate, which reads per-minute sums, still judges
-all of them.
+Bounded: a polled read reads at most MAX_EVENTS events (MAX_PAGES pages) per version and
+check, and says so in a note when it stops there; the metric gate still judges them all.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from botocore.exceptions import ClientError
 
 from .. import clients, release
-from ..models import LogCounts, LogsSummary, RolloutPlan
+from ..deadline import READ_ERRORS, Deadline, unread
+from ..models import LogCounts, LogDestination, LogsSummary, RolloutPlan
+from ..telemetry import budget, counts
+from ..telemetry.reports import DEFAULT_GROUP_PREFIX, Reader, filter_pattern
 from . import error_rate
 from .signal import Check, Findings, Judged
 
 MAX_EVENTS = 20_000  # per version and check
 MAX_PAGES = 10  # FilterLogEvents pages per version and check (each up to 10,000 events, 1 MB)
-_RUNTIME_ERROR = re.compile(r"^\[ERROR\] [\w.]+:")  # awslambdaric's unhandled-error report
-_REPORT_STATUS = re.compile(r"\tStatus: (\w+)")
 
 
 @dataclass(frozen=True)
@@ -69,7 +61,7 @@ class LogCount:
     version: str
     invocations: int
     failures: int
-    read: int  # events read
+    read: int  # events read (polled)
     capped: bool
 
     @property
@@ -89,105 +81,95 @@ class LogCount:
         )
 
 
-def log_group(function: str) -> str:
-    return f"/aws/lambda/{function}"
-
-
-def prefixes(version: str, since: datetime, now: datetime) -> list[str]:
-    """`YYYY/MM/DD/[VERSION]` for each day from the day before `since` to `now`'s day."""
+def prefixes(
+    destination: LogDestination, function: str, since: datetime, now: datetime
+) -> list[str]:
+    """`YYYY/MM/DD/[VERSION]` (a custom group: `YYYY/MM/DD/<function>[VERSION]`) for each
+    day from the day before `since` to `now`'s day."""
+    owner = "" if destination.logGroup == f"{DEFAULT_GROUP_PREFIX}{function}" else function
     day, last, found = (since - timedelta(days=1)).date(), now.date(), []
     while day <= last:
-        found.append(f"{day:%Y/%m/%d}/[{version}]")
+        found.append(f"{day:%Y/%m/%d}/{owner}[{destination.version}]")
         day += timedelta(days=1)
     return found
 
 
-def count(function: str, version: str, since: datetime, now: datetime) -> LogCount:
-    """Invocations and failures of `version` in its own streams since `since`."""
-    tally = _Tally()
+def poll(
+    function: str, destination: LogDestination, since: datetime, now: datetime, deadline: Deadline
+) -> LogCount:
+    """Invocations and failures of the version in its own streams since `since`, each
+    FilterLogEvents call paid for from the account's shared budget."""
+    reader = Reader(destination.logGroup)
     pages = 0
-    paginator = clients.logs().get_paginator("filter_log_events")
-    for prefix in prefixes(version, since, now):
-        try:
-            for page in paginator.paginate(
-                logGroupName=log_group(function),
-                logStreamNamePrefix=prefix,
-                startTime=int(since.timestamp() * 1000),
-                PaginationConfig={"PageSize": 10_000},
-            ):
-                pages += 1
-                for event in page.get("events", []):
-                    tally.add(event.get("logStreamName", ""), event.get("message", ""))
-                if pages >= MAX_PAGES or tally.read >= MAX_EVENTS:
-                    return tally.result(version, capped=True)
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ResourceNotFoundException":
-                raise
-            break  # no log group: the function never ran (or logs elsewhere)
-    return tally.result(version, capped=False)
+    for prefix in prefixes(destination, function, since, now):
+        args = {
+            "logGroupName": destination.logGroup,
+            "logStreamNamePrefix": prefix,
+            "startTime": int(since.timestamp() * 1000),
+            "filterPattern": filter_pattern({destination.logFormat}),
+            "limit": 10_000,
+        }
+        while True:
+            budget.spend("FilterLogEvents", 1, deadline)
+            try:
+                page = clients.within("logs", deadline.remaining()).filter_log_events(**args)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
+                return _counted(reader, destination.version, capped=False)  # no log group
+            pages += 1
+            for event in page.get("events", []):
+                reader.add(event.get("logStreamName", ""), 0, event.get("message", ""))
+            if pages >= MAX_PAGES or reader.read >= MAX_EVENTS:
+                return _counted(reader, destination.version, capped=True)
+            if not page.get("nextToken"):
+                break
+            args["nextToken"] = page["nextToken"]
+    return _counted(reader, destination.version, capped=False)
 
 
-class _Tally:
-    def __init__(self) -> None:
-        self.read = 0
-        self.invocations = 0
-        self.failures = 0
-        self._errored: set[str] = set()  # streams with a runtime error since their last REPORT
-
-    def add(self, stream: str, message: str) -> None:
-        self.read += 1
-        if message.startswith("{"):
-            self._json(message)
-        elif message.startswith("REPORT RequestId: "):
-            status = _REPORT_STATUS.search(message)
-            failed = stream in self._errored or (status is not None and status[1] != "success")
-            self._count(failed)
-            self._errored.discard(stream)
-        elif message.startswith("START RequestId: "):
-            self._errored.discard(stream)
-        elif _RUNTIME_ERROR.match(message):
-            self._errored.add(stream)
-
-    def _json(self, message: str) -> None:
-        try:
-            record = json.loads(message)
-        except ValueError:
-            return
-        if isinstance(record, dict) and record.get("type") == "platform.report":
-            status = (record.get("record") or {}).get("status", "success")
-            self._count(status != "success")
-
-    def _count(self, failed: bool) -> None:
-        self.invocations += 1
-        self.failures += failed
-
-    def result(self, version: str, capped: bool) -> LogCount:
-        return LogCount(version, self.invocations, self.failures, self.read, capped)
+def _counted(reader: Reader, version: str, capped: bool) -> LogCount:
+    mine = [tally for (_, v, _), tally in reader.finish().items() if v == version]
+    invocations = sum(t.invocations for t in mine)
+    return LogCount(version, invocations, sum(t.failures for t in mine), reader.read, capped)
 
 
 def read(check: Check) -> Findings:
-    """Every function's new version in its own streams (each function's read at once);
-    empty reasons never mean healthy on their own: the metric gate is judged too."""
-    return Findings(functions=release.for_all(check.plan, lambda member: _read(check, member)))
+    """Every function's new version (each function read at once); empty reasons never mean
+    healthy on their own: the metric gate is judged too."""
+    found = release.for_all(check.plan, lambda member: _read(check, member))
+    tried = [one for one in found if one.read is not None]
+    return Findings(
+        functions=[one.functions[0] for one in found],
+        unread=[line for one in found for line in one.unread],
+        read=any(one.read for one in tried) if tried else None,
+    )
 
 
-def _read(check: Check, member: RolloutPlan) -> Judged:
+def _read(check: Check, member: RolloutPlan) -> Findings:
     policy = member.health
     if not policy.logs:
-        return Judged(numbers={"logs": LogsSummary(enabled=False)})
+        return Findings(functions=[Judged(numbers={"logs": LogsSummary(enabled=False)})], read=None)
+    target = member.log_destination(member.targetVersion)
+    pushed = check.telemetry is not None and check.telemetry.pushes(target.logGroup)
     try:
-        new = count(member.functionName, member.targetVersion, check.since, check.now)
+        new = _count(check, member, target)
         stable = (
-            count(member.functionName, member.stableVersion, check.since, check.now)
+            _count(check, member, member.log_destination(member.stableVersion), stable=True)
             if policy.compareToStable
             else None
         )
-    except ClientError as error:
-        code = error.response["Error"]["Code"]
-        note = f"logs signal not read ({code}); judged on the metrics"
-        return Judged(notes=[note], numbers={"logs": LogsSummary(enabled=True)})
+    except READ_ERRORS as error:  # any: the logs only ever add failures
+        api = "DynamoDB Query" if pushed else "FilterLogEvents"
+        summary = LogsSummary(enabled=True, source="push" if pushed else "poll")
+        return Findings(
+            functions=[Judged(numbers={"logs": summary})],
+            unread=[unread("logs", api, error)],
+            read=False,
+        )
     summary = LogsSummary(
         enabled=True,
+        source="push" if pushed else "poll",
         newVersion=new.counts(),
         stableVersion=stable.counts() if stable is not None else None,
     )
@@ -198,7 +180,22 @@ def _read(check: Check, member: RolloutPlan) -> Judged:
         if found is not None and found.capped
     ]
     reason = _judge(check, member, new, stable, notes)
-    return Judged(reasons=[reason] if reason else [], notes=notes, numbers={"logs": summary})
+    judged = Judged(reasons=[reason] if reason else [], notes=notes, numbers={"logs": summary})
+    return Findings(functions=[judged])
+
+
+def _count(
+    check: Check, member: RolloutPlan, destination: LogDestination, stable: bool = False
+) -> LogCount:
+    """The version's counts: pushed ones from the telemetry, else polled. The stable
+    version's pushed counts start at the first whole bucket after the window's start: what
+    it served before the shift is not the traffic the new version shares (evidence.py)."""
+    if check.telemetry is not None and check.telemetry.pushes(destination.logGroup):
+        found = counts.totals(
+            member.functionName, destination.version, check.since, check.deadline, after=stable
+        )
+        return LogCount(found.version, found.invocations, found.failures, 0, False)
+    return poll(member.functionName, destination, check.since, check.now, check.deadline)
 
 
 def _judge(

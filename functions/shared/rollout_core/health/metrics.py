@@ -8,7 +8,9 @@ readable a minute or more late, so a per-step window would never judge a failure
 step's end).
 
 One GetMetricData reads every function of a release: Invocations and Errors (Sum, 60 s)
-of its new and stable versions, four queries per function (500 per call is the quota).
+of its new and stable versions, four queries per function (500 per call is the quota), so
+a check costs one call whatever the release's size. A call throttled or too slow for the
+check's deadline is a note naming GetMetricData; the check judges its other signals.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .. import clients
+from ..deadline import READ_ERRORS, Deadline, missed, unread
 from ..models import RolloutPlan, VersionCounts
 from . import error_rate
 from .signal import Check, Findings, Judged
@@ -49,7 +52,12 @@ class VersionStats:
 
 
 def read(check: Check) -> Findings:
-    stats = version_stats(check.members, check.since, check.now)
+    try:
+        stats = version_stats(check.members, check.since, check.now, check.deadline)
+    except READ_ERRORS as error:
+        if not missed(error):
+            raise
+        return Findings(unread=[unread("metrics", "GetMetricData", error)], read=False)
     return Findings(
         functions=[
             _judge(check, member, found) for member, found in zip(check.members, stats, strict=True)
@@ -58,7 +66,7 @@ def read(check: Check) -> Findings:
 
 
 def version_stats(
-    members: list[RolloutPlan], start: datetime, end: datetime
+    members: list[RolloutPlan], start: datetime, end: datetime, deadline: Deadline
 ) -> list[dict[str, VersionStats]]:
     """Each member's new and stable versions' sums in [start, end), whole minutes, from
     one GetMetricData: per member, version → sums."""
@@ -70,7 +78,7 @@ def version_stats(
         for v, version in enumerate(_versions(member))
         for metric in METRICS
     ]
-    sums = _sums(queries, start, end)
+    sums = _sums(queries, start, end, deadline)
     return [
         {
             version: VersionStats(
@@ -111,13 +119,19 @@ def _query(query_id: str, member: RolloutPlan, version: str, metric: str) -> dic
     }
 
 
-def _sums(queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, float]:
+def _sums(
+    queries: list[dict[str, Any]], start: datetime, end: datetime, deadline: Deadline
+) -> dict[str, float]:
+    """Every query's sum; each page (a window of days has more) within the deadline."""
     sums = {query["Id"]: 0.0 for query in queries}
-    paginator = clients.cloudwatch().get_paginator("get_metric_data")
-    for page in paginator.paginate(MetricDataQueries=queries, StartTime=start, EndTime=end):
+    args: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
+    while True:
+        page = clients.within("cloudwatch", deadline.remaining()).get_metric_data(**args)
         for result in page["MetricDataResults"]:
             sums[result["Id"]] += sum(result.get("Values", []))
-    return sums
+        if not page.get("NextToken"):
+            return sums
+        args["NextToken"] = page["NextToken"]
 
 
 def _judge(check: Check, member: RolloutPlan, stats: dict[str, VersionStats]) -> Judged:

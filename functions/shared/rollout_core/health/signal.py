@@ -2,7 +2,9 @@
 
 A signal reads the whole check at once (every function of a release, the same window) so
 it can batch its reads across functions; it says what it found about each function and
-about the rollout as a whole, each with the numbers the check's result keeps.
+about the rollout as a whole, each with the numbers the check's result keeps. Its reads end
+before `check.deadline` (rollout_core.deadline); what it could not read in time is
+`unread`, one line per read naming the API and the error, and the check judges the rest.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..deadline import Deadline
 from ..models import Progress, RolloutPlan
+from ..results import TelemetryStart
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,8 @@ class Check:
     members: list[RolloutPlan]  # one single-function plan per function ([plan] for one)
     since: datetime  # from the first traffic shift (progress.window_start)
     now: datetime
+    deadline: Deadline  # every read ends before it
+    telemetry: TelemetryStart | None = None  # None: nothing pushed (a run from before)
 
     @property
     def judging_traffic(self) -> bool:
@@ -51,6 +57,11 @@ class Findings:
     functions: list[Judged] = field(default_factory=list)  # per member, in order; or none
     # Ignored alarms that left ALARM: watched again from now on (progress.rearmedAlarms).
     rearmed: list[str] = field(default_factory=list)
+    # Reads that did not make it, each naming its API and error ("metrics: GetMetricData
+    # throttled (Throttling)"); whether the signal read anything at all: None when it had
+    # nothing to read (no alarms, logs off), which never counts as blind.
+    unread: list[str] = field(default_factory=list)
+    read: bool | None = True
 
 
 Signal = Callable[[Check], Findings]
