@@ -6,7 +6,8 @@ JSON with an error that has no code (StartExecution: InvalidExecutionInput, "The
 JSON input data is invalid"), and never puts "Step Functions Execution Status Change" events
 on the default bus. The interpreter runs each execution in a thread that calls
 `BaseExecutionWorkerCommunication.terminated()` once the program has ended — succeeded,
-failed, timed out, or stopped by StopExecution — so that is the one place to hook.
+failed, timed out, or stopped by StopExecution — so that is the one place to hook, and
+where each end is recorded for callers in this process that wait for it (`ends`).
 
 A stopped execution stays stopped: "StopExecution … Stops an execution", whose status is
 then ABORTED (StopExecution, AWS Step Functions API Reference,
