@@ -63,6 +63,7 @@ from rollout.local.seam import Seam
 from rollout.local.stacks import StackConsistency
 from rollout.local.stepfunctions import StepFunctionsEvents
 from rollout.local.sts_trust import AssumeRoleTrust
+from rollout.local.task_clients import SharedTaskClients
 
 logger = logging.getLogger(__name__)
 
@@ -404,6 +405,7 @@ class LocalCloud:
             EventBridgeDelivery(),
             ScheduledRules(),
             StepFunctionsEvents(),
+            SharedTaskClients(),
             AlarmEvaluator(),
             FaultInjection(),
         ]

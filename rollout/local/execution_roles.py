@@ -29,6 +29,7 @@ list is every module whose source imports `boto_client_for`).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import uuid
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from rollout.local.patching import Patches
 from rollout.local.role_sessions import RoleSessions, role_account
 from rollout.local.seam import Cloud
 from rollout.local.sts_trust import AccessDenied, check
+from rollout.local.task_clients import POOL_CONNECTIONS
 from rollout.local.trust_policies import Principal
 
 _PARSER = "moto.stepfunctions.parser.asl.component.state.exec"
@@ -123,21 +125,29 @@ def _trusted(execution_role: str, role: str) -> None:
 
 def _client(region: str, service: str, credentials: dict[str, str]) -> BaseClient:
     """A client as moto's interpreter makes one (no validation, no retries), signed as the
-    role; without a role, as moto signs it."""
-    endpoint = (
-        {}
-        if botocore_stubber.enabled
-        else {"endpoint_url": f"http://localhost:{moto_server_port()}"}
-    )
+    role; without a role, as moto signs it. One per Region, service, endpoint and signing
+    credentials (a renewed session gets its own): building one costs 3-7 ms of CPU, and
+    every task asks (task_clients.py says why sharing is safe)."""
+    port = None if botocore_stubber.enabled else moto_server_port()
+    signed = credentials or {"aws_access_key_id": "ak", "aws_secret_access_key": "sk"}
+    return _built(region, service, port, tuple(sorted(signed.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _built(
+    region: str, service: str, port: int | None, signed: tuple[tuple[str, str], ...]
+) -> BaseClient:
+    endpoint = {} if port is None else {"endpoint_url": f"http://localhost:{port}"}
     return boto3.client(
         service,
         region_name=region,
-        **(credentials or {"aws_access_key_id": "ak", "aws_secret_access_key": "sk"}),
+        **dict(signed),
         config=Config(
             parameter_validation=False,
             retries={"max_attempts": 0, "total_max_attempts": 1},
             connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
             read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+            max_pool_connections=POOL_CONNECTIONS,
         ),
         **endpoint,
     )

@@ -6,7 +6,8 @@ JSON with an error that has no code (StartExecution: InvalidExecutionInput, "The
 JSON input data is invalid"), and never puts "Step Functions Execution Status Change" events
 on the default bus. The interpreter runs each execution in a thread that calls
 `BaseExecutionWorkerCommunication.terminated()` once the program has ended — succeeded,
-failed, timed out, or stopped by StopExecution — so that is the one place to hook.
+failed, timed out, or stopped by StopExecution — so that is the one place to hook, and
+where each end is recorded for callers in this process that wait for it (`ends`).
 
 A stopped execution stays stopped: "StopExecution … Stops an execution", whose status is
 then ABORTED (StopExecution, AWS Step Functions API Reference,
@@ -114,11 +115,32 @@ def emit_status_change(execution: Execution) -> None:
     )
 
 
+class ExecutionEnds:
+    """The executions that have ended in this process, so a caller in it can wait for an end
+    instead of polling DescribeExecution (which AWS's quota, and this cloud's, limits)."""
+
+    def __init__(self) -> None:
+        self._ended: set[str] = set()
+        self._changed = threading.Condition()
+
+    def record(self, execution_arn: str) -> None:
+        with self._changed:
+            self._ended.add(execution_arn)
+            self._changed.notify_all()
+
+    def wait(self, execution_arn: str, timeout: float) -> bool:
+        """Whether the execution has ended within `timeout` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: execution_arn in self._ended, timeout)
+
+
 class StepFunctionsEvents:
-    """Names nameless executions with a UUID; emits terminal status-change events."""
+    """Names nameless executions with a UUID; emits terminal status-change events; records
+    each execution's end in `ends`."""
 
     def __init__(self) -> None:
         self._patches = Patches()
+        self.ends = ExecutionEnds()
 
     def install(self, cloud: Cloud) -> None:
         # Read the originals first: each replacement delegates to the method it replaces.
@@ -127,7 +149,7 @@ class StepFunctionsEvents:
         parse = AmazonStateLanguageParser.parse
         self._patches.replace(StepFunctionsParserBackend, "start_execution", _named(start))
         self._patches.replace(
-            BaseExecutionWorkerCommunication, "terminated", _announcing(terminated)
+            BaseExecutionWorkerCommunication, "terminated", _announcing(terminated, self.ends)
         )
         self._patches.replace(AmazonStateLanguageParser, "parse", _one_at_a_time(parse))
         for name in ("set_error", "set_timed_out"):
@@ -221,10 +243,13 @@ def _parse_tree(definition: str) -> ParserRuleContext:
     return tree
 
 
-def _announcing(original: Any) -> Any:
+def _announcing(original: Any, ends: ExecutionEnds) -> Any:
     @functools.wraps(original)
     def terminated(self: BaseExecutionWorkerCommunication) -> None:
-        original(self)
+        try:
+            original(self)  # sets the status DescribeExecution reads
+        finally:
+            ends.record(self.execution.exec_arn)
         try:
             emit_status_change(self.execution)
         except Exception:

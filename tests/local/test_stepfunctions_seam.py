@@ -222,6 +222,19 @@ def test_stopped_execution_emits_aborted(sfn, status_queue):
     assert status_queue(execution)["detail"]["status"] == "ABORTED"
 
 
+def test_the_seam_records_each_end_once_describe_execution_shows_it(sfn, seam_cloud):
+    ends = seam_cloud.seam(StepFunctionsEvents).ends
+    done = sfn.start_execution(stateMachineArn=machine(sfn, PASS))["executionArn"]
+    waiting = sfn.start_execution(stateMachineArn=machine(sfn, WAIT))["executionArn"]
+
+    assert ends.wait(done, timeout=10)
+    assert sfn.describe_execution(executionArn=done)["status"] == "SUCCEEDED"
+    assert not ends.wait(waiting, timeout=0.2)
+    sfn.stop_execution(executionArn=waiting)
+    assert ends.wait(waiting, timeout=10)
+    assert sfn.describe_execution(executionArn=waiting)["status"] == "ABORTED"
+
+
 def test_status_change_can_start_another_workflow(sfn, seam_cloud):
     """The pattern rollouts use: a rule on a finished execution starts a follow-up."""
     first, follow_up = machine(sfn, FAIL), machine(sfn, PASS)

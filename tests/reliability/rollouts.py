@@ -13,6 +13,8 @@ from typing import Any
 from rollout import samples
 from rollout.local.cloud import PATIENT_RETRIES
 from rollout.samples import lambda_role
+from tests.clients import shared_client
+from tests.execution_ends import wait_for_end as execution_end
 
 ALIAS = "live"
 ROLE = "reliability-fn-role"
@@ -24,14 +26,14 @@ def code_zip(label: str) -> bytes:
 
 
 def role_arn(cloud: Any) -> str:
-    return lambda_role(cloud.client("iam"), ROLE)
+    return lambda_role(shared_client(cloud, "iam"), ROLE)
 
 
 def sample_function(cloud: Any, name: str) -> tuple[str, str]:
     """`name` with version 1 live behind `live` and version 2 published; returns (1, 2).
     Tests create many at once, on Lambda's one control-plane quota (15 requests a second):
     throttled calls are retried as a careful script retries them."""
-    lam = cloud.client("lambda", retries=PATIENT_RETRIES)
+    lam = shared_client(cloud, "lambda", retries=PATIENT_RETRIES)
     lam.create_function(
         FunctionName=name,
         Runtime="python3.12",
@@ -60,7 +62,7 @@ def rollout_input(name: str, target: str, waits: tuple[int, ...] = (1,), **extra
 
 
 def start(cloud: Any, document: dict[str, Any]) -> str:
-    sfn = cloud.client("stepfunctions")
+    sfn = shared_client(cloud, "stepfunctions")
     machine = cloud.stack_outputs["RolloutStateMachineArn"]
     return str(
         sfn.start_execution(stateMachineArn=machine, input=json.dumps(document))["executionArn"]
@@ -78,17 +80,11 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, every: float
 
 
 def wait_for_end(cloud: Any, arn: str, timeout: float = 60) -> dict[str, Any]:
-    sfn = cloud.client("stepfunctions")
-
-    def ended() -> dict[str, Any] | None:
-        described = sfn.describe_execution(executionArn=arn)
-        return None if described["status"] == "RUNNING" else described
-
-    return dict(wait_until(ended, timeout, f"{arn} to end", every=0.2))
+    return execution_end(cloud, shared_client(cloud, "stepfunctions"), arn, timeout, every=0.2)
 
 
 def history(cloud: Any, arn: str) -> list[dict[str, Any]]:
-    sfn = cloud.client("stepfunctions")
+    sfn = shared_client(cloud, "stepfunctions")
     return list(sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"])
 
 
@@ -106,7 +102,7 @@ def wait_for_state(cloud: Any, arn: str, state: str, timeout: float = 30) -> Non
 
 
 def alias_of(cloud: Any, name: str) -> tuple[str, dict[str, float]]:
-    found = cloud.client("lambda").get_alias(FunctionName=name, Name=ALIAS)
+    found = shared_client(cloud, "lambda").get_alias(FunctionName=name, Name=ALIAS)
     weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
     return str(found["FunctionVersion"]), {k: float(v) for k, v in weights.items()}
 
@@ -114,7 +110,7 @@ def alias_of(cloud: Any, name: str) -> tuple[str, dict[str, float]]:
 def lock_holder(cloud: Any, name: str) -> str | None:
     table = cloud.stack_outputs["RolloutTableName"]
     item = (
-        cloud.client("dynamodb")
+        shared_client(cloud, "dynamodb")
         .get_item(TableName=table, Key={"lockKey": {"S": f"{name}:{ALIAS}"}}, ConsistentRead=True)
         .get("Item")
     )
@@ -123,7 +119,7 @@ def lock_holder(cloud: Any, name: str) -> str | None:
 
 def guard_result(cloud: Any, arn: str, timeout: float = 30) -> dict[str, Any]:
     """What the guard did for execution `arn`, read from its "Guard finished" log line."""
-    logs = cloud.client("logs")
+    logs = shared_client(cloud, "logs")
     group = f"/aws/lambda/{cloud.stack_outputs['GuardFunctionName']}"
 
     def finished() -> dict[str, Any] | None:
@@ -142,7 +138,7 @@ def guard_result(cloud: Any, arn: str, timeout: float = 30) -> dict[str, Any]:
 
 def task_function(cloud: Any, logical_id: str) -> str:
     """The deployed name of one of the stack's functions (e.g. "RollbackFunction")."""
-    cfn = cloud.client("cloudformation")
+    cfn = shared_client(cloud, "cloudformation")
     summaries = cfn.list_stack_resources(StackName=cloud.stack_name)["StackResourceSummaries"]
     (found,) = [s for s in summaries if s["LogicalResourceId"] == logical_id]
     return str(found["PhysicalResourceId"])

@@ -26,6 +26,7 @@ from rollout.view.release import Verdict, function_rows
 from rollout.view.run import Outcome, Run
 from rollout.view.watch import render
 from tests.cli.test_watch_view import text_of
+from tests.clients import shared_client
 
 pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
@@ -119,9 +120,9 @@ def releases(cloud: Any, env: None) -> dict[str, str]:
     and "pre" (its worker fails its pre-traffic check)."""
     # nine functions created and published at once, on Lambda's control-plane quota (15 a
     # second): retried with standard mode's backoff for longer than the default 3 attempts
-    lam = cloud.client("lambda", retries=PATIENT_RETRIES)
-    sfn = cloud.client("stepfunctions")
-    role = samples.lambda_role(cloud.client("iam"), "release-view")
+    lam = shared_client(cloud, "lambda", retries=PATIENT_RETRIES)
+    sfn = shared_client(cloud, "stepfunctions")
+    role = samples.lambda_role(shared_client(cloud, "iam"), "release-view")
     versions = {
         name: function_with_new_version(lam, role, name, faulty=name in FAULTY)
         for release in RELEASES
@@ -152,7 +153,7 @@ def wait_until_finished(sfn: Any, arns: list[str], timeout: float = 120) -> None
 
 
 def run_of(cloud: Any, arn: str) -> Run:
-    return fetch_run(cloud.client("stepfunctions"), arn)
+    return fetch_run(shared_client(cloud, "stepfunctions"), arn)
 
 
 def report_of(arn: str, folder: Path) -> str:
@@ -191,7 +192,7 @@ def test_a_release_failing_at_step_2_names_its_function_and_restores_every_alias
     assert {rows[n].verdict for n in ("bad-api", "bad-cron")} == {Verdict.HEALTHY}
     assert all((row.restored, row.weight) == (True, 0.0) for row in rows.values())
     assert "Rolled back every alias of the release" in run.reason and "bad-worker" in run.reason
-    lam = cloud.client("lambda")
+    lam = shared_client(cloud, "lambda")
     for name in names("bad"):
         alias = lam.get_alias(FunctionName=name, Name=ALIAS)
         assert (alias["FunctionVersion"], alias.get("RoutingConfig") or {}) in (
@@ -208,7 +209,7 @@ def test_watch_and_status_show_the_failed_release(cloud, releases, capsys):
         assert "1 → 2" in line and "0%" in line and "restored" in line
     assert re.search(r"bad-worker:live .*✖ failed · restored", out)
 
-    runs = recent_runs(cloud.client("stepfunctions"), _machine(cloud), "bad-cron", 5)
+    runs = recent_runs(shared_client(cloud, "stepfunctions"), _machine(cloud), "bad-cron", 5)
     assert [r.name for r in runs] == ["release-view-bad"]
     assert main(["status", "--function", "bad-api"]) == 0
     table = capsys.readouterr().out

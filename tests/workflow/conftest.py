@@ -37,6 +37,8 @@ from rollout_core.results import FinalizeSummary, RollbackRecord
 
 from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
 from rollout.samples import Traffic, code_zip, lambda_role
+from tests.clients import shared_client
+from tests.execution_ends import wait_for_end
 
 ALIAS = "live"
 STAGGER = 0.3  # seconds between the starts of two scenarios
@@ -114,7 +116,7 @@ class SampleFunction:
     def __init__(self, cloud: LocalCloud, prefix: str, mode: str = "ok") -> None:
         self.cloud = cloud
         self.name = unique(prefix)
-        self.lam = cloud.client("lambda", **PATIENT)
+        self.lam = shared_client(cloud, "lambda", **PATIENT)
         self._release = 1
         self._recent: tuple[float, Position] | None = None
         self.lam.create_function(
@@ -173,7 +175,7 @@ class SampleFunction:
 
 
 def _role(cloud: LocalCloud) -> str:
-    return lambda_role(cloud.client("iam"), ROLE_NAME)
+    return lambda_role(shared_client(cloud, "iam"), ROLE_NAME)
 
 
 @dataclass
@@ -273,9 +275,10 @@ class Workflow:
     """The deployed rollout state machine (stack `rollout` on the shared cloud)."""
 
     def __init__(self, cloud: LocalCloud) -> None:
-        self.sfn = cloud.client("stepfunctions", **PATIENT)
-        self.ddb = cloud.client("dynamodb")
-        self.lam = cloud.client("lambda", **PATIENT)
+        self.cloud = cloud
+        self.sfn = shared_client(cloud, "stepfunctions", **PATIENT)
+        self.ddb = shared_client(cloud, "dynamodb")
+        self.lam = shared_client(cloud, "lambda", **PATIENT)
         self.state_machine = cloud.stack_outputs["RolloutStateMachineArn"]
         self.table = cloud.stack_outputs["RolloutTableName"]
         self._inputs: dict[str, Json] = {}
@@ -317,9 +320,7 @@ class Workflow:
     def wait(self, arn: str, timeout: float = RUN_DEADLINE) -> Finished:
         """The ended execution; stops it and raises TimeoutError after `timeout` seconds."""
         try:
-            described = deadline_poll(
-                f"end of {arn}", lambda: self._ended(arn), timeout, EXECUTION_POLL
-            )
+            described = wait_for_end(self.cloud, self.sfn, arn, timeout, EXECUTION_POLL)
         except TimeoutError:
             self.sfn.stop_execution(executionArn=arn, cause="workflow test deadline")
             raise
@@ -335,10 +336,6 @@ class Workflow:
 
     def run(self, document: Json, timeout: float = RUN_DEADLINE) -> Finished:
         return self.wait(self.start(document), timeout)
-
-    def _ended(self, arn: str) -> Json | None:
-        described: Json = self.sfn.describe_execution(executionArn=arn)
-        return None if described["status"] == "RUNNING" else described
 
     def has_left(self, arn: str, state: str) -> bool:
         """Whether the execution has left `state` (its task finished) at least once."""
@@ -429,7 +426,9 @@ def traffic(
     function: SampleFunction, payload: Callable[[], Json] = dict, per_second: float = 10.0
 ) -> Traffic:
     """Requests to `function:live` from a background thread; `payload()` picks each body."""
-    return Traffic(function.cloud.client("lambda"), function.name, ALIAS, per_second, payload)
+    return Traffic(
+        shared_client(function.cloud, "lambda"), function.name, ALIAS, per_second, payload
+    )
 
 
 @contextmanager

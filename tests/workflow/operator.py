@@ -10,6 +10,7 @@ from typing import Any
 from rollout_core.channel import Control
 
 from rollout.commands.control import caller, send
+from tests.clients import shared_client
 from tests.workflow.conftest import ALIAS, Finished, SampleFunction, Workflow, deadline_poll
 
 REASON = "workflow test"
@@ -25,8 +26,8 @@ class Sent:
 class Operator:
     def __init__(self, cloud: Any, workflow: Workflow) -> None:
         self.workflow = workflow
-        self.ddb = cloud.client("dynamodb")
-        self.by = caller(cloud.client("sts"))
+        self.ddb = shared_client(cloud, "dynamodb")
+        self.by = caller(shared_client(cloud, "sts"))
         self.sent: list[Sent] = []
 
     def send(self, function: SampleFunction, arn: str, action: str, reason: str = REASON) -> None:

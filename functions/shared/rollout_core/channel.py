@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from . import clients
 
@@ -83,6 +83,8 @@ ROLLOUT = Rules(APPLIES, {action: False for action in BEFORE_BAKE_ONLY})
 
 class Control(BaseModel):
     """The `control` attribute an operator writes: all strings."""
+
+    model_config = ConfigDict(defer_build=True)
 
     action: str
     reason: str

@@ -51,7 +51,7 @@ PASSED_AT = State.FINALIZE
 class StatusChange(BaseModel):
     """The `detail` of a "Step Functions Execution Status Change" event."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     executionArn: str
     status: str
     error: str | None = None
@@ -59,7 +59,7 @@ class StatusChange(BaseModel):
 
 
 class StatusChangeEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     detail: StatusChange
 
 

@@ -11,7 +11,7 @@ from .results import FinalizeSummary, RollbackRecord, TelemetryStart
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     executionId: str
 
 

@@ -29,7 +29,7 @@ _STRATEGY_TAGS = ("preset", "canary", "linear", "exponential", "steps")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # JSON's own types, as docs/workflow.md gives them: no "yes" for true, no true for 1, no

@@ -52,7 +52,7 @@ Increment = Annotated[float, Field(ge=0.01, le=99), AfterValidator(_round)]  # C
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class CanarySpec(_Strict):
