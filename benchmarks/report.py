@@ -28,8 +28,10 @@ def _usd(value: float) -> str:
 
 def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """(target, measured, met) for each target the benchmark checks."""
-    return _core_targets(results) + (
-        exposure_targets(results["exposure"]) if "exposure" in results else []
+    return (
+        _core_targets(results)
+        + (exposure_targets(results["exposure"]) if "exposure" in results else [])
+        + (account_targets(results["account"]) if "account" in results else [])
     )
 
 
@@ -96,6 +98,7 @@ def markdown(results: dict[str, Any]) -> str:
         _releases(results["releases"]) if "releases" in results else "",
         _coldstart(results["coldstart"]),
         exposure_section(results["exposure"]) if "exposure" in results else "",
+        account_section(results["account"]) if "account" in results else "",
         "## Prices\n\n" + SOURCES + "\n",
     ]
     return "\n".join(parts)
@@ -141,9 +144,12 @@ WHY_MISSED = [
     "That is one check interval after the shift at 100 % failing, plus Check health and "
     "Roll back, which take seconds instead of tenths when the machine is busy (see the load "
     "average): the p95 targets measure this machine's load as much as the signal.",
+    "**Account scale**: the ceilings are counted calls per check against each quota bucket's "
+    "rate; the bucket named is the one a rollout's checks fill first. The concurrent run's "
+    "table says which outcome was missed.",
 ]
 # which explanation each target's miss points to, in targets()'s order (zip checks lengths)
-_WHY_FOR = (0, 0, 1, 1, None, 2, 3, 3, 3, 3, 3, 3)
+_WHY_FOR = (0, 0, 1, 1, None, 2, 3, 3, 3, 3, 3, 3, 4, 4, 4)
 
 
 def _targets_table(results: dict[str, Any]) -> str:
@@ -357,8 +363,8 @@ def _releases(r: dict[str, Any]) -> str:
     )
 
 
-EXPOSURE_RATIO = 10  # failed requests: alarm-only / logs signal, at least
-EXPOSURE_SLACK = 5  # seconds over one check interval: the logs signal's p95, at most
+EXPOSURE_RATIO = 50  # failed requests: alarm-only / logs signal, at least (issue 22)
+EXPOSURE_P95 = 5.0  # s, first failure -> alias restored, at any check interval (issue 22)
 
 
 def exposure_targets(e: dict[str, Any]) -> list[tuple[str, str, bool]]:
@@ -373,9 +379,9 @@ def exposure_targets(e: dict[str, Any]) -> list[tuple[str, str, bool]]:
         checked.append(
             (
                 f"logs signal, {interval} s checks: first failure → alias restored p95 ≤ "
-                f"check interval + {EXPOSURE_SLACK} s = {interval + EXPOSURE_SLACK} s",
+                f"{EXPOSURE_P95:g} s",
                 f"{p95:.1f} s",
-                p95 <= interval + EXPOSURE_SLACK,
+                p95 <= EXPOSURE_P95,
             )
         )
     for name in logs_ways:
@@ -397,7 +403,7 @@ def exposure_section(e: dict[str, Any]) -> str:
     """The exposure benchmark (benchmarks/exposure.py): every way side by side, per failure."""
     return (
         "## Exposure under AWS's delays (logs signal, metric gate, alarm)\n\n"
-        f"{_exposure_setting(e)}\n\n{_exposure_table(e)}\n\n"
+        f"{_exposure_setting(e)}\n\n{_exposure_table(e)}\n\n{_before_push(e)}"
         "Expected: the logs signal at the first check after a failure is readable (one check "
         "interval after the shift when the version fails from its first request) plus Check "
         "health and Roll back; the metric gate once the minute's datapoints are readable; the "
@@ -406,6 +412,35 @@ def exposure_section(e: dict[str, Any]) -> str:
         "invocations settles the outcome (1/3 is above 5 %), so no check waits for more "
         "traffic. 5 s checks restore sooner and let fewer requests fail, for nearly twice "
         "the state transitions of 10 s checks.\n"
+    )
+
+
+def _before_push(e: dict[str, Any]) -> str:
+    """The logs ways now and before issue 22 (every check polled FilterLogEvents on the
+    clock; now the log subscription pushes, and evidence wakes the wait)."""
+    before = e.get("beforePush")
+    if before is None:
+        return ""
+    rows = []
+    for failure, found in e["summary"].items():
+        for name, ratio in found["ratios"].items():
+            w = found["ways"][name]
+            now_p95 = "-" if w["secondsP95"] is None else f"{w['secondsP95']:.1f} s"
+            now_ratio = "-" if ratio is None else f"{ratio:g}x"
+            rows.append(
+                f"| {failure} | {name} | {before['failedMean'][failure][name]:g} | "
+                f"{before['secondsP95'][failure][name]:.1f} s | "
+                f"{before['ratios'][failure][name]:g}x | {w['failedMean']:g} | {now_p95} | "
+                f"{now_ratio} |"
+            )
+    return (
+        "The logs signal before issue 22 (each check polled FilterLogEvents, on the clock; "
+        f"{before['measured']}) beside now (pushed by the log subscription; evidence that "
+        "settles a failure wakes the wait), each ratio side by side with the alarm in its "
+        "own run:\n\n"
+        "| failing | way | failed, mean (before) | p95 (before) | alarm ÷ logs (before) | "
+        "failed, mean (now) | p95 (now) | alarm ÷ logs (now) |\n"
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(rows) + "\n\n"
     )
 
 
@@ -497,6 +532,13 @@ def readme_block(results: dict[str, Any]) -> str:
             + _exposure_setting(results["exposure"]),
             _exposure_table(results["exposure"]),
         ]
+    if "account" in results:
+        a = results["account"]
+        parts += [
+            "Account scale under AWS's API rate quotas (calls counted by the quotas seam). "
+            + _account_ceilings_table(a),
+            _account_concurrent(a["concurrent"]),
+        ]
     parts.append(
         "Step Functions transitions are nearly all of a rollout's AWS cost "
         f"({t['unscaledPredicted']} transitions, about {_usd(t['unscaledCostUsd'])}, for "
@@ -509,3 +551,232 @@ def write_readme(readme: str, results: dict[str, Any]) -> str:
     """`readme` with the block between README_START and README_END replaced."""
     start, end = readme.index(README_START), readme.index(README_END)
     return readme[: start + len(README_START)] + "\n" + readme_block(results) + "\n" + readme[end:]
+
+
+# -- account scale (issue 22): benchmarks/account.py ---------------------------------------
+
+CEILING_GOALS = {"single": 500, "release": 50}
+DETECTION_GOAL = 5.0  # s, first failure → alias restored, p95, at any check interval
+PUSH_RATIO_GOAL = 50  # failed requests, alarm-only ÷ the push telemetry, at least
+
+
+def account_targets(a: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(target, measured, met): the ceilings at 10 s checks and run (b)'s outcomes."""
+    checked = []
+    for kind, s in a["summary"].items():
+        what = "single rollouts" if kind == "single" else "10-function releases"
+        checked.append(
+            (
+                f"concurrent {what} at {a['checkIntervalSeconds']} s checks within every "
+                f"quota ({a['region']}) ≥ {s['goal']}",
+                f"{s['ceiling']} ({s['boundBy']})",
+                s["ceiling"] is not None and s["ceiling"] >= s["goal"],
+            )
+        )
+    b = a["concurrent"]
+    clean = b["healthyFailed"] == 0 and b["healthyRolledBack"] == 0 and b["throttleCauses"] == 0
+    checked.append(
+        (
+            "concurrent run under quotas: no healthy version failed or rolled back, no Cause "
+            "names a throttle, the faulty one rolled back",
+            f"{b['healthyFailed']} failed, {b['healthyRolledBack']} rolled back, "
+            f"{b['throttleCauses']} throttle Causes; faulty caught: {b['faultyCaught']}",
+            clean and b["faultyCaught"],
+        )
+    )
+    return checked
+
+
+def account_section(a: dict[str, Any]) -> str:
+    load = a["loadAverage"]
+    return (
+        "## Account scale: API calls per check against AWS's quotas (issue 22)\n\n"
+        f"One local cloud with AWS's API rate quotas {_enforced(a)} and AWS's delays, "
+        f"{a['region']}; {a['wallSeconds']} s, load average {load['start']} at the start, "
+        f"{load['end']} at the end (2 CPUs, shared). Counted by the quotas seam "
+        "(rollout/local/quotas.py) on a real run, not by hand: one rollout of one function, "
+        "then a release of ten, each under traffic (1 request/s on each alias), "
+        f"{a['checkIntervalSeconds']} s checks; every request any caller sent during a "
+        f"{a['windowSeconds']} s window of checks mid-step (Check health, the wait task that "
+        "stores the task token, the telemetry function receiving the log subscription's "
+        "deliveries and alarm events), divided by the checks the history shows in it. The "
+        "harness sends nothing in the window. Invoke (users' requests, Step Functions "
+        "invoking the tasks) has no rate quota and is left out.\n\n"
+        f"{_account_calls_table(a)}\n\n{_account_ceilings_table(a)}\n\n"
+        f"{_account_once(a)}\n\n{_account_concurrent(a['concurrent'])}\n"
+    )
+
+
+def _enforced(a: dict[str, Any]) -> str:
+    return "enforced" if a["quotasEnforced"] else "off (counted only)"
+
+
+def _account_calls_table(a: dict[str, Any]) -> str:
+    single, release = a["measured"]["single"], a["measured"]["release"]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind, m in (("single", single), ("release", release)):
+        for r in m["perCheck"]:
+            row = rows.setdefault((r["service"], r["operation"]), {"bucket": r["bucket"]})
+            row[kind] = r["calls"]
+    lines = [
+        f"| {service} {operation} | {row['bucket'] or 'no rate quota'} | "
+        f"{row.get('single', 0):g} | {row.get('release', 0):g} |"
+        for (service, operation), row in sorted(rows.items())
+    ]
+    return (
+        f"API calls per check, by API ({single['checksInWindow']} and "
+        f"{release['checksInWindow']} checks counted):\n\n"
+        f"| API | quota bucket | one function | {release['functions']}-function release |\n"
+        "| --- | --- | ---: | ---: |\n" + "\n".join(lines)
+    )
+
+
+def _account_ceilings_table(a: dict[str, Any]) -> str:
+    single, release = a["measured"]["single"], a["measured"]["release"]
+    by_bucket: dict[tuple[str, str], dict[str, Any]] = {}
+    for kind, m in (("single", single), ("release", release)):
+        for r in m["ceilings"]:
+            row = by_bucket.setdefault((r["service"], r["bucket"]), dict(r))
+            row[kind] = r
+    lines = []
+    for (service, bucket), row in sorted(by_bucket.items()):
+        one, ten = row.get("single"), row.get("release")
+        lines.append(
+            f"| {service} {bucket} | {row['rate']:g} ({row['strictestRate']:g}) | "
+            f"{_cell(one, 'callsPerCheck')} | {_cell(one, 'ceiling')} "
+            f"({_cell(one, 'strictestCeiling')}) | {_cell(ten, 'callsPerCheck')} | "
+            f"{_cell(ten, 'ceiling')} ({_cell(ten, 'strictestCeiling')}) |"
+        )
+    s = a["summary"]
+    return (
+        f"Ceilings at {a['checkIntervalSeconds']} s checks: how many rollouts' checks a "
+        "quota bucket holds (rate x interval / calls per check), in the cloud's Region and, "
+        "in brackets, in the strictest Region AWS names (quota_table.py):\n\n"
+        "| quota bucket | rate/s | one function: calls/check | concurrent single rollouts | "
+        "release: calls/check | concurrent releases |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(lines) + "\n\n"
+        f"**Ceiling: {s['single']['ceiling']} concurrent single rollouts** (bound by "
+        f"{s['single']['boundBy']}; {s['single']['strictestCeiling']} in the strictest "
+        f"Region, by {s['single']['strictestBoundBy']}; goal ≥ {s['single']['goal']}) and "
+        f"**{s['release']['ceiling']} concurrent 10-function releases** (bound by "
+        f"{s['release']['boundBy']}; {s['release']['strictestCeiling']} in the strictest "
+        f"Region, by {s['release']['strictestBoundBy']}; goal ≥ {s['release']['goal']}). "
+        "Before issue 22 (FilterLogEvents polled by every check): 12 and 1."
+    )
+
+
+def _cell(row: dict[str, Any] | None, key: str) -> str:
+    if row is None or row[key] is None:
+        return "-"
+    return f"{row[key]:g}"
+
+
+def _account_once(a: dict[str, Any]) -> str:
+    parts = []
+    for kind in ("single", "release"):
+        m = a["measured"][kind]
+        calls = ", ".join(
+            f"{r['operation']} {r['calls']:g}" for r in m["perRollout"] if r["bucket"] is not None
+        )
+        parts.append(f"{m['functions']} function(s), {m['checks']} checks: {calls or 'none'}")
+    return (
+        "Calls made once per rollout, beyond its checks (Prepare, Start telemetry, the shift, "
+        "the ending; quota'd APIs only): " + "; ".join(parts) + ". They bound how many "
+        "rollouts may start per second (PutSubscriptionFilter: 5 a second, hard), not how "
+        "many may run."
+    )
+
+
+def _account_concurrent(b: dict[str, Any]) -> str:
+    load = b["loadAverage"]
+    throttles = ", ".join(f"{k} {v}" for k, v in sorted(b["throttled"].items())) or "none"
+    seconds = "-" if b["detectionSeconds"] is None else f"{b['detectionSeconds']:.1f} s"
+    return (
+        f"Concurrent run, quotas on: {b['singles']} single rollouts and {b['releases']} "
+        f"releases of {b['releaseSize']} functions at once ({b['functions']} functions, "
+        f"{b['requestsPerSecond']:g} requests/s in all), 10 % canaries, 10 s checks, one "
+        "single rollout's version failing every request; load average "
+        f"{load['start']} at the start, {load['end']} at the end. This is what the 2-CPU "
+        "machine runs beside the other work on it (the local cloud is one Python process).\n\n"
+        "| | |\n| --- | --- |\n"
+        f"| healthy rollouts failed | {b['healthyFailed']} |\n"
+        f"| healthy rollouts rolled back | {b['healthyRolledBack']} |\n"
+        f"| Causes naming a throttle | {b['throttleCauses']} |\n"
+        f"| check results noting a throttled read | {b['throttleNotes']} |\n"
+        f"| faulty version rolled back | {b['faultyCaught']} |\n"
+        f"| its failed requests | {b['faultyFailedRequests']} |\n"
+        f"| its first failure → alias restored (end of Roll back) | {seconds} |\n"
+        f"| throttled by the seam during the run | {throttles} |\n"
+        f"| users' requests not answered | {sum(b['trafficErrors'].values())} |\n\n"
+        "How it scales: each rollout's checks cost what the tables above count, whoever "
+        "else runs; the run's rollouts used that share of each bucket, and the ceilings are "
+        "where the sum reaches a bucket's rate. The p95 of first failure → restored is "
+        "measured over the exposure section's runs below."
+    )
+
+
+# -- writing issue 22's sections alone (`python -m benchmarks quotas`) -------------------
+
+_SECTION_TARGETS = ("| logs signal", "| failed requests, alarm-only", "| concurrent ")
+_README_SECTIONS = ("Failed user requests before a faulty version", "Step Functions transitions")
+
+
+def splice_page(page: str, results: dict[str, Any]) -> str:
+    """docs/benchmarks.md with the exposure and account sections (and their target rows)
+    of `results` in place of the page's, the other sections as the last full run wrote."""
+    page = _splice_targets(page, results)
+    page = _replace_section(page, "## Exposure under", exposure_section(results["exposure"]))
+    return _replace_section(page, "## Account scale", account_section(results["account"]))
+
+
+def splice_readme(readme: str, results: dict[str, Any]) -> str:
+    start, end = readme.index(README_START), readme.index(README_END)
+    block = _splice_targets(readme[start:end], results)
+    first, last = (block.index(marker) for marker in _README_SECTIONS)
+    parts = [
+        _readme_exposure(results["exposure"]),
+        *_readme_account(results["account"]),
+    ]
+    block = block[:first] + "\n\n".join(parts) + "\n\n" + block[last:]
+    return readme[:start] + block + readme[end:]
+
+
+def _readme_exposure(e: dict[str, Any]) -> str:
+    return (
+        "Failed user requests before a faulty version is rolled back, under AWS's delays. "
+        + _exposure_setting(e)
+        + "\n\n"
+        + _exposure_table(e)
+        + "\n\n"
+        + _before_push(e).strip()
+    )
+
+
+def _readme_account(a: dict[str, Any]) -> list[str]:
+    return [
+        "Account scale under AWS's API rate quotas (calls counted by the quotas seam). "
+        + _account_ceilings_table(a),
+        _account_concurrent(a["concurrent"]),
+    ]
+
+
+def _splice_targets(text: str, results: dict[str, Any]) -> str:
+    """The targets table's rows of these sections replaced by `results`' own."""
+    lines = [line for line in text.split("\n") if not line.startswith(_SECTION_TARGETS)]
+    table = lines.index("| target | measured | |")
+    end = table + 2
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    checked = exposure_targets(results["exposure"]) + account_targets(results["account"])
+    rows = [f"| {t} | {m} | {_mark(ok)} |" for t, m, ok in checked]
+    return "\n".join(lines[:end] + rows + lines[end:])
+
+
+def _replace_section(page: str, heading: str, section: str) -> str:
+    """The `## ` section starting with `heading` replaced (added before Prices if absent)."""
+    if heading not in page:
+        at = page.index("## Prices")
+        return page[:at] + section + "\n" + page[at:]
+    start = page.index(heading)
+    end = page.index("\n## ", start) + 1
+    return page[:start] + section + "\n" + page[end:]
