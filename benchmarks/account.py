@@ -238,11 +238,13 @@ class Traffic:
 
 
 def document(names: list[tuple[str, str, str]], step_seconds: int) -> dict[str, Any]:
-    entries = [{"functionName": n, "alias": "live", "targetVersion": new} for n, _, new in names]
+    entries = [
+        {"functionName": n, "alias": "live", "targetVersion": new, "preTraffic": False}
+        for n, _, new in names
+    ]
     options = {
         "strategy": {"steps": [{"percentage": 10, "waitSeconds": step_seconds}]},
         "checkIntervalSeconds": CHECK_INTERVAL,
-        "preTraffic": False,
     }
     if len(entries) == 1:
         return entries[0] | options

@@ -137,11 +137,11 @@ def seam_counters(cloud: ServedCloud) -> dict[tuple[str, str], dict[str, int]]:
 def release(names: list[tuple[str, str]]) -> dict[str, Any]:
     return {
         "functions": [
-            {"functionName": name, "alias": ALIAS, "targetVersion": new} for name, new in names
+            {"functionName": name, "alias": ALIAS, "targetVersion": new, "preTraffic": False}
+            for name, new in names
         ],
         "strategy": {"steps": [{"percentage": 10, "waitSeconds": 40}]},
         "checkIntervalSeconds": 5,
-        "preTraffic": False,
     }
 
 
