@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks import cloudrun
@@ -438,6 +438,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         for kind, m in measured.items()
     }
     return {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "quotasEnforced": enforced,
         "region": region,
         "checkIntervalSeconds": CHECK_INTERVAL,
