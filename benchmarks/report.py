@@ -595,8 +595,8 @@ def account_section(a: dict[str, Any]) -> str:
     return (
         "## Account scale: API calls per check against AWS's quotas (issue 22)\n\n"
         f"{a.get('when', '')}: one local cloud with AWS's API rate quotas {_enforced(a)} and "
-        f"AWS's delays, {a['region']}; {a['wallSeconds']} s, load average {load['start']} at the start, "
-        f"{load['end']} at the end (2 CPUs, shared). Counted by the quotas seam "
+        f"AWS's delays, {a['region']}; {a['wallSeconds']} s, load average {load['start']} at "
+        f"the start, {load['end']} at the end (2 CPUs, shared). Counted by the quotas seam "
         "(rollout/local/quotas.py) on a real run, not by hand: one rollout of one function, "
         "then a release of ten, each under traffic (1 request/s on each alias), "
         f"{a['checkIntervalSeconds']} s checks; every request any caller sent during a "
