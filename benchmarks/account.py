@@ -46,8 +46,11 @@ from rollout.local.quota_table import Quota, quota_for
 from rollout.samples import code_zip, lambda_role
 
 CHECK_INTERVAL = 10  # the default checkIntervalSeconds: the issue's ceilings are at 10 s
-STEP_SECONDS = 60  # the one weighted step a measured rollout waits through
-WINDOW_START = 18  # s after the start: Prepare, Start telemetry and the shift are done
+STEP_SECONDS = 70  # the one weighted step a measured rollout waits through
+# Calls made once per rollout, spread over a rollout's life: Linear10PercentEvery1Minute's
+# ten one-minute steps. A shorter rollout turns over faster, so fewer run at once.
+LIFETIME_SECONDS = 600
+WINDOW_START = 25  # s after the start: Prepare, Start telemetry and the shift are done
 WINDOW_SECONDS = 30  # three checks
 PER_SECOND = 1.0  # requests per second on each function's alias
 GOALS = {"single": 500, "release": 50}
@@ -128,6 +131,28 @@ def ceilings(per_check: list[dict[str, Any]], region: str) -> list[dict[str, Any
             }
         )
     return rows
+
+
+def turnover(per_rollout: list[dict[str, Any]], region: str) -> list[dict[str, Any]]:
+    """Per quota bucket: calls once per rollout, the rollouts a second it lets start and
+    end, and how many of LIFETIME_SECONDS each may then run at once."""
+    buckets: dict[tuple[str, str], tuple[Quota, float]] = {}
+    for row in per_rollout:
+        quota = quota_for(row["service"], row["operation"])
+        if quota is not None:
+            key = (quota.service, quota.bucket)
+            buckets[key] = (quota, buckets.get(key, (quota, 0.0))[1] + row["calls"])
+    return [
+        {
+            "service": service,
+            "bucket": bucket,
+            "callsPerRollout": round(calls, 2),
+            "rate": (rate := quota.in_region(region).per_second),
+            "rolloutsPerSecond": round(rate / calls, 3),
+            "concurrent": math.floor(rate * LIFETIME_SECONDS / calls),
+        }
+        for (service, bucket), (quota, calls) in sorted(buckets.items())
+    ]
 
 
 def _ceiling(rate: float, calls_per_check: float) -> int | None:
@@ -307,6 +332,7 @@ def measure(cloud: LocalCloud, functions: Functions, size: int) -> dict[str, Any
         "perCheck": per_check,
         "perRollout": once,
         "ceilings": ceilings(per_check, cloud.region),
+        "turnover": turnover(once, cloud.region),
     }
 
 
@@ -434,6 +460,8 @@ def run(quick: bool = False) -> dict[str, Any]:
             and s["strictestCeiling"],
             "strictestBoundBy": s and f"{s['service']} {s['bucket']}",
             "goal": GOALS[kind],
+            "turnover": (t := bound(m["turnover"], "concurrent")) and t["concurrent"],
+            "turnoverBoundBy": t and f"{t['service']} {t['bucket']}",
         }
         for kind, m in measured.items()
     }
@@ -443,6 +471,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "region": region,
         "checkIntervalSeconds": CHECK_INTERVAL,
         "windowSeconds": WINDOW_SECONDS,
+        "lifetimeSeconds": LIFETIME_SECONDS,
         "loadAverage": {"start": load_start, "end": _load()},
         "wallSeconds": round(time.monotonic() - started),
         "measured": measured,

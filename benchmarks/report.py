@@ -536,12 +536,7 @@ def readme_block(results: dict[str, Any]) -> str:
             _exposure_table(results["exposure"]),
         ]
     if "account" in results:
-        a = results["account"]
-        parts += [
-            "Account scale under AWS's API rate quotas (calls counted by the quotas seam). "
-            + _account_ceilings_table(a),
-            _account_concurrent(a["concurrent"]),
-        ]
+        parts += _readme_account(results["account"])
     parts.append(
         "Step Functions transitions are nearly all of a rollout's AWS cost "
         f"({t['unscaledPredicted']} transitions, about {_usd(t['unscaledCostUsd'])}, for "
@@ -675,18 +670,30 @@ def _cell(row: dict[str, Any] | None, key: str) -> str:
 
 
 def _account_once(a: dict[str, Any]) -> str:
-    parts = []
+    """Calls once per rollout (Prepare, Start telemetry, the shift, the ending) and what
+    they allow: rollouts started and ended a second, and at once for a given life."""
+    lines = []
     for kind in ("single", "release"):
         m = a["measured"][kind]
-        calls = ", ".join(
-            f"{r['operation']} {r['calls']:g}" for r in m["perRollout"] if r["bucket"] is not None
-        )
-        parts.append(f"{m['functions']} function(s), {m['checks']} checks: {calls or 'none'}")
+        for r in m.get("turnover", []):
+            lines.append(
+                f"| {m['functions']} | {r['service']} {r['bucket']} | {r['callsPerRollout']:g} | "
+                f"{r['rate']:g} | {r['rolloutsPerSecond']:g} | {r['concurrent']} |"
+            )
+    s = a["summary"]
+    life = a.get("lifetimeSeconds", 600)
     return (
-        "Calls made once per rollout, beyond its checks (Prepare, Start telemetry, the shift, "
-        "the ending; quota'd APIs only): " + "; ".join(parts) + ". They bound how many "
-        "rollouts may start per second (PutSubscriptionFilter: 5 a second, hard), not how "
-        "many may run."
+        "Calls made once per rollout, beyond its checks (Prepare, Start telemetry, the "
+        "shift, the ending; quota'd APIs only, counted over the same runs from start to end "
+        "less their checks' share). They bound how fast rollouts may start and end, so how "
+        f"many run at once depends on how long each lasts: here {life} s "
+        "(Linear10PercentEvery1Minute).\n\n"
+        "| functions | quota bucket | calls per rollout | rate/s | rollouts a second | "
+        f"at once, {life} s each |\n"
+        "| ---: | --- | ---: | ---: | ---: | ---: |\n" + "\n".join(lines) + "\n\n"
+        f"At {life} s a rollout: **{s['single'].get('turnover')} single rollouts** (bound by "
+        f"{s['single'].get('turnoverBoundBy')}) and **{s['release'].get('turnover')} "
+        f"10-function releases** (bound by {s['release'].get('turnoverBoundBy')}) at once."
     )
 
 
@@ -736,10 +743,7 @@ def splice_readme(readme: str, results: dict[str, Any]) -> str:
     start, end = readme.index(README_START), readme.index(README_END)
     block = _splice_targets(readme[start:end], results)
     first, last = (block.index(marker) for marker in _README_SECTIONS)
-    parts = [
-        _readme_exposure(results["exposure"]),
-        *_readme_account(results["account"]),
-    ]
+    parts = [_readme_exposure(results["exposure"]), *_readme_account(results["account"])]
     block = block[:first] + "\n\n".join(parts) + "\n\n" + block[last:]
     return readme[:start] + block + readme[end:]
 
@@ -759,6 +763,7 @@ def _readme_account(a: dict[str, Any]) -> list[str]:
     return [
         "Account scale under AWS's API rate quotas (calls counted by the quotas seam). "
         + _account_ceilings_table(a),
+        _account_once(a),
         _account_concurrent(a["concurrent"]),
     ]
 
