@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from benchmarks import account, report
 from tests.bench.test_exposure import _results as exposure_results
 
@@ -132,3 +134,24 @@ def test_the_sections_replace_their_last_figures_and_keep_the_others() -> None:
     )
     assert "| concurrent single rollouts at 10 s checks" in page
     assert report.splice_page(page, results) == page  # a second run replaces, never adds
+
+
+@pytest.mark.cloud
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_quick_run_counts_one_metric_read_per_check_and_catches_the_faulty_version() -> None:
+    """`account.run(quick=True)` end to end: counts and outcomes, never timings."""
+    found = account.run(quick=True)
+    assert found["quotasEnforced"] is True
+    for kind in ("single", "release"):
+        measured = found["measured"][kind]
+        assert measured["status"] == "SUCCEEDED"
+        assert measured["checksInWindow"] >= 1
+        calls = {(r["service"], r["operation"]): r["calls"] for r in measured["perCheck"]}
+        assert calls[("cloudwatch", "GetMetricData")] == 1  # one for every function checked
+        assert ("logs", "FilterLogEvents") not in calls  # pushed, not polled
+        assert ("cloudwatch", "DescribeAlarms") not in calls
+    concurrent = found["concurrent"]
+    assert (concurrent["healthyFailed"], concurrent["healthyRolledBack"]) == (0, 0)
+    assert concurrent["throttleCauses"] == 0
+    assert concurrent["faultyCaught"] is True
