@@ -31,6 +31,7 @@ from rollout.exits import Exit
 
 STACK_NAME = "rollout"
 STACK_OUTPUT = "RolloutStateMachineArn"
+PREPARE_OUTPUT = "PrepareFunctionName"
 STATE_MACHINE_ENV = "ROLLOUT_STATE_MACHINE_ARN"
 
 LOCAL_HINT = (

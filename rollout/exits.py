@@ -23,7 +23,8 @@ ROLLOUT: dict[Exit, str] = {
     Exit.OK: "the rollout succeeded (or was skipped, or the version was already live)",
     Exit.FAILED: "it rolled back or failed, was refused because another rollout holds the "
     "alias (RolloutInProgress) or alarms were already firing (AlarmsAlreadyFiring), was "
-    "aborted, or --timeout passed first",
+    "aborted, found its new code already live without a rollout (Moved without a rollout: "
+    "a template's AutoPublishAlias on the alias), or --timeout passed first",
     Exit.INVALID: "invalid input (InvalidRolloutRequest, with Prepare's message): refused "
     "before anything started, or by the workflow",
     Exit.RUNNING: "still running (only with --once)",

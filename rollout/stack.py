@@ -8,7 +8,9 @@ when neither code nor configuration changed since the last publish, so a functio
 alias already serves the version it returns has nothing to roll out. What can be wrong
 with the stack (no such stack, no tagged function, an alias missing) is found before the
 first publish, so such a refused release has published nothing; so is each function's
-`rollout:*` configuration and the flags, by Prepare's own checks. Three refusals come
+`rollout:*` configuration and the flags, by Prepare's own checks, and an alias the
+stack's own template moves on every deploy (`template_moves`: CloudFormation has shifted
+all its traffic at once, and a rollout would find the new version already live). Three refusals come
 only after publishing, because they depend on what changed: changed functions whose tags
 disagree on a release-wide setting, more changed functions than a release takes, and an
 input Prepare's checks refuse only as a whole (such as the changed functions' check
@@ -29,6 +31,7 @@ from rollout.aws import AwsContext, CliError, as_cli_error, aws_errors, error_co
 from rollout.exits import Exit
 
 FUNCTION_TYPE = "AWS::Lambda::Function"
+ALIAS_TYPE = "AWS::Lambda::Alias"
 DESCRIPTION_LIMIT = 256  # PublishVersion's Description
 
 
@@ -198,4 +201,84 @@ def _race_warning(result: Published) -> str:
         f"{result.name}: warning: version {result.version} was published before without "
         f"the {RELEASE_MARKER!r} Description, so the EventBridge trigger may be rolling it "
         f"out on its own (in SAM: VersionDescription: {RELEASE_MARKER})"
+    )
+
+
+# -- aliases the template moves ------------------------------------------------------------
+
+
+def template_moves(aws: AwsContext, stack: str, chosen: list[Member]) -> list[str]:
+    """Why each member's alias can't be rolled out: the stack's processed template declares
+    it with a FunctionVersion that isn't a constant (SAM's `AutoPublishAlias` on it, or
+    `!GetAtt Fn.Version.Version`), so every `sam deploy` moves it at once, and says whether
+    it already did (it serves a version with new code)."""
+    physical = {
+        summary["LogicalResourceId"]: summary.get("PhysicalResourceId")
+        for summary in _resources(aws, stack)
+    }
+    moving = {}
+    for logical, resource in _template(aws, stack).get("Resources", {}).items():
+        if resource.get("Type") != ALIAS_TYPE:
+            continue
+        properties = resource.get("Properties") or {}
+        function = properties.get("FunctionName")
+        if isinstance(function, dict) and "Ref" in function:
+            function = physical.get(function["Ref"])
+        name = properties.get("Name")
+        follows = not isinstance(properties.get("FunctionVersion"), str)
+        if isinstance(function, str) and isinstance(name, str) and follows:
+            moving[(function.split(":function:")[-1].split(":")[0], name)] = logical
+    return [
+        _moved(aws, stack, member, moving[(member.function.name, member.alias)])
+        for member in chosen
+        if (member.function.name, member.alias) in moving
+    ]
+
+
+def _template(aws: AwsContext, stack: str) -> dict[str, Any]:
+    with aws_errors(f"reading the template of stack {stack}"):
+        body = aws.client("cloudformation").get_template(
+            StackName=stack, TemplateStage="Processed"
+        )["TemplateBody"]
+    if isinstance(body, dict):
+        return body
+    from samtranslator.yaml_helper import yaml_parse  # JSON or YAML, short forms included
+
+    return dict(yaml_parse(body))
+
+
+def _moved(aws: AwsContext, stack: str, member: Member, logical: str) -> str:
+    name, alias = member.function.name, member.alias
+    already = _unrolled_code(aws, name, alias, member.serving)
+    return (
+        f"{name}:{alias} is moved by stack {stack}'s template on every deploy (resource "
+        f"{logical}: its FunctionVersion follows the version CloudFormation publishes, as "
+        f"AutoPublishAlias: {alias} does), so CloudFormation shifts all its traffic at once"
+        f"{already}: publish to another alias (AutoPublishAlias: released) and declare "
+        f"{alias} as an AWS::Lambda::Alias of its own, created on the version it serves and "
+        "moved only by rollouts (README.md, 'Use it with your SAM app')"
+    )
+
+
+def _unrolled_code(aws: AwsContext, function: str, alias: str, serving: str) -> str:
+    """ ", and it already did: …" when the version the alias serves has new code since the
+    version before it."""
+    if not serving.isdigit() or int(serving) <= 1:
+        return ""
+    lam = aws.client("lambda")
+    with aws_errors(f"reading versions of {function}"):
+        now = lam.get_function_configuration(FunctionName=function, Qualifier=serving)
+        try:
+            before = lam.get_function_configuration(
+                FunctionName=function, Qualifier=str(int(serving) - 1)
+            )
+        except ClientError as error:
+            if error_code(error) != "ResourceNotFoundException":
+                raise
+            return ""
+    if now.get("CodeSha256") == before.get("CodeSha256"):
+        return ""
+    return (
+        f", and it already did: {function}:{alias} serves version {serving}, new code since "
+        f"version {int(serving) - 1}, which no rollout checked"
     )

@@ -3,9 +3,11 @@
 What needs no account is checked first, by Prepare's own code (rollout_core.validation), as
 `start` does. Then it invokes the deployed Prepare function with `"dryRun": true`, so the
 request is checked by the same code, configuration and IAM scope as a real rollout
-(function, alias, versions, alarms, scope) and refused with the same message; Prepare
-takes no lock in a dry run. Then it prints every step, the checks, the approval gates, the
-total duration and the state transitions the rollout will cost.
+(function, alias, versions, alarms, scope, traffic sources) and refused with the same
+message (rollout/dry_run.py); Prepare takes no lock in a dry run. Then it prints every
+step, how each function is invoked (every traffic source and the qualifier it invokes,
+bypasses marked), the checks, the approval gates, the total duration and the state
+transitions the rollout will cost.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 from rollout_core.controls import HOLD_SECONDS
+from rollout_core.health.inconclusive import MAX_EXTENSIONS
+from rollout_core.health.latency import FLOOR_MS
+from rollout_core.models import Plan
 
-from rollout.aws import AwsContext, CliError, aws_errors, find_stack_output, reports_errors
+from rollout.aws import AwsContext, reports_errors
 from rollout.commands import start
-from rollout.exits import PLAN, Exit, for_refusal, help_text
+from rollout.dry_run import dry_run
+from rollout.exits import PLAN, Exit, help_text
+from rollout.view import traffic
 
-PREPARE_OUTPUT = "PrepareFunctionName"
 USD_PER_TRANSITION = 0.025 / 1000  # Step Functions Standard, us-east-1
 # States entered once on the success path (docs/workflow.md, "States"):
 BEFORE_STEPS = 3  # Prepare, Roll out?, Pre-traffic check
@@ -57,21 +63,6 @@ def run_plan(args: argparse.Namespace) -> int:
     else:
         show(plan, Console())
     return Exit.OK
-
-
-def dry_run(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any]:
-    """Prepare's plan for `document` with dryRun; a refusal is a CliError with Prepare's
-    message (exits.for_refusal: 2 for invalid input)."""
-    prepare = find_stack_output(aws, PREPARE_OUTPUT)
-    payload = {"input": {**document, "dryRun": True}, "executionId": "rollout-plan"}
-    with aws_errors(f"invoking {prepare}"):
-        reply = aws.client("lambda").invoke(FunctionName=prepare, Payload=json.dumps(payload))
-    body = json.loads(reply["Payload"].read() or b"null")
-    if reply.get("FunctionError"):
-        error = str((body or {}).get("errorType", "Error"))
-        message = str((body or {}).get("errorMessage", body))
-        raise CliError(f"{error}: {message}", for_refusal(error))
-    return dict(body["plan"])
 
 
 def estimate(plan: dict[str, Any]) -> dict[str, Any]:
@@ -140,6 +131,7 @@ def show(plan: dict[str, Any], console: Console) -> None:
         bake = int(plan["bakeSeconds"])
         table.add_row("bake", "100%", _seconds(bake), str(math.ceil(bake / interval)))
     console.print(table)
+    _traffic(plan, console)
     console.print(f"alarms: {', '.join(plan['alarms']) or 'none'}")
     approval = plan.get("approval")
     if approval:
@@ -150,6 +142,7 @@ def show(plan: dict[str, Any], console: Console) -> None:
         )
     else:
         console.print("approval: none")
+    console.print(f"canary judge: {judging(plan.get('health') or {}, interval)}")
     console.print(
         f"total: {_seconds(numbers['waitSeconds'])} of waits, {numbers['checks']} health "
         f"checks, about {numbers['transitions']} state transitions "
@@ -163,6 +156,35 @@ def show(plan: dict[str, Any], console: Console) -> None:
         )
     _notes(plan, console)
     console.print("nothing was changed and no lock was taken")
+
+
+def _traffic(plan: dict[str, Any], console: Console) -> None:
+    """How each function is invoked (Prepare's traffic sources), bypasses marked."""
+    typed = Plan.model_validate(plan)
+    if not typed.traffic:
+        return
+    console.print(traffic.summary(typed))
+    table = traffic.traffic_table(typed)
+    if table is not None and table.row_count:
+        console.print(table)
+
+
+def judging(health: dict[str, Any], interval: int) -> str:
+    """What the canary judge fails on, and what an inconclusive step does."""
+    latency = health.get("latency")
+    judged = (
+        f"latency beyond +{latency['maxIncreasePercent']:g}% (and {FLOOR_MS:g} ms) at "
+        f"{latency['confidence'] * 100:g}% confidence, cold starts apart"
+        if latency
+        else "latency off"
+    )
+    policy = health.get("inconclusive", "extend")
+    then = {
+        "extend": f"extended by {_seconds(interval)} up to {MAX_EXTENSIONS} times, then held",
+        "pause": "held for an operator",
+        "proceed": "goes on, noted",
+    }[policy]
+    return f"{judged}; an inconclusive step is {then}"
 
 
 def _notes(plan: dict[str, Any], console: Console) -> None:

@@ -27,6 +27,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rollout_core.eventbridge import RELEASE_MARKER
 from rollout_core.request import MAX_RELEASE_FUNCTIONS
 
 from rollout import stack
@@ -34,6 +35,7 @@ from rollout.aws import AwsContext, CliError, aws_errors, find_state_machine, re
 from rollout.commands.start import (
     ExecutionExists,
     add_rollout_arguments,
+    ask_prepare,
     build_input,
     check,
     follow_execution,
@@ -51,6 +53,9 @@ STAND_IN = {"functionName": "stack-function", "alias": "live"}
 MAX_NAME = 80  # StartExecution's limit on an execution name
 UNSAFE = re.compile(r"[^A-Za-z0-9_-]")  # what CloudWatch Logs accepts in an execution name
 DIGEST = 8
+# The Description of a version `release --function` publishes: the EventBridge trigger skips
+# it (rollout_core.eventbridge.RELEASE_MARKER), so one publish starts one rollout.
+FUNCTION_RELEASE_MARKER = f"{RELEASE_MARKER} by rollout release --function"
 
 
 def register(subparsers: Any) -> None:
@@ -142,8 +147,7 @@ def run_release(args: argparse.Namespace) -> int:
     machine = find_state_machine(aws, args.state_machine)
     alias = preflight(aws, document)  # exit 2 before publishing when there is no such alias
     function = document["functionName"]
-    with aws_errors(f"publishing {function}"):
-        version = str(aws.client("lambda").publish_version(FunctionName=function)["Version"])
+    version, marked = _publish(aws, function)
     if alias is not None and str(alias.get("FunctionVersion")) == version:
         _say(
             f"nothing to roll out: {document['alias']} already serves version {version} of "
@@ -152,8 +156,12 @@ def run_release(args: argparse.Namespace) -> int:
         return Exit.OK
     document["targetVersion"] = version
     name = release_name(function, document["alias"], version)
-    # On a tagged function the same publish also started a rollout through EventBridge;
-    # whichever took the lock rolls it out, and --watch follows that one (start's follow).
+    # A version this release published carries the marker, so the EventBridge trigger
+    # skips it and this rollout is the one its flags describe. One published earlier
+    # without it may already be rolling out on the function's tags: then it is followed,
+    # and that is said.
+    if not marked:
+        _say(_published_earlier(function, version))
     return _start_release(
         aws,
         machine,
@@ -162,6 +170,26 @@ def run_release(args: argparse.Namespace) -> int:
         args,
         before=f"version {version} was released before; its rollout is {name}",
         started=f"published version {version}; rolling it out as {name}",
+        duplicate_note=None if marked else "this release's flags were not applied to it",
+    )
+
+
+def _publish(aws: AwsContext, function: str) -> tuple[str, bool]:
+    """Publish `$LATEST` with the release marker; (version, whether it carries the marker).
+    Lambda hands back an existing version, with its own Description, when nothing changed."""
+    with aws_errors(f"publishing {function}"):
+        found = aws.client("lambda").publish_version(
+            FunctionName=function, Description=FUNCTION_RELEASE_MARKER
+        )
+    return str(found["Version"]), str(found.get("Description") or "").startswith(RELEASE_MARKER)
+
+
+def _published_earlier(function: str, version: str) -> str:
+    return (
+        f"{function}: version {version} was published earlier without the {RELEASE_MARKER!r} "
+        "Description (by aws lambda publish-version, or a template's AutoPublishAlias), so "
+        "the EventBridge trigger may be rolling it out on the function's rollout:* tags; if "
+        "it holds the alias, this release follows that rollout"
     )
 
 
@@ -205,6 +233,9 @@ def _publish_stack(
     functions = stack.stack_functions(aws, stack_name)
     members = stack.members(aws, stack.choose(stack_name, functions, alias, all_functions))
     check_tags(members)
+    moved = stack.template_moves(aws, stack_name, members)
+    if moved:  # instead of "nothing to roll out", or a rollout of a version already live
+        raise CliError("; ".join(moved), Exit.INVALID)
     _say(f"stack {stack_name}: {', '.join(f'{m.function.name}:{m.alias}' for m in members)}")
     changed = [p for p in stack.publish_all(aws, members, stack_name, _say) if p.changed]
     if len(changed) > MAX_RELEASE_FUNCTIONS:
@@ -225,17 +256,21 @@ def _start_release(
     *,
     before: str,
     started: str,
+    duplicate_note: str | None = None,
 ) -> int:
     """Start it, or meet the execution a previous run started for the same versions (the
-    name is derived from them); says `started` or `before`."""
+    name is derived from them); says `started` or `before`. Prepare is asked first (a dry
+    run), so what it refuses (a traffic source bypassing an alias, say) starts nothing: a
+    rejected execution would hold the name a corrected re-run of the same versions needs."""
     check(document)  # a stack's tags and flags together (one function: checked already)
+    ask_prepare(aws, document)
     try:
         arn = start_execution(aws, machine, document, name)
     except ExecutionExists as exists:
         _say(before)
         return _follow_existing(aws, exists.arn, args)
     _say(started)
-    return follow_execution(aws, arn, args)
+    return follow_execution(aws, arn, args, duplicate_note)
 
 
 def _what(document: dict[str, Any]) -> str:

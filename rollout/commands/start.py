@@ -26,6 +26,7 @@ from rollout.aws import (
     reports_errors,
 )
 from rollout.commands.watch import add_watch_arguments, watch_execution
+from rollout.dry_run import dry_run, prepare_function
 from rollout.exits import ROLLOUT, Exit, help_text
 
 
@@ -115,6 +116,12 @@ def _add_checks(group: Any) -> None:
         "already settle it",
     )
     group.add_argument(
+        "--bypass",
+        choices=["fail", "warn"],
+        help="a traffic source that invokes another qualifier than the alias: refuse the "
+        "rollout (fail, the default) or roll out and list it (warn)",
+    )
+    group.add_argument(
         "--pre-traffic-payload",
         metavar="JSON",
         help="invoke the new version with this before any traffic",
@@ -136,9 +143,25 @@ def run_start(args: argparse.Namespace) -> int:
     document = valid_input(args)  # exit 2 on what Prepare would refuse, before touching AWS
     aws = AwsContext(args.region, args.profile)
     machine = find_state_machine(aws, args.state_machine)
-    preflight(aws, document)
+    if args.watch:
+        preflight(aws, document)  # the workflow's own refusal comes back through --watch
+    else:
+        ask_prepare(aws, document)
     arn = start_execution(aws, machine, document, args.name)
     return follow_execution(aws, arn, args)
+
+
+def ask_prepare(aws: AwsContext, document: dict[str, Any]) -> dict[str, Any] | None:
+    """Refuse now, before anything starts, what Prepare refuses against the account
+    (rollout/dry_run.py: exit 2 on invalid input, 1 when it can't start now); Prepare's plan.
+    Without the `rollout` stack (a state machine named by --state-machine), its Prepare
+    can't be found: the aliases are checked instead, and None."""
+    try:
+        prepare = prepare_function(aws)
+    except CliError:
+        preflight(aws, document)
+        return None
+    return dry_run(aws, document, prepare)
 
 
 class ExecutionExists(CliError):
@@ -168,10 +191,13 @@ def start_execution(
             raise
 
 
-def follow_execution(aws: AwsContext, arn: str, args: argparse.Namespace) -> int:
+def follow_execution(
+    aws: AwsContext, arn: str, args: argparse.Namespace, duplicate_note: str | None = None
+) -> int:
     """Print the ARN; with --watch follow it and exit with its verdict. When it ends as the
     duplicate of a rollout of the same version already under way (EventBridge started one
-    for the same publish, or CI started it twice), follow that one: its verdict is ours."""
+    for the same publish, or CI started it twice), follow that one: its verdict is ours
+    (`duplicate_note` says what that means for the caller, e.g. flags not applied)."""
     print(arn, flush=True)
     if not args.watch:
         return Exit.OK
@@ -179,7 +205,8 @@ def follow_execution(aws: AwsContext, arn: str, args: argparse.Namespace) -> int
     holder = rolled_out_by(aws, arn)
     if holder is None:
         return code
-    print(f"this version is being rolled out by {holder}; following it", file=sys.stderr)
+    note = f" ({duplicate_note})" if duplicate_note else ""
+    print(f"this version is being rolled out by {holder}; following it{note}", file=sys.stderr)
     return follow_execution(aws, holder, args)
 
 
@@ -225,6 +252,7 @@ def build_input(args: argparse.Namespace) -> dict[str, Any]:
         "timeScale": args.time_scale,
         "checkIntervalSeconds": args.check_interval,
         "bakeSeconds": args.bake_seconds,
+        "bypass": args.bypass,
     }
     document.update({key: value for key, value in flags.items() if value is not None})
     _merge(

@@ -20,10 +20,11 @@ from rollout.aws import (
     reports_errors,
 )
 from rollout.exits import Exit
+from rollout.view import verdicts
 from rollout.view.fetch import fetch_history
 from rollout.view.history import build_run
 from rollout.view.release import FunctionRow, function_rows
-from rollout.view.run import Outcome, Run, short_function_name
+from rollout.view.run import CheckVerdict, Outcome, Run, check_verdict, short_function_name
 from rollout.view.watch import VERDICTS, row_weight, status_label
 
 SCAN_LIMIT = 200  # executions looked at when filtering by function
@@ -175,7 +176,19 @@ def _member_outcome(row: FunctionRow) -> Text:
 
 
 def _detail(run: Run) -> str:
-    return f"\n{run.error}" if run.error else ""
+    """The error; else new code live without a rollout, or no evidence; else the latest
+    verdict of the canary judge and any extended step."""
+    if run.error:
+        return f"\n{run.error}"
+    moved = run.plan.movedWithoutRollout if run.plan is not None else None
+    if moved is not None:
+        by = f"stack {moved.stack}'s template?" if moved.stack else "its template?"
+        return f"\nnew code, no rollout: AutoPublishAlias on {run.alias} in {by}"
+    latest = None if run.is_release else run.latest_judgement
+    if latest is not None and check_verdict(latest) is CheckVerdict.NO_EVIDENCE:
+        return f"\nno evidence: v{run.target_version} served no invocation"
+    lines = [verdicts.headline(run.last_check), verdicts.extensions(run)]
+    return "".join(f"\n{line}" for line in lines if line)
 
 
 def _duration(delta: timedelta) -> str:

@@ -29,11 +29,16 @@ from moto.core.config import default_user_config
 from moto.moto_api._internal import moto_api_backend
 
 from rollout.local.alarms import AlarmEvaluator
+from rollout.local.cloud_control import CloudControl
 from rollout.local.cloudformation import CloudFormationSeam
 from rollout.local.deploy import deploy_template
+from rollout.local.event_source_mappings import EventSourceMappings
 from rollout.local.eventbridge import EventBridgeDelivery
 from rollout.local.faults import FaultInjection
+from rollout.local.function_urls import FunctionUrls
+from rollout.local.lambda_aliases import AliasRevisions
 from rollout.local.lambda_logs import LambdaLogs
+from rollout.local.lambda_policies import LambdaPolicies
 from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.local.lambda_versions import ACCOUNT_LIMIT, LambdaVersions
 from rollout.local.log_subscriptions import LogSubscriptions
@@ -42,6 +47,7 @@ from rollout.local.moto_server import MotoServer
 from rollout.local.quota_table import ENFORCED_BY_DEFAULT
 from rollout.local.quotas import STATS_PATH, QuotaMiddleware, Quotas
 from rollout.local.s3_policies import BucketPolicyConditions
+from rollout.local.schedules import ScheduledRules
 from rollout.local.seam import Seam
 from rollout.local.stacks import StackConsistency
 from rollout.local.stepfunctions import StepFunctionsEvents
@@ -293,7 +299,13 @@ class LocalCloud:
             LambdaRuntime(),
             LogSubscriptions(),
             LambdaVersions(),
+            AliasRevisions(),
+            LambdaPolicies(),
+            FunctionUrls(),
+            CloudControl(),
+            EventSourceMappings(),
             EventBridgeDelivery(),
+            ScheduledRules(),
             StepFunctionsEvents(),
             AlarmEvaluator(),
             FaultInjection(),

@@ -24,6 +24,11 @@ this seam does instead, for every request:
   left the stack CREATE_IN_PROGRESS. As on AWS, the stack ends `ROLLBACK_COMPLETE` (its
   resources deleted) with the failure in its events and status reason; a failed update
   ends `UPDATE_ROLLBACK_FAILED`, since the local cloud doesn't undo a partial update.
+- DeleteStack: moto deleted resources in any order, so a function could go before the alias
+  and event source mapping on it; their deletion failed ("Function not found"), DeleteStack
+  answered an HTML 400 and the stack vanished without DELETE_COMPLETE. Resources are now
+  deleted dependents first (stack_updates.ordered_delete), and a deletion that still fails
+  leaves the stack `DELETE_FAILED` with the reason, as on AWS.
 - Resource kinds moto lacks or gets wrong are created by rollout/local/resources.py.
 """
 
@@ -43,7 +48,7 @@ from rollout.local.package import TemplateError
 from rollout.local.patching import Patches
 from rollout.local.resources import HANDLERS, Api, ApiResource
 from rollout.local.seam import Cloud
-from rollout.local.stack_updates import ordered_update
+from rollout.local.stack_updates import ordered_delete, ordered_update
 from rollout.local.templates import dump, parse, process
 
 logger = logging.getLogger(__name__)
@@ -66,6 +71,7 @@ class CloudFormationSeam:
         moto_models = parsing.get_model_map
         replace(parsing, "get_model_map", lambda: {**moto_models(), **HANDLERS})
         replace(parsing.ResourceMap, "update", ordered_update)
+        replace(parsing.ResourceMap, "delete", ordered_delete)
         replace(ApiResource, "current_api", self._api)
         self._record_resource_events()
         self._process_submitted_templates()
@@ -195,6 +201,24 @@ class CloudFormationSeam:
     def _fail_stacks_like_cloudformation(self) -> None:
         create_resources = models.Stack.create_resources
         stack_update = models.Stack.update
+        backend_delete = models.CloudFormationBackend.delete_stack
+
+        def delete_stack(backend: models.CloudFormationBackend, name_or_id: str) -> None:
+            stack = backend.stacks.get(name_or_id) or next(
+                (s for s in backend.stacks.values() if s.name == name_or_id), None
+            )
+            try:
+                backend_delete(backend, name_or_id)
+            except Exception as error:
+                if stack is None:
+                    raise
+                # moto took the stack off its list before deleting it: CloudFormation keeps
+                # a stack it could not delete, DELETE_FAILED with the reason.
+                reason = f"The following resource(s) failed to delete: {_reason(error)}"
+                logger.warning("stack %s: %s", stack.name, reason)
+                stack.status, stack.status_reason = "DELETE_FAILED", reason
+                stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+                backend.stacks[stack.stack_id] = stack
 
         def create(stack: models.Stack) -> None:
             with _failing_like_cloudformation(stack, "CREATE"):
@@ -207,6 +231,7 @@ class CloudFormationSeam:
 
         self._patches.replace(models.Stack, "create_resources", create)
         self._patches.replace(models.Stack, "update", update)
+        self._patches.replace(models.CloudFormationBackend, "delete_stack", delete_stack)
 
     def _record_resource_events(self) -> None:
         for name, status in (

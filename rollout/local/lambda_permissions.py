@@ -11,16 +11,22 @@ for the function itself). `SourceArn` and `SourceAccount` become the conditions
 service's request. A condition this module does not know is read strictly: the
 statement does not allow.
 
-moto 5.2.5 keeps every statement of a function, qualified or not, in one
-`Policy.statements` list shared by its versions, with the qualifier appended to
-`Resource` (`moto/awslambda/policy.py`, pinned by tests/local/test_log_subscriptions.py).
+The statements are read with `LambdaBackend.get_policy(function_name, qualifier)`, the
+qualifier's own policy: with the LambdaPolicies seam (lambda_policies.py) installed, each
+qualifier's; with moto alone, the one `Policy.statements` list moto 5.2.5 shares between a
+function's versions, with the qualifier appended to `Resource` (`moto/awslambda/policy.py`,
+pinned by tests/local/test_log_subscriptions.py). Either way `Resource` says which ARN a
+statement allows. A qualifier with no statement answers GenericResourcNotFound: nothing
+allowed.
 """
 
 from __future__ import annotations
 
+import json
 from fnmatch import fnmatchcase
 from typing import Any
 
+from moto.awslambda.exceptions import GenericResourcNotFound
 from moto.awslambda.models import LambdaBackend
 
 INVOKE_ACTIONS = ("lambda:invokefunction", "lambda:*", "*")
@@ -34,12 +40,21 @@ def service_may_invoke(
     source_account: str,
 ) -> bool:
     """True when `service` (e.g. "logs") may invoke `function_arn`, qualified or not."""
-    name = function_arn.split(":function:", 1)[1].split(":", 1)[0]
     resource = function_arn.removesuffix(":$LATEST")
-    statements = backend.get_function(name).policy.statements
+    statements = _statements(backend, resource)
     context = {"aws:sourcearn": source_arn, "aws:sourceaccount": source_account}
     principals = {f"{service}.amazonaws.com", f"{service}.{_region(function_arn)}.amazonaws.com"}
     return any(_allows(statement, resource, principals, context) for statement in list(statements))
+
+
+def _statements(backend: LambdaBackend, function_arn: str) -> list[dict[str, Any]]:
+    """The statements of the resource-based policy of the qualifier the ARN names."""
+    name, _, qualifier = function_arn.split(":function:", 1)[1].partition(":")
+    try:
+        policy = json.loads(backend.get_policy(name, qualifier or None))["Policy"]
+    except GenericResourcNotFound:
+        return []
+    return list(json.loads(policy)["Statement"])
 
 
 def _region(arn: str) -> str:

@@ -14,7 +14,9 @@ The CloudFormation seam (rollout/local/cloudformation.py) puts them in moto's mo
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -137,8 +139,15 @@ class ApiResource:
             raise ValidationError(
                 message=f"{cls.cfn_type}: the CloudFormation seam isn't installed"
             )
+        properties = cls.in_stack(cloudformation_json["Properties"], kwargs)
         with _reported(kwargs.get("LogicalId", resource_name)):
-            return cls.create(cls.current_api, resource_name, cloudformation_json["Properties"])
+            return cls.create(cls.current_api, resource_name, properties)
+
+    @classmethod
+    def in_stack(cls, properties: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        """What CloudFormation adds to a resource's properties from its stack (nothing, for
+        most kinds)."""
+        return properties
 
     @classmethod
     def update_from_cloudformation_json(
@@ -169,17 +178,34 @@ def _tags(properties: dict[str, Any]) -> dict[str, str]:
     return {tag["Key"]: str(tag["Value"]) for tag in properties.get("Tags") or []}
 
 
+# "CloudFormation automatically creates the following stack-level tags with the prefix aws:
+# aws:cloudformation:logical-id, aws:cloudformation:stack-id, aws:cloudformation:stack-name"
+# (CloudFormation User Guide, resource tags); Lambda functions carry them.
+STACK_TAGS = (
+    "aws:cloudformation:logical-id",
+    "aws:cloudformation:stack-id",
+    "aws:cloudformation:stack-name",
+)
+
+
 class _Function(ApiResource):
     cfn_type = "AWS::Lambda::Function"
     attribute_names = ("Arn",)
 
+    @classmethod
+    def in_stack(cls, properties: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        stack_id = str(context.get("StackId") or "")
+        if not stack_id:
+            return properties
+        values = (context.get("LogicalId"), stack_id, stack_id.split("/")[1])
+        tags = [{"Key": k, "Value": v} for k, v in zip(STACK_TAGS, values, strict=True) if v]
+        return {**properties, "Tags": [*(properties.get("Tags") or []), *tags]}
+
     @staticmethod
     def _request(name: str, properties: dict[str, Any]) -> dict[str, Any]:
-        if "ZipFile" in (properties.get("Code") or {}):
-            raise ValidationError(
-                message=f"{name}: inline ZipFile code isn't supported; use CodeUri"
-            )
         request = {**properties, "FunctionName": name, "Tags": _tags(properties)}
+        if "ZipFile" in (properties.get("Code") or {}):
+            request["Code"] = inline_code(name, properties)
         if "KmsKeyArn" in request:
             request["KMSKeyArn"] = request.pop("KmsKeyArn")
         return request
@@ -194,6 +220,8 @@ class _Function(ApiResource):
 
     def update(self, resource_name: str, properties: dict[str, Any]) -> ApiResource:
         name = properties.get("FunctionName") or self.physical_resource_id
+        kept = [t for t in self.properties.get("Tags") or [] if t["Key"] in STACK_TAGS]
+        properties = {**properties, "Tags": [*(properties.get("Tags") or []), *kept]}
         if name != self.physical_resource_id:
             return super().update(name, properties)
         lambda_ = self.api("lambda")
@@ -202,7 +230,7 @@ class _Function(ApiResource):
         lambda_.update_function_configuration(
             **api_args(lambda_, "update_function_configuration", request)
         )
-        code = {**properties["Code"], "FunctionName": name}
+        code = {**self._request(name, properties)["Code"], "FunctionName": name}
         lambda_.update_function_code(**api_args(lambda_, "update_function_code", code))
         self._retag(lambda_, _tags(self.properties), _tags(properties))
         self.properties = properties
@@ -217,6 +245,32 @@ class _Function(ApiResource):
 
     def remove(self) -> None:
         self.api("lambda").delete_function(FunctionName=self.physical_resource_id)
+
+
+# AWS::Lambda::Function Code.ZipFile (CloudFormation User Guide): "(Node.js and Python)
+# The source code of your Lambda function. If you include your function source inline with
+# this parameter, CloudFormation places it in a file named index and zips it to create a
+# deployment package. This zip file cannot exceed 4MB." The handler is then `index.<name>`.
+INLINE_CODE_LIMIT = 4 * 1024 * 1024
+
+
+def inline_code(name: str, properties: dict[str, Any]) -> dict[str, bytes]:
+    """`Code` for an inline ZipFile: `index.py` in a zip (only Python runs locally)."""
+    runtime = str(properties.get("Runtime") or "")
+    if not runtime.startswith("python"):
+        raise ValidationError(
+            message=f"{name}: inline ZipFile code runs here for Python runtimes only, "
+            f"not {runtime or 'this runtime'}; use CodeUri"
+        )
+    source = str(properties["Code"]["ZipFile"]).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo("index.py", date_time=(1980, 1, 1, 0, 0, 0))
+        info.external_attr = 0o644 << 16
+        archive.writestr(info, source)
+    if buffer.tell() > INLINE_CODE_LIMIT:
+        raise ValidationError(message=f"{name}: ZipFile code zips to more than 4 MB")
+    return {"ZipFile": buffer.getvalue()}
 
 
 class _Version(ApiResource):
@@ -489,6 +543,45 @@ class _HttpApiStage(ApiResource):
         )
 
 
+class _FunctionUrl(ApiResource):
+    """SAM's FunctionUrlConfig becomes `AWS::Lambda::Url` on the function or an alias.
+    Ref: the function ARN the URL invokes; GetAtt FunctionArn and FunctionUrl."""
+
+    cfn_type = "AWS::Lambda::Url"
+    attribute_names = ("FunctionArn", "FunctionUrl")
+
+    @staticmethod
+    def _target(properties: dict[str, Any]) -> dict[str, Any]:
+        target = str(properties["TargetFunctionArn"])
+        qualified = target.count(":") == 7 or (":" in target and ":function:" not in target)
+        name, qualifier = target.rsplit(":", 1) if qualified else (target, None)
+        return {"FunctionName": name} | ({"Qualifier": qualifier} if qualifier else {})
+
+    @classmethod
+    def create(cls, api: Api, resource_name: str, properties: dict[str, Any]) -> ApiResource:
+        lambda_ = api("lambda")
+        request = {**properties, **cls._target(properties)}
+        created = lambda_.create_function_url_config(
+            **api_args(lambda_, "create_function_url_config", request)
+        )
+        attributes = {"FunctionArn": created["FunctionArn"], "FunctionUrl": created["FunctionUrl"]}
+        return cls(api, created["FunctionArn"], properties, attributes)
+
+    def update(self, resource_name: str, properties: dict[str, Any]) -> ApiResource:
+        if properties["TargetFunctionArn"] != self.properties["TargetFunctionArn"]:
+            return super().update(resource_name, properties)
+        lambda_ = self.api("lambda")
+        request = {**properties, **self._target(properties)}
+        lambda_.update_function_url_config(
+            **api_args(lambda_, "update_function_url_config", request)
+        )
+        self.properties = properties
+        return self
+
+    def remove(self) -> None:
+        self.api("lambda").delete_function_url_config(**self._target(self.properties))
+
+
 HANDLERS: dict[str, type[ApiResource]] = {
     handler.cfn_type: handler
     for handler in (
@@ -502,5 +595,6 @@ HANDLERS: dict[str, type[ApiResource]] = {
         _BucketPolicy,
         _HttpApi,
         _HttpApiStage,
+        _FunctionUrl,
     )
 }

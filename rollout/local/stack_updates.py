@@ -1,4 +1,5 @@
-"""Stack updates in dependency order, replacing moto 5.2.5's `ResourceMap.update`.
+"""Stack updates and deletions in dependency order, replacing moto 5.2.5's
+`ResourceMap.update` and `ResourceMap.delete`.
 
 moto applies Remove, Add, Modify in that order regardless of dependencies, so a new
 `AWS::Lambda::Version` would be published before the function's code changed. Here
@@ -6,6 +7,13 @@ creations and changes run first, each after what it references, then removals in
 order, with `DeletionPolicy: Retain` honoured, and resources whose condition flips are
 created or deleted. The map's creation lock is held throughout, so no concurrent read
 sees it half-updated (rollout/local/stacks.py).
+
+moto deletes a stack's resources in no particular order, retrying failures while it makes
+progress: a function deleted before the alias and event source mapping on it fails their
+deletion ("Function not found"), and DeleteStack then answers an HTML error while the
+stack vanishes. CloudFormation deletes "in the reverse order of their creation" (a
+resource after everything that references it), and a resource already gone counts as
+deleted: `ordered_delete` does the same.
 """
 
 from __future__ import annotations
@@ -142,3 +150,32 @@ def _remove(resource_map: parsing.ResourceMap, name: str, body: dict[str, Any]) 
     resource = resource_map._parsed_resources.pop(name, None)
     if resource is not None and body.get("DeletionPolicy") != "Retain":
         resource_map._delete_resource(resource, body)
+
+
+def ordered_delete(resource_map: parsing.ResourceMap) -> None:
+    """Replaces moto's ResourceMap.delete: each resource after everything that references
+    it, `DeletionPolicy: Retain` kept, one already gone counted as deleted. Raises the last
+    failure after trying every resource (the stack then ends DELETE_FAILED)."""
+    failure: Exception | None = None
+    with creation_lock(resource_map):
+        bodies = resource_map._resource_json_map
+        for name in reversed(dependency_order(bodies)):
+            resource = resource_map._parsed_resources.get(name)
+            if resource is None or isinstance(resource, str):
+                continue  # never created (a condition, or a failed create), or a parameter
+            if bodies[name].get("DeletionPolicy") != "Retain":
+                try:
+                    resource_map._delete_resource(resource, bodies[name])
+                except Exception as error:
+                    if not _already_gone(error):
+                        logger.warning("could not delete %s: %s", name, error)
+                        failure = error
+                        continue
+            resource_map._parsed_resources.pop(name, None)
+    if failure is not None:
+        raise failure
+
+
+def _already_gone(error: Exception) -> bool:
+    text = f"{type(error).__name__} {getattr(error, 'code', '')} {error}"
+    return "NotFound" in text or "not found" in text or "does not exist" in text

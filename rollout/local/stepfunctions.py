@@ -1,8 +1,9 @@
 """Step Functions seam: execution names and status-change events as AWS has them.
 
 moto 5.2.5 names a nameless execution "None" (so the second nameless start fails with
-ExecutionAlreadyExists), accepts inputs over the 256 KB limit,
-and never puts "Step Functions Execution Status Change" events
+ExecutionAlreadyExists), accepts inputs over the 256 KB limit, answers input that isn't
+JSON with an error that has no code (StartExecution: InvalidExecutionInput, "The provided
+JSON input data is invalid"), and never puts "Step Functions Execution Status Change" events
 on the default bus. The interpreter runs each execution in a thread that calls
 `BaseExecutionWorkerCommunication.terminated()` once the program has ended — succeeded,
 failed, timed out, or stopped by StopExecution — so that is the one place to hook.
@@ -20,13 +21,14 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import logging
 import threading
 import uuid
 from typing import Any
 
 from antlr4 import CommonTokenStream, InputStream, ParserRuleContext
-from moto.stepfunctions.exceptions import ValidationException
+from moto.stepfunctions.exceptions import InvalidExecutionInput, ValidationException
 from moto.stepfunctions.parser.api import ExecutionStatus, StateMachineType
 from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
 from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
@@ -164,11 +166,22 @@ def _named(original: Any) -> Any:
                 "1 validation error detected: Value at 'input' failed to satisfy constraint: "
                 f"Member must have length less than or equal to {MAX_INPUT_BYTES}"
             )
+        _json_input(execution_input)
         return original(
             self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
         )
 
     return start_execution
+
+
+def _json_input(execution_input: str | None) -> None:
+    """StartExecution refuses input that isn't JSON (InvalidExecutionInput, HTTP 400)."""
+    if execution_input is None:
+        return
+    try:
+        json.loads(execution_input)
+    except ValueError as error:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{error}'") from None
 
 
 _PARSING = threading.Lock()

@@ -11,7 +11,9 @@
   `string.Template`, which turns the ASL context path `$$.Execution.Id` into
   `$.Execution.Id`.
 - Resource types the local cloud can't create are refused with their names, never
-  skipped: moto would skip them and report success.
+  skipped: moto would skip them and report success. A function's `DeploymentPreference`
+  (which SAM turns into CodeDeploy resources) is refused by name first, pointing at the
+  migration this project replaces it with.
 """
 
 from __future__ import annotations
@@ -53,9 +55,35 @@ def process(
     creatable: Callable[[str], bool],
 ) -> dict[str, Any]:
     """The template CloudFormation would create resources from."""
+    if is_sam(template):
+        _refuse_deployment_preference(template)
     processed = sam_transform(template, parameters) if is_sam(template) else template
     _refuse_uncreatable(processed, creatable)
     return inline_definitions(processed, read)
+
+
+MIGRATION = (
+    "README.md, 'Use it with your SAM app', and examples/orders/README.md, "
+    "'From DeploymentPreference to lambda-rollout'"
+)
+
+
+def _refuse_deployment_preference(template: dict[str, Any]) -> None:
+    """CodeDeploy isn't part of the local cloud: say which functions ask for it and where
+    the migration to rollouts is described, before the transform names its resources."""
+    globals_ = (template.get("Globals") or {}).get("Function") or {}
+    named = [
+        name
+        for name, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+        and "DeploymentPreference" in {**globals_, **(resource.get("Properties") or {})}
+    ]
+    if named:
+        raise TemplateError(
+            f"DeploymentPreference on {', '.join(named)}: the local cloud has no CodeDeploy; "
+            "lambda-rollout replaces it (remove DeploymentPreference, keep AutoPublishAlias "
+            f"on an alias nobody is served through, and roll out a separate one): see {MIGRATION}"
+        )
 
 
 def _refuse_uncreatable(template: dict[str, Any], creatable: Callable[[str], bool]) -> None:

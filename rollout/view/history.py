@@ -141,6 +141,8 @@ def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: s
     if progress is not None:
         run.progress = progress
         _record_check(run, progress)
+        if progress.extensions:
+            run.extensions[progress.stepIndex] = progress.extensions
         _record_control(run, progress.lastControl)
     run.rollback = _read(RollbackRecord, doc.get("rollback")) or run.rollback
     if "failure" in doc and state in (State.SHIFT_TRAFFIC, State.PROMOTE):
@@ -250,6 +252,8 @@ def _outcome(run: Run) -> Outcome:
                 "duplicate": Outcome.DUPLICATE,
                 "dryRun": Outcome.DRY_RUN,
             }
+            if run.plan is not None and run.plan.movedWithoutRollout is not None:
+                return Outcome.MOVED_WITHOUT_ROLLOUT
             return quiet.get(str(run.action), Outcome.SUCCEEDED)
     if final == State.REQUEST_REJECTED or run.error in REJECTIONS:
         return Outcome.REJECTED

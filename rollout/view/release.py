@@ -17,13 +17,22 @@ from rollout_core.errors import read_cause
 from rollout_core.models import CheckResult, FunctionCheck
 from rollout_core.names import TRAFFIC_CHECK_FAILURES, State
 
-from rollout.view.run import RolledAlias, Run, WeightPoint, cause_summary, short_function_name
+from rollout.view.run import (
+    CheckVerdict,
+    RolledAlias,
+    Run,
+    WeightPoint,
+    cause_summary,
+    check_verdict,
+    short_function_name,
+)
 
 
 class Verdict(StrEnum):
     PENDING = "pending"  # no check of its own yet, while the release runs
     NOT_JUDGED = "not judged"  # the release ended before this function was judged
     HEALTHY = "healthy"
+    NO_EVIDENCE = "no evidence"  # its checks passed, but its new version served nothing
     FAILED = "failed"
 
 
@@ -101,7 +110,8 @@ def _row(run: Run, member: RolledAlias, check: CheckResult | None) -> FunctionRo
 def _verdict(
     run: Run, member: RolledAlias, own: FunctionCheck | None
 ) -> tuple[Verdict, tuple[str, ...]]:
-    """Failed when its own check failed or a traffic check that names it failed; healthy
+    """Failed when its own check failed or a traffic check that names it failed; no
+    evidence when its latest check passed with its new version serving nothing; healthy
     when its latest check (or the whole run) passed; else pending, or not judged once the
     release ended (another function failed first)."""
     if own is not None and not own.healthy:
@@ -109,6 +119,8 @@ def _verdict(
     failed = _failed_traffic_check(run, member)
     if failed:
         return Verdict.FAILED, (failed,)
+    if own is not None and check_verdict(own) is CheckVerdict.NO_EVIDENCE:
+        return Verdict.NO_EVIDENCE, ()
     if own is not None or (run.outcome.good and run.outcome.finished):
         return Verdict.HEALTHY, ()
     return (Verdict.NOT_JUDGED if run.outcome.finished else Verdict.PENDING), ()

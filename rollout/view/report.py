@@ -17,12 +17,19 @@ from typing import Any
 
 from rollout_core.models import CheckResult, ControlRecord
 
-from rollout.view import report_release
-from rollout.view.report_cells import logs_line, metrics_cell, traffic_cell
+from rollout.view import report_release, report_traffic, verdicts
+from rollout.view.report_cells import logs_line, metrics_cell, pill_class, traffic_cell
 from rollout.view.report_chart import Moment, clock, clock_at, error_rate_chart, weight_chart
 from rollout.view.report_graph import NOT_REACHED, marks, render_graph, taken_edges
 from rollout.view.report_style import CSS
-from rollout.view.run import Outcome, Run, StateVisit, VisitStatus, cause_summary
+from rollout.view.run import (
+    Outcome,
+    Run,
+    StateVisit,
+    VisitStatus,
+    cause_summary,
+    check_verdict,
+)
 
 UNCHANGED = "… unchanged"
 
@@ -59,6 +66,7 @@ def build_report(run: Run, now: datetime | None = None) -> str:
             _header(run, title),
             _summary(run, ended),
             report_release.functions_section(run) if run.is_release else "",
+            report_traffic.sources_section(run),
             _traffic_and_health(run, ended),
             _workflow(run),
             _timeline(run, ended),
@@ -109,6 +117,8 @@ def _summary(run: Run, ended: datetime) -> str:
         ("Alarms", ", ".join(run.plan.alarms if run.plan else []) or "none"),
         ("Source", run.plan.source if run.plan else "—"),
     ]
+    extended = verdicts.extensions(run)  # steps an inconclusive verdict extended
+    rows += [("Extended", extended)] if extended else []
     items = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in rows)
     return (
         f'<section class="summary"><dl>{items}</dl><p class="reason {_tone(run)}">'
@@ -164,6 +174,7 @@ def _traffic_and_health(run: Run, ended: datetime) -> str:
         + _error_rates(run, ended)
         + "</div>"
         + _health(run)
+        + verdicts.report_section(run)
     )
 
 
@@ -273,11 +284,11 @@ def _check_row(check: CheckResult, run: Run, failed: bool = False) -> str:
     """One check; `failed`: it raised HealthCheckFailed (its numbers came with the error)."""
     alarms = ", ".join(f"{name}: {state}" for name, state in check.alarms.items()) or "—"
     notes = "".join(f'<div class="note">{escape(n)}</div>' for n in [*check.reasons, *check.notes])
-    result = "failed" if failed else "healthy" if check.healthy else "unhealthy"
+    result = "failed" if failed else check_verdict(check).value
     row = '<tr class="failed">' if failed else "<tr>"
     return (
         f"{row}<td>{escape(_at(check.at, run))}</td><td>{escape(traffic_cell(check))}</td>"
-        f'<td><span class="pill {"good" if check.healthy else "bad"}">{result}</span>{notes}</td>'
+        f'<td><span class="pill {pill_class(check)}">{result}</span>{notes}</td>'
         f"<td>{escape(alarms)}</td><td>{metrics_cell(check.newVersion)}{logs_line(check.logs)}"
         f"</td><td>{metrics_cell(check.stableVersion)}</td></tr>"
     )
@@ -295,7 +306,7 @@ def _failed_row(visit: StateVisit, run: Run) -> str:
 def _check_title(check: CheckResult, run: Run) -> str:
     new = check.newVersion
     rate = f", new version {new.rate:.2f}% errors" if new else ""
-    return f"check at {_at(check.at, run)}: {'healthy' if check.healthy else 'unhealthy'}{rate}"
+    return f"check at {_at(check.at, run)}: {check_verdict(check).value}{rate}"
 
 
 # -- timeline ---------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from html import escape
 
 from rollout_core.models import CheckResult, LogsSummary, VersionCounts
 
+from rollout.view.run import CheckVerdict, check_verdict
+
 
 def metrics_cell(metrics: VersionCounts | None) -> str:
     """A version's invocations, errors and error rate from the metrics."""
@@ -32,3 +34,15 @@ def traffic_cell(check: CheckResult) -> str:
     """Where the rollout stood when checked: the new version's percentage, or the bake."""
     where = f"{check.percentage:g}%" if check.percentage is not None else "—"
     return where + (" (bake)" if check.phase == "bake" else "")
+
+
+PILLS = {
+    CheckVerdict.HEALTHY: "good",
+    CheckVerdict.NO_EVIDENCE: "idle",
+    CheckVerdict.UNHEALTHY: "bad",
+}
+
+
+def pill_class(check: CheckResult) -> str:
+    """A check's pill: good, bad, or "no evidence" in the neutral tone, never green."""
+    return PILLS[check_verdict(check)]

@@ -14,7 +14,7 @@ from html import escape
 from rollout_core.models import CheckResult, FunctionCheck
 
 from rollout.view.release import FunctionRow, Verdict, function_rows, own_check
-from rollout.view.report_cells import logs_line, metrics_cell, traffic_cell
+from rollout.view.report_cells import logs_line, metrics_cell, pill_class, traffic_cell
 from rollout.view.report_chart import (
     Moment,
     clock_at,
@@ -22,10 +22,11 @@ from rollout.view.report_chart import (
     release_error_rate_chart,
     release_weight_chart,
 )
-from rollout.view.run import Run
+from rollout.view.run import Run, check_verdict
 
 _VERDICT_TONE = {
     Verdict.HEALTHY: "good",
+    Verdict.NO_EVIDENCE: "idle",
     Verdict.FAILED: "bad",
     Verdict.PENDING: "running",
     Verdict.NOT_JUDGED: "idle",
@@ -136,7 +137,7 @@ def check_rows(check: CheckResult, run: Run, failed: bool) -> str:
     rows = function_rows(run)
     own = [own_check(check, row) for row in rows]
     span = max(len(rows), 1)
-    result = "failed" if failed else "healthy" if check.healthy else "unhealthy"
+    result = "failed" if failed else check_verdict(check).value
     alarms = ", ".join(f"{name}: {state}" for name, state in check.alarms.items()) or "—"
     notes = "".join(
         f'<div class="note">{escape(n)}</div>'
@@ -146,7 +147,7 @@ def check_rows(check: CheckResult, run: Run, failed: bool) -> str:
     first = (
         f'<td rowspan="{span}">{escape(clock_at(check.at, run.started_at) if check.at else "—")}'
         f'</td><td rowspan="{span}">{escape(traffic_cell(check))}</td><td rowspan="{span}">'
-        f'<span class="pill {"good" if check.healthy else "bad"}">{result}</span>{notes}</td>'
+        f'<span class="pill {pill_class(check)}">{result}</span>{notes}</td>'
         f'<td rowspan="{span}">{escape(alarms)}</td>'
     )
     lines = []

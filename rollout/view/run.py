@@ -21,7 +21,10 @@ from rollout_core.models import (
     ApprovalGate,
     CheckResult,
     ControlRecord,
+    FunctionCheck,
     Hold,
+    Inconclusive,
+    NoSignal,
     Pause,
     Plan,
     Progress,
@@ -36,6 +39,8 @@ class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     SKIPPED = "skipped"
     NOOP = "noop"
+    # noop, but no rollout put the version there and it has new code (traffic/moved.py)
+    MOVED_WITHOUT_ROLLOUT = "moved without a rollout"
     DUPLICATE = "duplicate"  # another execution was already rolling this version out
     DRY_RUN = "dry run"  # input dryRun: planned against the account, nothing touched
     ROLLED_BACK = "rolled back"
@@ -161,6 +166,9 @@ class Run:
     # `$.rollback`: what Roll back restored (a release: each alias). When Roll back fails,
     # its Catch goes on with `$.failure` and this stays None (rollout/view/release.py).
     rollback: RollbackRecord | None = None
+    # Checks each step was extended by for an inconclusive verdict (progress.extensions), by
+    # step index (the bake's is the number of steps).
+    extensions: dict[int, int] = field(default_factory=dict)
 
     # -- who and what ----------------------------------------------------------------
 
@@ -257,7 +265,7 @@ class Run:
         hold = self.hold
         if hold is None:
             return None
-        return "paused" if isinstance(hold, Pause) else "awaiting approval"
+        return "awaiting approval" if isinstance(hold, ApprovalGate) else "paused"
 
     def hold_line(self, now: datetime) -> str | None:
         """What people must know about a hold: who paused, or how to answer and by when."""
@@ -266,6 +274,15 @@ class Run:
             return None
         if isinstance(hold, Pause):
             return f"paused by {hold.by} (resume, promote or abort it)"
+        if isinstance(hold, NoSignal):
+            return (
+                f"held: no health signal read in {hold.checks} checks (resume, promote or abort it)"
+            )
+        if isinstance(hold, Inconclusive):
+            return (
+                f"held: inconclusive after {hold.extensions} extension(s) "
+                "(resume, promote or abort it)"
+            )
         return (
             f"awaiting approval before {hold.before} "
             f"(approve with: {hold.approve}; reject with: {hold.reject}) — {self.gate_left(now)}"
@@ -326,6 +343,12 @@ class Run:
         return self.checks[-1] if self.checks else None
 
     @property
+    def latest_judgement(self) -> CheckResult | None:
+        """The latest check, passed or failed (a failed one's numbers came as data)."""
+        judged = [*self.checks, *self.failed_checks]
+        return max(judged, key=lambda c: c.at or self.started_at) if judged else None
+
+    @property
     def next_check_at(self) -> datetime | None:
         if self.wait_started_at is None or self.wait_progress is None:
             return None
@@ -361,7 +384,12 @@ class Run:
         if self.outcome is Outcome.DRY_RUN:
             where = f"{self.function}:{self.alias}"
             return f"dry run: version {self.target_version} planned on {where}; nothing touched"
-        if self.outcome in (Outcome.SKIPPED, Outcome.NOOP, Outcome.DUPLICATE):
+        if self.outcome in (
+            Outcome.SKIPPED,
+            Outcome.NOOP,
+            Outcome.DUPLICATE,
+            Outcome.MOVED_WITHOUT_ROLLOUT,
+        ):
             return (self.plan.reason if self.plan else None) or self.outcome.value
         if self.outcome is Outcome.RUNNING:
             if self.held:
@@ -382,6 +410,22 @@ class Run:
 
 
 # -- small helpers ------------------------------------------------------------------------
+
+
+class CheckVerdict(StrEnum):
+    """What a health check said, as every view names it."""
+
+    HEALTHY = "healthy"
+    NO_EVIDENCE = "no evidence"  # passed, but the new version served nothing to judge
+    UNHEALTHY = "unhealthy"
+
+
+def check_verdict(check: CheckResult | FunctionCheck) -> CheckVerdict:
+    """A passed check whose new version served no invocation is "no evidence", never
+    "healthy" (health/evidence.py)."""
+    if not check.healthy:
+        return CheckVerdict.UNHEALTHY
+    return CheckVerdict.NO_EVIDENCE if check.evidence == "none" else CheckVerdict.HEALTHY
 
 
 def cause_summary(cause: str | None) -> str:

@@ -17,9 +17,20 @@ from rich.table import Table
 from rich.text import Text
 from rollout_core.models import CheckResult, FunctionCheck, LogsSummary, Pause, VersionCounts
 from rollout_core.names import State
+from rollout_core.traffic.discover import notes as traffic_notes
 
+from rollout.view import verdicts
 from rollout.view.release import FunctionRow, Verdict, function_rows
-from rollout.view.run import Event, Outcome, Run, WeightPoint, cause_summary, short_function_name
+from rollout.view.run import (
+    CheckVerdict,
+    Event,
+    Outcome,
+    Run,
+    WeightPoint,
+    cause_summary,
+    check_verdict,
+    short_function_name,
+)
 
 BAR_WIDTH = 24
 RECENT_EVENTS = 8
@@ -32,6 +43,7 @@ ICONS: dict[Outcome, tuple[str, str]] = {
     Outcome.SUCCEEDED: ("✔ Succeeded", "green"),
     Outcome.SKIPPED: ("✔ Skipped", "green"),
     Outcome.NOOP: ("✔ Already live", "green"),
+    Outcome.MOVED_WITHOUT_ROLLOUT: ("✖ Moved without a rollout", "red"),
     Outcome.DUPLICATE: ("✔ Already rolling out", "green"),
     Outcome.DRY_RUN: ("✔ Dry run", "green"),
     Outcome.ROLLED_BACK: ("✖ Rolled back", "red"),
@@ -67,6 +79,8 @@ def render(run: Run, now: datetime | None = None) -> RenderableType:
     if run.outcome is Outcome.RUNNING:
         rows.add_row("Next step", _next(run, now))
     rows.add_row("Health", _health(run))
+    if noted := plan_traffic_notes(run):
+        rows.add_row("Traffic", Text("\n".join(noted), style="yellow"))
     rows.add_row("Elapsed", _clock((run.stopped_at or now) - run.started_at))
     events = Table.grid(padding=(0, 2))
     for event in [e for e in run.events if _worth_showing(e)][-RECENT_EVENTS:]:
@@ -85,6 +99,12 @@ def _release_line(run: Run) -> str:
     line = f"{len(names)} function{'s' if len(names) != 1 else ''} shifted together"
     notes = [note for note in (run.plan.notes if run.plan else []) if "left out" in note]
     return "\n".join([line, *notes])
+
+
+def plan_traffic_notes(run: Run) -> list[str]:
+    """What Prepare noted about the traffic sources: each bypass a rollout goes on with
+    (bypass "warn"), each source it could not read; none before Prepare has run."""
+    return traffic_notes(run.plan.traffic, run.plan.bypass) if run.plan else []
 
 
 def _every_alias(run: Run) -> Text:
@@ -132,8 +152,15 @@ def describe_logs(logs: LogsSummary) -> str:
     return f"logs {new.invocations} inv, {new.failures} failed ({new.rate:.2f}%)"
 
 
+CHECK_VERDICTS: dict[CheckVerdict, tuple[str, str]] = {
+    CheckVerdict.HEALTHY: ("✔ healthy", "green"),
+    CheckVerdict.NO_EVIDENCE: ("· no evidence", "yellow"),
+    CheckVerdict.UNHEALTHY: ("✖ unhealthy", "red"),
+}
+
 VERDICTS: dict[Verdict, tuple[str, str]] = {
     Verdict.HEALTHY: ("✔ healthy", "green"),
+    Verdict.NO_EVIDENCE: ("· no evidence", "yellow"),
     Verdict.FAILED: ("✖ failed", "red"),
     Verdict.PENDING: ("◌ pending", "yellow"),
     Verdict.NOT_JUDGED: ("· not judged", "dim"),
@@ -187,6 +214,8 @@ def _steps(run: Run) -> Text:
     for number, step in enumerate(steps, start=1):
         current = number == run.step_number and not run.promoted
         text.append(f"{_percent(step.percentage)}%", style="reverse bold" if current else "")
+        if run.extensions.get(number - 1):
+            text.append(f" +{run.extensions[number - 1]} checks", style="yellow")
         text.append(" → ")
     if len(run.steps) > MAX_STEPS_SHOWN:
         text.append("… → ")
@@ -228,9 +257,8 @@ def _health(run: Run) -> Text:
 def describe_check(check: CheckResult, sep: str = " · ", versions: bool = True) -> Text:
     """The check's verdict, alarms, and (unless `versions` is off: a release shows each
     function's numbers in its own row) the new and stable versions' numbers."""
-    text = Text(
-        "✔ healthy" if check.healthy else "✖ unhealthy", style="green" if check.healthy else "red"
-    )
+    label, colour = CHECK_VERDICTS[check_verdict(check)]
+    text = Text(label, style=colour)
     if check.at is not None:
         text.append(f" at {check.at:%H:%M:%S} UTC", style="dim")
     if check.alarms:
@@ -241,9 +269,14 @@ def describe_check(check: CheckResult, sep: str = " · ", versions: bool = True)
             text.append(f"{sep}{label} {describe_metrics(metrics)}")
     if check.logs is not None and versions:  # under a metric delay, the faster signal
         text.append(f"{sep}new {describe_logs(check.logs)}")
+    for line in verdicts.lines(check):
+        text.append(f"{sep}{line}", style=_VERDICT_STYLES[line[0]])
     for note in [*check.reasons, *check.notes]:
         text.append(f"{sep}{note}", style="dim")
     return text
+
+
+_VERDICT_STYLES = {"✔": "green", "~": "yellow", "?": "yellow", "✖": "red"}
 
 
 def describe_metrics(m: VersionCounts) -> str:
@@ -297,6 +330,7 @@ class LinePrinter:
     checks_seen: int = 0
     actions_seen: int = 0
     held: str | None = None
+    traffic_noted: bool = False
 
     def update(self, run: Run) -> None:
         for line in self.new_lines(run):
@@ -314,6 +348,11 @@ class LinePrinter:
         for check in run.checks[self.checks_seen :]:
             text = Text("  health ") + describe_check(check, versions=not run.is_release)
             lines.append((check.at or run.started_at, _with_functions(text, check)))
+        if not self.traffic_noted and run.plan is not None:
+            prepared = next((e.at for e in run.events if e.state == State.PREPARE), run.started_at)
+            for note in plan_traffic_notes(run):
+                lines.append((prepared, Text(f"  ⚠ {note}", style="yellow")))
+            self.traffic_noted = True
         for action in run.operator_actions[self.actions_seen :]:
             text = f"  operator {action.action} by {action.by}: {action.reason} ({action.result})"
             lines.append((action.appliedAt or run.started_at, Text(text)))
@@ -342,7 +381,8 @@ def _where(run: Run, point: WeightPoint) -> str:
 def _with_functions(text: Text, check: CheckResult) -> Text:
     """A release's check: a line per function under the check's own line."""
     for own in check.functions:
-        mark = Text("✔ ", style="green") if own.healthy else Text("✖ ", style="red")
+        symbol, colour = CHECK_VERDICTS[check_verdict(own)]
+        mark = Text(symbol.split()[0] + " ", style=colour)
         name = f"{short_function_name(own.functionName)}:{own.alias}"
         text += Text(f"\n    {name} ") + mark + row_health(own, sep=" · ")
         for reason in own.reasons:

@@ -266,6 +266,23 @@ def skipped() -> History:
     return h.finish("SUCCEEDED")
 
 
+def moved_without_rollout() -> History:
+    """The PublishVersion rollout of new code a template's AutoPublishAlias already moved
+    the alias to: a noop that says no rollout moved it (traffic/moved.py)."""
+    moved = {"version": "4", "previousVersion": "3", "stack": "orders-app"}
+    reason = (
+        "orders:live already serves version 4, new code since version 3, but no rollout moved it"
+    )
+    plan = {**PLAN, "action": "noop", "reason": reason, "steps": [], "movedWithoutRollout": moved}
+    h = (
+        History()
+        .state("Prepare", plan=plan, progress=progress())
+        .state("Roll out?", "Choice", seconds=0)
+        .state("Already live", "Succeed", seconds=0)
+    )
+    return h.finish("SUCCEEDED")
+
+
 # -- a release of several functions (issue 15) -------------------------------------------
 # Shaped as the workflow writes them: $.plan.functions, progress.lastCheck.functions, the
 # failed check's data, $.rollback.aliases; $.checks.<phase> and $.outcome are wrapped by

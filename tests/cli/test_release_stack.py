@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from rollout.cli import main
 from rollout.commands.release import MAX_NAME, release_name, stack_release_name
+from rollout.samples import code_zip
 from rollout.stack import RELEASE_MARKER
 
 EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -357,6 +358,36 @@ def test_a_stack_with_no_tagged_function_is_refused(account, capsys):
     assert f"stack '{STACK}' has no function tagged rollout:alias" in err
     assert "--all-functions --alias A" in err
     _nothing_published(account)
+
+
+def test_an_alias_the_template_moves_is_refused_and_the_unrolled_code_named(account, capsys):
+    """`AutoPublishAlias: live` kept after dropping DeploymentPreference: CloudFormation moved
+    `live` to the new code itself. Said, with the fix, instead of "nothing to roll out"."""
+    cfn, lam = boto3.client("cloudformation"), account["lambda"]
+    template = dict(cfn.get_template(StackName=STACK)["TemplateBody"])
+    template["Resources"]["ApiVersion"] = {
+        "Type": "AWS::Lambda::Version",
+        "Properties": {"FunctionName": {"Ref": "OrdersApi"}},
+    }
+    template["Resources"]["OrdersApiAliaslive"] = {
+        "Type": "AWS::Lambda::Alias",
+        "Properties": {
+            "FunctionName": {"Ref": "OrdersApi"},
+            "Name": "live",
+            "FunctionVersion": {"Fn::GetAtt": ["ApiVersion", "Version"]},
+        },
+    }
+    cfn.update_stack(StackName=STACK, TemplateBody=json.dumps(template))
+    # what the deploy did: new code, published, live moved to it
+    lam.update_function_code(FunctionName=API, ZipFile=code_zip({"index.py": "# release 2\n"}))
+    lam.publish_version(FunctionName=API)
+    lam.update_alias(FunctionName=API, Name="live", FunctionVersion="2")
+    assert _release(account, "--stack", STACK) == 2
+    err = capsys.readouterr().err
+    assert f"{API}:live is moved by stack {STACK}'s template on every deploy" in err
+    assert "resource OrdersApiAliaslive" in err and "AutoPublishAlias: released" in err
+    assert f"it already did: {API}:live serves version 2, new code since version 1" in err
+    assert [v["Version"] for v in _versions(account, WORKER)] == ["1"]  # nothing published
 
 
 def test_a_stack_with_no_functions_is_refused(account, capsys):

@@ -11,9 +11,11 @@ from rollout_core.models import Step
 from rollout.commands.watch import exit_code
 from rollout.view.history import build_run
 from rollout.view.run import Outcome, cause_summary
+from rollout.view.watch import status_label
 from tests.cli.histories import (
     ROLLBACK_CAUSE,
     T0,
+    moved_without_rollout,
     rejected,
     rolled_back,
     shifted_and_waiting,
@@ -139,6 +141,16 @@ def test_skip_is_a_good_outcome_with_the_plans_reason():
     assert run.outcome is Outcome.SKIPPED
     assert run.reason == "function is not tagged rollout:alias"
     assert exit_code(run) == 0
+
+
+def test_new_code_live_without_a_rollout_is_not_already_live():
+    h = moved_without_rollout()
+    run = build_run(h.describe("SUCCEEDED"), h.events)
+
+    assert run.outcome is Outcome.MOVED_WITHOUT_ROLLOUT and not run.outcome.good
+    assert run.reason.startswith("orders:live already serves version 4, new code since")
+    assert exit_code(run) == 1
+    assert status_label(run) == ("✖ Moved without a rollout", "red")
 
 
 @pytest.mark.parametrize(

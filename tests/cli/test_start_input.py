@@ -55,6 +55,8 @@ def test_every_flag_maps_to_the_contracts_camel_case_keys():
         "[1, 2]",
         "--hook",
         "orders-hook",
+        "--bypass",
+        "warn",
     )
 
     assert document == {
@@ -67,6 +69,7 @@ def test_every_flag_maps_to_the_contracts_camel_case_keys():
         "timeScale": 0.01,
         "checkIntervalSeconds": 1,
         "bakeSeconds": 30,
+        "bypass": "warn",
         "health": {"errorRatePercent": 2.5, "minInvocations": 5},
         "preTraffic": {"payload": {"ping": True}, "hookFunction": "orders-hook"},
         "postTraffic": {"payload": [1, 2], "hookFunction": "orders-hook"},

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -182,6 +183,89 @@ def test_a_resource_type_the_cloud_cant_create_is_refused_by_name(cfn_cloud):
         )
 
 
+def test_deployment_preference_is_refused_by_name_with_the_migration(cfn_cloud):
+    template = sam_template("v1.zip")
+    template["Resources"]["Fn"]["Properties"]["DeploymentPreference"] = {"Type": "AllAtOnce"}
+    with pytest.raises(ClientError) as refused:
+        cfn_cloud.client("cloudformation").create_stack(
+            StackName=unique("codedeploy"),
+            TemplateBody=json.dumps(template),
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+    message = str(refused.value)
+    assert "DeploymentPreference on Fn" in message
+    assert "From DeploymentPreference to lambda-rollout" in message
+    assert "CodeDeploy::Application" not in message  # named before the transform adds it
+
+
+INLINE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Resources": {
+        "Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
+        },
+        "Queue": {"Type": "AWS::SQS::Queue"},
+        "Fn": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                "Code": {"ZipFile": "def handler(event, context):\n    return 'inline'\n"},
+            },
+        },
+        "V1": {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "Fn"}}},
+        "Live": {
+            "Type": "AWS::Lambda::Alias",
+            "Properties": {
+                "FunctionName": {"Ref": "Fn"},
+                "Name": "live",
+                "FunctionVersion": {"Fn::GetAtt": ["V1", "Version"]},
+            },
+        },
+        "Mapping": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "FunctionName": {"Ref": "Live"},
+                "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
+                "Enabled": False,
+            },
+        },
+    },
+    "Outputs": {"Function": {"Value": {"Ref": "Fn"}}},
+}
+
+
+def wait_for_stack(cloud: LocalCloud, stack: str) -> str:
+    cfn = cloud.client("cloudformation")
+    for _ in range(100):
+        summaries = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == stack]
+        status = summaries[0]["StackStatus"] if summaries else "MISSING"
+        if not status.endswith("IN_PROGRESS"):
+            return str(status)
+        time.sleep(0.2)
+    raise AssertionError(f"{stack} still in progress")
+
+
+def test_inline_python_code_and_a_stack_with_a_mapping_on_an_alias_deletes_completely(cfn_cloud):
+    stack = unique("inline")
+    cfn = cfn_cloud.client("cloudformation")
+    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(INLINE))
+    assert wait_for_stack(cfn_cloud, stack) == "CREATE_COMPLETE"
+    function = outputs(cfn_cloud, stack)["Function"]
+    lam = cfn_cloud.client("lambda")
+    code = lam.get_function(FunctionName=function)
+    assert code["Configuration"]["Handler"] == "index.handler"
+    tags = code["Tags"]
+    assert tags["aws:cloudformation:stack-name"] == stack
+    assert tags["aws:cloudformation:logical-id"] == "Fn"
+    cfn.delete_stack(StackName=stack)
+    assert wait_for_stack(cfn_cloud, stack) == "DELETE_COMPLETE"
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        lam.get_function(FunctionName=function)
+
+
 def test_a_failed_create_rolls_back_and_says_why(cfn_cloud):
     stack = unique("failing")
     template = sam_template("v1.zip")
@@ -335,10 +419,12 @@ MOTO_SIGNATURES = {
     (models.CloudFormationBackend, "execute_change_set"): [
         "self", "change_set_name", "stack_name",
     ],
+    (models.CloudFormationBackend, "delete_stack"): ["self", "name_or_stack_id"],
     (models.Stack, "create_resources"): ["self"],
     (models.Stack, "update"): ["self", "template", "role_arn", "parameters", "tags"],
     (models.ChangeSet, "apply"): ["self"],
     (parsing.ResourceMap, "update"): ["self", "template", "parameters"],
+    (parsing.ResourceMap, "delete"): ["self"],
     (parsing.ResourceMap, "_delete_resource"): ["self", "parsed_resource", "resource_json"],
     (parsing, "parse_and_create_resource"): [
         "logical_id", "resource_json", "resources_map", "account_id", "region_name",

@@ -106,6 +106,14 @@ def test_inputs_over_256_kb_are_refused_as_on_aws(sfn):
     assert refused.value.response["Error"]["Code"] == "ValidationException"
 
 
+def test_input_that_is_not_json_is_refused_as_on_aws(sfn):
+    arn = machine(sfn, PASS)
+    with pytest.raises(ClientError) as refused:
+        sfn.start_execution(stateMachineArn=arn, input="{not json")
+    assert refused.value.response["Error"]["Code"] == "InvalidExecutionInput"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
 def _most_parses_at_once(parse: Any, monkeypatch: pytest.MonkeyPatch) -> int:
     """Parse from 8 threads at once; how many of moto's preprocessors ran at the same time."""
     visit = Preprocessor.visitProgram_decl

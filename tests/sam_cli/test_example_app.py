@@ -1,8 +1,9 @@
-"""A SAM user's release cycle, end to end: the real SAM CLI deploys examples/orders (an API
-and its worker, each behind `live`) to `rollout local up` (a subprocess); CloudFormation
-publishes each changed function with the stack release's marker, so the per-function
-EventBridge trigger leaves those versions alone, and `rollout release --stack --watch`
-(CI's step) rolls the changed functions out together and exits with the verdict.
+"""A SAM user's release cycle, end to end: the real SAM CLI deploys examples/orders (an API,
+the worker its orders queue feeds and a scheduled report, each behind `live`) to `rollout
+local up` (a subprocess); CloudFormation publishes each changed function with the stack
+release's marker, so the per-function EventBridge trigger leaves those versions alone, and
+`rollout release --stack --watch` (CI's step) rolls the changed functions out together
+and exits with the verdict.
 
 One scenario in order, as a team would live it: first deploy, orders through `live`; the
 API and the worker changed in one deploy and rolled out together, gradually, with the
@@ -35,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 SAM = Path(os.environ.get("SAM_CLI", REPO / ".venv-sam" / "bin" / "sam"))
 STACK, API, WORKER, ALIAS = "orders-app", "orders-api", "orders-worker", "live"
 SOURCES = {API: "orders", WORKER: "worker"}
-# Nine 60 s steps at 0.05: 3 s each. Both functions are tagged alike, so the release agrees.
+# Nine 60 s steps at 0.05: 3 s each. The functions are tagged alike, so the release agrees.
 FAST = {"rollout:time-scale": "0.05", "rollout:check-interval": "1"}
 ORDER = {
     "requestContext": {"http": {"method": "POST"}},
@@ -58,7 +59,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     fast = "".join(f'        {key}: "{value}"\n' for key, value in FAST.items())
     tag = "        rollout:alias: live\n"
     text = template.read_text()
-    assert text.count(tag) == 2
+    assert text.count(tag) == 3  # the API, the worker and the report
     template.write_text(text.replace(tag, f"{tag}{fast}"))
     return folder
 

@@ -50,10 +50,15 @@ IAM_PREFIX = {"monitoring": "cloudwatch"}
 # authorised by lambda:InvokeFunction, DryRun included).
 # A transaction is authorised by its actions' own permissions ("Using IAM with DynamoDB
 # transactions": Put is governed by dynamodb:PutItem); rollout_core.lock only puts.
+# API Gateway's management API is authorised by its HTTP verb ("Control access to the API
+# Gateway management API": apigateway:GET on the resource path read).
 IAM_ACTION = {
     "lambda:Invoke": "lambda:InvokeFunction",
     "lambda:InvokeWithResponseStream": "lambda:InvokeFunction",
     "dynamodb:TransactWriteItems": "dynamodb:PutItem",
+    "apigateway:GetIntegrations": "apigateway:GET",
+    "apigateway:GetRoutes": "apigateway:GET",
+    "apigateway:GetResources": "apigateway:GET",
 }
 # Attributes of a client that are not API calls.
 CLIENT_ATTRIBUTES = {"meta", "exceptions", "can_paginate"}

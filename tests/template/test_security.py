@@ -25,6 +25,7 @@ STAR_ALLOWED = {
     "cloudwatch:DescribeAlarms": "returns composite alarms only when granted on *",
     "lambda:ListEventSourceMappings": "no resource-level permissions (read-only list)",
     "states:SendTaskSuccess": "no resource-level permissions; a task token names its task",
+    "scheduler:ListSchedules": "no resource-level permissions (read-only list)",
     **{
         f"logs:{action}": "vended log delivery has no resource-level permissions"
         for action in (

@@ -45,6 +45,7 @@ UNSCOPABLE_ACTIONS = {
     "cloudwatch:GetMetricData",
     "cloudwatch:DescribeAlarms",  # scoped to alarm ARNs it hides composite alarms
     "lambda:ListEventSourceMappings",
+    "scheduler:ListSchedules",
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",

@@ -17,6 +17,8 @@ from moto import mock_aws
 from rollout_core import clients
 from rollout_core.telemetry import receive
 
+from rollout.local.function_urls import FunctionUrls
+from rollout.local.lambda_policies import LambdaPolicies
 from rollout.samples import code_zip
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,8 +138,17 @@ class World:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
+    """moto, with the local cloud's seams for what Prepare's traffic discovery reads: a
+    resource policy per qualifier and ListFunctionUrlConfigs (rollout/local/README.md)."""
     with mock_aws(config={"lambda": {"use_docker": False}}):
-        yield
+        seams = [LambdaPolicies(), FunctionUrls()]
+        for seam in seams:
+            seam.install(None)  # type: ignore[arg-type]  # neither uses the cloud
+        try:
+            yield
+        finally:
+            for seam in reversed(seams):
+                seam.uninstall()
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ def test_tags_configure_the_rollout(world):
             "rollout:time-scale": "0.5",
             "rollout:bake-seconds": "120",
             "rollout:error-rate-percent": "2",
+            "rollout:bypass": "warn",
             "team": "payments",
         },
     )
@@ -62,6 +63,7 @@ def test_tags_configure_the_rollout(world):
     assert plan["strategy"]["name"] == "Linear10PercentEvery1Minute"
     assert plan["alarms"] == ["orders-errors"]
     assert (plan["bakeSeconds"], plan["health"]["errorRatePercent"]) == (60, 2.0)
+    assert plan["bypass"] == "warn"
 
 
 def test_a_function_tagged_with_only_other_rollout_tags_is_skipped(world):
@@ -88,3 +90,30 @@ def test_failed_publish_call_is_rejected(world):
     event["detail"]["errorCode"] = "ResourceConflictException"
     with pytest.raises(InvalidRolloutRequest, match="PublishVersion failed"):
         prepare(event, EXECUTION)
+
+
+def test_new_code_already_live_says_no_rollout_moved_it(world):
+    """A template's `AutoPublishAlias: live` publishes version 4 and moves live to it in one
+    deploy: the rollout the publish starts finds it live, and says so (not "already live")."""
+    tag(world, **{"rollout:alias": "live", "aws:cloudformation:stack-name": "orders-app"})
+    world.route("4")
+    plan = prepare(publish_event("4"), EXECUTION)["plan"]
+    assert plan["action"] == "noop"
+    assert plan["movedWithoutRollout"] == {
+        "version": "4",
+        "previousVersion": "3",
+        "stack": "orders-app",
+    }
+    assert plan["reason"].startswith(
+        "orders:live already serves version 4, new code since version 3, but no rollout moved it"
+    )
+    assert "AutoPublishAlias: released" in plan["reason"]
+
+
+def test_a_version_already_live_with_the_same_code_is_just_already_live(world):
+    tag(world, **{"rollout:alias": "live"})
+    world.lam.update_function_configuration(FunctionName="orders", Description="config only")
+    version = world.lam.publish_version(FunctionName="orders")["Version"]  # 5, code of 4
+    world.route(version)
+    plan = prepare(publish_event(version), EXECUTION)["plan"]
+    assert plan["action"] == "noop" and "movedWithoutRollout" not in plan

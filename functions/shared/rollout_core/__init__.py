@@ -13,7 +13,8 @@ The workflow, one concern per module:
   and tags; resolve: names and versions against the account; scope: what the deployment
   may touch;
 - strategies: presets and explicit strategies → steps; plan: Prepare (validate, plan,
-  lock); payloads: what the state machine passes each task; settings: the environment;
+  lock); traffic/: every way the function is invoked, read by Prepare (bypasses refused
+  or listed); payloads: what the state machine passes each task; settings: the environment;
 - progress: the step cursor; aliases: weights with the drift check; actions: Shift
   traffic, Check health, Promote; checks and invoke: the pre- and post-traffic checks;
 - health/: the signals (alarms, metrics, logs) and the judge that combines them;

@@ -12,8 +12,9 @@ from . import clients
 from .errors import InvalidRolloutRequest
 
 ALIAS_TAG = "rollout:alias"
-# The Description `rollout release --stack` gives the versions it publishes: their release
-# rolls them out together, so the per-function trigger leaves them alone.
+# The Description `rollout release` gives the versions it publishes (--stack: several rolled
+# out together; --function: one): the release rolls them out with its own flags, so the
+# per-function trigger leaves them alone and one publish starts one rollout.
 RELEASE_MARKER = "rollout:release"
 
 # tag → (request key, converter); the converter's ValueError names the tag in the message
@@ -32,6 +33,7 @@ _TAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "rollout:pre-traffic-hook": ("preTraffic.hookFunction", str),
     "rollout:post-traffic-hook": ("postTraffic.hookFunction", str),
     "rollout:approval": ("approval", lambda text: {"before": approval_before(text)}),
+    "rollout:bypass": ("bypass", str),
 }
 
 # tag / template parameter value → the input's approval.before
@@ -71,7 +73,7 @@ def published(event: dict[str, Any]) -> tuple[str, str]:
 
 
 def published_for_a_release(function: str, version: str) -> bool:
-    """The version was published by a stack release (its Description says so)."""
+    """The version was published by `rollout release` (its Description says so)."""
     found = clients.lambda_().get_function_configuration(FunctionName=function, Qualifier=version)
     return str(found.get("Description", "")).startswith(RELEASE_MARKER)
 

@@ -48,12 +48,27 @@ class CheckConfig(Document):
     hookFunction: str | None = None
 
 
+class LatencyPolicy(Document):
+    """The canary judge's latency test (health/latency.py): the new version fails when its
+    durations are, with `confidence`, more than `maxIncreasePercent` (and the absolute
+    floor) above the stable version's."""
+
+    maxIncreasePercent: float = 25
+    confidence: float = 0.98
+
+
+# What a step does when its last check is inconclusive (health/inconclusive.py).
+InconclusivePolicy = Literal["extend", "pause", "proceed"]
+
+
 class HealthPolicy(Document):
     errorRatePercent: float
     minInvocations: int
     compareToStable: bool = True
     lowTraffic: Literal["pass", "fail"] = "pass"
     logs: bool = True  # the logs signal (logs_signal.py) beside the metrics
+    latency: LatencyPolicy | None = Field(default_factory=LatencyPolicy)  # None: off
+    inconclusive: InconclusivePolicy = "extend"
 
 
 class LockRef(Document):
@@ -107,6 +122,56 @@ class Member(Document):
     logDestinations: list[LogDestination] = unless_set([])  # stable and target versions'
 
 
+# -- traffic sources (rollout_core.traffic): how the function is invoked ------------------
+
+SourceKind = Literal[
+    "event source mapping",
+    "permission",
+    "function URL",
+    "EventBridge rule",
+    "Scheduler schedule",
+    "SNS subscription",
+    "API Gateway",
+]
+LATEST = "$LATEST"  # the qualifier an unqualified ARN invokes
+
+
+class TrafficSource(Document):
+    """One way the function is invoked, and the qualifier it invokes (a version, an alias,
+    or $LATEST for the unqualified function)."""
+
+    kind: SourceKind
+    source: str  # what invokes it: a queue or stream, rule, schedule, topic, API, principal
+    qualifier: str
+    enabled: bool = True  # a disabled mapping, rule or schedule invokes nothing now
+    detail: str | None = unless_set()  # e.g. "GET /orders", "principal s3.amazonaws.com"
+
+
+class FunctionTraffic(Document):
+    """What Prepare found about one function's traffic (`plan.traffic`, one per function)."""
+
+    functionName: str
+    alias: str
+    sources: list[TrafficSource] = Field(default_factory=list)
+    unread: list[str] = Field(default_factory=list)  # what could not be read, and why
+
+    @property
+    def bypasses(self) -> list[TrafficSource]:
+        """Enabled sources that invoke another qualifier than the rolled alias: their traffic
+        never follows the rollout's weights."""
+        return [s for s in self.sources if s.enabled and s.qualifier != self.alias]
+
+
+class UnrolledMove(Document):
+    """No rollout moved the alias to the version just published, yet it serves it, with new
+    code since the version before (CloudFormation moves an alias this way on every deploy
+    when the template publishes to it: `AutoPublishAlias` on the rolled alias)."""
+
+    version: str
+    previousVersion: str
+    stack: str | None = unless_set()  # the function's aws:cloudformation:stack-name tag
+
+
 class Plan(Document):
     action: Literal["rollout", "skip", "noop", "duplicate", "dryRun"]
     reason: str | None = None
@@ -132,9 +197,14 @@ class Plan(Document):
     bakeSeconds: int = 0
     keepVersions: int = 0  # after success: rollout_core.versions; 0 = delete nothing
     approval: ApprovalPolicy | None = None
+    # How the function is invoked (rollout_core.traffic), and what a bypass does: "fail"
+    # refused it in Prepare, "warn" rolls out and lists them. Empty: not read (noop, skip).
+    bypass: Literal["fail", "warn"] = "fail"
+    traffic: list[FunctionTraffic] = unless_set([])
     lock: LockRef | None = None
     notes: list[str] = Field(default_factory=list)
     rolledOutBy: str | None = None  # duplicate: the execution already rolling this version out
+    movedWithoutRollout: UnrolledMove | None = unless_set()  # a noop no rollout explains
     # A release of several functions (rollout_core.release); empty for one function. The
     # fields above name the first member, whose lock item is the release's control channel.
     functions: list[Member] = Field(default_factory=list)
@@ -208,6 +278,10 @@ class LogsSummary(Document):
     stableVersion: LogCounts | None = unless_set()
 
 
+# Did the new version serve any invocation in the check's window (health/evidence.py)?
+# "none": no evidence either way, never shown as healthy.
+Evidence = Literal["seen", "none"]
+
 # A check's result keeps the numbers of a signal it doesn't declare a field for, so a new
 # signal is one module and one entry in health.judge.signals(); a reader types what it shows.
 _SIGNAL_NUMBERS = ConfigDict(extra="allow")
@@ -226,6 +300,7 @@ class FunctionCheck(Document):
     newVersion: VersionCounts | None = None
     stableVersion: VersionCounts | None = None
     logs: LogsSummary | None = unless_set()
+    evidence: Evidence | None = unless_set()
 
 
 class CheckResult(Document):
@@ -242,6 +317,7 @@ class CheckResult(Document):
     newVersion: VersionCounts | None = None
     stableVersion: VersionCounts | None = None
     logs: LogsSummary | None = unless_set()
+    evidence: Evidence | None = unless_set()  # the first function's (a release: each row's)
     notes: list[str] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)  # why unhealthy; each names its signal
     # What the check could not read in time, each naming its signal, API and error
@@ -298,8 +374,20 @@ class NoSignal(Document):
     notified: dict[str, bool | None] | bool = False  # once announced: {sns, eventBridge}
 
 
+class Inconclusive(Document):
+    """A step whose last check was inconclusive after every extension it may have (or at
+    once with `health.inconclusive: "pause"`): the weight is held, never promoted on no
+    evidence, until resume, promote or abort (health/inconclusive.py)."""
+
+    kind: Literal["inconclusive"] = "inconclusive"
+    since: AwareDatetime
+    extensions: int  # the step's extensions before it held
+    why: list[str] = Field(default_factory=list)  # the inconclusive checks, with their numbers
+    notified: dict[str, bool | None] | bool = False  # once announced: {sns, eventBridge}
+
+
 # Why the rollout holds its weight (`progress.hold`); Step done? and Bake? read it.
-Hold = Annotated[Pause | ApprovalGate | NoSignal, Field(discriminator="kind")]
+Hold = Annotated[Pause | ApprovalGate | NoSignal | Inconclusive, Field(discriminator="kind")]
 
 
 class ControlRecord(Document):
@@ -354,6 +442,9 @@ class Progress(Document):
     stepComplete: bool = False
     hasNextStep: bool = False
     checks: int = 0
+    # Check intervals added to this step because its checks were inconclusive
+    # (health/inconclusive.py); stepWaitSeconds includes them.
+    extensions: int = 0
     lastCheck: CheckResult | None = None
     rearmedAlarms: list[str] = Field(default_factory=list)  # ignored alarms that left ALARM
     # Operator controls (rollout_core.controls): why the rollout holds its weight now

@@ -12,11 +12,12 @@ from typing import Any
 from . import eventbridge, lock, resolve, scope, settings
 from .controls import HOLD_SECONDS
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
-from .health import alarms
+from .health import alarms, inconclusive
 from .models import (
     AlarmReading,
     CheckConfig,
     HealthPolicy,
+    LatencyPolicy,
     LockRef,
     Member,
     Plan,
@@ -24,7 +25,9 @@ from .models import (
     dump,
 )
 from .progress import initial
-from .request import CheckSpec, ReleaseEntry, ReleaseRequest, RolloutRequest
+from .request import CheckSpec, LatencySpec, ReleaseEntry, ReleaseRequest, RolloutRequest
+from .traffic import discover, moved
+from .traffic.subject import Subject
 from .validation import Defaults, Schedule, ValidRequest, approval_gates, validate
 
 # Keeps an execution well inside Step Functions' 25,000-event history: a check cycle is 13
@@ -43,6 +46,8 @@ def prepare(document: Any, execution_id: str) -> dict[str, Any]:
         if isinstance(found, Plan):
             return {"plan": dump(found), "progress": dump(initial(found))}
         plan = build(*found, "eventbridge", execution_id)
+        if plan.action == "noop":  # live already: did a rollout put it there?
+            plan = moved.explain(plan)
     else:
         valid = validate(document, defaults)
         request, schedule = valid.request, _scheduled(valid)
@@ -65,7 +70,7 @@ def _from_event(
     if eventbridge.published_for_a_release(function, version):
         reason = (
             f"version {version} was published by a release of several functions "
-            "(rollout release --stack), which rolls it out"
+            "(rollout release --stack) or by rollout release --function, which rolls it out"
         )
         return _skip(reason, execution_id, function, version)
     tags = eventbridge.read_tags(function)
@@ -137,7 +142,8 @@ def build(
         resolve.log_destination(name, stable, stable_config),
         resolve.log_destination(name, target["Version"], target),
     ]
-    plan = _rollout_plan(request, schedule, config, common, ignored)
+    traffic = _traffic(request, [Subject(name, arn, request.alias, (stable, target["Version"]))])
+    plan = _rollout_plan(request, schedule, config, common | traffic, ignored)
     plan = plan.model_copy(update={"logDestinations": destinations, "alarmStates": readings})
     if dry_run:  # validated exactly as a rollout, and nothing touched
         return plan.model_copy(update={"action": "dryRun"})
@@ -174,8 +180,13 @@ def build_release(
         return Plan(action="noop", reason=reason, notes=notes, **common)
     readings = _existing_alarms(request.alarms)
     ignored = _firing(request, {reading.name: reading.state for reading in readings})
+    subjects = [
+        Subject(m.functionName, m.functionArn, m.alias, (m.stableVersion, m.targetVersion))
+        for m in moving
+    ]
+    traffic = _traffic(request, subjects)
     primary = moving[0].model_dump(exclude={"lockKey"})
-    plan = _rollout_plan(request, schedule, config, common | primary, ignored)
+    plan = _rollout_plan(request, schedule, config, common | primary | traffic, ignored)
     plan = plan.model_copy(
         update={"functions": moving, "notes": [*notes, *plan.notes], "alarmStates": readings}
     )
@@ -286,6 +297,20 @@ def _firing(request: RolloutRequest | ReleaseRequest, states: dict[str, str]) ->
     return firing
 
 
+def _traffic(request: RolloutRequest | ReleaseRequest, subjects: list[Subject]) -> dict[str, Any]:
+    """The plan's traffic sources (rollout_core.traffic), read before anything moves: a
+    source that bypasses a rolled alias refuses the rollout unless `bypass` is "warn"."""
+    found = discover.discover(subjects)
+    refusal = discover.refusal(found)
+    if refusal and request.bypass == "fail":
+        raise InvalidRolloutRequest(refusal)
+    return {
+        "bypass": request.bypass,
+        "traffic": found,
+        "notes": discover.notes(found, request.bypass),
+    }
+
+
 def _without_checks(common: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in common.items() if k not in ("preTraffic", "postTraffic")}
 
@@ -300,11 +325,22 @@ def _rollout_plan(
     if not config.lock_table:
         raise RuntimeError("LOCK_TABLE is not set; the template sets it on every function")
     steps, bake, approval = schedule.steps, schedule.bake_seconds, schedule.approval
+    health = request.health
+    policy = HealthPolicy(
+        errorRatePercent=_default(health.errorRatePercent, config.default_error_rate_percent),
+        minInvocations=_default(health.minInvocations, config.default_min_invocations),
+        compareToStable=health.compareToStable,
+        lowTraffic=health.lowTraffic,
+        logs=health.logs,
+        latency=_latency(health.latency),
+        inconclusive=health.inconclusive,
+    )
     holds = schedule.gates * math.ceil(approval.timeoutSeconds / HOLD_SECONDS) if approval else 0
+    holds += inconclusive.extension_checks(policy, len(steps), bake)
     interval, notes = _interval(
         request.checkIntervalSeconds or config.default_check_interval_seconds, steps, bake, holds
     )
-    health = request.health
+    common = {**common, "notes": [*notes, *common.get("notes", [])]}
     return RolloutPlan(
         action="rollout",
         **common,
@@ -316,13 +352,7 @@ def _rollout_plan(
         alarms=request.alarms,
         ignoredAlarms=ignored,
         insufficientData=request.insufficientData,
-        health=HealthPolicy(
-            errorRatePercent=_default(health.errorRatePercent, config.default_error_rate_percent),
-            minInvocations=_default(health.minInvocations, config.default_min_invocations),
-            compareToStable=health.compareToStable,
-            lowTraffic=health.lowTraffic,
-            logs=health.logs,
-        ),
+        health=policy,
         bakeSeconds=bake,
         keepVersions=_default(request.keepVersions, config.default_keep_versions),
         approval=approval,
@@ -331,7 +361,6 @@ def _rollout_plan(
             key=lock.lock_key(common["functionName"], common["alias"]),
             owner=common["executionId"],
         ),
-        notes=notes,
     )
 
 
@@ -339,7 +368,8 @@ def _interval(
     requested: int, steps: list[dict[str, Any]], bake: int, holds: int = 0
 ) -> tuple[int, list[str]]:
     """Stretch the check interval when the checks (and the approval gates' hold cycles,
-    each about as many history events as a check) would overflow the execution history."""
+    each about as many history events as a check, and the checks inconclusive steps may
+    add) would overflow the execution history."""
     waits = [step["waitSeconds"] for step in steps] + [bake]
     interval = requested
     while _checks(waits, interval) + holds > MAX_CHECKS:
@@ -354,6 +384,13 @@ def _interval(
 
 def _checks(waits: list[int], interval: int) -> int:
     return sum(max(1, math.ceil(wait / interval)) for wait in waits)
+
+
+def _latency(option: LatencySpec | bool) -> LatencyPolicy | None:
+    """true = the default test; false = off."""
+    if option is False:
+        return None
+    return LatencyPolicy() if option is True else LatencyPolicy(**option.model_dump())
 
 
 def _default(value: Any, fallback: Any) -> Any:
@@ -381,8 +418,11 @@ def _check(option: CheckSpec | bool, *, readiness: bool) -> CheckConfig | None:
 
 
 def lock_ttl(plan: RolloutPlan) -> int:
-    """Seconds the lock lives: the waits, the bake, every approval gate, plus a margin (a
-    pause renews it: rollout_core.controls)."""
+    """Seconds the lock lives: the waits, the bake, every approval gate and every extension
+    of an inconclusive step, plus a margin (a pause renews it: rollout_core.controls)."""
     gates = approval_gates(plan.approval, len(plan.steps), plan.bakeSeconds)
     waiting = gates * plan.approval.timeoutSeconds if plan.approval else 0
-    return plan.totalWaitSeconds + plan.bakeSeconds + waiting + LOCK_MARGIN_SECONDS
+    extending = plan.checkIntervalSeconds * inconclusive.extension_checks(
+        plan.health, len(plan.steps), plan.bakeSeconds
+    )
+    return plan.totalWaitSeconds + plan.bakeSeconds + waiting + extending + LOCK_MARGIN_SECONDS

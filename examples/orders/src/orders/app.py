@@ -1,6 +1,6 @@
 """The orders API, served through the `live` alias: GET /orders lists orders, POST /orders
-accepts one and hands it to the worker (an asynchronous invoke of `orders-worker:live`,
-named by WORKER), answering 202 at once.
+accepts one and queues it for the worker (SQS, the queue named by QUEUE_URL), answering 202
+at once.
 
 RELEASE names the build. FAILURE_RATE is the share of requests that fail: 0 in a good
 release; raise it (tests/sam_cli raises it to 0.3) to see a rollout catch a faulty
@@ -19,14 +19,14 @@ import boto3
 
 RELEASE = "1"
 FAILURE_RATE = 0.0
-_lambda = None
+_sqs = None
 
 
-def lambda_client() -> Any:
-    global _lambda
-    if _lambda is None:
-        _lambda = boto3.client("lambda")
-    return _lambda
+def sqs_client() -> Any:
+    global _sqs
+    if _sqs is None:
+        _sqs = boto3.client("sqs")
+    return _sqs
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -40,10 +40,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def place_order(order: dict[str, Any], context: Any) -> dict[str, Any]:
     order_id = str(uuid.uuid4())
-    lambda_client().invoke(
-        FunctionName=os.environ["WORKER"],
-        InvocationType="Event",
-        Payload=json.dumps({"orderId": order_id, "order": order}).encode(),
+    sqs_client().send_message(
+        QueueUrl=os.environ["QUEUE_URL"],
+        MessageBody=json.dumps({"orderId": order_id, "order": order}),
     )
     accepted = {"orderId": order_id, "release": RELEASE, "version": context.function_version}
     return answer(202, accepted)

@@ -22,14 +22,14 @@ from ..errors import HealthCheckFailed
 from ..models import CheckResult, FunctionCheck, Progress, RolloutPlan
 from ..progress import where, window_start
 from ..results import TelemetryStart
-from . import alarms, logs, metrics
+from . import alarms, canary, evidence, logs, metrics
 from .signal import Check, Findings, Judged, Signal
 
 
 def signals() -> tuple[Signal, ...]:
     """Each signal, in the order its reasons are listed. A new signal: one module, one entry.
     (A function, not a constant: what imports the judge doesn't reach every signal's reads.)"""
-    return (alarms.read, metrics.read, logs.read)
+    return (alarms.read, metrics.read, logs.read, canary.read)
 
 
 def judge(
@@ -47,6 +47,7 @@ def judge(
     check = Check(plan, cursor, release.members(plan), since, now, deadline, telemetry)
     with ThreadPoolExecutor(max_workers=len(signals())) as pool:
         findings = list(pool.map(lambda signal: signal(check), signals()))
+    findings.append(evidence.weigh(check, findings))  # over what the signals found
     result = _combine(check, findings)
     if woken_by:
         result = result.model_copy(update={"wokenBy": woken_by})

@@ -155,7 +155,7 @@ def _read(check: Check, member: RolloutPlan) -> Findings:
     try:
         new = _count(check, member, target)
         stable = (
-            _count(check, member, member.log_destination(member.stableVersion))
+            _count(check, member, member.log_destination(member.stableVersion), stable=True)
             if policy.compareToStable
             else None
         )
@@ -184,10 +184,16 @@ def _read(check: Check, member: RolloutPlan) -> Findings:
     return Findings(functions=[judged])
 
 
-def _count(check: Check, member: RolloutPlan, destination: LogDestination) -> LogCount:
-    """The version's counts: pushed ones from the telemetry, else polled."""
+def _count(
+    check: Check, member: RolloutPlan, destination: LogDestination, stable: bool = False
+) -> LogCount:
+    """The version's counts: pushed ones from the telemetry, else polled. The stable
+    version's pushed counts start at the first whole bucket after the window's start: what
+    it served before the shift is not the traffic the new version shares (evidence.py)."""
     if check.telemetry is not None and check.telemetry.pushes(destination.logGroup):
-        found = counts.totals(member.functionName, destination.version, check.since, check.deadline)
+        found = counts.totals(
+            member.functionName, destination.version, check.since, check.deadline, after=stable
+        )
         return LogCount(found.version, found.invocations, found.failures, 0, False)
     return poll(member.functionName, destination, check.since, check.now, check.deadline)
 
