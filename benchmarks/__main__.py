@@ -1,4 +1,9 @@
-"""`python -m benchmarks [--quick]`: run every section and write the results."""
+"""`python -m benchmarks [--quick]`: run every section and write the results.
+
+`python -m benchmarks quotas` runs only issue 22's sections (account scale: calls per check
+against AWS's quotas, a concurrent run under them; exposure, new design beside the old),
+about a quarter of an hour, and writes them into docs/benchmarks.md and the README's figures
+in place of those sections' last figures (each section says its own load)."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    account,
     coldstart,
     controls,
     exposure,
@@ -137,7 +143,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="minimal sizes: checks that every code path runs, not a benchmark",
     )
+    parser.add_argument(
+        "section",
+        nargs="?",
+        choices=["all", "quotas"],
+        default="all",
+        help="quotas: only the account-scale and exposure sections (issue 22)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--runs", type=int, default=exposure.RUNS, help="quotas: runs of the exposure section"
+    )
     parser.add_argument(
         "--rewrite",
         action="store_true",
@@ -149,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads((args.out / "latest.json").read_text())
         print(write(results, args.out, DOCS, README).read_text())
         return 0
+    if args.section == "quotas":
+        return _quotas_only(args.out, args.quick, args.runs)
     started = time.monotonic()
     results: dict[str, Any] = {"machine": machine()}
     print("cold starts and package sizes …", flush=True)
@@ -160,10 +178,30 @@ def main(argv: list[str] | None = None) -> int:
         results |= run_cloud_sections(cloud, args.quick)
     print("exposure under AWS's delays, on a cloud of its own …", flush=True)
     results["exposure"] = exposure.run(1 if args.quick else exposure.RUNS)
+    print("account scale under AWS's quotas, on a cloud of its own …", flush=True)
+    results["account"] = account.run(quick=args.quick)
     results["machine"]["load average at end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     results["machine"]["benchmark run"] = f"{time.monotonic() - started:.0f} s"
     page = write(results, args.out, *((None, None) if args.quick else (DOCS, README)))
     print(page.read_text())
+    return 0
+
+
+def _quotas_only(out: Path, quick: bool, runs: int) -> int:
+    """Issue 22's sections, spliced into docs/benchmarks.md and the README's figures as the
+    last full run wrote them (each section says its own load); latest.json holds them."""
+    results: dict[str, Any] = {"machine": machine()}
+    print("account scale under AWS's quotas …", flush=True)
+    results["account"] = account.run(quick=quick)
+    print("exposure under AWS's delays …", flush=True)
+    results["exposure"] = exposure.run(1 if quick else runs)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "quotas.json").write_text(json.dumps(results, indent=1, default=str))
+    if not quick:
+        DOCS.write_text(report.splice_page(DOCS.read_text(), results))
+        README.write_text(report.splice_readme(README.read_text(), results))
+    print(report.account_section(results["account"]))
+    print(report.exposure_section(results["exposure"]))
     return 0
 
 

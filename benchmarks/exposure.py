@@ -84,8 +84,26 @@ STAGGER = 1.0  # seconds between two trials' starts
 RUNS = 4
 WAVE = 1  # runs at once: see the module docstring
 ENVIRONMENTS = 3  # warm environments per task Lambda: staggered trials rarely overlap more
-POLL = 0.25  # seconds between GetAlias reads (each costs the one-process cloud CPU)
+POLL = 1.0  # seconds between reads of an execution (its history is read once it rolls back)
 HEALTH = {"minInvocations": 3, "errorRatePercent": 5}
+# The same table before issue 22, when every check polled FilterLogEvents and waited for
+# the clock: docs/benchmarks.md of 2026-11-30 11:07 UTC (4 runs, load 2.11 at the start).
+# Shown beside each new run; each run's own ratios are measured side by side in that run.
+BEFORE_PUSH = {
+    "measured": "2026-11-30 11:07 UTC, 4 runs, load average 2.11 1.90 1.49 at the start",
+    "failedMean": {
+        "100 %": {"logs": 10.25, "logs, 5 s checks": 4.5, "alarm": 131.5},
+        "20 %": {"logs": 2.25, "logs, 5 s checks": 1.75, "alarm": 26.5},
+    },
+    "secondsP95": {
+        "100 %": {"logs": 10.1, "logs, 5 s checks": 6.3},
+        "20 %": {"logs": 11.8, "logs, 5 s checks": 7.0},
+    },
+    "ratios": {
+        "100 %": {"logs": 12.8, "logs, 5 s checks": 29.2},
+        "20 %": {"logs": 11.8, "logs, 5 s checks": 15.1},
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -157,7 +175,7 @@ class Requests:
             if "FunctionError" in reply:
                 self.failed += 1
                 if self.first_failure is None:
-                    self.first_failure = time.monotonic()
+                    self.first_failure = time.time()  # as the history stamps
 
 
 def _function(cloud: LocalCloud, name: str, mode: str) -> tuple[str, str]:
@@ -251,7 +269,7 @@ def trial(cloud: LocalCloud, prepared: Trial, deadline: float) -> Outcome:
         arn = sfn.start_execution(
             stateMachineArn=machine, name=name, input=json.dumps(prepared.document)
         )["executionArn"]
-        restored = _restored_at(cloud, name, prepared.stable, requests, deadline)
+        restored = _restored_at(sfn, arn, requests, deadline)
     described = sfn.describe_execution(executionArn=arn)
     if described["status"] == "RUNNING" and restored is None:
         sfn.stop_execution(executionArn=arn, cause="benchmark deadline")
@@ -268,18 +286,27 @@ def trial(cloud: LocalCloud, prepared: Trial, deadline: float) -> Outcome:
     )
 
 
-def _restored_at(
-    cloud: LocalCloud, name: str, stable: str, requests: Requests, deadline: float
-) -> float | None:
-    """When GetAlias first shows the stable version with no routing after a failure."""
-    lam = cloud.client("lambda", retries=PATIENT_RETRIES)
+def _restored_at(sfn: Any, arn: str, requests: Requests, deadline: float) -> float | None:
+    """When the alias was restored: the end of the execution's Roll back task (the alias is
+    updated inside it), on the wall clock as the history stamps it, read once the execution
+    has ended. The alias itself is never polled: that would spend the Lambda control-plane
+    quota (15 a second, shared) the rollbacks need."""
     while time.monotonic() < deadline:
-        if requests.first_failure is not None:
-            alias = lam.get_alias(FunctionName=name, Name="live")
-            weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
-            if alias["FunctionVersion"] == stable and not weights:
-                return time.monotonic()
+        started = requests.first_failure is not None
+        if started and sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
+            return _rollback_end(sfn, arn)
         time.sleep(POLL)
+    return None
+
+
+def _rollback_end(sfn: Any, arn: str) -> float | None:
+    rolling = False
+    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+    for event in (e for page in pages for e in page["events"]):
+        if event["type"] == "TaskStateEntered":
+            rolling = event["stateEnteredEventDetails"]["name"] == "Roll back"
+        elif rolling and event["type"] == "TaskSucceeded":
+            return float(event["timestamp"].timestamp())
     return None
 
 
@@ -359,6 +386,7 @@ def run(
         "loadAverage": load,
         "wallSeconds": round(time.monotonic() - started),
         "outcomes": [asdict(outcome) for outcome in outcomes],
+        "beforePush": BEFORE_PUSH,
         "summary": summarise(outcomes),
     }
 
