@@ -32,8 +32,8 @@ from rollout.view import traffic
 
 USD_PER_TRANSITION = 0.025 / 1000  # Step Functions Standard, us-east-1
 # States entered once on the success path (docs/workflow.md, "States"):
-BEFORE_STEPS = 3  # Prepare, Roll out?, Pre-traffic check
-AFTER_STEPS = 5  # Promote, Post-traffic check, Bake?, Finalize, Rolled out
+BEFORE_STEPS = 4  # Prepare, Roll out?, Pre-traffic check, Start telemetry
+AFTER_STEPS = 6  # Promote, Post-traffic check, Bake?, Finalize, Clean up old versions, Rolled out
 PER_STEP, PER_CHECK = 2, 3  # Shift traffic, Next step? / Wait, Check health, Step done?
 PER_HOLD = 2  # Wait for operator, Step done? (or Bake?)
 

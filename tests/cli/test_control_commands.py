@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from rollout_core import channel
 
+from benchmarks import transitions
 from rollout.cli import build_parser
 from rollout.commands import plan
 
@@ -46,8 +47,14 @@ def test_the_plan_counts_checks_transitions_and_the_worst_case():
     numbers = plan.estimate(PLAN)
     assert numbers["checks"] == 6 + 3 + 3
     assert numbers["approvalGates"] == 3  # two steps and the bake
-    # 3 before the steps, 2 + 3 per check a step, 5 after, 3 per bake check, 2 per gate
-    assert numbers["transitions"] == 3 + (2 + 18) + (2 + 9) + 5 + 9 + 3 * 2
-    assert numbers["worstCaseTransitions"] == 3 + 20 + 11 + 5 + 9 + 3 * 2 * 6
+    # 4 before the steps, 2 + 3 per check a step, 6 after, 3 per bake check, 2 per gate
+    assert numbers["transitions"] == 4 + (2 + 18) + (2 + 9) + 6 + 9 + 3 * 2
+    assert numbers["worstCaseTransitions"] == 4 + 20 + 11 + 6 + 9 + 3 * 2 * 6
     assert numbers["worstCaseSeconds"] == 85 + 30 + 3 * 3600
     assert numbers["costUsd"] == pytest.approx(numbers["transitions"] * 0.000025)
+
+
+def test_the_plans_states_entered_once_are_the_workflows():
+    states = transitions.load_states()
+
+    assert transitions.fixed_transitions(states) == plan.BEFORE_STEPS + plan.AFTER_STEPS
