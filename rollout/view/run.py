@@ -23,7 +23,6 @@ from rollout_core.models import (
     ControlRecord,
     FunctionCheck,
     Hold,
-    Inconclusive,
     NoSignal,
     Pause,
     Plan,
@@ -168,9 +167,6 @@ class Run:
     # `$.rollback`: what Roll back restored (a release: each alias). When Roll back fails,
     # its Catch goes on with `$.failure` and this stays None (rollout/view/release.py).
     rollback: RollbackRecord | None = None
-    # Checks each step was extended by for an inconclusive verdict (progress.extensions), by
-    # step index (the bake's is the number of steps).
-    extensions: dict[int, int] = field(default_factory=dict)
 
     # -- who and what ----------------------------------------------------------------
 
@@ -267,7 +263,7 @@ class Run:
         hold = self.hold
         if hold is None:
             return None
-        return "awaiting approval" if isinstance(hold, ApprovalGate) else "paused"
+        return "paused" if isinstance(hold, Pause) else "awaiting approval"
 
     def hold_line(self, now: datetime) -> str | None:
         """What people must know about a hold: who paused, or how to answer and by when."""
@@ -277,12 +273,9 @@ class Run:
         if isinstance(hold, Pause):
             return f"paused by {hold.by} (resume, promote or abort it)"
         if isinstance(hold, NoSignal):
+            unread = f": {'; '.join(hold.unread)}" if hold.unread else ""
             return (
-                f"held: no health signal read in {hold.checks} checks (resume, promote or abort it)"
-            )
-        if isinstance(hold, Inconclusive):
-            return (
-                f"held: inconclusive after {hold.extensions} extension(s) "
+                f"held: no health signal read in {hold.checks} checks{unread} "
                 "(resume, promote or abort it)"
             )
         return (
