@@ -25,7 +25,7 @@ class Residence:
     name: str
     kind: str  # Task, Choice, Wait, Succeed, Fail, Pass
     seconds: float
-    waited: float  # what a Wait state was asked to wait; 0 for every other state
+    waited: float  # what a wait (Wait state or wait task) was asked to wait; else 0
 
 
 @dataclass
@@ -75,8 +75,11 @@ def figures(described: dict[str, Any], events: list[dict[str, Any]]) -> Executio
         until = _as_time(entered[index + 1]["timestamp"]) if index + 1 < len(entered) else end
         details = event["stateEnteredEventDetails"]
         kind = event["type"].removesuffix("StateEntered")
-        waited = _asked_wait(details) if kind == "Wait" else 0.0
         seconds = (until - _as_time(event["timestamp"])).total_seconds()
+        # the waits for the next check are tasks evidence may end early (a token sent):
+        # what they were asked to wait, at most what they did
+        asked = kind == "Wait" or details["name"] in WAIT_STATES
+        waited = min(_asked_wait(details), seconds) if asked else 0.0
         residences.append(Residence(details["name"], kind, seconds, waited))
     start = _as_time(events[0]["timestamp"])
     return ExecutionFigures(
