@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rollout_core.controls import HOLD_SECONDS
 from rollout_core.models import Plan
@@ -133,7 +134,7 @@ def show(plan: dict[str, Any], console: Console) -> None:
         table.add_row("bake", "100%", _seconds(bake), str(math.ceil(bake / interval)))
     console.print(table)
     _traffic(plan, console)
-    console.print(f"alarms: {', '.join(plan['alarms']) or 'none'}")
+    console.print(f"alarms: {escape(', '.join(plan['alarms'])) or 'none'}")  # names as text
     approval = plan.get("approval")
     if approval:
         before = "Promote" if approval["before"] == "promote" else "every next step"
@@ -171,7 +172,7 @@ def _traffic(plan: dict[str, Any], console: Console) -> None:
 
 def _notes(plan: dict[str, Any], console: Console) -> None:
     for note in plan.get("notes", []):
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")
 
 
 def _seconds(seconds: int) -> str:

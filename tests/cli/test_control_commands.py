@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from rich.console import Console
 from rollout_core import channel
 
 from benchmarks import transitions
@@ -58,3 +61,11 @@ def test_the_plans_states_entered_once_are_the_workflows():
     states = transitions.load_states()
 
     assert transitions.fixed_transitions(states) == plan.BEFORE_STEPS + plan.AFTER_STEPS
+
+
+def test_the_plan_prints_alarm_names_and_notes_as_text():
+    out = io.StringIO()
+    console = Console(file=out, width=200)
+    plan._notes({"notes": ["alarm [/x] is odd"]}, console)
+
+    assert out.getvalue() == "note: alarm [/x] is odd\n"
