@@ -4,7 +4,7 @@ act in each account as its administrator would.
 A LocalCloud has a home account (moto's default, 123456789012: the `testing` credentials
 act in it) and Region, and may have more accounts and Regions (`rollout local up
 --regions … --accounts …`). moto keeps every service's data per account and Region, and
-picks the account from the access key (/work/notes/research-moto.md §3), so acting in a
+picks the account from the access key (`moto.iam.models.get_account_id_from`), so acting in a
 member account means holding credentials STS issued for a role there.
 
 Member accounts are set up as AWS Organizations sets up an account it creates: with the

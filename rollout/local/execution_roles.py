@@ -7,7 +7,7 @@ its account ("Task workflow state", Credentials; "Accessing resources in other A
 accounts in Step Functions": https://docs.aws.amazon.com/step-functions/latest/dg/
 concepts-access-cross-acct-resources.html). moto 5.2.5's interpreter signs every call with
 the access key "ak", which moto maps to the default account, and ignores `Credentials`
-(/work/notes/research-moto.md §3, §4): an execution in another account could not reach its
+(`boto_client.boto_client_for`): an execution in another account could not reach its
 own account's Lambda functions, and a cross-account task reached the wrong account.
 
 Here every client the interpreter makes is signed with role_sessions.py's credentials of

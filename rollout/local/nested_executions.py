@@ -8,13 +8,13 @@ returns `{ExecutionArn, StartDate}` at once; `.sync` and `.sync:2` wait for the 
 return its DescribeExecution with PascalCase keys and dates in epoch milliseconds (`.sync`
 with `Input` and `Output` as JSON strings, `.sync:2` as JSON values); a child that fails,
 times out or is aborted fails the task with `States.TaskFailed`, its Cause the child's
-DescribeExecution as JSON (/work/notes/research-aws-quotas.md §6, from LocalStack's
-AWS-snapshot-tested implementation and two emulators measured on AWS).
+DescribeExecution as JSON (as LocalStack's implementation, tested against AWS snapshots,
+returns it).
 
 moto 5.2.5 copies LocalStack's interpreter but stubs out the parameter and response case
 conversion (`StateTaskService._normalise_parameters` and `_normalise_response` are `pass`
 in state_task_service.py), so every form failed with `States.Runtime` 'StateMachineArn'
-(/work/notes/research-moto.md §4). This seam converts: parameters to the API's camelCase
+(tests/local/test_accounts.py pins them). This seam converts: parameters to the API's camelCase
 for the call, responses to PascalCase with dates as epoch milliseconds (moto's own
 DescribeExecution would otherwise store datetimes the history can't serialise). The parent
 polls the child every 0.5 s (moto's `_DELAY_SECONDS_SYNC_CONDITION_CHECK`); for a child in
@@ -25,7 +25,7 @@ resource_runtime_part, normalised_parameters, state_credentials)` and
 `StateTaskServiceSfn._normalise_response(self, response, boto_service_name,
 service_action_name)`; uses `boto_client_for` (made role-aware by execution_roles.py),
 `env.stack` and `_get_boto_service_name` / `_get_boto_service_action`. Pinned by
-tests/local/test_nested_executions.py.
+tests/local/test_accounts.py; the behaviour by tests/pipeline/.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ AWS services act with roles, and their calls land in the role's account:
 
 moto tells accounts apart by the access key: keys STS issued for a role belong to the
 role's account (`moto.core.responses.BaseResponse.get_current_account` →
-`moto.iam.models.get_account_id_from`; /work/notes/research-moto.md §3). So the
+`moto.iam.models.get_account_id_from`). So the
 credentials made here put a function's or an execution's calls in the right account.
 
 A service assuming a role it was given is not a caller's AssumeRole: the trust policy was

@@ -4,8 +4,8 @@ AWS: "To assume a role, … the role's trust policy must allow the principal" an
 that doesn't exist can't be assumed; both refusals are `AccessDenied` ("User: <caller ARN>
 is not authorized to perform: sts:AssumeRole on resource: <role ARN>", HTTP 403) (STS API
 reference, AssumeRole; IAM User Guide, "Granting a user permissions to switch roles").
-moto 5.2.5 assumes any ARN, existing or not, trusted or not (/work/notes/research-moto.md
-§3), which would let a pipeline's "the role can be assumed" check pass for a role that
+moto 5.2.5 assumes any ARN, existing or not, trusted or not (`STSBackend.assume_role`),
+which would let a pipeline's "the role can be assumed" check pass for a role that
 AWS refuses. trust_policies.py decides what a trust policy allows.
 
 moto internals: wraps `moto.sts.responses.TokenResponse.assume_role`; reads

@@ -20,6 +20,10 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task im
 from rollout.local.accounts import HOME_ACCOUNT, check_accounts, places
 from rollout.local.execution_roles import MODULES
 
+_SFN_SERVICE = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn"
+)
+
 
 @pytest.mark.parametrize("module", MODULES)
 def test_every_interpreter_module_the_role_seam_patches_has_boto_client_for(module: str) -> None:
@@ -40,7 +44,18 @@ def test_the_interpreter_keeps_what_the_role_and_nested_seams_replace(no_cloud: 
         "normalised_parameters",
         "state_credentials",
     ]
-    assert callable(StateTaskServiceSfn._normalise_response)
+    assert list(inspect.signature(StateTaskServiceSfn._normalise_response).parameters) == [
+        "self",
+        "response",
+        "boto_service_name",
+        "service_action_name",
+    ]
+    # what nested_executions.py calls on the integration, and the interval its parent polls at
+    assert callable(StateTaskServiceSfn._get_boto_service_name)
+    assert callable(StateTaskServiceSfn._get_boto_service_action)
+    assert callable(importlib.import_module(_SFN_SERVICE).boto_client_for)
+    callback = importlib.import_module(_SFN_SERVICE.replace("_sfn", "_callback"))
+    assert callback._DELAY_SECONDS_SYNC_CONDITION_CHECK == 0.5
 
 
 def test_iam_backends_are_per_account() -> None:
