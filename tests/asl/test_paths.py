@@ -32,6 +32,8 @@ from moto.awslambda.models import LambdaBackend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 
+from rollout.view.fetch import fetch_history
+
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -148,14 +150,7 @@ class Workflow:
         )
 
     def _history(self, arn: str) -> list[Json]:
-        events: list[Json] = []
-        kwargs: Json = {"executionArn": arn, "maxResults": 1000}
-        while True:
-            page = self._sfn.get_execution_history(**kwargs)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
+        return fetch_history(self._sfn, arn)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from rollout_core.pipeline.models import PipelineCursor, PipelinePlan
 from rollout.local.accounts import HOME_ACCOUNT
 from rollout.local.cloud import DEFAULT_TEMPLATE, LocalCloud
 from rollout.samples import code_zip, lambda_role
+from rollout.view.fetch import fetch_history
 from tests.conftest import CloudManager
 
 MEMBER_ACCOUNT = "210987654321"
@@ -186,14 +187,7 @@ class Pipelines:
         )
 
     def history(self, arn: str) -> list[Json]:
-        events: list[Json] = []
-        kwargs: Json = {"executionArn": arn, "maxResults": 1000}
-        while True:
-            page = self.sfn.get_execution_history(**kwargs)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
+        return fetch_history(self.sfn, arn)
 
     def entered(self, arn: str, state: str) -> bool:
         if self.described(arn) is None:  # not handed over by the rollout state machine yet

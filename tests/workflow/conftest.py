@@ -37,6 +37,7 @@ from rollout_core.results import FinalizeSummary, RollbackRecord
 
 from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
 from rollout.samples import Traffic, code_zip, lambda_role
+from rollout.view.fetch import fetch_history
 from tests.clients import shared_client
 from tests.execution_ends import wait_for_end
 
@@ -341,14 +342,7 @@ class Workflow:
         )
 
     def history(self, arn: str) -> list[Json]:
-        events: list[Json] = []
-        kwargs: Json = {"executionArn": arn, "maxResults": 1000}
-        while True:
-            page = self.sfn.get_execution_history(**kwargs)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
+        return fetch_history(self.sfn, arn)
 
     def started_for(self, function: str, version: str, timeout: float = RUN_DEADLINE) -> str:
         """The execution EventBridge started for `function`'s PublishVersion of `version`."""
