@@ -418,10 +418,13 @@ class CheckVerdict(StrEnum):
 
 def check_verdict(check: CheckResult | FunctionCheck) -> CheckVerdict:
     """A passed check whose new version served no invocation is "no evidence", never
-    "healthy" (health/evidence.py)."""
+    "healthy" (health/evidence.py); a release's, when any of its new versions served none
+    (its top-level evidence is only the first function's)."""
     if not check.healthy:
         return CheckVerdict.UNHEALTHY
-    return CheckVerdict.NO_EVIDENCE if check.evidence == "none" else CheckVerdict.HEALTHY
+    rows = check.functions if isinstance(check, CheckResult) and check.functions else [check]
+    blind = any(row.evidence == "none" for row in rows)
+    return CheckVerdict.NO_EVIDENCE if blind else CheckVerdict.HEALTHY
 
 
 def cause_summary(cause: str | None) -> str:
