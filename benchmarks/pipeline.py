@@ -99,7 +99,7 @@ class PipelineBench:
         key = (service, place)
         if key not in self._clients:
             self._clients[key] = self.cloud.client(
-                service, account=place.account, region=place.region, retries=PATIENT_RETRIES
+                service, account=place.account_id, region=place.region, retries=PATIENT_RETRIES
             )
         return self._clients[key]
 
@@ -195,7 +195,7 @@ class PipelineBench:
             "waves": [
                 {
                     "name": f"wave-{i + 1}",
-                    "targets": [{"account": p.account, "region": p.region} for p in group],
+                    "targets": [{"account": p.account_id, "region": p.region} for p in group],
                     "bakeSeconds": BAKE_SECONDS,
                 }
                 for i, group in enumerate(waves)

@@ -9,12 +9,15 @@ its own; each test then takes its own result:
 - a failure in the last wave restores every target (onFailure rollback-all, the default);
 - a blocker alarm holds the first wave until it clears;
 - a window that opens two minutes after the start defers the first wave until it opens;
-- `rollout abort` while the second wave bakes restores what moved; the third never starts.
+- `rollout abort` while the second wave bakes restores what moved; the third never starts;
+- the README's "Try it locally" block, run as written (AWS CLI and `rollout`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import threading
@@ -32,7 +35,7 @@ from rollout_core.pipeline.models import Blocked, Restored, TargetOutcome
 from rollout_core.pipeline.names import PipelineState as S
 
 from rollout.local.deploy import stack_outputs
-from tests.local.served import client, served_cloud
+from tests.local.served import REPO, client, served_cloud
 from tests.pipeline.conftest import (
     ACCOUNTS,
     HOME,
@@ -201,6 +204,37 @@ def aborted_in_the_second_bake(env: dict[str, str], cloud: ServedPlaces, tmp: Pa
     return {"fleet": fleet, "sent": sent, "ended": pipelines.wait(arn)}
 
 
+def the_readmes_walkthrough(env: dict[str, str], cloud: ServedPlaces, tmp: Path) -> Json:
+    """The block after `rollout local up` in README's "Try it locally", in bash, from a
+    folder that has the repository's events/ (its own build/ and AWS CLI config), against
+    this cloud's port instead of 4566."""
+    section = (REPO / "README.md").read_text().split("### Try it locally", 1)[1]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    script = blocks[1].replace("http://127.0.0.1:4566", env["AWS_ENDPOINT_URL"])
+    (tmp / "events").symlink_to(REPO / "events")
+    shell = {
+        **env,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+        "AWS_CONFIG_FILE": str(tmp / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws-credentials"),
+    }
+    ran = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp,
+        env=shell,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    live = {
+        place: cloud.client("lambda", account=place[0], region=place[1]).get_alias(
+            FunctionName="orders", Name="live"
+        )["FunctionVersion"]
+        for place in PLACES
+    }
+    return {"ran": ran, "live": live}
+
+
 Scenario = Callable[[dict[str, str], ServedPlaces, Path], Json]
 SCENARIOS: dict[str, Scenario] = {
     "in order": in_order_from_the_cli,
@@ -208,6 +242,7 @@ SCENARIOS: dict[str, Scenario] = {
     "alarm": held_by_an_alarm,
     "window": deferred_by_a_window,
     "aborted": aborted_in_the_second_bake,
+    "readme": the_readmes_walkthrough,
 }
 
 
@@ -355,3 +390,13 @@ def test_an_abort_mid_pipeline_restores_what_moved(runs: dict[str, Future[Json]]
         if e.get("stateEnteredEventDetails", {}).get("name") in (S.RUN_TARGET, S.START_TARGET)
     }
     assert started == {0, 1}
+
+
+def test_the_readmes_walkthrough_works_as_written(runs: dict[str, Future[Json]]) -> None:
+    seen = result(runs, "readme")
+    ran = seen["ran"]
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert "pipeline of 3 waves" in ran.stdout
+    assert "outcome: succeeded" in ran.stdout
+    assert "wave europe (3/3)" in ran.stdout
+    assert seen["live"] == {place: "2" for place in PLACES}
