@@ -438,8 +438,7 @@ def _pipeline_hold(run: PipelineRun) -> dict[str, Any] | None:
     hold = run.cursor.hold if run.cursor and not run.finished else None
     if hold is None:
         return None
-    kind = "pause" if hold.kind == "pause" else hold.kind
-    return {"kind": kind, "line": run.hold}
+    return {"kind": hold.kind, "line": run.hold}
 
 
 def _target_member(wave: str, view: TargetView) -> dict[str, Any]:
