@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rollout_core import progress
+from rollout_core.models import Progress
 from rollout_core.names import WAIT_STATES, State
 
 # entered after every Wait for next check
@@ -102,9 +104,9 @@ def _plan(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _asked_wait(details: dict[str, Any]) -> float:
-    # the ASL's Waits read $.progress.nextWaitSeconds (SecondsPath)
+    # the waits read $.progress (a wait with nothing to wait ends itself at once)
     document = json.loads(details.get("input") or "{}")
-    return float(document.get("progress", {}).get("nextWaitSeconds", 0))
+    return float(progress.to_wait(Progress.model_validate(document.get("progress", {}))))
 
 
 def _task_durations(events: list[dict[str, Any]]) -> list[tuple[str, float]]:

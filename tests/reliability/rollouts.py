@@ -10,7 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from rollout_core.channel import AWAITING, STATE, Control
+
 from rollout import samples
+from rollout.commands.control import caller, send
 from rollout.local.cloud import PATIENT_RETRIES
 from rollout.samples import lambda_role
 from tests.clients import shared_client
@@ -107,14 +110,31 @@ def alias_of(cloud: Any, name: str) -> tuple[str, dict[str, float]]:
     return str(found["FunctionVersion"]), {k: float(v) for k, v in weights.items()}
 
 
-def lock_holder(cloud: Any, name: str) -> str | None:
+def lock_item(cloud: Any, name: str) -> dict[str, Any] | None:
     table = cloud.stack_outputs["RolloutTableName"]
-    item = (
+    return (
         shared_client(cloud, "dynamodb")
         .get_item(TableName=table, Key={"lockKey": {"S": f"{name}:{ALIAS}"}}, ConsistentRead=True)
         .get("Item")
     )
+
+
+def lock_holder(cloud: Any, name: str) -> str | None:
+    item = lock_item(cloud, name)
     return item["owner"]["S"] if item else None
+
+
+def approve(cloud: Any, name: str, arn: str, timeout: float = 120) -> None:
+    """Approve the rollout `arn` once it waits at its approval gate, as `rollout approve`."""
+
+    def awaiting() -> bool:
+        item = lock_item(cloud, name) or {}
+        return item.get(STATE, {}).get("S") == AWAITING
+
+    wait_until(awaiting, timeout, f"{name} awaiting approval", every=0.5)
+    control = Control.new("approve", "test", caller(shared_client(cloud, "sts")))
+    table = cloud.stack_outputs["RolloutTableName"]
+    send(shared_client(cloud, "dynamodb"), table, f"{name}:{ALIAS}", arn, control)
 
 
 def guard_result(cloud: Any, arn: str, timeout: float = 30) -> dict[str, Any]:

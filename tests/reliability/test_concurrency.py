@@ -12,12 +12,14 @@ from rollout_core.models import Plan
 
 from tests.reliability.rollouts import (
     alias_of,
+    approve,
     code_zip,
     lock_holder,
     rollout_input,
     sample_function,
     start,
     wait_for_end,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.cloud, pytest.mark.slow]
@@ -62,18 +64,24 @@ def test_fifty_rollouts_of_different_functions_at_once_all_succeed(cloud, faults
 
 def test_ten_starts_of_one_version_roll_it_out_once(cloud, faults):
     """The same release started ten times (EventBridge retries, CI and the rule both
-    firing): one execution rolls it out, the nine others end quietly naming it."""
+    firing): one execution rolls it out, the nine others end quietly naming it. The winner
+    waits at an approval gate until the nine have ended: a start whose Prepare ran after the
+    rollout had ended would rightly find the version already live, and a loaded machine
+    must not turn the test into that other case."""
     name = "contended"
     stable, target = sample_function(cloud, name)
-    document = rollout_input(name, target, (2,))
+    document = rollout_input(name, target, (2,), approval={"before": "promote"})
     with ThreadPoolExecutor(max_workers=SAME_ALIAS) as pool:
         arns = list(pool.map(lambda _: start(cloud, document), range(SAME_ALIAS)))
 
-    ended = {arn: wait_for_end(cloud, arn, timeout=120) for arn in arns}
+    winner = wait_until(lambda: lock_holder(cloud, name), 120, "a start to take the lock")
+    others = {arn: wait_for_end(cloud, arn, timeout=120) for arn in arns if arn != winner}
+    approve(cloud, name, winner)
+    ended = others | {winner: wait_for_end(cloud, winner, timeout=120)}
 
     assert [e["status"] for e in ended.values()] == ["SUCCEEDED"] * SAME_ALIAS
     plans = {arn: Plan.model_validate(json.loads(e["output"])["plan"]) for arn, e in ended.items()}
-    (winner,) = [arn for arn, plan in plans.items() if plan.action == "rollout"]
+    assert [arn for arn, plan in plans.items() if plan.action == "rollout"] == [winner]
     duplicates = [plan for arn, plan in plans.items() if arn != winner]
     assert [(p.action, p.rolledOutBy) for p in duplicates] == [("duplicate", winner)] * (
         SAME_ALIAS - 1
@@ -91,10 +99,16 @@ def test_starts_of_different_versions_on_one_alias_let_exactly_one_through(cloud
     for label in ("v3", "v4", "v5", "v6"):
         lam.update_function_code(FunctionName=name, ZipFile=code_zip(label))
         targets.append(str(lam.publish_version(FunctionName=name)["Version"]))
+    gated = {"approval": {"before": "promote"}}  # held until the others end (see above)
     with ThreadPoolExecutor(max_workers=len(targets)) as pool:
-        arns = list(pool.map(lambda t: start(cloud, rollout_input(name, t, (2,))), targets))
+        arns = list(
+            pool.map(lambda t: start(cloud, rollout_input(name, t, (2,), **gated)), targets)
+        )
 
-    ended = {arn: wait_for_end(cloud, arn, timeout=120) for arn in arns}
+    winner = wait_until(lambda: lock_holder(cloud, name), 120, "a start to take the lock")
+    ended = {arn: wait_for_end(cloud, arn, timeout=120) for arn in arns if arn != winner}
+    approve(cloud, name, winner)
+    ended[winner] = wait_for_end(cloud, winner, timeout=120)
 
     outcomes = sorted((e["status"], e.get("error")) for e in ended.values())
     assert outcomes == [("FAILED", "RolloutInProgress")] * (len(targets) - 1) + [

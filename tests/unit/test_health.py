@@ -158,6 +158,18 @@ def test_insufficient_data_follows_the_policy(world, case, policy, fails):
         assert "alarm orders-errors is INSUFFICIENT_DATA" in last_check(plan, progress).notes
 
 
+def test_the_decisive_check_reads_the_alarms_a_mid_step_check_takes_as_pushed(world, case):
+    """No event tells of an alarm deleted: the check whose pass promotes reads every alarm
+    with DescribeAlarms; the checks before it use the pushed state."""
+    world.set_alarm("OK")
+    world.cw.delete_alarms(AlarmNames=[world.alarm])
+    plan, progress = case(insufficientData="fail")
+    assert last_check(plan, progress).alarms == {world.alarm: "OK"}  # mid-step: as pushed
+    last_wait = {"waitedSeconds": 20, "nextWaitSeconds": 10}
+    with pytest.raises(HealthCheckFailed, match="alarm orders-errors is MISSING"):
+        check(plan, progress.model_copy(update=last_wait))
+
+
 def test_ignored_alarm_is_watched_again_once_it_leaves_alarm(world, case):
     world.set_alarm("ALARM")
     plan, progress = case(ignoredAlarms=[world.alarm])

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
-from rollout_core import actions, blind, clients, clock, waiting
+from rollout_core import actions, blind, clients, clock, progress, waiting
 from rollout_core.deadline import Deadline, OutOfTime
 from rollout_core.errors import HealthCheckFailed
-from rollout_core.models import NoSignal, Plan, Progress, RolloutPlan
+from rollout_core.models import NoSignal, Plan, Progress, RolloutPlan, WaitEnd
 from rollout_core.results import TelemetryStart
 from rollout_core.telemetry import budget, counts, lifecycle, receive, subscriptions, watches
 from rollout_core.telemetry.reports import FILTER_PATTERNS, Sample
@@ -280,6 +280,21 @@ def test_evidence_while_no_wait_is_armed_wakes_the_next_wait_at_once(world, logs
     assert waiting.arm(plan, progress, TOKEN, now()) == "woken"
     (output,) = sent(api_calls)
     assert output["waitedSeconds"] == 0
+
+
+@pytest.mark.parametrize(
+    "left", [{"stepWaitSeconds": 0}, {"stepWaitSeconds": 30, "waitedSeconds": 30}]
+)
+def test_a_wait_with_nothing_to_wait_ends_itself_at_once(world, logs, case, api_calls, left):
+    """A step of 0 s: the wait's timeout can't be below 1 s, so the wait sends its own
+    token, as the clock would have ended it, after 0 s."""
+    plan, cursor = case()
+    cursor = cursor.model_copy(update=left | {"nextWaitSeconds": 1})
+    assert progress.to_wait(cursor) == 0
+    assert armed(plan, cursor, api_calls) == "none"
+    assert sent(api_calls) == [{"how": "clock", "waitedSeconds": 0}]
+    after = progress.after_wait(cursor, plan.checkIntervalSeconds, WaitEnd(how="clock"))
+    assert after.stepComplete is True and after.waitedSeconds == cursor.stepWaitSeconds
 
 
 def test_a_rollout_without_telemetry_waits_for_the_clock(world, case, api_calls):

@@ -3,8 +3,9 @@
 Waited time advances by the planned waits (a wait that times out lasted at least that
 long), so the number of health checks per step is fixed by the plan; a wait that evidence
 ended early (its `$.wake`) advances by the time it lasted, and the check it brought is one
-more. A wait lasts at least WAIT_FLOOR_SECONDS: the wait's TimeoutSecondsPath "must select
-fields whose values are positive integers" (Task state, Step Functions developer guide).
+more. A wait's timeout is at least WAIT_FLOOR_SECONDS: the wait's TimeoutSecondsPath "must
+select fields whose values are positive integers" (Task state, Step Functions developer
+guide). A step of 0 s still waits nothing: the wait ends itself (`to_wait`, waiting.arm).
 """
 
 from __future__ import annotations
@@ -94,6 +95,14 @@ def after_wait(progress: Progress, interval: int, wake: WaitEnd | None = None) -
             "checks": progress.checks + 1,
         }
     )
+
+
+def to_wait(progress: Progress) -> int:
+    """Seconds the next wait is asked to last: nextWaitSeconds, but 0 when the step has
+    nothing left to wait (a step of 0 s, AllAtOnce's check), whatever the timeout's floor."""
+    if progress.stepComplete:
+        return 0
+    return min(progress.nextWaitSeconds, max(progress.stepWaitSeconds - progress.waitedSeconds, 0))
 
 
 def window_start(progress: Progress, now: datetime, interval: int) -> datetime:

@@ -7,7 +7,8 @@ token on the rollout's watch item (rollout_core.telemetry.watches) with what can
 the new versions' failures the telemetry records, judged by the logs signal's rule, and
 the alarms whose ALARM fails the check. Evidence that came since the last check wakes the
 wait at once. The wait's own failure is never the rollout's: a token that can't be stored
-leaves the wait to its timeout (the clock), as it was before evidence could end it.
+leaves the wait to its timeout (the clock), as it was before evidence could end it. A wait
+asked to last 0 s (progress.to_wait) ends itself at once: its timeout can't be below 1 s.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .health.alarms import watched
 from .models import Progress, RolloutPlan
+from .progress import to_wait
 from .telemetry import watches
 
 log = logging.getLogger(__name__)
@@ -26,8 +28,12 @@ log = logging.getLogger(__name__)
 
 def arm(plan: RolloutPlan, cursor: Progress, token: str, now: datetime) -> str:
     """`armed` (evidence or the clock ends the wait), `woken` (evidence had already come),
-    or `clock` (nothing can wake it: only the timeout ends it)."""
+    `none` (nothing to wait: ended at once), or `clock` (nothing can wake it: only the
+    timeout ends it)."""
     try:
+        if to_wait(cursor) == 0:
+            watches.end_now(token)
+            return "none"
         evidence = watches.arm(plan, cursor, token, now, watched(plan, cursor))
         if evidence is None:
             return "armed"

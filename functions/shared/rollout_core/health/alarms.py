@@ -4,6 +4,11 @@ DescribeAlarms. A state not confirmed for CONFIRM_SECONDS (a lost event, or an a
 seeded) is read again with DescribeAlarms within the account's shared budget; without a
 token the pushed state is used and a note says how old it is.
 
+The decisive check (the one whose pass promotes, or finalizes after the bake) reads every
+alarm with DescribeAlarms, whatever its pushed state's age: no event tells of an alarm
+deleted, or of permission to read it lost, so pushed states alone would promote on
+evidence nobody confirmed. That is one call per rollout and phase, in the same budget.
+
 An alarm in ALARM fails the check. An alarm already in ALARM when the rollout started and
 let through by `ignoreFiringAlarms` (plan.ignoredAlarms) is a note until it leaves ALARM;
 from then on it is watched like the others (progress.rearmedAlarms). INSUFFICIENT_DATA,
@@ -70,7 +75,7 @@ def _confirmed(
     names: list[str], pushed: dict[str, AlarmState], check: Check
 ) -> tuple[dict[str, AlarmState], list[str]]:
     """The pushed states, the stale ones read again within the shared budget."""
-    stale = alarm_states.stale(names, pushed)
+    stale = names if check.decisive else alarm_states.stale(names, pushed)
     if not stale:
         return pushed, []
     try:

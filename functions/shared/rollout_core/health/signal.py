@@ -37,6 +37,12 @@ class Check:
         Promote has none)."""
         return self.cursor.weight > 0
 
+    @property
+    def decisive(self) -> bool:
+        """This check's pass moves on to something that isn't a traffic step: Promote after
+        the last step, Finalize after the bake."""
+        return self.cursor.stepComplete and not self.cursor.hasNextStep
+
 
 @dataclass
 class Judged:

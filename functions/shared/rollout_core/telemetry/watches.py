@@ -242,7 +242,17 @@ def claim(execution: str, token: str) -> bool:
 
 def send(token: str, reason: str, waited_seconds: int) -> bool:
     """SendTaskSuccess: the wait ends now, with the evidence as its output ($.wake)."""
-    output = {"how": "evidence", "reason": reason, "waitedSeconds": max(0, waited_seconds)}
+    return _succeed(
+        token, {"how": "evidence", "reason": reason, "waitedSeconds": max(0, waited_seconds)}
+    )
+
+
+def end_now(token: str) -> bool:
+    """SendTaskSuccess of a wait with nothing to wait: the clock's end, after 0 s."""
+    return _succeed(token, {"how": "clock", "waitedSeconds": 0})
+
+
+def _succeed(token: str, output: dict[str, object]) -> bool:
     try:
         clients.stepfunctions().send_task_success(taskToken=token, output=json.dumps(output))
     except ClientError as error:
