@@ -8,12 +8,13 @@ what the open topics need, and only that:
 - an execution with a page open: what is new in its history every RUN_EVERY seconds;
 - a running execution in the list: every ROW_EVERY seconds; one that has ended: once.
 
-A listed rollout that handed its waves to the pipeline state machine is shown as that
-pipeline (one row, its targets as members), read as a running execution in the list is.
 So ten tabs on one rollout cost what one does, a rollout that has ended costs nothing
 more, and with no page open nothing is read at all. Each read is also held to the
 console's share of the API's throttling quota (budget.py). A read that fails keeps what
 was read before, and the topic says why (`problem`) until a read succeeds again.
+
+A listed rollout that handed its waves to the pipeline state machine is shown as that
+pipeline (one row, its targets as members); the pipeline is read as a listed execution is.
 """
 
 from __future__ import annotations
