@@ -33,7 +33,7 @@ def test_the_summary_counts_what_the_pipeline_adds_per_wave() -> None:
     assert found["separateTransitions"] == 60
     assert found["addedTransitions"] == 45 and found["addedTransitionsPerWave"] == 15
     assert found["waveOverheadSeconds"] == {"median": 2.0, "max": 3.0}
-    assert found["separateWallSeconds"] == 27.0
+    assert found["separateWallSeconds"] == 27.0 and found["childrenWallSeconds"] == 30.0
     assert found["failureToRestoredSeconds"] == 4.0
 
 
