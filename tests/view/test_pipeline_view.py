@@ -69,13 +69,17 @@ class History:
     def at(self) -> datetime:
         return START + timedelta(seconds=10 * len(self.events))
 
+    def add(self, kind: str, **details: Any) -> None:
+        number = len(self.events) + 1
+        self.events.append({"id": number, "type": kind, "timestamp": self.at(), **details})
+
     def enter(self, state: str, document: Json) -> None:
         details = {"name": state, "input": json.dumps(document)}
-        self.events.append({"timestamp": self.at(), "stateEnteredEventDetails": details})
+        self.add("TaskStateEntered", stateEnteredEventDetails=details)
 
     def exit(self, state: str, document: Json) -> None:
         details = {"name": state, "output": json.dumps(document)}
-        self.events.append({"timestamp": self.at(), "stateExitedEventDetails": details})
+        self.add("TaskStateExited", stateExitedEventDetails=details)
 
     def outcome(self, spec: Json, status: str, **extra: Any) -> None:
         self.enter(S.RUN_TARGET, {"target": spec})
