@@ -8,6 +8,8 @@ from typing import Any
 
 from rollout_core.names import State
 
+from benchmarks.pipeline import section as pipeline_section
+
 SOURCES = (
     "Prices (US East, N. Virginia), checked when this benchmark was written: Step Functions "
     "Standard $0.025 per 1,000 state transitions "
@@ -87,7 +89,8 @@ def markdown(results: dict[str, Any]) -> str:
         "the latest run's raw figures are in `benchmarks/results/latest.json`. "
         "`python -m benchmarks quotas` rewrites only the exposure and account-scale sections "
         "(and their targets), each with its own date and load (raw figures in "
-        "`benchmarks/results/quotas.json`).",
+        "`benchmarks/results/quotas.json`); `python -m benchmarks pipeline` only the waves "
+        "section (raw figures in `benchmarks/results/pipeline.json`).",
         "",
         _machine(results["machine"]),
         _quotas(results.get("quotas")),
@@ -102,6 +105,7 @@ def markdown(results: dict[str, Any]) -> str:
         _coldstart(results["coldstart"]),
         exposure_section(results["exposure"]) if "exposure" in results else "",
         account_section(results["account"]) if "account" in results else "",
+        pipeline_section(results["pipeline"]) if "pipeline" in results else "",
         "## Prices\n\n" + SOURCES + "\n",
     ]
     return "\n".join(parts)
@@ -735,8 +739,8 @@ def splice_page(page: str, results: dict[str, Any]) -> str:
     """docs/benchmarks.md with the exposure and account sections (and their target rows)
     of `results` in place of the page's, the other sections as the last full run wrote."""
     page = _splice_targets(page, results)
-    page = _replace_section(page, "## Exposure under", exposure_section(results["exposure"]))
-    return _replace_section(page, "## Account scale", account_section(results["account"]))
+    page = replace_section(page, "## Exposure under", exposure_section(results["exposure"]))
+    return replace_section(page, "## Account scale", account_section(results["account"]))
 
 
 def splice_readme(readme: str, results: dict[str, Any]) -> str:
@@ -780,7 +784,7 @@ def _splice_targets(text: str, results: dict[str, Any]) -> str:
     return "\n".join(lines[:end] + rows + lines[end:])
 
 
-def _replace_section(page: str, heading: str, section: str) -> str:
+def replace_section(page: str, heading: str, section: str) -> str:
     """The `## ` section starting with `heading` replaced (added before Prices if absent)."""
     if heading not in page:
         at = page.index("## Prices")
