@@ -26,6 +26,7 @@ from rollout.aws import (
     add_aws_arguments,
     aws_errors,
     execution_arn,
+    execution_context,
     find_stack_output,
     find_state_machine,
     reports_errors,
@@ -77,7 +78,7 @@ def register(subparsers: Any) -> None:
 @reports_errors
 def run_control(args: argparse.Namespace) -> int:
     action = "promote-full" if args.control == "promote" and args.full else args.control
-    aws = AwsContext(args.region, args.profile)
+    aws = execution_context(args)
     sent = send_control(
         aws,
         action,
