@@ -16,6 +16,7 @@ from typing import Any
 from rollout_core.models import ApprovalGate, CheckResult, ControlRecord, Pause
 from rollout_core.names import State
 
+from rollout.view import verdicts
 from rollout.view.release import FunctionRow, function_rows
 from rollout.view.report_cells import traffic_cell
 from rollout.view.report_graph import Drawing, draw, marks, taken_edges
@@ -189,6 +190,8 @@ def health_line(run: Run) -> tuple[str, str | None]:
         return f"✖ {cause_summary(failed[-1].cause)}", BAD
     check = max(judged, key=lambda c: c.at or run.started_at)
     verdict = "✔ healthy" if check.healthy else "✖ unhealthy"
+    judged = verdicts.headline(check)
+    verdict += f" · {judged}" if judged else ""
     if check.newVersion is not None and not run.is_release:
         verdict += f" · new {describe_metrics(check.newVersion)}"
     elif not check.healthy and check.reasons:
@@ -305,7 +308,12 @@ def _check(check: CheckResult, failed: bool) -> dict[str, Any]:
         "logs": describe_logs(check.logs) if check.logs is not None else None,
         "reasons": list(check.reasons),
         "notes": list(check.notes),
-        "signals": [[key, _compact(value)] for key, value in (check.model_extra or {}).items()],
+        "verdicts": verdicts.lines(check),  # the canary judge's, each with its numbers
+        "signals": [
+            [key, _compact(value)]
+            for key, value in (check.model_extra or {}).items()
+            if key not in verdicts.SHOWN_AS_LINES
+        ],
         "functions": [
             {
                 "name": f"{function.functionName}:{function.alias}",

@@ -70,12 +70,38 @@ def printable(name: str) -> str:
     return name
 
 
+class LatencySpec(_Strict):
+    """The canary judge's latency test (health/latency.py)."""
+
+    maxIncreasePercent: Number = Field(default=25, gt=0, le=1000)
+    confidence: Number = Field(default=0.98, ge=0.8, le=0.9999)
+
+
+def _latency_kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "switch"
+    return "test" if isinstance(value, dict | LatencySpec) else None
+
+
+# false turns the latency test off; true (or leaving it out) keeps the defaults
+LatencyOption = Annotated[
+    Annotated[LatencySpec, Tag("test")] | Annotated[bool, Tag("switch")],
+    Discriminator(
+        _latency_kind,
+        custom_error_type="latency",
+        custom_error_message='an object {"maxIncreasePercent", "confidence"}, true or false',
+    ),
+]
+
+
 class HealthSpec(_Strict):
     errorRatePercent: Number | None = Field(default=None, ge=0, le=100)
     compareToStable: Flag = True
     minInvocations: Integer | None = Field(default=None, ge=0)
     lowTraffic: Literal["pass", "fail"] = "pass"
     logs: Flag = True  # the new version's own log streams as a second, faster signal
+    latency: LatencyOption = True
+    inconclusive: Literal["extend", "pause", "proceed"] = "extend"
 
 
 def _check_kind(value: Any) -> str | None:
@@ -258,7 +284,12 @@ def _line(item: Any) -> str:
     return f"{where}: {item['msg'].removeprefix('Value error, ')}"
 
 
-_UNIONS = {"strategy": set(_STRATEGY_TAGS), "preTraffic": _CHECK_TAGS, "postTraffic": _CHECK_TAGS}
+_UNIONS = {
+    "strategy": set(_STRATEGY_TAGS),
+    "preTraffic": _CHECK_TAGS,
+    "postTraffic": _CHECK_TAGS,
+    "latency": {"test", "switch"},
+}
 
 
 def _readable(loc: tuple[Any, ...]) -> list[str]:

@@ -47,6 +47,7 @@ _FIELDS = {
     "duration": re.compile(r"\tDuration: ([\d.]+) ms"),
     "billed": re.compile(r"\tBilled Duration: ([\d.]+) ms"),
     "memory": re.compile(r"\tMax Memory Used: ([\d.]+) MB"),
+    "size": re.compile(r"\tMemory Size: ([\d.]+) MB"),
     "init": re.compile(r"\tInit Duration: ([\d.]+) ms"),
     "status": re.compile(r"\tStatus: (\w+)"),
 }
@@ -77,10 +78,18 @@ class Sample:
     billed_ms: float | None = None
     max_memory_mb: float | None = None
     init_ms: float | None = None  # a cold start
+    memory_size_mb: float | None = None  # the version's configured memory
 
     def encode(self) -> str:
-        """`f|46.84|47|72|113.5`: compact in a DynamoDB list (empty fields: not reported)."""
-        numbers = (self.duration_ms, self.billed_ms, self.max_memory_mb, self.init_ms)
+        """`f|46.84|47|72|113.5|128`: compact in a DynamoDB list (empty fields: not
+        reported)."""
+        numbers = (
+            self.duration_ms,
+            self.billed_ms,
+            self.max_memory_mb,
+            self.init_ms,
+            self.memory_size_mb,
+        )
         return "|".join(
             ["f" if self.failed else "s", *("" if n is None else f"{n:g}" for n in numbers)]
         )
@@ -88,7 +97,7 @@ class Sample:
     @classmethod
     def decode(cls, text: str) -> Sample:
         outcome, *numbers = text.split("|")
-        values = [float(n) if n else None for n in (numbers + [""] * 4)[:4]]
+        values = [float(n) if n else None for n in (numbers + [""] * 5)[:5]]
         return cls(outcome == "f", *values)
 
 
@@ -154,7 +163,8 @@ class Reader:
         status = found["status"][1] if found["status"] else "success"
         failed = self._errored.pop(stream, None) is not None or status != "success"
         sample = Sample(
-            failed, *(_number(found[n]) for n in ("duration", "billed", "memory", "init"))
+            failed,
+            *(_number(found[n]) for n in ("duration", "billed", "memory", "init", "size")),
         )
         self.tallies[key].add(sample, failed, self.max_samples)
 
@@ -174,6 +184,7 @@ class Reader:
             _float(metrics.get("billedDurationMs")),
             _float(metrics.get("maxMemoryUsedMB")),
             _float(metrics.get("initDurationMs")),
+            _float(metrics.get("memorySizeMB")),
         )
         self.tallies[key].add(sample, failed, self.max_samples)
 

@@ -1,0 +1,169 @@
+"""The canary judge's latency checks: the new version's durations against the stable
+version's, over the same window and the same traffic (the alias splits it by weight), by a
+Mann-Whitney U test (health/statistics.py), as Kayenta judges a canary.
+
+The hypothesis is the tolerance itself: the new version is no slower than each stable
+duration raised by `maxIncreasePercent` and at least FLOOR_MS. So
+- fail: new durations are above the tolerated ones with `confidence` (one-sided U test);
+- pass: they are below the tolerated ones with `confidence`;
+- marginal: pass, but slower than the stable durations as they are, with `confidence`;
+- inconclusive: neither could be shown, or fewer than MIN_SAMPLES of either version.
+
+FLOOR_MS, 10 ms: a regression smaller than that is no regression anyone rolls back for. A
+handler of 1 ms against 2 ms is +100 %, and passes.
+
+Warm invocations only (`latency`): an environment's first invocation runs after its init,
+with cold caches and connections, and a new version has many new environments while the
+stable one's are warm: counted, its first environments would read as a regression. Cold
+starts are judged apart (`coldStarts`): the init durations of both versions by the same
+test, so a real init regression still fails. Stable environments are already warm when a
+rollout starts, so the stable version often has few cold starts in the window: below
+MIN_COLD_SAMPLES its check is inconclusive and never holds a step (gating: latency only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..models import LatencyPolicy
+from ..telemetry.reports import Sample
+from .statistics import RankTest, mann_whitney_u, quantile
+from .verdict import CheckName, Spread, Verdict
+
+FLOOR_MS = 10.0
+MIN_SAMPLES = 10
+MIN_COLD_SAMPLES = 5
+
+
+def spread(version: str, values: Sequence[float]) -> Spread:
+    if not values:
+        return Spread(version=version, n=0)
+    return Spread(
+        version=version,
+        n=len(values),
+        median=round(quantile(values, 0.5), 2),
+        p90=round(quantile(values, 0.9), 2),
+        p99=round(quantile(values, 0.99), 2),
+    )
+
+
+def warm_durations(samples: Sequence[Sample]) -> list[float]:
+    """Durations of the successful invocations that were not an environment's first."""
+    return [
+        s.duration_ms
+        for s in samples
+        if s.duration_ms is not None and s.init_ms is None and not s.failed
+    ]
+
+
+def init_durations(samples: Sequence[Sample]) -> list[float]:
+    return [s.init_ms for s in samples if s.init_ms is not None]
+
+
+def durations(
+    new: tuple[str, Sequence[float]],
+    stable: tuple[str, Sequence[float]],
+    policy: LatencyPolicy,
+    gating: bool = True,
+) -> Verdict:
+    """`latency`: warm durations; inconclusive holds the step when `gating`."""
+    return _compare("latency", new, stable, policy, MIN_SAMPLES, gating)
+
+
+def cold_starts(
+    new: tuple[str, Sequence[float]], stable: tuple[str, Sequence[float]], policy: LatencyPolicy
+) -> Verdict:
+    """`coldStarts`: init durations; never holds a step."""
+    return _compare("coldStarts", new, stable, policy, MIN_COLD_SAMPLES, gating=False)
+
+
+_LABELS = {"latency": "warm duration", "coldStarts": "init duration"}
+
+
+def _compare(
+    check: CheckName,
+    new: tuple[str, Sequence[float]],
+    stable: tuple[str, Sequence[float]],
+    policy: LatencyPolicy,
+    minimum: int,
+    gating: bool,
+) -> Verdict:
+    (new_version, x), (stable_version, y) = new, stable
+    tolerance = (
+        f"+{policy.maxIncreasePercent:g}% and +{FLOOR_MS:g} ms "
+        f"at {policy.confidence * 100:g}% confidence"
+    )
+    base: dict[str, Any] = {
+        "check": check,
+        "new": spread(new_version, x),
+        "stable": spread(stable_version, y),
+        "tolerance": tolerance,
+        "gating": gating,
+    }
+    label = _LABELS[check]
+    if len(x) < minimum or len(y) < minimum:
+        why = (
+            f"{check}: too few samples to compare {label}s (version {new_version} {len(x)}, "
+            f"version {stable_version} {len(y)}; at least {minimum} each)"
+        )
+        return Verdict(outcome="inconclusive", why=why, **base)
+    alpha = 1 - policy.confidence
+    tolerated = [max(v * (1 + policy.maxIncreasePercent / 100), v + FLOOR_MS) for v in y]
+    against_tolerance = mann_whitney_u(x, tolerated)
+    numbers = _numbers(base["new"], base["stable"])
+    if against_tolerance.greater < alpha:
+        return _verdict(
+            base,
+            "fail",
+            against_tolerance,
+            against_tolerance.greater,
+            f"{check}: version {new_version} is slower than version {stable_version} beyond "
+            f"the tolerance ({tolerance}): {numbers}",
+        )
+    if against_tolerance.less >= alpha:
+        return _verdict(
+            base,
+            "inconclusive",
+            against_tolerance,
+            against_tolerance.less,
+            f"{check}: can't tell yet whether version {new_version} is within the tolerance "
+            f"({tolerance}): {numbers}",
+        )
+    as_they_are = mann_whitney_u(x, y)
+    if as_they_are.greater < alpha:
+        return _verdict(
+            base,
+            "marginal",
+            as_they_are,
+            as_they_are.greater,
+            f"{check}: version {new_version} is slower than version {stable_version}, within "
+            f"the tolerance ({tolerance}): {numbers}",
+        )
+    return _verdict(
+        base,
+        "pass",
+        against_tolerance,
+        against_tolerance.less,
+        f"{check}: version {new_version} within the tolerance ({tolerance}): {numbers}",
+    )
+
+
+def _verdict(base: dict[str, Any], outcome: str, test: RankTest, p: float, why: str) -> Verdict:
+    return Verdict.model_validate(
+        {
+            **base,
+            "outcome": outcome,
+            "why": f"{why}; Mann-Whitney U={test.u:g}, p={p:.3g}",
+            "test": "Mann-Whitney U",
+            "statistic": test.u,
+            "p": p,
+        }
+    )
+
+
+def _numbers(new: Spread, stable: Spread) -> str:
+    return (
+        f"median {new.median:g} vs {stable.median:g} ms, p90 {new.p90:g} vs {stable.p90:g}, "
+        f"p99 {new.p99:g} vs {stable.p99:g}, n {new.n} vs {stable.n}"
+    )
