@@ -4,15 +4,16 @@ durations with cold starts and rare slow outliers, as Lambda reports them per in
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from rollout_core import actions, clock
 from rollout_core.errors import HealthCheckFailed
-from rollout_core.health import canary, inconclusive, verdict
+from rollout_core.health import canary, inconclusive, latency, verdict
 from rollout_core.health.inconclusive import MAX_EXTENSIONS
 from rollout_core.health.samples import VersionSamples
-from rollout_core.models import Inconclusive, Plan, Progress
+from rollout_core.models import Inconclusive, LatencyPolicy, Plan, Progress
 from rollout_core.results import TelemetryStart
 from rollout_core.telemetry import counts
 from rollout_core.telemetry.reports import Sample, Tally
@@ -269,3 +270,87 @@ def test_in_the_bake_a_stable_version_with_few_samples_does_not_hold_the_step(me
     assert found["latency"].outcome == "inconclusive" and not found["latency"].gating
     during_a_step = {v.check: v for v in canary.verdicts(member(), new, stable, weight=0.1)}
     assert during_a_step["latency"].gating  # more traffic to come
+
+
+# -- like with like: young environments, and repeated looks --------------------------------
+
+
+def environments(
+    seed: int, n: int, median_ms: float, *, born: int, young_extra_ms: float, start_ms: int = 0
+) -> list[Sample]:
+    """`n` invocations spread over `born` environments born in the window (each's first one
+    cold), each environment's first YOUNG_INVOCATIONS `young_extra_ms` slower, as a Python
+    environment is before it settles; log-normal around `median_ms` otherwise."""
+    rng = random.Random(seed)
+    served: dict[str, int] = {}
+    found = []
+    for index in range(n):
+        environment = f"{seed:04x}{rng.randrange(born):04x}"
+        ordinal = served[environment] = served.get(environment, 0) + 1
+        duration = rng.lognormvariate(0, 0.35) * median_ms
+        found.append(
+            Sample(
+                failed=False,
+                duration_ms=round(duration + (young_extra_ms if ordinal <= 5 else 0), 2),
+                init_ms=300.0 if ordinal == 1 else None,
+                environment=environment,
+                at_ms=start_ms + index * 100,
+            )
+        )
+    rng.shuffle(found)  # read back in any order: the judge orders them by at_ms
+    return found
+
+
+def test_each_new_environments_first_invocations_are_left_out_of_latency():
+    young = latency.YOUNG_INVOCATIONS
+    samples = environments(40, 200, 50, born=4, young_extra_ms=0)
+    assert len(latency.warm_durations(samples)) == 200 - 4 * young
+    # an environment born before the window (no cold start among its samples) is settled
+    older = [replace(s, init_ms=None) for s in samples]
+    assert len(latency.warm_durations(older)) == 200
+
+
+def test_a_healthy_version_in_young_environments_passes_against_warm_ones(member):
+    # the new version's 6 environments are all young, each first 5 invocations 60 ms slower;
+    # the stable version's environments were born before the window
+    new = environments(41, 120, 50, born=6, young_extra_ms=60)
+    stable = [replace(s, init_ms=None) for s in traffic(42, 1080, 50, cold_share=0)]
+    found = checks(member(), new, stable)
+    assert found["latency"].outcome == "pass", found["latency"].why
+    # counting the young ones as warm reads the same version as a regression
+    counted = [replace(s, environment="") for s in new]
+    assert checks(member(), counted, stable)["latency"].outcome != "pass"
+
+
+def test_the_latency_tests_confidence_is_spread_over_the_plans_checks():
+    policy = LatencyPolicy(confidence=0.98, looks=10)
+    assert latency.alpha_per_check(policy) == pytest.approx(0.002)
+    assert latency.alpha_per_check(LatencyPolicy(confidence=0.98)) == pytest.approx(0.02)
+
+
+def healthy_rollouts_failed(looks: int, spread_over: int, rollouts: int, seed: int) -> float:
+    """The share of healthy rollouts that fail latency at any of `looks` checks over
+    samples that keep growing (10 % canary at 10 requests/s, 10 s checks), with the test's
+    confidence spread over `spread_over` checks. Healthy at the tolerance's edge: the new
+    version exactly 25 % slower, the hardest healthy case (a faster one fails less often)."""
+    rng = random.Random(seed)
+    policy = LatencyPolicy(confidence=0.98, looks=spread_over)
+    failed = 0
+    for _ in range(rollouts):
+        new: list[float] = []
+        stable: list[float] = []
+        for _ in range(looks):
+            new += [rng.lognormvariate(0, 0.35) * 50 * 1.25 for _ in range(10)]
+            stable += [rng.lognormvariate(0, 0.35) * 50 for _ in range(90)]
+            if latency.durations(("4", new), ("3", stable), policy).outcome == "fail":
+                failed += 1
+                break
+    return failed / rollouts
+
+
+def test_repeated_looks_fail_a_healthy_rollout_at_most_one_minus_confidence():
+    corrected = healthy_rollouts_failed(looks=12, spread_over=12, rollouts=300, seed=43)
+    assert corrected <= 0.02
+    # uncorrected (each check at 98 %), the same rollouts fail several times as often
+    uncorrected = healthy_rollouts_failed(looks=12, spread_over=1, rollouts=300, seed=43)
+    assert uncorrected > 2 * max(corrected, 0.02)

@@ -10,6 +10,7 @@ import gzip
 import json
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from rollout_core.errors import HealthCheckFailed
 from rollout_core.models import NoSignal, Plan, Progress, RolloutPlan
 from rollout_core.results import TelemetryStart
 from rollout_core.telemetry import budget, counts, lifecycle, receive, subscriptions, watches
-from rollout_core.telemetry.reports import FILTER_PATTERNS, Sample
+from rollout_core.telemetry.reports import FILTER_PATTERNS, Sample, environment_of
 
 from .conftest import ACCOUNT, REGION
 
@@ -90,6 +91,11 @@ def payload(version: str, *messages: str, at: datetime | None = None) -> dict[st
     }
     data = base64.b64encode(gzip.compress(json.dumps(message).encode())).decode()
     return {"awslogs": {"data": data}}
+
+
+def delivered_stream(delivery: dict[str, Any]) -> str:
+    data = json.loads(gzip.decompress(base64.b64decode(delivery["awslogs"]["data"])))
+    return str(data["logStream"])
 
 
 def report(request: int, status: str = "", init: str = "") -> str:
@@ -197,15 +203,21 @@ def test_a_delivery_becomes_counts_and_samples_per_version(world, logs, load_eve
         ExpressionAttributeValues={":pk": {"S": "v#orders#4"}, ":s": {"S": "s#"}},
     )["Items"]
     samples = [Sample.decode(s["S"]) for item in items for s in item["samples"]["L"]]
-    assert samples == [
+    # one environment (the delivery's log stream), each report when it was logged
+    (environment,) = {s.environment for s in samples}
+    assert environment == environment_of(delivered_stream(delivered))
+    assert all(s.at_ms is not None for s in samples)
+    plain = [replace(s, environment="", at_ms=None) for s in samples]
+    assert plain == [
         Sample(False, 46.84, 47, 72, 113.51, 128),
         Sample(True, 46.84, 47, 72, None, 128),
         Sample(True, 46.84, 47, 72, None, 128),
     ]
     # the shape the canary judge reads (health/samples.py); the memory size is the limit
     # its memory check compares the memory used with
-    assert samples[0].encode() == "s|46.84|47|72|113.51|128"
+    assert plain[0].encode() == "s|46.84|47|72|113.51|128"
     assert Sample.decode("s|46.84|47|72|113.51") == Sample(False, 46.84, 47, 72, 113.51)
+    assert Sample.decode(samples[0].encode()) == samples[0]
 
 
 def test_the_stable_versions_counts_can_start_at_the_first_whole_bucket_after_the_shift(

@@ -12,11 +12,29 @@ duration raised by `maxIncreasePercent` and at least FLOOR_MS. So
 FLOOR_MS, 10 ms: a regression smaller than that is no regression anyone rolls back for. A
 handler of 1 ms against 2 ms is +100 %, and passes.
 
-Warm invocations only (`latency`): an environment's first invocation runs after its init,
-with cold caches and connections, and a new version has many new environments while the
-stable one's are warm: counted, its first environments would read as a regression. Cold
-starts are judged apart (`coldStarts`): the init durations of both versions by the same
-test, so a real init regression still fails. Stable environments are already warm when a
+Settled invocations only (`latency`): like with like. An environment's first invocation
+runs after its init, and the next few still pay for it (lazy imports, cold caches, new
+connections, a young process), while a new version's environments are all young and the
+stable version's mostly warm: counted, they would read as a regression of a healthy
+version. So each environment's first YOUNG_INVOCATIONS invocations (its cold start and the
+ones after it) are left out of both versions' durations; an environment is its log stream
+(Sample.environment), its invocations ordered by when their reports were logged. An
+environment whose cold start is not among the samples was born before the window: all its
+invocations are settled. Cold starts are judged apart (`coldStarts`): the init durations
+of both versions by the same test, so a real init regression still fails.
+
+YOUNG_INVOCATIONS, 5: on the local cloud, a Python environment's durations fall to their
+steady level within its first few invocations (measured: docs/workflow.md); five leaves a
+margin and costs a 10 % canary at 1 request/s five samples per new environment.
+
+The test repeats at every check over samples that keep growing, so its `confidence` is the
+rollout's, not one check's: each check fails only below `alpha_per_check`, the tolerated
+error (1 - confidence) divided by the plan's checks (Bonferroni over `LatencyPolicy.looks`,
+which Prepare counts: every step's and the bake's checks, and the extensions they may get).
+A healthy version then fails a whole rollout by chance with probability at most
+1 - confidence. A check beyond the plan (a held step still checks) uses the same bound.
+Passing stays at `confidence`: a pass acts on nothing irreversible, and the next check
+tests the version again. Stable environments are already warm when a
 rollout starts, so the stable version often has few cold starts in the window: below
 MIN_COLD_SAMPLES its check is inconclusive and never holds a step (gating: latency only).
 """
@@ -34,6 +52,12 @@ from .verdict import CheckName, Spread, Verdict
 FLOOR_MS = 10.0
 MIN_SAMPLES = 10
 MIN_COLD_SAMPLES = 5
+YOUNG_INVOCATIONS = 5
+
+
+def alpha_per_check(policy: LatencyPolicy) -> float:
+    """The error one check may make: the rollout's, spread over its planned checks."""
+    return (1 - policy.confidence) / max(policy.looks, 1)
 
 
 def spread(version: str, values: Sequence[float]) -> Spread:
@@ -49,12 +73,31 @@ def spread(version: str, values: Sequence[float]) -> Spread:
 
 
 def warm_durations(samples: Sequence[Sample]) -> list[float]:
-    """Durations of the successful invocations that were not an environment's first."""
+    """Durations of the successful invocations no young environment served."""
+    young = _young(samples)
     return [
         s.duration_ms
-        for s in samples
-        if s.duration_ms is not None and s.init_ms is None and not s.failed
+        for i, s in enumerate(samples)
+        if s.duration_ms is not None and s.init_ms is None and not s.failed and i not in young
     ]
+
+
+def _young(samples: Sequence[Sample]) -> set[int]:
+    """Indexes of the samples among their environment's first YOUNG_INVOCATIONS, for each
+    environment whose cold start is among them."""
+    by_environment: dict[str, list[tuple[int, int]]] = {}
+    born: dict[str, int] = {}
+    for index, s in enumerate(samples):
+        if not s.environment or s.at_ms is None:
+            continue
+        by_environment.setdefault(s.environment, []).append((s.at_ms, index))
+        if s.init_ms is not None:
+            born[s.environment] = min(born.get(s.environment, s.at_ms), s.at_ms)
+    young: set[int] = set()
+    for environment, start in born.items():
+        since = sorted(item for item in by_environment[environment] if item[0] >= start)
+        young.update(index for _, index in since[:YOUNG_INVOCATIONS])
+    return young
 
 
 def init_durations(samples: Sequence[Sample]) -> list[float]:
@@ -108,11 +151,11 @@ def _compare(
             f"version {stable_version} {len(y)}; at least {minimum} each)"
         )
         return Verdict(outcome="inconclusive", why=why, **base)
-    alpha = 1 - policy.confidence
+    alpha = 1 - policy.confidence  # to pass: no repeated risk, the next check tests again
     tolerated = [max(v * (1 + policy.maxIncreasePercent / 100), v + FLOOR_MS) for v in y]
     against_tolerance = mann_whitney_u(x, tolerated)
     numbers = _numbers(base["new"], base["stable"])
-    if against_tolerance.greater < alpha:
+    if against_tolerance.greater < alpha_per_check(policy):
         return _verdict(
             base,
             "fail",
