@@ -3,6 +3,7 @@ durations with cold starts and rare slow outliers, as Lambda reports them per in
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -322,19 +323,22 @@ def test_a_healthy_version_in_young_environments_passes_against_warm_ones(member
     assert checks(member(), counted, stable)["latency"].outcome != "pass"
 
 
-def test_the_latency_tests_confidence_is_spread_over_the_plans_checks():
-    policy = LatencyPolicy(confidence=0.98, looks=10)
-    assert latency.alpha_per_check(policy) == pytest.approx(0.002)
-    assert latency.alpha_per_check(LatencyPolicy(confidence=0.98)) == pytest.approx(0.02)
+def test_the_latency_tests_confidence_is_spent_over_the_rollouts_checks():
+    policy = LatencyPolicy(confidence=0.98)
+    spent = [latency.alpha_per_check(policy, k) for k in range(1, 100_001)]
+    assert spent[0] == pytest.approx(0.02 * 6 / math.pi**2)
+    assert spent[1] == pytest.approx(spent[0] / 4)
+    assert sum(spent) < 0.02  # however many checks, the rollout's error is at most 2 %
 
 
-def healthy_rollouts_failed(looks: int, spread_over: int, rollouts: int, seed: int) -> float:
+def healthy_rollouts_failed(looks: int, spent: bool, rollouts: int, seed: int) -> float:
     """The share of healthy rollouts that fail latency at any of `looks` checks over
-    samples that keep growing (10 % canary at 10 requests/s, 10 s checks), with the test's
-    confidence spread over `spread_over` checks. Healthy at the tolerance's edge: the new
-    version exactly 25 % slower, the hardest healthy case (a faster one fails less often)."""
+    samples that keep growing (10 % canary at 10 requests/s, 10 s checks); `spent`: each
+    check at its share of the error (the judge), else every check at the first one's.
+    Healthy at the tolerance's edge: the new version exactly 25 % slower, the hardest
+    healthy case (a faster one fails less often)."""
     rng = random.Random(seed)
-    policy = LatencyPolicy(confidence=0.98, looks=spread_over)
+    policy = LatencyPolicy(confidence=0.98)
     failed = 0
     for _ in range(rollouts):
         new: list[float] = []
@@ -342,15 +346,16 @@ def healthy_rollouts_failed(looks: int, spread_over: int, rollouts: int, seed: i
         for _ in range(looks):
             new += [rng.lognormvariate(0, 0.35) * 50 * 1.25 for _ in range(10)]
             stable += [rng.lognormvariate(0, 0.35) * 50 for _ in range(90)]
-            if latency.durations(("4", new), ("3", stable), policy).outcome == "fail":
+            look = len(new) // 10 if spent else 1
+            if latency.durations(("4", new), ("3", stable), policy, True, look).outcome == "fail":
                 failed += 1
                 break
     return failed / rollouts
 
 
 def test_repeated_looks_fail_a_healthy_rollout_at_most_one_minus_confidence():
-    corrected = healthy_rollouts_failed(looks=12, spread_over=12, rollouts=300, seed=43)
+    corrected = healthy_rollouts_failed(looks=30, spent=True, rollouts=300, seed=43)
     assert corrected <= 0.02
-    # uncorrected (each check at 98 %), the same rollouts fail several times as often
-    uncorrected = healthy_rollouts_failed(looks=12, spread_over=1, rollouts=300, seed=43)
+    # unspent (every check at the first check's share), the same rollouts fail far more often
+    uncorrected = healthy_rollouts_failed(looks=30, spent=False, rollouts=300, seed=43)
     assert uncorrected > 2 * max(corrected, 0.02)

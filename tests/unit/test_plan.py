@@ -34,8 +34,7 @@ def test_plan_for_a_console_request(world):
         "compareToStable": True,
         "lowTraffic": "pass",
         "logs": True,
-        # 9 steps of 3 checks, up to 5 extensions each: the latency test's looks (Bonferroni)
-        "latency": {"maxIncreasePercent": 25.0, "confidence": 0.98, "looks": 72},
+        "latency": {"maxIncreasePercent": 25.0, "confidence": 0.98},
         "inconclusive": "extend",
     }
     assert plan["preTraffic"]["readiness"] is True
@@ -225,8 +224,4 @@ def test_the_canary_judges_policy_is_planned(world):
     assert off["plan"]["health"]["inconclusive"] == "proceed"
     world.ddb.delete_item(TableName="rollout-locks", Key={"lockKey": {"S": "orders:live"}})
     tuned = prepare(with_(health={"latency": {"maxIncreasePercent": 50}}), EXECUTION)
-    assert tuned["plan"]["health"]["latency"] == {
-        "maxIncreasePercent": 50.0,
-        "confidence": 0.98,
-        "looks": 35,  # the default strategy's checks and their extensions
-    }
+    assert tuned["plan"]["health"]["latency"] == {"maxIncreasePercent": 50.0, "confidence": 0.98}

@@ -57,8 +57,6 @@ class LatencyPolicy(Document):
 
     maxIncreasePercent: float = 25
     confidence: float = 0.98
-    # the checks the plan may make, over which 1 - confidence is spread (Prepare counts them)
-    looks: int = 1
 
 
 # What a step does when its last check is inconclusive (health/inconclusive.py).

@@ -366,7 +366,6 @@ def _rollout_plan(
         request.checkIntervalSeconds or config.default_check_interval_seconds, steps, bake, holds
     )
     common = {**common, "notes": [*notes, *common.get("notes", [])]}
-    policy = _with_looks(policy, steps, bake, interval)
     return RolloutPlan(
         action="rollout",
         **common,
@@ -410,19 +409,6 @@ def _interval(
 
 def _checks(waits: list[int], interval: int) -> int:
     return sum(max(1, math.ceil(wait / interval)) for wait in waits)
-
-
-def _with_looks(
-    policy: HealthPolicy, steps: list[dict[str, Any]], bake: int, interval: int
-) -> HealthPolicy:
-    """The latency test's planned checks (health/latency.py: the correction for repeated
-    looks): every step's and the bake's, and the extensions they may get."""
-    if policy.latency is None:
-        return policy
-    waits = [step["waitSeconds"] for step in steps] + ([bake] if bake else [])
-    looks = _checks(waits, interval) + inconclusive.extension_checks(policy, len(steps), bake)
-    latency = policy.latency.model_copy(update={"looks": looks})
-    return policy.model_copy(update={"latency": latency})
 
 
 def _latency(option: LatencySpec | bool) -> LatencyPolicy | None:

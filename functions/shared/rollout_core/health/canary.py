@@ -69,15 +69,21 @@ def _read(check: Check, member: RolloutPlan) -> Findings:
         return Findings(
             functions=[Judged()], unread=[unread("canary", "DynamoDB Query", error)], read=False
         )
-    return Findings(functions=[judge(member, new, stable, check.cursor.weight)])
+    cursor = check.cursor
+    return Findings(functions=[judge(member, new, stable, cursor.weight, cursor.checks)])
 
 
 def judge(
-    member: RolloutPlan, new: VersionSamples, stable: VersionSamples, weight: float = 0.5
+    member: RolloutPlan,
+    new: VersionSamples,
+    stable: VersionSamples,
+    weight: float = 0.5,
+    look: int = 1,
 ) -> Judged:
     """One function's checks on its versions' samples: the reasons, notes and numbers;
-    `weight` is the new version's share of traffic now."""
-    checks = verdicts(member, new, stable, weight)
+    `weight` is the new version's share of traffic now, `look` the rollout's check number
+    (latency.alpha_per_check)."""
+    checks = verdicts(member, new, stable, weight, look)
     outcome = combine(checks)
     judged = Judged(numbers={"canary": Judgement(outcome=outcome, checks=checks)})
     judged.reasons += [v.why for v in checks if v.outcome == "fail"]
@@ -95,7 +101,11 @@ def judge(
 
 
 def verdicts(
-    member: RolloutPlan, new: VersionSamples, stable: VersionSamples, weight: float = 0.5
+    member: RolloutPlan,
+    new: VersionSamples,
+    stable: VersionSamples,
+    weight: float = 0.5,
+    look: int = 1,
 ) -> list[Verdict]:
     policy = member.health
     found: list[Verdict] = []
@@ -113,7 +123,11 @@ def verdicts(
         gating = _waiting_helps(policy.minInvocations, new, stable_warm, weight)
         found.append(
             latency.durations(
-                (new.version, new_warm), (stable.version, stable_warm), policy.latency, gating
+                (new.version, new_warm),
+                (stable.version, stable_warm),
+                policy.latency,
+                gating,
+                look,
             )
         )
         found.append(
@@ -121,6 +135,7 @@ def verdicts(
                 (new.version, latency.init_durations(new.samples)),
                 (stable.version, latency.init_durations(stable.samples)),
                 policy.latency,
+                look,
             )
         )
     found.append(memory.judge((new.version, new.samples), (stable.version, stable.samples)))

@@ -28,19 +28,21 @@ steady level within its first few invocations (measured: docs/workflow.md); five
 margin and costs a 10 % canary at 1 request/s five samples per new environment.
 
 The test repeats at every check over samples that keep growing, so its `confidence` is the
-rollout's, not one check's: each check fails only below `alpha_per_check`, the tolerated
-error (1 - confidence) divided by the plan's checks (Bonferroni over `LatencyPolicy.looks`,
-which Prepare counts: every step's and the bake's checks, and the extensions they may get).
-A healthy version then fails a whole rollout by chance with probability at most
-1 - confidence. A check beyond the plan (a held step still checks) uses the same bound.
-Passing stays at `confidence`: a pass acts on nothing irreversible, and the next check
-tests the version again. Stable environments are already warm when a
+rollout's, not one check's: alpha spending. The rollout's k-th check (`Progress.checks`)
+fails only below `alpha_per_check(policy, k)` = (1 - confidence) x 6 / (pi^2 k^2); these
+sum to 1 - confidence over any number of checks (the sum of 1/k^2 is pi^2/6), so by the
+union bound a healthy version fails a whole rollout by chance with probability at most
+1 - confidence, however long it runs, its held steps' checks included. The early checks
+get the most (a 2x regression is caught at the 2nd check, at 0.3 %), the late ones have
+the most samples. Passing stays at `confidence`: a pass acts on nothing irreversible, and
+the next check tests the version again. Stable environments are already warm when a
 rollout starts, so the stable version often has few cold starts in the window: below
 MIN_COLD_SAMPLES its check is inconclusive and never holds a step (gating: latency only).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,9 +57,10 @@ MIN_COLD_SAMPLES = 5
 YOUNG_INVOCATIONS = 5
 
 
-def alpha_per_check(policy: LatencyPolicy) -> float:
-    """The error one check may make: the rollout's, spread over its planned checks."""
-    return (1 - policy.confidence) / max(policy.looks, 1)
+def alpha_per_check(policy: LatencyPolicy, look: int) -> float:
+    """The error the rollout's `look`-th check (from 1) may make: the rollout's error,
+    spent as 6 / (pi^2 k^2) of it at the k-th check."""
+    return (1 - policy.confidence) * 6 / (math.pi**2 * max(look, 1) ** 2)
 
 
 def spread(version: str, values: Sequence[float]) -> Spread:
@@ -109,16 +112,21 @@ def durations(
     stable: tuple[str, Sequence[float]],
     policy: LatencyPolicy,
     gating: bool = True,
+    look: int = 1,
 ) -> Verdict:
-    """`latency`: warm durations; inconclusive holds the step when `gating`."""
-    return _compare("latency", new, stable, policy, MIN_SAMPLES, gating)
+    """`latency`: warm durations at the rollout's `look`-th check; inconclusive holds the
+    step when `gating`."""
+    return _compare("latency", new, stable, policy, MIN_SAMPLES, gating, look)
 
 
 def cold_starts(
-    new: tuple[str, Sequence[float]], stable: tuple[str, Sequence[float]], policy: LatencyPolicy
+    new: tuple[str, Sequence[float]],
+    stable: tuple[str, Sequence[float]],
+    policy: LatencyPolicy,
+    look: int = 1,
 ) -> Verdict:
     """`coldStarts`: init durations; never holds a step."""
-    return _compare("coldStarts", new, stable, policy, MIN_COLD_SAMPLES, gating=False)
+    return _compare("coldStarts", new, stable, policy, MIN_COLD_SAMPLES, False, look)
 
 
 _LABELS = {"latency": "warm duration", "coldStarts": "init duration"}
@@ -131,6 +139,7 @@ def _compare(
     policy: LatencyPolicy,
     minimum: int,
     gating: bool,
+    look: int,
 ) -> Verdict:
     (new_version, x), (stable_version, y) = new, stable
     tolerance = (
@@ -155,7 +164,8 @@ def _compare(
     tolerated = [max(v * (1 + policy.maxIncreasePercent / 100), v + FLOOR_MS) for v in y]
     against_tolerance = mann_whitney_u(x, tolerated)
     numbers = _numbers(base["new"], base["stable"])
-    if against_tolerance.greater < alpha_per_check(policy):
+    spent = alpha_per_check(policy, look)
+    if against_tolerance.greater < spent:
         return _verdict(
             base,
             "fail",
@@ -163,6 +173,7 @@ def _compare(
             against_tolerance.greater,
             f"{check}: version {new_version} is slower than version {stable_version} beyond "
             f"the tolerance ({tolerance}): {numbers}",
+            f" < {spent:.2g} (check {look})",
         )
     if against_tolerance.less >= alpha:
         return _verdict(
@@ -192,12 +203,14 @@ def _compare(
     )
 
 
-def _verdict(base: dict[str, Any], outcome: str, test: RankTest, p: float, why: str) -> Verdict:
+def _verdict(
+    base: dict[str, Any], outcome: str, test: RankTest, p: float, why: str, bound: str = ""
+) -> Verdict:
     return Verdict.model_validate(
         {
             **base,
             "outcome": outcome,
-            "why": f"{why}; Mann-Whitney U={test.u:g}, p={p:.3g}",
+            "why": f"{why}; Mann-Whitney U={test.u:g}, p={p:.3g}{bound}",
             "test": "Mann-Whitney U",
             "statistic": test.u,
             "p": p,
