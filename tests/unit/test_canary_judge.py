@@ -282,6 +282,7 @@ def environments(
     """`n` invocations spread over `born` environments born in the window (each's first one
     cold), each environment's first YOUNG_INVOCATIONS `young_extra_ms` slower, as a Python
     environment is before it settles; log-normal around `median_ms` otherwise."""
+    young = latency.YOUNG_INVOCATIONS
     rng = random.Random(seed)
     served: dict[str, int] = {}
     found = []
@@ -292,7 +293,7 @@ def environments(
         found.append(
             Sample(
                 failed=False,
-                duration_ms=round(duration + (young_extra_ms if ordinal <= 5 else 0), 2),
+                duration_ms=round(duration + (young_extra_ms if ordinal <= young else 0), 2),
                 init_ms=300.0 if ordinal == 1 else None,
                 environment=environment,
                 at_ms=start_ms + index * 100,
@@ -312,7 +313,7 @@ def test_each_new_environments_first_invocations_are_left_out_of_latency():
 
 
 def test_a_healthy_version_in_young_environments_passes_against_warm_ones(member):
-    # the new version's 6 environments are all young, each first 5 invocations 60 ms slower;
+    # the new version's 6 environments are all young, each first 3 invocations 60 ms slower;
     # the stable version's environments were born before the window
     new = environments(41, 120, 50, born=6, young_extra_ms=60)
     stable = [replace(s, init_ms=None) for s in traffic(42, 1080, 50, cold_share=0)]
