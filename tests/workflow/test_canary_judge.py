@@ -6,11 +6,14 @@ by the telemetry.
   its numbers;
 - an equally fast version, under the same noisy traffic, is promoted;
 - a version with too little traffic to judge is extended check by check, then held for an
-  operator (who aborts it here).
+  operator (who aborts it here);
+- `rollout analyze` replays the slower version's run with its own configuration and with
+  latency off.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -20,6 +23,7 @@ from rollout_core.health import verdict
 from rollout_core.health.inconclusive import MAX_EXTENSIONS
 from rollout_core.models import Inconclusive
 
+from rollout.cli import main
 from tests.workflow.conftest import (
     Finished,
     SampleFunction,
@@ -112,3 +116,27 @@ def test_an_inconclusive_step_is_extended_then_held_for_an_operator(runs, workfl
     assert "too few samples" in held[0].why[0]
     assert "Wait for operator" in finished.states_entered()
     assert_rolled_back_by_operator(function, finished, workflow, "RolloutAborted", "workflow test")
+
+
+def test_rollout_analyze_replays_a_run_with_its_own_and_another_configuration(
+    runs, workflow_cloud, tmp_path, capsys
+):
+    function, _, finished = runs["slower"]
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in workflow_cloud.client_env().items():
+            patch.setenv(key, value)
+        assert main(["analyze", finished.arn]) == 0
+        same = capsys.readouterr().out
+        off = tmp_path / "latency-off.json"
+        off.write_text(json.dumps({"health": {"latency": False}}))
+        assert main(["analyze", finished.arn, "--input", str(off)]) == 0
+        without_latency = capsys.readouterr().out
+    # its own configuration: the check that rolled it back fails again, on latency
+    failing = [line for line in same.splitlines() if "→" in line and "✖ fail →" in line]
+    assert failing and all("✖ fail → ✖ fail" in line for line in failing), same
+    assert "now  ✖ latency: version" in same
+    # latency off: the same samples, and the check that failed would have passed
+    replayed = [line for line in without_latency.splitlines() if "✖ fail →" in line]
+    assert replayed and all("→ ✔ pass ≠" in line for line in replayed), without_latency
+    assert "latency:" not in without_latency.split("check  at", 1)[1]
+    assert function.alias() == (function.stable, {})  # changed nothing

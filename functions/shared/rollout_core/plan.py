@@ -357,7 +357,7 @@ def _rollout_plan(
         compareToStable=health.compareToStable,
         lowTraffic=health.lowTraffic,
         logs=health.logs,
-        latency=_latency(health.latency),
+        latency=latency_policy(health.latency),
         inconclusive=health.inconclusive,
     )
     holds = schedule.gates * math.ceil(approval.timeoutSeconds / HOLD_SECONDS) if approval else 0
@@ -411,7 +411,7 @@ def _checks(waits: list[int], interval: int) -> int:
     return sum(max(1, math.ceil(wait / interval)) for wait in waits)
 
 
-def _latency(option: LatencySpec | bool) -> LatencyPolicy | None:
+def latency_policy(option: LatencySpec | bool) -> LatencyPolicy | None:
     """true = the default test; false = off."""
     if option is False:
         return None

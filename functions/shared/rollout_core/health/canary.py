@@ -85,7 +85,7 @@ def judge(
     (latency.alpha_per_check)."""
     checks = verdicts(member, new, stable, weight, look)
     outcome = combine(checks)
-    judged = Judged(numbers={"canary": Judgement(outcome=outcome, checks=checks)})
+    judged = Judged(numbers={"canary": Judgement(outcome=outcome, checks=checks, look=look)})
     judged.reasons += [v.why for v in checks if v.outcome == "fail"]
     judged.notes += [
         v.why

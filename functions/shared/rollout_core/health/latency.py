@@ -2,12 +2,17 @@
 version's, over the same window and the same traffic (the alias splits it by weight), by a
 Mann-Whitney U test (health/statistics.py), as Kayenta judges a canary.
 
-The hypothesis is the tolerance itself: the new version is no slower than each stable
-duration raised by `maxIncreasePercent` and at least FLOOR_MS. So
-- fail: new durations are above the tolerated ones with `confidence` (one-sided U test);
-- pass: they are below the tolerated ones with `confidence`;
+A rank test with an effect-size tolerance, as Kayenta's: the tolerated duration of a stable
+duration d is max(d x (1 + maxIncreasePercent/100), d + FLOOR_MS). So
+- fail: the new durations are slower than the stable ones (one-sided U test, p below this
+  check's share of 1 - confidence: alpha spending, below) and the effect is beyond the
+  tolerance (the new median above the stable median's tolerated duration);
+- pass: the new durations are below the tolerated stable ones, with `confidence`;
 - marginal: pass, but slower than the stable durations as they are, with `confidence`;
-- inconclusive: neither could be shown, or fewer than MIN_SAMPLES of either version.
+- inconclusive: none of these could be shown, or fewer than MIN_SAMPLES of either version.
+A version slower than its stable one by about the tolerance may fail (its median is as
+likely above as below the tolerated one); a version no slower than its stable one fails a
+rollout by chance with probability at most 1 - confidence.
 
 FLOOR_MS, 10 ms: a regression smaller than that is no regression anyone rolls back for. A
 handler of 1 ms against 2 ms is +100 %, and passes.
@@ -162,21 +167,22 @@ def _compare(
             f"version {stable_version} {len(y)}; at least {minimum} each)"
         )
         return Verdict(outcome="inconclusive", why=why, **base)
-    alpha = 1 - policy.confidence  # to pass: no repeated risk, the next check tests again
-    tolerated = [max(v * (1 + policy.maxIncreasePercent / 100), v + FLOOR_MS) for v in y]
-    against_tolerance = mann_whitney_u(x, tolerated)
+    alpha = 1 - policy.confidence
     numbers = _numbers(base["new"], base["stable"])
+    as_they_are = mann_whitney_u(x, y)
     spent = alpha_per_check(policy, look)
-    if against_tolerance.greater < spent:
+    if as_they_are.greater < spent and _beyond(quantile(x, 0.5), quantile(y, 0.5), policy):
         return _verdict(
             base,
             "fail",
-            against_tolerance,
-            against_tolerance.greater,
+            as_they_are,
+            as_they_are.greater,
             f"{check}: version {new_version} is slower than version {stable_version} beyond "
             f"the tolerance ({tolerance}): {numbers}",
             f" < {spent:.2g} (check {look})",
         )
+    tolerated = [_tolerated(v, policy) for v in y]
+    against_tolerance = mann_whitney_u(x, tolerated)
     if against_tolerance.less >= alpha:
         return _verdict(
             base,
@@ -186,7 +192,6 @@ def _compare(
             f"{check}: can't tell yet whether version {new_version} is within the tolerance "
             f"({tolerance}): {numbers}",
         )
-    as_they_are = mann_whitney_u(x, y)
     if as_they_are.greater < alpha:
         return _verdict(
             base,
@@ -203,6 +208,16 @@ def _compare(
         against_tolerance.less,
         f"{check}: version {new_version} within the tolerance ({tolerance}): {numbers}",
     )
+
+
+def _tolerated(duration: float, policy: LatencyPolicy) -> float:
+    """The most a stable duration may grow: by maxIncreasePercent, and at least FLOOR_MS."""
+    return max(duration * (1 + policy.maxIncreasePercent / 100), duration + FLOOR_MS)
+
+
+def _beyond(new_median: float, stable_median: float, policy: LatencyPolicy) -> bool:
+    """The effect size is beyond the tolerance: the new median above the tolerated one."""
+    return new_median > _tolerated(stable_median, policy)
 
 
 def _verdict(

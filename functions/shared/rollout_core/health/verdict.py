@@ -54,6 +54,7 @@ class Judgement(Document):
 
     outcome: Outcome
     checks: list[Verdict]
+    look: int | None = unless_set()  # the rollout's check number (latency.alpha_per_check)
 
     @property
     def holding(self) -> list[Verdict]:

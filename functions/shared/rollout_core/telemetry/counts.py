@@ -143,12 +143,23 @@ _LAST_SAMPLES = "s#9999999999#9"
 
 
 def samples(
-    function: str, version: str, since: datetime, deadline: Deadline, limit: int
+    function: str,
+    version: str,
+    since: datetime,
+    deadline: Deadline,
+    limit: int,
+    until: datetime | None = None,
 ) -> tuple[list[Sample], bool]:
-    """The version's samples from the bucket holding `since` to now, newest first, at most
-    `limit` (whole items: each holds at most SAMPLES_PER_ITEM): one consistent Query, more
-    pages only past 1 MB, each within the deadline. Also whether the limit cut the read."""
+    """The version's samples from the bucket holding `since` to now (or to the bucket
+    holding `until`), newest first, at most `limit` (whole items: each holds at most
+    SAMPLES_PER_ITEM): one consistent Query, more pages only past 1 MB, each within the
+    deadline. Also whether the limit cut the read."""
     start = int(since.timestamp()) // BUCKET_SECONDS * BUCKET_SECONDS
+    last = (
+        _LAST_SAMPLES
+        if until is None
+        else _sort_key("s", int(until.timestamp()) // BUCKET_SECONDS * BUCKET_SECONDS, SHARDS)
+    )
     found: list[Sample] = []
     args: dict[str, Any] = {
         "TableName": table.name(),
@@ -156,7 +167,7 @@ def samples(
         "ExpressionAttributeValues": {
             ":pk": {"S": version_key(function, version)},
             ":from": {"S": _sort_key("s", start, 0)},
-            ":to": {"S": _LAST_SAMPLES},
+            ":to": {"S": last},
         },
         "ProjectionExpression": "samples",
         "ScanIndexForward": False,
