@@ -9,6 +9,7 @@ from html import escape
 from rollout_core.health import verdict
 from rollout_core.models import CheckResult
 
+from rollout.view.report_cdf import distributions
 from rollout.view.run import Run
 
 MARKS = {"pass": "✔", "marginal": "~", "fail": "✖", "inconclusive": "?"}
@@ -23,6 +24,17 @@ def lines(check: CheckResult) -> list[str]:
         for name, judged in verdict.judgements(check)
         for v in judged.checks
     ]
+
+
+def signals(check: CheckResult) -> str | None:
+    """`errors ✔ · latency ✖ · coldStarts ? · memory ✔`: each of the judge's signals'
+    verdict in this check, per function in a release."""
+    parts = [
+        (f"{name}: " if name else "")
+        + " · ".join(f"{v.check} {MARKS[v.outcome]}" for v in judged.checks)
+        for name, judged in verdict.judgements(check)
+    ]
+    return " | ".join(parts) if parts else None
 
 
 def headline(check: CheckResult | None) -> str | None:
@@ -61,10 +73,12 @@ def report_section(run: Run) -> str:
     return (
         '<section class="verdicts"><h2>Canary judge</h2>'
         '<p class="note">Each check compares the new version with the stable one on every '
-        "invocation both served in the window: errors by an exact test, warm durations and "
-        "init durations by a Mann-Whitney U test with the tolerance, memory against its "
-        f'limit.</p>{note}<table class="checks"><thead><tr><th>at</th><th>verdict</th>'
-        f"<th>why</th></tr></thead><tbody>{rows}</tbody></table></section>"
+        "invocation both served in the window: errors by an exact test, settled durations "
+        "and init durations by a Mann-Whitney U test with the tolerance, memory against its "
+        "limit. Beside each check, both versions' distributions as the judge saw them "
+        f'(cumulative, from the quantiles it keeps).</p>{note}<table class="checks"><thead>'
+        "<tr><th>at</th><th>verdict</th><th>why</th><th>distributions</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></section>"
     )
 
 
@@ -75,7 +89,14 @@ def _row(check: CheckResult, run: Run) -> str:
     found = verdict.of(check) or "pass"
     at = check.at or run.started_at
     why = "".join(f'<div class="note">{escape(line)}</div>' for line in lines(check))
+    charts = "".join(
+        distributions(v)
+        for _, judged in verdict.judgements(check)
+        for v in judged.checks
+        if v.check in ("latency", "coldStarts")
+    )
     return (
         f"<tr><td>{escape(f'{at:%H:%M:%S}')}</td>"
-        f'<td><span class="pill {_TONE[found]}">{escape(found)}</span></td><td>{why}</td></tr>'
+        f'<td><span class="pill {_TONE[found]}">{escape(found)}</span></td><td>{why}</td>'
+        f'<td class="cdfs">{charts}</td></tr>'
     )

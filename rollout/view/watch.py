@@ -262,6 +262,9 @@ def describe_check(check: CheckResult, sep: str = " · ", versions: bool = True)
     text = Text(label, style=colour)
     if check.at is not None:
         text.append(f" at {check.at:%H:%M:%S} UTC", style="dim")
+    judged = verdicts.signals(check)
+    if judged:
+        text.append(f"{sep}judge {judged}")
     if check.alarms:
         alarms = ", ".join(f"{name} {state}" for name, state in sorted(check.alarms.items()))
         text.append(f"{sep}alarms {alarms}")

@@ -62,6 +62,8 @@ FLOOR_MS = 10.0
 MIN_SAMPLES = 10
 MIN_COLD_SAMPLES = 5
 YOUNG_INVOCATIONS = 3
+# where each version's distribution is kept (Spread.quantiles): the report draws its CDF
+QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 
 
 def alpha_per_check(policy: LatencyPolicy, look: int) -> float:
@@ -79,6 +81,7 @@ def spread(version: str, values: Sequence[float]) -> Spread:
         median=round(quantile(values, 0.5), 2),
         p90=round(quantile(values, 0.9), 2),
         p99=round(quantile(values, 0.99), 2),
+        quantiles=[round(quantile(values, q), 2) for q in QUANTILES],
     )
 
 

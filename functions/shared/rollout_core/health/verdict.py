@@ -32,6 +32,9 @@ class Spread(Document):
     p99: float | None = unless_set()
     failures: int | None = unless_set()
     ratePercent: float | None = unless_set()
+    # the distribution at QUANTILES (health/latency.py), for the report's CDFs: bounded,
+    # where the samples themselves never leave the check
+    quantiles: list[float] | None = unless_set()
 
 
 class Verdict(Document):
