@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from rollout_core.health import verdict
+from rollout_core.health import user_metrics, verdict
 from rollout_core.models import CheckResult
 
 from rollout.view.report_cdf import distributions
@@ -14,26 +14,35 @@ from rollout.view.run import Run
 
 MARKS = {"pass": "✔", "marginal": "~", "fail": "✖", "inconclusive": "?"}
 # The check's keys these lines show (a view that lists a check's other numbers skips them)
-SHOWN_AS_LINES = frozenset({"canary", "verdict"})
+SHOWN_AS_LINES = frozenset({"canary", "verdict", "userMetrics"})
 
 
 def lines(check: CheckResult) -> list[str]:
-    """One line per check of each function: outcome, then its numbers."""
+    """One line per check of each function, and per user metric: outcome, then its
+    numbers."""
     return [
         f"{MARKS[v.outcome]} {v.outcome} " + (f"{name}: " if name else "") + v.why
         for name, judged in verdict.judgements(check)
         for v in judged.checks
+    ] + [
+        f"{MARKS[m.outcome]} {m.outcome}{' (dry run)' if m.dryRun else ''} "
+        + (f"{name}: " if name else "")
+        + m.why
+        for name, m in user_metrics.of(check)
     ]
 
 
 def signals(check: CheckResult) -> str | None:
-    """`errors ✔ · latency ✖ · coldStarts ? · memory ✔`: each of the judge's signals'
-    verdict in this check, per function in a release."""
-    parts = [
-        (f"{name}: " if name else "")
-        + " · ".join(f"{v.check} {MARKS[v.outcome]}" for v in judged.checks)
-        for name, judged in verdict.judgements(check)
-    ]
+    """`errors ✔ · latency ✖ · coldStarts ? · memory ✔ · p95 ✔ (dry run)`: each of the
+    judge's signals' verdict in this check (and each user metric's), per function in a
+    release."""
+    found: dict[str | None, list[str]] = {}
+    for name, judged in verdict.judgements(check):
+        found.setdefault(name, []).extend(f"{v.check} {MARKS[v.outcome]}" for v in judged.checks)
+    for name, metric in user_metrics.of(check):
+        dry = " (dry run)" if metric.dryRun else ""
+        found.setdefault(name, []).append(f"{metric.name} {MARKS[metric.outcome]}{dry}")
+    parts = [(f"{name}: " if name else "") + " · ".join(items) for name, items in found.items()]
     return " | ".join(parts) if parts else None
 
 

@@ -8,7 +8,9 @@ by the telemetry.
 - a version with too little traffic to judge is extended check by check, then held for an
   operator (who aborts it here);
 - `rollout analyze` replays the slower version's run with its own configuration and with
-  latency off.
+  latency off;
+- a user metric (`health.metrics`) that fails: with `dryRun`, recorded and never acted
+  on; without, the rollback's Cause names it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from rollout_core.health import verdict
+from rollout_core.health import user_metrics, verdict
 from rollout_core.health.inconclusive import MAX_EXTENSIONS
 from rollout_core.models import Inconclusive
 
@@ -68,11 +70,42 @@ def _inconclusive(cloud: Any, workflow: Workflow) -> tuple[Result, Operator]:
         return (function, target, workflow.wait(arn)), operator
 
 
+# Lambda's own Duration of each version (the local cloud emits it per ExecutedVersion): any
+# invocation is above 0.001 ms, so this metric fails every check it has a datapoint in
+DURATION = {
+    "namespace": "AWS/Lambda",
+    "metricName": "Duration",
+    "dimensions": {
+        "FunctionName": "${function}",
+        "Resource": "${function}:${alias}",
+        "ExecutedVersion": "${version}",
+    },
+    "stat": "Average",
+}
+
+
+def _with_metric(cloud: Any, workflow: Workflow, prefix: str, dry_run: bool) -> Result:
+    """A healthy version, and a user metric that fails: recorded only, or acted on."""
+    function = SampleFunction(cloud, prefix)
+    target = function.publish("ok")
+    metric = {"name": "duration-cap", "metric": DURATION, "threshold": 0.001, "dryRun": dry_run}
+    document = function.rollout(
+        target,
+        strategy=STEP,
+        checkIntervalSeconds=2,
+        health={"minInvocations": 5, "metrics": [metric]},
+    )
+    with traffic(function):
+        return function, target, workflow.run(document)
+
+
 def scenarios(cloud: Any, workflow: Workflow) -> dict[str, Callable[[], Any]]:
     return {
         "slower": partial(_judged, cloud, workflow, "wf-canary-slow", "slow"),
         "as fast": partial(_judged, cloud, workflow, "wf-canary-fast", "ok"),
         "inconclusive": partial(_inconclusive, cloud, workflow),
+        "dry run": partial(_with_metric, cloud, workflow, "wf-metric-dry", True),
+        "metric": partial(_with_metric, cloud, workflow, "wf-metric-acts", False),
     }
 
 
@@ -140,3 +173,24 @@ def test_rollout_analyze_replays_a_run_with_its_own_and_another_configuration(
     assert replayed and all("→ ✔ pass ≠" in line for line in replayed), without_latency
     assert "latency:" not in without_latency.split("check  at", 1)[1]
     assert function.alias() == (function.stable, {})  # changed nothing
+
+
+def test_a_dry_run_metric_is_recorded_and_never_acts(runs):
+    function, target, finished = runs["dry run"]
+    assert finished.status == "SUCCEEDED", (finished.error, finished.cause)
+    assert function.alias() == (target, {})
+    recorded = [m for check in finished.health_checks() for _, m in user_metrics.of(check)]
+    failing = [m for m in recorded if m.outcome == "fail"]
+    assert failing and all(m.dryRun and m.name == "duration-cap" for m in failing)
+    assert failing[0].new is not None and failing[0].new > 0.001
+    notes = [n for check in finished.health_checks() for n in check.notes]
+    assert any("metric duration-cap: version" in n and "would fail" in n for n in notes)
+
+
+def test_a_failing_metric_rolls_back_with_a_cause_naming_it(runs):
+    function, target, finished = runs["metric"]
+    assert finished.status == "FAILED", (finished.error, finished.cause)
+    assert finished.error == "HealthCheckFailed" and finished.cause is not None
+    assert f"metric duration-cap: version {target} at " in finished.cause
+    assert "above the threshold 0.001" in finished.cause
+    assert function.alias() == (function.stable, {})

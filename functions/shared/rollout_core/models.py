@@ -59,6 +59,28 @@ class LatencyPolicy(Document):
     confidence: float = 0.98
 
 
+class MetricStat(Document):
+    """A CloudWatch metric and statistic; `${function}`, `${alias}`, `${version}` in its
+    dimension values are filled per version (health/user_metrics.py)."""
+
+    namespace: str
+    metricName: str
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    stat: str = "Average"
+
+
+class UserMetric(Document):
+    """`health.metrics[]` as planned (request.MetricSpec validated it)."""
+
+    name: str
+    metric: MetricStat | None = None
+    expression: str | None = None
+    metrics: dict[str, MetricStat] = Field(default_factory=dict)
+    threshold: float | None = None
+    maxIncreasePercent: float | None = None
+    dryRun: bool = False
+
+
 # What a step does when its last check is inconclusive (health/inconclusive.py).
 InconclusivePolicy = Literal["extend", "pause", "proceed"]
 
@@ -71,6 +93,7 @@ class HealthPolicy(Document):
     logs: bool = True  # the logs signal (logs_signal.py) beside the metrics
     latency: LatencyPolicy | None = Field(default_factory=LatencyPolicy)  # None: off
     inconclusive: InconclusivePolicy = "extend"
+    metrics: list[UserMetric] = unless_set([])  # the user's CloudWatch metrics
 
 
 class LockRef(Document):

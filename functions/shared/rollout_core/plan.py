@@ -24,6 +24,7 @@ from .models import (
     Plan,
     Progress,
     RolloutPlan,
+    UserMetric,
     dump,
 )
 from .progress import initial
@@ -359,6 +360,7 @@ def _rollout_plan(
         logs=health.logs,
         latency=latency_policy(health.latency),
         inconclusive=health.inconclusive,
+        metrics=[UserMetric.model_validate(m.model_dump()) for m in health.metrics],
     )
     holds = schedule.gates * math.ceil(approval.timeoutSeconds / HOLD_SECONDS) if approval else 0
     holds += inconclusive.extension_checks(policy, len(steps), bake)

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import release
 from ..deadline import Deadline
-from ..models import CheckResult, HealthPolicy, RolloutPlan
+from ..models import CheckResult, HealthPolicy, RolloutPlan, UserMetric
 from ..plan import latency_policy
 from ..request import HealthSpec
 from ..telemetry import counts
@@ -100,4 +100,6 @@ def reconfigured(policy: HealthPolicy, document: dict[str, Any]) -> HealthPolicy
     given = {name: getattr(spec, name) for name in spec.model_fields_set}
     if "latency" in given:
         given["latency"] = latency_policy(given["latency"])
+    if "metrics" in given:  # CloudWatch's, not replayed: kept so the policy stays whole
+        given["metrics"] = [UserMetric.model_validate(m.model_dump()) for m in spec.metrics]
     return policy.model_copy(update=given)
