@@ -23,6 +23,7 @@ from benchmarks import (
     coldstart,
     controls,
     exposure,
+    judge,
     reaction,
     releases,
     report,
@@ -149,9 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "section",
         nargs="?",
-        choices=["all", "quotas"],
+        choices=["all", "quotas", "judge"],
         default="all",
-        help="quotas: only the account-scale and exposure sections (issue 22)",
+        help="quotas: only the account-scale and exposure sections (issue 22); judge: only "
+        "the canary judge's statistics (issue 24)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
@@ -170,12 +172,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.section == "quotas":
         return _quotas_only(args.out, args.quick, args.runs)
+    if args.section == "judge":
+        return _judge_only(args.out, args.quick)
     started = time.monotonic()
     results: dict[str, Any] = {"machine": machine()}
     print("cold starts and package sizes …", flush=True)
     results["coldstart"] = coldstart.run(
         repeat=1 if args.quick else 5, tasks=coldstart.TASKS[:1] if args.quick else None
     )
+    print("the canary judge's statistics, in-process …", flush=True)
+    results["judge"] = judge.run(quick=args.quick)
     print("rollouts on the local cloud …", flush=True)
     with LocalCloud() as cloud:
         results |= run_cloud_sections(cloud, args.quick)
@@ -205,6 +211,19 @@ def _quotas_only(out: Path, quick: bool, runs: int) -> int:
         README.write_text(report.splice_readme(README.read_text(), results))
     print(report.account_section(results["account"]))
     print(report.exposure_section(results["exposure"]))
+    return 0
+
+
+def _judge_only(out: Path, quick: bool) -> int:
+    """Issue 24's section alone (a few minutes, no cloud), into benchmarks/results/judge.json
+    and printed; a full run puts it in docs/benchmarks.md."""
+    started, load = time.monotonic(), os.getloadavg()
+    results = judge.run(quick=quick)
+    results["load"] = {"start": load, "end": os.getloadavg()}
+    results["seconds"] = round(time.monotonic() - started)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "judge.json").write_text(json.dumps(results, indent=1))
+    print(report.judge_section(results))
     return 0
 
 

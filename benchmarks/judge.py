@@ -114,7 +114,7 @@ def rollout(seed: int, slower: float = 1.0, errors: float = STABLE_ERRORS) -> di
     rng = random.Random(seed)
     plan = member()
     new, stable = Version(rng, "4", slower, errors), warm_stable(rng)
-    threshold_failed: int | None = None
+    threshold_failed: int | None = None  # checks go on: the judge's own fail is measured
     for check in range(1, CHECKS + MAX_EXTENSIONS + 1):
         for second in range(CHECK_SECONDS):
             for request in range(REQUESTS_PER_SECOND):
@@ -124,12 +124,24 @@ def rollout(seed: int, slower: float = 1.0, errors: float = STABLE_ERRORS) -> di
         if threshold_failed is None and _threshold_fails(plan, new):
             threshold_failed = check
         if outcome == "fail":
-            return {"failedAt": check, "paused": False, "thresholdFailedAt": threshold_failed}
+            return _ended(check, False, threshold_failed)
         if check >= CHECKS and outcome != "inconclusive":
             break  # the step ends (after as many extensions as it took)
     else:
-        return {"failedAt": None, "paused": True, "thresholdFailedAt": threshold_failed}
-    return {"failedAt": None, "paused": False, "thresholdFailedAt": threshold_failed}
+        return _ended(None, True, threshold_failed)
+    return _ended(None, False, threshold_failed)
+
+
+def _ended(failed_at: int | None, paused: bool, threshold_failed: int | None) -> dict[str, Any]:
+    """A rollout's end: the canary judge's fail, today's threshold rule's, and the two
+    together as a check runs them (either one's reason fails the check)."""
+    both = [at for at in (failed_at, threshold_failed) if at is not None]
+    return {
+        "failedAt": failed_at,
+        "paused": paused,
+        "thresholdFailedAt": threshold_failed,
+        "eitherFailedAt": min(both) if both else None,
+    }
 
 
 def _threshold_fails(plan: RolloutPlan, new: Version) -> bool:
@@ -184,11 +196,15 @@ def run(quick: bool = False) -> dict[str, Any]:
             "errors 1% vs 0.1%, threshold-only judge": share(
                 errors, CHECKS + MAX_EXTENSIONS, "thresholdFailedAt"
             ),
+            "errors 1% vs 0.1%, both as a check runs them": share(
+                errors, CHECKS + MAX_EXTENSIONS, "eitherFailedAt"
+            ),
         },
         "healthy": {
             "rollouts": healthy,
             "failed": sum(r["failedAt"] is not None for r in fine),
             "paused": sum(r["paused"] for r in fine),
+            "failedByTheThresholdRule": sum(r["thresholdFailedAt"] is not None for r in fine),
         },
         "power": {"after": list(POWER_AFTER), "trials": power, "rows": table},
         "judgeTime": judge_time(repeat=2 if quick else 5),
