@@ -12,8 +12,8 @@ harsher than measured on the local cloud, +7 % and +3 %).
 - detection: a regression, rolled back (a fail) within N checks, over TRIALS rollouts;
 - false positives: healthy rollouts (the same code) failed or paused, over HEALTHY;
 - power table: detection by regression size and checks elapsed, beside today's
-  threshold-only judge (errors above `errorRatePercent` once `minInvocations` served; it
-  does not see latency at all);
+  threshold-only judge (the error-rate rule, health/error_rate.py, with its defaults:
+  1 %, 10 invocations, the stable rate compared; it does not see latency at all);
 - the judge's own time per check at 10,000 samples per version.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rollout_core.health import canary
+from rollout_core.health import canary, error_rate
 from rollout_core.health.inconclusive import MAX_EXTENSIONS
 from rollout_core.health.samples import VersionSamples
 from rollout_core.health.verdict import combine
@@ -121,7 +121,7 @@ def rollout(seed: int, slower: float = 1.0, errors: float = STABLE_ERRORS) -> di
                 at_ms = ((check - 1) * CHECK_SECONDS + second) * 1000 + request * 100
                 (new if rng.random() < CANARY else stable).serve(at_ms)
         outcome = combine(canary.verdicts(plan, new.judged(), stable.judged(), CANARY, check))
-        if threshold_failed is None and _threshold_fails(plan, new):
+        if threshold_failed is None and _threshold_fails(plan, new, stable):
             threshold_failed = check
         if outcome == "fail":
             return _ended(check, False, threshold_failed)
@@ -144,12 +144,16 @@ def _ended(failed_at: int | None, paused: bool, threshold_failed: int | None) ->
     }
 
 
-def _threshold_fails(plan: RolloutPlan, new: Version) -> bool:
-    """Today's judge without the canary judge: the error rate above the threshold."""
-    served = len(new.samples)
+def _threshold_fails(plan: RolloutPlan, new: Version, stable: Version) -> bool:
+    """Today's judge without the canary judge: the error-rate rule (health/error_rate.py,
+    as the metric gate and the logs signal run it, the stable version's rate compared)."""
     failed = sum(s.failed for s in new.samples)
-    policy = plan.health
-    return served >= policy.minInvocations and 100 * failed / served > policy.errorRatePercent
+    stable_failed = sum(s.failed for s in stable.samples)
+    stable_rate = 100 * stable_failed / len(stable.samples) if stable.samples else None
+    judged = error_rate.judge(
+        "metrics", new.name, failed, len(new.samples), plan.health, (stable.name, stable_rate)
+    )
+    return judged.reason is not None
 
 
 def share(runs: list[dict[str, Any]], within: int, key: str = "failedAt") -> float:
