@@ -30,7 +30,7 @@ from typing import Any
 from rollout_core.health import canary, error_rate
 from rollout_core.health.inconclusive import MAX_EXTENSIONS
 from rollout_core.health.samples import VersionSamples
-from rollout_core.health.verdict import combine
+from rollout_core.health.verdict import Verdict, combine
 from rollout_core.models import Plan, RolloutPlan
 from rollout_core.telemetry.reports import Sample
 
@@ -130,6 +130,21 @@ def rollout(seed: int, slower: float = 1.0, errors: float = STABLE_ERRORS) -> di
     else:
         return _ended(None, True, threshold_failed)
     return _ended(None, False, threshold_failed)
+
+
+def worked_example(seed: int = 4, slower: float = 2.0, checks: int = 2) -> Verdict:
+    """docs/workflow.md's worked example: the latency verdict at the `checks`-th check of
+    this simulation's rollout `seed`, a version `slower` times as slow."""
+    rng = random.Random(seed)
+    plan = member()
+    new, stable = Version(rng, "4", slower), warm_stable(rng)
+    for check in range(1, checks + 1):
+        for second in range(CHECK_SECONDS):
+            for request in range(REQUESTS_PER_SECOND):
+                at_ms = ((check - 1) * CHECK_SECONDS + second) * 1000 + request * 100
+                (new if rng.random() < CANARY else stable).serve(at_ms)
+    found = canary.verdicts(plan, new.judged(), stable.judged(), CANARY, checks)
+    return next(v for v in found if v.check == "latency")
 
 
 def _ended(failed_at: int | None, paused: bool, threshold_failed: int | None) -> dict[str, Any]:

@@ -3,6 +3,8 @@ runs, its figures are shares and times, and the report prints them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks import judge
@@ -36,3 +38,11 @@ def test_the_report_prints_the_section(results):
     text = judge_section(results)
     assert text.startswith("## Canary judge (issue 24)")
     assert "| latency x2 within 2 checks |" in text and "healthy rollouts" in text
+
+
+def test_the_docs_worked_example_is_this_simulation():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "workflow.md").read_text()
+    example = judge.worked_example()
+    assert example.outcome == "fail"
+    # the Cause as docs/workflow.md prints it, wrapped at 90 columns
+    assert " ".join(docs.split()).count(example.why) == 1, example.why
