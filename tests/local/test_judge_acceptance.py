@@ -70,7 +70,9 @@ def slower_version(cloud: ServedCloud) -> str:
     return str(lam.publish_version(FunctionName=FUNCTION)["Version"])
 
 
-def test_a_slower_version_is_rolled_back_and_analyze_replays_the_run(cloud, tmp_path: Path):
+def test_a_slower_version_is_rolled_back_and_analyze_replays_the_run(
+    cloud, tmp_path: Path, load_event
+):
     target = slower_version(cloud)
     document = tmp_path / "rollout.json"
     document.write_text(json.dumps({**INPUT, "targetVersion": target}))
@@ -87,7 +89,7 @@ def test_a_slower_version_is_rolled_back_and_analyze_replays_the_run(cloud, tmp_
     assert arn.startswith("arn:aws:states:")
 
     off = tmp_path / "latency-off.json"
-    off.write_text(json.dumps({"health": {"latency": False}}))
+    off.write_text(json.dumps(load_event("analyze/latency-off.json")))
     replayed = cli(cloud, "analyze", arn, "--input", str(off))
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     failed = [line for line in replayed.stdout.splitlines() if "✖ fail →" in line]

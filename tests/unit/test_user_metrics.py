@@ -40,10 +40,16 @@ def test_a_metric_needs_one_source_and_a_rule_and_its_errors_name_it():
     assert "metric names must be unique: p95" in refusal(
         [{"name": "p95", "metric": DURATION, "threshold": 1}] * 2
     )
-    valid = validate(
-        {**BASE, "health": {"metrics": [{"name": "p95", "metric": DURATION, "threshold": 500}]}}
-    )
-    assert valid.request.health.metrics[0].dryRun is False
+
+
+def test_the_console_sample_with_metrics_is_valid_and_planned_as_given(load_event):
+    sample = load_event("console/with-metrics.json")
+    metrics = validate(sample).request.health.metrics
+    assert [(m.name, m.dryRun) for m in metrics] == [
+        ("p95-duration", False),
+        ("error-share", True),
+    ]
+    assert metrics[1].expression == "100 * errors / calls"
 
 
 def metric(**rule: Any) -> UserMetric:

@@ -152,7 +152,7 @@ def test_an_inconclusive_step_is_extended_then_held_for_an_operator(runs, workfl
 
 
 def test_rollout_analyze_replays_a_run_with_its_own_and_another_configuration(
-    runs, workflow_cloud, tmp_path, capsys
+    runs, workflow_cloud, tmp_path, capsys, load_event
 ):
     function, _, finished = runs["slower"]
     with pytest.MonkeyPatch.context() as patch:
@@ -161,7 +161,7 @@ def test_rollout_analyze_replays_a_run_with_its_own_and_another_configuration(
         assert main(["analyze", finished.arn]) == 0
         same = capsys.readouterr().out
         off = tmp_path / "latency-off.json"
-        off.write_text(json.dumps({"health": {"latency": False}}))
+        off.write_text(json.dumps(load_event("analyze/latency-off.json")))
         assert main(["analyze", finished.arn, "--input", str(off)]) == 0
         without_latency = capsys.readouterr().out
     # its own configuration: the check that rolled it back fails again, on latency
