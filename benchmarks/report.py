@@ -375,8 +375,26 @@ def judge_section(j: dict[str, Any]) -> str:
         f"| regression | {after} | {after} |\n| --- |" + " ---: |" * (2 * columns) + "\n"
         f"{rows}\n\n"
         f"The judge's own time per check at {j['judgeTime']['samplesPerVersion']:,} samples "
-        f"per version: {j['judgeTime']['medianSeconds'] * 1000:.0f} ms (median).\n"
+        f"per version: {j['judgeTime']['medianSeconds'] * 1000:.0f} ms (median).\n\n"
+        + _judge_targets(j)
     )
+
+
+def _judge_targets(j: dict[str, Any]) -> str:
+    """Issue 24's targets beside what was measured."""
+    detection, healthy = j["detection"], j["healthy"]
+    bad = (healthy["failed"] + healthy["paused"]) / healthy["rollouts"]
+    rows = [
+        (
+            "2x latency rolled back within 2 checks in >= 95 %",
+            detection["latency x2 within 2 checks"],
+            0.95,
+        ),
+        ("+50 % within 4 checks in >= 90 %", detection["latency x1.5 within 4 checks"], 0.90),
+    ]
+    lines = [f"| {name} | {share:.1%} | {_mark(share >= goal)} |" for name, share, goal in rows]
+    lines.append(f"| healthy rollouts failed or paused <= 1 % | {bad:.1%} | {_mark(bad <= 0.01)} |")
+    return "| issue 24 target | measured | met |\n| --- | ---: | --- |\n" + "\n".join(lines) + "\n"
 
 
 def _releases(r: dict[str, Any]) -> str:
