@@ -3,7 +3,7 @@ by invocation, as the telemetry's samples report them (health/samples.py). A sig
 others (signal.py), whose checks are peers:
 
 - errors (exact_errors.py): the rates compared by an exact test (with `compareToStable`);
-- latency and coldStarts (latency.py): warm durations and init durations by a rank test
+- latency and coldStarts (latency.py): settled durations and init durations by a rank test
   with the tolerance of `health.latency` (with `latency: false`, neither);
 - memory (memory.py): memory used near the configured limit is flagged.
 

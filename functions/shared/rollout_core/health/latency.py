@@ -124,7 +124,7 @@ def durations(
     gating: bool = True,
     look: int = 1,
 ) -> Verdict:
-    """`latency`: warm durations at the rollout's `look`-th check; inconclusive holds the
+    """`latency`: settled durations at the rollout's `look`-th check; inconclusive holds the
     step when `gating`."""
     return _compare("latency", new, stable, policy, MIN_SAMPLES, gating, look)
 
@@ -139,7 +139,7 @@ def cold_starts(
     return _compare("coldStarts", new, stable, policy, MIN_COLD_SAMPLES, False, look)
 
 
-_LABELS = {"latency": "warm duration", "coldStarts": "init duration"}
+_LABELS = {"latency": "settled duration", "coldStarts": "init duration"}
 
 
 def _compare(
