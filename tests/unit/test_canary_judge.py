@@ -307,10 +307,10 @@ def environments(
 def test_each_new_environments_first_invocations_are_left_out_of_latency():
     young = latency.YOUNG_INVOCATIONS
     samples = environments(40, 200, 50, born=4, young_extra_ms=0)
-    assert len(latency.warm_durations(samples)) == 200 - 4 * young
+    assert len(latency.settled_durations(samples)) == 200 - 4 * young
     # an environment born before the window (no cold start among its samples) is settled
     older = [replace(s, init_ms=None) for s in samples]
-    assert len(latency.warm_durations(older)) == 200
+    assert len(latency.settled_durations(older)) == 200
 
 
 def test_a_healthy_version_in_young_environments_passes_against_warm_ones(member):

@@ -118,13 +118,13 @@ def verdicts(
             )
         )
     if policy.latency is not None:
-        new_warm = latency.warm_durations(new.samples)
-        stable_warm = latency.warm_durations(stable.samples)
-        gating = _waiting_helps(policy.minInvocations, new, stable_warm, weight)
+        new_settled = latency.settled_durations(new.samples)
+        stable_settled = latency.settled_durations(stable.samples)
+        gating = _waiting_helps(policy.minInvocations, new, stable_settled, weight)
         found.append(
             latency.durations(
-                (new.version, new_warm),
-                (stable.version, stable_warm),
+                (new.version, new_settled),
+                (stable.version, stable_settled),
                 policy.latency,
                 gating,
                 look,
@@ -143,12 +143,12 @@ def verdicts(
 
 
 def _waiting_helps(
-    min_invocations: int, new: VersionSamples, stable_warm: list[float], weight: float
+    min_invocations: int, new: VersionSamples, stable_settled: list[float], weight: float
 ) -> bool:
     """Whether latency's inconclusive holds the step: more traffic could settle it. Below
     minInvocations, lowTraffic decides, as for the error rate; without any stable sample
     there is no baseline, and with the whole traffic on the new version (the bake) the
     stable version's few samples won't grow."""
-    if new.invocations < min_invocations or not stable_warm:
+    if new.invocations < min_invocations or not stable_settled:
         return False
-    return weight < 1 or len(stable_warm) >= latency.MIN_SAMPLES
+    return weight < 1 or len(stable_settled) >= latency.MIN_SAMPLES

@@ -85,7 +85,7 @@ def spread(version: str, values: Sequence[float]) -> Spread:
     )
 
 
-def warm_durations(samples: Sequence[Sample]) -> list[float]:
+def settled_durations(samples: Sequence[Sample]) -> list[float]:
     """Durations of the successful invocations no young environment served."""
     young = _young(samples)
     return [
