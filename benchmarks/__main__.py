@@ -28,6 +28,7 @@ from benchmarks import (
     coldstart,
     controls,
     exposure,
+    judge,
     pipeline,
     reaction,
     releases,
@@ -155,10 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "section",
         nargs="?",
-        choices=["all", "quotas", "pipeline"],
+        choices=["all", "quotas", "pipeline", "judge"],
         default="all",
         help="quotas: only the account-scale and exposure sections (issue 22); pipeline: "
-        "only the waves section (issue 25)",
+        "only the waves section (issue 25); judge: only the canary judge's statistics "
+        "(issue 24)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
@@ -183,12 +185,16 @@ def main(argv: list[str] | None = None) -> int:
         return _quotas_only(args.out, args.quick, args.runs or exposure.RUNS)
     if args.section == "pipeline":
         return _pipeline_only(args.out, args.quick, args.runs or pipeline.RUNS)
+    if args.section == "judge":
+        return _judge_only(args.out, args.quick)
     started = time.monotonic()
     results: dict[str, Any] = {"machine": machine()}
     print("cold starts and package sizes …", flush=True)
     results["coldstart"] = coldstart.run(
         repeat=1 if args.quick else 5, tasks=coldstart.TASKS[:1] if args.quick else None
     )
+    print("the canary judge's statistics, in-process …", flush=True)
+    results["judge"] = judge.run(quick=args.quick)
     print("rollouts on the local cloud …", flush=True)
     with LocalCloud() as cloud:
         results |= run_cloud_sections(cloud, args.quick)
@@ -234,6 +240,19 @@ def _pipeline_only(out: Path, quick: bool, runs: int) -> int:
     if not quick:
         DOCS.write_text(report.replace_section(DOCS.read_text(), "## Waves", text))
     print(text)
+    return 0
+
+
+def _judge_only(out: Path, quick: bool) -> int:
+    """Issue 24's section alone (a few minutes, no cloud), into benchmarks/results/judge.json
+    and printed; a full run puts it in docs/benchmarks.md."""
+    started, load = time.monotonic(), os.getloadavg()
+    results = judge.run(quick=quick)
+    results["load"] = {"start": load, "end": os.getloadavg()}
+    results["seconds"] = round(time.monotonic() - started)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "judge.json").write_text(json.dumps(results, indent=1))
+    print(report.judge_section(results))
     return 0
 
 

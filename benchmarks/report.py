@@ -103,6 +103,7 @@ def markdown(results: dict[str, Any]) -> str:
         _scale(results["scale"]),
         _releases(results["releases"]) if "releases" in results else "",
         _coldstart(results["coldstart"]),
+        judge_section(results["judge"]) if "judge" in results else "",
         exposure_section(results["exposure"]) if "exposure" in results else "",
         account_section(results["account"]) if "account" in results else "",
         pipeline_section(results["pipeline"]) if "pipeline" in results else "",
@@ -342,6 +343,62 @@ def _coldstart(c: dict[str, Any]) -> str:
         f"build` would add from its requirements.txt (Powertools, X-Ray SDK, pydantic; boto3 "
         f"comes with the runtime): about {c['layerWithDependenciesZipBytes'] / 1e6:.1f} MB.\n"
     )
+
+
+def judge_section(j: dict[str, Any]) -> str:
+    """Issue 24: the canary judge's statistics on simulated traffic (benchmarks/judge.py)."""
+    detection = "\n".join(f"| {name} | {share:.1%} |" for name, share in j["detection"].items())
+    healthy = j["healthy"]
+    power = j["power"]
+    after = " | ".join(f"{n} check{'s' if n > 1 else ''}" for n in power["after"])
+    rows = "\n".join(
+        f"| {row['regression']} | "
+        + " | ".join(f"{v:.0%}" for v in row["judge"])
+        + " | "
+        + " | ".join(f"{v:.0%}" for v in row["thresholdOnly"])
+        + " |"
+        for row in power["rows"]
+    )
+    columns = len(power["after"])
+    load = j.get("load", {})
+    started = " ".join(f"{v:.2f}" for v in load.get("start", []))
+    return (
+        "## Canary judge (issue 24)\n\n"
+        f"In-process, on simulated samples (`benchmarks/judge.py`): {j['traffic']}, "
+        "log-normal durations (median 50 ms, sigma 0.35), 1 % outliers 5x slower, about 5 % "
+        "cold starts, each young environment's 2nd and 3rd invocations slower; "
+        f"{j['trials']} rollouts per detection row. Load average at start: {started}.\n\n"
+        "| detection (share of rollouts failed) | measured |\n| --- | ---: |\n"
+        f"{detection}\n\n"
+        f"False positives: of {healthy['rollouts']} healthy rollouts (the same code), the "
+        f"canary judge failed {healthy['failed']} and paused {healthy['paused']}; today's "
+        f"threshold rule beside it (errorRatePercent 1, minInvocations 10, stable rate "
+        f"0.1 %) failed {healthy['failedByTheThresholdRule']}.\n\n"
+        f"Power ({power['trials']} rollouts a row): the share failed by the canary judge, "
+        "then by today's threshold-only judge, after so many checks.\n\n"
+        f"| regression | {after} | {after} |\n| --- |" + " ---: |" * (2 * columns) + "\n"
+        f"{rows}\n\n"
+        f"The judge's own time per check at {j['judgeTime']['samplesPerVersion']:,} samples "
+        f"per version: {j['judgeTime']['medianSeconds'] * 1000:.0f} ms (median).\n\n"
+        + _judge_targets(j)
+    )
+
+
+def _judge_targets(j: dict[str, Any]) -> str:
+    """Issue 24's targets beside what was measured."""
+    detection, healthy = j["detection"], j["healthy"]
+    bad = (healthy["failed"] + healthy["paused"]) / healthy["rollouts"]
+    rows = [
+        (
+            "2x latency rolled back within 2 checks in >= 95 %",
+            detection["latency x2 within 2 checks"],
+            0.95,
+        ),
+        ("+50 % within 4 checks in >= 90 %", detection["latency x1.5 within 4 checks"], 0.90),
+    ]
+    lines = [f"| {name} | {share:.1%} | {_mark(share >= goal)} |" for name, share, goal in rows]
+    lines.append(f"| healthy rollouts failed or paused <= 1 % | {bad:.1%} | {_mark(bad <= 0.01)} |")
+    return "| issue 24 target | measured | met |\n| --- | ---: | --- |\n" + "\n".join(lines) + "\n"
 
 
 def _releases(r: dict[str, Any]) -> str:

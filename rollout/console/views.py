@@ -17,6 +17,7 @@ from rollout_core.models import ApprovalGate, CheckResult, ControlRecord, Pause
 from rollout_core.names import State
 from rollout_core.pipeline.names import PipelineState
 
+from rollout.view import verdicts
 from rollout.view.pipeline import PipelineRun, TargetView, lines
 from rollout.view.release import FunctionRow, function_rows
 from rollout.view.report_cells import traffic_cell
@@ -191,6 +192,8 @@ def health_line(run: Run) -> tuple[str, str | None]:
         return f"✖ {cause_summary(failed[-1].cause)}", BAD
     check = max(judged, key=lambda c: c.at or run.started_at)
     verdict = "✔ healthy" if check.healthy else "✖ unhealthy"
+    judged = verdicts.headline(check)
+    verdict += f" · {judged}" if judged else ""
     if check.newVersion is not None and not run.is_release:
         verdict += f" · new {describe_metrics(check.newVersion)}"
     elif not check.healthy and check.reasons:
@@ -307,7 +310,12 @@ def _check(check: CheckResult, failed: bool) -> dict[str, Any]:
         "logs": describe_logs(check.logs) if check.logs is not None else None,
         "reasons": list(check.reasons),
         "notes": list(check.notes),
-        "signals": [[key, _compact(value)] for key, value in (check.model_extra or {}).items()],
+        "verdicts": verdicts.lines(check),  # the canary judge's, each with its numbers
+        "signals": [
+            [key, _compact(value)]
+            for key, value in (check.model_extra or {}).items()
+            if key not in verdicts.SHOWN_AS_LINES
+        ],
         "functions": [
             {
                 "name": f"{function.functionName}:{function.alias}",

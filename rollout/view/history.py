@@ -150,6 +150,8 @@ def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: s
     if progress is not None:
         run.progress = progress
         _record_check(run, progress)
+        if progress.extensions:
+            run.extensions[progress.stepIndex] = progress.extensions
         _record_control(run, progress.lastControl)
     run.rollback = _read(RollbackRecord, doc.get("rollback")) or run.rollback
     if "failure" in doc and state in (State.SHIFT_TRAFFIC, State.PROMOTE):

@@ -283,7 +283,7 @@ function renderChecks(node, run) {
 
 function checkRow(check, run) {
   const verdict = check.failed ? "failed" : check.healthy ? "healthy" : "unhealthy";
-  const lines = [...check.reasons, ...check.notes].map((line) => el("div", { className: "note" }, line));
+  const lines = [...(check.verdicts || []), ...check.reasons, ...check.notes].map((line) => el("div", { className: "note" }, line));
   const signals = check.signals.map(([name, value]) => el("div", { className: "sub" }, `${name}: ${value}`));
   const functions = check.functions.map((f) => el("div", { className: `sub ${f.healthy ? "" : "bad"}` }, `${f.name}: ${f.health}`));
   return el("tr", { className: check.failed ? "failed" : "" },
