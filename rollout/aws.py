@@ -180,10 +180,10 @@ def _no_stack_message(aws: AwsContext) -> str:
     )
 
 
-def execution_context(args: argparse.Namespace) -> AwsContext:
-    """The context of a command naming an EXECUTION: an ARN's own Region unless --region
-    says it (a pipeline's targets print ARNs in other Regions); a --region that contradicts
-    the ARN is refused, with nothing called."""
+def execution_region(args: argparse.Namespace) -> str | None:
+    """The Region of a command naming an EXECUTION: an ARN's own unless --region says it (a
+    pipeline's targets print ARNs in other Regions); a --region that contradicts the ARN is
+    refused, with nothing called. None: the credential chain's."""
     execution = getattr(args, "execution", None) or ""
     region = args.region
     if execution.startswith("arn:"):
@@ -194,7 +194,7 @@ def execution_context(args: argparse.Namespace) -> AwsContext:
                 f"{execution} is in {own}, not in --region {region}", exit_code=Exit.INVALID
             )
         region = region or own or None
-    return AwsContext(region, args.profile)
+    return region
 
 
 def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:

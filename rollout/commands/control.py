@@ -28,7 +28,7 @@ from rollout.aws import (
     aws_errors,
     error_code,
     execution_arn,
-    execution_context,
+    execution_region,
     find_stack_output,
     find_state_machine,
     reports_errors,
@@ -80,7 +80,7 @@ def register(subparsers: Any) -> None:
 @reports_errors
 def run_control(args: argparse.Namespace) -> int:
     action = "promote-full" if args.control == "promote" and args.full else args.control
-    aws = execution_context(args)
+    aws = AwsContext(execution_region(args), args.profile)
     sent = send_control(
         aws,
         action,

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from rollout.aws import (
+    AwsContext,
     CliError,
     add_aws_arguments,
     aws_errors,
     execution_arn,
-    execution_context,
+    execution_region,
     find_state_machine,
     reports_errors,
 )
@@ -45,7 +46,7 @@ def register(subparsers: Any) -> None:
 
 @reports_errors
 def run_report(args: argparse.Namespace) -> int:
-    aws = execution_context(args)
+    aws = AwsContext(execution_region(args), args.profile)
     arn = args.execution
     if not arn.startswith("arn:"):
         arn = execution_arn(find_state_machine(aws, args.state_machine), arn)

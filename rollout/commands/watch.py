@@ -16,7 +16,7 @@ from rollout.aws import (
     add_aws_arguments,
     aws_errors,
     execution_arn,
-    execution_context,
+    execution_region,
     find_state_machine,
     reports_errors,
 )
@@ -76,7 +76,7 @@ def add_watch_arguments(parser: Any) -> None:
 
 @reports_errors
 def run_watch(args: argparse.Namespace) -> int:
-    aws = execution_context(args)
+    aws = AwsContext(execution_region(args), args.profile)
     arn = args.execution
     if not arn.startswith("arn:"):
         arn = execution_arn(find_state_machine(aws, args.state_machine), arn)

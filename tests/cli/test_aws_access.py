@@ -17,7 +17,7 @@ from rollout.aws import (
     as_cli_error,
     aws_errors,
     execution_arn,
-    execution_context,
+    execution_region,
     find_state_machine,
 )
 from rollout.cli import main
@@ -149,18 +149,17 @@ def test_no_credentials_exit_1_with_a_hint(monkeypatch, tmp_path, capsys):
 EU_ARN = "arn:aws:states:eu-west-1:123456789012:execution:rollout:waves-1-w2-t1"
 
 
-def test_a_command_naming_an_execution_arn_calls_its_region(monkeypatch):
+def test_a_command_naming_an_execution_arn_calls_its_region():
     """The watch command a pipeline view prints for a target in another Region works as
     printed: the ARN's Region, unless --region names it."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     args = argparse.Namespace(execution=EU_ARN, region=None, profile=None)
-    assert execution_context(args).region == "eu-west-1"
+    assert execution_region(args) == "eu-west-1"
     named = argparse.Namespace(execution="run-1", region=None, profile=None)
-    assert execution_context(named).region == "us-east-1"
+    assert execution_region(named) is None  # the chain's
 
 
 def test_a_region_that_contradicts_the_execution_arn_is_refused():
     args = argparse.Namespace(execution=EU_ARN, region="us-east-1", profile=None)
     with pytest.raises(CliError, match="is in eu-west-1, not in --region us-east-1") as refused:
-        execution_context(args)
+        execution_region(args)
     assert refused.value.exit_code == 2
