@@ -42,6 +42,7 @@ from rollout.local.cloudformation import CloudFormationSeam
 from rollout.local.deploy import deploy_template
 from rollout.local.event_source_mappings import EventSourceMappings
 from rollout.local.eventbridge import EventBridgeDelivery
+from rollout.local.execution_history import ExecutionHistoryPages
 from rollout.local.execution_roles import ExecutionRoles
 from rollout.local.faults import FaultInjection
 from rollout.local.function_urls import FunctionUrls
@@ -405,6 +406,7 @@ class LocalCloud:
             EventBridgeDelivery(),
             ScheduledRules(),
             StepFunctionsEvents(),
+            ExecutionHistoryPages(),
             SharedTaskClients(),
             AlarmEvaluator(),
             FaultInjection(),
