@@ -39,6 +39,7 @@ from rollout.local.accounts import (
 from rollout.local.alarms import AlarmEvaluator
 from rollout.local.cloud_control import CloudControl
 from rollout.local.cloudformation import CloudFormationSeam
+from rollout.local.cloudtrail import CloudTrailEvents
 from rollout.local.deploy import deploy_template
 from rollout.local.event_source_mappings import EventSourceMappings
 from rollout.local.eventbridge import EventBridgeDelivery
@@ -407,6 +408,7 @@ class LocalCloud:
             ScheduledRules(),
             StepFunctionsEvents(),
             ExecutionHistoryPages(),
+            CloudTrailEvents(),
             SharedTaskClients(),
             AlarmEvaluator(),
             FaultInjection(),
