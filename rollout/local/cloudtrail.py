@@ -30,7 +30,8 @@ AWS behaviour:
 Not emulated: CloudTrail's delivery delay (events are readable at once; AWS delivers them
 "within an average of about 5 minutes of an API call"); the other services' calls; calls
 made by services on the account's behalf (an EventBridge rule starting an execution goes
-to moto's backend, not through the API, so it isn't recorded); Insights events.
+to moto's backend, not through the API, so it isn't recorded); Insights events. LookupEvents'
+quota (two a second per account and Region) is the quotas middleware's (quota_table.py).
 
 moto internals (pinned by tests/local/test_cloudtrail.py): wraps
 `StepFunctionResponse.start_execution(self)` and `.stop_execution(self)` (they return

@@ -19,7 +19,7 @@ from moto.cloudtrail.responses import CloudTrailResponse
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.sts.models import STSBackend
 
-from rollout.local.cloud import LocalCloud
+from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
 from rollout.local.cloudtrail import HIDDEN, CloudTrailEvents
 from rollout.local.stepfunctions import StepFunctionsEvents
 
@@ -86,8 +86,13 @@ def deployer(seam_cloud: LocalCloud) -> dict[str, str]:
     }
 
 
+def cloudtrail(seam_cloud: LocalCloud, **where: Any) -> Any:
+    """A CloudTrail client that waits out LookupEvents' quota (2 a second), as a script would."""
+    return seam_cloud.client("cloudtrail", retries=PATIENT_RETRIES, **where)
+
+
 def _lookup(seam_cloud: LocalCloud, **request: Any) -> list[dict[str, Any]]:
-    return list(seam_cloud.client("cloudtrail").lookup_events(**request)["Events"])
+    return list(cloudtrail(seam_cloud).lookup_events(**request)["Events"])
 
 
 def _started_by(seam_cloud: LocalCloud, execution_arn: str) -> dict[str, Any]:
@@ -165,7 +170,7 @@ def test_events_come_newest_first_in_pages_of_at_most_50(seam_cloud, machine):
     everything: list[dict[str, Any]] = []
     request: dict[str, Any] = {"MaxResults": 2}
     while True:
-        page = seam_cloud.client("cloudtrail").lookup_events(**request)
+        page = cloudtrail(seam_cloud).lookup_events(**request)
         assert len(page["Events"]) <= 2
         everything += page["Events"]
         if "NextToken" not in page:
@@ -247,7 +252,7 @@ def test_a_time_range_bounds_the_events(seam_cloud, machine):
 )
 def test_a_lookup_cloudtrail_refuses_is_refused_with_its_error(seam_cloud, request_, code):
     with pytest.raises(ClientError) as refused:
-        seam_cloud.client("cloudtrail").lookup_events(**request_)
+        cloudtrail(seam_cloud).lookup_events(**request_)
     assert refused.value.response["Error"]["Code"] == code
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
@@ -278,7 +283,7 @@ def test_the_readmes_aws_cli_form_answers(seam_cloud, machine):
 def test_events_are_kept_per_account_and_region(seam_cloud, machine):
     seam_cloud.client("stepfunctions").start_execution(stateMachineArn=machine)
     assert _lookup(seam_cloud)
-    other_region = seam_cloud.client("cloudtrail", region="eu-west-1")
+    other_region = cloudtrail(seam_cloud, region="eu-west-1")
     assert other_region.lookup_events()["Events"] == []
 
 
@@ -312,11 +317,13 @@ def test_moto_alone_has_no_lookup_events(seam_cloud):
     refuse to add the seam's (Patches.add)."""
     seam = seam_cloud.seam(CloudTrailEvents)
     seam.uninstall()
+    seam_cloud.quotas.enforced = False  # moto's answer, not a throttle of the calls before
     try:
         assert not hasattr(CloudTrailResponse, "lookup_events")
         with pytest.raises(ClientError) as failed:
             seam_cloud.client("cloudtrail", retries={"max_attempts": 1}).lookup_events()
     finally:
+        seam_cloud.quotas.enforced = True
         seam.install(seam_cloud)
     assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
 
