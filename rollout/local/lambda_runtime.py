@@ -212,16 +212,18 @@ def _extract_all(archive: zipfile.ZipFile, folder: Path) -> None:
     package's dependencies, package.py); a later layer's entry replaces an earlier one's."""
     for info in archive.infolist():
         _own_parents(folder, Path(info.filename).parent)
+        path = folder / info.filename
+        if path.is_symlink():  # never write through an earlier layer's link
+            path.unlink()
         if not stat.S_ISLNK(info.external_attr >> 16):
             archive.extract(info, folder)
             continue
-        link = folder / info.filename
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if link.is_symlink() or link.is_file():
-            link.unlink()
-        elif link.is_dir():
-            shutil.rmtree(link)
-        link.symlink_to(archive.read(info).decode())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
+        path.symlink_to(archive.read(info).decode())
 
 
 def _own_parents(folder: Path, relative: Path) -> None:

@@ -14,14 +14,15 @@ import pytest
 
 from rollout.local.cloud import LocalCloud
 from rollout.local.dependencies import (
+    Entry,
     MissingDependency,
     closure,
     read_requirements,
     runtime_included,
 )
 from rollout.local.lambda_logs import LambdaLogs
-from rollout.local.lambda_runtime import LambdaRuntime
-from rollout.local.package import TemplateError, build_zip
+from rollout.local.lambda_runtime import CodeStore, LambdaRuntime
+from rollout.local.package import TemplateError, build_zip, zip_folder
 from rollout.local.python_runtime import HOST_PYTHON, interpreter_gap
 from rollout.samples import lambda_role
 from tests.conftest import REPO
@@ -172,3 +173,37 @@ def test_the_runtime_includes_the_sdk_and_the_runtime_client_only():
 def _extension_suffix(entries: list[Any]) -> str:
     native = [e.name for e in entries if e.name.startswith("runtime_client")]
     return native[0].removeprefix("runtime_client") if native else ""
+
+
+def test_a_later_layer_never_writes_through_an_earlier_layers_links(tmp_path):
+    """Layers extract in order into one /opt, later files replacing earlier ones; where an
+    earlier layer linked a dependency, the later file replaces the link, not its target."""
+    target_file = tmp_path / "elsewhere" / "shared.py"
+    target_dir = tmp_path / "elsewhere" / "pkg"
+    target_dir.mkdir(parents=True)
+    target_file.write_text("ORIGINAL = True\n")
+    (target_dir / "__init__.py").write_text("ORIGINAL = True\n")
+    first_folder, second_folder = tmp_path / "first", tmp_path / "second"
+    first_folder.mkdir()
+    (second_folder / "pkg").mkdir(parents=True)
+    (second_folder / "shared.py").write_text("LATER = True\n")
+    (second_folder / "pkg" / "extra.py").write_text("LATER = True\n")
+    first = zip_folder(
+        first_folder,
+        "python/",
+        [Entry("shared.py", target_file), Entry("pkg", target_dir)],
+    )
+    second = zip_folder(second_folder, "python/")
+    store = CodeStore()
+    try:
+        opt = store.opt_root((("a", first), ("b", second)))
+        assert (opt / "python" / "shared.py").read_text() == "LATER = True\n"
+        assert (opt / "python" / "pkg" / "extra.py").is_file()
+        assert (opt / "python" / "pkg" / "__init__.py").read_text() == "ORIGINAL = True\n"
+        alone = store.opt_root((("a", first),))
+        assert (alone / "python" / "shared.py").is_symlink()
+    finally:
+        store.remove()
+    assert target_file.read_text() == "ORIGINAL = True\n"
+    assert sorted(p.name for p in target_dir.iterdir()) == ["__init__.py"]
+    assert target_dir.exists()  # removing the store removed links, not what they name
