@@ -247,7 +247,7 @@ def _offset(token: Any, found: list[TrailEvent]) -> int:
 
 # -- what is recorded ------------------------------------------------------------------
 
-Resources = Callable[[dict[str, Any], dict[str, Any]], list[tuple[str, str]]]
+Resources = Callable[[dict[str, Any]], list[tuple[str, str]]]  # from the request
 
 
 @dataclass(frozen=True)
@@ -268,14 +268,14 @@ STEP_FUNCTIONS_CALLS = (
         "StartExecution",
         ("stateMachineArn", "name", "input", "traceHeader"),
         ("input",),
-        lambda request, _: [("AWS::StepFunctions::StateMachine", request["stateMachineArn"])],
+        lambda request: [("AWS::StepFunctions::StateMachine", request["stateMachineArn"])],
     ),
     Recorded(
         "stop_execution",
         "StopExecution",
         ("executionArn", "error", "cause"),
         ("cause",),
-        lambda request, _: [("AWS::StepFunctions::Execution", request["executionArn"])],
+        lambda request: [("AWS::StepFunctions::Execution", request["executionArn"])],
     ),
 )
 
@@ -325,8 +325,8 @@ def trail_event(
     resources: list[tuple[str, str]] = []
     if error is not None:
         record["errorCode"], record["errorMessage"] = error.error_type, error.message
-    elif "stateMachineArn" in request or "executionArn" in request:
-        resources = call.resources(request, record["responseElements"] or {})
+    else:
+        resources = call.resources(request)
     return TrailEvent(event_id, call.name, STATES, now, False, identity, tuple(resources), record)
 
 
