@@ -8,6 +8,8 @@ from typing import Any
 
 from rollout_core.names import State
 
+from benchmarks.pipeline import section as pipeline_section
+
 SOURCES = (
     "Prices (US East, N. Virginia), checked when this benchmark was written: Step Functions "
     "Standard $0.025 per 1,000 state transitions "
@@ -87,7 +89,8 @@ def markdown(results: dict[str, Any]) -> str:
         "the latest run's raw figures are in `benchmarks/results/latest.json`. "
         "`python -m benchmarks quotas` rewrites only the exposure and account-scale sections "
         "(and their targets), each with its own date and load (raw figures in "
-        "`benchmarks/results/quotas.json`).",
+        "`benchmarks/results/quotas.json`); `python -m benchmarks pipeline` only the waves "
+        "section (raw figures in `benchmarks/results/pipeline.json`).",
         "",
         _machine(results["machine"]),
         _quotas(results.get("quotas")),
@@ -100,8 +103,10 @@ def markdown(results: dict[str, Any]) -> str:
         _scale(results["scale"]),
         _releases(results["releases"]) if "releases" in results else "",
         _coldstart(results["coldstart"]),
+        judge_section(results["judge"]) if "judge" in results else "",
         exposure_section(results["exposure"]) if "exposure" in results else "",
         account_section(results["account"]) if "account" in results else "",
+        pipeline_section(results["pipeline"]) if "pipeline" in results else "",
         "## Prices\n\n" + SOURCES + "\n",
     ]
     return "\n".join(parts)
@@ -338,6 +343,62 @@ def _coldstart(c: dict[str, Any]) -> str:
         f"build` would add from its requirements.txt (Powertools, X-Ray SDK, pydantic; boto3 "
         f"comes with the runtime): about {c['layerWithDependenciesZipBytes'] / 1e6:.1f} MB.\n"
     )
+
+
+def judge_section(j: dict[str, Any]) -> str:
+    """Issue 24: the canary judge's statistics on simulated traffic (benchmarks/judge.py)."""
+    detection = "\n".join(f"| {name} | {share:.1%} |" for name, share in j["detection"].items())
+    healthy = j["healthy"]
+    power = j["power"]
+    after = " | ".join(f"{n} check{'s' if n > 1 else ''}" for n in power["after"])
+    rows = "\n".join(
+        f"| {row['regression']} | "
+        + " | ".join(f"{v:.0%}" for v in row["judge"])
+        + " | "
+        + " | ".join(f"{v:.0%}" for v in row["thresholdOnly"])
+        + " |"
+        for row in power["rows"]
+    )
+    columns = len(power["after"])
+    load = j.get("load", {})
+    started = " ".join(f"{v:.2f}" for v in load.get("start", []))
+    return (
+        "## Canary judge (issue 24)\n\n"
+        f"In-process, on simulated samples (`benchmarks/judge.py`): {j['traffic']}, "
+        "log-normal durations (median 50 ms, sigma 0.35), 1 % outliers 5x slower, about 5 % "
+        "cold starts, each young environment's 2nd and 3rd invocations slower; "
+        f"{j['trials']} rollouts per detection row. Load average at start: {started}.\n\n"
+        "| detection (share of rollouts failed) | measured |\n| --- | ---: |\n"
+        f"{detection}\n\n"
+        f"False positives: of {healthy['rollouts']} healthy rollouts (the same code), the "
+        f"canary judge failed {healthy['failed']} and paused {healthy['paused']}; today's "
+        f"threshold rule beside it (errorRatePercent 1, minInvocations 10, stable rate "
+        f"0.1 %) failed {healthy['failedByTheThresholdRule']}.\n\n"
+        f"Power ({power['trials']} rollouts a row): the share failed by the canary judge, "
+        "then by today's threshold-only judge, after so many checks.\n\n"
+        f"| regression | {after} | {after} |\n| --- |" + " ---: |" * (2 * columns) + "\n"
+        f"{rows}\n\n"
+        f"The judge's own time per check at {j['judgeTime']['samplesPerVersion']:,} samples "
+        f"per version: {j['judgeTime']['medianSeconds'] * 1000:.0f} ms (median).\n\n"
+        + _judge_targets(j)
+    )
+
+
+def _judge_targets(j: dict[str, Any]) -> str:
+    """Issue 24's targets beside what was measured."""
+    detection, healthy = j["detection"], j["healthy"]
+    bad = (healthy["failed"] + healthy["paused"]) / healthy["rollouts"]
+    rows = [
+        (
+            "2x latency rolled back within 2 checks in >= 95 %",
+            detection["latency x2 within 2 checks"],
+            0.95,
+        ),
+        ("+50 % within 4 checks in >= 90 %", detection["latency x1.5 within 4 checks"], 0.90),
+    ]
+    lines = [f"| {name} | {share:.1%} | {_mark(share >= goal)} |" for name, share, goal in rows]
+    lines.append(f"| healthy rollouts failed or paused <= 1 % | {bad:.1%} | {_mark(bad <= 0.01)} |")
+    return "| issue 24 target | measured | met |\n| --- | ---: | --- |\n" + "\n".join(lines) + "\n"
 
 
 def _releases(r: dict[str, Any]) -> str:
@@ -735,8 +796,8 @@ def splice_page(page: str, results: dict[str, Any]) -> str:
     """docs/benchmarks.md with the exposure and account sections (and their target rows)
     of `results` in place of the page's, the other sections as the last full run wrote."""
     page = _splice_targets(page, results)
-    page = _replace_section(page, "## Exposure under", exposure_section(results["exposure"]))
-    return _replace_section(page, "## Account scale", account_section(results["account"]))
+    page = replace_section(page, "## Exposure under", exposure_section(results["exposure"]))
+    return replace_section(page, "## Account scale", account_section(results["account"]))
 
 
 def splice_readme(readme: str, results: dict[str, Any]) -> str:
@@ -780,7 +841,7 @@ def _splice_targets(text: str, results: dict[str, Any]) -> str:
     return "\n".join(lines[:end] + rows + lines[end:])
 
 
-def _replace_section(page: str, heading: str, section: str) -> str:
+def replace_section(page: str, heading: str, section: str) -> str:
     """The `## ` section starting with `heading` replaced (added before Prices if absent)."""
     if heading not in page:
         at = page.index("## Prices")

@@ -180,6 +180,23 @@ def _no_stack_message(aws: AwsContext) -> str:
     )
 
 
+def execution_context(args: argparse.Namespace) -> AwsContext:
+    """The context of a command naming an EXECUTION: an ARN's own Region unless --region
+    says it (a pipeline's targets print ARNs in other Regions); a --region that contradicts
+    the ARN is refused, with nothing called."""
+    execution = getattr(args, "execution", None) or ""
+    region = args.region
+    if execution.startswith("arn:"):
+        parts = execution.split(":")
+        own = parts[3] if len(parts) > 3 else ""
+        if region and own and region != own:
+            raise CliError(
+                f"{execution} is in {own}, not in --region {region}", exit_code=Exit.INVALID
+            )
+        region = region or own or None
+    return AwsContext(region, args.profile)
+
+
 def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
     """An execution ARN from a name and its state machine (ARN passed through as is)."""
     if name_or_arn.startswith("arn:"):

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from rollout.commands import (
+    analyze,
     console,
     control,
     demo,
@@ -32,6 +33,7 @@ COMMANDS = [
     watch,
     status,
     report,
+    analyze,
     graph,
     control,
     prune,

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import yaml
+from rollout_core.validation import ValidPipeline, validate_input
 
 from rollout.cli import build_parser
 from rollout.exits import Exit
@@ -116,3 +117,12 @@ def test_the_benchmark_figures_are_the_block_make_bench_writes():
 def test_the_exit_codes_table_is_the_exit_codes_module():
     rows = re.findall(r"^\| (\d+) \| `(\w+)` \|", _section("Commands"), re.M)
     assert [(int(code), name) for code, name in rows] == [(e.value, e.name) for e in Exit]
+
+
+def test_the_waves_example_is_the_events_file_and_a_valid_pipeline():
+    section = _section("Waves: one release across Regions and accounts")
+    match = re.search(r"\(events/pipeline/([\w-]+\.json)\).*?```json\n(.*?)```", section, re.S)
+    assert match is not None
+    shown = json.loads(match.group(2))
+    assert shown == json.loads((REPO / "events/pipeline" / match.group(1)).read_text())
+    assert isinstance(validate_input(shown), ValidPipeline)

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
 from rollout_core.channel import Channel, Control, ControlRefused
 from rollout_core.lock import lock_key
 from rollout_core.names import State
@@ -25,7 +26,9 @@ from rollout.aws import (
     CliError,
     add_aws_arguments,
     aws_errors,
+    error_code,
     execution_arn,
+    execution_context,
     find_stack_output,
     find_state_machine,
     reports_errors,
@@ -77,7 +80,7 @@ def register(subparsers: Any) -> None:
 @reports_errors
 def run_control(args: argparse.Namespace) -> int:
     action = "promote-full" if args.control == "promote" and args.full else args.control
-    aws = AwsContext(args.region, args.profile)
+    aws = execution_context(args)
     sent = send_control(
         aws,
         action,
@@ -137,8 +140,10 @@ def _pipeline_named(aws: AwsContext, execution: str, state_machine: str | None) 
     if is_pipeline(execution):
         return execution
     arn = execution_arn(find_state_machine(aws, state_machine), execution)
+    sfn = aws.client("stepfunctions")
     with aws_errors(f"reading {arn}"):
-        return handed_over(aws.client("stepfunctions"), arn)
+        _status(sfn, arn)  # exit 2 when there is no such execution
+        return handed_over(sfn, arn)
 
 
 def send_pipeline_control(aws: AwsContext, arn: str, action: str, reason: str) -> Sent:
@@ -193,7 +198,7 @@ def lock_key_of(aws: AwsContext, arn: str) -> str:
     """The plan's lock key, from Prepare's output; exit 2 when the execution has ended."""
     sfn = aws.client("stepfunctions")
     with aws_errors(f"reading {arn}"):
-        status = sfn.describe_execution(executionArn=arn)["status"]
+        status = _status(sfn, arn)
         if status != "RUNNING":
             raise CliError(f"{arn} has ended ({status}); nothing changed", Exit.INVALID)
         pages = sfn.get_paginator("get_execution_history").paginate(
@@ -208,6 +213,16 @@ def lock_key_of(aws: AwsContext, arn: str) -> str:
                         return str(lock["key"])
                     break
     raise CliError(f"{arn} has no lock yet (still in Prepare?); try again", Exit.INVALID)
+
+
+def _status(sfn: Any, arn: str) -> str:
+    """The execution's status; exit 2 when there is no such execution (nothing to control)."""
+    try:
+        return str(sfn.describe_execution(executionArn=arn)["status"])
+    except ClientError as error:
+        if error_code(error) == "ExecutionDoesNotExist":
+            raise CliError(f"no execution {arn}; nothing changed", Exit.INVALID) from None
+        raise
 
 
 def send(ddb: Any, table: str, key: str, arn: str, control: Control) -> None:

@@ -21,6 +21,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rollout_core.controls import HOLD_SECONDS
+from rollout_core.health.inconclusive import MAX_EXTENSIONS
+from rollout_core.health.latency import FLOOR_MS
 from rollout_core.models import Plan
 
 from rollout.aws import AwsContext, reports_errors
@@ -144,6 +146,7 @@ def show(plan: dict[str, Any], console: Console) -> None:
         )
     else:
         console.print("approval: none")
+    console.print(f"canary judge: {judging(plan.get('health') or {}, interval)}")
     console.print(
         f"total: {_seconds(numbers['waitSeconds'])} of waits, {numbers['checks']} health "
         f"checks, about {numbers['transitions']} state transitions "
@@ -168,6 +171,24 @@ def _traffic(plan: dict[str, Any], console: Console) -> None:
     table = traffic.traffic_table(typed)
     if table is not None and table.row_count:
         console.print(table)
+
+
+def judging(health: dict[str, Any], interval: int) -> str:
+    """What the canary judge fails on, and what an inconclusive step does."""
+    latency = health.get("latency")
+    judged = (
+        f"latency beyond +{latency['maxIncreasePercent']:g}% (and {FLOOR_MS:g} ms) at "
+        f"{latency['confidence'] * 100:g}% confidence, cold starts apart"
+        if latency
+        else "latency off"
+    )
+    policy = health.get("inconclusive", "extend")
+    then = {
+        "extend": f"extended by {_seconds(interval)} up to {MAX_EXTENSIONS} times, then held",
+        "pause": "held for an operator",
+        "proceed": "goes on, noted",
+    }[policy]
+    return f"{judged}; an inconclusive step is {then}"
 
 
 def _notes(plan: dict[str, Any], console: Console) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from rollout.aws import (
-    AwsContext,
     CliError,
     add_aws_arguments,
     aws_errors,
     execution_arn,
+    execution_context,
     find_state_machine,
     reports_errors,
 )
@@ -45,7 +45,7 @@ def register(subparsers: Any) -> None:
 
 @reports_errors
 def run_report(args: argparse.Namespace) -> int:
-    aws = AwsContext(args.region, args.profile)
+    aws = execution_context(args)
     arn = args.execution
     if not arn.startswith("arn:"):
         arn = execution_arn(find_state_machine(aws, args.state_machine), arn)

@@ -20,6 +20,7 @@ from rollout.aws import (
     reports_errors,
 )
 from rollout.exits import Exit
+from rollout.view import verdicts
 from rollout.view.fetch import fetch_history
 from rollout.view.history import build_run
 from rollout.view.pipeline import fetch_pipeline, handed_over, lines
@@ -197,6 +198,8 @@ def _member_outcome(row: FunctionRow) -> Text:
 
 
 def _detail(run: Run) -> str:
+    """The error; else new code live without a rollout, or no evidence; else the latest
+    verdict of the canary judge and any extended step."""
     if run.error:
         return f"\n{run.error}"
     moved = run.plan.movedWithoutRollout if run.plan is not None else None
@@ -206,7 +209,8 @@ def _detail(run: Run) -> str:
     latest = None if run.is_release else run.latest_judgement
     if latest is not None and check_verdict(latest) is CheckVerdict.NO_EVIDENCE:
         return f"\nno evidence: v{run.target_version} served no invocation"
-    return ""
+    lines = [verdicts.headline(run.last_check), verdicts.extensions(run)]
+    return "".join(f"\n{line}" for line in lines if line)
 
 
 def _duration(delta: timedelta) -> str:

@@ -16,6 +16,7 @@ from rollout.aws import (
     add_aws_arguments,
     aws_errors,
     execution_arn,
+    execution_context,
     find_state_machine,
     reports_errors,
 )
@@ -75,7 +76,7 @@ def add_watch_arguments(parser: Any) -> None:
 
 @reports_errors
 def run_watch(args: argparse.Namespace) -> int:
-    aws = AwsContext(args.region, args.profile)
+    aws = execution_context(args)
     arn = args.execution
     if not arn.startswith("arn:"):
         arn = execution_arn(find_state_machine(aws, args.state_machine), arn)

@@ -6,7 +6,8 @@ event already read: one call per refresh however long the history. Events are ke
 id, so a server that answers oldest-first still gives the right history. DescribeExecution
 is read when the execution is first seen and once more when its history ends; an execution
 that has ended never changes again, so it is never read again. The Run is the views' own
-model (rollout.view.history.build_run), rebuilt only when something new was read.
+model (rollout.view.history.build_run), rebuilt only when something new was read; a
+pipeline of waves is read the same way into its own model (rollout.view.pipeline).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from rollout.console.budget import Budget, OutOfBudget
 from rollout.view.history import TERMINAL_EVENTS, build_run
+from rollout.view.pipeline import PipelineRun, build_pipeline, is_pipeline
 from rollout.view.run import Run
 
 PAGE = 100  # GetExecutionHistory's default page size
@@ -26,6 +28,7 @@ class TrackedExecution:
         self.arn = arn
         self.lock = threading.Lock()  # one refresh at a time
         self.run: Run | None = None
+        self.pipeline: PipelineRun | None = None  # when it is a pipeline's execution
         self.problem: str | None = None  # why the last refresh failed, while it does
         self.wants_definition = False  # a page shows its graph
         self._describe: dict[str, Any] | None = None
@@ -45,9 +48,17 @@ class TrackedExecution:
     @property
     def needs_reading(self) -> bool:
         """Never read, running, or its page wants the graph it hasn't read yet."""
-        if self.run is None or not self.ended:
+        if not self.read or not self.ended:
             return True
-        return self.wants_definition and self._machine is None
+        return self.wants_definition and self._machine is None and not self.is_pipeline
+
+    @property
+    def is_pipeline(self) -> bool:
+        return is_pipeline(self.arn)
+
+    @property
+    def read(self) -> bool:
+        return self.run is not None or self.pipeline is not None
 
     @property
     def definition(self) -> dict[str, Any] | None:
@@ -61,7 +72,7 @@ class TrackedExecution:
         if self._describe is None:
             self._describe = _call(budget, "DescribeExecution", sfn.describe_execution, arn)
             changed = True
-        if self.wants_definition and self._machine is None:
+        if self.wants_definition and self._machine is None and not self.is_pipeline:
             self._machine = _call(
                 budget,
                 "DescribeStateMachineForExecution",
@@ -75,9 +86,12 @@ class TrackedExecution:
                 # its end is in the history: read its status, output, error and cause
                 self._describe = _call(budget, "DescribeExecution", sfn.describe_execution, arn)
                 changed = True
-        if changed or self.run is None:
+        if changed or not self.read:
             events = [self._events[key] for key in sorted(self._events)]
-            self.run = build_run(self._describe, events, self._machine)
+            if self.is_pipeline:  # its page shows waves and targets, not a graph
+                self.pipeline = build_pipeline(self._describe, events)
+            else:
+                self.run = build_run(self._describe, events, self._machine)
         return changed
 
     def _history_ended(self) -> bool:

@@ -12,6 +12,9 @@ So ten tabs on one rollout cost what one does, a rollout that has ended costs no
 more, and with no page open nothing is read at all. Each read is also held to the
 console's share of the API's throttling quota (budget.py). A read that fails keeps what
 was read before, and the topic says why (`problem`) until a read succeeds again.
+
+A listed rollout that handed its waves to the pipeline state machine is shown as that
+pipeline (one row, its targets as members); the pipeline is read as a listed execution is.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from rollout.aws import as_cli_error
 from rollout.console import views
 from rollout.console.budget import Budget, OutOfBudget
 from rollout.console.executions import TrackedExecution
+from rollout.view.pipeline import pipeline_in
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +233,16 @@ class Live:
             return changed
 
     def _listed_arns(self) -> list[str]:
-        return [s["executionArn"] for s in self._listing or []]
+        """The listed executions, and the pipelines those that handed over waves started."""
+        listed = [s["executionArn"] for s in self._listing or []]
+        pipelines = []
+        for arn in listed:
+            tracker = self._trackers.get(arn)
+            handed = pipeline_in(tracker.run.output) if tracker and tracker.run else None
+            if handed is not None:
+                self._tracker(handed)
+                pipelines.append(handed)
+        return listed + pipelines
 
     # -- snapshots --------------------------------------------------------------------
 
@@ -252,7 +265,11 @@ class Live:
         for summary in self._listing or []:
             tracker = self._trackers.get(summary["executionArn"])
             run = tracker.run if tracker else None
-            rows.append(views.row(run) if run is not None else views.listed(summary))
+            handed = self._trackers.get(pipeline_in(run.output) or "") if run else None
+            if handed is not None and handed.pipeline is not None:
+                rows.append(views.pipeline_row(handed.pipeline))
+            else:
+                rows.append(views.row(run) if run is not None else views.listed(summary))
         return {
             "rows": rows,
             "window": LIST_SIZE,
@@ -262,6 +279,13 @@ class Live:
 
     def _run_body(self, arn: str) -> dict[str, Any]:
         tracker = self._trackers.get(arn)
+        if tracker is not None and tracker.is_pipeline:
+            pipeline = tracker.pipeline
+            return {
+                "pipeline": views.pipeline_detail(pipeline) if pipeline is not None else None,
+                "problem": tracker.problem,
+                "readAt": _now(),
+            }
         run = tracker.run if tracker else None
         return {
             "run": views.detail(run) if run is not None else None,
@@ -288,7 +312,7 @@ class Live:
     def _forget_old(self) -> None:
         """Beyond KEEP, the least recently wanted executions that are neither listed nor
         open are forgotten (read again if a page asks)."""
-        keep = {s["executionArn"] for s in self._listing or []} | set(self._open)
+        keep = set(self._listed_arns()) | set(self._open)
         for arn in list(self._trackers):
             if len(self._trackers) <= KEEP + len(keep):
                 break

@@ -15,7 +15,10 @@ from typing import Any
 
 from rollout_core.models import ApprovalGate, CheckResult, ControlRecord, Pause
 from rollout_core.names import State
+from rollout_core.pipeline.names import PipelineState
 
+from rollout.view import verdicts
+from rollout.view.pipeline import PipelineRun, TargetView, lines
 from rollout.view.release import FunctionRow, function_rows
 from rollout.view.report_cells import traffic_cell
 from rollout.view.report_graph import Drawing, draw, marks, taken_edges
@@ -189,6 +192,8 @@ def health_line(run: Run) -> tuple[str, str | None]:
         return f"✖ {cause_summary(failed[-1].cause)}", BAD
     check = max(judged, key=lambda c: c.at or run.started_at)
     verdict = "✔ healthy" if check.healthy else "✖ unhealthy"
+    judged = verdicts.headline(check)
+    verdict += f" · {judged}" if judged else ""
     if check.newVersion is not None and not run.is_release:
         verdict += f" · new {describe_metrics(check.newVersion)}"
     elif not check.healthy and check.reasons:
@@ -305,7 +310,12 @@ def _check(check: CheckResult, failed: bool) -> dict[str, Any]:
         "logs": describe_logs(check.logs) if check.logs is not None else None,
         "reasons": list(check.reasons),
         "notes": list(check.notes),
-        "signals": [[key, _compact(value)] for key, value in (check.model_extra or {}).items()],
+        "verdicts": verdicts.lines(check),  # the canary judge's, each with its numbers
+        "signals": [
+            [key, _compact(value)]
+            for key, value in (check.model_extra or {}).items()
+            if key not in verdicts.SHOWN_AS_LINES
+        ],
         "functions": [
             {
                 "name": f"{function.functionName}:{function.alias}",
@@ -345,6 +355,144 @@ def _event(event: Event) -> dict[str, Any]:
         "cause": _pretty_text(event.cause) if event.cause else None,
         "important": event.state in (State.SHIFT_TRAFFIC, State.PROMOTE, State.ROLL_BACK),
     }
+
+
+# -- a pipeline of waves (rollout.view.pipeline) ------------------------------------------
+
+
+def pipeline_row(run: PipelineRun) -> dict[str, Any]:
+    """A pipeline in the list: one row, its targets as members (wave by wave), worded as
+    `rollout watch` words them."""
+    plan = run.plan
+    functions = sorted({m.functionName for t in plan.targets for m in t.functions}) if plan else []
+    moved = [view for _, _, targets in run.waves() for view in targets]
+    healthy = sum(view.health == "healthy" for view in moved)
+    ended = sum(view.outcome is not None for view in moved)
+    return {
+        "arn": run.arn,
+        "name": run.name,
+        "title": f"pipeline {run.name}",
+        "pipeline": True,
+        "release": False,
+        "functions": functions,
+        "alias": str(plan.rollout.get("alias") or "") if plan else None,
+        "versions": None,
+        "strategy": _compact(plan.rollout.get("strategy")) if plan and plan.rollout else None,
+        "step": _wave_step(run),
+        "weight": None,
+        "outcome": "running" if not run.finished else run.stage,
+        "label": run.stage.capitalize(),
+        "tone": _pipeline_tone(run),
+        "running": not run.finished,
+        "skipped": False,
+        "health": f"{healthy}/{len(moved)} targets healthy" if ended else "no target ended yet",
+        "healthTone": (BAD if healthy < ended else GOOD) if ended else None,
+        "startedAt": _iso(run.started),
+        "stoppedAt": _iso(run.stopped),
+        "startedBy": "StartExecution (its caller is in CloudTrail)",
+        "reason": _pipeline_reason(run),
+        "members": [_target_member(name, view) for name, _, views in run.waves() for view in views],
+    }
+
+
+def pipeline_detail(run: PipelineRun) -> dict[str, Any]:
+    """A pipeline's page: the row's facts, its waves and targets (each leading into its own
+    rollout), when each target moved on one time axis, and the lines `rollout watch` prints."""
+    plan = run.plan
+    home = (plan.home.account, plan.home.region) if plan else None
+    return {
+        **pipeline_row(run),
+        "reason": _pipeline_reason(run) or run.hold,
+        "error": run.error,
+        "cause": _pretty_text(run.cause) if run.cause else None,
+        "hold": _pipeline_hold(run),
+        "onFailure": plan.onFailure if plan else None,
+        "waves": [
+            {
+                "name": name,
+                "bakeSeconds": bake,
+                "targets": [_target(view, home) for view in views],
+            }
+            for name, bake, views in run.waves()
+        ],
+        "axis": _axis(run),
+        "lines": lines(run),
+    }
+
+
+def _wave_step(run: PipelineRun) -> str | None:
+    cursor = run.cursor
+    if cursor is None or cursor.waveIndex < 0:
+        return None
+    return f"wave {cursor.waveIndex + 1}/{cursor.waveCount}"
+
+
+def _pipeline_tone(run: PipelineRun) -> str:
+    if run.finished:
+        return GOOD if run.status == "SUCCEEDED" else BAD
+    return HELD if run.hold else RUNNING
+
+
+def _pipeline_reason(run: PipelineRun) -> str | None:
+    if not run.finished:
+        return None
+    if run.status == "SUCCEEDED":
+        return f"rolled out to every target of {len(run.waves())} waves"
+    return f"{run.error}: {cause_summary(run.cause)}" if run.cause else run.error
+
+
+def _pipeline_hold(run: PipelineRun) -> dict[str, Any] | None:
+    """Its hold as the rollout page's controls read one (`kind`), and in words."""
+    hold = run.cursor.hold if run.cursor and not run.finished else None
+    if hold is None:
+        return None
+    return {"kind": hold.kind, "line": run.hold}
+
+
+def _target_member(wave: str, view: TargetView) -> dict[str, Any]:
+    return {
+        "name": f"{wave}: {view.label}",
+        "versions": view.versions,
+        "weight": "",
+        "health": view.health,
+        "verdict": view.verdict,
+        "tone": {"succeeded": GOOD, "failed": BAD, "NOT restored": BAD}.get(view.verdict),
+    }
+
+
+def _target(view: TargetView, home: tuple[str, str] | None) -> dict[str, Any]:
+    """One target: its outcome and health, what it moved, and its own rollout (a page here
+    when it runs in the console's account and Region; else the command that follows it)."""
+    arn = view.target.executionArn
+    outcome = view.outcome
+    failed = outcome is not None and outcome.status == "failed"
+    return {
+        **_target_member("", view),
+        "name": view.label,
+        "account": view.target.account,
+        "region": view.target.region,
+        "execution": arn,
+        "here": (view.target.account, view.target.region) == home,
+        "watch": f"rollout watch {arn}",
+        "why": f"{outcome.error}: {outcome.cause}" if outcome and failed else None,
+        "movedAt": _iso(view.moved_at),
+        "endedAt": _iso(view.ended_at),
+    }
+
+
+def _axis(run: PipelineRun) -> dict[str, Any]:
+    """When each target moved, and when the pipeline held or baked, on one time axis from
+    its start to its end (or the last event read)."""
+    start = run.started
+    end = run.stopped or max([moment for moment, _ in run.events], default=start)
+    spans = [
+        {"state": state, "from": _iso(moment), "to": _iso(after)}
+        for (moment, state), (after, _) in zip(
+            run.events, [*run.events[1:], (end, "")], strict=True
+        )
+        if state in (PipelineState.BAKE_WAVE, PipelineState.BEFORE_WAVE)
+    ]
+    return {"from": _iso(start), "to": _iso(end), "holds": spans}
 
 
 # -- small helpers ------------------------------------------------------------------------

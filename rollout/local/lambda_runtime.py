@@ -87,6 +87,14 @@ class Target:
     executed_version: str
     invoked_arn: str
 
+    @property
+    def place_name(self) -> str:
+        """The function in its own account and Region. A function's execution environments
+        and the reserved concurrency they count against are its own: another account's or
+        Region's function of the same name never shares them (on AWS each is a separate
+        resource, "Lambda function ARN" in the Lambda API reference)."""
+        return f"{self.function.account_id}:{self.function.region}:{self.name}"
+
 
 @dataclass(frozen=True)
 class FunctionConfig:
@@ -250,7 +258,8 @@ class RuntimeStopped(RuntimeError):
 
 
 class EnvironmentPool:
-    """Warm environments per (function, version); a new fingerprint retires old ones."""
+    """Warm environments per (function in its place, version); a new fingerprint retires
+    old ones."""
 
     def __init__(self) -> None:
         self._init_gate = threading.BoundedSemaphore(INIT_CONCURRENCY)
@@ -451,7 +460,7 @@ class LambdaRuntime:
         """Run one invocation in a warm or new environment; returns it and its log text."""
         self._check_throttle(backend, target)
         config = FunctionConfig.of(backend, target.function)
-        slot = (target.name, target.executed_version)
+        slot = (target.place_name, target.executed_version)
         env = self._pool.acquire(
             slot, config.fingerprint, lambda: self._environment_spec(target, config)
         )
@@ -485,7 +494,7 @@ class LambdaRuntime:
 
     def _check_throttle(self, backend: LambdaBackend, target: Target) -> None:
         reserved = backend.get_function(target.name).reserved_concurrency
-        if reserved is not None and self._pool.busy(target.name) >= int(reserved):
+        if reserved is not None and self._pool.busy(target.place_name) >= int(reserved):
             self._emit(
                 target,
                 InvocationRecord(

@@ -64,6 +64,8 @@ def build_run(
 
 def _apply(run: Run, raw: dict[str, Any]) -> None:
     kind, at = raw["type"], _utc(raw["timestamp"])
+    if _wait_ended_by_clock(run, kind):
+        return  # how a wait for the next check ends when no evidence came: no failure
     _track_visit(run, kind, at, raw)
     if kind.endswith("StateEntered"):
         details = raw.get("stateEnteredEventDetails", {})
@@ -84,6 +86,13 @@ def _apply(run: Run, raw: dict[str, Any]) -> None:
             run.cause = run.cause or details.get("cause")
     elif kind in TERMINAL_EVENTS or kind == "ExecutionStarted":
         run.events.append(Event(at, kind, None))
+
+
+def _wait_ended_by_clock(run: Run, kind: str) -> bool:
+    """A wait (Wait for next check, Wait during bake) is a task whose timeout is its
+    interval: its TaskTimedOut (States.Timeout, caught into Check health) is the clock."""
+    visit = run.visits[-1] if run.visits and run.visits[-1].exited_at is None else None
+    return kind == "TaskTimedOut" and visit is not None and visit.name in WAIT_STATES
 
 
 def _track_visit(run: Run, kind: str, at: datetime, raw: dict[str, Any]) -> None:
@@ -141,6 +150,8 @@ def _apply_document(run: Run, doc: dict[str, Any] | None, at: datetime, state: s
     if progress is not None:
         run.progress = progress
         _record_check(run, progress)
+        if progress.extensions:
+            run.extensions[progress.stepIndex] = progress.extensions
         _record_control(run, progress.lastControl)
     run.rollback = _read(RollbackRecord, doc.get("rollback")) or run.rollback
     if "failure" in doc and state in (State.SHIFT_TRAFFIC, State.PROMOTE):

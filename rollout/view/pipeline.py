@@ -50,6 +50,21 @@ class TargetView:
             return self.outcome.status
         return "running" if self.running else "waiting"
 
+    @property
+    def health(self) -> str:
+        """Its rollout's health as the pipeline knows it: healthy once it succeeded (every
+        check passed), the child's error once it failed, checking while it runs."""
+        if self.outcome is None:
+            return "checking" if self.running else "not started"
+        if self.outcome.status == "succeeded":
+            return "healthy"
+        return self.outcome.error or (self.outcome.childStatus or "failed").lower()
+
+    @property
+    def versions(self) -> str:
+        moved = self.outcome.moved if self.outcome else self.target.functions
+        return ", ".join(f"{m.name} {m.stableVersion}→{m.targetVersion}" for m in moved)
+
 
 @dataclass
 class PipelineRun:
@@ -67,6 +82,23 @@ class PipelineRun:
     @property
     def finished(self) -> bool:
         return self.status != "RUNNING"
+
+    @property
+    def name(self) -> str:
+        return self.arn.rsplit(":", 1)[-1]
+
+    @property
+    def stage(self) -> str:
+        """Where it stands in a few words: its outcome once ended, else its hold or wave."""
+        if self.finished:
+            return self.status.lower().replace("_", " ")
+        hold = self.cursor.hold if self.cursor else None
+        if hold is not None:
+            return {"blocked": "blocked", "pause": "paused"}.get(hold.kind, "awaiting approval")
+        if self.cursor is None or self.cursor.waveIndex < 0:
+            return "preparing"
+        where = f"wave {self.cursor.waveIndex + 1}/{self.cursor.waveCount}"
+        return f"baking {where}" if self.cursor.phase == "bake" else where
 
     def waves(self) -> list[tuple[str, int, list[TargetView]]]:
         """(name, bake seconds, its targets) per wave, in order."""
@@ -102,28 +134,37 @@ def is_pipeline(arn: str) -> bool:
 def handed_over(sfn: Any, arn: str) -> str | None:
     """The pipeline a rollout execution handed its `waves` input to (Start pipeline)."""
     described = sfn.describe_execution(executionArn=arn)
-    output = json.loads(described.get("output") or "{}")
-    if (output.get("plan") or {}).get("action") != "pipeline":
+    return pipeline_in(json.loads(described.get("output") or "{}"))
+
+
+def pipeline_in(output: Json | None) -> str | None:
+    """The pipeline's execution ARN in a rollout's output, when it handed over its waves."""
+    if not output or (output.get("plan") or {}).get("action") != "pipeline":
         return None
     return str((output.get("pipeline") or {}).get("executionArn") or "") or None
 
 
 def fetch_pipeline(sfn: Any, arn: str) -> PipelineRun:
     described = sfn.describe_execution(executionArn=arn)
+    pages = sfn.get_paginator("get_execution_history").paginate(
+        executionArn=arn, includeExecutionData=True
+    )
+    return build_pipeline(described, [event for page in pages for event in page["events"]])
+
+
+def build_pipeline(described: Json, events: list[Json]) -> PipelineRun:
+    """The pipeline from its DescribeExecution and its history's events, oldest first (what
+    `fetch_pipeline` reads, or what the console has read so far)."""
     run = PipelineRun(
-        arn=arn,
+        arn=str(described["executionArn"]),
         status=str(described["status"]),
         error=described.get("error"),
         cause=described.get("cause"),
         started=described.get("startDate"),
         stopped=described.get("stopDate"),
     )
-    pages = sfn.get_paginator("get_execution_history").paginate(
-        executionArn=arn, includeExecutionData=True
-    )
-    for page in pages:
-        for event in page["events"]:
-            _read(run, event)
+    for event in events:
+        _read(run, event)
     return run
 
 
@@ -170,11 +211,9 @@ def lines(run: PipelineRun) -> list[str]:
     for number, (name, bake, targets) in enumerate(run.waves(), start=1):
         out.append(f"wave {name} ({number}/{len(run.waves())}), bake {bake} s")
         for view in targets:
-            moved = view.outcome.moved if view.outcome else view.target.functions
-            versions = ", ".join(f"{m.name} {m.stableVersion}→{m.targetVersion}" for m in moved)
             reason = f" — {view.outcome.error}: {view.outcome.cause}" if _failed(view) else ""
             out.append(
-                f"  {view.label}: {view.verdict} {versions}{reason} "
+                f"  {view.label}: {view.verdict} [{view.health}] {view.versions}{reason} "
                 f"(rollout watch {view.target.executionArn})"
             )
     if run.hold:

@@ -17,7 +17,7 @@ from typing import Any
 
 from rollout_core.models import CheckResult, ControlRecord
 
-from rollout.view import report_release, report_traffic
+from rollout.view import report_release, report_traffic, verdicts
 from rollout.view.report_cells import logs_line, metrics_cell, pill_class, traffic_cell
 from rollout.view.report_chart import Moment, clock, clock_at, error_rate_chart, weight_chart
 from rollout.view.report_graph import NOT_REACHED, marks, render_graph, taken_edges
@@ -118,6 +118,8 @@ def _summary(run: Run, ended: datetime) -> str:
         ("Alarms", ", ".join(run.plan.alarms if run.plan else []) or "none"),
         ("Source", run.plan.source if run.plan else "—"),
     ]
+    extended = verdicts.extensions(run)  # steps an inconclusive verdict extended
+    rows += [("Extended", extended)] if extended else []
     items = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in rows)
     return (
         f'<section class="summary"><dl>{items}</dl><p class="reason {_tone(run)}">'
@@ -173,6 +175,7 @@ def _traffic_and_health(run: Run, ended: datetime) -> str:
         + _error_rates(run, ended)
         + "</div>"
         + _health(run)
+        + verdicts.report_section(run)
     )
 
 

@@ -1,5 +1,5 @@
 """`rollout report` of a pipeline of waves: one self-contained HTML page. A summary, a table
-of waves and targets (each outcome, what it moved, and the command that reports its own
+of waves and targets (each outcome and health, what it moved, and the command that reports its own
 rollout), and one time axis on which every target's rollout, every bake and every hold is
 drawn, so when each target moved reads across the whole pipeline."""
 
@@ -39,15 +39,16 @@ def _table(run: PipelineRun) -> str:
     rows = []
     for name, bake, targets in run.waves():
         for view in targets:
-            moved = view.outcome.moved if view.outcome else view.target.functions
-            what = ", ".join(f"{m.name} {m.stableVersion}→{m.targetVersion}" for m in moved)
             why = f"{view.outcome.error}: {view.outcome.cause}" if _failed(view) else ""
             rows.append(
                 f"<tr><td>{escape(name)} (bake {bake} s)</td><td>{escape(view.label)}</td>"
-                f"<td>{escape(view.verdict)}</td><td>{escape(what)}</td><td>{escape(why)}</td>"
+                f"<td>{escape(view.verdict)}</td><td>{escape(view.health)}</td>"
+                f"<td>{escape(view.versions)}</td><td>{escape(why)}</td>"
                 f"<td><code>rollout report {escape(view.target.executionArn)}</code></td></tr>"
             )
-    head = "<tr><th>wave</th><th>target</th><th>outcome</th><th>moved</th><th>why</th>"
+    head = (
+        "<tr><th>wave</th><th>target</th><th>outcome</th><th>health</th><th>moved</th><th>why</th>"
+    )
     return f"<table>{head}<th>its own rollout</th></tr>{''.join(rows)}</table>"
 
 

@@ -23,6 +23,7 @@ from rollout_core.models import (
     ControlRecord,
     FunctionCheck,
     Hold,
+    Inconclusive,
     NoSignal,
     Pause,
     Plan,
@@ -167,6 +168,9 @@ class Run:
     # `$.rollback`: what Roll back restored (a release: each alias). When Roll back fails,
     # its Catch goes on with `$.failure` and this stays None (rollout/view/release.py).
     rollback: RollbackRecord | None = None
+    # Checks each step was extended by for an inconclusive verdict (progress.extensions), by
+    # step index (the bake's is the number of steps).
+    extensions: dict[int, int] = field(default_factory=dict)
 
     # -- who and what ----------------------------------------------------------------
 
@@ -263,7 +267,7 @@ class Run:
         hold = self.hold
         if hold is None:
             return None
-        return "paused" if isinstance(hold, Pause) else "awaiting approval"
+        return "awaiting approval" if isinstance(hold, ApprovalGate) else "paused"
 
     def hold_line(self, now: datetime) -> str | None:
         """What people must know about a hold: who paused, or how to answer and by when."""
@@ -273,9 +277,12 @@ class Run:
         if isinstance(hold, Pause):
             return f"paused by {hold.by} (resume, promote or abort it)"
         if isinstance(hold, NoSignal):
-            unread = f": {'; '.join(hold.unread)}" if hold.unread else ""
             return (
-                f"held: no health signal read in {hold.checks} checks{unread} "
+                f"held: no health signal read in {hold.checks} checks (resume, promote or abort it)"
+            )
+        if isinstance(hold, Inconclusive):
+            return (
+                f"held: inconclusive after {hold.extensions} extension(s) "
                 "(resume, promote or abort it)"
             )
         return (
@@ -418,10 +425,13 @@ class CheckVerdict(StrEnum):
 
 def check_verdict(check: CheckResult | FunctionCheck) -> CheckVerdict:
     """A passed check whose new version served no invocation is "no evidence", never
-    "healthy" (health/evidence.py)."""
+    "healthy" (health/evidence.py); a release's, when any of its new versions served none
+    (its top-level evidence is only the first function's)."""
     if not check.healthy:
         return CheckVerdict.UNHEALTHY
-    return CheckVerdict.NO_EVIDENCE if check.evidence == "none" else CheckVerdict.HEALTHY
+    rows = check.functions if isinstance(check, CheckResult) and check.functions else [check]
+    blind = any(row.evidence == "none" for row in rows)
+    return CheckVerdict.NO_EVIDENCE if blind else CheckVerdict.HEALTHY
 
 
 def cause_summary(cause: str | None) -> str:

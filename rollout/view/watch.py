@@ -19,6 +19,7 @@ from rollout_core.models import CheckResult, FunctionCheck, LogsSummary, Pause, 
 from rollout_core.names import State
 from rollout_core.traffic.discover import notes as traffic_notes
 
+from rollout.view import verdicts
 from rollout.view.release import FunctionRow, Verdict, function_rows
 from rollout.view.run import (
     CheckVerdict,
@@ -214,6 +215,8 @@ def _steps(run: Run) -> Text:
     for number, step in enumerate(steps, start=1):
         current = number == run.step_number and not run.promoted
         text.append(f"{_percent(step.percentage)}%", style="reverse bold" if current else "")
+        if run.extensions.get(number - 1):
+            text.append(f" +{run.extensions[number - 1]} checks", style="yellow")
         text.append(" → ")
     if len(run.steps) > MAX_STEPS_SHOWN:
         text.append("… → ")
@@ -259,6 +262,9 @@ def describe_check(check: CheckResult, sep: str = " · ", versions: bool = True)
     text = Text(label, style=colour)
     if check.at is not None:
         text.append(f" at {check.at:%H:%M:%S} UTC", style="dim")
+    judged = verdicts.signals(check)
+    if judged:
+        text.append(f"{sep}judge {judged}")
     if check.alarms:
         alarms = ", ".join(f"{name} {state}" for name, state in sorted(check.alarms.items()))
         text.append(f"{sep}alarms {alarms}")
@@ -267,9 +273,14 @@ def describe_check(check: CheckResult, sep: str = " · ", versions: bool = True)
             text.append(f"{sep}{label} {describe_metrics(metrics)}")
     if check.logs is not None and versions:  # under a metric delay, the faster signal
         text.append(f"{sep}new {describe_logs(check.logs)}")
+    for line in verdicts.lines(check):
+        text.append(f"{sep}{line}", style=_VERDICT_STYLES[line[0]])
     for note in [*check.reasons, *check.notes]:
         text.append(f"{sep}{note}", style="dim")
     return text
+
+
+_VERDICT_STYLES = {"✔": "green", "~": "yellow", "?": "yellow", "✖": "red"}
 
 
 def describe_metrics(m: VersionCounts) -> str:

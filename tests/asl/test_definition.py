@@ -43,8 +43,8 @@ SENT_ONCE = {"Pre-traffic check": {"Lambda.TooManyRequestsException"}}
 SENT_ONCE["Post-traffic check"] = SENT_ONCE["Pre-traffic check"]
 PROGRESS_KEYS = {
     "phase", "stepIndex", "stepCount", "percentage", "weight", "stepStartedAt", "stepWaitSeconds",
-    "waitedSeconds", "nextWaitSeconds", "stepComplete", "hasNextStep", "checks", "lastCheck",
-    "rearmedAlarms", "hold", "lastControl",
+    "waitedSeconds", "nextWaitSeconds", "stepComplete", "hasNextStep", "checks", "extensions",
+    "lastCheck", "rearmedAlarms", "hold", "lastControl",
 }  # fmt: skip
 NAMED_REJECTIONS = {"InvalidRolloutRequest", "RolloutInProgress", "AlarmsAlreadyFiring"}
 WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken"

@@ -258,6 +258,7 @@ def progress(plan: Json, index: int, percentage: int, wait: int, waited: int, ch
         "stepComplete": waited >= wait,
         "hasNextStep": index + 1 < len(plan["steps"]),
         "checks": checks,
+        "extensions": 0,
         "lastCheck": {"healthy": True} if checks else None,
         "rearmedAlarms": [],
         "hold": None,

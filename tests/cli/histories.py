@@ -136,6 +136,18 @@ class History:
         )
         return self
 
+    def timed_out(self, error: str = "States.Timeout") -> History:
+        """A task's timeout, as a wait for the next check ends when no evidence came."""
+        self._add(
+            "TaskTimedOut",
+            taskTimedOutEventDetails={
+                "resourceType": "lambda",
+                "resource": "invoke.waitForTaskToken",
+                "error": error,
+            },
+        )
+        return self
+
     def describe(
         self, status: str = "RUNNING", error: str | None = None, cause: str | None = None
     ) -> dict[str, Any]:

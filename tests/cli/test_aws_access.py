@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 
 import boto3
@@ -16,6 +17,7 @@ from rollout.aws import (
     as_cli_error,
     aws_errors,
     execution_arn,
+    execution_context,
     find_state_machine,
 )
 from rollout.cli import main
@@ -142,3 +144,23 @@ def test_no_credentials_exit_1_with_a_hint(monkeypatch, tmp_path, capsys):
 
     assert main(["watch", MACHINE.replace("stateMachine", "execution") + ":x", "--once"]) == 1
     assert "no AWS credentials found" in capsys.readouterr().err
+
+
+EU_ARN = "arn:aws:states:eu-west-1:123456789012:execution:rollout:waves-1-w2-t1"
+
+
+def test_a_command_naming_an_execution_arn_calls_its_region(monkeypatch):
+    """The watch command a pipeline view prints for a target in another Region works as
+    printed: the ARN's Region, unless --region names it."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    args = argparse.Namespace(execution=EU_ARN, region=None, profile=None)
+    assert execution_context(args).region == "eu-west-1"
+    named = argparse.Namespace(execution="run-1", region=None, profile=None)
+    assert execution_context(named).region == "us-east-1"
+
+
+def test_a_region_that_contradicts_the_execution_arn_is_refused():
+    args = argparse.Namespace(execution=EU_ARN, region="us-east-1", profile=None)
+    with pytest.raises(CliError, match="is in eu-west-1, not in --region us-east-1") as refused:
+        execution_context(args)
+    assert refused.value.exit_code == 2

@@ -6,11 +6,11 @@ import json
 from datetime import timedelta
 
 import pytest
-from rollout_core.models import Step
+from rollout_core.models import CheckResult, Step
 
 from rollout.commands.watch import exit_code
 from rollout.view.history import build_run
-from rollout.view.run import Outcome, cause_summary
+from rollout.view.run import CheckVerdict, Outcome, cause_summary, check_verdict
 from rollout.view.watch import status_label
 from tests.cli.histories import (
     ROLLBACK_CAUSE,
@@ -200,3 +200,15 @@ def test_a_lambda_error_cause_is_summarised_by_its_error_message():
     assert run.reason == "ClientError: lock table missing"
     assert cause_summary("plain cause\ndetails") == "plain cause"
     assert cause_summary(None) == ""
+
+
+def test_a_release_check_with_a_member_that_served_nothing_is_no_evidence():
+    """A release's top-level evidence is its first function's: the verdict reads each row."""
+    rows = [
+        {"functionName": "api", "alias": "live", "evidence": "seen"},
+        {"functionName": "worker", "alias": "live", "evidence": "none"},
+    ]
+    check = CheckResult(healthy=True, evidence="seen", functions=rows)
+    assert check_verdict(check) is CheckVerdict.NO_EVIDENCE
+    rows[1]["evidence"] = "seen"
+    assert check_verdict(CheckResult(healthy=True, functions=rows)) is CheckVerdict.HEALTHY

@@ -48,6 +48,21 @@ REFUSED: list[tuple[str, list[str] | dict[str, Any], str]] = [
     ),
     ("health.logs", {"health": {"logs": "yes"}}, "health.logs: Input should be a valid boolean"),
     (
+        "a latency confidence of 1",
+        {"health": {"latency": {"confidence": 1}}},
+        "health.latency.confidence: Input should be less than or equal to 0.9999",
+    ),
+    (
+        "latency neither an object nor a switch",
+        {"health": {"latency": "on"}},
+        'health.latency: an object {"maxIncreasePercent", "confidence"}, true or false',
+    ),
+    (
+        "an unknown inconclusive policy",
+        {"health": {"inconclusive": "wait"}},
+        "health.inconclusive: Input should be 'extend', 'pause' or 'proceed'",
+    ),
+    (
         "too many steps (planned from the strategy)",
         ["--strategy", '{"type": "linear", "percentage": 0.5, "intervalSeconds": 60}'],
         "strategy: 199 steps; at most 100",

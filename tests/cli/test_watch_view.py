@@ -22,6 +22,9 @@ from rollout.view.watch import (
 from tests.cli.histories import (
     ROLLBACK_CAUSE,
     T0,
+    check,
+    prepared,
+    progress,
     rejected,
     rolled_back,
     shifted_and_waiting,
@@ -55,6 +58,24 @@ def test_running_snapshot_shows_where_the_rollout_is():
     assert "✔ healthy" in out and "orders-errors OK" in out
     assert "new v4 120 inv, 0 err (0.00%)" in out and "stable v3 1080 inv, 3 err (0.28%)" in out
     assert "→ Shift traffic" in out
+
+
+def test_a_wait_ended_by_its_clock_is_no_failure():
+    """Wait for next check is a task whose timeout is the check interval: its
+    States.Timeout is how it ends without evidence, not a red line every interval."""
+    h = prepared().state("Shift traffic", progress=progress())
+    for checks in (1, 2):
+        h.enter("Wait for next check", seconds=10).timed_out()
+        h.exit("Wait for next check", wake={"Error": "States.Timeout", "Cause": "timed out"})
+        h.state("Check health", progress=progress(checks=checks, lastCheck=check()))
+        h.state("Step done?", "Choice", seconds=0)
+    h.enter("Wait for next check", seconds=3)
+    run = build_run(h.describe("RUNNING"), h.events)
+    out = text_of(render(run, run.events[-1].at))
+
+    assert "States.Timeout" not in out and "✖ 0" in out  # no failed check, no failure line
+    waits = [v for v in run.visits if v.name == "Wait for next check"]
+    assert [v.error for v in waits] == [None, None, None]
 
 
 def test_rolled_back_snapshot_says_why_and_shows_the_failure_event():

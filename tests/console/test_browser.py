@@ -329,3 +329,57 @@ def test_a_cause_containing_markup_is_shown_as_text(page, url, env):
     assert MARKUP in str(page.locator("#reason").text_content())
     assert page.locator("main img, main b").count() == 0
     assert page.evaluate("window.__pwned") is None
+
+
+def test_a_pipeline_is_one_row_with_its_targets_and_a_page_of_its_own(page, env):
+    """A pipeline of waves (README, Waves) in the list as one row, its target as a member
+    row; its page shows the waves and targets as `rollout watch` does, leads into the
+    target's own rollout, draws when it moved, and aborts the whole pipeline."""
+    version = new_version(env, "console-pipeline")
+    home = {"region": "us-east-1", "account": "123456789012"}
+    document = {
+        "functionName": "console-pipeline",
+        "alias": ALIAS,
+        "targetVersion": version,
+        "strategy": "AllAtOnce",
+        "waves": [{"name": "one-box", "targets": [home], "bakeSeconds": 900}],
+    }
+    name = start(env, document).rsplit(":", 1)[-1]
+    outputs = client(env, "cloudformation").describe_stacks(StackName="rollout")["Stacks"][0]
+    machine = next(
+        o["OutputValue"] for o in outputs["Outputs"] if o["OutputKey"] == "PipelineStateMachineArn"
+    )
+    pipeline = f"{machine.replace(':stateMachine:', ':execution:')}:{name}"
+    try:
+        row = page.locator(f'#rollouts tr.rollout.pipeline[data-arn="{pipeline}"]')
+        # its one target's rollout ends, then the wave bakes (four minutes on a loaded machine)
+        row.locator(".pill", has_text="Baking wave 1/1").wait_for(timeout=4 * WAIT)
+        assert f"pipeline {name}" in str(row.text_content())
+        member = page.locator("#rollouts tr.member", has_text="one-box: us-east-1 in 123456789012")
+        assert "healthy" in str(member.text_content())
+        assert f"console-pipeline:live 1→{version}" in str(member.text_content())
+
+        row.locator("a").click()
+        page.wait_for_url("**#/pipeline/*", timeout=WAIT)
+        target = page.locator('#waves tr.target[data-target="us-east-1 in 123456789012"]')
+        target.filter(has_text="succeeded").wait_for(timeout=WAIT)
+        assert "healthy" in str(target.text_content())
+        child = f"{name}-"  # its own rollout, on the rollout state machine here
+        link = target.locator("a", has_text="open its rollout")
+        assert child in str(link.get_attribute("href"))
+        assert page.locator("#axis rect.moved").count() == 1
+        watched = cli(env, "watch", name, "--once")
+        shown = str(page.locator("#lines").text_content()).splitlines()
+        assert shown and all(line in watched.stdout for line in shown), (shown, watched.stdout)
+
+        sent = send(page, "abort", "wrong build")
+        assert sent.startswith(f"abort sent to {pipeline}"), sent
+        page.locator(".run-header .pill", has_text="Failed").wait_for(timeout=4 * WAIT)
+        target.filter(has_text="restored").wait_for(timeout=WAIT)
+        assert "PipelineAborted" in str(page.locator("#reason").text_content())
+    finally:
+        sfn = client(env, "stepfunctions")
+        if sfn.describe_execution(executionArn=pipeline)["status"] == "RUNNING":
+            sfn.stop_execution(executionArn=pipeline)
+    alias = client(env, "lambda").get_alias(FunctionName="console-pipeline", Name=ALIAS)
+    assert alias["FunctionVersion"] == "1"

@@ -14,6 +14,8 @@ import pytest
 from rollout.console.budget import Budget, OutOfBudget, Rate
 from rollout.console.executions import TrackedExecution
 from rollout.console.live import LIST, Live
+from rollout.view.pipeline import is_pipeline
+from tests.view.test_pipeline_view import PIPELINE, running_second_wave
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:rollout"
 START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -211,3 +213,49 @@ def test_every_page_open_on_one_rollout_shares_one_read_per_round():
     moments[0] = 10.0
     live.read_due()  # no page open: nothing read
     assert sfn.calls["GetExecutionHistory"] == 2
+
+
+class PipelinesFake(FakeStepFunctions):
+    """The rollout state machine's executions are listed; one handed its waves over to a
+    pipeline (on the pipeline state machine: never listed), whose history is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outputs: dict[str, str] = {}
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        described = super().describe_execution(executionArn)
+        if executionArn in self.outputs:
+            described["output"] = self.outputs[executionArn]
+        return described
+
+    def list_executions(self, stateMachineArn: str, maxResults: int) -> dict[str, Any]:
+        listed = super().list_executions(stateMachineArn, maxResults)
+        executions = listed["executions"]
+        listed["executions"] = [e for e in executions if not is_pipeline(e["executionArn"])]
+        return listed
+
+
+def test_a_rollout_that_handed_over_its_waves_is_listed_as_its_pipeline():
+    sfn = PipelinesFake()
+    handed = sfn.add("p1")
+    sfn.end(handed)
+    sfn.outputs[handed] = json.dumps(
+        {"plan": {"action": "pipeline"}, "pipeline": {"executionArn": PIPELINE}}
+    )
+    sfn.histories[PIPELINE] = running_second_wave().events
+    sfn.status[PIPELINE] = "RUNNING"
+    live = Live(sfn, MACHINE, plenty())
+    with live.watching(LIST):
+        live.read_due()  # the list and the rollout: it handed over
+        live.read_due()  # the pipeline it names
+        snapshot = live.wait(LIST, 0, 0)
+        assert snapshot is not None
+        (row,) = json.loads(snapshot.body)["rows"]
+    assert (row["arn"], row["pipeline"], row["label"]) == (PIPELINE, True, "Wave 2/2")
+    assert [m["verdict"] for m in row["members"]] == ["succeeded", "failed", "running"]
+    with live.watching(PIPELINE):
+        live.read_due()
+        page = live.wait(PIPELINE, 0, 0)
+        assert page is not None
+        assert json.loads(page.body)["pipeline"]["lines"][0].startswith("pipeline p1: 2 waves")

@@ -188,6 +188,8 @@ def test_pause_resume_promote_full_approve_from_the_cli(served, versions, tmp_pa
 
     late = rollout(served, "abort", arn, "--reason", "too late")
     assert late.returncode == 2 and "has ended (SUCCEEDED)" in late.stderr, late.stderr
+    unknown = rollout(served, "abort", "no-such-execution", "--reason", "typo")
+    assert unknown.returncode == 2 and "no execution" in unknown.stderr, unknown.stderr
 
     report = tmp_path / "report.html"
     assert rollout(served, "report", arn, "--output", str(report)).returncode == 0

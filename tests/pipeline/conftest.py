@@ -6,18 +6,22 @@ Helpers:
 - `Places`: the cloud's four account/Region places, and clients as each one's admin;
 - `Fleet`: one sample function per place (same name everywhere, version 1 live behind
   `live`) and a new version 2 in each, healthy or failing per place;
+- `Gate`: a blocker alarm put in ALARM and cleared on demand;
 - `Pipelines`: start a pipeline (through the rollout state machine, as users do), wait
   for it with a deadline, read its history, plan and cursor.
+
+Each works on the in-process LocalCloud and on a served one (`PlaceClients`).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from rollout_core.pipeline.models import PipelineCursor, PipelinePlan
@@ -67,11 +71,30 @@ def target(place: Place) -> Json:
     return {"account": place[0], "region": place[1]}
 
 
+def waves(*groups: list[Place], bake: int = 1) -> list[Json]:
+    """Input `waves`: wave-1, wave-2, … each with its places and the same bake."""
+    return [
+        {"name": f"wave-{i + 1}", "targets": [target(p) for p in group], "bakeSeconds": bake}
+        for i, group in enumerate(groups)
+    ]
+
+
+class PlaceClients(Protocol):
+    """A cloud that gives clients acting in any of its accounts and Regions, with the home
+    stack's outputs: LocalCloud in-process, or a served one (test_acceptance.py)."""
+
+    stack_outputs: dict[str, str]
+
+    def client(
+        self, service: str, *, region: str | None = None, account: str | None = None
+    ) -> Any: ...
+
+
 class Fleet:
     """Function `name` in every place: version 1 live, version 2 published (`failing`
     places' version 2 fails every request)."""
 
-    def __init__(self, cloud: LocalCloud, prefix: str, failing: tuple[Place, ...] = ()) -> None:
+    def __init__(self, cloud: PlaceClients, prefix: str, failing: tuple[Place, ...] = ()) -> None:
         self.cloud = cloud
         self.name = unique(prefix)
         for place in PLACES:
@@ -116,6 +139,54 @@ class Fleet:
         }
 
 
+class Gate:
+    """A blocker alarm in the home account and Region: in ALARM while `hold()` puts a
+    breaching datapoint every 2 s (high resolution: evaluated every 10 s), OK once it
+    stops (missing data is not breaching)."""
+
+    def __init__(self, cloud: PlaceClients) -> None:
+        self.name = unique("pipeline-gate")
+        self.cw = cloud.client("cloudwatch")
+        self._stop = threading.Event()
+        self.cw.put_metric_alarm(
+            AlarmName=self.name,
+            Namespace="PipelineTests",
+            MetricName="Gate",
+            Dimensions=[{"Name": "Gate", "Value": self.name}],
+            Statistic="Maximum",
+            Period=10,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching",
+        )
+
+    def hold(self) -> None:
+        def put() -> None:
+            while not self._stop.is_set():
+                self.cw.put_metric_data(
+                    Namespace="PipelineTests",
+                    MetricData=[
+                        {
+                            "MetricName": "Gate",
+                            "Dimensions": [{"Name": "Gate", "Value": self.name}],
+                            "Value": 1,
+                        }
+                    ],
+                )
+                self._stop.wait(2)
+
+        threading.Thread(target=put, daemon=True).start()
+        deadline_poll(f"{self.name} in ALARM", lambda: self.state() == "ALARM", 60)
+
+    def clear(self) -> None:
+        self._stop.set()
+
+    def state(self) -> str:
+        alarms = self.cw.describe_alarms(AlarmNames=[self.name])["MetricAlarms"]
+        return str(alarms[0]["StateValue"])
+
+
 PLACES: list[Place] = [(account, region) for account in ACCOUNTS for region in REGIONS]
 HOME, HOME_EU, MEMBER_US, MEMBER_EU = PLACES
 
@@ -151,7 +222,7 @@ class Ended:
 
 
 class Pipelines:
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: PlaceClients) -> None:
         self.cloud = cloud
         self.sfn = cloud.client("stepfunctions")
         self.rollouts = cloud.stack_outputs["RolloutStateMachineArn"]
@@ -164,6 +235,10 @@ class Pipelines:
         self.sfn.start_execution(
             stateMachineArn=self.rollouts, name=name, input=json.dumps(document)
         )
+        return self.arn_of(name)
+
+    def arn_of(self, name: str) -> str:
+        """The pipeline a rollout execution named `name` hands its waves to."""
         return self.machine.replace(":stateMachine:", ":execution:") + f":{name}"
 
     def described(self, arn: str) -> Json | None:

@@ -7,7 +7,6 @@ tests may take longer than the suite's default timeout.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,70 +24,15 @@ from tests.pipeline.conftest import (
     MEMBER_US,
     Ended,
     Fleet,
+    Gate,
     Pipelines,
     deadline_poll,
-    target,
-    unique,
+    waves,
 )
 
 pytestmark = pytest.mark.timeout(1800)
 Json = dict[str, Any]
 TWO_WAVES = [[HOME], [HOME_EU, MEMBER_US, MEMBER_EU]]
-
-
-def waves(*groups: list[tuple[str, str]], bake: int = 1) -> list[Json]:
-    return [
-        {"name": f"wave-{i + 1}", "targets": [target(p) for p in group], "bakeSeconds": bake}
-        for i, group in enumerate(groups)
-    ]
-
-
-class Gate:
-    """A blocker alarm in the home account and Region: in ALARM while `hold()` puts a
-    breaching datapoint every 2 s (high resolution: evaluated every 10 s), OK once it
-    stops (missing data is not breaching)."""
-
-    def __init__(self, cloud: LocalCloud) -> None:
-        self.name = unique("pipeline-gate")
-        self.cw = cloud.client("cloudwatch")
-        self._stop = threading.Event()
-        self.cw.put_metric_alarm(
-            AlarmName=self.name,
-            Namespace="PipelineTests",
-            MetricName="Gate",
-            Dimensions=[{"Name": "Gate", "Value": self.name}],
-            Statistic="Maximum",
-            Period=10,
-            EvaluationPeriods=1,
-            Threshold=0,
-            ComparisonOperator="GreaterThanThreshold",
-            TreatMissingData="notBreaching",
-        )
-
-    def hold(self) -> None:
-        def put() -> None:
-            while not self._stop.is_set():
-                self.cw.put_metric_data(
-                    Namespace="PipelineTests",
-                    MetricData=[
-                        {
-                            "MetricName": "Gate",
-                            "Dimensions": [{"Name": "Gate", "Value": self.name}],
-                            "Value": 1,
-                        }
-                    ],
-                )
-                self._stop.wait(2)
-
-        threading.Thread(target=put, daemon=True).start()
-        deadline_poll(f"{self.name} in ALARM", lambda: self.state() == "ALARM", 60)
-
-    def clear(self) -> None:
-        self._stop.set()
-
-    def state(self) -> str:
-        alarms = self.cw.describe_alarms(AlarmNames=[self.name])["MetricAlarms"]
-        return str(alarms[0]["StateValue"])
 
 
 # -- the scenarios --------------------------------------------------------------------------

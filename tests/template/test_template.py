@@ -522,10 +522,15 @@ def test_the_operator_policy_sends_controls_plans_and_reads_runs_and_nothing_els
         {"lambda:InvokeFunction"},
         {"Fn::GetAtt": ["PrepareFunction", "Arn"]},
     )
+    assert grants["ReplayTheJudge"] == (  # `rollout analyze` reads the telemetry's samples
+        {"dynamodb:Query"},
+        {"Fn::GetAtt": ["TelemetryTable", "Arn"]},
+    )
     actions = set().union(*(actions for actions, _ in grants.values()))
     assert actions == {
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
+        "dynamodb:Query",
         "cloudformation:DescribeStacks",
         "states:ListExecutions",
         "states:DescribeExecution",

@@ -16,6 +16,7 @@ from rollout_core.errors import (
     read_cause,
     split_details,
 )
+from rollout_core.health.inconclusive import MAX_EXTENSIONS
 from rollout_core.models import Pause, Progress, RolloutPlan
 from rollout_core.plan import lock_ttl, prepare
 
@@ -266,8 +267,10 @@ def test_a_hold_that_runs_its_time_comes_back_still_held(world, monkeypatch):
 def test_approval_input_tag_and_parameter(world, monkeypatch):
     plan = planned(world, approval={"before": "each-step"}, timeScale=0.5)
     assert plan.approval.timeoutSeconds == 1800 and plan.approval.onTimeout == "rollback"
-    # lock: the waits, every gate's timeout (two steps), and the margin
-    assert lock_ttl(plan) == 60 + 2 * 1800 + 3600
+    # lock: the waits, every gate's timeout (two steps), every extension an inconclusive
+    # step may have (health.inconclusive "extend", each one check interval), and the margin
+    extensions = 2 * MAX_EXTENSIONS * plan.checkIntervalSeconds
+    assert lock_ttl(plan) == 60 + 2 * 1800 + extensions + 3600
     with pytest.raises(InvalidRolloutRequest, match=r"approval\.timeoutSeconds"):
         prepare({**BASE, "approval": {"before": "promote", "timeoutSeconds": 30}}, EXECUTION)
     with pytest.raises(InvalidRolloutRequest, match=r"approval\.before"):

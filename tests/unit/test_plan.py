@@ -34,6 +34,8 @@ def test_plan_for_a_console_request(world):
         "compareToStable": True,
         "lowTraffic": "pass",
         "logs": True,
+        "latency": {"maxIncreasePercent": 25.0, "confidence": 0.98},
+        "inconclusive": "extend",
     }
     assert plan["preTraffic"]["readiness"] is True
     assert plan["postTraffic"] is None
@@ -214,3 +216,12 @@ def test_a_bad_default_strategy_is_named(world, monkeypatch):
     monkeypatch.setenv("DEFAULT_STRATEGY", "Nope")
     with pytest.raises(InvalidRolloutRequest, match="strategy: unknown preset 'Nope'"):
         prepare(BASE, EXECUTION)
+
+
+def test_the_canary_judges_policy_is_planned(world):
+    off = prepare(with_(health={"latency": False, "inconclusive": "proceed"}), EXECUTION)
+    assert off["plan"]["health"]["latency"] is None
+    assert off["plan"]["health"]["inconclusive"] == "proceed"
+    world.ddb.delete_item(TableName="rollout-locks", Key={"lockKey": {"S": "orders:live"}})
+    tuned = prepare(with_(health={"latency": {"maxIncreasePercent": 50}}), EXECUTION)
+    assert tuned["plan"]["health"]["latency"] == {"maxIncreasePercent": 50.0, "confidence": 0.98}

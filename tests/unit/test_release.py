@@ -278,3 +278,17 @@ def test_a_release_is_judged_per_function_from_one_metric_read(world, worker, ap
     ]
     assert check.reasons == [f"orders-worker: {worker_row.reasons[0]}"]
     assert check.newVersion == check.functions[0].newVersion  # the first's, at the top
+
+
+def test_a_release_rolled_back_names_no_single_version_as_the_weights(world, worker):
+    """Each member has its own new version: the Cause's details say the weight is on each
+    of them, never on the first member's version alone."""
+    from rollout_core.models import Progress
+    from rollout_core.outcome import roll_back
+
+    plan = Plan.model_validate(prepare(release(ORDERS, WORKER), EXECUTION)["plan"]).rollout_ready()
+    cursor = Progress(phase="step", stepIndex=0, stepCount=len(plan.steps), weight=0.1)
+    failure = {"Error": "HealthCheckFailed", "Cause": "orders-worker: metrics: version 2 failed"}
+    cause = roll_back(plan, cursor, failure).cause
+    assert cause.startswith("Rolled back every alias of the release (")
+    assert "weight 10% on each new version" in cause and "on version 4" not in cause

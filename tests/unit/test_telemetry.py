@@ -10,6 +10,7 @@ import gzip
 import json
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from rollout_core.errors import HealthCheckFailed
 from rollout_core.models import NoSignal, Plan, Progress, RolloutPlan, WaitEnd
 from rollout_core.results import TelemetryStart
 from rollout_core.telemetry import budget, counts, lifecycle, receive, subscriptions, watches
-from rollout_core.telemetry.reports import FILTER_PATTERNS, Sample
+from rollout_core.telemetry.reports import FILTER_PATTERNS, Sample, environment_of
 
 from .conftest import ACCOUNT, REGION
 
@@ -90,6 +91,11 @@ def payload(version: str, *messages: str, at: datetime | None = None) -> dict[st
     }
     data = base64.b64encode(gzip.compress(json.dumps(message).encode())).decode()
     return {"awslogs": {"data": data}}
+
+
+def delivered_stream(delivery: dict[str, Any]) -> str:
+    data = json.loads(gzip.decompress(base64.b64decode(delivery["awslogs"]["data"])))
+    return str(data["logStream"])
 
 
 def report(request: int, status: str = "", init: str = "") -> str:
@@ -197,12 +203,21 @@ def test_a_delivery_becomes_counts_and_samples_per_version(world, logs, load_eve
         ExpressionAttributeValues={":pk": {"S": "v#orders#4"}, ":s": {"S": "s#"}},
     )["Items"]
     samples = [Sample.decode(s["S"]) for item in items for s in item["samples"]["L"]]
-    assert samples == [
-        Sample(False, 46.84, 47, 72, 113.51),
-        Sample(True, 46.84, 47, 72, None),
-        Sample(True, 46.84, 47, 72, None),
+    # one environment (the delivery's log stream), each report when it was logged
+    (environment,) = {s.environment for s in samples}
+    assert environment == environment_of(delivered_stream(delivered))
+    assert all(s.at_ms is not None for s in samples)
+    plain = [replace(s, environment="", at_ms=None) for s in samples]
+    assert plain == [
+        Sample(False, 46.84, 47, 72, 113.51, 128),
+        Sample(True, 46.84, 47, 72, None, 128),
+        Sample(True, 46.84, 47, 72, None, 128),
     ]
-    assert samples[0].encode() == "s|46.84|47|72|113.51"  # the shape the latency judge reads
+    # the shape the canary judge reads (health/samples.py); the memory size is the limit
+    # its memory check compares the memory used with
+    assert plain[0].encode() == "s|46.84|47|72|113.51|128"
+    assert Sample.decode("s|46.84|47|72|113.51") == Sample(False, 46.84, 47, 72, 113.51)
+    assert Sample.decode(samples[0].encode()) == samples[0]
 
 
 def test_the_stable_versions_counts_can_start_at_the_first_whole_bucket_after_the_shift(
@@ -318,7 +333,9 @@ def test_a_pushed_check_reads_the_table_and_one_get_metric_data(world, logs, cas
     made = by_operation(api_calls)
     assert made["GetMetricData"] == 1
     assert made["BatchGetItem"] == 1  # every alarm's pushed state
-    assert made["Query"] == 2  # the new and the stable version's counts
+    # the logs signal: the new and the stable version's counts; the canary judge: each
+    # version's counts and samples (health/samples.py)
+    assert made["Query"] == 2 + 4
     print("\nAPI calls of one check of one function:", dict(sorted(made.items())))
     assert not {"FilterLogEvents", "DescribeAlarms", "GetLogEvents"} & set(made)
     logs_numbers = checked.lastCheck.logs
@@ -470,7 +487,9 @@ def test_a_ten_function_release_check_costs_one_get_metric_data(world, api_calls
     made = by_operation(api_calls)
     assert made["GetMetricData"] == 1
     assert made["BatchGetItem"] == 1
-    assert made["Query"] == 2 * len(names)  # each function's new and stable version
+    # each function's new and stable version: their counts for the logs signal, their
+    # counts and samples for the canary judge (health/samples.py)
+    assert made["Query"] == (2 + 4) * len(names)
     assert not {"FilterLogEvents", "DescribeAlarms", "GetLogEvents"} & set(made)
     print("\nAPI calls of one check of a 10-function release:", dict(sorted(made.items())))
     assert lifecycle.stop(plan) == []

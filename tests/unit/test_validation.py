@@ -133,3 +133,40 @@ def test_the_default_approval_gates_the_schedule():
 def test_what_the_issue_found_and_more_is_refused(document, message):
     refusal = _refusal(document)
     assert refusal is not None and refusal.startswith(message), refusal
+
+
+@pytest.mark.parametrize(
+    ("health", "message"),
+    [
+        ({"latency": {"confidence": 1}}, "health.latency.confidence: Input should be less than"),
+        ({"latency": {"confidence": 0.5}}, "health.latency.confidence: Input should be greater"),
+        ({"latency": {"maxIncreasePercent": 0}}, "health.latency.maxIncreasePercent: Input"),
+        ({"latency": {"maxIncreasePercent": "25"}}, "health.latency.maxIncreasePercent: Input"),
+        ({"latency": {"maxIncrease": 25}}, "health.latency.maxIncrease: unknown key"),
+        ({"latency": "on"}, 'health.latency: an object {"maxIncreasePercent", "confidence"}'),
+        ({"inconclusive": "wait"}, "health.inconclusive: Input should be 'extend', 'pause'"),
+    ],
+)
+def test_the_canary_judges_options_are_refused_with_their_field(health, message):
+    refusal = _refusal({**BASE, "health": health})
+    assert refusal is not None and refusal.startswith(message), refusal
+
+
+DEFAULT_LATENCY = {"maxIncreasePercent": 25, "confidence": 0.98}
+
+
+@pytest.mark.parametrize(
+    ("latency", "expected"),
+    [
+        (True, True),  # the plan makes it the default test (tests/unit/test_plan.py)
+        (False, False),
+        ({"maxIncreasePercent": 50}, {**DEFAULT_LATENCY, "maxIncreasePercent": 50}),
+        ({}, DEFAULT_LATENCY),
+    ],
+)
+def test_latency_is_on_by_default_off_with_false(latency, expected):
+    valid = validate({**BASE, "health": {"latency": latency, "inconclusive": "pause"}})
+    found = valid.request.health.latency
+    assert (found if isinstance(found, bool) else found.model_dump()) == expected
+    assert valid.request.health.inconclusive == "pause"
+    assert validate(BASE).request.health.latency is True

@@ -84,7 +84,11 @@ def release_input(release: str, versions: dict[str, str]) -> dict[str, Any]:
         "strategy": STEPS,
         "timeScale": 0.01,
         "checkIntervalSeconds": 1,
-        "health": {"minInvocations": 1},
+        # Steps of 1 s and 5 s (time scaled 100x) give a new version a few samples a step,
+        # fewer than the latency test needs (10 settled ones per version); by default an
+        # inconclusive step is extended 5 times, then held for an operator, as it should be
+        # in a real release. These releases are about the views: they go on, with a note.
+        "health": {"minInvocations": 1, "inconclusive": "proceed"},
     }
 
 
@@ -145,7 +149,8 @@ def releases(cloud: Any, env: None) -> dict[str, str]:
     return arns
 
 
-def wait_until_finished(sfn: Any, arns: list[str], timeout: float = 120) -> None:
+def wait_until_finished(sfn: Any, arns: list[str], timeout: float = 300) -> None:
+    # about 40 s on a quiet machine; a deadline, not a timing: a shared one can be 5x slower
     deadline = time.monotonic() + timeout
     while any(sfn.describe_execution(executionArn=a)["status"] == "RUNNING" for a in arns):
         assert time.monotonic() < deadline, "releases still running"

@@ -71,10 +71,13 @@ if os.environ.get("MODE") == "init-fail":  # fails in init: every environment, e
 
 def handler(event, context):
     """MODE: ok | fail (every request) | fail-bad (requests with "order": "bad") | hang
-    (sleeps past a short Timeout) | init-fail (the module raises on import)."""
+    (sleeps past a short Timeout) | init-fail (the module raises on import) | slow (answers
+    after 150 ms)."""
     mode = os.environ.get("MODE", "ok")
     if mode == "hang":
         time.sleep(30)
+    if mode == "slow":
+        time.sleep(0.15)
     bad = isinstance(event, dict) and event.get("order") == "bad"
     if mode == "fail" or (mode == "fail-bad" and bad):
         raise RuntimeError(f"release {os.environ.get('RELEASE')} failed ({mode})")

@@ -1,6 +1,7 @@
 """What Shift traffic, Check health and Promote do: move the aliases and the cursor, or
-ask the judge (rollout_core.health), then the control channel, then whether the rollout
-must hold for want of any signal (rollout_core.blind)."""
+ask the judge (rollout_core.health) and what an inconclusive step does
+(health/inconclusive.py), then the control channel, then whether the rollout must hold for
+want of any signal (rollout_core.blind)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from . import aliases, blind, controls, progress, release
 from .aliases import Position
 from .deadline import CHECK_SECONDS, Deadline
 from .errors import AliasDrift, ReleaseDrift
+from .health import inconclusive
 from .health.judge import judge
 from .models import Progress, RolloutPlan, WaitEnd
 from .names import CHECK_STATES, State
@@ -76,5 +78,7 @@ def check(
     waited = progress.after_wait(cursor, plan.checkIntervalSeconds, wake)
     woken_by = wake.reason if wake is not None and wake.how == "evidence" else None
     reads = deadline or Deadline(CHECK_SECONDS)
-    judged = judge(plan, waited, now, state, reads, telemetry, woken_by)
+    judged = inconclusive.after_check(
+        plan, judge(plan, waited, now, state, reads, telemetry, woken_by), now
+    )
     return blind.after_check(plan, controls.after_check(plan, judged, now, state), now)

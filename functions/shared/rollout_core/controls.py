@@ -24,6 +24,7 @@ from .errors import RolloutAborted
 from .models import (
     ApprovalGate,
     ControlRecord,
+    Inconclusive,
     LockRef,
     NoSignal,
     Pause,
@@ -41,7 +42,7 @@ def state_of(cursor: Progress) -> str:
     """The channel's state for this cursor."""
     if cursor.hold is None:
         return RUNNING
-    return PAUSED if isinstance(cursor.hold, Pause | NoSignal) else AWAITING
+    return PAUSED if isinstance(cursor.hold, Pause | NoSignal | Inconclusive) else AWAITING
 
 
 def record(

@@ -28,6 +28,7 @@ _TAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "rollout:error-rate-percent": ("health.errorRatePercent", float),
     "rollout:min-invocations": ("health.minInvocations", int),
     "rollout:low-traffic": ("health.lowTraffic", str),
+    "rollout:inconclusive": ("health.inconclusive", str),
     "rollout:insufficient-data": ("insufficientData", str),
     "rollout:keep-versions": ("keepVersions", int),
     "rollout:pre-traffic-hook": ("preTraffic.hookFunction", str),

@@ -17,8 +17,8 @@ from .channel import RUNNING
 from .controls import HOLD_SECONDS, state_of
 from .deadline import CHECK_SECONDS, Deadline
 from .errors import ApprovalTimedOut
-from .health import judge
-from .models import ApprovalGate, ControlRecord, NoSignal, Progress, RolloutPlan
+from .health import inconclusive, judge
+from .models import ApprovalGate, ControlRecord, Inconclusive, NoSignal, Progress, RolloutPlan
 from .names import HOLD_STATES, ErrorName, State
 from .plan import lock_ttl
 from .progress import where
@@ -77,6 +77,10 @@ def _announce(plan: RolloutPlan, cursor: Progress) -> Progress:
     gate = cursor.hold
     if isinstance(gate, NoSignal) and not gate.notified:
         notified = notify.publish("held_no_signal", blind.summary(plan, gate, where(cursor)))
+        return cursor.model_copy(update={"hold": gate.model_copy(update={"notified": notified})})
+    if isinstance(gate, Inconclusive) and not gate.notified:
+        summary = inconclusive.summary(plan, gate, where(cursor))
+        notified = notify.publish("held_inconclusive", summary)
         return cursor.model_copy(update={"hold": gate.model_copy(update={"notified": notified})})
     if not isinstance(gate, ApprovalGate) or gate.notified:
         return cursor

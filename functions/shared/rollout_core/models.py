@@ -50,12 +50,50 @@ class CheckConfig(Document):
     hookFunction: str | None = None
 
 
+class LatencyPolicy(Document):
+    """The canary judge's latency test (health/latency.py): the new version fails when its
+    durations are, with `confidence`, more than `maxIncreasePercent` (and the absolute
+    floor) above the stable version's."""
+
+    maxIncreasePercent: float = 25
+    confidence: float = 0.98
+
+
+class MetricStat(Document):
+    """A CloudWatch metric and statistic; `${function}`, `${alias}`, `${version}` in its
+    dimension values are filled per version (health/user_metrics.py)."""
+
+    namespace: str
+    metricName: str
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    stat: str = "Average"
+
+
+class UserMetric(Document):
+    """`health.metrics[]` as planned (request.MetricSpec validated it)."""
+
+    name: str
+    metric: MetricStat | None = None
+    expression: str | None = None
+    metrics: dict[str, MetricStat] = Field(default_factory=dict)
+    threshold: float | None = None
+    maxIncreasePercent: float | None = None
+    dryRun: bool = False
+
+
+# What a step does when its last check is inconclusive (health/inconclusive.py).
+InconclusivePolicy = Literal["extend", "pause", "proceed"]
+
+
 class HealthPolicy(Document):
     errorRatePercent: float
     minInvocations: int
     compareToStable: bool = True
     lowTraffic: Literal["pass", "fail"] = "pass"
     logs: bool = True  # the logs signal (logs_signal.py) beside the metrics
+    latency: LatencyPolicy | None = Field(default_factory=LatencyPolicy)  # None: off
+    inconclusive: InconclusivePolicy = "extend"
+    metrics: list[UserMetric] = unless_set([])  # the user's CloudWatch metrics
 
 
 class LockRef(Document):
@@ -373,8 +411,20 @@ class NoSignal(Document):
     notified: dict[str, bool | None] | bool = False  # once announced: {sns, eventBridge}
 
 
+class Inconclusive(Document):
+    """A step whose last check was inconclusive after every extension it may have (or at
+    once with `health.inconclusive: "pause"`): the weight is held, never promoted on no
+    evidence, until resume, promote or abort (health/inconclusive.py)."""
+
+    kind: Literal["inconclusive"] = "inconclusive"
+    since: AwareDatetime
+    extensions: int  # the step's extensions before it held
+    why: list[str] = Field(default_factory=list)  # the inconclusive checks, with their numbers
+    notified: dict[str, bool | None] | bool = False  # once announced: {sns, eventBridge}
+
+
 # Why the rollout holds its weight (`progress.hold`); Step done? and Bake? read it.
-Hold = Annotated[Pause | ApprovalGate | NoSignal, Field(discriminator="kind")]
+Hold = Annotated[Pause | ApprovalGate | NoSignal | Inconclusive, Field(discriminator="kind")]
 
 
 class ControlRecord(Document):
@@ -429,6 +479,9 @@ class Progress(Document):
     stepComplete: bool = False
     hasNextStep: bool = False
     checks: int = 0
+    # Check intervals added to this step because its checks were inconclusive
+    # (health/inconclusive.py); stepWaitSeconds includes them.
+    extensions: int = 0
     lastCheck: CheckResult | None = None
     rearmedAlarms: list[str] = Field(default_factory=list)  # ignored alarms that left ALARM
     # Operator controls (rollout_core.controls): why the rollout holds its weight now

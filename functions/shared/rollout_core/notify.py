@@ -25,6 +25,8 @@ DETAIL_TYPES = {
     "approval_needed": "Rollout Approval Needed",
     # Wait for operator, once per hold for want of any health signal (rollout_core.blind)
     "held_no_signal": "Rollout Held Without Health Signal",
+    # Wait for operator, once per hold on an inconclusive step (health/inconclusive.py)
+    "held_inconclusive": "Rollout Held On Inconclusive Health",
     # the guard (rollout_core.guard), after an execution ended without cleaning up
     "guard_restored": "Rollout Guard Restored Alias",
     "guard_attention": "Rollout Guard Needs Attention",

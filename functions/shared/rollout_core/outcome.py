@@ -121,9 +121,11 @@ def _details(plan: RolloutPlan, cursor: Progress, error: str) -> str:
     if error == ErrorName.HEALTH_CHECK_FAILED and cursor.phase == "bake":
         state = State.CHECK_BAKE_HEALTH
     parts = [f"state: {state}"] if state else []
+    # a release's members each have their own new version: the weight is on each of them
+    on = "each new version" if release.is_release(plan) else f"version {plan.targetVersion}"
     parts += [
         where(cursor),
-        f"weight {cursor.weight * 100:g}% on version {plan.targetVersion}",
+        f"weight {cursor.weight * 100:g}% on {on}",
         f"strategy {plan.strategy.name}",
     ]
     return "; ".join(parts)

@@ -12,21 +12,23 @@ from typing import Any
 from . import eventbridge, lock, resolve, scope, settings
 from .controls import HOLD_SECONDS
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
-from .health import alarms
+from .health import alarms, inconclusive
 from .models import (
     AlarmReading,
     CheckConfig,
     HealthPolicy,
+    LatencyPolicy,
     LockRef,
     Member,
     PipelineRef,
     Plan,
     Progress,
     RolloutPlan,
+    UserMetric,
     dump,
 )
 from .progress import initial
-from .request import CheckSpec, ReleaseEntry, ReleaseRequest, RolloutRequest
+from .request import CheckSpec, LatencySpec, ReleaseEntry, ReleaseRequest, RolloutRequest
 from .traffic import discover, moved
 from .traffic.subject import Subject
 from .validation import (
@@ -349,11 +351,22 @@ def _rollout_plan(
     if not config.lock_table:
         raise RuntimeError("LOCK_TABLE is not set; the template sets it on every function")
     steps, bake, approval = schedule.steps, schedule.bake_seconds, schedule.approval
+    health = request.health
+    policy = HealthPolicy(
+        errorRatePercent=_default(health.errorRatePercent, config.default_error_rate_percent),
+        minInvocations=_default(health.minInvocations, config.default_min_invocations),
+        compareToStable=health.compareToStable,
+        lowTraffic=health.lowTraffic,
+        logs=health.logs,
+        latency=latency_policy(health.latency),
+        inconclusive=health.inconclusive,
+        metrics=[UserMetric.model_validate(m.model_dump()) for m in health.metrics],
+    )
     holds = schedule.gates * math.ceil(approval.timeoutSeconds / HOLD_SECONDS) if approval else 0
+    holds += inconclusive.extension_checks(policy, len(steps), bake)
     interval, notes = _interval(
         request.checkIntervalSeconds or config.default_check_interval_seconds, steps, bake, holds
     )
-    health = request.health
     common = {**common, "notes": [*notes, *common.get("notes", [])]}
     return RolloutPlan(
         action="rollout",
@@ -366,13 +379,7 @@ def _rollout_plan(
         alarms=request.alarms,
         ignoredAlarms=ignored,
         insufficientData=request.insufficientData,
-        health=HealthPolicy(
-            errorRatePercent=_default(health.errorRatePercent, config.default_error_rate_percent),
-            minInvocations=_default(health.minInvocations, config.default_min_invocations),
-            compareToStable=health.compareToStable,
-            lowTraffic=health.lowTraffic,
-            logs=health.logs,
-        ),
+        health=policy,
         bakeSeconds=bake,
         keepVersions=_default(request.keepVersions, config.default_keep_versions),
         approval=approval,
@@ -388,7 +395,8 @@ def _interval(
     requested: int, steps: list[dict[str, Any]], bake: int, holds: int = 0
 ) -> tuple[int, list[str]]:
     """Stretch the check interval when the checks (and the approval gates' hold cycles,
-    each about as many history events as a check) would overflow the execution history."""
+    each about as many history events as a check, and the checks inconclusive steps may
+    add) would overflow the execution history."""
     waits = [step["waitSeconds"] for step in steps] + [bake]
     interval = requested
     while _checks(waits, interval) + holds > MAX_CHECKS:
@@ -403,6 +411,13 @@ def _interval(
 
 def _checks(waits: list[int], interval: int) -> int:
     return sum(max(1, math.ceil(wait / interval)) for wait in waits)
+
+
+def latency_policy(option: LatencySpec | bool) -> LatencyPolicy | None:
+    """true = the default test; false = off."""
+    if option is False:
+        return None
+    return LatencyPolicy() if option is True else LatencyPolicy(**option.model_dump())
 
 
 def _pipeline_ref(request: RolloutRequest | ReleaseRequest) -> PipelineRef | None:
@@ -436,8 +451,11 @@ def _check(option: CheckSpec | bool, *, readiness: bool) -> CheckConfig | None:
 
 
 def lock_ttl(plan: RolloutPlan) -> int:
-    """Seconds the lock lives: the waits, the bake, every approval gate, plus a margin (a
-    pause renews it: rollout_core.controls)."""
+    """Seconds the lock lives: the waits, the bake, every approval gate and every extension
+    of an inconclusive step, plus a margin (a pause renews it: rollout_core.controls)."""
     gates = approval_gates(plan.approval, len(plan.steps), plan.bakeSeconds)
     waiting = gates * plan.approval.timeoutSeconds if plan.approval else 0
-    return plan.totalWaitSeconds + plan.bakeSeconds + waiting + LOCK_MARGIN_SECONDS
+    extending = plan.checkIntervalSeconds * inconclusive.extension_checks(
+        plan.health, len(plan.steps), plan.bakeSeconds
+    )
+    return plan.totalWaitSeconds + plan.bakeSeconds + waiting + extending + LOCK_MARGIN_SECONDS

@@ -73,6 +73,7 @@ def _start(
             "stepStartedAt": iso(now),
             "stepWaitSeconds": wait,
             "waitedSeconds": 0,
+            "extensions": 0,
             "nextWaitSeconds": max(WAIT_FLOOR_SECONDS, min(interval, wait)),
             "stepComplete": wait == 0 and fields["phase"] == "bake",
         }

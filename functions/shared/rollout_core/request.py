@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
@@ -70,12 +71,94 @@ def printable(name: str) -> str:
     return name
 
 
+class LatencySpec(_Strict):
+    """The canary judge's latency test (health/latency.py)."""
+
+    maxIncreasePercent: Number = Field(default=25, gt=0, le=1000)
+    confidence: Number = Field(default=0.98, ge=0.8, le=0.9999)
+
+
+def _latency_kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "switch"
+    return "test" if isinstance(value, dict | LatencySpec) else None
+
+
+# false turns the latency test off; true (or leaving it out) keeps the defaults
+LatencyOption = Annotated[
+    Annotated[LatencySpec, Tag("test")] | Annotated[bool, Tag("switch")],
+    Discriminator(
+        _latency_kind,
+        custom_error_type="latency",
+        custom_error_message='an object {"maxIncreasePercent", "confidence"}, true or false',
+    ),
+]
+
+
+# a user metric's name, in reasons and ids; a metric-math id: GetMetricData's own syntax
+METRIC_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+METRIC_ID = r"^[a-z][a-zA-Z0-9_]{0,63}$"
+MAX_USER_METRICS = 10
+
+
+class MetricStatSpec(_Strict):
+    """One CloudWatch metric and its statistic; dimension values may say `${function}`,
+    `${alias}` and `${version}` (health/user_metrics.py fills them per version)."""
+
+    namespace: str = Field(min_length=1, max_length=255)
+    metricName: str = Field(min_length=1, max_length=255)
+    dimensions: dict[str, str] = Field(default_factory=dict, max_length=30)
+    stat: str = Field(default="Average", min_length=1, max_length=20)
+
+
+class MetricSpec(_Strict):
+    """`health.metrics[]`: a metric (`metric`) or a metric-math `expression` over named
+    `metrics`, per version, with a `threshold` for the new version, or a comparison with
+    the stable version (`maxIncreasePercent`), or both; `dryRun` records, never acts."""
+
+    name: str = Field(pattern=METRIC_NAME)
+    metric: MetricStatSpec | None = None
+    expression: str | None = Field(default=None, min_length=1, max_length=1024)
+    metrics: dict[str, MetricStatSpec] = Field(default_factory=dict, max_length=10)
+    threshold: Number | None = None
+    maxIncreasePercent: Number | None = Field(default=None, ge=0, le=10_000)
+    dryRun: Flag = False
+
+    @model_validator(mode="after")
+    def _one_source_and_a_rule(self) -> MetricSpec:
+        if (self.metric is None) == (self.expression is None):
+            raise ValueError(f"metric {self.name}: give either metric or expression")
+        if self.expression is not None and not self.metrics:
+            raise ValueError(f"metric {self.name}: an expression needs its metrics")
+        if self.metric is not None and self.metrics:
+            raise ValueError(f"metric {self.name}: metrics go with an expression")
+        bad = [i for i in self.metrics if not re.match(METRIC_ID, i)]
+        if bad:
+            raise ValueError(f"metric {self.name}: ids must match {METRIC_ID}: {bad[0]}")
+        if self.threshold is None and self.maxIncreasePercent is None:
+            raise ValueError(f"metric {self.name}: give a threshold or maxIncreasePercent")
+        return self
+
+
+def _unique_names(metrics: list[MetricSpec]) -> list[MetricSpec]:
+    names = [m.name for m in metrics]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"metric names must be unique: {repeated[0]}")
+    return metrics
+
+
 class HealthSpec(_Strict):
     errorRatePercent: Number | None = Field(default=None, ge=0, le=100)
     compareToStable: Flag = True
     minInvocations: Integer | None = Field(default=None, ge=0)
     lowTraffic: Literal["pass", "fail"] = "pass"
     logs: Flag = True  # the new version's own log streams as a second, faster signal
+    latency: LatencyOption = True
+    inconclusive: Literal["extend", "pause", "proceed"] = "extend"
+    metrics: Annotated[
+        list[MetricSpec], Field(max_length=MAX_USER_METRICS), AfterValidator(_unique_names)
+    ] = Field(default_factory=list)
 
 
 def _check_kind(value: Any) -> str | None:
@@ -258,7 +341,12 @@ def _line(item: Any) -> str:
     return f"{where}: {item['msg'].removeprefix('Value error, ')}"
 
 
-_UNIONS = {"strategy": set(_STRATEGY_TAGS), "preTraffic": _CHECK_TAGS, "postTraffic": _CHECK_TAGS}
+_UNIONS = {
+    "strategy": set(_STRATEGY_TAGS),
+    "preTraffic": _CHECK_TAGS,
+    "postTraffic": _CHECK_TAGS,
+    "latency": {"test", "switch"},
+}
 
 
 def _readable(loc: tuple[Any, ...]) -> list[str]:

@@ -1,10 +1,12 @@
 // The console's page: one view at a time, chosen by the address's hash.
 //   #/                      the rollouts list (#/?function=orders&outcome=running filters it)
 //   #/run/<execution ARN>   one rollout, live
+//   #/pipeline/<execution ARN>  one pipeline of waves, live
 //   #/start                 the start form
 import { get } from "./api.js";
 import { el, replace } from "./dom.js";
 import { showList } from "./list.js";
+import { showPipeline } from "./pipeline.js";
 import { showRun } from "./run.js";
 import { showStart } from "./start.js";
 
@@ -19,6 +21,7 @@ async function route() {
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
   if (path.startsWith("/run/")) leave = showRun(view, path.slice(5), identity);
+  else if (path.startsWith("/pipeline/")) leave = showPipeline(view, path.slice(10), identity);
   else if (path === "/start") leave = showStart(view);
   else leave = showList(view, params);
 }

@@ -1,5 +1,6 @@
 // The rollouts list: running ones first, then the newest; a release is one row followed by
-// a row per function. Filters by function and outcome; skipped runs hidden unless asked.
+// a row per function, a pipeline of waves one row followed by a row per target. Filters by
+// function and outcome; skipped runs hidden unless asked.
 import { follow } from "./api.js";
 import { age, el, pill, replace, weightBar } from "./dom.js";
 
@@ -13,6 +14,10 @@ const COLUMNS = [
 
 export function runLink(arn) {
   return `#/run/${encodeURIComponent(arn)}`;
+}
+
+export function pipelineLink(arn) {
+  return `#/pipeline/${encodeURIComponent(arn)}`;
 }
 
 export function showList(view, params) {
@@ -116,20 +121,20 @@ function rowsOf(row) {
 }
 
 function rolloutRow(row) {
-  const title = row.release ? row.title : `${row.functions[0] || row.title}:${row.alias || "?"}`;
+  const title = row.release || row.pipeline ? row.title : `${row.functions[0] || row.title}:${row.alias || "?"}`;
   return el(
     "tr",
-    { className: `rollout ${row.tone || ""}`, dataset: { arn: row.arn } },
+    { className: `rollout ${row.pipeline ? "pipeline " : ""}${row.tone || ""}`, dataset: { arn: row.arn } },
     el(
       "td",
       {},
-      el("a", { href: runLink(row.arn) }, row.loading ? row.name : title),
+      el("a", { href: row.pipeline ? pipelineLink(row.arn) : runLink(row.arn) }, row.loading ? row.name : title),
       el("div", { className: "sub" }, row.name),
     ),
     el("td", {}, row.versions || ""),
     el("td", {}, row.strategy || ""),
     el("td", {}, row.step || "—"),
-    el("td", {}, row.loading ? "" : weightBar(row.weight)),
+    el("td", {}, row.loading || row.pipeline ? "" : weightBar(row.weight)),
     el("td", { className: `health ${row.healthTone || ""}` }, row.health || ""),
     el("td", {}, pill(row.label, row.tone), row.reason ? el("div", { className: "sub why", title: row.reason }, row.reason) : null),
     el("td", { className: "age", dataset: { at: row.startedAt } }, age(row.startedAt)),

@@ -173,7 +173,7 @@ function renderFunctions(node, run) {
 
 // -- the controls -------------------------------------------------------------------------
 
-function controlsSection(arn, identity) {
+export function controlsSection(arn, identity) {
   const result = el("p", { className: "control-result", id: "control-result", role: "status" });
   const buttons = CONTROLS.map((control) => {
     const button = el("button", { type: "button", className: control.danger ? "danger" : "", dataset: { action: control.action } }, control.label);
@@ -244,7 +244,7 @@ function confirmDialog() {
   return {
     node,
     ask(control, run, identity) {
-      const target = run ? (run.release ? run.title : `${run.functions[0]}:${run.alias}`) : "this rollout";
+      const target = run ? (run.release || run.pipeline ? run.title : `${run.functions[0]}:${run.alias}`) : "this rollout";
       replace(title, `${control.label}: ${target}?`);
       replace(what, (identity?.controls || {})[control.action] || control.action);
       reason.value = "";
@@ -283,7 +283,7 @@ function renderChecks(node, run) {
 
 function checkRow(check, run) {
   const verdict = check.failed ? "failed" : check.healthy ? "healthy" : "unhealthy";
-  const lines = [...check.reasons, ...check.notes].map((line) => el("div", { className: "note" }, line));
+  const lines = [...(check.verdicts || []), ...check.reasons, ...check.notes].map((line) => el("div", { className: "note" }, line));
   const signals = check.signals.map(([name, value]) => el("div", { className: "sub" }, `${name}: ${value}`));
   const functions = check.functions.map((f) => el("div", { className: `sub ${f.healthy ? "" : "bad"}` }, `${f.name}: ${f.health}`));
   return el("tr", { className: check.failed ? "failed" : "" },

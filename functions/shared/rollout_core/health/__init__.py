@@ -12,6 +12,11 @@ check's result (models.CheckResult), or raises HealthCheckFailed with it.
 - logs.py: the logs signal, each new version's own log streams (seconds late, where the
   metrics are a minute late);
 - error_rate.py: the rule both the metric gate and the logs signal judge a rate by;
+- canary.py: the canary judge, each new version against its stable version on every
+  invocation's sample (samples.py): errors by an exact test (exact_errors.py), latency and
+  cold starts by a rank test (latency.py), memory near its limit (memory.py), each with a
+  verdict and its numbers (verdict.py, statistics.py); inconclusive.py decides what an
+  inconclusive step does.
 - evidence.py: read over the signals' findings, after them: did the new version serve
   anything (`evidence`), and does its silence beside a busy stable version show that the
   traffic bypasses the alias.

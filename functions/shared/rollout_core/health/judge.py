@@ -22,14 +22,14 @@ from ..errors import HealthCheckFailed
 from ..models import CheckResult, FunctionCheck, Progress, RolloutPlan
 from ..progress import where, window_start
 from ..results import TelemetryStart
-from . import alarms, evidence, logs, metrics
+from . import alarms, canary, evidence, logs, metrics, user_metrics
 from .signal import Check, Findings, Judged, Signal
 
 
 def signals() -> tuple[Signal, ...]:
     """Each signal, in the order its reasons are listed. A new signal: one module, one entry.
     (A function, not a constant: what imports the judge doesn't reach every signal's reads.)"""
-    return (alarms.read, metrics.read, logs.read)
+    return (alarms.read, metrics.read, logs.read, canary.read, user_metrics.read)
 
 
 def judge(

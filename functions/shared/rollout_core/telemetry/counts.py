@@ -12,8 +12,9 @@ invocations, the pre-traffic check's, count, as they do in the logs signal).
 Samples, one per invocation (outcome, duration, billed duration, max memory, init
 duration), go to `s#<bucket start>#<shard>` items, at most SAMPLES_PER_ITEM each, so an
 item stays far below DynamoDB's 400 KB: the first ones of each bucket are kept, the others
-only counted (`samplesDropped` on the count item). Checks never read them, nor carry them
-through the state machine; they are there for a judge of latency.
+only counted (`samplesDropped` on the count item). The canary judge reads them back
+(`samples`, bounded: health/samples.py), newest first; no check carries them through the
+state machine, only their summaries.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from botocore.exceptions import ClientError
 from .. import clients
 from ..deadline import Deadline
 from . import table
-from .reports import Tally
+from .reports import Sample, Tally
 
 BUCKET_SECONDS = 10
 SHARDS = 2
@@ -135,4 +136,49 @@ def totals(
             failures += int(item.get("failures", {}).get("N", "0"))
         if "LastEvaluatedKey" not in page:
             return Totals(version, invocations, failures)
+        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+_LAST_SAMPLES = "s#9999999999#9"
+
+
+def samples(
+    function: str,
+    version: str,
+    since: datetime,
+    deadline: Deadline,
+    limit: int,
+    until: datetime | None = None,
+) -> tuple[list[Sample], bool]:
+    """The version's samples from the bucket holding `since` to now (or to the bucket
+    holding `until`), newest first, at most `limit` (whole items: each holds at most
+    SAMPLES_PER_ITEM): one consistent Query, more pages only past 1 MB, each within the
+    deadline. Also whether the limit cut the read."""
+    start = int(since.timestamp()) // BUCKET_SECONDS * BUCKET_SECONDS
+    last = (
+        _LAST_SAMPLES
+        if until is None
+        else _sort_key("s", int(until.timestamp()) // BUCKET_SECONDS * BUCKET_SECONDS, SHARDS)
+    )
+    found: list[Sample] = []
+    args: dict[str, Any] = {
+        "TableName": table.name(),
+        "KeyConditionExpression": "pk = :pk AND sk BETWEEN :from AND :to",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": version_key(function, version)},
+            ":from": {"S": _sort_key("s", start, 0)},
+            ":to": {"S": last},
+        },
+        "ProjectionExpression": "samples",
+        "ScanIndexForward": False,
+        "ConsistentRead": True,
+    }
+    while True:
+        page = clients.within("dynamodb", deadline.remaining()).query(**args)
+        for item in page.get("Items", []):
+            if len(found) >= limit:
+                return found[:limit], True
+            found += [Sample.decode(s["S"]) for s in item.get("samples", {}).get("L", [])]
+        if "LastEvaluatedKey" not in page:
+            return found[:limit], len(found) > limit
         args["ExclusiveStartKey"] = page["LastEvaluatedKey"]

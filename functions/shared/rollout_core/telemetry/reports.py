@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -47,6 +48,7 @@ _FIELDS = {
     "duration": re.compile(r"\tDuration: ([\d.]+) ms"),
     "billed": re.compile(r"\tBilled Duration: ([\d.]+) ms"),
     "memory": re.compile(r"\tMax Memory Used: ([\d.]+) MB"),
+    "size": re.compile(r"\tMemory Size: ([\d.]+) MB"),
     "init": re.compile(r"\tInit Duration: ([\d.]+) ms"),
     "status": re.compile(r"\tStatus: (\w+)"),
 }
@@ -77,19 +79,40 @@ class Sample:
     billed_ms: float | None = None
     max_memory_mb: float | None = None
     init_ms: float | None = None  # a cold start
+    memory_size_mb: float | None = None  # the version's configured memory
+    # the execution environment that served it (its log stream, hashed: `environment_of`)
+    # and when its report was logged: the judge orders an environment's invocations by it
+    environment: str = ""
+    at_ms: int | None = None
 
     def encode(self) -> str:
-        """`f|46.84|47|72|113.5`: compact in a DynamoDB list (empty fields: not reported)."""
-        numbers = (self.duration_ms, self.billed_ms, self.max_memory_mb, self.init_ms)
-        return "|".join(
-            ["f" if self.failed else "s", *("" if n is None else f"{n:g}" for n in numbers)]
+        """`s|46.84|47|72|113.5|128|1a2b3c4d|1796630400123`: compact in a DynamoDB list
+        (empty fields: not reported)."""
+        numbers = (
+            self.duration_ms,
+            self.billed_ms,
+            self.max_memory_mb,
+            self.init_ms,
+            self.memory_size_mb,
         )
+        fields = ["f" if self.failed else "s", *("" if n is None else f"{n:g}" for n in numbers)]
+        if self.environment or self.at_ms is not None:
+            fields += [self.environment, "" if self.at_ms is None else str(self.at_ms)]
+        return "|".join(fields)
 
     @classmethod
     def decode(cls, text: str) -> Sample:
-        outcome, *numbers = text.split("|")
-        values = [float(n) if n else None for n in (numbers + [""] * 4)[:4]]
-        return cls(outcome == "f", *values)
+        outcome, *fields = (text.split("|") + [""] * 7)[:8]
+        values = [float(n) if n else None for n in fields[:5]]
+        environment, at = fields[5:7]
+        return cls(outcome == "f", *values, environment=environment, at_ms=int(at) if at else None)
+
+
+def environment_of(stream: str) -> str:
+    """A short name of the execution environment that writes `stream`: on Lambda, each
+    environment logs to a stream of its own ("Each instance of a Lambda function has a
+    dedicated log stream", https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html)."""
+    return f"{zlib.crc32(stream.encode()):08x}"
 
 
 @dataclass
@@ -134,9 +157,9 @@ class Reader:
         )
         key = (*owner, bucket)
         if message.startswith("{"):
-            self._json(key, message)
+            self._json(key, message, stream, timestamp_ms)
         elif message.startswith(_REPORT):
-            self._report(stream, key, message)
+            self._report(stream, key, message, timestamp_ms)
         elif message.startswith("START RequestId: "):
             # an error before START was the environment's init: the REPORT to come says so
             self._errored.pop(stream, None)
@@ -149,16 +172,19 @@ class Reader:
             self._dangling(stream)
         return dict(self.tallies)
 
-    def _report(self, stream: str, key: Key, message: str) -> None:
+    def _report(self, stream: str, key: Key, message: str, timestamp_ms: int) -> None:
         found = {name: pattern.search(message) for name, pattern in _FIELDS.items()}
         status = found["status"][1] if found["status"] else "success"
         failed = self._errored.pop(stream, None) is not None or status != "success"
         sample = Sample(
-            failed, *(_number(found[n]) for n in ("duration", "billed", "memory", "init"))
+            failed,
+            *(_number(found[n]) for n in ("duration", "billed", "memory", "init", "size")),
+            environment=environment_of(stream),
+            at_ms=timestamp_ms,
         )
         self.tallies[key].add(sample, failed, self.max_samples)
 
-    def _json(self, key: Key, message: str) -> None:
+    def _json(self, key: Key, message: str, stream: str, timestamp_ms: int) -> None:
         try:
             record = json.loads(message)
         except ValueError:
@@ -174,6 +200,9 @@ class Reader:
             _float(metrics.get("billedDurationMs")),
             _float(metrics.get("maxMemoryUsedMB")),
             _float(metrics.get("initDurationMs")),
+            _float(metrics.get("memorySizeMB")),
+            environment=environment_of(stream),
+            at_ms=timestamp_ms,
         )
         self.tallies[key].add(sample, failed, self.max_samples)
 

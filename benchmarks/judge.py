@@ -1,0 +1,238 @@
+"""The canary judge's statistics (issue 24), in-process on simulated samples: no workflow,
+no cloud. Each trial is one rollout's checks, judged by the judge's own code
+(rollout_core.health.canary.verdicts) over the samples the telemetry would have recorded.
+
+Traffic, as the issue sets it: 10 requests/s, a 10 % canary (Canary10Percent5Minutes: one
+step of 300 s, a check every 10 s, 30 checks and up to 5 extensions), log-normal durations
+(median 50 ms, sigma 0.35), 1 % slow outliers (5x), about 5 % cold starts (a new
+environment, init about 300 ms), and each new environment's first invocations slower (the
+young-environment aftermath health/latency.py leaves out: its 2nd +40 %, its 3rd +10 %,
+harsher than measured on the local cloud, +7 % and +3 %).
+
+- detection: a regression, rolled back (a fail) within N checks, over TRIALS rollouts;
+- false positives: healthy rollouts (the same code) failed or paused, over HEALTHY;
+- power table: detection by regression size and checks elapsed, beside today's
+  threshold-only judge (the error-rate rule, health/error_rate.py, with its defaults:
+  1 %, 10 invocations, the stable rate compared; it does not see latency at all);
+- the judge's own time per check at 10,000 samples per version.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rollout_core.health import canary, error_rate
+from rollout_core.health.inconclusive import MAX_EXTENSIONS
+from rollout_core.health.samples import VersionSamples
+from rollout_core.health.verdict import Verdict, combine
+from rollout_core.models import Plan, RolloutPlan
+from rollout_core.telemetry.reports import Sample
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUESTS_PER_SECOND = 10
+CANARY = 0.1
+CHECK_SECONDS = 10
+CHECKS = 30  # 300 s at 10 s
+MEDIAN_MS = 50.0
+SIGMA = 0.35
+COLD_SHARE = 0.05
+STABLE_ERRORS = 0.001
+TRIALS = 200
+HEALTHY = 200
+POWER_TRIALS = 100
+POWER_SIZES = (1.25, 1.5, 2.0, 3.0)
+POWER_ERRORS = (0.005, 0.01, 0.02, 0.05)
+POWER_AFTER = (1, 2, 4, 8, 30)
+YOUNG_PENALTY = {2: 1.4, 3: 1.1}  # an environment's invocation number → slower by
+
+
+def member() -> RolloutPlan:
+    """The sample plan's function (events/), with the judge's defaults."""
+    event = json.loads((ROOT / "events" / "functions" / "check_health.json").read_text())
+    event["plan"]["health"]["latency"] = {"maxIncreasePercent": 25, "confidence": 0.98}
+    return Plan.model_validate(event["plan"]).rollout_ready()
+
+
+@dataclass
+class Version:
+    """One version's simulated environments and the samples they logged."""
+
+    rng: random.Random
+    name: str
+    slower: float = 1.0
+    errors: float = STABLE_ERRORS
+    environments: list[list[int]] = field(default_factory=list)  # [id, invocations]
+    samples: list[Sample] = field(default_factory=list)
+
+    def serve(self, at_ms: int) -> None:
+        rng = self.rng
+        if not self.environments or rng.random() < COLD_SHARE:
+            self.environments.append([len(self.environments), 0])
+            environment = self.environments[-1]
+        else:
+            environment = rng.choice(self.environments)
+        environment[1] += 1
+        ordinal = environment[1]
+        duration = rng.lognormvariate(0, SIGMA) * MEDIAN_MS * self.slower
+        if rng.random() < 0.01:
+            duration *= 5
+        duration *= YOUNG_PENALTY.get(ordinal, 1.0)
+        self.samples.append(
+            Sample(
+                failed=rng.random() < self.errors,
+                duration_ms=round(duration, 2),
+                billed_ms=float(int(duration) + 1),
+                max_memory_mb=70.0,
+                init_ms=round(rng.lognormvariate(0, 0.2) * 300, 2) if ordinal == 1 else None,
+                memory_size_mb=128.0,
+                environment=f"{self.name}-{environment[0]}",
+                at_ms=at_ms,
+            )
+        )
+
+    def judged(self) -> VersionSamples:
+        failures = sum(s.failed for s in self.samples)
+        return VersionSamples(self.name, len(self.samples), failures, self.samples, False)
+
+
+def warm_stable(rng: random.Random) -> Version:
+    """The stable version: environments born before the window, already settled."""
+    stable = Version(rng, "3")
+    stable.environments = [[i, 100] for i in range(5)]
+    return stable
+
+
+def rollout(seed: int, slower: float = 1.0, errors: float = STABLE_ERRORS) -> dict[str, Any]:
+    """One simulated rollout: the check it failed at (or None), whether it paused, and
+    the check at which the threshold-only judge would have failed it."""
+    rng = random.Random(seed)
+    plan = member()
+    new, stable = Version(rng, "4", slower, errors), warm_stable(rng)
+    threshold_failed: int | None = None  # checks go on: the judge's own fail is measured
+    for check in range(1, CHECKS + MAX_EXTENSIONS + 1):
+        for second in range(CHECK_SECONDS):
+            for request in range(REQUESTS_PER_SECOND):
+                at_ms = ((check - 1) * CHECK_SECONDS + second) * 1000 + request * 100
+                (new if rng.random() < CANARY else stable).serve(at_ms)
+        outcome = combine(canary.verdicts(plan, new.judged(), stable.judged(), CANARY, check))
+        if threshold_failed is None and _threshold_fails(plan, new, stable):
+            threshold_failed = check
+        if outcome == "fail":
+            return _ended(check, False, threshold_failed)
+        if check >= CHECKS and outcome != "inconclusive":
+            break  # the step ends (after as many extensions as it took)
+    else:
+        return _ended(None, True, threshold_failed)
+    return _ended(None, False, threshold_failed)
+
+
+def worked_example(seed: int = 4, slower: float = 2.0, checks: int = 2) -> Verdict:
+    """docs/workflow.md's worked example: the latency verdict at the `checks`-th check of
+    this simulation's rollout `seed`, a version `slower` times as slow."""
+    rng = random.Random(seed)
+    plan = member()
+    new, stable = Version(rng, "4", slower), warm_stable(rng)
+    for check in range(1, checks + 1):
+        for second in range(CHECK_SECONDS):
+            for request in range(REQUESTS_PER_SECOND):
+                at_ms = ((check - 1) * CHECK_SECONDS + second) * 1000 + request * 100
+                (new if rng.random() < CANARY else stable).serve(at_ms)
+    found = canary.verdicts(plan, new.judged(), stable.judged(), CANARY, checks)
+    return next(v for v in found if v.check == "latency")
+
+
+def _ended(failed_at: int | None, paused: bool, threshold_failed: int | None) -> dict[str, Any]:
+    """A rollout's end: the canary judge's fail, today's threshold rule's, and the two
+    together as a check runs them (either one's reason fails the check)."""
+    both = [at for at in (failed_at, threshold_failed) if at is not None]
+    return {
+        "failedAt": failed_at,
+        "paused": paused,
+        "thresholdFailedAt": threshold_failed,
+        "eitherFailedAt": min(both) if both else None,
+    }
+
+
+def _threshold_fails(plan: RolloutPlan, new: Version, stable: Version) -> bool:
+    """Today's judge without the canary judge: the error-rate rule (health/error_rate.py,
+    as the metric gate and the logs signal run it, the stable version's rate compared)."""
+    failed = sum(s.failed for s in new.samples)
+    stable_failed = sum(s.failed for s in stable.samples)
+    stable_rate = 100 * stable_failed / len(stable.samples) if stable.samples else None
+    judged = error_rate.judge(
+        "metrics", new.name, failed, len(new.samples), plan.health, (stable.name, stable_rate)
+    )
+    return judged.reason is not None
+
+
+def share(runs: list[dict[str, Any]], within: int, key: str = "failedAt") -> float:
+    return sum(1 for r in runs if r[key] is not None and r[key] <= within) / len(runs)
+
+
+def judge_time(samples_per_version: int = 10_000, repeat: int = 5) -> dict[str, float]:
+    """Seconds the judge takes for one check with this many samples of each version."""
+    rng = random.Random(7)
+    plan = member()
+    new, stable = Version(rng, "4"), warm_stable(rng)
+    for index in range(samples_per_version):
+        new.serve(index * 10)
+        stable.serve(index * 10)
+    took = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        canary.verdicts(plan, new.judged(), stable.judged(), CANARY)
+        took.append(time.perf_counter() - started)
+    return {"samplesPerVersion": samples_per_version, "medianSeconds": statistics.median(took)}
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    trials, healthy, power = (10, 10, 5) if quick else (TRIALS, HEALTHY, POWER_TRIALS)
+    twice = [rollout(1000 + i, slower=2.0) for i in range(trials)]
+    half = [rollout(2000 + i, slower=1.5) for i in range(trials)]
+    errors = [rollout(3000 + i, errors=0.01) for i in range(trials)]
+    fine = [rollout(4000 + i) for i in range(healthy)]
+    table = []
+    for size in POWER_SIZES:
+        runs = [rollout(5000 + i, slower=size) for i in range(power)]
+        table.append(_power_row(f"latency x{size:g}", runs))
+    for rate in POWER_ERRORS:
+        runs = [rollout(6000 + i, errors=rate) for i in range(power)]
+        table.append(_power_row(f"errors {rate * 100:g}% vs 0.1%", runs))
+    return {
+        "traffic": f"{REQUESTS_PER_SECOND} requests/s, {CANARY * 100:g}% canary, "
+        f"{CHECKS} checks of {CHECK_SECONDS} s",
+        "trials": trials,
+        "detection": {
+            "latency x2 within 2 checks": share(twice, 2),
+            "latency x1.5 within 4 checks": share(half, 4),
+            "errors 1% vs 0.1% within the rollout": share(errors, CHECKS + MAX_EXTENSIONS),
+            "errors 1% vs 0.1%, threshold-only judge": share(
+                errors, CHECKS + MAX_EXTENSIONS, "thresholdFailedAt"
+            ),
+            "errors 1% vs 0.1%, both as a check runs them": share(
+                errors, CHECKS + MAX_EXTENSIONS, "eitherFailedAt"
+            ),
+        },
+        "healthy": {
+            "rollouts": healthy,
+            "failed": sum(r["failedAt"] is not None for r in fine),
+            "paused": sum(r["paused"] for r in fine),
+            "failedByTheThresholdRule": sum(r["thresholdFailedAt"] is not None for r in fine),
+        },
+        "power": {"after": list(POWER_AFTER), "trials": power, "rows": table},
+        "judgeTime": judge_time(repeat=2 if quick else 5),
+    }
+
+
+def _power_row(label: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "regression": label,
+        "judge": [share(runs, n) for n in POWER_AFTER],
+        "thresholdOnly": [share(runs, n, "thresholdFailedAt") for n in POWER_AFTER],
+    }

@@ -1,0 +1,109 @@
+"""The statistics the canary judge (health/canary.py) reasons with: pure functions of numbers,
+no I/O, checked against scipy on many random cases (tests/unit/test_statistics.py).
+
+Written here rather than imported: scipy (with numpy) is tens of megabytes and takes most
+of a second to import, against the task Lambdas' import budget (median < 300 ms, issue 24);
+what the judge needs is three short formulas.
+
+- `mann_whitney_u`: Mann-Whitney U of two samples, midranks for ties, the normal
+  approximation with the tie correction of the variance and a continuity correction
+  (scipy.stats.mannwhitneyu(method="asymptotic", use_continuity=True) gives the same U and
+  p). It is what Kayenta, Spinnaker's canary judge, compares a canary with its baseline by.
+- `fisher_greater`: the one-sided Fisher exact test of two rates (the hypergeometric tail;
+  scipy.stats.fisher_exact(alternative="greater") on [[a, n1 - a], [c, n2 - c]]).
+- `quantile`: linear interpolation between order statistics (numpy's default, R's type 7).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RankTest:
+    u: float  # U of the first sample: pairs (x, y) with x > y, a tie counting one half
+    z: float  # (U - its mean) / its standard deviation, without the continuity correction
+    greater: float  # one-sided p that x tends to be greater than y
+    less: float  # one-sided p that x tends to be smaller than y
+
+
+def mann_whitney_u(x: Sequence[float], y: Sequence[float]) -> RankTest:
+    """Mann-Whitney U of `x` against `y`, both non-empty, with both one-sided p-values.
+    All values tied: no evidence either way (both p = 1)."""
+    n1, n2 = len(x), len(y)
+    if not n1 or not n2:
+        raise ValueError("both samples need at least one value")
+    rank_sum, ties = _rank_sum_of_first(x, y)
+    u = rank_sum - n1 * (n1 + 1) / 2
+    n = n1 + n2
+    mean = n1 * n2 / 2
+    variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
+    if variance <= 0:
+        return RankTest(u, 0.0, 1.0, 1.0)
+    sd = math.sqrt(variance)
+    return RankTest(
+        u, (u - mean) / sd, _upper_tail((u - mean - 0.5) / sd), _upper_tail((mean - u - 0.5) / sd)
+    )
+
+
+def _rank_sum_of_first(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+    """The sum of `x`'s midranks in both samples together, and Σ(t³ - t) over tied groups."""
+    pooled = sorted([(value, 1) for value in x] + [(value, 0) for value in y])
+    rank_sum = ties = 0.0
+    start, size = 0, len(pooled)
+    while start < size:
+        end, value, firsts = start, pooled[start][0], pooled[start][1]
+        while end + 1 < size and pooled[end + 1][0] == value:
+            end += 1
+            firsts += pooled[end][1]
+        group = end - start + 1
+        rank_sum += firsts * ((start + end) / 2 + 1)  # each of x's values there: the midrank
+        ties += group**3 - group
+        start = end + 1
+    return rank_sum, ties
+
+
+def _upper_tail(z: float) -> float:
+    """P(Z ≥ z) for a standard normal Z."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def fisher_greater(failed_a: int, total_a: int, failed_b: int, total_b: int) -> float:
+    """One-sided p that A's rate is greater than B's: P(X ≥ failed_a) where X, A's share of
+    all failures, is hypergeometric given both totals and the failures together."""
+    if not 0 <= failed_a <= total_a or not 0 <= failed_b <= total_b:
+        raise ValueError("failures must be between 0 and the total")
+    failures, population = failed_a + failed_b, total_a + total_b
+    highest = min(failures, total_a)
+    if failed_a == 0:
+        return 1.0
+    terms = [
+        _log_hypergeometric(k, population, failures, total_a) for k in range(failed_a, highest + 1)
+    ]
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
+
+
+def _log_hypergeometric(k: int, population: int, successes: int, draws: int) -> float:
+    return (
+        _log_choose(successes, k)
+        + _log_choose(population - successes, draws - k)
+        - _log_choose(population, draws)
+    )
+
+
+def _log_choose(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """The q-quantile (0 ≤ q ≤ 1) of non-empty `values`, interpolated linearly."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

@@ -1,0 +1,31 @@
+"""`rollout analyze`'s configuration (rollout_core.health.replay.reconfigured): the run's
+health policy with what the file's `health` says, validated as Prepare validates it."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+from rollout_core.health import replay
+from rollout_core.models import Plan
+
+
+@pytest.fixture
+def policy(load_event):
+    return Plan.model_validate(load_event("functions/check_health.json")["plan"]).health
+
+
+def test_the_files_health_replaces_only_what_it_says(policy, load_event):
+    looser = replay.reconfigured(policy, load_event("analyze/looser-latency.json"))
+    assert looser.latency is not None and looser.latency.maxIncreasePercent == 50
+    assert looser.latency.confidence == 0.98
+    assert looser.model_dump(exclude={"latency"}) == policy.model_dump(exclude={"latency"})
+    off = replay.reconfigured(policy, load_event("analyze/latency-off.json"))
+    assert off.latency is None
+    assert replay.reconfigured(policy, {}) == policy  # no file: the run's own
+
+
+def test_an_invalid_health_is_refused(policy):
+    with pytest.raises(ValidationError):
+        replay.reconfigured(policy, {"health": {"latency": {"confidence": 2}}})
+    with pytest.raises(ValidationError):
+        replay.reconfigured(policy, {"health": {"unknown": 1}})
