@@ -39,9 +39,11 @@ from rollout.local.accounts import (
 from rollout.local.alarms import AlarmEvaluator
 from rollout.local.cloud_control import CloudControl
 from rollout.local.cloudformation import CloudFormationSeam
+from rollout.local.cloudtrail import CloudTrailEvents
 from rollout.local.deploy import deploy_template
 from rollout.local.event_source_mappings import EventSourceMappings
 from rollout.local.eventbridge import EventBridgeDelivery
+from rollout.local.execution_history import ExecutionHistoryPages
 from rollout.local.execution_roles import ExecutionRoles
 from rollout.local.faults import FaultInjection
 from rollout.local.function_urls import FunctionUrls
@@ -405,6 +407,8 @@ class LocalCloud:
             EventBridgeDelivery(),
             ScheduledRules(),
             StepFunctionsEvents(),
+            ExecutionHistoryPages(),
+            CloudTrailEvents(),
             SharedTaskClients(),
             AlarmEvaluator(),
             FaultInjection(),

@@ -38,7 +38,7 @@ import logging
 import os
 import random
 import shutil
-import sys
+import stat
 import tempfile
 import threading
 import zipfile
@@ -57,6 +57,7 @@ from rollout.local.lambda_logs import InvocationLog, LogSettings, LogWriter
 from rollout.local.lambda_metrics import InvocationRecord
 from rollout.local.metric_delay import DelayedMetrics
 from rollout.local.patching import Patches
+from rollout.local.python_runtime import PythonRuntime, interpreter_gap
 from rollout.local.role_sessions import RoleSessions, role_account
 from rollout.local.runtime_api import EnvironmentSpec, ExecutionEnvironment, Invocation
 from rollout.local.seam import Cloud
@@ -201,7 +202,7 @@ class CodeStore:
                 staging = Path(tempfile.mkdtemp(dir=self.root))
                 for content in zips:
                     with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                        archive.extractall(staging)
+                        _extract_all(archive, staging)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 staging.rename(target)
         return target
@@ -212,6 +213,38 @@ class CodeStore:
 
 def _digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+def _extract_all(archive: zipfile.ZipFile, folder: Path) -> None:
+    """Extract as Lambda does, symbolic links kept as links (the offline build links a
+    package's dependencies, package.py); a later layer's entry replaces an earlier one's."""
+    for info in archive.infolist():
+        _own_parents(folder, Path(info.filename).parent)
+        path = folder / info.filename
+        if path.is_symlink():  # never write through an earlier layer's link
+            path.unlink()
+        if not stat.S_ISLNK(info.external_attr >> 16):
+            archive.extract(info, folder)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
+        path.symlink_to(archive.read(info).decode())
+
+
+def _own_parents(folder: Path, relative: Path) -> None:
+    """A folder an earlier layer linked becomes a copy before a later layer writes into it,
+    so extracting never writes through a link into what it points at."""
+    current = folder
+    for part in relative.parts:
+        current = current / part
+        if current.is_symlink():
+            target = current.resolve()
+            current.unlink()
+            if target.is_dir():
+                shutil.copytree(target, current, symlinks=True)
 
 
 # Cold starts run at most this many at a time. Lambda starts them in parallel on its own
@@ -317,6 +350,8 @@ class LambdaRuntime:
         self._cloud: Cloud | None = None
         self._pool = EnvironmentPool()
         self._code: CodeStore | None = None
+        self._python: PythonRuntime | None = None
+        self._gaps_told: set[str] = set()
         self._logs: LogWriter | None = None
         self._metrics: DelayedMetrics | None = None
         self._background: set[threading.Thread] = set()
@@ -328,6 +363,7 @@ class LambdaRuntime:
         self._cloud = cloud
         self._pool = EnvironmentPool()
         self._code = CodeStore()
+        self._python = PythonRuntime(self._code.root / "runtime-libraries")
         self._logs = LogWriter(cloud.log_delay)
         self._metrics = DelayedMetrics(cloud.metric_delay)
         runtime = self
@@ -473,22 +509,29 @@ class LambdaRuntime:
         lambda_metrics.emit(target.function, record, self._metrics.put)
 
     def _environment_spec(self, target: Target, config: FunctionConfig) -> EnvironmentSpec:
-        assert self._code is not None and self._cloud is not None
+        assert self._code is not None and self._cloud is not None and self._python is not None
+        self._tell_interpreter_gap(config.runtime)
         task_root = self._code.task_root(config.code_sha, target.function.code_bytes)
-        python_path = [str(task_root)]
-        if config.layers:
-            opt = self._code.opt_root(config.layers)
-            python_path += [str(_site_packages(opt)), str(opt / "python")]
+        opt = self._code.opt_root(config.layers) if config.layers else None
         stream = config.logs.stream_name(target.executed_version)
         env = {
             **{key: os.environ[key] for key in _INHERITED_ENV if key in os.environ},
             **dict(config.variables),
-            "PYTHONPATH": os.pathsep.join(python_path),
+            # code, layers and the runtime's own libraries only (python_runtime.py)
+            "PYTHONPATH": self._python.python_path(task_root, opt),
             **self._cloud.client_env(),  # the function's SDK calls reach the local cloud
             **self._role_credentials(target),  # … as its execution role, in its account
             **_reserved_env(target, config, task_root, stream),
         }
-        return EnvironmentSpec(config.handler, task_root, env, stream)
+        command = self._python.command(config.handler)
+        return EnvironmentSpec(config.handler, task_root, env, stream, command)
+
+    def _tell_interpreter_gap(self, runtime: str) -> None:
+        """Say once per runtime that the function runs on another Python than it declares."""
+        gap = interpreter_gap(runtime)
+        if gap is not None and runtime not in self._gaps_told:
+            self._gaps_told.add(runtime)
+            logger.warning(gap)
 
     def _role_credentials(self, target: Target) -> dict[str, str]:
         """The execution role's temporary credentials, as Lambda gives a function ("Defined
@@ -519,11 +562,6 @@ def _layers(backend: LambdaBackend, function: LambdaFunction) -> tuple[tuple[str
             continue
         found.append((version.code_sha_256, version.code_bytes))
     return tuple(found)
-
-
-def _site_packages(opt: Path) -> Path:
-    python = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    return opt / "python" / "lib" / python / "site-packages"
 
 
 def _reserved_env(

@@ -13,9 +13,12 @@ Zips are deterministic (sorted entries, fixed timestamps and modes, no `__pycach
 functions/Makefile builds CoreLayer) is zipped under `python/`, as `sam build` does, so it
 lands on `/opt/python`.
 
-`requirements.txt` files are packaged as plain files and NOT installed: the local
-runtime runs handlers with the project's own virtualenv, which already has boto3 and
-aws-lambda-powertools. A function needing another library must get it from that venv.
+A function's or layer's `requirements.txt` is built as `sam build` builds it (pip's
+`--target` into the package, under `python/` for a layer): its whole dependency closure goes
+in the package, taken offline from the distributions installed where the cloud runs
+(dependencies.py), as symbolic links to them, so the zip stays small. The function then
+imports exactly what its package, its layers and the runtime hold (python_runtime.py).
+A requirement not installed here fails the build, as pip would.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from samtranslator.metrics.method_decorator import MetricsMethodWrapperSingleton
 from samtranslator.model.exceptions import InvalidDocumentException
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
+
+from rollout.local.dependencies import Entry, MissingDependency, closure, entries, read_requirements
 
 ARTIFACT_BUCKET = "rollout-local-artifacts"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip can hold
@@ -73,8 +78,9 @@ def _files(folder: Path) -> Iterator[Path]:
                 yield Path(root, name)
 
 
-def zip_folder(folder: Path, prefix: str = "") -> bytes:
-    """The folder as a zip whose bytes depend only on file names, contents and modes."""
+def zip_folder(folder: Path, prefix: str = "", links: list[Entry] | None = None) -> bytes:
+    """The folder as a zip whose bytes depend only on file names, contents and modes, and
+    on the `links` added after its files (symbolic links, Unix mode 0o120777)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in _files(folder):
@@ -83,7 +89,26 @@ def zip_folder(folder: Path, prefix: str = "") -> bytes:
             info.external_attr = (0o100000 | mode) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
+        for link in links or []:
+            info = zipfile.ZipInfo(prefix + link.name, _ZIP_DATE)
+            info.create_system = 3  # Unix, so the mode says "symbolic link"
+            info.external_attr = 0o120777 << 16
+            archive.writestr(info, str(link.path))
     return buffer.getvalue()
+
+
+def build_zip(folder: Path, prefix: str = "") -> bytes:
+    """What `sam build` makes of a code folder: its files, and its requirements.txt's
+    dependency closure installed beside them (as links to this interpreter's copies)."""
+    requirements_file = folder / "requirements.txt"
+    requirements = (
+        read_requirements(requirements_file.read_text()) if requirements_file.is_file() else []
+    )
+    try:
+        links = entries(closure(requirements))
+    except MissingDependency as error:
+        raise TemplateError(f"{folder}: {error}") from None
+    return zip_folder(folder, prefix, links)
 
 
 # -- packaging -----------------------------------------------------------------------
@@ -101,7 +126,7 @@ def _local_path(base: Path, value: str) -> Path:
 
 
 def _code_bytes(path: Path, prefix: str = "") -> bytes:
-    return zip_folder(path, prefix) if path.is_dir() else path.read_bytes()
+    return build_zip(path, prefix) if path.is_dir() else path.read_bytes()
 
 
 def _layer_prefix(resource: dict[str, Any]) -> str:

@@ -159,6 +159,12 @@ KC_CFN = Source(
     "https://repost.aws/knowledge-center/cloudformation-rate-exceeded-error",
     "Spanish copy",
 )
+CT_Q = Source(
+    "Quotas in AWS CloudTrail",
+    "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/WhatIsCloudTrail-Limits.html",
+    "archived (the current API reference, LookupEvents, says 'two per second, per account, "
+    "per Region')",
+)
 APIGW_Q = Source(
     "Amazon API Gateway quotas",
     "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html",
@@ -564,6 +570,20 @@ STS = (
     ),
 )
 
+# -- CloudTrail: LookupEvents, the one API the local cloud's event history serves -----------
+
+CLOUDTRAIL = (
+    Quota(
+        "cloudtrail",
+        "LookupEvents",
+        frozenset({"LookupEvents"}),
+        per_second(2),
+        CT_Q,
+        "LookupEvents API | 2 transactions per second (TPS) | The maximum number of operation "
+        "requests you can make per second without being throttled.",
+    ),
+)
+
 # -- DynamoDB: the two control-plane rates AWS states --------------------------------------
 
 DYNAMODB = (
@@ -595,6 +615,7 @@ QUOTAS: tuple[Quota, ...] = (
     *SNS,
     *EVENTBRIDGE,
     *STS,
+    *CLOUDTRAIL,
     *DYNAMODB,
 )
 
@@ -703,6 +724,13 @@ NO_QUOTA: tuple[NoQuota, ...] = (
         ANY_OTHER,
         "not in the SNS quota table",
         SNS_GR,
+    ),
+    NoQuota(
+        "cloudtrail",
+        ANY_OTHER,
+        "the trail APIs moto serves; the current quotas page no longer lists their rates "
+        "(an archived copy gave 10 TPS for get, describe and list, 1 TPS for the rest)",
+        CT_Q,
     ),
 )
 

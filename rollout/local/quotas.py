@@ -243,7 +243,9 @@ def identify(environ: dict[str, Any]) -> Call | None:
     form = _form(environ)
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target and "." in target:
-        protocol, operation = Protocol.JSON, target.split(".", 1)[1]
+        # the operation follows the last dot: CloudTrail's target is
+        # com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents
+        protocol, operation = Protocol.JSON, target.rsplit(".", 1)[1]
     elif "Action" in form:
         protocol, operation = Protocol.QUERY, form["Action"][0]
     elif service in _ROUTED:

@@ -1,7 +1,8 @@
 """Lambda execution environments: an `awslambdaric` process and the Runtime API it polls.
 
 Each environment is one OS process running AWS's own runtime client
-(`python -m awslambdaric module.function`) against a tiny emulation of the Lambda
+(`python -S -m awslambdaric module.function`, python_runtime.py says what it can
+import) against a tiny emulation of the Lambda
 Runtime API on 127.0.0.1 that serves exactly that process. An environment runs one
 invocation at a time, as Lambda's do; the pool in lambda_runtime.py starts more when
 invocations overlap. Everything the process prints is captured and attributed to the
@@ -20,7 +21,6 @@ import secrets
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -302,6 +302,7 @@ class EnvironmentSpec:
     task_root: Path
     env: dict[str, str]
     log_stream: str
+    command: tuple[str, ...]  # the runtime's process (python_runtime.PythonRuntime.command)
 
 
 class ExecutionEnvironment:
@@ -319,7 +320,7 @@ class ExecutionEnvironment:
         self._logs = LogCapture()
         env = {**spec.env, "AWS_LAMBDA_RUNTIME_API": self._api.address}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "awslambdaric", spec.handler],
+            list(spec.command),
             cwd=spec.task_root,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -21,6 +21,8 @@ tests/local/test_quotas_contract.py):
 - SNS, STS (query XML): HTTP 400, code `Throttling`, type Sender, "Rate exceeded" (STS:
   the Knowledge Center's "Throttling: Rate exceeded, status code: 400"; SNS: what Amazon's
   own smoke-aws SDK handles, amzn/smoke-aws#149).
+- CloudTrail (awsJson 1.1): as EventBridge; its API reference's Common Errors: "ThrottlingException
+  The request was denied due to request throttling. HTTP Status Code: 400".
 - DynamoDB (awsJson 1.0): HTTP 400, `__type` namespaced
   `com.amazonaws.dynamodb.v20120810#ThrottlingException` ("Error handling with DynamoDB":
   "Rate of requests exceeds the allowed throughput").
@@ -59,12 +61,14 @@ _JSON_TYPE = {
     "logs": "ThrottlingException",
     "stepfunctions": "ThrottlingException",
     "events": "ThrottlingException",
+    "cloudtrail": "ThrottlingException",
     "cloudwatch": "Throttling",
     "dynamodb": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
 }
 _JSON_CONTENT_TYPE = {
     "logs": "application/x-amz-json-1.1",
     "events": "application/x-amz-json-1.1",
+    "cloudtrail": "application/x-amz-json-1.1",
     "stepfunctions": "application/x-amz-json-1.0",
     "cloudwatch": "application/x-amz-json-1.0",
     "dynamodb": "application/x-amz-json-1.0",

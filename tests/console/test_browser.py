@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from rollout.samples import code_zip, lambda_role
+from rollout.view.fetch import fetch_history
 from tests.console.served import CHROMIUM, REPO, chromium, served_console
 from tests.local.served import client, served_cloud
 
@@ -136,7 +137,7 @@ def open_run(page: Any, url: str, arn: str) -> None:
 
 def seconds_left(env: dict[str, str], arn: str, first_wait: int) -> float:
     """Until the first step's wait would end, from when Step Functions says it started."""
-    history = client(env, "stepfunctions").get_execution_history(executionArn=arn)["events"]
+    history = fetch_history(client(env, "stepfunctions"), arn)
     shifted = next(
         e["timestamp"]
         for e in history

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -22,10 +23,12 @@ from moto.stepfunctions.models import stepfunctions_backends
 
 from rollout.local.cloud import LocalCloud
 from rollout.local.cloudformation import CloudFormationSeam
+from rollout.local.dependencies import closure, entries
 from rollout.local.deploy import DeployError, deploy_template, stack_outputs
 from rollout.local.package import (
     ARTIFACT_BUCKET,
     TemplateError,
+    build_zip,
     package_template,
     transform_template,
     zip_folder,
@@ -146,7 +149,7 @@ def test_state_machine_configuration_reaches_step_functions(
 
 
 def test_function_code_is_the_packaged_zip(deploy_cloud: LocalCloud, outputs: dict[str, str]):
-    expected = zip_folder(FIXTURE / "functions" / "prepare")
+    expected = build_zip(FIXTURE / "functions" / "prepare")
     lambda_ = deploy_cloud.client("lambda")
     function = lambda_.get_function(FunctionName=outputs["PrepareFunctionArn"])
     configuration = function["Configuration"]
@@ -333,8 +336,15 @@ def test_package_rewrites_local_paths_to_content_addressed_s3_uris():
         assert bucket == ARTIFACT_BUCKET
         assert key.split(".")[0] == hashlib.sha256(package.artifacts[key]).hexdigest()
     prepare_key = resources["PrepareFunction"]["Properties"]["CodeUri"].rsplit("/", 1)[1]
-    names = zipfile.ZipFile(io.BytesIO(package.artifacts[prepare_key])).namelist()
-    assert names == ["app.py", "requirements.txt"]  # requirements are packaged, not installed
+    archive = zipfile.ZipFile(io.BytesIO(package.artifacts[prepare_key]))
+    # requirements.txt's closure is installed beside the code, as `sam build` installs it:
+    # links to this interpreter's copies of exactly those distributions
+    wanted = entries(closure(["aws-lambda-powertools"]))
+    assert archive.namelist() == ["app.py", "requirements.txt", *(e.name for e in wanted)]
+    links = {info.filename: archive.read(info).decode() for info in archive.infolist()[2:]}
+    assert all(stat.S_ISLNK(info.external_attr >> 16) for info in archive.infolist()[2:])
+    assert links == {e.name: str(e.path) for e in wanted}
+    assert "pydantic" not in links  # powertools without the parser extra doesn't need it
 
 
 def test_transformed_template_passes_cfn_lint():

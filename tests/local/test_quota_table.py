@@ -126,6 +126,7 @@ EXPECTED: dict[tuple[str, str], tuple[set[str], tuple[float, float], dict]] = {
         per_second(600),
         {},
     ),
+    ("cloudtrail", "LookupEvents"): ({"LookupEvents"}, per_second(2), {}),
     ("dynamodb", "DescribeLimits"): ({"DescribeLimits"}, (1 / 60, 1), {}),
     ("dynamodb", "DescribeTableReplicaAutoScaling"): (
         {"DescribeTableReplicaAutoScaling"},

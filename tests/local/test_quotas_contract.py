@@ -83,6 +83,7 @@ CASES = [
     ("sns", "ListTopics", "list_topics", {}, "Throttling", 400),
     ("sts", "GetCallerIdentity", "get_caller_identity", {}, "Throttling", 400),
     ("dynamodb", "DescribeLimits", "describe_limits", {}, "ThrottlingException", 400),
+    ("cloudtrail", "LookupEvents", "lookup_events", {}, "ThrottlingException", 400),
 ]  # fmt: skip
 
 

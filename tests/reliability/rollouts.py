@@ -16,6 +16,7 @@ from rollout import samples
 from rollout.commands.control import caller, send
 from rollout.local.cloud import PATIENT_RETRIES
 from rollout.samples import lambda_role
+from rollout.view.fetch import fetch_history
 from tests.clients import shared_client
 from tests.execution_ends import wait_for_end as execution_end
 
@@ -88,7 +89,7 @@ def wait_for_end(cloud: Any, arn: str, timeout: float = 60) -> dict[str, Any]:
 
 def history(cloud: Any, arn: str) -> list[dict[str, Any]]:
     sfn = shared_client(cloud, "stepfunctions")
-    return list(sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"])
+    return fetch_history(sfn, arn)
 
 
 def exited_states(cloud: Any, arn: str) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from rollout.view.fetch import fetch_history
 from tests.reliability.rollouts import ALIAS, code_zip, role_arn, sample_function, wait_until
 
 pytestmark = [pytest.mark.cloud, pytest.mark.slow]
@@ -290,7 +291,7 @@ class Runs:
             return None if described["status"] == "RUNNING" else described
 
         described = wait_until(ended, 90, f"{arn} to end", every=0.2)
-        events = self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        events = fetch_history(self.sfn, arn)
         entered = [
             e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
         ]

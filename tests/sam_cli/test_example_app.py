@@ -28,6 +28,7 @@ import pytest
 from rollout.aws import execution_arn
 from rollout.commands.release import function_name, stack_release_name
 from rollout.samples import Traffic
+from rollout.view.fetch import fetch_history
 from tests.local.served import ServedCloud, served_cloud
 
 pytestmark = [pytest.mark.cloud, pytest.mark.slow]
@@ -126,7 +127,7 @@ def rollouts(cloud: ServedCloud) -> list[dict[str, Any]]:
     found = []
     for summary in sfn.list_executions(stateMachineArn=machine)["executions"]:
         arn = summary["executionArn"]
-        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        events = fetch_history(sfn, arn)
         entered = [
             e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
         ]

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from rollout.samples import Traffic
+from rollout.view.fetch import fetch_history
 from tests.local.served import ServedCloud, served_cloud
 
 pytestmark = [pytest.mark.cloud, pytest.mark.slow]
@@ -132,9 +133,7 @@ def records(
 def half_step(cloud: ServedCloud, execution: str) -> tuple[int, int]:
     """(start, end) in epoch ms of the release's 50 % step: from the alias shift to Promote,
     two seconds in, so orders queued before it have been fulfilled."""
-    events = cloud.client("stepfunctions").get_execution_history(
-        executionArn=execution, maxResults=1000
-    )["events"]
+    events = fetch_history(cloud.client("stepfunctions"), execution)
 
     def when(kind: str, state: str) -> int:
         return next(
