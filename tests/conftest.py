@@ -5,6 +5,9 @@ test process uses it one way at a time (`CloudManager`):
 - `cloud`: the shared LocalCloud, with template.yaml deployed. Started on first use and
   kept for every module that asks for it, on every xdist worker its own.
 - `isolated_cloud(seams=[...])`: a cloud with only some seams; stops the shared one first.
+- `own_cloud`: the code under test starts a LocalCloud itself (the demo, a benchmark's run,
+  `rollout local up`); the shared one stops first. Undeclared, such a start fails in every
+  order, not only after a module that left the shared cloud running (`_clouds_are_declared`).
 - moto in-process (`mock_aws`), or moto's classes looked at alone: no cloud may run
   (`no_cloud`, or `cloud_manager.without_cloud()` in a module fixture). `mock_aws` refuses
   to start beside a cloud (`_moto_has_one_owner`): the seams would change what the mock
@@ -45,12 +48,17 @@ class CloudManager:
         # Set by without_cloud(), reset by every cloud and at every module's start: mock_aws
         # needs it in every order, not only when no cloud happens to run.
         self.moto_alone = False
+        # Set by own_cloud(), reset at every module's start: a LocalCloud started by the code
+        # under test needs it in every order, not only when the shared cloud happens to run.
+        self.own_clouds = False
+        self._starting = False  # the manager starts a cloud of its own (shared or isolated)
 
     def shared(self) -> LocalCloud:
         if self._shared is None:
             _refuse_inside_mock_aws()
             self.moto_alone = False
-            self._shared = LocalCloud().start()
+            with self._managed():
+                self._shared = LocalCloud().start()
         return self._shared
 
     def attached(self, name: str, make: Callable[[LocalCloud], T]) -> T:
@@ -73,8 +81,30 @@ class CloudManager:
         _refuse_inside_mock_aws()
         self.moto_alone = False
         kwargs.setdefault("template", None)
-        with LocalCloud(**kwargs) as cloud:
+        cloud = LocalCloud(**kwargs)
+        with self._managed():
+            cloud.start()
+        try:
             yield cloud
+        finally:
+            cloud.stop()
+
+    def own_cloud(self) -> None:
+        """The code under test starts a LocalCloud itself: stop the shared one (moto is one
+        per process), whichever module left it running."""
+        self.release_shared()
+        self.own_clouds = True
+
+    def may_start(self) -> bool:
+        return self._starting or self.own_clouds
+
+    @contextmanager
+    def _managed(self) -> Iterator[None]:
+        self._starting = True
+        try:
+            yield
+        finally:
+            self._starting = False
 
     def without_cloud(self) -> None:
         """Stop the shared cloud; an isolated one still running is a test's mistake."""
@@ -121,9 +151,31 @@ def _moto_has_one_owner(cloud_manager: CloudManager) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _clouds_are_declared(cloud_manager: CloudManager) -> Iterator[None]:
+    """A LocalCloud that the code under test starts itself starts only where the test said
+    so (`own_cloud`): in the orders where the shared cloud still ran it would be refused
+    ("a LocalCloud is already running in this process")."""
+    start = LocalCloud.start
+
+    def start_declared(cloud: LocalCloud) -> LocalCloud:
+        if not cloud_manager.may_start():
+            raise RuntimeError(
+                "the code under test starts a LocalCloud of its own: request the `own_cloud` "
+                "fixture (or call cloud_manager.own_cloud() in a module fixture), which stops "
+                "the shared cloud an earlier module may have left running"
+            )
+        return start(cloud)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LocalCloud, "start", start_declared)
+        yield
+
+
 @pytest.fixture(scope="module", autouse=True)
-def _moto_alone_is_declared_per_module(cloud_manager: CloudManager) -> None:
+def _declarations_are_per_module(cloud_manager: CloudManager) -> None:
     cloud_manager.moto_alone = False
+    cloud_manager.own_clouds = False
 
 
 def _environment_without_clouds() -> dict[str, str]:
@@ -172,6 +224,16 @@ def isolated_cloud(
     (stopping a cloud puts back the variables it set)."""
     cloud_manager.release_shared()
     return cloud_manager.isolated
+
+
+@pytest.fixture
+def own_cloud(cloud_manager: CloudManager) -> Iterator[None]:
+    """For a test whose code under test starts a LocalCloud itself (the demo, a benchmark's
+    run): the shared cloud stops first. Request it before fixtures that set the environment
+    (stopping a cloud puts back the variables it set)."""
+    cloud_manager.own_cloud()
+    yield
+    cloud_manager.own_clouds = False  # said for this test only
 
 
 @pytest.fixture
