@@ -20,8 +20,11 @@ Tests run in parallel (pytest-xdist, one process per worker) and in random order
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
+import random
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -253,12 +256,75 @@ def load_event() -> Callable[[str], Any]:
 SLOW_TIMEOUT = 600  # seconds: a slow test on a loaded machine comes closest to the default
 
 
+# What a fixture or test does with the shared cloud, read from its code (CloudManager's calls).
+_STARTS_SHARED = (".shared()", ".attached(")
+_STOPS_SHARED = (".release_shared()", ".without_cloud()", ".own_cloud()", ".isolated(")
+_CLOUD_FIXTURES = {"cloud", "isolated_cloud", "no_cloud", "own_cloud"}
+
+
+@functools.cache
+def _calls(function: Callable[..., Any]) -> str:
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def _stops_shared_cloud(item: pytest.Item) -> bool | None:
+    """True: some fixture or the test stops the shared cloud; False: it uses the shared cloud
+    and stops nothing; None: it needs neither. This module's own plumbing (the manager, the
+    autouse checks) is in every test and is not counted; its cloud fixtures are."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    functions = [getattr(item, "function", None)] + [
+        defs[-1].func
+        for name, defs in info.name2fixturedefs.items()
+        if defs and (defs[-1].func.__module__ != __name__ or name in _CLOUD_FIXTURES)
+    ]
+    code = [_calls(function) for function in functions if function is not None]
+    if any(call in text for text in code for call in _STOPS_SHARED):
+        return True
+    if any(call in text for text in code for call in _STARTS_SHARED):
+        return False
+    return None
+
+
+def _shared_cloud_blocks(items: list[pytest.Item], shared_first: bool) -> dict[str, int]:
+    """Each file's block: files that use the shared cloud together, then (or first) files
+    that stop it or need no cloud. Interleaved, every file that stops the shared cloud costs
+    the next one that uses it a new deployment and cold starts of every task function."""
+    stops: dict[str, bool | None] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        found = _stops_shared_cloud(item)
+        if stops.get(path) is not True and found is not None:
+            stops[path] = found
+    shared = {path for path, stopping in stops.items() if stopping is False}
+    return {
+        item.nodeid.split("::", 1)[0]: int(
+            (item.nodeid.split("::", 1)[0] in shared) != shared_first
+        )
+        for item in items
+    }
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Modules marked `slow` first: started last on a worker, one would keep the run going
-    alone. Otherwise the order is pytest-randomly's (a stable sort keeps it). Their tests
-    get SLOW_TIMEOUT instead of pytest-timeout's default."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    alone. Then the files that use the shared cloud as one block, and the others as another,
+    in an order drawn from the run's seed (`_shared_cloud_blocks`). Within each, the order is
+    pytest-randomly's (a stable sort keeps it). Slow tests get SLOW_TIMEOUT instead of
+    pytest-timeout's default."""
+    seed = getattr(config.option, "randomly_seed", None)
+    shared_first = random.Random(seed).random() < 0.5 if isinstance(seed, int) else True
+    blocks = _shared_cloud_blocks(items, shared_first)
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("slow") is None,
+            blocks[item.nodeid.split("::", 1)[0]],
+        )
+    )
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
