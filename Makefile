@@ -31,7 +31,7 @@ build: $(STAMP) $(SAM_STAMP)
 
 # pytest on PYTEST_WORKERS processes (pytest-xdist), each with a local cloud of its own; a
 # test file stays on one worker, files go out in random order (pytest-randomly), `slow` ones
-# first. PYTEST_ARGS adds options, e.g. `--randomly-seed=N` to replay an order (README).
+# first, then those that use the shared cloud together (tests/conftest.py). PYTEST_ARGS adds options, e.g. `--randomly-seed=N` to replay an order (README).
 # tests/sam_build runs sam build with the SAM CLI from .venv-sam.
 PYTEST_WORKERS ?= 3
 PYTEST_ARGS ?=

@@ -5,6 +5,9 @@ test process uses it one way at a time (`CloudManager`):
 - `cloud`: the shared LocalCloud, with template.yaml deployed. Started on first use and
   kept for every module that asks for it, on every xdist worker its own.
 - `isolated_cloud(seams=[...])`: a cloud with only some seams; stops the shared one first.
+- `own_cloud`: the code under test starts a LocalCloud itself (the demo, a benchmark's run,
+  `rollout local up`); the shared one stops first. Undeclared, such a start fails in every
+  order, not only after a module that left the shared cloud running (`_clouds_are_declared`).
 - moto in-process (`mock_aws`), or moto's classes looked at alone: no cloud may run
   (`no_cloud`, or `cloud_manager.without_cloud()` in a module fixture). `mock_aws` refuses
   to start beside a cloud (`_moto_has_one_owner`): the seams would change what the mock
@@ -17,8 +20,11 @@ Tests run in parallel (pytest-xdist, one process per worker) and in random order
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
+import random
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -45,12 +51,17 @@ class CloudManager:
         # Set by without_cloud(), reset by every cloud and at every module's start: mock_aws
         # needs it in every order, not only when no cloud happens to run.
         self.moto_alone = False
+        # Set by own_cloud(), reset at every module's start: a LocalCloud started by the code
+        # under test needs it in every order, not only when the shared cloud happens to run.
+        self.own_clouds = False
+        self._starting = False  # the manager starts a cloud of its own (shared or isolated)
 
     def shared(self) -> LocalCloud:
         if self._shared is None:
             _refuse_inside_mock_aws()
             self.moto_alone = False
-            self._shared = LocalCloud().start()
+            with self._managed():
+                self._shared = LocalCloud().start()
         return self._shared
 
     def attached(self, name: str, make: Callable[[LocalCloud], T]) -> T:
@@ -73,8 +84,30 @@ class CloudManager:
         _refuse_inside_mock_aws()
         self.moto_alone = False
         kwargs.setdefault("template", None)
-        with LocalCloud(**kwargs) as cloud:
+        cloud = LocalCloud(**kwargs)
+        with self._managed():
+            cloud.start()
+        try:
             yield cloud
+        finally:
+            cloud.stop()
+
+    def own_cloud(self) -> None:
+        """The code under test starts a LocalCloud itself: stop the shared one (moto is one
+        per process), whichever module left it running."""
+        self.release_shared()
+        self.own_clouds = True
+
+    def may_start(self) -> bool:
+        return self._starting or self.own_clouds
+
+    @contextmanager
+    def _managed(self) -> Iterator[None]:
+        self._starting = True
+        try:
+            yield
+        finally:
+            self._starting = False
 
     def without_cloud(self) -> None:
         """Stop the shared cloud; an isolated one still running is a test's mistake."""
@@ -121,9 +154,31 @@ def _moto_has_one_owner(cloud_manager: CloudManager) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _clouds_are_declared(cloud_manager: CloudManager) -> Iterator[None]:
+    """A LocalCloud that the code under test starts itself starts only where the test said
+    so (`own_cloud`): in the orders where the shared cloud still ran it would be refused
+    ("a LocalCloud is already running in this process")."""
+    start = LocalCloud.start
+
+    def start_declared(cloud: LocalCloud) -> LocalCloud:
+        if not cloud_manager.may_start():
+            raise RuntimeError(
+                "the code under test starts a LocalCloud of its own: request the `own_cloud` "
+                "fixture (or call cloud_manager.own_cloud() in a module fixture), which stops "
+                "the shared cloud an earlier module may have left running"
+            )
+        return start(cloud)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LocalCloud, "start", start_declared)
+        yield
+
+
 @pytest.fixture(scope="module", autouse=True)
-def _moto_alone_is_declared_per_module(cloud_manager: CloudManager) -> None:
+def _declarations_are_per_module(cloud_manager: CloudManager) -> None:
     cloud_manager.moto_alone = False
+    cloud_manager.own_clouds = False
 
 
 def _environment_without_clouds() -> dict[str, str]:
@@ -175,6 +230,16 @@ def isolated_cloud(
 
 
 @pytest.fixture
+def own_cloud(cloud_manager: CloudManager) -> Iterator[None]:
+    """For a test whose code under test starts a LocalCloud itself (the demo, a benchmark's
+    run): the shared cloud stops first. Request it before fixtures that set the environment
+    (stopping a cloud puts back the variables it set)."""
+    cloud_manager.own_cloud()
+    yield
+    cloud_manager.own_clouds = False  # said for this test only
+
+
+@pytest.fixture
 def no_cloud(cloud_manager: CloudManager) -> None:
     """For tests of moto alone (its unpatched internals, a seam installed by hand) or
     in-process (`mock_aws`): no LocalCloud, so no seam, while they run. Request it before
@@ -191,12 +256,75 @@ def load_event() -> Callable[[str], Any]:
 SLOW_TIMEOUT = 600  # seconds: a slow test on a loaded machine comes closest to the default
 
 
+# What a fixture or test does with the shared cloud, read from its code (CloudManager's calls).
+_STARTS_SHARED = (".shared()", ".attached(")
+_STOPS_SHARED = (".release_shared()", ".without_cloud()", ".own_cloud()", ".isolated(")
+_CLOUD_FIXTURES = {"cloud", "isolated_cloud", "no_cloud", "own_cloud"}
+
+
+@functools.cache
+def _calls(function: Callable[..., Any]) -> str:
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def _stops_shared_cloud(item: pytest.Item) -> bool | None:
+    """True: some fixture or the test stops the shared cloud; False: it uses the shared cloud
+    and stops nothing; None: it needs neither. This module's own plumbing (the manager, the
+    autouse checks) is in every test and is not counted; its cloud fixtures are."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    functions = [getattr(item, "function", None)] + [
+        defs[-1].func
+        for name, defs in info.name2fixturedefs.items()
+        if defs and (defs[-1].func.__module__ != __name__ or name in _CLOUD_FIXTURES)
+    ]
+    code = [_calls(function) for function in functions if function is not None]
+    if any(call in text for text in code for call in _STOPS_SHARED):
+        return True
+    if any(call in text for text in code for call in _STARTS_SHARED):
+        return False
+    return None
+
+
+def _shared_cloud_blocks(items: list[pytest.Item], shared_first: bool) -> dict[str, int]:
+    """Each file's block: files that use the shared cloud together, then (or first) files
+    that stop it or need no cloud. Interleaved, every file that stops the shared cloud costs
+    the next one that uses it a new deployment and cold starts of every task function."""
+    stops: dict[str, bool | None] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        found = _stops_shared_cloud(item)
+        if stops.get(path) is not True and found is not None:
+            stops[path] = found
+    shared = {path for path, stopping in stops.items() if stopping is False}
+    return {
+        item.nodeid.split("::", 1)[0]: int(
+            (item.nodeid.split("::", 1)[0] in shared) != shared_first
+        )
+        for item in items
+    }
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Modules marked `slow` first: started last on a worker, one would keep the run going
-    alone. Otherwise the order is pytest-randomly's (a stable sort keeps it). Their tests
-    get SLOW_TIMEOUT instead of pytest-timeout's default."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    alone. Then the files that use the shared cloud as one block, and the others as another,
+    in an order drawn from the run's seed (`_shared_cloud_blocks`). Within each, the order is
+    pytest-randomly's (a stable sort keeps it). Slow tests get SLOW_TIMEOUT instead of
+    pytest-timeout's default."""
+    seed = getattr(config.option, "randomly_seed", None)
+    shared_first = random.Random(seed).random() < 0.5 if isinstance(seed, int) else True
+    blocks = _shared_cloud_blocks(items, shared_first)
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("slow") is None,
+            blocks[item.nodeid.split("::", 1)[0]],
+        )
+    )
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))

@@ -9,8 +9,8 @@ X-Amz-Executed-Version, LogType Tail, Event → 202, DryRun → 204), writes eac
 invocation's logs as Lambda does (lambda_logs.py) and emits the AWS/Lambda metrics
 (lambda_metrics.py).
 
-Environments are replaced when a version's code or configuration changes; those of a
-deleted function stay idle until the seam is uninstalled.
+Environments are replaced when a version's code or configuration changes, and shut down
+after IDLE_LIFETIME_SECONDS without an invocation (those of a deleted function too).
 
 moto internals this depends on (moto 5.2.5; checked by tests/local/test_lambda_runtime.py):
 - replaced: `LambdaBackend.invoke(self, function_name, qualifier, body, headers,
@@ -41,6 +41,7 @@ import shutil
 import stat
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -253,6 +254,14 @@ def _own_parents(folder: Path, relative: Path) -> None:
 INIT_CONCURRENCY = max(2, 2 * (os.cpu_count() or 1))
 
 
+# An environment idle this long is shut down; the next invocation is a cold start. Lambda
+# keeps an environment after an invocation "for some time in anticipation of another" and
+# documents no minimum ("Execution environment lifecycle", Shutdown phase:
+# https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html); idle ones
+# are commonly recycled within 5 to 15 minutes. Here each also holds a process of ~50 MB.
+IDLE_LIFETIME_SECONDS = 300.0
+
+
 class RuntimeStopped(RuntimeError):
     """An invocation arrived after the runtime (and the cloud) stopped."""
 
@@ -264,6 +273,8 @@ class EnvironmentPool:
     def __init__(self) -> None:
         self._init_gate = threading.BoundedSemaphore(INIT_CONCURRENCY)
         self._idle: dict[tuple[str, str], list[ExecutionEnvironment]] = {}
+        # each idle environment's slot, and since when (monotonic seconds) it is idle
+        self._idle_since: dict[ExecutionEnvironment, tuple[tuple[str, str], float]] = {}
         self._fingerprints: dict[tuple[str, str], str] = {}
         self._all: set[ExecutionEnvironment] = set()
         self._busy: dict[str, int] = {}
@@ -276,9 +287,11 @@ class EnvironmentPool:
         with self._lock:
             self._check_open()
             self._busy[slot[0]] = self._busy.get(slot[0], 0) + 1
-            stale = self._retire_stale(slot, fingerprint)
+            stale = self._retire_stale(slot, fingerprint) + self._expire_idle()
             idle = self._idle.get(slot, [])
             warm = idle.pop() if idle else None
+            if warm is not None:
+                del self._idle_since[warm]
         for env in stale:
             env.close()
         try:
@@ -293,8 +306,23 @@ class EnvironmentPool:
             return []
         self._fingerprints[slot] = fingerprint
         stale = self._idle.pop(slot, [])
-        self._all.difference_update(stale)
+        self._forget(stale)
         return stale
+
+    def _expire_idle(self) -> list[ExecutionEnvironment]:
+        """Environments idle for IDLE_LIFETIME_SECONDS, taken out of the pool (lock held)."""
+        oldest = time.monotonic() - IDLE_LIFETIME_SECONDS
+        expired = [env for env, (_, since) in self._idle_since.items() if since < oldest]
+        for env in expired:
+            slot, _ = self._idle_since[env]
+            self._idle[slot].remove(env)
+        self._forget(expired)
+        return expired
+
+    def _forget(self, envs: list[ExecutionEnvironment]) -> None:
+        self._all.difference_update(envs)
+        for env in envs:
+            self._idle_since.pop(env, None)
 
     def _start(self, spec: EnvironmentSpec) -> ExecutionEnvironment:
         self._init_gate.acquire()
@@ -316,6 +344,7 @@ class EnvironmentPool:
             keep = env.alive and not self._closed and self._fingerprints.get(slot) == fingerprint
             if keep:
                 self._idle.setdefault(slot, []).append(env)
+                self._idle_since[env] = (slot, time.monotonic())
             else:
                 self._all.discard(env)
         if not keep:
@@ -333,6 +362,7 @@ class EnvironmentPool:
         with self._lock:
             self._closed = True
             envs, self._all, self._idle = list(self._all), set(), {}
+            self._idle_since = {}
         for env in envs:
             env.close()
 

@@ -139,7 +139,9 @@ def test_the_sections_replace_their_last_figures_and_keep_the_others() -> None:
 @pytest.mark.cloud
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_the_quick_run_counts_one_metric_read_per_check_and_catches_the_faulty_version() -> None:
+def test_the_quick_run_counts_one_metric_read_per_check_and_catches_the_faulty_version(
+    own_cloud: None,
+) -> None:
     """`account.run(quick=True)` end to end: counts and outcomes, never timings."""
     found = account.run(quick=True)
     assert found["quotasEnforced"] is True

@@ -10,8 +10,7 @@ from rollout.cli import main
 pytestmark = pytest.mark.slow
 
 
-def test_demo_rolls_out_the_healthy_release_and_rolls_back_the_faulty_one(cloud_manager, capsys):
-    cloud_manager.release_shared()  # the demo starts its own local cloud
+def test_demo_rolls_out_the_healthy_release_and_rolls_back_the_faulty_one(own_cloud, capsys):
     code = main(["demo", "--time-scale", "0.02", "--check-interval", "1", "--rate", "40"])
     out = capsys.readouterr().out
     assert code == 0, out

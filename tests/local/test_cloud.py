@@ -14,10 +14,28 @@ def test_a_new_cloud_starts_empty(isolated_cloud):
         assert second.client("sqs").list_queues().get("QueueUrls", []) == []
 
 
-def test_a_busy_port_is_refused_clearly(cloud_manager):
-    cloud_manager.release_shared()
+def test_a_busy_port_is_refused_clearly(own_cloud):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
         with pytest.raises(RuntimeError, match=f"port {port} on 127.0.0.1 is in use"):
             LocalCloud(port=port, template=None, seams=[]).start()
+
+
+def test_a_cloud_the_code_under_test_starts_is_refused_unless_the_test_says_so(cloud_manager):
+    """Whether the shared cloud runs depends on which module ran before on the worker: an
+    undeclared LocalCloud is refused in every order (tests/conftest.py), never only in some."""
+    cloud_manager.release_shared()  # as when this test runs first on its worker
+    with pytest.raises(RuntimeError, match="request the `own_cloud` fixture"):
+        LocalCloud(template=None, seams=[]).start()
+    assert LocalCloud._running is None
+
+
+def test_a_test_that_says_so_starts_its_own_cloud_after_the_shared_one(cloud_manager, own_cloud):
+    """As benchmarks.account.run does: `own_cloud` stopped the shared cloud that an earlier
+    module left running."""
+    cloud_manager.shared()  # a module before this one left the shared cloud running
+    cloud_manager.own_cloud()  # what the fixture does, after it
+    with LocalCloud(template=None, seams=[]) as own:
+        assert LocalCloud._running is own
+    assert LocalCloud._running is None

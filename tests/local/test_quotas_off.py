@@ -31,9 +31,8 @@ def test_a_cloud_with_quotas_off_only_counts(isolated_cloud: Any) -> None:
 
 
 def test_local_up_quotas_off_warns_that_it_is_kinder_than_aws(
-    cloud_manager: Any, capsys: pytest.CaptureFixture[str]
+    own_cloud: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cloud_manager.release_shared()
     parser = argparse.ArgumentParser()
     local.register(parser.add_subparsers())
     assert parser.parse_args(["local", "up"]).quotas == "on"

@@ -289,7 +289,7 @@ class Pipelines:
 @pytest.fixture(scope="module")
 def pipeline_cloud(cloud_manager: CloudManager) -> Iterator[LocalCloud]:
     """Two accounts and two Regions, the stack in each (about 40 s to start)."""
-    cloud_manager.release_shared()
+    cloud_manager.own_cloud()
     with LocalCloud(template=DEFAULT_TEMPLATE, regions=REGIONS, accounts=ACCOUNTS) as cloud:
         yield cloud
 
