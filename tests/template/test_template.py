@@ -376,6 +376,7 @@ def test_least_privilege_per_function(template: Json) -> None:
     assert actions("StartTelemetryFunction") == {
         "dynamodb:BatchWriteItem",
         "dynamodb:UpdateItem",
+        "logs:CreateLogGroup",  # a group the function hasn't logged to yet, as Lambda would
         "logs:PutSubscriptionFilter",
     }
     stop_telemetry = {
@@ -383,6 +384,7 @@ def test_least_privilege_per_function(template: Json) -> None:
         "dynamodb:UpdateItem",
         "logs:DeleteSubscriptionFilter",
         "logs:PutSubscriptionFilter",  # put back for a rollout that joined meanwhile
+        "logs:CreateLogGroup",  # ... into a group deleted meanwhile
     }
     assert actions("TrafficCheckFunction") == {
         "lambda:InvokeFunction",

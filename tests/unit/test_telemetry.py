@@ -147,6 +147,18 @@ def test_start_subscribes_the_log_group_and_the_ending_removes_the_filter(world,
     assert watches.watching("orders") == []
 
 
+def test_a_group_that_does_not_exist_yet_is_created_and_pushed(world, logs, case):
+    """A function whose first logs are still on their way (or that never ran): its group is
+    created as Lambda would create it, and subscribed; polled, its failures never wake."""
+    logs.delete_log_group(logGroupName=GROUP)
+    plan, _ = case()
+    started = lifecycle.start(plan)
+    assert (started.pushed, started.polled, started.notes) == ([GROUP], [], [])
+    (placed,) = ours(logs)
+    assert placed["destinationArn"] == TELEMETRY_ARN
+    assert lifecycle.stop(plan) == []
+
+
 def test_a_group_with_two_filters_already_is_polled_and_says_why(world, logs, case):
     for name in ("theirs-1", "theirs-2"):
         logs.put_subscription_filter(

@@ -19,9 +19,12 @@ several rollouts can watch functions that share a custom group. The group's leas
   LimitExceededException as throttling and would retry the two-filter refusal for half a
   minute: longer than the task). Refused, the group is polled: "Each log group can have
   up to two subscription filters associated with it" (LimitExceededException;
-  PutSubscriptionFilter API reference), a group that doesn't exist yet (the function never
-  logged), a denied or throttled call (PutSubscriptionFilter has a hard quota of 5 per
-  second and account).
+  PutSubscriptionFilter API reference), a denied or throttled call (PutSubscriptionFilter
+  has a hard quota of 5 per second and account). A group that doesn't exist yet (a function
+  that never logged, or whose first logs are still on their way) is created first, as
+  Lambda would create it ("If the log group doesn't exist, Lambda creates it", Lambda
+  developer guide, Sending Lambda function logs to CloudWatch Logs): polled instead, its
+  failures could never wake a wait.
 - remove: take the execution out of the lease; when nobody is left, DeleteSubscriptionFilter,
   then read the lease again: a rollout that joined meanwhile gets the filter put back.
 """
@@ -42,7 +45,7 @@ PUT_SECONDS = 12.0  # one put: two attempts (clients.within), then the group is 
 # Placing fails for these with the group polled instead (each named in the note).
 _FALLBACK = {
     "LimitExceededException": "already has 2 subscription filters",
-    "ResourceNotFoundException": "does not exist yet (the function never logged)",
+    "ResourceNotFoundException": "does not exist and could not be created",
 }
 
 
@@ -115,13 +118,29 @@ def _put(group: str, pattern: str, deadline: Deadline) -> None:
     config = settings.load()
     if not config.telemetry_function_arn:
         raise RuntimeError("TELEMETRY_FUNCTION_ARN is not set; the template sets it")
-    seconds = min(PUT_SECONDS, deadline.remaining())
-    clients.within("logs", seconds).put_subscription_filter(
-        logGroupName=group,
-        filterName=config.telemetry_filter_name,
-        filterPattern=pattern,
-        destinationArn=config.telemetry_function_arn,
-    )
+    logs = clients.within("logs", min(PUT_SECONDS, deadline.remaining()))
+    put = {
+        "logGroupName": group,
+        "filterName": config.telemetry_filter_name,
+        "filterPattern": pattern,
+        "destinationArn": config.telemetry_function_arn,
+    }
+    try:
+        logs.put_subscription_filter(**put)
+    except ClientError as error:
+        if _code(error) != "ResourceNotFoundException":
+            raise
+        _create(logs, group)
+        logs.put_subscription_filter(**put)
+
+
+def _create(logs: Any, group: str) -> None:
+    """The group Lambda would create at the function's first log (another caller may win)."""
+    try:
+        logs.create_log_group(logGroupName=group)
+    except ClientError as error:
+        if _code(error) != "ResourceAlreadyExistsException":
+            raise
 
 
 def _why_polled(group: str, error: Exception) -> str:
