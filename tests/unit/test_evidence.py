@@ -16,14 +16,15 @@ from rollout_core.models import LogCounts, LogsSummary, Plan, Progress, VersionC
 def check(load_event):
     """A check of the check_health sample (a 10 % canary, versions 3 → 4) in its step."""
 
-    def make(phase: str = "step", weight: float = 0.1) -> Check:
+    def make(phase: str = "step", weight: float = 0.1, since_seconds: float = 60) -> Check:
         event = load_event("functions/check_health.json")
         plan = Plan.model_validate(event["plan"]).rollout_ready()
         progress = Progress(**event["progress"]).model_copy(
             update={"phase": phase, "weight": weight}
         )
         now = datetime.now(UTC)
-        return Check(plan, progress, [plan], now - timedelta(minutes=1), now, Deadline(10))
+        since = now - timedelta(seconds=since_seconds)
+        return Check(plan, progress, [plan], since, now, Deadline(10))
 
     return make
 
@@ -66,3 +67,12 @@ def test_silence_beside_a_busy_stable_version_is_a_bypass(check) -> None:
 def test_judged_only_in_the_weighted_steps(check) -> None:
     assert weighed(check(phase="bake", weight=1.0), found(new=0, stable=500)).reasons == []
     assert weighed(check(weight=0.0), found(new=0, stable=500)).reasons == []  # AllAtOnce
+
+
+def test_silence_within_a_cold_starts_init_of_the_first_shift_is_no_bypass(check) -> None:
+    """The new version's first invocations wait for Init (up to 10 s) while the stable
+    version's warm environments serve: silence that short is no evidence."""
+    too_soon = weighed(check(since_seconds=evidence.INIT_SECONDS - 1), found(new=0, stable=44))
+    assert too_soon.numbers == {"evidence": "none"} and too_soon.reasons == []
+    settled = weighed(check(since_seconds=evidence.INIT_SECONDS), found(new=0, stable=44))
+    assert settled.reasons

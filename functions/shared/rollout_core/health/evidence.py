@@ -13,6 +13,10 @@ Read over what the other signals found (it reads nothing itself), per function:
   broken). Judged in the weighted steps only, and from the logs signal's counts, whose
   window starts at the first shift to the millisecond: the metrics' first minute also holds
   what the stable version served before the shift.
+- Not before INIT_SECONDS since the first shift: a new version's first invocations wait for
+  their execution environment's Init phase, "limited to 10 seconds" (Lambda execution
+  environment lifecycle, Lambda developer guide), while the stable version's warm
+  environments serve theirs; silence that short is no evidence, not a bypass.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ..models import LogsSummary, RolloutPlan, VersionCounts
 from .signal import Check, Findings, Judged
 
 BYPASS_PROBABILITY = 0.01
+INIT_SECONDS = 10
 
 
 def weigh(check: Check, findings: list[Findings]) -> Findings:
@@ -70,7 +75,8 @@ def _weigh(check: Check, member: RolloutPlan, numbers: dict[str, Any]) -> Judged
 
 
 def _judging(check: Check) -> bool:
-    return check.cursor.phase == "step" and check.judging_traffic
+    settled = (check.now - check.since).total_seconds() >= INIT_SECONDS
+    return check.cursor.phase == "step" and check.judging_traffic and settled
 
 
 def _least_weight(check: Check) -> float:
