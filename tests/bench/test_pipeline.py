@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from benchmarks import pipeline, report
-from tests.conftest import CloudManager
 
 
 def _compared(own: int, children: list[int], separate: list[int]) -> dict[str, Any]:
@@ -64,9 +63,9 @@ def test_the_section_replaces_its_last_figures_and_keeps_the_others() -> None:
 @pytest.mark.cloud
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
-def test_the_quick_run_has_every_figure(cloud_manager: CloudManager) -> None:
-    """`pipeline.run(quick=True)` end to end: one run of each measure, its shape."""
-    cloud_manager.release_shared()  # one cloud at a time in a process: this one has four places
+def test_the_quick_run_has_every_figure(own_cloud: None) -> None:
+    """`pipeline.run(quick=True)` end to end: one run of each measure, its shape (its cloud
+    has four places; moto is one per process, so the shared cloud stops first)."""
     found = pipeline.run(quick=True)
     assert found["quotasEnforced"] is True and found["runs"] == 1
     (compared,) = found["compared"]

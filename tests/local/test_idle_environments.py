@@ -9,7 +9,7 @@ from pathlib import Path
 from rollout.local import lambda_runtime
 from rollout.local.runtime_api import EnvironmentSpec
 
-SPEC = EnvironmentSpec("app.handler", Path("."), {}, "stream")
+SPEC = EnvironmentSpec("app.handler", Path("."), {}, "stream", ("python", "-m", "awslambdaric"))
 SLOT = ("orders", "1")
 OTHER = ("orders", "2")
 
