@@ -118,7 +118,7 @@ def verdicts(
             )
         )
     if policy.latency is not None:
-        new_settled = latency.settled_durations(new.samples)
+        new_settled = latency.settled_durations(new.samples, new_version=True)
         stable_settled = latency.settled_durations(stable.samples)
         gating = _waiting_helps(policy.minInvocations, new, stable_settled, weight)
         found.append(

@@ -25,8 +25,11 @@ version. So each environment's first YOUNG_INVOCATIONS invocations (its cold sta
 ones after it) are left out of both versions' durations; an environment is its log stream
 (Sample.environment), its invocations ordered by when their reports were logged. An
 environment whose cold start is not among the samples was born before the window: all its
-invocations are settled. Cold starts are judged apart (`coldStarts`): the init durations
-of both versions by the same test, so a real init regression still fails.
+invocations are settled; except for the new version's, young at their first samples all
+the same (a pre-traffic check or a direct invocation may have started one just before the
+shift: its next invocations, in the window, are still young). Cold starts are judged
+apart (`coldStarts`): the init durations of both versions by the same test, so a real init
+regression still fails.
 
 YOUNG_INVOCATIONS, 3: measured on the local cloud (docs/workflow.md, "Young
 environments"), a Python environment's 1st invocation takes 1.37x its steady duration
@@ -85,9 +88,11 @@ def spread(version: str, values: Sequence[float]) -> Spread:
     )
 
 
-def settled_durations(samples: Sequence[Sample]) -> list[float]:
-    """Durations of the successful invocations no young environment served."""
-    young = _young(samples)
+def settled_durations(samples: Sequence[Sample], new_version: bool = False) -> list[float]:
+    """Durations of the successful invocations no young environment served. A new version's
+    environment is young at its first samples even when its cold start came before the
+    window: a pre-traffic check, or a direct invocation, started it moments before."""
+    young = _young(samples, every_environment=new_version)
     return [
         s.duration_ms
         for i, s in enumerate(samples)
@@ -95,16 +100,16 @@ def settled_durations(samples: Sequence[Sample]) -> list[float]:
     ]
 
 
-def _young(samples: Sequence[Sample]) -> set[int]:
+def _young(samples: Sequence[Sample], every_environment: bool = False) -> set[int]:
     """Indexes of the samples among their environment's first YOUNG_INVOCATIONS, for each
-    environment whose cold start is among them."""
+    environment whose cold start is among them (`every_environment`: for each one)."""
     by_environment: dict[str, list[tuple[int, int]]] = {}
     born: dict[str, int] = {}
     for index, s in enumerate(samples):
         if not s.environment or s.at_ms is None:
             continue
         by_environment.setdefault(s.environment, []).append((s.at_ms, index))
-        if s.init_ms is not None:
+        if s.init_ms is not None or every_environment:
             born[s.environment] = min(born.get(s.environment, s.at_ms), s.at_ms)
     young: set[int] = set()
     for environment, start in born.items():
