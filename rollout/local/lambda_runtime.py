@@ -548,7 +548,7 @@ class LambdaRuntime:
             **{key: os.environ[key] for key in _INHERITED_ENV if key in os.environ},
             **dict(config.variables),
             # code, layers and the runtime's own libraries only (python_runtime.py)
-            "PYTHONPATH": self._python.python_path(task_root, opt),
+            "PYTHONPATH": self._python.python_path(task_root, opt, config.runtime),
             **self._cloud.client_env(),  # the function's SDK calls reach the local cloud
             **self._role_credentials(target),  # … as its execution role, in its account
             **_reserved_env(target, config, task_root, stream),
