@@ -341,13 +341,16 @@ class LocalCloud:
                     read_timeout=5,
                     retries={"mode": "standard", "max_attempts": 4},
                 )
-                machines = sfn.list_state_machines()["stateMachines"]
                 running = [
                     execution["executionArn"]
-                    for machine in machines
-                    for execution in sfn.list_executions(
-                        stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
-                    )["executions"]
+                    for machine in _every(sfn, "list_state_machines", "stateMachines")
+                    for execution in _every(
+                        sfn,
+                        "list_executions",
+                        "executions",
+                        stateMachineArn=machine["stateMachineArn"],
+                        statusFilter="RUNNING",
+                    )
                 ]
             except (BotoCoreError, ClientError):
                 logger.exception("could not list running executions in %s while stopping", place)
@@ -419,6 +422,12 @@ def default_log_delay(metric_delay: float) -> float:
     """The log ingestion delay that goes with a metric delay: none with instant metrics,
     else LOG_DELAY_SECONDS (see metric_delay.py for where the numbers come from)."""
     return LOG_DELAY_SECONDS if metric_delay > 0 else 0.0
+
+
+def _every(client: Any, operation: str, key: str, **request: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a paged List call, all pages read (a stop must miss none)."""
+    for page in client.get_paginator(operation).paginate(**request):
+        yield from page[key]
 
 
 def _quiet_server_logs() -> None:

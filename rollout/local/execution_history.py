@@ -10,9 +10,13 @@ there are more results available … Make the call again using the returned toke
 the next page. Keep all other arguments unchanged. Each pagination token expires after 24
 hours. Using an expired pagination token will return an HTTP 400 InvalidToken error."
 ListExecutions documents the same `maxResults` range (API_ListExecutions.html).
+`includeExecutionData`: "You can select whether execution data (input or output of a history
+event) is returned. The default is true." With false, each event's details lose `input`,
+`inputDetails`, `output` and `outputDetails`: moto's own rule for the same switch of a
+state machine's CloudWatch Logs (`EventManager._remove_data_from_history_log`), reused here.
 
-moto 5.2.5 reads only `executionArn`: every call returns every event, oldest first, with no
-nextToken (457 events for `maxResults=3, reverseOrder=True`). Its ListExecutions pages
+moto 5.2.5 reads only `executionArn`: every call returns every event, oldest first, with its
+data and no nextToken (457 events for `maxResults=3, reverseOrder=True`). Its ListExecutions pages
 (moto's `@paginate`, InvalidToken on a bad token) but accepts any `maxResults`, so the seam
 adds only the range check there.
 
@@ -26,7 +30,8 @@ moto internals (pinned by tests/local/test_execution_history.py): replaced
 `StepFunctionResponse.get_execution_history(self)` and `.list_executions(self)` (the check,
 then moto's); read `StepFunctionResponse._get_param`, `._get_int_param`,
 `.stepfunction_backend.get_execution_history(execution_arn)` (`{"events": [...]}`, each
-event with an integer `id`); `moto.core.responses.ActionResult`.
+event with an integer `id` and its details under `…EventDetails`);
+`moto.core.responses.ActionResult`; `EventManager._remove_data_from_history_log(details)`.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.stepfunctions.exceptions import InvalidToken, ValidationException
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from rollout.local.patching import Patches
@@ -123,9 +129,20 @@ def history_page(
     return page, int(page[-1]["id"]) if more else None
 
 
+def without_execution_data(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as `includeExecutionData=false` returns it: its details without their
+    input and output (moto's event is left as it is)."""
+    shown = dict(event)
+    for key, details in event.items():
+        if key.endswith("EventDetails") and isinstance(details, dict):
+            shown[key] = dict(details)
+            EventManager._remove_data_from_history_log(details_body=shown[key])
+    return shown
+
+
 class ExecutionHistoryPages:
-    """The seam: GetExecutionHistory honours maxResults, reverseOrder and nextToken;
-    ListExecutions refuses a page size over 1000."""
+    """The seam: GetExecutionHistory honours maxResults, reverseOrder, nextToken and
+    includeExecutionData; ListExecutions refuses a page size over 1000."""
 
     def __init__(self) -> None:
         self._patches = Patches()
@@ -143,6 +160,8 @@ class ExecutionHistoryPages:
             after = tokens.last_id(token, arn, reverse) if token else None
             events = list(response.stepfunction_backend.get_execution_history(arn)["events"])
             page, next_after = history_page(events, limit, reverse, after)
+            if not response._get_param("includeExecutionData", True):
+                page = [without_execution_data(event) for event in page]
             answer: dict[str, Any] = {"events": page}
             if next_after is not None:
                 answer["nextToken"] = tokens.issue(arn, reverse, next_after)

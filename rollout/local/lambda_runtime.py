@@ -9,8 +9,9 @@ X-Amz-Executed-Version, LogType Tail, Event → 202, DryRun → 204), writes eac
 invocation's logs as Lambda does (lambda_logs.py) and emits the AWS/Lambda metrics
 (lambda_metrics.py).
 
-Environments are replaced when a version's code or configuration changes, and shut down
-after IDLE_LIFETIME_SECONDS without an invocation (those of a deleted function too).
+Environments are replaced when a version's code or configuration changes; one idle for
+IDLE_LIFETIME_SECONDS (a deleted function's too) is shut down at the next invocation of any
+function.
 
 moto internals this depends on (moto 5.2.5; checked by tests/local/test_lambda_runtime.py):
 - replaced: `LambdaBackend.invoke(self, function_name, qualifier, body, headers,
@@ -272,9 +273,8 @@ class EnvironmentPool:
 
     def __init__(self) -> None:
         self._init_gate = threading.BoundedSemaphore(INIT_CONCURRENCY)
-        self._idle: dict[tuple[str, str], list[ExecutionEnvironment]] = {}
-        # each idle environment's slot, and since when (monotonic seconds) it is idle
-        self._idle_since: dict[ExecutionEnvironment, tuple[tuple[str, str], float]] = {}
+        # each slot's idle environments, with since when (monotonic seconds) each is idle
+        self._idle: dict[tuple[str, str], list[tuple[ExecutionEnvironment, float]]] = {}
         self._fingerprints: dict[tuple[str, str], str] = {}
         self._all: set[ExecutionEnvironment] = set()
         self._busy: dict[str, int] = {}
@@ -289,9 +289,7 @@ class EnvironmentPool:
             self._busy[slot[0]] = self._busy.get(slot[0], 0) + 1
             stale = self._retire_stale(slot, fingerprint) + self._expire_idle()
             idle = self._idle.get(slot, [])
-            warm = idle.pop() if idle else None
-            if warm is not None:
-                del self._idle_since[warm]
+            warm = idle.pop()[0] if idle else None
         for env in stale:
             env.close()
         try:
@@ -305,24 +303,19 @@ class EnvironmentPool:
         if self._fingerprints.get(slot) == fingerprint:
             return []
         self._fingerprints[slot] = fingerprint
-        stale = self._idle.pop(slot, [])
-        self._forget(stale)
+        stale = [env for env, _ in self._idle.pop(slot, [])]
+        self._all.difference_update(stale)
         return stale
 
     def _expire_idle(self) -> list[ExecutionEnvironment]:
         """Environments idle for IDLE_LIFETIME_SECONDS, taken out of the pool (lock held)."""
         oldest = time.monotonic() - IDLE_LIFETIME_SECONDS
-        expired = [env for env, (_, since) in self._idle_since.items() if since < oldest]
-        for env in expired:
-            slot, _ = self._idle_since[env]
-            self._idle[slot].remove(env)
-        self._forget(expired)
+        expired: list[ExecutionEnvironment] = []
+        for idle in self._idle.values():
+            expired += [env for env, since in idle if since < oldest]
+            idle[:] = [(env, since) for env, since in idle if since >= oldest]
+        self._all.difference_update(expired)
         return expired
-
-    def _forget(self, envs: list[ExecutionEnvironment]) -> None:
-        self._all.difference_update(envs)
-        for env in envs:
-            self._idle_since.pop(env, None)
 
     def _start(self, spec: EnvironmentSpec) -> ExecutionEnvironment:
         self._init_gate.acquire()
@@ -343,8 +336,7 @@ class EnvironmentPool:
             self._busy[slot[0]] -= 1
             keep = env.alive and not self._closed and self._fingerprints.get(slot) == fingerprint
             if keep:
-                self._idle.setdefault(slot, []).append(env)
-                self._idle_since[env] = (slot, time.monotonic())
+                self._idle.setdefault(slot, []).append((env, time.monotonic()))
             else:
                 self._all.discard(env)
         if not keep:
@@ -362,7 +354,6 @@ class EnvironmentPool:
         with self._lock:
             self._closed = True
             envs, self._all, self._idle = list(self._all), set(), {}
-            self._idle_since = {}
         for env in envs:
             env.close()
 
@@ -548,7 +539,7 @@ class LambdaRuntime:
             **{key: os.environ[key] for key in _INHERITED_ENV if key in os.environ},
             **dict(config.variables),
             # code, layers and the runtime's own libraries only (python_runtime.py)
-            "PYTHONPATH": self._python.python_path(task_root, opt),
+            "PYTHONPATH": self._python.python_path(task_root, opt, config.runtime),
             **self._cloud.client_env(),  # the function's SDK calls reach the local cloud
             **self._role_credentials(target),  # … as its execution role, in its account
             **_reserved_env(target, config, task_root, stream),

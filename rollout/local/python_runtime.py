@@ -49,9 +49,12 @@ def link_all(folder: Path, entries: list[Entry]) -> Path:
     return folder
 
 
-def layer_paths(opt: Path) -> list[Path]:
-    """A layer's Python folders in the order Lambda searches them."""
-    return [opt / "python" / "lib" / HOST_PYTHON / "site-packages", opt / "python"]
+def layer_paths(opt: Path, declared_runtime: str) -> list[Path]:
+    """The layers' Python folders in the order Lambda searches them. The site-packages folder
+    is the declared runtime's (python3.12: /opt/python/lib/python3.12/site-packages), not the
+    interpreter's that runs here: a layer built for another Python version isn't found on
+    Lambda, so it mustn't be found here either."""
+    return [opt / "python" / "lib" / declared_runtime / "site-packages", opt / "python"]
 
 
 def interpreter_gap(declared_runtime: str) -> str | None:
@@ -77,8 +80,8 @@ class PythonRuntime:
         """The process Lambda's runtime would start: no site-packages (`-S`)."""
         return (sys.executable, "-S", "-m", "awslambdaric", handler)
 
-    def python_path(self, task_root: Path, opt: Path | None) -> str:
-        layers = layer_paths(opt) if opt is not None else []
+    def python_path(self, task_root: Path, opt: Path | None, declared_runtime: str) -> str:
+        layers = layer_paths(opt, declared_runtime) if opt is not None else []
         sdk, runtime = self._runtime_folders()
         return os.pathsep.join(str(path) for path in [task_root, *layers, sdk, runtime])
 

@@ -1,10 +1,14 @@
 """LocalCloud itself: each one starts empty; a busy port is a clear error."""
 
+import json
 import socket
 
 import pytest
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from rollout.local.cloud import LocalCloud
+
+WAIT = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": True}}}
 
 
 def test_a_new_cloud_starts_empty(isolated_cloud):
@@ -39,3 +43,19 @@ def test_a_test_that_says_so_starts_its_own_cloud_after_the_shared_one(cloud_man
     with LocalCloud(template=None, seams=[]) as own:
         assert LocalCloud._running is own
     assert LocalCloud._running is None
+
+
+def test_stopping_stops_every_running_execution_past_the_first_page(isolated_cloud):
+    """ListExecutions answers 100 at a time: a stop that read one page left the rest running
+    on moto's threads after the seams they call were gone."""
+    with isolated_cloud(seams=[]) as cloud:
+        sfn = cloud.client("stepfunctions")
+        machine = sfn.create_state_machine(
+            name="waits", definition=json.dumps(WAIT), roleArn="arn:aws:iam::123456789012:role/x"
+        )["stateMachineArn"]
+        for number in range(101):
+            sfn.start_execution(stateMachineArn=machine, name=f"waiting-{number}")
+        backend = stepfunctions_parser_backends[cloud.account_id][cloud.region]
+    executions = backend.describe_state_machine(machine).executions
+    assert len(executions) == 101
+    assert {execution.status for execution in executions} == {"ABORTED"}

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -107,6 +108,26 @@ def test_the_paginator_reads_every_event(sfn, ended, seam_cloud):
     assert read[-1]["type"] == "ExecutionSucceeded"
 
 
+def test_without_execution_data_the_events_have_no_input_or_output(sfn, machine, seam_cloud):
+    arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"secret": 1}))[
+        "executionArn"
+    ]
+    assert seam_cloud.seam(StepFunctionsEvents).ends.wait(arn, timeout=60)
+    full = sfn.get_execution_history(executionArn=arn, maxResults=3)
+    bare = sfn.get_execution_history(executionArn=arn, maxResults=3, includeExecutionData=False)
+    assert json.loads(full["events"][0]["executionStartedEventDetails"]["input"]) == {"secret": 1}
+    assert "input" in full["events"][1]["stateEnteredEventDetails"]
+    started, entered = (bare["events"][0], bare["events"][1])
+    assert started["executionStartedEventDetails"] == {"roleArn": ROLE}
+    assert entered["stateEnteredEventDetails"] == {"name": "P0"}
+    last = sfn.get_execution_history(
+        executionArn=arn, maxResults=1, reverseOrder=True, includeExecutionData=False
+    )["events"][0]
+    assert last["type"] == "ExecutionSucceeded" and last["executionSucceededEventDetails"] == {}
+    again = sfn.get_execution_history(executionArn=arn, maxResults=3)  # moto's events unharmed
+    assert again["events"] == full["events"]
+
+
 def test_a_page_over_1000_is_refused(sfn, ended, machine):
     for call in (
         lambda: sfn.get_execution_history(executionArn=ended, maxResults=1001),
@@ -187,6 +208,9 @@ def test_moto_internals_the_seam_relies_on():
         assert list(inspect.signature(moto_original(name)).parameters) == ["self"], name
     assert callable(StepFunctionResponse._get_param)
     assert callable(StepFunctionResponse._get_int_param)
+    details = {"input": "{}", "inputDetails": {}, "output": "{}", "outputDetails": {}, "name": "P"}
+    EventManager._remove_data_from_history_log(details_body=details)
+    assert details == {"name": "P"}
     assert isinstance(vars(StepFunctionResponse)["stepfunction_backend"], property)
 
 

@@ -41,6 +41,17 @@ def make_function(cloud: LocalCloud, name: str) -> Any:
     return lam
 
 
+def permit(lam: Any, name: str, statement_id: str, principal: str, **extra: Any) -> None:
+    """Allow `principal` to invoke `name`'s alias `live` (or what `extra` says)."""
+    lam.add_permission(
+        FunctionName=name,
+        StatementId=statement_id,
+        Action="lambda:InvokeFunction",
+        Principal=principal,
+        **({"Qualifier": "live"} | extra),
+    )
+
+
 def statements(lam: Any, name: str, qualifier: str | None = None) -> list[dict[str, Any]]:
     args = {"FunctionName": name} | ({"Qualifier": qualifier} if qualifier else {})
     try:
@@ -73,14 +84,7 @@ def test_contract_with_moto_internals() -> None:
 def test_moto_alone_shares_one_policy_between_qualifiers(isolated_cloud: Cloud) -> None:
     with isolated_cloud(seams=[]) as bare:
         lam = make_function(bare, "bare")
-        lam.add_permission(
-            FunctionName="bare",
-            Qualifier="live",
-            StatementId="sns",
-            Action="lambda:InvokeFunction",
-            Principal="sns.amazonaws.com",
-            SourceArn=TOPIC,
-        )
+        permit(lam, "bare", "sns", "sns.amazonaws.com", SourceArn=TOPIC)
         assert statements(lam, "bare", "1")  # the alias's statement, on the version
 
 
@@ -94,14 +98,7 @@ def cloud(isolated_cloud: Cloud) -> Iterator[LocalCloud]:
 
 def test_each_qualifier_has_its_own_policy(cloud: LocalCloud) -> None:
     lam = make_function(cloud, "scoped")
-    lam.add_permission(
-        FunctionName="scoped",
-        Qualifier="live",
-        StatementId="sns",
-        Action="lambda:InvokeFunction",
-        Principal="sns.amazonaws.com",
-        SourceArn=TOPIC,
-    )
+    permit(lam, "scoped", "sns", "sns.amazonaws.com", SourceArn=TOPIC)
     lam.add_permission(
         FunctionName="scoped:1",
         StatementId="account",
@@ -115,13 +112,7 @@ def test_each_qualifier_has_its_own_policy(cloud: LocalCloud) -> None:
     assert on_one["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
     assert statements(lam, "scoped") == [] and statements(lam, "scoped", "$LATEST") == []
     with pytest.raises(ClientError, match="ResourceConflictException"):
-        lam.add_permission(
-            FunctionName="scoped",
-            Qualifier="live",
-            StatementId="sns",
-            Action="lambda:InvokeFunction",
-            Principal="sns.amazonaws.com",
-        )
+        permit(lam, "scoped", "sns", "sns.amazonaws.com")
     lam.remove_permission(FunctionName="scoped", Qualifier="live", StatementId="sns")
     assert statements(lam, "scoped", "live") == [] and len(statements(lam, "scoped", "1")) == 1
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
@@ -130,13 +121,7 @@ def test_each_qualifier_has_its_own_policy(cloud: LocalCloud) -> None:
 
 def test_a_deleted_alias_loses_its_policy(cloud: LocalCloud) -> None:
     lam = make_function(cloud, "forgotten")
-    lam.add_permission(
-        FunctionName="forgotten",
-        Qualifier="live",
-        StatementId="s3",
-        Action="lambda:InvokeFunction",
-        Principal="s3.amazonaws.com",
-    )
+    permit(lam, "forgotten", "s3", "s3.amazonaws.com")
     lam.delete_alias(FunctionName="forgotten", Name="live")
     lam.create_alias(FunctionName="forgotten", Name="live", FunctionVersion="1")
     assert statements(lam, "forgotten", "live") == []
@@ -160,14 +145,7 @@ def test_a_service_may_invoke_the_qualifier_whose_own_policy_allows_it(cloud: Lo
     qualifier's own policy: allowed on `live`, neither the function nor version 1 is."""
     lam = make_function(cloud, "subscribed")
     group = "arn:aws:logs:us-east-1:123456789012:log-group:orders:*"
-    lam.add_permission(
-        FunctionName="subscribed",
-        Qualifier="live",
-        StatementId="logs",
-        Action="lambda:InvokeFunction",
-        Principal="logs.amazonaws.com",
-        SourceArn=group,
-    )
+    permit(lam, "subscribed", "logs", "logs.amazonaws.com", SourceArn=group)
     backend = lambda_backends["123456789012"]["us-east-1"]
     arn = lam.get_function(FunctionName="subscribed")["Configuration"]["FunctionArn"]
     source = group  # the log group as aws:SourceArn sees it (log_subscriptions.py)

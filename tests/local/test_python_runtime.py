@@ -109,6 +109,9 @@ def test_the_function_runs_on_this_machines_python_and_says_so(runtime_cloud, cr
 
 
 def test_a_layers_packages_are_importable(runtime_cloud, create):
+    """From /opt/python and the declared runtime's site-packages (the function is python3.12),
+    never another Python version's, though the interpreter running it is that version."""
+    other = HOST_PYTHON if HOST_PYTHON != "python3.12" else "python3.11"
     lam = runtime_cloud.client("lambda")
     layer = lam.publish_layer_version(
         LayerName="helpers",
@@ -116,14 +119,16 @@ def test_a_layers_packages_are_importable(runtime_cloud, create):
             "ZipFile": zipped(
                 {
                     "python/helper_top.py": "X = 1\n",
-                    f"python/lib/{HOST_PYTHON}/site-packages/helper_deep.py": "Y = 2\n",
+                    "python/lib/python3.12/site-packages/helper_deep.py": "Y = 2\n",
+                    f"python/lib/{other}/site-packages/helper_other.py": "Z = 3\n",
                 }
             )
         },
     )["LayerVersionArn"]
     name = create("layered", zipped({"app.py": PROBE}), [layer])
-    found = probe(runtime_cloud, name, ["helper_top", "helper_deep", "rich"])["found"]
-    assert found == {"helper_top": True, "helper_deep": True, "rich": False}
+    modules = ["helper_top", "helper_deep", "helper_other", "rich"]
+    found = probe(runtime_cloud, name, modules)["found"]
+    assert found == {"helper_top": True, "helper_deep": True, "helper_other": False, "rich": False}
 
 
 def test_a_requirements_file_is_built_into_the_package(runtime_cloud, create, tmp_path):
