@@ -49,17 +49,17 @@ def test_a_new_version_that_served_is_seen(check) -> None:
 
 
 def test_silence_within_what_chance_explains_is_no_evidence_not_a_failure(check) -> None:
-    # at 10 %, 40 invocations all on the stable version: 0.9^40 = 1.5 % — chance
-    judged = weighed(check(), found(new=0, stable=40))
+    # at 10 %, 131 invocations all on the stable version: 0.9^131 = 1.01e-6 — chance
+    judged = weighed(check(), found(new=0, stable=131))
     assert judged.numbers == {"evidence": "none"} and judged.reasons == []
     assert weighed(check(), found(new=0, stable=0)).reasons == []  # no traffic at all
 
 
 def test_silence_beside_a_busy_stable_version_is_a_bypass(check) -> None:
-    # 0.9^44 < 1 %: the traffic doesn't reach version 4 through the alias
-    (reason,) = weighed(check(), found(new=0, stable=44)).reasons
+    # 0.9^132 < 1e-6: the traffic doesn't reach version 4 through the alias
+    (reason,) = weighed(check(), found(new=0, stable=132)).reasons
     assert reason.startswith(
-        "evidence: version 4 received no invocation while stable version 3 served 44 since "
+        "evidence: version 4 received no invocation while stable version 3 served 132 since "
         "the first shift; at 10% or more of the alias's traffic"
     )
 
@@ -72,7 +72,7 @@ def test_judged_only_in_the_weighted_steps(check) -> None:
 def test_silence_within_a_cold_starts_init_of_the_first_shift_is_no_bypass(check) -> None:
     """The new version's first invocations wait for Init (up to 10 s) while the stable
     version's warm environments serve: silence that short is no evidence."""
-    too_soon = weighed(check(since_seconds=evidence.INIT_SECONDS - 1), found(new=0, stable=44))
+    too_soon = weighed(check(since_seconds=evidence.INIT_SECONDS - 1), found(new=0, stable=132))
     assert too_soon.numbers == {"evidence": "none"} and too_soon.reasons == []
-    settled = weighed(check(since_seconds=evidence.INIT_SECONDS), found(new=0, stable=44))
+    settled = weighed(check(since_seconds=evidence.INIT_SECONDS), found(new=0, stable=132))
     assert settled.reasons

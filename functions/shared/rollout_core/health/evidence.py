@@ -4,15 +4,18 @@ Read over what the other signals found (it reads nothing itself), per function:
 - `evidence: "seen"`: the new version served invocations (the metrics' or its own logs');
 - `evidence: "none"`: it served none. Low traffic decides as it always has
   (`health.lowTraffic`), and the views say "no evidence", never "healthy".
-- A bypass: the new version served none while the stable version served many, more than
-  the alias's weights could plausibly have sent all to the stable version. From the first
-  shift the new version has had at least the first step's weight w, so n invocations all
-  going to the stable version through the alias has probability at most (1 - w)^n; below
-  BYPASS_PROBABILITY the check fails: the traffic doesn't reach the new version through the
-  alias (a source bypasses it, plan.traffic lists what Prepare found, or the routing is
-  broken). Judged in the weighted steps only, and from the logs signal's counts, whose
-  window starts at the first shift to the millisecond: the metrics' first minute also holds
-  what the stable version served before the shift.
+- A bypass: the new version served none while the stable version served many, more than the
+  alias's weights could plausibly have sent all to the stable version. From the first shift
+  the new version has had at least the first step's weight w, so n invocations all going to
+  the stable version through the alias has probability at most (1 - w)^n; below
+  BYPASS_PROBABILITY, one in a million, the check fails: the traffic doesn't reach the new
+  version through the alias (a source bypasses it, plan.traffic lists what Prepare found, or
+  the routing is broken). Judged in the weighted steps only, and from the logs signal's
+  counts, whose window starts at the first shift to the millisecond: the metrics' first
+  minute also holds what the stable version served before the shift. One in a million, not
+  one in a hundred: a healthy 10 % canary's first 44 invocations all go to the stable
+  version about once in a hundred rollouts, and a suite or a fleet runs hundreds; one in a
+  million takes 132 invocations at 10 %, 20 at 50 %.
 - Not before INIT_SECONDS since the first shift: a new version's first invocations wait for
   their execution environment's Init phase, "limited to 10 seconds" (Lambda execution
   environment lifecycle, Lambda developer guide), while the stable version's warm
@@ -26,7 +29,7 @@ from typing import Any
 from ..models import LogsSummary, RolloutPlan, VersionCounts
 from .signal import Check, Findings, Judged
 
-BYPASS_PROBABILITY = 0.01
+BYPASS_PROBABILITY = 1e-6
 INIT_SECONDS = 10
 
 
@@ -67,7 +70,7 @@ def _weigh(check: Check, member: RolloutPlan, numbers: dict[str, Any]) -> Judged
             f"evidence: version {member.targetVersion} received no invocation while stable "
             f"version {member.stableVersion} served {stable} since the first shift; at "
             f"{weight:.0%} or more of the alias's traffic that happens by chance with "
-            f"probability below {BYPASS_PROBABILITY:.0%}: traffic reaches "
+            f"probability below 1 in {round(1 / BYPASS_PROBABILITY):,}: traffic reaches "
             f"{member.functionName} around {member.alias} (the plan's traffic sources list "
             "what Prepare found)"
         )
