@@ -197,6 +197,15 @@ def execution_region(args: argparse.Namespace) -> str | None:
     return region
 
 
+def resolve_execution(aws: AwsContext, args: argparse.Namespace) -> str:
+    """The ARN of a command's EXECUTION: an ARN as is, a name resolved against the state
+    machine. The command's `aws` is in execution_region(args)."""
+    name_or_arn = str(args.execution)
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    return execution_arn(find_state_machine(aws, args.state_machine), name_or_arn)
+
+
 def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
     """An execution ARN from a name and its state machine (ARN passed through as is)."""
     if name_or_arn.startswith("arn:"):

@@ -21,10 +21,10 @@ from rollout.aws import (
     add_aws_arguments,
     aws_errors,
     core_clients_with,
-    execution_arn,
+    execution_region,
     find_stack_output,
-    find_state_machine,
     reports_errors,
+    resolve_execution,
 )
 from rollout.exits import Exit
 from rollout.view.fetch import fetch_run
@@ -57,10 +57,8 @@ def register(subparsers: Any) -> None:
 @reports_errors
 def run_analyze(args: argparse.Namespace) -> int:
     document = _document(args.input)
-    aws = AwsContext(args.region, args.profile)
-    arn = args.execution
-    if not arn.startswith("arn:"):
-        arn = execution_arn(find_state_machine(aws, args.state_machine), arn)
+    aws = AwsContext(execution_region(args), args.profile)
+    arn = resolve_execution(aws, args)
     with aws_errors(f"execution {arn}"):
         run = fetch_run(aws.client("stepfunctions"), arn)
     if run.status == "RUNNING":

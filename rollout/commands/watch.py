@@ -15,10 +15,9 @@ from rollout.aws import (
     CliError,
     add_aws_arguments,
     aws_errors,
-    execution_arn,
     execution_region,
-    find_state_machine,
     reports_errors,
+    resolve_execution,
 )
 from rollout.exits import ROLLOUT, Exit, for_refusal, help_text
 from rollout.view.fetch import fetch_run
@@ -77,9 +76,7 @@ def add_watch_arguments(parser: Any) -> None:
 @reports_errors
 def run_watch(args: argparse.Namespace) -> int:
     aws = AwsContext(execution_region(args), args.profile)
-    arn = args.execution
-    if not arn.startswith("arn:"):
-        arn = execution_arn(find_state_machine(aws, args.state_machine), arn)
+    arn = resolve_execution(aws, args)
     return watch_execution(aws, arn, args.interval, args.timeout, once=args.once)
 
 

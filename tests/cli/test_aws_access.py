@@ -163,3 +163,11 @@ def test_a_region_that_contradicts_the_execution_arn_is_refused():
     with pytest.raises(CliError, match="is in eu-west-1, not in --region us-east-1") as refused:
         execution_region(args)
     assert refused.value.exit_code == 2
+
+
+@pytest.mark.parametrize("command", [["watch", "--once"], ["report"], ["analyze"]])
+def test_every_command_naming_an_execution_refuses_a_contradicting_region(command, capsys):
+    """`analyze` too: a target's ARN printed by a pipeline view is read in its own Region."""
+    name, *flags = command
+    assert main([name, EU_ARN, *flags, "--region", "us-east-1"]) == 2
+    assert "is in eu-west-1, not in --region us-east-1" in capsys.readouterr().err
