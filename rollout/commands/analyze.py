@@ -20,7 +20,7 @@ from rollout.aws import (
     CliError,
     add_aws_arguments,
     aws_errors,
-    core_clients_with,
+    core_clients_of,
     execution_region,
     find_stack_output,
     reports_errors,
@@ -70,10 +70,8 @@ def run_analyze(args: argparse.Namespace) -> int:
         health = replay.reconfigured(plan.health, document)
     except ValidationError as error:
         raise CliError(f"invalid health in {args.input}: {error}", Exit.INVALID) from None
-    env = {"TELEMETRY_TABLE": find_stack_output(aws, TABLE_OUTPUT), "AWS_REGION": aws.region}
-    if args.profile:
-        env["AWS_PROFILE"] = args.profile
-    with core_clients_with(env), aws_errors("the telemetry table"):
+    table = find_stack_output(aws, TABLE_OUTPUT)
+    with core_clients_of(aws, {"TELEMETRY_TABLE": table}), aws_errors("the telemetry table"):
         rows = replay.replay(plan, [*run.checks, *run.failed_checks], health)
     print(render(run, rows))
     return Exit.OK
