@@ -21,7 +21,7 @@ from rollout.aws import (
 )
 from rollout.exits import ROLLOUT, Exit, for_refusal, help_text
 from rollout.view.fetch import fetch_run
-from rollout.view.pipeline import PipelineRun, fetch_pipeline, handed_over, is_pipeline, lines
+from rollout.view.pipeline import PipelineRun, fetch_pipeline, is_pipeline, lines, pipeline_in
 from rollout.view.run import Outcome, Run
 from rollout.view.watch import LinePrinter, WatchTimeout, follow, print_outcome, render
 
@@ -125,21 +125,18 @@ def _snapshot(run: Run, console: Console) -> int:
 
 
 def _pipeline_of(sfn: Any, arn: str, interval: float) -> str | None:
-    """The pipeline a rollout execution handed `waves` to (it ends at once, Start pipeline)."""
+    """The pipeline a rollout execution handed `waves` to (it ends at once, Start pipeline):
+    one DescribeExecution a poll, polling only while an input with `waves` runs."""
     deadline = time.monotonic() + HANDOVER_SECONDS
     while True:
         with aws_errors(f"execution {arn}"):
-            status = sfn.describe_execution(executionArn=arn)["status"]
-            if status != "RUNNING":
-                return handed_over(sfn, arn)
-            if not _may_hand_over(sfn, arn) or time.monotonic() > deadline:
-                return None
+            described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return pipeline_in(json.loads(described.get("output") or "{}"))
+        waves = "waves" in json.loads(described.get("input") or "{}")
+        if not waves or time.monotonic() > deadline:
+            return None
         time.sleep(max(interval, 0.1))
-
-
-def _may_hand_over(sfn: Any, arn: str) -> bool:
-    """Its input has `waves`: Prepare will hand it to the pipeline state machine."""
-    return "waves" in json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}")
 
 
 def pipeline_exit_code(run: PipelineRun) -> Exit:
