@@ -213,14 +213,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _quotas_only(out: Path, quick: bool, runs: int) -> int:
     """Issue 22's sections, spliced into docs/benchmarks.md and the README's figures as the
-    last full run wrote them (each section says its own load); latest.json holds them."""
+    last full run wrote them (each section says its own load); quotas.json holds them."""
     results: dict[str, Any] = {"machine": machine()}
     print("account scale under AWS's quotas …", flush=True)
     results["account"] = account.run(quick=quick)
     print("exposure under AWS's delays …", flush=True)
     results["exposure"] = exposure.run(1 if quick else runs)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "quotas.json").write_text(json.dumps(results, indent=1, default=str))
+    _save(out, "quotas", results)
     if not quick:
         DOCS.write_text(report.splice_page(DOCS.read_text(), results))
         README.write_text(report.splice_readme(README.read_text(), results))
@@ -234,8 +233,7 @@ def _pipeline_only(out: Path, quick: bool, runs: int) -> int:
     pipeline.json holds it."""
     print("waves across two accounts and two Regions …", flush=True)
     results = {"machine": machine(), "pipeline": pipeline.run(quick=quick, runs=runs)}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "pipeline.json").write_text(json.dumps(results, indent=1, default=str))
+    _save(out, "pipeline", results)
     text = pipeline.section(results["pipeline"])
     if not quick:
         DOCS.write_text(report.replace_section(DOCS.read_text(), "## Waves", text))
@@ -246,14 +244,16 @@ def _pipeline_only(out: Path, quick: bool, runs: int) -> int:
 def _judge_only(out: Path, quick: bool) -> int:
     """Issue 24's section alone (a few minutes, no cloud), into benchmarks/results/judge.json
     and printed; a full run puts it in docs/benchmarks.md."""
-    started, load = time.monotonic(), os.getloadavg()
     results = judge.run(quick=quick)
-    results["load"] = {"start": load, "end": os.getloadavg()}
-    results["seconds"] = round(time.monotonic() - started)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "judge.json").write_text(json.dumps(results, indent=1))
+    _save(out, "judge", results)
     print(report.judge_section(results))
     return 0
+
+
+def _save(out: Path, name: str, results: dict[str, Any]) -> None:
+    """`out`/<name>.json: the raw figures of a section run alone."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(results, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ harsher than measured on the local cloud, +7 % and +3 %).
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
 import time
@@ -108,6 +109,14 @@ def warm_stable(rng: random.Random) -> Version:
     return stable
 
 
+def _serve_interval(rng: random.Random, new: Version, stable: Version, check: int) -> None:
+    """The requests between check `check` - 1 and `check`, CANARY of them to the new one."""
+    for second in range(CHECK_SECONDS):
+        for request in range(REQUESTS_PER_SECOND):
+            at_ms = ((check - 1) * CHECK_SECONDS + second) * 1000 + request * 100
+            (new if rng.random() < CANARY else stable).serve(at_ms)
+
+
 def rollout(seed: int, slower: float = 1.0, errors: float = STABLE_ERRORS) -> dict[str, Any]:
     """One simulated rollout: the check it failed at (or None), whether it paused, and
     the check at which the threshold-only judge would have failed it."""
@@ -116,10 +125,7 @@ def rollout(seed: int, slower: float = 1.0, errors: float = STABLE_ERRORS) -> di
     new, stable = Version(rng, "4", slower, errors), warm_stable(rng)
     threshold_failed: int | None = None  # checks go on: the judge's own fail is measured
     for check in range(1, CHECKS + MAX_EXTENSIONS + 1):
-        for second in range(CHECK_SECONDS):
-            for request in range(REQUESTS_PER_SECOND):
-                at_ms = ((check - 1) * CHECK_SECONDS + second) * 1000 + request * 100
-                (new if rng.random() < CANARY else stable).serve(at_ms)
+        _serve_interval(rng, new, stable, check)
         outcome = combine(canary.verdicts(plan, new.judged(), stable.judged(), CANARY, check))
         if threshold_failed is None and _threshold_fails(plan, new, stable):
             threshold_failed = check
@@ -139,10 +145,7 @@ def worked_example(seed: int = 4, slower: float = 2.0, checks: int = 2) -> Verdi
     plan = member()
     new, stable = Version(rng, "4", slower), warm_stable(rng)
     for check in range(1, checks + 1):
-        for second in range(CHECK_SECONDS):
-            for request in range(REQUESTS_PER_SECOND):
-                at_ms = ((check - 1) * CHECK_SECONDS + second) * 1000 + request * 100
-                (new if rng.random() < CANARY else stable).serve(at_ms)
+        _serve_interval(rng, new, stable, check)
     found = canary.verdicts(plan, new.judged(), stable.judged(), CANARY, checks)
     return next(v for v in found if v.check == "latency")
 
@@ -192,6 +195,8 @@ def judge_time(samples_per_version: int = 10_000, repeat: int = 5) -> dict[str, 
 
 
 def run(quick: bool = False) -> dict[str, Any]:
+    """Every figure, and the load it was measured under (a full run's section says it too)."""
+    started, load = time.monotonic(), os.getloadavg()
     trials, healthy, power = (10, 10, 5) if quick else (TRIALS, HEALTHY, POWER_TRIALS)
     twice = [rollout(1000 + i, slower=2.0) for i in range(trials)]
     half = [rollout(2000 + i, slower=1.5) for i in range(trials)]
@@ -227,6 +232,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         },
         "power": {"after": list(POWER_AFTER), "trials": power, "rows": table},
         "judgeTime": judge_time(repeat=2 if quick else 5),
+        "load": {"start": load, "end": os.getloadavg()},
+        "seconds": round(time.monotonic() - started),
     }
 
 

@@ -38,6 +38,7 @@ from benchmarks.history import figures
 from rollout.local.accounts import HOME_ACCOUNT, AccountRegion
 from rollout.local.cloud import DEFAULT_TEMPLATE, PATIENT_RETRIES, LocalCloud
 from rollout.samples import code_zip, lambda_role
+from rollout.view.pipeline import pipeline_in
 
 MEMBER_ACCOUNT = "210987654321"
 REGIONS = ["us-east-1", "eu-west-1"]
@@ -205,9 +206,8 @@ class PipelineBench:
         sfn = self.client("stepfunctions", HOME)
         handover = cloudrun.start(sfn, self.cloud.stack_outputs["RolloutStateMachineArn"], document)
         described = cloudrun.wait_for_end(sfn, handover, TIMEOUT)
-        pipeline = json.loads(described.get("output") or "{}").get("pipeline") or {}
-        arn = str(pipeline.get("executionArn") or "")
-        if not arn:
+        arn = pipeline_in(json.loads(described.get("output") or "{}"))
+        if arn is None:
             raise RuntimeError(f"the rollout did not hand over its waves: {described}")
         ended = cloudrun.wait_for_end(sfn, arn, TIMEOUT)
         if ended["status"] != expect:

@@ -1,8 +1,9 @@
 """AWS access for the CLI: clients from the normal credential chain, readable errors, and
 finding the rollout state machine.
 
-boto3 already honours AWS_PROFILE, AWS_REGION / AWS_DEFAULT_REGION and AWS_ENDPOINT_URL,
-so the same commands work against AWS and against `rollout local up`.
+boto3 already honours AWS_PROFILE, AWS_DEFAULT_REGION and AWS_ENDPOINT_URL, so the same
+commands work against AWS and against `rollout local up` (it reads no AWS_REGION: that one
+is Lambda's, which sets both).
 """
 
 from __future__ import annotations
@@ -197,6 +198,15 @@ def execution_region(args: argparse.Namespace) -> str | None:
     return region
 
 
+def resolve_execution(aws: AwsContext, args: argparse.Namespace) -> str:
+    """The ARN of a command's EXECUTION: an ARN as is, a name resolved against the state
+    machine. The command's `aws` is in execution_region(args)."""
+    name_or_arn = str(args.execution)
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    return execution_arn(find_state_machine(aws, args.state_machine), name_or_arn)
+
+
 def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
     """An execution ARN from a name and its state machine (ARN passed through as is)."""
     if name_or_arn.startswith("arn:"):
@@ -233,6 +243,16 @@ def reports_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[argpar
             return error.exit_code
 
     return wrapper
+
+
+def core_clients_of(aws: AwsContext, env: dict[str, str] | None = None) -> Any:
+    """rollout_core's clients (a context manager) in this command's Region and profile,
+    with `env` besides."""
+    own = {"AWS_DEFAULT_REGION": aws.region, **(env or {})}
+    profile = aws.session.profile_name
+    if profile and profile != "default":
+        own["AWS_PROFILE"] = profile
+    return core_clients_with(own)
 
 
 @contextmanager

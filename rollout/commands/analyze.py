@@ -20,11 +20,11 @@ from rollout.aws import (
     CliError,
     add_aws_arguments,
     aws_errors,
-    core_clients_with,
-    execution_arn,
+    core_clients_of,
+    execution_region,
     find_stack_output,
-    find_state_machine,
     reports_errors,
+    resolve_execution,
 )
 from rollout.exits import Exit
 from rollout.view.fetch import fetch_run
@@ -57,10 +57,8 @@ def register(subparsers: Any) -> None:
 @reports_errors
 def run_analyze(args: argparse.Namespace) -> int:
     document = _document(args.input)
-    aws = AwsContext(args.region, args.profile)
-    arn = args.execution
-    if not arn.startswith("arn:"):
-        arn = execution_arn(find_state_machine(aws, args.state_machine), arn)
+    aws = AwsContext(execution_region(args), args.profile)
+    arn = resolve_execution(aws, args)
     with aws_errors(f"execution {arn}"):
         run = fetch_run(aws.client("stepfunctions"), arn)
     if run.status == "RUNNING":
@@ -72,10 +70,8 @@ def run_analyze(args: argparse.Namespace) -> int:
         health = replay.reconfigured(plan.health, document)
     except ValidationError as error:
         raise CliError(f"invalid health in {args.input}: {error}", Exit.INVALID) from None
-    env = {"TELEMETRY_TABLE": find_stack_output(aws, TABLE_OUTPUT), "AWS_REGION": aws.region}
-    if args.profile:
-        env["AWS_PROFILE"] = args.profile
-    with core_clients_with(env), aws_errors("the telemetry table"):
+    table = find_stack_output(aws, TABLE_OUTPUT)
+    with core_clients_of(aws, {"TELEMETRY_TABLE": table}), aws_errors("the telemetry table"):
         rows = replay.replay(plan, [*run.checks, *run.failed_checks], health)
     print(render(run, rows))
     return Exit.OK

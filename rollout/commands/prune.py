@@ -23,7 +23,7 @@ from rollout.aws import (
     CliError,
     add_aws_arguments,
     as_cli_error,
-    core_clients_with,
+    core_clients_of,
     error_code,
     reports_errors,
 )
@@ -73,7 +73,7 @@ def run_prune(args: argparse.Namespace) -> int:
         raise CliError("--pattern: only with --all", exit_code=Exit.INVALID)
     aws = AwsContext(args.region, args.profile)
     console = Console()
-    with _core_session(aws, _pattern(aws, args)):
+    with core_clients_of(aws, {scope.PATTERN_ENV: _pattern(aws, args)}):
         try:
             names = _functions(aws) if args.all else [_checked(args.function)]
             for name in names:
@@ -134,14 +134,6 @@ def _functions(aws: AwsContext) -> list[str]:
 
 def _arn(lam: Any, name: str) -> str:
     return str(lam.get_function_configuration(FunctionName=name)["FunctionArn"])
-
-
-def _core_session(aws: AwsContext, pattern: str) -> Any:
-    """The core's clients with this command's region, profile and scope."""
-    env = {"AWS_DEFAULT_REGION": aws.region, scope.PATTERN_ENV: pattern}
-    if aws.session.profile_name and aws.session.profile_name != "default":
-        env["AWS_PROFILE"] = aws.session.profile_name
-    return core_clients_with(env)
 
 
 def prune_table(result: versions.Result) -> Table:

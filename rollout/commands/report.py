@@ -11,10 +11,9 @@ from rollout.aws import (
     CliError,
     add_aws_arguments,
     aws_errors,
-    execution_arn,
     execution_region,
-    find_state_machine,
     reports_errors,
+    resolve_execution,
 )
 from rollout.exits import Exit
 from rollout.view.fetch import fetch_run
@@ -47,9 +46,7 @@ def register(subparsers: Any) -> None:
 @reports_errors
 def run_report(args: argparse.Namespace) -> int:
     aws = AwsContext(execution_region(args), args.profile)
-    arn = args.execution
-    if not arn.startswith("arn:"):
-        arn = execution_arn(find_state_machine(aws, args.state_machine), arn)
+    arn = resolve_execution(aws, args)
     sfn = aws.client("stepfunctions")
     with aws_errors(f"execution {arn}"):
         pipeline = arn if is_pipeline(arn) else handed_over(sfn, arn)

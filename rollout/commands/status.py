@@ -85,8 +85,7 @@ def _pipelines(aws: AwsContext, console: Console, runs: list[Run]) -> None:
             if arn is None:
                 continue
             run = fetch_pipeline(sfn, arn)
-        name = run.arn.rsplit(":", 1)[-1]
-        console.print(Text(f"{name}  {run.status}  {run.arn}"), highlight=False, soft_wrap=True)
+        console.print(Text(f"{run.name}  {run.status}  {run.arn}"), highlight=False, soft_wrap=True)
         for line in lines(run)[1:]:
             console.print(Text(f"  {line}"), highlight=False, soft_wrap=True)
 

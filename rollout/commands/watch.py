@@ -15,14 +15,13 @@ from rollout.aws import (
     CliError,
     add_aws_arguments,
     aws_errors,
-    execution_arn,
     execution_region,
-    find_state_machine,
     reports_errors,
+    resolve_execution,
 )
 from rollout.exits import ROLLOUT, Exit, for_refusal, help_text
 from rollout.view.fetch import fetch_run
-from rollout.view.pipeline import PipelineRun, fetch_pipeline, handed_over, is_pipeline, lines
+from rollout.view.pipeline import PipelineRun, fetch_pipeline, is_pipeline, lines, pipeline_in
 from rollout.view.run import Outcome, Run
 from rollout.view.watch import LinePrinter, WatchTimeout, follow, print_outcome, render
 
@@ -77,9 +76,7 @@ def add_watch_arguments(parser: Any) -> None:
 @reports_errors
 def run_watch(args: argparse.Namespace) -> int:
     aws = AwsContext(execution_region(args), args.profile)
-    arn = args.execution
-    if not arn.startswith("arn:"):
-        arn = execution_arn(find_state_machine(aws, args.state_machine), arn)
+    arn = resolve_execution(aws, args)
     return watch_execution(aws, arn, args.interval, args.timeout, once=args.once)
 
 
@@ -128,21 +125,18 @@ def _snapshot(run: Run, console: Console) -> int:
 
 
 def _pipeline_of(sfn: Any, arn: str, interval: float) -> str | None:
-    """The pipeline a rollout execution handed `waves` to (it ends at once, Start pipeline)."""
+    """The pipeline a rollout execution handed `waves` to (it ends at once, Start pipeline):
+    one DescribeExecution a poll, polling only while an input with `waves` runs."""
     deadline = time.monotonic() + HANDOVER_SECONDS
     while True:
         with aws_errors(f"execution {arn}"):
-            status = sfn.describe_execution(executionArn=arn)["status"]
-            if status != "RUNNING":
-                return handed_over(sfn, arn)
-            if not _may_hand_over(sfn, arn) or time.monotonic() > deadline:
-                return None
+            described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return pipeline_in(json.loads(described.get("output") or "{}"))
+        waves = "waves" in json.loads(described.get("input") or "{}")
+        if not waves or time.monotonic() > deadline:
+            return None
         time.sleep(max(interval, 0.1))
-
-
-def _may_hand_over(sfn: Any, arn: str) -> bool:
-    """Its input has `waves`: Prepare will hand it to the pipeline state machine."""
-    return "waves" in json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}")
 
 
 def pipeline_exit_code(run: PipelineRun) -> Exit:

@@ -15,7 +15,6 @@ from typing import Any
 
 from rollout_core.models import ApprovalGate, CheckResult, ControlRecord, Pause
 from rollout_core.names import State
-from rollout_core.pipeline.names import PipelineState
 
 from rollout.view import verdicts
 from rollout.view.pipeline import PipelineRun, TargetView, lines
@@ -464,8 +463,6 @@ def _target(view: TargetView, home: tuple[str, str] | None) -> dict[str, Any]:
     """One target: its outcome and health, what it moved, and its own rollout (a page here
     when it runs in the console's account and Region; else the command that follows it)."""
     arn = view.target.executionArn
-    outcome = view.outcome
-    failed = outcome is not None and outcome.status == "failed"
     return {
         **_target_member("", view),
         "name": view.label,
@@ -474,7 +471,7 @@ def _target(view: TargetView, home: tuple[str, str] | None) -> dict[str, Any]:
         "execution": arn,
         "here": (view.target.account, view.target.region) == home,
         "watch": f"rollout watch {arn}",
-        "why": f"{outcome.error}: {outcome.cause}" if outcome and failed else None,
+        "why": view.why,
         "movedAt": _iso(view.moved_at),
         "endedAt": _iso(view.ended_at),
     }
@@ -483,16 +480,8 @@ def _target(view: TargetView, home: tuple[str, str] | None) -> dict[str, Any]:
 def _axis(run: PipelineRun) -> dict[str, Any]:
     """When each target moved, and when the pipeline held or baked, on one time axis from
     its start to its end (or the last event read)."""
-    start = run.started
-    end = run.stopped or max([moment for moment, _ in run.events], default=start)
-    spans = [
-        {"state": state, "from": _iso(moment), "to": _iso(after)}
-        for (moment, state), (after, _) in zip(
-            run.events, [*run.events[1:], (end, "")], strict=True
-        )
-        if state in (PipelineState.BAKE_WAVE, PipelineState.BEFORE_WAVE)
-    ]
-    return {"from": _iso(start), "to": _iso(end), "holds": spans}
+    spans = [{"state": s, "from": _iso(moment), "to": _iso(to)} for s, moment, to in run.holds()]
+    return {"from": _iso(run.started), "to": _iso(run.end), "holds": spans}
 
 
 # -- small helpers ------------------------------------------------------------------------

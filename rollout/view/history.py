@@ -91,13 +91,18 @@ def _apply(run: Run, raw: dict[str, Any]) -> None:
 def _wait_ended_by_clock(run: Run, kind: str) -> bool:
     """A wait (Wait for next check, Wait during bake) is a task whose timeout is its
     interval: its TaskTimedOut (States.Timeout, caught into Check health) is the clock."""
-    visit = run.visits[-1] if run.visits and run.visits[-1].exited_at is None else None
+    visit = _open_visit(run)
     return kind == "TaskTimedOut" and visit is not None and visit.name in WAIT_STATES
+
+
+def _open_visit(run: Run) -> StateVisit | None:
+    """The state the run is in: its last visit, unless that one has exited."""
+    return run.visits[-1] if run.visits and run.visits[-1].exited_at is None else None
 
 
 def _track_visit(run: Run, kind: str, at: datetime, raw: dict[str, Any]) -> None:
     """Keep `run.visits`: what happened in each state, for the report's graph and timeline."""
-    visit = run.visits[-1] if run.visits and run.visits[-1].exited_at is None else None
+    visit = _open_visit(run)
     details = next((v for k, v in raw.items() if k.endswith("EventDetails")), None) or {}
     if kind.endswith("StateEntered"):
         if visit is not None:  # AWS may move on after a caught error without StateExited

@@ -27,6 +27,7 @@ from rollout_core.pipeline.names import PipelineState as S
 Json = dict[str, Any]
 CURSOR_STATES = {S.BEFORE_WAVE, S.CLOSE_WAVE, S.BAKE_WAVE}
 RUNNING_STATES = {S.RUN_TARGET, S.START_TARGET, S.FOLLOW_TARGET}
+HOLD_STATES = {S.BEFORE_WAVE, S.BAKE_WAVE}
 
 
 @dataclass
@@ -59,6 +60,14 @@ class TargetView:
         if self.outcome.status == "succeeded":
             return "healthy"
         return self.outcome.error or (self.outcome.childStatus or "failed").lower()
+
+    @property
+    def why(self) -> str | None:
+        """Why its rollout failed (the child's Error and Cause), when it did."""
+        outcome = self.outcome
+        if outcome is None or outcome.status != "failed":
+            return None
+        return f"{outcome.error}: {outcome.cause}"
 
     @property
     def versions(self) -> str:
@@ -99,6 +108,24 @@ class PipelineRun:
             return "preparing"
         where = f"wave {self.cursor.waveIndex + 1}/{self.cursor.waveCount}"
         return f"baking {where}" if self.cursor.phase == "bake" else where
+
+    @property
+    def end(self) -> datetime | None:
+        """Its end, else the last event read (the right end of a time axis)."""
+        return self.stopped or max((moment for moment, _ in self.events), default=self.started)
+
+    def holds(self) -> list[tuple[str, datetime, datetime]]:
+        """(state, from, to) of every wait before a wave (its blockers, approval, window)
+        and every bake, as the time axes draw them."""
+        end = self.end
+        if end is None:
+            return []
+        after = [*(moment for moment, _ in self.events[1:]), end]
+        return [
+            (state, moment, until)
+            for (moment, state), until in zip(self.events, after, strict=True)
+            if state in HOLD_STATES
+        ]
 
     def waves(self) -> list[tuple[str, int, list[TargetView]]]:
         """(name, bake seconds, its targets) per wave, in order."""
@@ -211,7 +238,7 @@ def lines(run: PipelineRun) -> list[str]:
     for number, (name, bake, targets) in enumerate(run.waves(), start=1):
         out.append(f"wave {name} ({number}/{len(run.waves())}), bake {bake} s")
         for view in targets:
-            reason = f" — {view.outcome.error}: {view.outcome.cause}" if _failed(view) else ""
+            reason = f" — {view.why}" if view.why else ""
             out.append(
                 f"  {view.label}: {view.verdict} [{view.health}] {view.versions}{reason} "
                 f"(rollout watch {view.target.executionArn})"
@@ -224,7 +251,3 @@ def lines(run: PipelineRun) -> list[str]:
         verdict = "succeeded" if run.status == "SUCCEEDED" else f"{run.status}: {run.error}"
         out.append(f"outcome: {verdict}" + (f" — {run.cause}" if run.cause else ""))
     return out
-
-
-def _failed(view: TargetView) -> bool:
-    return view.outcome is not None and view.outcome.status == "failed"

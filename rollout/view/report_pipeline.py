@@ -10,14 +10,14 @@ from html import escape
 
 from rollout_core.pipeline.names import PipelineState as S
 
-from rollout.view.pipeline import PipelineRun, TargetView, lines
+from rollout.view.pipeline import PipelineRun, lines
 
 ROW, LEFT, WIDTH = 24, 240, 960
 COLOURS = {"succeeded": "#2e7d32", "failed": "#c62828", "restored": "#ef6c00"}
 
 
 def build_pipeline_report(run: PipelineRun) -> str:
-    name = run.arn.rsplit(":", 1)[-1]
+    name = run.name
     summary = "".join(f"<li>{escape(line)}</li>" for line in lines(run))
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
@@ -39,11 +39,10 @@ def _table(run: PipelineRun) -> str:
     rows = []
     for name, bake, targets in run.waves():
         for view in targets:
-            why = f"{view.outcome.error}: {view.outcome.cause}" if _failed(view) else ""
             rows.append(
                 f"<tr><td>{escape(name)} (bake {bake} s)</td><td>{escape(view.label)}</td>"
                 f"<td>{escape(view.verdict)}</td><td>{escape(view.health)}</td>"
-                f"<td>{escape(view.versions)}</td><td>{escape(why)}</td>"
+                f"<td>{escape(view.versions)}</td><td>{escape(view.why or '')}</td>"
                 f"<td><code>rollout report {escape(view.target.executionArn)}</code></td></tr>"
             )
     head = (
@@ -52,17 +51,13 @@ def _table(run: PipelineRun) -> str:
     return f"<table>{head}<th>its own rollout</th></tr>{''.join(rows)}</table>"
 
 
-def _failed(view: TargetView) -> bool:
-    return view.outcome is not None and view.outcome.status == "failed"
-
-
 def _time_axis(run: PipelineRun) -> str:
     """An SVG: a row per target (its rollout's span), a row for the pipeline's holds and
     bakes; one horizontal scale from the pipeline's start to its end (or now)."""
     if run.started is None:
         return "<p>not started</p>"
     start = run.started
-    end = run.stopped or max([start, *(moment for moment, _ in run.events)])
+    end = run.end or start
     span = max((end - start).total_seconds(), 1.0)
 
     def x(moment: datetime | None) -> float:
@@ -85,13 +80,12 @@ def _time_axis(run: PipelineRun) -> str:
             )
     y = ROW * len(views) + 4
     parts.append(f"<text x='4' y='{y + 14}' font-size='12'>bakes and holds</text>")
-    for (moment, state), (after, _) in zip(run.events, [*run.events[1:], (end, "")], strict=True):
-        if state in (S.BAKE_WAVE, S.BEFORE_WAVE):
-            colour = "#9e9e9e" if state == S.BAKE_WAVE else "#fbc02d"
-            parts.append(
-                f"<rect x='{x(moment):.1f}' y='{y}' width='{max(x(after) - x(moment), 1):.1f}' "
-                f"height='{ROW - 8}' fill='{colour}'><title>{escape(state)}</title></rect>"
-            )
+    for state, moment, after in run.holds():
+        colour = "#9e9e9e" if state == S.BAKE_WAVE else "#fbc02d"
+        parts.append(
+            f"<rect x='{x(moment):.1f}' y='{y}' width='{max(x(after) - x(moment), 1):.1f}' "
+            f"height='{ROW - 8}' fill='{colour}'><title>{escape(state)}</title></rect>"
+        )
     axis = ROW * (len(views) + 1) + 16
     parts.append(
         f"<text x='{LEFT}' y='{axis}' font-size='12'>{start:%H:%M:%S}</text>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 
 import boto3
@@ -10,12 +11,14 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
+from rollout_core import clients as core_clients
 
 from rollout.aws import (
     AwsContext,
     CliError,
     as_cli_error,
     aws_errors,
+    core_clients_of,
     execution_arn,
     execution_region,
     find_state_machine,
@@ -163,3 +166,22 @@ def test_a_region_that_contradicts_the_execution_arn_is_refused():
     with pytest.raises(CliError, match="is in eu-west-1, not in --region us-east-1") as refused:
         execution_region(args)
     assert refused.value.exit_code == 2
+
+
+@pytest.mark.parametrize("command", [["watch", "--once"], ["report"], ["analyze"]])
+def test_every_command_naming_an_execution_refuses_a_contradicting_region(command, capsys):
+    """`analyze` too: a target's ARN printed by a pipeline view is read in its own Region."""
+    name, *flags = command
+    assert main([name, EU_ARN, *flags, "--region", "us-east-1"]) == 2
+    assert "is in eu-west-1, not in --region us-east-1" in capsys.readouterr().err
+
+
+def test_the_cores_clients_are_in_the_commands_region(monkeypatch):
+    """`analyze` and `prune` run rollout_core's code: its clients in the Region the command
+    was given (boto3 reads AWS_DEFAULT_REGION; AWS_REGION is Lambda's and not read)."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    with core_clients_of(AwsContext("eu-west-1"), {"TELEMETRY_TABLE": "telemetry"}):
+        assert core_clients.client("dynamodb").meta.region_name == "eu-west-1"
+        assert os.environ["TELEMETRY_TABLE"] == "telemetry"
+    assert "TELEMETRY_TABLE" not in os.environ

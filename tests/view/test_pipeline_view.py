@@ -12,6 +12,7 @@ from rollout_core.pipeline.names import PipelineState as S
 
 from rollout.console import views
 from rollout.view.pipeline import build_pipeline, is_pipeline, lines, pipeline_in
+from rollout.view.report_pipeline import build_pipeline_report
 
 HOME, MEMBER = "123456789012", "210987654321"
 START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -163,3 +164,18 @@ def test_a_rollout_that_handed_over_names_its_pipeline() -> None:
     assert not is_pipeline(
         f"{machine(HOME, 'us-east-1')}:r1".replace(":stateMachine:", ":execution:")
     )
+
+
+def test_the_report_and_the_console_draw_the_same_bakes_and_holds() -> None:
+    history = running_second_wave()
+    for state in (S.BAKE_WAVE, S.BEFORE_WAVE, S.CLOSE_WAVE):
+        history.enter(state, {})
+    run = build_pipeline(described(), history.events)
+    bake, hold, closed = (history.events[index]["timestamp"] for index in (-3, -2, -1))
+    assert run.holds() == [(S.BAKE_WAVE, bake, hold), (S.BEFORE_WAVE, hold, closed)]
+    assert run.end == closed  # still running: the last event read
+    axis = views.pipeline_detail(run)["axis"]
+    assert [span["state"] for span in axis["holds"]] == [S.BAKE_WAVE, S.BEFORE_WAVE]
+    assert axis["to"] == f"{closed:%Y-%m-%dT%H:%M:%SZ}"
+    report = build_pipeline_report(run)
+    assert f"<title>{S.BAKE_WAVE}</title>" in report and f"<title>{S.BEFORE_WAVE}</title>" in report

@@ -84,3 +84,16 @@ export function weightBar(weight) {
 export function pill(text, tone) {
   return el("span", { className: `pill ${tone || "idle"}` }, text);
 }
+
+// A page's problem banner: shown with `text`, hidden without.
+export function setBanner(node, text) {
+  node.hidden = !text;
+  replace(node, text || "");
+}
+
+// A page's summary: a <dl id="summary"> of [label, value] pairs, each value findable by
+// its label (data-field).
+export function summaryList(pairs) {
+  return el("dl", { id: "summary" }, pairs.map(([label, value]) =>
+    el("div", {}, el("dt", {}, label), el("dd", { dataset: { field: label } }, value))));
+}

@@ -3,7 +3,7 @@
 // its own rollout, and when each target moved on one time axis. Every value comes from the
 // server's view model (views.pipeline_detail), worded as `rollout watch` words it.
 import { follow } from "./api.js";
-import { el, pill, replace, svg, utc } from "./dom.js";
+import { el, pill, replace, setBanner, summaryList, svg, utc } from "./dom.js";
 import { controlsSection } from "./run.js";
 
 const AXIS = { left: 230, width: 900, row: 22 };
@@ -33,8 +33,7 @@ export function showPipeline(view, arn, identity) {
   );
 
   function render(snapshot) {
-    parts.banner.hidden = !snapshot.problem;
-    replace(parts.banner, snapshot.problem || "");
+    setBanner(parts.banner, snapshot.problem);
     const pipeline = snapshot.pipeline;
     if (!pipeline) return;
     document.title = `${pipeline.title} — rollout console`;
@@ -46,10 +45,7 @@ export function showPipeline(view, arn, identity) {
     replace(parts.lines, pipeline.lines.join("\n"));
   }
 
-  const close = follow(`execution=${encodeURIComponent(arn)}`, render, (trouble) => {
-    parts.banner.hidden = !trouble;
-    replace(parts.banner, trouble || "");
-  });
+  const close = follow(`execution=${encodeURIComponent(arn)}`, render, (trouble) => setBanner(parts.banner, trouble));
   return () => {
     close();
     parts.controls.close();
@@ -78,8 +74,7 @@ function renderSummary(node, pipeline) {
     ["On failure", pipeline.onFailure || "—"],
     ["Started", utc(pipeline.startedAt)],
   ];
-  replace(node, el("dl", { id: "summary" }, pairs.map(([label, value]) =>
-    el("div", {}, el("dt", {}, label), el("dd", { dataset: { field: label } }, value)))));
+  replace(node, summaryList(pairs));
 }
 
 function renderWaves(node, pipeline) {

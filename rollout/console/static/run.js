@@ -3,7 +3,7 @@
 // snapshot the server sends redraws the data; the controls and what was typed stay.
 import { follow, get, post } from "./api.js";
 import { timeline } from "./chart.js";
-import { age, clock, el, pill, replace, since, utc, weightBar } from "./dom.js";
+import { age, clock, el, pill, replace, setBanner, since, summaryList, utc, weightBar } from "./dom.js";
 import { Graph, STATUSES } from "./graph.js";
 
 // The controls, in the order an operator reaches for them; `applies` says when the CLI's
@@ -93,11 +93,6 @@ export function showRun(view, arn, identity) {
   };
 }
 
-function setBanner(node, text) {
-  node.hidden = !text;
-  replace(node, text || "");
-}
-
 // -- where it stands ----------------------------------------------------------------------
 
 function renderHeader(node, run) {
@@ -133,8 +128,7 @@ function renderSummary(node, run) {
     ["Started by", run.startedBy],
     ...run.settings,
   ];
-  replace(node, el("dl", { id: "summary" }, pairs.map(([label, value]) =>
-    el("div", {}, el("dt", {}, label), el("dd", { dataset: { field: label } }, value)))));
+  replace(node, summaryList(pairs));
   renderClocks(node, run);
 }
 
