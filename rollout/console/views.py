@@ -21,7 +21,7 @@ from rollout.view.pipeline import PipelineRun, TargetView, lines
 from rollout.view.release import FunctionRow, function_rows
 from rollout.view.report_cells import traffic_cell
 from rollout.view.report_graph import Drawing, draw, marks, taken_edges
-from rollout.view.run import Event, Run, cause_summary
+from rollout.view.run import CheckVerdict, Event, Run, cause_summary, check_verdict
 from rollout.view.watch import (
     describe_event,
     describe_logs,
@@ -181,6 +181,14 @@ def tone(run: Run) -> str:
     return GOOD if run.outcome.good else BAD
 
 
+# as `rollout watch` words a check (view/watch.py): passed on no evidence is never "healthy"
+_VERDICT_WORDS = {
+    CheckVerdict.HEALTHY: "✔ healthy",
+    CheckVerdict.NO_EVIDENCE: "· no evidence",
+    CheckVerdict.UNHEALTHY: "✖ unhealthy",
+}
+
+
 def health_line(run: Run) -> tuple[str, str | None]:
     """The latest check in one line, as `rollout watch` words it, and its tone."""
     judged = [*run.checks, *run.failed_checks]
@@ -190,14 +198,16 @@ def health_line(run: Run) -> tuple[str, str | None]:
     if not judged:  # an older run: the failure's message is all there is
         return f"✖ {cause_summary(failed[-1].cause)}", BAD
     check = max(judged, key=lambda c: c.at or run.started_at)
-    verdict = "✔ healthy" if check.healthy else "✖ unhealthy"
+    verdict = _VERDICT_WORDS[check_verdict(check)]
     judged = verdicts.headline(check)
     verdict += f" · {judged}" if judged else ""
     if check.newVersion is not None and not run.is_release:
         verdict += f" · new {describe_metrics(check.newVersion)}"
     elif not check.healthy and check.reasons:
         verdict += f" · {check.reasons[0]}"
-    return verdict, GOOD if check.healthy else BAD
+    return verdict, GOOD if check_verdict(check) is CheckVerdict.HEALTHY else (
+        None if check.healthy else BAD
+    )
 
 
 def started_by(run: Run) -> str:
@@ -301,6 +311,7 @@ def _check(check: CheckResult, failed: bool) -> dict[str, Any]:
     signal's, and any signal's own numbers (a check keeps what it doesn't declare)."""
     return {
         **_check_frame(check.at, check.healthy and not failed, failed),
+        "verdict": "failed" if failed else check_verdict(check).value,
         "where": traffic_cell(check),
         "alarms": sorted([name, state] for name, state in check.alarms.items()),
         "newVersion": describe_metrics(check.newVersion) if check.newVersion else None,

@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 from rollout_core.models import CheckResult, LogCounts, LogsSummary, VersionCounts
 
+from rollout.console import views
 from rollout.view.history import build_run
 from rollout.view.run import Run
 from rollout.view.watch import (
@@ -213,3 +214,16 @@ def test_a_check_shows_the_logs_signal_beside_the_metrics():
     text = describe_check(check).plain
     assert "new v3 0 inv, 0 err (0.00%)" in text
     assert "new logs 16 inv, 4 failed (25.00%)" in text
+
+
+def test_the_console_words_a_check_on_no_evidence_as_watch_does():
+    """A check that passed while the new version served nothing: the console's row and its
+    checks table say "no evidence", never "healthy" (view/run.py check_verdict)."""
+    quiet = check() | {"evidence": "none"}
+    h = prepared().state("Shift traffic", progress=progress())
+    h.state("Check health", progress=progress(checks=1, lastCheck=quiet))
+    run = build_run(h.describe("RUNNING"), h.events)
+
+    assert views.row(run)["health"].startswith("· no evidence")
+    assert views.row(run)["healthTone"] is None
+    assert [c["verdict"] for c in views.detail(run)["checks"]] == ["no evidence"]

@@ -276,14 +276,16 @@ function renderChecks(node, run) {
 }
 
 function checkRow(check, run) {
-  const verdict = check.failed ? "failed" : check.healthy ? "healthy" : "unhealthy";
+  // the server's words (view/run.py check_verdict): a pass on no evidence is never "healthy"
+  const verdict = check.verdict || (check.failed ? "failed" : check.healthy ? "healthy" : "unhealthy");
+  const tone = verdict === "healthy" ? "good" : verdict === "no evidence" ? "idle" : "bad";
   const lines = [...(check.verdicts || []), ...check.reasons, ...check.notes].map((line) => el("div", { className: "note" }, line));
   const signals = check.signals.map(([name, value]) => el("div", { className: "sub" }, `${name}: ${value}`));
   const functions = check.functions.map((f) => el("div", { className: `sub ${f.healthy ? "" : "bad"}` }, `${f.name}: ${f.health}`));
   return el("tr", { className: check.failed ? "failed" : "" },
     el("td", {}, check.at ? since(check.at, run.startedAt) : "—"),
     el("td", {}, check.where || "—"),
-    el("td", {}, pill(verdict, check.healthy ? "good" : "bad"), lines),
+    el("td", {}, pill(verdict, tone), lines),
     el("td", {}, check.alarms.map(([name, state]) => `${name}: ${state}`).join(", ") || "—"),
     el("td", {}, check.newVersion || "—", check.logs ? el("div", { className: "sub" }, check.logs) : null, signals, functions),
     el("td", {}, check.stableVersion || "—"),
