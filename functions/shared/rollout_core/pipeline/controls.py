@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .. import channel, clock
+from .. import controls as rollout_controls
 from ..channel import AWAITING, PAUSED, RUNNING, Control, ControlRefused, Rules
 from ..controls import record
 from ..models import ApprovalGate, Pause
@@ -184,11 +185,7 @@ def approval_gate(plan: PipelinePlan, cursor: PipelineCursor, now: datetime) -> 
     """The hold of a wave's gate, naming the commands that answer it."""
     assert plan.approval is not None
     wave = plan.waves[cursor.waveIndex]
-    return ApprovalGate(
-        before=f"wave {wave.name} ({cursor.waveIndex + 1}/{len(plan.waves)})",
-        since=clock.iso(now),
-        deadline=clock.iso(now + timedelta(seconds=plan.approval.timeoutSeconds)),
-        onTimeout=plan.approval.onTimeout,
-        approve=f'rollout approve {plan.executionId} --reason "…"',
-        reject=f'rollout reject {plan.executionId} --reason "…"',
+    before = f"wave {wave.name} ({cursor.waveIndex + 1}/{len(plan.waves)})"
+    return rollout_controls.approval_gate(
+        before, plan.executionId, now, plan.approval.timeoutSeconds, plan.approval.onTimeout
     )
