@@ -32,7 +32,7 @@ from .. import controls as rollout_controls
 from ..channel import AWAITING, PAUSED, RUNNING, Control, ControlRefused, Rules
 from ..controls import record
 from ..models import ApprovalGate, Pause
-from . import targets
+from . import summary, targets
 from .errors import PipelineAborted, PipelineErrorDetails
 from .models import PipelineCursor, PipelinePlan, PipelineTarget
 from .names import PipelineError
@@ -184,8 +184,7 @@ def _state_after(action: str, cursor: PipelineCursor) -> str:
 def approval_gate(plan: PipelinePlan, cursor: PipelineCursor, now: datetime) -> ApprovalGate:
     """The hold of a wave's gate, naming the commands that answer it."""
     assert plan.approval is not None
-    wave = plan.waves[cursor.waveIndex]
-    before = f"wave {wave.name} ({cursor.waveIndex + 1}/{len(plan.waves)})"
+    before = summary.wave_label(plan, cursor.waveIndex)
     return rollout_controls.approval_gate(
         before, plan.executionId, now, plan.approval.timeoutSeconds, plan.approval.onTimeout
     )
