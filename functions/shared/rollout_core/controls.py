@@ -209,6 +209,17 @@ def command(action: str, execution_id: str) -> str:
     return f'rollout {action} {execution_id} --reason "…"'
 
 
+def answers(gate: ApprovalGate) -> dict[str, str]:
+    """What an approval-needed notification says of its gate (a rollout's or a pipeline's):
+    until when, what then, and the commands that answer it."""
+    return {
+        "deadline": clock.iso(gate.deadline),
+        "onTimeout": gate.onTimeout,
+        "approveCommand": gate.approve,
+        "rejectCommand": gate.reject,
+    }
+
+
 def approval_timeout(gate: ApprovalGate, now: datetime, by: str, state: str) -> ControlRecord:
     """The record of a gate nobody answered by its deadline: `onTimeout` says what follows
     (its `result` is set when the timeout stops the run)."""

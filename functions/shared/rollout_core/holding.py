@@ -93,11 +93,7 @@ def _announce(plan: RolloutPlan, cursor: Progress) -> Progress:
         "targetVersion": plan.targetVersion,
         "before": gate.before,
         "position": where(cursor),
-        "deadline": clock.iso(gate.deadline),
-        "onTimeout": gate.onTimeout,
-        "approveCommand": gate.approve,
-        "rejectCommand": gate.reject,
-    }
+    } | controls.answers(gate)
     notified = notify.publish("approval_needed", summary)  # {sns, eventBridge}
     return cursor.model_copy(update={"hold": gate.model_copy(update={"notified": notified})})
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from .. import clock, notify
 from ..channel import AWAITING, RUNNING
-from ..controls import approval_timeout
+from ..controls import answers, approval_timeout
 from ..errors import ApprovalTimedOut
 from ..models import ApprovalGate, Pause
 from ..names import ErrorName
@@ -190,10 +190,5 @@ def _announce(
         "reasons": reasons,
     }
     if gate is not None:
-        detail |= {
-            "deadline": clock.iso(gate.deadline),
-            "onTimeout": gate.onTimeout,
-            "approveCommand": gate.approve,
-            "rejectCommand": gate.reject,
-        }
+        detail |= answers(gate)
     return notify.publish(kind, detail)
