@@ -135,6 +135,11 @@ def write(
     )
 
 
+def close(plan: PipelinePlan) -> None:
+    """The pipeline ended: its item goes, and no control applies any more."""
+    channel.of(plan.channel.table).release(plan.channel.key, plan.executionId)
+
+
 def apply(
     plan: PipelinePlan, cursor: PipelineCursor, control: Control, now: datetime, where: str
 ) -> PipelineCursor:
