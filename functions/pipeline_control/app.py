@@ -25,9 +25,7 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = ControlPayload.model_validate(event)
     logger.set_correlation_id(payload.executionArn)
-    table = settings.load().lock_table
-    if not table:
-        raise RuntimeError("LOCK_TABLE is not set; the template sets it on every function")
+    table = settings.required(settings.load().lock_table, "LOCK_TABLE")
     control = Control.new(payload.action, payload.reason, payload.by)
     sent = controls.send(table, payload.executionArn, control)
     metrics.add_metric(

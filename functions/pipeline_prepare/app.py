@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from rollout_core.errors import RolloutError
+from rollout_core.handled import counted
 from rollout_core.pipeline.payloads import PreparePayload
 from rollout_core.pipeline.plan import prepare
 from rollout_core.settings import TRACED_MODULES
@@ -23,14 +23,8 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = PreparePayload.model_validate(event)
     logger.set_correlation_id(payload.executionId)
-    try:
+    with counted(metrics, logger, "PipelineRejected", "Pipeline rejected"):
         result = prepare(payload.input, payload.executionId)
-    except RolloutError as rejected:  # counted, then raised by name for the ASL's Catch
-        metrics.add_metric(name="PipelineRejected", unit=MetricUnit.Count, value=1)
-        logger.warning(
-            "Pipeline rejected", extra={"error": type(rejected).__name__, "cause": str(rejected)}
-        )
-        raise
     plan = result["plan"]
     metrics.add_metric(name=f"Pipeline_{plan['action']}", unit=MetricUnit.Count, value=1)
     logger.info(

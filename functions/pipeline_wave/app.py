@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from rollout_core import clock
-from rollout_core.errors import RolloutError
+from rollout_core.handled import counted
 from rollout_core.models import dump
 from rollout_core.pipeline import wave
 from rollout_core.pipeline.payloads import WavePayload
@@ -25,14 +25,8 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = WavePayload.model_validate(event)
     logger.set_correlation_id(payload.executionId)
-    try:
+    with counted(metrics, logger, "WavesFailed", "Wave failed"):
         cursor = wave.close(payload.plan, payload.cursor, payload.results, clock.now())
-    except RolloutError as stopped:  # raised by name for the ASL's Catch
-        metrics.add_metric(name="WavesFailed", unit=MetricUnit.Count, value=1)
-        logger.warning(
-            "Wave failed", extra={"error": type(stopped).__name__, "cause": str(stopped)}
-        )
-        raise
     metrics.add_metric(name="WavesRolledOut", unit=MetricUnit.Count, value=1)
     logger.info("Wave rolled out", extra={"wave": cursor.waveIndex, "next": cursor.hasNextWave})
     return dump(cursor)

@@ -232,3 +232,29 @@ def test_telemetry_counts_a_log_delivery_and_stores_an_alarm_state(world, load_e
     )
     stored = call("telemetry", load_event("cloudwatch/alarm-state-change.json"))
     assert (stored["alarm"], stored["stored"]) == ("checkout-errors", True)
+
+
+def test_a_named_error_is_counted_logged_and_raised_unchanged():
+    from rollout_core.handled import counted
+
+    seen: list[tuple[str, object]] = []
+
+    class Metrics:
+        def add_metric(self, name, unit, value):
+            seen.append(("metric", (name, value)))
+
+    class Logger:
+        def warning(self, message, extra):
+            seen.append(("log", (message, extra)))
+
+    error = InvalidRolloutRequest("colour: unknown key")
+    with (
+        pytest.raises(InvalidRolloutRequest) as raised,
+        counted(Metrics(), Logger(), "Rejected", "Rollout rejected"),
+    ):
+        raise error
+    assert raised.value is error  # the ASL's Catch routes it by its name
+    assert seen == [
+        ("metric", ("Rejected", 1)),
+        ("log", ("Rollout rejected", {"error": "InvalidRolloutRequest", "cause": str(error)})),
+    ]

@@ -273,3 +273,12 @@ def test_the_refusal_and_the_notes_say_what_bypass_decides() -> None:
     assert len(notes([found], "warn")) == 2
     assert refusal([found.model_copy(update={"sources": found.sources[1:]})]) is None
     json.dumps(found.model_dump(mode="json"))
+
+
+def test_an_account_wide_listing_says_when_its_bound_left_items_unread():
+    from rollout_core.traffic.reading import bounded
+
+    pages = [{"Items": [1, 2], "Next": "a"}, {"Items": [3], "Next": "b"}]
+    assert bounded(pages, "Items", "Next", 3) == ([1, 2, 3], True)
+    assert bounded([pages[0], {"Items": [3]}], "Items", "Next", 3) == ([1, 2, 3], False)
+    assert bounded(pages[:1], "Items", "Next", 3) == ([1, 2], False)

@@ -29,5 +29,6 @@ The workflow, one concern per module:
   clients that act in a target's account and Region through its target role;
 - outcome: Roll back and Finalize; notify: SNS and EventBridge; guard: the safety net for
   executions that ended without cleaning up; versions: clean-up of old versions;
-- clients, clock: AWS clients created lazily, UTC time.
+- clients, clock: AWS clients created lazily, UTC time; handled: a named error counted,
+  logged and raised again by a task handler.
 """

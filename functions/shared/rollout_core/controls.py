@@ -16,7 +16,7 @@ polls the channel every second instead.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from . import channel, clock, release
 from .channel import APPLIES, AWAITING, BEFORE_BAKE_ONLY, PAUSED, RUNNING, Control
@@ -181,17 +181,53 @@ def gate(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
         before = "promote"
     else:
         return cursor
-    hold = ApprovalGate(
-        before=before,
-        since=clock.iso(now),
-        deadline=clock.iso(now + timedelta(seconds=approval.timeoutSeconds)),
-        onTimeout=approval.onTimeout,
-        approve=command("approve", plan.executionId),
-        reject=command("reject", plan.executionId),
-    )
+    hold = approval_gate(before, plan.executionId, now, approval.timeoutSeconds, approval.onTimeout)
     write(plan, state=AWAITING, phase=cursor.phase)
     return cursor.model_copy(update={"hold": hold})
 
 
+def approval_gate(
+    before: str,
+    execution_id: str,
+    now: datetime,
+    timeout_seconds: int,
+    on_timeout: Literal["rollback", "proceed"],
+) -> ApprovalGate:
+    """A gate held from `now` (a rollout's or a pipeline's), naming the commands that answer
+    it."""
+    return ApprovalGate(
+        before=before,
+        since=clock.iso(now),
+        deadline=clock.iso(now + timedelta(seconds=timeout_seconds)),
+        onTimeout=on_timeout,
+        approve=command("approve", execution_id),
+        reject=command("reject", execution_id),
+    )
+
+
 def command(action: str, execution_id: str) -> str:
     return f'rollout {action} {execution_id} --reason "…"'
+
+
+def answers(gate: ApprovalGate) -> dict[str, str]:
+    """What an approval-needed notification says of its gate (a rollout's or a pipeline's):
+    until when, what then, and the commands that answer it."""
+    return {
+        "deadline": clock.iso(gate.deadline),
+        "onTimeout": gate.onTimeout,
+        "approveCommand": gate.approve,
+        "rejectCommand": gate.reject,
+    }
+
+
+def approval_timeout(gate: ApprovalGate, now: datetime, by: str, state: str) -> ControlRecord:
+    """The record of a gate nobody answered by its deadline: `onTimeout` says what follows
+    (its `result` is set when the timeout stops the run)."""
+    return ControlRecord(
+        action="approval-timeout",
+        reason=f"no answer by {clock.iso(gate.deadline)}; onTimeout is {gate.onTimeout}",
+        by=by,
+        at=clock.iso(now),
+        appliedAt=clock.iso(now),
+        state=state,
+    )

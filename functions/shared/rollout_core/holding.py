@@ -18,7 +18,7 @@ from .controls import HOLD_SECONDS, state_of
 from .deadline import CHECK_SECONDS, Deadline
 from .errors import ApprovalTimedOut
 from .health import inconclusive, judge
-from .models import ApprovalGate, ControlRecord, Inconclusive, NoSignal, Progress, RolloutPlan
+from .models import ApprovalGate, Inconclusive, NoSignal, Progress, RolloutPlan
 from .names import HOLD_STATES, ErrorName, State
 from .plan import lock_ttl
 from .progress import where
@@ -93,11 +93,7 @@ def _announce(plan: RolloutPlan, cursor: Progress) -> Progress:
         "targetVersion": plan.targetVersion,
         "before": gate.before,
         "position": where(cursor),
-        "deadline": clock.iso(gate.deadline),
-        "onTimeout": gate.onTimeout,
-        "approveCommand": gate.approve,
-        "rejectCommand": gate.reject,
-    }
+    } | controls.answers(gate)
     notified = notify.publish("approval_needed", summary)  # {sns, eventBridge}
     return cursor.model_copy(update={"hold": gate.model_copy(update={"notified": notified})})
 
@@ -110,14 +106,7 @@ def _timed_out(plan: RolloutPlan, cursor: Progress, now: datetime, state_name: s
     gate = cursor.hold
     assert isinstance(gate, ApprovalGate)  # only a gate has a deadline
     deadline = clock.iso(gate.deadline)
-    timeout = ControlRecord(
-        action="approval-timeout",
-        reason=f"no answer by {deadline}; onTimeout is {gate.onTimeout}",
-        by="the workflow",
-        at=clock.iso(now),
-        appliedAt=clock.iso(now),
-        state=state_name,
-    )
+    timeout = controls.approval_timeout(gate, now, "the workflow", state_name)
     if gate.onTimeout == "proceed":
         controls.write(plan, state=RUNNING)
         return cursor.model_copy(update={"hold": None, "lastControl": timeout})

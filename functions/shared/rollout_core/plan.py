@@ -348,8 +348,7 @@ def _rollout_plan(
     common: dict[str, Any],
     ignored: list[str],
 ) -> RolloutPlan:
-    if not config.lock_table:
-        raise RuntimeError("LOCK_TABLE is not set; the template sets it on every function")
+    table = settings.required(config.lock_table, "LOCK_TABLE")
     steps, bake, approval = schedule.steps, schedule.bake_seconds, schedule.approval
     health = request.health
     policy = HealthPolicy(
@@ -384,7 +383,7 @@ def _rollout_plan(
         keepVersions=_default(request.keepVersions, config.default_keep_versions),
         approval=approval,
         lock=LockRef(
-            table=config.lock_table,
+            table=table,
             key=lock.lock_key(common["functionName"], common["alias"]),
             owner=common["executionId"],
         ),

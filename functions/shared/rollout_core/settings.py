@@ -48,3 +48,11 @@ def load() -> Settings:
         telemetry_function_arn=env.get("TELEMETRY_FUNCTION_ARN") or None,
         telemetry_filter_name=env.get("TELEMETRY_FILTER_NAME") or "lambda-rollout-telemetry",
     )
+
+
+def required(value: str | None, variable: str) -> str:
+    """A setting the template always sets (`variable`, e.g. LOCK_TABLE): without it the
+    deployment is broken, never the input."""
+    if not value:
+        raise RuntimeError(f"{variable} is not set; the template sets it on every function")
+    return value

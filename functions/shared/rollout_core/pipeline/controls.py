@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .. import channel, clock
+from .. import controls as rollout_controls
 from ..channel import AWAITING, PAUSED, RUNNING, Control, ControlRefused, Rules
 from ..controls import record
 from ..models import ApprovalGate, Pause
-from . import targets
+from . import summary, targets
 from .errors import PipelineAborted, PipelineErrorDetails
 from .models import PipelineCursor, PipelinePlan, PipelineTarget
 from .names import PipelineError
@@ -134,6 +135,11 @@ def write(
     )
 
 
+def close(plan: PipelinePlan) -> None:
+    """The pipeline ended: its item goes, and no control applies any more."""
+    channel.of(plan.channel.table).release(plan.channel.key, plan.executionId)
+
+
 def apply(
     plan: PipelinePlan, cursor: PipelineCursor, control: Control, now: datetime, where: str
 ) -> PipelineCursor:
@@ -183,12 +189,7 @@ def _state_after(action: str, cursor: PipelineCursor) -> str:
 def approval_gate(plan: PipelinePlan, cursor: PipelineCursor, now: datetime) -> ApprovalGate:
     """The hold of a wave's gate, naming the commands that answer it."""
     assert plan.approval is not None
-    wave = plan.waves[cursor.waveIndex]
-    return ApprovalGate(
-        before=f"wave {wave.name} ({cursor.waveIndex + 1}/{len(plan.waves)})",
-        since=clock.iso(now),
-        deadline=clock.iso(now + timedelta(seconds=plan.approval.timeoutSeconds)),
-        onTimeout=plan.approval.onTimeout,
-        approve=f'rollout approve {plan.executionId} --reason "…"',
-        reject=f'rollout reject {plan.executionId} --reason "…"',
+    before = summary.wave_label(plan, cursor.waveIndex)
+    return rollout_controls.approval_gate(
+        before, plan.executionId, now, plan.approval.timeoutSeconds, plan.approval.onTimeout
     )

@@ -1,13 +1,12 @@
 """A pipeline's named errors and the details they carry (as rollout_core.errors does for a
-rollout: one human line, then the details as JSON on a second line). `read_details` is
-their one parser; the views read an error through it, never its prose."""
+rollout: one human line, then the details as JSON on a second line, in the same
+`present()` shape)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from ..errors import RolloutError
 from ..models import ControlRecord, Document, dump
@@ -38,14 +37,3 @@ class PipelineAborted(_PipelineError):
 
 class PipelineBlocked(_PipelineError):
     """Blockers held a wave longer than `blockers.timeoutSeconds`."""
-
-
-def read_details(message: str) -> tuple[str, PipelineErrorDetails | None]:
-    """(human line, typed details) of a pipeline error's message."""
-    line, _, rest = message.partition("\n")
-    if not rest:
-        return message, None
-    try:
-        return line, PipelineErrorDetails.model_validate(json.loads(rest))
-    except (ValueError, ValidationError):
-        return message, None

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import channel, notify
+from .. import notify
 from ..names import ErrorName
 from ..outcome import failure_parts
+from . import controls
 from .models import Moved, PipelineCursor, PipelinePlan, PipelineTarget, Restored, TargetOutcome
 from .summary import of
 from .wave import merge
@@ -32,7 +33,7 @@ def plan_restore(
     waves newest first (none with onFailure stop)."""
     outcomes = merge(cursor.outcomes, [TargetOutcome.model_validate(r) for r in results or []])
     error, line = failure_parts(failure)
-    channel.of(plan.channel.table).update(plan.channel.key, plan.executionId, state=RESTORING)
+    controls.write(plan, state=RESTORING)
     done = [o for o in outcomes if o.status == "succeeded" and o.moved]
     waves: list[dict[str, Any]] = []
     if plan.onFailure == "rollback-all":
@@ -76,7 +77,7 @@ def failed(
     if any(not r.ok for r in done):
         error = ErrorName.ROLLBACK_FAILED.value
     cause = f"{line} — {_afterwards(plan, done, kept)}"
-    channel.of(plan.channel.table).release(plan.channel.key, plan.executionId)
+    controls.close(plan)
     kind = "pipeline_rolled_back" if done else "pipeline_stopped"
     detail = of(plan, cursor) | {
         "outcome": kind.removeprefix("pipeline_"),
@@ -119,7 +120,7 @@ def _aliases(restored: Restored) -> str:
 
 def succeeded(plan: PipelinePlan, cursor: PipelineCursor) -> dict[str, Any]:
     """Every wave rolled out and baked: close the channel and announce it."""
-    channel.of(plan.channel.table).release(plan.channel.key, plan.executionId)
+    controls.close(plan)
     detail = of(plan, cursor) | {
         "outcome": "succeeded",
         "moved": [

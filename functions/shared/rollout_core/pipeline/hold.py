@@ -24,8 +24,9 @@ from typing import Any
 
 from .. import clock, notify
 from ..channel import AWAITING, RUNNING
+from ..controls import answers, approval_timeout
 from ..errors import ApprovalTimedOut
-from ..models import ApprovalGate, ControlRecord, Pause
+from ..models import ApprovalGate, Pause
 from ..names import ErrorName
 from . import blockers, controls, summary
 from .errors import PipelineBlocked, PipelineErrorDetails
@@ -157,14 +158,7 @@ def _deadline(
     plan: PipelinePlan, cursor: PipelineCursor, gate: ApprovalGate, moment: datetime
 ) -> PipelineCursor:
     deadline = clock.iso(gate.deadline)
-    timeout = ControlRecord(
-        action="approval-timeout",
-        reason=f"no answer by {deadline}; onTimeout is {gate.onTimeout}",
-        by="the pipeline",
-        at=clock.iso(moment),
-        appliedAt=clock.iso(moment),
-        state=where(plan, cursor),
-    )
+    timeout = approval_timeout(gate, moment, "the pipeline", where(plan, cursor))
     if gate.onTimeout == "proceed":
         controls.write(plan, state=RUNNING)
         approved = cursor.model_copy(
@@ -196,10 +190,5 @@ def _announce(
         "reasons": reasons,
     }
     if gate is not None:
-        detail |= {
-            "deadline": clock.iso(gate.deadline),
-            "onTimeout": gate.onTimeout,
-            "approveCommand": gate.approve,
-            "rejectCommand": gate.reject,
-        }
+        detail |= answers(gate)
     return notify.publish(kind, detail)

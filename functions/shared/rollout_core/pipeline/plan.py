@@ -74,8 +74,7 @@ def build(valid: ValidPipeline, execution_id: str, config: settings.Settings) ->
     partition, region, account, name = _execution_parts(execution_id)
     home = Place(account=account, region=region)
     stack = stack_name()
-    if not config.lock_table:
-        raise RuntimeError("LOCK_TABLE is not set; the template sets it on every function")
+    table = settings.required(config.lock_table, "LOCK_TABLE")
     waves = _resolve_waves(request, valid.rollout_document, execution_id, home, stack, partition)
     plan = PipelinePlan(
         action="dryRun" if request.dryRun else "pipeline",
@@ -95,7 +94,7 @@ def build(valid: ValidPipeline, execution_id: str, config: settings.Settings) ->
         approval=_approval(request, scale),
         checkIntervalSeconds=CHECK_INTERVAL_SECONDS,
         rollout=valid.rollout_document,
-        channel=LockRef(table=config.lock_table, key=channel_key(execution_id), owner=execution_id),
+        channel=LockRef(table=table, key=channel_key(execution_id), owner=execution_id),
     )
     assert valid.rollout.schedule is not None
     events = history_events(plan, longest_seconds(valid.rollout.schedule))

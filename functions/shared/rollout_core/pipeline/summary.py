@@ -11,7 +11,7 @@ from .models import PipelineCursor, PipelinePlan
 def of(plan: PipelinePlan, cursor: PipelineCursor) -> dict[str, Any]:
     moved = {m.name for target in plan.targets for m in target.functions}
     first = plan.rollout.get("functionName") or next(iter(sorted(moved)), "?:?").split(":")[0]
-    index = min(max(cursor.waveIndex, 0), len(plan.waves) - 1)
+    index = _clamped(plan, cursor.waveIndex)
     return {
         "executionId": plan.executionId,
         "pipeline": plan.name,
@@ -27,5 +27,10 @@ def of(plan: PipelinePlan, cursor: PipelineCursor) -> dict[str, Any]:
 
 def wave_label(plan: PipelinePlan, index: int) -> str:
     """`wave eu (2/3)`: a wave as people read it."""
-    index = min(max(index, 0), len(plan.waves) - 1)
+    index = _clamped(plan, index)
     return f"wave {plan.waves[index].name} ({index + 1}/{len(plan.waves)})"
+
+
+def _clamped(plan: PipelinePlan, index: int) -> int:
+    """A wave's index within the plan's waves: the first before any began (-1)."""
+    return min(max(index, 0), len(plan.waves) - 1)

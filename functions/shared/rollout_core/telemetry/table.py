@@ -29,10 +29,7 @@ KEEP_SECONDS = 4 * 24 * 3600
 
 
 def name() -> str:
-    table = settings.load().telemetry_table
-    if not table:
-        raise RuntimeError("TELEMETRY_TABLE is not set; the template sets it on every function")
-    return table
+    return settings.required(settings.load().telemetry_table, "TELEMETRY_TABLE")
 
 
 def key(pk: str, sk: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import clients
 from ..models import TrafficSource
-from .reading import Reading, attempt
+from .reading import Reading, account_wide, bounded
 from .subject import Subject
 
 MAX_MAPPINGS = 1000  # ten pages
@@ -25,22 +25,14 @@ POLLING = {"Creating", "Enabling", "Enabled", "Updating"}
 
 
 def read(subjects: list[Subject], readings: list[Reading]) -> None:
-    notes: list[str] = []
-    found = attempt(notes, "event source mappings (ListEventSourceMappings)", _list)
-    for reading in readings:
-        reading.unread += notes
-    if found is None:
-        return
-    mappings, truncated = found
-    for subject, reading in zip(subjects, readings, strict=True):
-        for mapping in mappings:
-            qualifier = subject.qualifier_in(str(mapping.get("FunctionArn", "")))
-            if qualifier is not None:
-                reading.add(_source(mapping, qualifier))
-        if truncated:
-            reading.unread.append(
-                f"event source mappings: only the first {MAX_MAPPINGS} of the account's were read"
-            )
+    account_wide(
+        subjects,
+        readings,
+        "event source mappings (ListEventSourceMappings)",
+        _list,
+        _source,
+        f"event source mappings: only the first {MAX_MAPPINGS} of the account's were read",
+    )
 
 
 def _list() -> tuple[list[dict[str, Any]], bool]:
@@ -49,15 +41,13 @@ def _list() -> tuple[list[dict[str, Any]], bool]:
         .get_paginator("list_event_source_mappings")
         .paginate(PaginationConfig={"MaxItems": MAX_MAPPINGS})
     )
-    mappings: list[dict[str, Any]] = []
-    truncated = False
-    for page in pages:
-        mappings += page.get("EventSourceMappings", [])
-        truncated = bool(page.get("NextMarker")) and len(mappings) >= MAX_MAPPINGS
-    return mappings, truncated
+    return bounded(pages, "EventSourceMappings", "NextMarker", MAX_MAPPINGS)
 
 
-def _source(mapping: dict[str, Any], qualifier: str) -> TrafficSource:
+def _source(subject: Subject, mapping: dict[str, Any]) -> TrafficSource | None:
+    qualifier = subject.qualifier_in(str(mapping.get("FunctionArn", "")))
+    if qualifier is None:
+        return None
     batch = mapping.get("BatchSize")
     return TrafficSource(
         kind="event source mapping",
