@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pytest
-from rollout_core.pipeline.models import PipelineCursor, PipelinePlan
+from rollout_core.pipeline.models import Blocked, PipelineCursor, PipelinePlan
+from rollout_core.pipeline.names import PipelineState as S
 
 from rollout.local.accounts import HOME_ACCOUNT
 from rollout.local.cloud import DEFAULT_TEMPLATE, LocalCloud
@@ -272,6 +273,19 @@ class Pipelines:
             for e in self.history(arn)
             if "stateEnteredEventDetails" in e
         ]
+
+    def cursors_so_far(self, arn: str, state: str) -> list[PipelineCursor]:
+        """The cursors `state` has left in a running pipeline's history ([] before the
+        rollout state machine has handed it over)."""
+        if self.described(arn) is None:
+            return []
+        return Ended(arn, "", None, None, self.history(arn)).cursors(state)
+
+    def blocked(self, arn: str) -> Blocked | None:
+        """The first Blocked hold Before wave has left, if any yet: why it waits."""
+        cursors = self.cursors_so_far(arn, S.BEFORE_WAVE)
+        holds = [c.hold for c in cursors if isinstance(c.hold, Blocked)]
+        return holds[0] if holds else None
 
     def control(self, arn: str, action: str, reason: str) -> Json:
         """`rollout <action>` on the pipeline: its control function, as the CLI invokes it."""

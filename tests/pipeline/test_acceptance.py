@@ -31,7 +31,7 @@ from typing import Any
 
 import boto3
 import pytest
-from rollout_core.pipeline.models import Blocked, Restored, TargetOutcome
+from rollout_core.pipeline.models import Restored, TargetOutcome
 from rollout_core.pipeline.names import PipelineState as S
 
 from rollout.local.deploy import stack_outputs
@@ -44,7 +44,6 @@ from tests.pipeline.conftest import (
     MEMBER_US,
     PLACES,
     REGIONS,
-    Ended,
     Fleet,
     Gate,
     Pipelines,
@@ -111,15 +110,6 @@ def at(text: str | None) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def blocked(pipelines: Pipelines, arn: str) -> Blocked | None:
-    """The first Blocked hold Before wave left in the history, if any yet."""
-    if pipelines.described(arn) is None:  # not handed over yet
-        return None
-    ended = Ended(arn, "", None, None, pipelines.history(arn))
-    holds = [c.hold for c in ended.cursors(S.BEFORE_WAVE) if isinstance(c.hold, Blocked)]
-    return holds[0] if holds else None
-
-
 # -- the scenarios --------------------------------------------------------------------------
 
 
@@ -156,7 +146,7 @@ def held_by_an_alarm(env: dict[str, str], cloud: ServedPlaces, tmp: Path) -> Jso
             "blockers": {"alarms": [gate.name]},
         }
         arn = pipelines.start(document)
-        hold = deadline_poll("a blocked Before wave", lambda: blocked(pipelines, arn), 300)
+        hold = deadline_poll("a blocked Before wave", lambda: pipelines.blocked(arn), 300)
         seen = {
             "fleet": fleet,
             "hold": hold,
@@ -183,7 +173,7 @@ def deferred_by_a_window(env: dict[str, str], cloud: ServedPlaces, tmp: Path) ->
     blockers = {"windows": [window]}
     document = {**fleet.rollout(), "waves": waves([HOME], [HOME_EU]), "blockers": blockers}
     arn = pipelines.start(document)
-    hold = deadline_poll("a Before wave outside the window", lambda: blocked(pipelines, arn), 300)
+    hold = deadline_poll("a Before wave outside the window", lambda: pipelines.blocked(arn), 300)
     seen = {"fleet": fleet, "opens": opens, "hold": hold, "live while held": fleet.live(HOME)}
     return seen | {"ended": pipelines.wait(arn)}
 
@@ -195,9 +185,7 @@ def aborted_in_the_second_bake(env: dict[str, str], cloud: ServedPlaces, tmp: Pa
     arn = pipelines.start({**fleet.rollout(), "waves": groups})
 
     def second_wave_closed() -> bool:
-        if pipelines.described(arn) is None:
-            return False
-        return len(Ended(arn, "", None, None, pipelines.history(arn)).cursors(S.CLOSE_WAVE)) >= 2
+        return len(pipelines.cursors_so_far(arn, S.CLOSE_WAVE)) >= 2
 
     deadline_poll("the second wave's bake", second_wave_closed)
     sent = rollout(env, "abort", arn.rsplit(":", 1)[-1], "--reason", "wrong build")

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from rollout_core.pipeline.models import Blocked, Restored, TargetOutcome
+from rollout_core.pipeline.models import Restored, TargetOutcome
 from rollout_core.pipeline.names import PipelineState as S
 
 from rollout.local.cloud import LocalCloud
@@ -68,19 +68,11 @@ def held_by_a_blocker(cloud: LocalCloud, pipelines: Pipelines) -> tuple[Fleet, E
         }
         arn = pipelines.start(document)
         # the history says why it waits
-        held = deadline_poll("a blocked Before wave", lambda: _blocked(pipelines, arn), 240)
+        held = deadline_poll("a blocked Before wave", lambda: pipelines.blocked(arn), 240)
         seen = {"reasons": held.reasons, "live while held": fleet.live(HOME)}
     finally:
         gate.clear()
     return fleet, pipelines.wait(arn), seen
-
-
-def _blocked(pipelines: Pipelines, arn: str) -> Blocked | None:
-    if pipelines.described(arn) is None:  # not handed over yet
-        return None
-    ended = Ended(arn, "", None, None, pipelines.history(arn))
-    holds = [c.hold for c in ended.cursors(S.BEFORE_WAVE) if isinstance(c.hold, Blocked)]
-    return holds[0] if holds else None
 
 
 def aborted_in_a_bake(cloud: LocalCloud, pipelines: Pipelines) -> tuple[Fleet, Ended, Json]:
