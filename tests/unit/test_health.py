@@ -170,6 +170,30 @@ def test_the_decisive_check_reads_the_alarms_a_mid_step_check_takes_as_pushed(wo
         check(plan, progress.model_copy(update=last_wait))
 
 
+def test_a_decisive_check_that_cant_confirm_its_alarms_extends_the_step(world, case, monkeypatch):
+    """DescribeAlarms throttled at the check whose pass would promote: neither promoted on
+    the pushed states nor rolled back for the throttling; the step goes on one interval."""
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    original = BaseClient._make_api_call
+
+    def throttled(client, operation, params):
+        if operation == "DescribeAlarms":
+            raise ClientError(
+                {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, operation
+            )
+        return original(client, operation, params)
+
+    world.set_alarm("OK")
+    plan, progress = case()
+    monkeypatch.setattr(BaseClient, "_make_api_call", throttled)
+    after = check(plan, progress.model_copy(update={"waitedSeconds": 20, "nextWaitSeconds": 10}))
+    assert after.stepComplete is False and after.extensions == 1
+    assert after.lastCheck is not None and after.lastCheck.healthy
+    assert any("alarms not confirmed at the end of the step" in n for n in after.lastCheck.notes)
+
+
 def test_ignored_alarm_is_watched_again_once_it_leaves_alarm(world, case):
     world.set_alarm("ALARM")
     plan, progress = case(ignoredAlarms=[world.alarm])

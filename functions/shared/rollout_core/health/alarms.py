@@ -8,6 +8,9 @@ The decisive check (the one whose pass promotes, or finalizes after the bake) re
 alarm with DescribeAlarms, whatever its pushed state's age: no event tells of an alarm
 deleted, or of permission to read it lost, so pushed states alone would promote on
 evidence nobody confirmed. That is one call per rollout and phase, in the same budget.
+Without a token, or throttled, the check records the alarms it could not confirm
+(`alarmsUnconfirmed`) and the step is extended by one interval, then held
+(health/inconclusive.py): neither promoted on them nor rolled back for the throttling.
 
 An alarm in ALARM fails the check. An alarm already in ALARM when the rollout started and
 let through by `ignoreFiringAlarms` (plan.ignoredAlarms) is a note until it leaves ALARM;
@@ -24,6 +27,8 @@ from ..models import Plan, Progress
 from ..telemetry import alarm_states, table
 from ..telemetry.alarm_states import MISSING, AlarmState
 from .signal import Check, Findings, Judged
+
+UNCONFIRMED = "alarmsUnconfirmed"  # the decisive check's alarms DescribeAlarms didn't confirm
 
 
 def readings(names: list[str]) -> dict[str, dict[str, object]]:
@@ -64,6 +69,8 @@ def read(check: Check) -> Findings:
     found, notes = _confirmed(names, pushed, check)
     findings = _judge(check, {n: found[n].value for n in names if n in found})
     findings.rollout.notes += notes
+    if check.decisive and notes:  # not confirmed: the step can't end on them (inconclusive.py)
+        findings.rollout.numbers[UNCONFIRMED] = sorted(pushed)
     missing = [n for n in names if n not in found]
     if missing:
         findings.unread.append(f"alarms: state of {', '.join(missing)} unknown")

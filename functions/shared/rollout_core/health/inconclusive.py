@@ -1,6 +1,8 @@
 """What a step does when its last check is inconclusive: the canary judge could neither
 pass nor fail the new version (health/verdict.py: a gating check, latency, inconclusive).
-Inconclusive is never a silent pass, and a version is never promoted on no evidence.
+Inconclusive is never a silent pass, and a version is never promoted on no evidence. A
+step's last check that could not confirm its alarms (health/alarms.py, `alarmsUnconfirmed`)
+is extended then held the same way, whatever `health.inconclusive` says.
 
 `health.inconclusive`:
 - "extend" (the default): the step lasts one more check interval, and again, up to
@@ -26,6 +28,7 @@ from ..channel import PAUSED
 from ..models import CheckResult, HealthPolicy, Inconclusive, Progress, RolloutPlan
 from ..progress import WAIT_FLOOR_SECONDS
 from . import verdict
+from .alarms import UNCONFIRMED
 
 MAX_EXTENSIONS = 5
 
@@ -42,20 +45,35 @@ def after_check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
     check = cursor.lastCheck
     if cursor.hold is not None or check is None or not cursor.stepComplete:
         return cursor
+    if (check.model_extra or {}).get(UNCONFIRMED):  # never promote on unconfirmed alarms
+        return _extend_or_hold(plan, cursor, check, now, "extend", "alarms not confirmed")
     if verdict.of(check) != "inconclusive":
         return cursor
     policy = plan.health.inconclusive
     if policy == "proceed":
         line = "canary: inconclusive at the end of the step; going on (inconclusive: proceed)"
         return _noted(cursor, check, line)
+    return _extend_or_hold(plan, cursor, check, now, policy)
+
+
+def _extend_or_hold(
+    plan: RolloutPlan,
+    cursor: Progress,
+    check: CheckResult,
+    now: datetime,
+    policy: str,
+    what: str = "canary: inconclusive",
+) -> Progress:
     if policy == "extend" and cursor.extensions < MAX_EXTENSIONS:
-        return extend(cursor, check, plan.checkIntervalSeconds)
+        return extend(cursor, check, plan.checkIntervalSeconds, what)
     hold = Inconclusive(since=clock.iso(now), extensions=cursor.extensions, why=why(check))
     controls.write(plan, state=PAUSED, phase=cursor.phase)
     return cursor.model_copy(update={"hold": hold})
 
 
-def extend(cursor: Progress, check: CheckResult, interval: int) -> Progress:
+def extend(
+    cursor: Progress, check: CheckResult, interval: int, what: str = "canary: inconclusive"
+) -> Progress:
     seconds = max(WAIT_FLOOR_SECONDS, interval)
     number = cursor.extensions + 1
     extended = cursor.model_copy(
@@ -67,7 +85,7 @@ def extend(cursor: Progress, check: CheckResult, interval: int) -> Progress:
         }
     )
     line = (
-        f"canary: inconclusive at the end of the step; extended by {seconds} s "
+        f"{what} at the end of the step; extended by {seconds} s "
         f"(extension {number} of {MAX_EXTENSIONS})"
     )
     return _noted(extended, check, line)
@@ -75,7 +93,11 @@ def extend(cursor: Progress, check: CheckResult, interval: int) -> Progress:
 
 def why(check: CheckResult) -> list[str]:
     """The inconclusive checks that hold the step, each with its numbers."""
-    return [
+    unconfirmed = (check.model_extra or {}).get(UNCONFIRMED) or []
+    alarms = [f"alarms {', '.join(unconfirmed)} not confirmed by DescribeAlarms"] * bool(
+        unconfirmed
+    )
+    return alarms + [
         f"{name}: {v.why}" if name else v.why
         for name, found in verdict.judgements(check)
         for v in found.holding
