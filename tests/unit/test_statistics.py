@@ -52,6 +52,7 @@ def test_quantile_interpolates_linearly():
 def test_against_scipy_on_random_cases():
     import numpy
     from scipy import stats  # a dev dependency (pyproject.toml): the reference, never skipped
+
     rng = random.Random(24)
     for _ in range(400):
         x = [

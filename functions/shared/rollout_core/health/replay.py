@@ -38,7 +38,7 @@ class Replayed:
     function: str
     percentage: float
     then: Judgement | None  # None: the run's judge judged nothing here
-    now: Judgement | None  # None: no samples of the new version up to this check
+    now: Judgement | None  # None: the check was at weight 0, where nothing is judged
 
 
 def replay(plan: RolloutPlan, checks: list[CheckResult], health: HealthPolicy) -> list[Replayed]:
@@ -64,9 +64,9 @@ def _again(member: RolloutPlan, check: CheckResult, look: int) -> Judgement | No
         until(member.functionName, version, check.since, check.at)
         for version in (member.targetVersion, member.stableVersion)
     )
-    if not new.samples:
-        return None
     weight = (check.percentage or 0) / 100
+    if not weight:  # the run's judge judges only a version that has traffic (canary._read)
+        return None
     checks = canary.verdicts(member, new, stable, weight, look)
     return Judgement(outcome=combine(checks), checks=checks)
 
