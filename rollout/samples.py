@@ -68,6 +68,7 @@ class Traffic:
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"traffic-{function}")
         self.sent = 0
         self.failed = 0
+        self.error: Exception | None = None  # what stopped the thread early, raised at exit
 
     def __enter__(self) -> Traffic:
         self._thread.start()
@@ -76,8 +77,18 @@ class Traffic:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        if self.error is not None and exc[0] is None:
+            raise RuntimeError(f"traffic to {self._function}:{self._alias} stopped early") from (
+                self.error
+            )
 
     def _run(self) -> None:
+        try:
+            self._send()
+        except Exception as error:  # a silent stop would read as a version with no traffic
+            self.error = error
+
+    def _send(self) -> None:
         while not self._stop.wait(self._interval):
             reply = self._lam.invoke(
                 FunctionName=self._function,

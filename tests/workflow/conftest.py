@@ -36,6 +36,7 @@ from rollout_core.models import CheckResult, Plan, Progress
 from rollout_core.results import FinalizeSummary, RollbackRecord
 
 from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
+from rollout.local.lambda_runtime import backend_of
 from rollout.samples import Traffic, code_zip, lambda_role
 from rollout.view.fetch import fetch_history
 from tests.clients import shared_client
@@ -51,10 +52,9 @@ POLL = 0.2
 # module poll at once: throttled calls are retried as a careful user's script retries them,
 # with standard mode's backoff, for longer than the default 3 attempts.
 PATIENT = {"retries": PATIENT_RETRIES}
-# A payload function runs for every request (10 a second), and a test waiting for an alias
-# to change polls it: each reads the alias at most this often, as a careful user would.
-# GetAlias is on that same control-plane quota, which the workflow's own Shift traffic and
-# Roll back need: read per request, or every POLL, it alone would take most of it.
+# A test waiting for an alias to change reads it at most this often, as a careful user
+# would: GetAlias is on that same control-plane quota, which the workflow's own Shift
+# traffic and Roll back need.
 ALIAS_READ_EVERY = 0.5
 # A module's scenarios wait for their executions at once: each asks every half second, so
 # together they stay within DescribeExecution's refill (15 a second per account and Region)
@@ -119,7 +119,6 @@ class SampleFunction:
         self.name = unique(prefix)
         self.lam = shared_client(cloud, "lambda", **PATIENT)
         self._release = 1
-        self._recent: tuple[float, Position] | None = None
         self.lam.create_function(
             FunctionName=self.name,
             Runtime="python3.12",
@@ -154,12 +153,14 @@ class SampleFunction:
         return str(found["FunctionVersion"]), {v: float(w) for v, w in weights.items()}
 
     def recent_alias(self) -> Position:
-        """`alias()`, read again once the last read is ALIAS_READ_EVERY seconds old: for
-        payload functions, which run on every request of one traffic thread."""
-        now = time.monotonic()
-        if self._recent is None or now - self._recent[0] >= ALIAS_READ_EVERY:
-            self._recent = (now, self.alias())
-        return self._recent[1]
+        """The alias as the local cloud applied it, read inside moto without an API call:
+        for payload functions, which run on every request of a traffic thread. GetAlias is on
+        Lambda's control-plane quota (15 a second per account and Region), which the
+        workflow's own Shift traffic and Roll back need; a throttled read would stall the
+        traffic it decides."""
+        alias = backend_of(self.cloud).get_alias(ALIAS, self.name)
+        weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
+        return str(alias.function_version), {v: float(w) for v, w in weights.items()}
 
     def set_alias(self, version: str, weights: dict[str, float] | None = None) -> None:
         """Someone else changing the alias (console, another pipeline)."""
