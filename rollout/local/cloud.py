@@ -81,7 +81,7 @@ DEFAULT_TEMPLATE = PROJECT_ROOT / "template.yaml"
 # The one retry preset for test helpers and benchmarks that set up or poll in bulk under
 # AWS's API quotas (quotas.py), as a careful script would: standard mode, whose throttling
 # backoff waits up to 2**i s (at most 20 s) before attempt i + 1, for ten attempts instead
-# of the SDK's three. `cloud.client(service, retries=PATIENT_RETRIES)`.
+# of the SDK's three: `cloud.client`'s default.
 PATIENT_RETRIES = {"mode": "standard", "total_max_attempts": 10}
 
 # Credentials the local cloud accepts; never real ones.
@@ -236,14 +236,16 @@ class LocalCloud:
         account: str | None = None,
         **config: Any,
     ) -> Any:
-        """A boto3 client for this cloud, as a user would build one: in the home account
-        and Region unless told otherwise (another account: as its administrator)."""
+        """A boto3 client for this cloud, as a careful script builds one: in the home account
+        and Region unless told otherwise (another account: as its administrator), retrying
+        throttled calls with PATIENT_RETRIES unless `retries` says otherwise. Its callers
+        (tests, benchmarks, the demo) set up and poll in bulk under AWS's quotas."""
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name=region or self.region,
             **self._credentials(account),
-            config=Config(**{"retries": {"max_attempts": 2, "mode": "standard"}, **config}),
+            config=Config(**{"retries": PATIENT_RETRIES, **config}),
         )
 
     def client_env(

@@ -76,8 +76,9 @@ def alarm_fires_in_step_2(cloud: Any, workflow: Workflow) -> tuple[Result, str]:
         strategy={"steps": steps},
         alarms=[alarm],
         checkIntervalSeconds=1,
-        health={"errorRatePercent": 100},
-    )  # only the alarm can fail it
+        # only the alarm can fail it: no threshold, no comparison with the stable version
+        health={"errorRatePercent": 100, "compareToStable": False},
+    )
     with traffic(function, payload):
         return (function, target, workflow.run(document)), alarm
 
@@ -140,8 +141,9 @@ def alarm_set_by_hand_in_step_1(cloud: Any, workflow: Workflow) -> tuple[Result,
         strategy={"steps": steps},
         alarms=[alarm],
         checkIntervalSeconds=1,
-        health={"errorRatePercent": 100},
-    )  # only the alarm can fail it
+        # only the alarm can fail it: no threshold, no comparison with the stable version
+        health={"errorRatePercent": 100, "compareToStable": False},
+    )
 
     def in_step_1() -> bool:  # asked every 0.05 s: read inside moto, no API call
         return function.recent_alias() == (function.stable, {target: 0.1})
