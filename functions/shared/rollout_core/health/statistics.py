@@ -22,6 +22,8 @@ what the judge needs is a few short formulas.
 - `fisher_greater`: the one-sided Fisher exact test of two rates (the hypergeometric tail;
   scipy.stats.fisher_exact(alternative="greater") on [[a, n1 - a], [c, n2 - c]]).
 - `quantile`: linear interpolation between order statistics (numpy's default, R's type 7).
+- `spent`: the share of an error a test repeated at every check may make at its k-th
+  (alpha spending), so a rollout's repeated looks keep the error it was given.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 EXACT_BELOW = 20  # either sample smaller: exact p (at most m² n / 2 steps, m < 20)
+SPENDING_LAG = 3  # `spent`: by the k-th check, k / (k + 4) of the error is spent
 
 
 @dataclass(frozen=True)
@@ -148,3 +151,16 @@ def quantile(values: Sequence[float], q: float) -> float:
     low = math.floor(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def spent(error: float, look: int) -> float:
+    """What the `look`-th check (from 1) of a test repeated over growing samples may spend
+    of the rollout's `error`: error x (a + 1) / ((k + a)(k + a + 1)), a = SPENDING_LAG.
+    These telescope: the first K checks spend error x K / (K + a + 1), below `error` however
+    many checks there are (held steps' included), so by the union bound the test errs over
+    the whole rollout with probability at most `error`. The lag spreads it: a fifth at the
+    1st check, a third by the 2nd, half by the 4th, 88 % by the 30th; a first check sees
+    one interval of a young canary (a few samples), where spending most of the error would
+    buy little power and most of the false alarms."""
+    k = max(look, 1)
+    return error * (SPENDING_LAG + 1) / ((k + SPENDING_LAG) * (k + SPENDING_LAG + 1))
