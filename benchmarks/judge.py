@@ -126,11 +126,13 @@ def rollout(seed: int, slower: float = 1.0, errors: float = STABLE_ERRORS) -> di
     threshold_failed: int | None = None  # checks go on: the judge's own fail is measured
     for check in range(1, CHECKS + MAX_EXTENSIONS + 1):
         _serve_interval(rng, new, stable, check)
-        outcome = combine(canary.verdicts(plan, new.judged(), stable.judged(), CANARY, check))
+        found = canary.verdicts(plan, new.judged(), stable.judged(), CANARY, check)
+        outcome = combine(found)
         if threshold_failed is None and _threshold_fails(plan, new, stable):
             threshold_failed = check
         if outcome == "fail":
-            return _ended(check, False, threshold_failed)
+            failing = [v.check for v in found if v.outcome == "fail"]
+            return _ended(check, False, threshold_failed, failing)
         if check >= CHECKS and outcome != "inconclusive":
             break  # the step ends (after as many extensions as it took)
     else:
@@ -150,12 +152,19 @@ def worked_example(seed: int = 4, slower: float = 2.0, checks: int = 2) -> Verdi
     return next(v for v in found if v.check == "latency")
 
 
-def _ended(failed_at: int | None, paused: bool, threshold_failed: int | None) -> dict[str, Any]:
-    """A rollout's end: the canary judge's fail, today's threshold rule's, and the two
-    together as a check runs them (either one's reason fails the check)."""
+def _ended(
+    failed_at: int | None,
+    paused: bool,
+    threshold_failed: int | None,
+    failing: list[str] | None = None,
+) -> dict[str, Any]:
+    """A rollout's end: the canary judge's fail (at which check, by which of its checks),
+    today's threshold rule's, and the two together as a check runs them (either one's
+    reason fails the check)."""
     both = [at for at in (failed_at, threshold_failed) if at is not None]
     return {
         "failedAt": failed_at,
+        "failedBy": failing or [],
         "paused": paused,
         "thresholdFailedAt": threshold_failed,
         "eitherFailedAt": min(both) if both else None,
@@ -227,6 +236,11 @@ def run(quick: bool = False) -> dict[str, Any]:
         "healthy": {
             "rollouts": healthy,
             "failed": sum(r["failedAt"] is not None for r in fine),
+            "failures": [
+                f"{'+'.join(r['failedBy'])} at check {r['failedAt']}"
+                for r in fine
+                if r["failedAt"] is not None
+            ],
             "paused": sum(r["paused"] for r in fine),
             "failedByTheThresholdRule": sum(r["thresholdFailedAt"] is not None for r in fine),
         },

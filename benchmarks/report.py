@@ -371,7 +371,8 @@ def judge_section(j: dict[str, Any]) -> str:
         "| detection (share of rollouts failed) | measured |\n| --- | ---: |\n"
         f"{detection}\n\n"
         f"False positives: of {healthy['rollouts']} healthy rollouts (the same code), the "
-        f"canary judge failed {healthy['failed']} and paused {healthy['paused']}; today's "
+        f"canary judge failed {healthy['failed']}{_failures(healthy)} and paused "
+        f"{healthy['paused']}; today's "
         f"threshold rule beside it (errorRatePercent 1, minInvocations 10, stable rate "
         f"0.1 %) failed {healthy['failedByTheThresholdRule']}.\n\n"
         f"Power ({power['trials']} rollouts a row): the share failed by the canary judge, "
@@ -382,6 +383,12 @@ def judge_section(j: dict[str, Any]) -> str:
         f"per version: {j['judgeTime']['medianSeconds'] * 1000:.0f} ms (median).\n\n"
         + _judge_targets(j)
     )
+
+
+def _failures(healthy: dict[str, Any]) -> str:
+    """Which of the judge's checks failed each healthy rollout, and when (older runs: none)."""
+    found = healthy.get("failures")
+    return f" ({'; '.join(found)})" if found else ""
 
 
 def _judge_targets(j: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@ durations with cold starts and rare slow outliers, as Lambda reports them per in
 
 from __future__ import annotations
 
-import math
+import itertools
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rollout_core import actions, clock
 from rollout_core.errors import HealthCheckFailed
-from rollout_core.health import canary, inconclusive, latency, verdict
+from rollout_core.health import canary, exact_errors, inconclusive, latency, statistics, verdict
 from rollout_core.health.inconclusive import MAX_EXTENSIONS
 from rollout_core.health.samples import VersionSamples
 from rollout_core.health.statistics import mann_whitney_u
@@ -330,9 +330,44 @@ def test_a_healthy_version_in_young_environments_passes_against_warm_ones(member
 def test_the_latency_tests_confidence_is_spent_over_the_rollouts_checks():
     policy = LatencyPolicy(confidence=0.98)
     spent = [latency.alpha_per_check(policy, k) for k in range(1, 100_001)]
-    assert spent[0] == pytest.approx(0.02 * 6 / math.pi**2)
-    assert spent[1] == pytest.approx(spent[0] / 4)
+    assert spent[0] == pytest.approx(0.02 / 5)  # a fifth at the 1st check
+    assert sum(spent[:2]) == pytest.approx(0.02 / 3)  # K / (K + 4) by the K-th
+    assert sum(spent[:4]) == pytest.approx(0.02 / 2)
+    assert all(later < earlier for earlier, later in itertools.pairwise(spent))
     assert sum(spent) < 0.02  # however many checks, the rollout's error is at most 2 %
+
+
+def test_the_errors_tests_confidence_is_spent_over_the_rollouts_checks(member):
+    # 5 failures in 500 against 1 in 4,500: Fisher p = 0.000054, below the 1st check's share
+    # of the rollout's 1 % (0.2 %), above the 40th's (0.0021 %): the same counts fail early
+    # and not late, where many checks have looked already
+    plan = member(errorRatePercent=5)
+    new, stable = ("4", 5, 500), ("3", 1, 4500)
+    early = exact_errors.judge(new, stable, plan.health, look=1)
+    late = exact_errors.judge(new, stable, plan.health, look=40)
+    assert early.outcome == "fail" and "(check 1)" in early.why
+    assert late.outcome == "marginal" and late.p == early.p
+    shares = [statistics.spent(1 - exact_errors.ERRORS_CONFIDENCE, k) for k in range(1, 10_001)]
+    assert sum(shares) < 0.01
+
+
+def test_repeated_looks_fail_a_healthy_rollout_on_errors_at_most_one_percent(member):
+    # 200 rollouts of 60 checks, both versions failing 0.5 %, 10 and 90 invocations a check
+    plan = member(errorRatePercent=100)
+    rng = random.Random(44)
+    failed = 0
+    for _ in range(200):
+        counts_ = [0, 0, 0, 0]  # new failed, new total, stable failed, stable total
+        for look in range(1, 61):
+            counts_[0] += sum(rng.random() < 0.005 for _ in range(10))
+            counts_[1] += 10
+            counts_[2] += sum(rng.random() < 0.005 for _ in range(90))
+            counts_[3] += 90
+            new, stable = ("4", counts_[0], counts_[1]), ("3", counts_[2], counts_[3])
+            if exact_errors.judge(new, stable, plan.health, look).outcome == "fail":
+                failed += 1
+                break
+    assert failed / 200 <= 0.01
 
 
 def healthy_rollouts(looks: int, rollouts: int, seed: int) -> list[list[tuple[list, list]]]:

@@ -4,19 +4,45 @@ check: the task Lambdas never import it)."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
-from rollout_core.health.statistics import fisher_greater, mann_whitney_u, quantile
+from rollout_core.health.statistics import (
+    EXACT_BELOW,
+    fisher_greater,
+    mann_whitney_u,
+    quantile,
+)
 
 
 def test_mann_whitney_u_of_separated_samples():
-    # x = 4, 5, 6 against y = 1, 2, 3: every pair favours x, U = n1·n2 = 9; mean 4.5,
-    # variance 9/12·7 = 5.25, z = (9 - 4.5 - 0.5)/√5.25 = 1.7457, P(Z ≥ z) = 0.040428
+    # x = 4, 5, 6 against y = 1, 2, 3: every pair favours x, U = n1·n2 = 9; exact (fewer
+    # than EXACT_BELOW): of the C(6, 3) = 20 equally likely arrangements, one has U = 9
     found = mann_whitney_u([4, 5, 6], [1, 2, 3])
     assert found.u == 9
-    assert found.greater == pytest.approx(0.040428, abs=1e-6)
-    assert found.less == pytest.approx(0.985452, abs=1e-6)  # the other side, corrected too
+    assert found.greater == pytest.approx(1 / 20, rel=1e-12)
+    assert found.less == 1.0  # every arrangement has U ≤ 9
+
+
+def test_mann_whitney_u_of_large_separated_samples_is_approximated():
+    # x = 20..39 against y = 0..19 (EXACT_BELOW each): U = 400, mean 200, variance
+    # 400/12·41, z = (400 - 200 - 0.5)/√(400·41/12), P(Z ≥ z) by the normal tail
+    size = EXACT_BELOW
+    found = mann_whitney_u(list(range(size, 2 * size)), list(range(size)))
+    assert found.u == size * size
+    z = (size * size / 2 - 0.5) / math.sqrt(size * size / 12 * (2 * size + 1))
+    assert found.greater == pytest.approx(0.5 * math.erfc(z / math.sqrt(2)), rel=1e-12)
+
+
+def test_mann_whitney_u_exact_counts_ties_against_the_side_tested():
+    # x = 2, 3 against y = 1, 2: U = 3.5 (one tied pair); of the 6 arrangements, U is 0, 1,
+    # 2, 2, 3, 4; for `greater` the tie counts for y (U = 3: 2 of 6 at least that high),
+    # for `less` for x (U = 4: all 6 at most that)
+    found = mann_whitney_u([2, 3], [1, 2])
+    assert found.u == 3.5
+    assert found.greater == pytest.approx(2 / 6, rel=1e-12)
+    assert found.less == 1.0
 
 
 def test_mann_whitney_u_counts_ties_as_halves_and_corrects_the_variance():
@@ -49,6 +75,33 @@ def test_quantile_interpolates_linearly():
     assert quantile(list(range(101)), 0.9) == pytest.approx(90)
 
 
+def exact_reference(stats, x: list[float], y: list[float], side: str) -> float:
+    """scipy's exact p, x's values tied with y's moved against `side` (so no pair is tied:
+    scipy's exact distribution has no ties); all values tied is no evidence."""
+    if len(set(x) | set(y)) == 1:
+        return 1.0
+    nudge = -1e-9 if side == "greater" else 1e-9
+    shared = set(x) & set(y)
+    broken = [v + nudge * abs(v or 1) if v in shared else v for v in x]
+    return float(stats.mannwhitneyu(broken, y, alternative=side, method="exact").pvalue)
+
+
+def test_exact_mann_whitney_u_against_scipy_on_small_samples():
+    from scipy import stats
+
+    rng = random.Random(2024)
+    for _ in range(600):
+        x = [round(rng.gauss(0.3, 1), rng.choice((0, 1, 3))) for _ in range(rng.randint(1, 19))]
+        y = [round(rng.gauss(0, 1), rng.choice((0, 1, 3))) for _ in range(rng.randint(1, 300))]
+        if rng.random() < 0.5:
+            x, y = y, x
+        found = mann_whitney_u(x, y)
+        for side in ("greater", "less"):
+            assert getattr(found, side) == pytest.approx(
+                exact_reference(stats, x, y, side), rel=1e-9, abs=1e-12
+            ), (x, y, side)
+
+
 def test_against_scipy_on_random_cases():
     import numpy
     from scipy import stats  # a dev dependency (pyproject.toml): the reference, never skipped
@@ -69,7 +122,11 @@ def test_against_scipy_on_random_cases():
                 x, y, alternative=side, method="asymptotic", use_continuity=True
             )
             assert found.u == pytest.approx(ref.statistic)
-            if not numpy.isnan(ref.pvalue):
+            if min(len(x), len(y)) < EXACT_BELOW:
+                assert getattr(found, side) == pytest.approx(
+                    exact_reference(stats, x, y, side), rel=1e-9, abs=1e-12
+                )
+            elif not numpy.isnan(ref.pvalue):
                 assert getattr(found, side) == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-12)
         failed_a, failed_b = rng.randint(0, 30), rng.randint(0, 30)
         total_a, total_b = failed_a + rng.randint(0, 400), failed_b + rng.randint(0, 4000)

@@ -82,7 +82,7 @@ def judge(
 ) -> Judged:
     """One function's checks on its versions' samples: the reasons, notes and numbers;
     `weight` is the new version's share of traffic now, `look` the rollout's check number
-    (latency.alpha_per_check)."""
+    (the errors and latency tests spend their error over the checks: statistics.spent)."""
     checks = verdicts(member, new, stable, weight, look)
     outcome = combine(checks)
     judged = Judged(numbers={"canary": Judgement(outcome=outcome, checks=checks, look=look)})
@@ -115,6 +115,7 @@ def verdicts(
                 (new.version, new.failures, new.invocations),
                 (stable.version, stable.failures, stable.invocations),
                 policy,
+                look,
             )
         )
     if policy.latency is not None:

@@ -10,6 +10,12 @@ duration d is max(d x (1 + maxIncreasePercent/100), d + FLOOR_MS). So
 - pass: the new durations are below the tolerated stable ones, with `confidence`;
 - marginal: pass, but slower than the stable durations as they are, with `confidence`;
 - inconclusive: none of these could be shown, or fewer than MIN_SAMPLES of either version.
+MIN_SAMPLES, 5: the U test's p is exact on small samples (statistics.py), so a few settled
+durations are judged at the test's own level; fewer than 5 leave the median, which the
+effect-size tolerance reads, to one or two invocations. A 10 % canary at 10 requests/s has
+about 20 invocations by the 2nd check, and its young environments' first 3 are left out
+(below): a minimum of 10 left a 2x regression undecided at the 2nd check in one rollout of
+seven (docs/benchmarks.md).
 A version slower than its stable one by about the tolerance may fail (its median is as
 likely above as below the tolerated one); a version no slower than its stable one fails a
 rollout by chance with probability at most 1 - confidence.
@@ -39,30 +45,31 @@ three samples per new environment.
 
 The test repeats at every check over samples that keep growing, so its `confidence` is the
 rollout's, not one check's: alpha spending. The rollout's k-th check (`Progress.checks`)
-fails only below `alpha_per_check(policy, k)` = (1 - confidence) x 6 / (pi^2 k^2); these
-sum to 1 - confidence over any number of checks (the sum of 1/k^2 is pi^2/6), so by the
-union bound a healthy version fails a whole rollout by chance with probability at most
-1 - confidence, however long it runs, its held steps' checks included. The early checks
-get the most (a 2x regression is caught at the 2nd check, at 0.3 %), the late ones have
-the most samples. Passing stays at `confidence`: a pass acts on nothing irreversible, and
-the next check tests the version again. Stable environments are already warm when a
-rollout starts, so the stable version often has few cold starts in the window: below
-MIN_COLD_SAMPLES its check is inconclusive and never holds a step (gating: latency only).
+fails only below `alpha_per_check(policy, k)` = (1 - confidence) x 4 / ((k + 3)(k + 4))
+(statistics.spent); the first K checks spend K / (K + 4) of 1 - confidence, less than all
+of it over any number of checks, so by the union bound a healthy version fails a whole
+rollout by chance with probability at most 1 - confidence, however long it runs, its held
+steps' checks included. A fifth goes to the 1st check, which sees one interval of a young
+canary: a 2x regression is caught at the 2nd (0.27 %) and +50 % by the 4th (0.14 %); the
+late checks have the most samples. Passing stays at `confidence`: a pass acts on nothing
+irreversible, and the next check tests the version again. Stable environments are
+already warm when a rollout starts, so the stable version often has few cold starts in the
+window: below MIN_COLD_SAMPLES its check is inconclusive and never holds a step (gating:
+latency only).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from ..models import LatencyPolicy
 from ..telemetry.reports import Sample
-from .statistics import RankTest, mann_whitney_u, quantile
+from .statistics import RankTest, mann_whitney_u, quantile, spent
 from .verdict import CheckName, Spread, Verdict
 
 FLOOR_MS = 10.0
-MIN_SAMPLES = 10
+MIN_SAMPLES = 5
 MIN_COLD_SAMPLES = 5
 YOUNG_INVOCATIONS = 3
 # where each version's distribution is kept (Spread.quantiles): the report draws its CDF
@@ -71,8 +78,8 @@ QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 
 def alpha_per_check(policy: LatencyPolicy, look: int) -> float:
     """The error the rollout's `look`-th check (from 1) may make: the rollout's error,
-    spent as 6 / (pi^2 k^2) of it at the k-th check."""
-    return (1 - policy.confidence) * 6 / (math.pi**2 * max(look, 1) ** 2)
+    1 - confidence, spent over its checks (statistics.spent)."""
+    return spent(1 - policy.confidence, look)
 
 
 def spread(version: str, values: Sequence[float]) -> Spread:
@@ -178,8 +185,8 @@ def _compare(
     alpha = 1 - policy.confidence
     numbers = _numbers(base["new"], base["stable"])
     as_they_are = mann_whitney_u(x, y)
-    spent = alpha_per_check(policy, look)
-    if as_they_are.greater < spent and _beyond(quantile(x, 0.5), quantile(y, 0.5), policy):
+    share = alpha_per_check(policy, look)
+    if as_they_are.greater < share and _beyond(quantile(x, 0.5), quantile(y, 0.5), policy):
         return _verdict(
             base,
             "fail",
@@ -187,7 +194,7 @@ def _compare(
             as_they_are.greater,
             f"{check}: version {new_version} is slower than version {stable_version} beyond "
             f"the tolerance ({tolerance}): {numbers}",
-            f" < {spent:.2g} (check {look})",
+            f" < {share:.2g} (check {look})",
         )
     tolerated = [_tolerated(v, policy) for v in y]
     against_tolerance = mann_whitney_u(x, tolerated)

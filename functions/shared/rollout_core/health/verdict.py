@@ -57,7 +57,7 @@ class Judgement(Document):
 
     outcome: Outcome
     checks: list[Verdict]
-    look: int | None = unless_set()  # the rollout's check number (latency.alpha_per_check)
+    look: int | None = unless_set()  # the rollout's check number (statistics.spent)
 
     @property
     def holding(self) -> list[Verdict]:
