@@ -106,7 +106,7 @@ def render(run: Run, rows: list[replay.Replayed]) -> str:
             f"{_outcome(row.then)} → {_outcome(row.now)} {marker}"
         )
         lines += [f"         now  {line}" for line in _signals(row.now)]
-        lines += [f"      metric  {_metric(metric)}" for metric in row.metrics]
+        lines += [f"        user  {_metric(metric)}" for metric in row.metrics]
     changed = sum(replay.changed(row) for row in rows)
     lines.append(f"{changed} of {len(rows)} verdicts differ")
     return "\n".join(lines)
@@ -117,11 +117,11 @@ def _outcome(judged: Judgement | None) -> str:
 
 
 def _metric(row: MetricReplayed) -> str:
-    """`p95 ✔ pass → ✖ fail ≠  metric p95: version 4 at 912, above the threshold 800 (…)`"""
+    """`✔ pass → ✖ fail ≠  metric p95: version 4 at 912, above the threshold 800 (…)`"""
     now = _verdict(row.now) if row.replayable else "not replayable"
     marker = "≠" if metric_replay.changed(row) else " "
-    why = row.now.why if row.now is not None else row.unjudged
-    return f"{row.name} {_verdict(row.then)} → {now} {marker}  {why}"
+    why = row.now.why if row.now is not None else f"metric {row.name}: {row.unjudged}"
+    return f"{_verdict(row.then)} → {now} {marker}  {why}"
 
 
 def _verdict(found: MetricVerdict | None) -> str:
