@@ -1,7 +1,8 @@
 """`rollout analyze EXECUTION [--input FILE]`: the canary judge replayed over a finished
 rollout's recorded samples (rollout_core.health.replay), with the health configuration of
 FILE (a JSON object shaped like the rollout input; its `health` key is used) or, without
-it, the run's own. Prints each check's verdict then and now. Changes nothing: it reads the
+it, the run's own. Prints each check's verdict then and now, and each user metric's
+(judged again on the values the check recorded). Changes nothing: it reads the
 execution's history and the telemetry table."""
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from rollout_core.health import replay
+from rollout_core.health import metric_replay, replay
+from rollout_core.health.metric_replay import MetricReplayed
+from rollout_core.health.user_metrics import MetricVerdict
 from rollout_core.health.verdict import Judgement
 
 from rollout.aws import (
@@ -40,7 +43,8 @@ def register(subparsers: Any) -> None:
         help="replay the canary judge over a finished rollout, with another configuration",
         description="Replay the canary judge over a finished rollout's recorded samples and "
         "print each check's verdict then (as the run judged it) and now (with FILE's health "
-        "configuration, else the run's own). Changes nothing.",
+        "configuration, else the run's own), and each user metric's, judged again on the "
+        "values the check recorded. Changes nothing.",
     )
     parser.add_argument("execution", metavar="EXECUTION", help="execution ARN, or its name")
     parser.add_argument(
@@ -90,7 +94,8 @@ def _document(path: Path | None) -> dict[str, Any]:
 
 
 def render(run: Run, rows: list[replay.Replayed]) -> str:
-    """One line per check and function: when, the weight, then → now, and each signal."""
+    """One line per check and function: when, the weight, then → now, and each signal;
+    then one line per user metric, then → now."""
     if not rows:
         return f"{run.execution_arn}\nno judged checks with samples to replay"
     lines = [run.execution_arn, "check  at        weight  function  then → now"]
@@ -101,6 +106,7 @@ def render(run: Run, rows: list[replay.Replayed]) -> str:
             f"{_outcome(row.then)} → {_outcome(row.now)} {marker}"
         )
         lines += [f"         now  {line}" for line in _signals(row.now)]
+        lines += [f"        user  {_metric(metric)}" for metric in row.metrics]
     changed = sum(replay.changed(row) for row in rows)
     lines.append(f"{changed} of {len(rows)} verdicts differ")
     return "\n".join(lines)
@@ -108,6 +114,21 @@ def render(run: Run, rows: list[replay.Replayed]) -> str:
 
 def _outcome(judged: Judgement | None) -> str:
     return "-" if judged is None else f"{MARKS[judged.outcome]} {judged.outcome}"
+
+
+def _metric(row: MetricReplayed) -> str:
+    """`✔ pass → ✖ fail ≠  metric p95: version 4 at 912, above the threshold 800 (…)`"""
+    now = _verdict(row.now) if row.replayable else "not replayable"
+    marker = "≠" if metric_replay.changed(row) else " "
+    why = row.now.why if row.now is not None else f"metric {row.name}: {row.unjudged}"
+    return f"{_verdict(row.then)} → {now} {marker}  {why}"
+
+
+def _verdict(found: MetricVerdict | None) -> str:
+    if found is None:
+        return "-"
+    dry = " (dry run)" if found.dryRun else ""
+    return f"{MARKS[found.outcome]} {found.outcome}{dry}"
 
 
 def _signals(judged: Judgement | None) -> list[str]:

@@ -1,8 +1,10 @@
 """Acceptance (issue 24): the canary judge as a user meets it. `rollout local up` in its own
 process; a function whose new version is 150 ms slower per request, under 10 requests/s;
 `rollout start --watch` (a subprocess, as from a terminal or CI) exits 1, the printed Cause
-naming latency and its numbers; then `rollout analyze` replays that run with latency off,
-and the check that failed would have passed. Nothing is changed by the replay."""
+naming latency and its numbers, a dry-run user metric recorded failing beside it; then
+`rollout analyze` replays that run with latency off and the metric acting: the check that
+failed would have passed the canary judge, and the metric's fail would now act. Nothing is
+changed by the replay."""
 
 from __future__ import annotations
 
@@ -74,8 +76,11 @@ def test_a_slower_version_is_rolled_back_and_analyze_replays_the_run(
     cloud, tmp_path: Path, load_event
 ):
     target = slower_version(cloud)
+    replayed_with = load_event("analyze/latency-off-metric-acts.json")
+    (cap,) = replayed_with["health"]["metrics"]  # every version's average is above it
+    health = {**INPUT["health"], "metrics": [{**cap, "dryRun": True}]}
     document = tmp_path / "rollout.json"
-    document.write_text(json.dumps({**INPUT, "targetVersion": target}))
+    document.write_text(json.dumps({**INPUT, "targetVersion": target, "health": health}))
     lam = cloud.client("lambda", retries=PATIENT_RETRIES)
     with samples.Traffic(lam, FUNCTION, ALIAS, per_second=10):
         started = cli(cloud, "start", "--input", str(document), "--watch", "--interval", "0.5")
@@ -88,12 +93,18 @@ def test_a_slower_version_is_rolled_back_and_analyze_replays_the_run(
     arn = started.stdout.splitlines()[0]
     assert arn.startswith("arn:aws:states:")
 
-    off = tmp_path / "latency-off.json"
-    off.write_text(json.dumps(load_event("analyze/latency-off.json")))
+    off = tmp_path / "latency-off-metric-acts.json"
+    off.write_text(json.dumps(replayed_with))
     replayed = cli(cloud, "analyze", arn, "--input", str(off))
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    failed = [line for line in replayed.stdout.splitlines() if "✖ fail →" in line]
+    lines = replayed.stdout.splitlines()
+    failed = [line for line in lines if FUNCTION in line and "✖ fail →" in line]
     assert failed and all("→ ✔ pass ≠" in line for line in failed), replayed.stdout
+    dry = [line.strip() for line in lines if "user  ✖ fail (dry run) →" in line]
+    assert dry and all(
+        line.startswith("user  ✖ fail (dry run) → ✖ fail ≠  metric duration-cap: version")
+        for line in dry
+    ), replayed.stdout
     alias = lam.get_alias(FunctionName=FUNCTION, Name=ALIAS)
     assert alias["FunctionVersion"] == "1" and not (alias.get("RoutingConfig") or {}).get(
         "AdditionalVersionWeights"

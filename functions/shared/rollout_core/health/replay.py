@@ -9,11 +9,14 @@ window's start (`since`) to the check's moment (`at`), by when Lambda logged the
 telemetry kept (counts.SAMPLES_PER_ITEM per item, at most samples.MAX_SAMPLES per version),
 and they expire with the table's items (table.KEEP_SECONDS): a replay of an older run
 finds none and says so.
+
+The user's metrics are replayed beside the judge, from the values each check recorded of
+them (metric_replay.py): no CloudWatch call.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +26,8 @@ from ..models import CheckResult, HealthPolicy, RolloutPlan, UserMetric
 from ..plan import latency_policy
 from ..request import HealthSpec
 from ..telemetry import counts
-from . import canary, samples
+from . import canary, metric_replay, samples, user_metrics
+from .metric_replay import MetricReplayed
 from .samples import VersionSamples
 from .verdict import Judgement, Outcome, combine, judgements
 
@@ -39,23 +43,35 @@ class Replayed:
     percentage: float
     then: Judgement | None  # None: the run's judge judged nothing here
     now: Judgement | None  # None: the check was at weight 0, where nothing is judged
+    metrics: list[MetricReplayed] = field(default_factory=list)  # the user's, then and now
 
 
 def replay(plan: RolloutPlan, checks: list[CheckResult], health: HealthPolicy) -> list[Replayed]:
     """Every judged check of `plan`'s run, oldest first, judged again under `health`."""
-    found: list[Replayed] = []
     judged = sorted((c for c in checks if c.at is not None and c.since is not None), key=_at)
-    for ordinal, check in enumerate(judged, start=1):
-        recorded = dict(judgements(check))
-        for member in release.members(plan):
-            then = recorded.get(member.functionName if check.functions else None)
-            look = then.look if then is not None and then.look else ordinal
-            now = _again(member.model_copy(update={"health": health}), check, look)
-            if then is None and now is None:
-                continue
-            weight = (check.percentage or 0) / 100
-            found.append(Replayed(_at(check), member.functionName, weight * 100, then, now))
-    return found
+    found = (
+        _row(plan, member, check, ordinal, health)
+        for ordinal, check in enumerate(judged, start=1)
+        for member in release.members(plan)
+    )
+    return [row for row in found if row is not None]
+
+
+def _row(
+    plan: RolloutPlan, member: RolloutPlan, check: CheckResult, ordinal: int, health: HealthPolicy
+) -> Replayed | None:
+    """`member`'s row of `check` (a release's rows are keyed by function, else None)."""
+    key = member.functionName if check.functions else None
+    then = dict(judgements(check)).get(key)
+    look = then.look if then is not None and then.look else ordinal
+    now = _again(member.model_copy(update={"health": health}), check, look)
+    recorded = [verdict for name, verdict in user_metrics.of(check) if name == key]
+    if then is None and now is None and not recorded:
+        return None
+    versions = (member.targetVersion, member.stableVersion)
+    metrics = metric_replay.replay(plan.health.metrics, health.metrics, recorded, versions)
+    weight = (check.percentage or 0) / 100
+    return Replayed(_at(check), member.functionName, weight * 100, then, now, metrics)
 
 
 def _again(member: RolloutPlan, check: CheckResult, look: int) -> Judgement | None:
@@ -88,9 +104,10 @@ def _at(check: CheckResult) -> datetime:
 
 
 def changed(row: Replayed) -> bool:
+    """The canary's outcome differs, or any user metric's (metric_replay.changed)."""
     then: Outcome | None = row.then.outcome if row.then else None
     now: Outcome | None = row.now.outcome if row.now else None
-    return then != now
+    return then != now or any(metric_replay.changed(metric) for metric in row.metrics)
 
 
 def reconfigured(policy: HealthPolicy, document: dict[str, Any]) -> HealthPolicy:
@@ -100,6 +117,6 @@ def reconfigured(policy: HealthPolicy, document: dict[str, Any]) -> HealthPolicy
     given = {name: getattr(spec, name) for name in spec.model_fields_set}
     if "latency" in given:
         given["latency"] = latency_policy(given["latency"])
-    if "metrics" in given:  # CloudWatch's, not replayed: kept so the policy stays whole
+    if "metrics" in given:  # replayed on each check's recorded values (metric_replay.py)
         given["metrics"] = [UserMetric.model_validate(m.model_dump()) for m in spec.metrics]
     return policy.model_copy(update=given)

@@ -73,13 +73,18 @@ def _judged(m: int, member: RolloutPlan, values: dict[str, float | None]) -> Jud
         new, stable = values.get(_id(m, index, 0)), values.get(_id(m, index, 1))
         verdict = judge(metric, member.targetVersion, new, member.stableVersion, stable)
         found.append(verdict)
-        if verdict.outcome == "fail" and not metric.dryRun:
+        if acts(verdict):
             judged.reasons.append(verdict.why)
         elif verdict.outcome == "fail":
             judged.notes.append(f"{verdict.why} (dry run: would fail, not acted on)")
     if found:
         judged.numbers["userMetrics"] = found
     return judged
+
+
+def acts(verdict: MetricVerdict) -> bool:
+    """A fail fails the check, unless its metric is a dry run."""
+    return verdict.outcome == "fail" and not verdict.dryRun
 
 
 def judge(
