@@ -43,7 +43,6 @@ def _core_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     reaction = results["reaction"]
     limit = reaction["checkIntervalSeconds"] + 2
     worst_p95 = max(reaction[k]["summary"]["p95"] for k in ("alarm", "errors"))
-    slowest = max(results["coldstart"]["functions"], key=lambda f: f["importMedianMs"])
     controls = results["controls"]
     control_limit = controls["checkIntervalSeconds"] + 2
     control_p95 = max(controls[k]["summary"]["p95"] for k in ("abort", "approve"))
@@ -73,12 +72,28 @@ def _core_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
             str(results["transitions"]["unscaledPredicted"]),
             results["transitions"]["unscaledPredicted"] < 250,
         ),
-        (
-            "every task Lambda imports in < 300 ms (median)",
-            f"{slowest['importMedianMs']:.0f} ms ({slowest['function']})",
-            slowest["importMedianMs"] < 300,
-        ),
+        coldstart_target(results["coldstart"]),
     ]
+
+
+IMPORT_TARGET = "every task Lambda imports in < 300 ms (median)"
+
+
+def coldstart_target(c: dict[str, Any]) -> tuple[str, str, bool]:
+    """Issue 24's import budget: the slowest task Lambda's median import."""
+    slowest = max(c["functions"], key=lambda f: f["importMedianMs"])
+    median = slowest["importMedianMs"]
+    return IMPORT_TARGET, f"{median:.0f} ms ({slowest['function']})", median < 300
+
+
+def splice_coldstart_target(text: str, c: dict[str, Any]) -> str:
+    """A targets table (docs/benchmarks.md's or the README's) with the import budget's row
+    measured again by `c`, the other rows kept."""
+    target, measured, met = coldstart_target(c)
+    row = f"| {target} | {measured} | {_mark(met)} |"
+    return "\n".join(
+        row if line.startswith(f"| {IMPORT_TARGET} |") else line for line in text.split("\n")
+    )
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -102,7 +117,7 @@ def markdown(results: dict[str, Any]) -> str:
         _controls(results["controls"]),
         _scale(results["scale"]),
         _releases(results["releases"]) if "releases" in results else "",
-        _coldstart(results["coldstart"]),
+        coldstart_section(results["coldstart"]),
         judge_section(results["judge"]) if "judge" in results else "",
         exposure_section(results["exposure"]) if "exposure" in results else "",
         account_section(results["account"]) if "account" in results else "",
@@ -322,7 +337,9 @@ def _scale_table(levels: list[dict[str, Any]]) -> str:
     return f"{head}\n" + "\n".join(rows)
 
 
-def _coldstart(c: dict[str, Any]) -> str:
+def coldstart_section(c: dict[str, Any], measured: str = "") -> str:
+    """The task Lambdas' import times and package sizes; `measured` says when and at what
+    load, for a section run alone."""
     head = (
         "| task Lambda | import median (ms) | min (ms) | zip (bytes) | costliest direct "
         "imports (ms, one -X importtime run) |\n| --- | ---: | ---: | ---: | --- |"
@@ -335,7 +352,8 @@ def _coldstart(c: dict[str, Any]) -> str:
             f"{f['zipBytes']} | {top} |"
         )
     return (
-        f"## Cold start and package size\n\nImport of `app` in a fresh interpreter (median of "
+        f"## Cold start and package size\n\n{measured}Import of `app` in a fresh interpreter "
+        f"(median of "
         f"{c['repeat']}), laid out as on Lambda: the function's zip as the task root, the "
         "layer's zip as /opt/python, no bytecode cache for our code, Lambda's variables set.\n\n"
         f"{head}\n" + "\n".join(rows) + "\n\n"

@@ -134,3 +134,27 @@ def test_the_readme_block_has_the_same_tables_and_replaces_only_its_own(results)
     page = report.markdown(measured)
     for table in ("| target | measured | |", "| strategy | waits (s)", "| failing | way | checks"):
         assert table in block and table in page
+
+
+def test_the_cold_start_section_run_alone_says_when_and_replaces_only_its_own(results):
+    measured = "Measured 2026-01-01 00:00 UTC with `python -m benchmarks coldstart`. "
+    section = report.coldstart_section(results["coldstart"], measured)
+    page = "# Benchmarks\n\n## Cold start and package size\n\nold\n\n## Prices\n\nkept\n"
+
+    replaced = report.replace_section(page, "## Cold start", section)
+
+    assert section.startswith(f"## Cold start and package size\n\n{measured}Import of `app`")
+    assert "| promote |" in replaced and "\n\nold\n" not in replaced
+    assert replaced.endswith("## Prices\n\nkept\n")
+
+
+def test_the_cold_start_run_alone_replaces_only_the_import_budgets_row(results):
+    other = "| rollback p95 ≤ check interval + 2 s = 3 s | 2.00 s | met |"
+    table = f"| target | measured | |\n{other}\n| {report.IMPORT_TARGET} | 999 ms (x) | **missed** |"
+
+    spliced = report.splice_coldstart_target(table, results["coldstart"])
+
+    target, measured, met = report.coldstart_target(results["coldstart"])
+    assert spliced.split("\n")[1] == other
+    assert spliced.split("\n")[2] == f"| {target} | {measured} | {'met' if met else '**missed**'} |"
+    assert measured.endswith("(promote)")
