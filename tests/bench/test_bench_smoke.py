@@ -150,7 +150,8 @@ def test_the_cold_start_section_run_alone_says_when_and_replaces_only_its_own(re
 
 def test_the_cold_start_run_alone_replaces_only_the_import_budgets_row(results):
     other = "| rollback p95 ≤ check interval + 2 s = 3 s | 2.00 s | met |"
-    table = f"| target | measured | |\n{other}\n| {report.IMPORT_TARGET} | 999 ms (x) | **missed** |"
+    budget = f"| {report.IMPORT_TARGET} | 999 ms (x) | **missed** |"
+    table = f"| target | measured | |\n{other}\n{budget}"
 
     spliced = report.splice_coldstart_target(table, results["coldstart"])
 
