@@ -170,10 +170,11 @@ def new_version_errors(cloud: Any, workflow: Workflow) -> Result:
 def old_version_errors(cloud: Any, workflow: Workflow) -> Result:
     """The stable version fails every other request; the new one is healthy.
 
-    The step lasts 6 s: the latency check wants 10 settled durations of each version, and
-    only half of the stable version's succeed. On a busy machine the traffic thread sends
-    far fewer than 10 requests a second: a 3 s step was extended there, and could run out
-    of its 5 extensions of 1 s (then hold, and the run never end) before both had 10."""
+    The step lasts 6 s: the latency check wants MIN_SAMPLES settled durations of each
+    version (health/latency.py), and only half of the stable version's requests succeed. On
+    a busy machine the traffic thread sends far fewer than 10 requests a second: a 3 s step
+    was extended there, and could run out of its 5 extensions of 1 s (then hold, and the
+    run never end) before both had enough."""
     function = SampleFunction(cloud, "wf-old-errors", mode="fail-bad")
     target = function.publish("ok")
     alternate = itertools.cycle([GOOD, BAD])
