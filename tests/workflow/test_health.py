@@ -135,7 +135,11 @@ def alarm_set_by_hand_in_step_1(cloud: Any, workflow: Workflow) -> tuple[Result,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
         TreatMissingData="notBreaching",
     )
-    steps = [{"percentage": 10, "waitSeconds": 3}, {"percentage": 50, "waitSeconds": 1}]
+    # step 1 lasts 8 s: the state change reaches the checks through its event (EventBridge,
+    # then the alarm-state watcher, a cold start on a busy machine), and a set state lasts
+    # only until the alarm's next evaluation puts it back, so the decisive check's
+    # DescribeAlarms alone may meet it between two sets
+    steps = [{"percentage": 10, "waitSeconds": 8}, {"percentage": 50, "waitSeconds": 1}]
     document = function.rollout(
         target,
         strategy={"steps": steps},
