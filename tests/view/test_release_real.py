@@ -21,6 +21,7 @@ from rollout import samples
 from rollout.cli import main
 from rollout.commands.status import recent_runs
 from rollout.local.cloud import PATIENT_RETRIES
+from rollout.local.lambda_runtime import backend_of
 from rollout.view.fetch import fetch_run
 from rollout.view.release import Verdict, function_rows
 from rollout.view.run import Outcome, Run
@@ -31,7 +32,6 @@ from tests.clients import shared_client
 pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 ALIAS = "live"
-ALIAS_READ_EVERY = 0.5  # seconds
 HANDLER = """
 def handler(event, context):
     if {faulty} and isinstance(event, dict) and event.get("order") == "bad":
@@ -92,19 +92,16 @@ def release_input(release: str, versions: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def bad_orders_from_step_2(lam: Any, function: str) -> Any:
+def bad_orders_from_step_2(cloud: Any, function: str) -> Any:
     """Payloads for `function`: good ones until its alias reaches 50 %, then bad ones, so
-    the faulty version fails at step 2 and not before. The alias is read at most every
-    ALIAS_READ_EVERY seconds, not per request (20 a second, more than Lambda's whole
-    control-plane quota of 15 a second)."""
-    read: list[float] = []  # [when, weight] of the last read
+    the faulty version fails at step 2 and not before. The alias is read as the local cloud
+    applied it, inside moto: a GetAlias per request (20 a second) would take all of Lambda's
+    control-plane quota (15 a second), and one every half second lagged behind the step."""
 
     def payload() -> dict[str, str]:
-        if not read or time.monotonic() - read[0] >= ALIAS_READ_EVERY:
-            found = lam.get_alias(FunctionName=function, Name=ALIAS).get("RoutingConfig") or {}
-            weights = (found.get("AdditionalVersionWeights") or {}).values()
-            read[:] = [time.monotonic(), max(weights, default=0.0)]
-        return {"order": "bad" if read[1] >= 0.5 else "good"}
+        alias = backend_of(cloud).get_alias(ALIAS, function)
+        weights = ((alias.routing_config or {}).get("AdditionalVersionWeights") or {}).values()
+        return {"order": "bad" if max(weights, default=0.0) >= 0.5 else "good"}
 
     return payload
 
@@ -135,7 +132,7 @@ def releases(cloud: Any, env: None) -> dict[str, str]:
     machine = cloud.stack_outputs["RolloutStateMachineArn"]
     with ExitStack() as traffic:
         for name in [*names("good"), *names("bad")]:  # "pre" never moves: no traffic needed
-            payload = bad_orders_from_step_2(lam, name) if name == "bad-worker" else dict
+            payload = bad_orders_from_step_2(cloud, name) if name == "bad-worker" else dict
             traffic.enter_context(samples.Traffic(lam, name, ALIAS, 20, payload))
         arns = {
             release: sfn.start_execution(
