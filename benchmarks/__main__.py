@@ -42,7 +42,7 @@ from benchmarks import (
 )
 from benchmarks.pricing import USD_PER_TRANSITION
 from benchmarks.targets import Fleet
-from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
+from rollout.local.cloud import LocalCloud
 from rollout.local.package import load_template
 from rollout.local.quotas import use as quota_use
 
@@ -89,9 +89,7 @@ def run_cloud_sections(cloud: LocalCloud, quick: bool) -> dict[str, Any]:
     """Every section that needs the local cloud, on an already started one."""
     arn = cloud.stack_outputs["RolloutStateMachineArn"]
     # set-up and observation under AWS's quotas, retried as a careful script retries them
-    clients = {
-        s: cloud.client(s, max_pool_connections=64, retries=PATIENT_RETRIES) for s in SERVICES
-    }
+    clients = {s: cloud.client(s, max_pool_connections=64) for s in SERVICES}
     fleet = Fleet(cloud, prefix=f"bench{int(time.time()) % 100000}")
     cases = strategies.cases(step_seconds=2, linear_scale=0.1)
     if quick:  # only the 10-step plan, with no waits (one check per step all the same)

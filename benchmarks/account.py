@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks import cloudrun
-from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
+from rollout.local.cloud import LocalCloud
 from rollout.local.metric_delay import AWS_METRIC_DELAY_SECONDS
 from rollout.local.quota_table import Quota, quota_for
 from rollout.samples import code_zip, lambda_role
@@ -176,7 +176,7 @@ class Functions:
     Invoke (not rate-quota'd)."""
 
     def __init__(self, cloud: LocalCloud, prefix: str) -> None:
-        self._lam = cloud.client("lambda", max_pool_connections=16, retries=PATIENT_RETRIES)
+        self._lam = cloud.client("lambda", max_pool_connections=16)
         self._role = lambda_role(cloud.client("iam"), f"{prefix}-role")
         self._prefix = prefix
         self._count = 0
@@ -291,7 +291,7 @@ def measure(cloud: LocalCloud, functions: Functions, size: int) -> dict[str, Any
     """One rollout of `size` functions under traffic: calls per check over a window of
     checks, and calls per rollout (the whole life, the harness's own calls taken out)."""
     names = functions.create(size)
-    sfn = cloud.client("stepfunctions", retries=PATIENT_RETRIES)
+    sfn = cloud.client("stepfunctions")
     arn_machine = cloud.stack_outputs["RolloutStateMachineArn"]
     traffic = Traffic(cloud, {name: PER_SECOND for name, _, _ in names})
     with traffic.running():
@@ -364,7 +364,7 @@ def concurrent(
     rollouts = [[f] for f in healthy_singles] + [[faulty]] + releases
     rates = {name: PER_SECOND for group in rollouts for name, _, _ in group}
     rates[faulty[0]] = FAULTY_PER_SECOND
-    sfn = cloud.client("stepfunctions", retries=PATIENT_RETRIES)
+    sfn = cloud.client("stepfunctions")
     machine = cloud.stack_outputs["RolloutStateMachineArn"]
     throttled_before = throttled(cloud)
     load_start = _load()

@@ -60,7 +60,7 @@ from typing import Any
 
 from benchmarks import report
 from benchmarks.stats import percentile
-from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
+from rollout.local.cloud import LocalCloud
 from rollout.local.metric_delay import AWS_METRIC_DELAY_SECONDS
 from rollout.samples import code_zip, lambda_role
 
@@ -180,7 +180,7 @@ class Requests:
 
 def _function(cloud: LocalCloud, name: str, mode: str) -> tuple[str, str]:
     """`name` v1 (healthy) behind `live` and v2 (failing as `mode`): (stable, target)."""
-    lam = cloud.client("lambda", retries=PATIENT_RETRIES)  # trials are prepared at once
+    lam = cloud.client("lambda")  # trials are prepared at once
     lam.create_function(
         FunctionName=name,
         Runtime="python3.12",

@@ -36,7 +36,7 @@ from rollout_core.pipeline.names import PipelineState as S
 from benchmarks import cloudrun
 from benchmarks.history import figures
 from rollout.local.accounts import HOME_ACCOUNT, AccountRegion
-from rollout.local.cloud import DEFAULT_TEMPLATE, PATIENT_RETRIES, LocalCloud
+from rollout.local.cloud import DEFAULT_TEMPLATE, LocalCloud
 from rollout.samples import code_zip, lambda_role
 from rollout.view.pipeline import pipeline_in
 
@@ -101,7 +101,7 @@ class PipelineBench:
         key = (service, place)
         if key not in self._clients:
             self._clients[key] = self.cloud.client(
-                service, account=place.account_id, region=place.region, retries=PATIENT_RETRIES
+                service, account=place.account_id, region=place.region
             )
         return self._clients[key]
 

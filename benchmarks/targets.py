@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from rollout import samples
-from rollout.local.cloud import PATIENT_RETRIES
 from rollout.samples import lambda_role
 
 ALIAS = "live"
@@ -92,7 +91,7 @@ class Fleet:
     def __init__(self, cloud: Any, prefix: str = "bench") -> None:
         self._prefix = prefix
         # many functions created at once on Lambda's control-plane quota (15 a second)
-        self._lam = cloud.client("lambda", max_pool_connections=50, retries=PATIENT_RETRIES)
+        self._lam = cloud.client("lambda", max_pool_connections=50)
         self._table, self._role = prepare_account(cloud, prefix)
         self._count = 0
         self._lock = threading.Lock()

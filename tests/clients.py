@@ -7,10 +7,10 @@ module runs at once share them. Building is serialised: boto3's default session 
 safe to build clients on from several threads. A test that changes a client (registers
 an event handler, stubs it) builds its own with `cloud.client`.
 
-A helper's client retries throttling as a careful script does (PATIENT_RETRIES) unless it
-says otherwise: the harness shares each account's API quotas with the rollouts under test,
-and its set-up or polling giving up after the SDK's three attempts failed tests in one
-order and not another.
+A helper's client retries throttling as a careful script does (`cloud.client`'s default,
+PATIENT_RETRIES) unless it says otherwise: the harness shares each account's API quotas
+with the rollouts under test, and its set-up or polling giving up after the SDK's three
+attempts failed tests in one order and not another.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import json
 import threading
 from typing import Any
 
-from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
+from rollout.local.cloud import LocalCloud
 
 _clients: dict[tuple[str, str, str, str], Any] = {}
 _building = threading.Lock()
@@ -28,7 +28,6 @@ _building = threading.Lock()
 def shared_client(cloud: Any, service: str, **config: Any) -> Any:
     """`cloud.client(service, **config)`, built once per process for an in-process
     `LocalCloud` (its endpoint names it); any other cloud builds a client per call."""
-    config.setdefault("retries", PATIENT_RETRIES)
     if not isinstance(cloud, LocalCloud):
         return cloud.client(service, **config)
     key = (cloud.endpoint, cloud.region, service, json.dumps(config, sort_keys=True, default=repr))

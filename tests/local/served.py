@@ -28,6 +28,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from rollout.local.cloud import PATIENT_RETRIES
 from rollout.local.deploy import stack_outputs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,9 +46,8 @@ def client(env: dict[str, str], service: str, **config: Any) -> Any:
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=env["AWS_DEFAULT_REGION"],
     )
-    return session.client(
-        service, endpoint_url=env["AWS_ENDPOINT_URL"], config=Config(**config) if config else None
-    )
+    config = {"retries": PATIENT_RETRIES, **config}  # as LocalCloud.client: a careful script
+    return session.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], config=Config(**config))
 
 
 def aws(env: dict[str, str], *args: str) -> str:

@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from rollout.local.cloud import PATIENT_RETRIES
 from rollout.local.quotas import STATS_PATH
 from tests.local.served import ServedCloud, served_cloud
 from tests.reliability.rollouts import ALIAS, history, sample_function, wait_for_end
@@ -54,7 +53,7 @@ class Traffic(threading.Thread):
     def __init__(self, cloud: ServedCloud, names: list[str]) -> None:
         super().__init__(daemon=True)
         self.stop = threading.Event()
-        self._lam = cloud.client("lambda", retries=PATIENT_RETRIES)
+        self._lam = cloud.client("lambda")
         self._names = names
 
     def run(self) -> None:
@@ -152,11 +151,11 @@ def release(names: list[tuple[str, str]]) -> dict[str, Any]:
 def outcome(cloud: ServedCloud) -> dict[str, Any]:
     names = [f"busy-{i:02d}" for i in range(FUNCTIONS)]
     versions = [sample_function(cloud, name) for name in names]
-    lam = cloud.client("lambda", retries=PATIENT_RETRIES)
+    lam = cloud.client("lambda")
     for name, (stable, new) in zip(names, versions, strict=True):
         for version in (stable, new):  # each version's log group and a warm environment
             lam.invoke(FunctionName=name, Qualifier=version, Payload=b"{}")
-    sfn = cloud.client("stepfunctions", retries=PATIENT_RETRIES)
+    sfn = cloud.client("stepfunctions")
     machine = cloud.stack_outputs["RolloutStateMachineArn"]
     traffic = Traffic(cloud, names)
     traffic.start()

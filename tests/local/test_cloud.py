@@ -6,7 +6,8 @@ import socket
 import pytest
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from rollout.local.cloud import LocalCloud
+from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
+from tests.local.served import client
 
 WAIT = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": True}}}
 
@@ -59,3 +60,12 @@ def test_stopping_stops_every_running_execution_past_the_first_page(isolated_clo
     executions = backend.describe_state_machine(machine).executions
     assert len(executions) == 101
     assert {execution.status for execution in executions} == {"ABORTED"}
+
+
+def test_a_clients_default_is_to_retry_throttling_as_a_careful_script(cloud):
+    """One default for every harness client, in-process or served: PATIENT_RETRIES."""
+    env = {**cloud.client_env(), "AWS_SESSION_TOKEN": ""}
+    for built in (cloud.client("sts"), client(env, "sts")):
+        assert built.meta.config.retries == PATIENT_RETRIES
+    once = cloud.client("sts", retries={"total_max_attempts": 1})
+    assert once.meta.config.retries["total_max_attempts"] == 1

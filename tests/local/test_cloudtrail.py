@@ -19,7 +19,7 @@ from moto.cloudtrail.responses import CloudTrailResponse
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.sts.models import STSBackend
 
-from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
+from rollout.local.cloud import LocalCloud
 from rollout.local.cloudtrail import HIDDEN, CloudTrailEvents
 from rollout.local.stepfunctions import StepFunctionsEvents
 
@@ -88,7 +88,7 @@ def deployer(seam_cloud: LocalCloud) -> dict[str, str]:
 
 def cloudtrail(seam_cloud: LocalCloud, **where: Any) -> Any:
     """A CloudTrail client that waits out LookupEvents' quota (2 a second), as a script would."""
-    return seam_cloud.client("cloudtrail", retries=PATIENT_RETRIES, **where)
+    return seam_cloud.client("cloudtrail", **where)
 
 
 def _lookup(seam_cloud: LocalCloud, **request: Any) -> list[dict[str, Any]]:

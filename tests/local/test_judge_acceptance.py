@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from rollout import samples
-from rollout.local.cloud import PATIENT_RETRIES
 from tests.local.served import ServedCloud, served_cloud
 
 pytestmark = [pytest.mark.cloud, pytest.mark.slow]
@@ -56,7 +55,7 @@ def cli(cloud: ServedCloud, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def slower_version(cloud: ServedCloud) -> str:
-    lam = cloud.client("lambda", retries=PATIENT_RETRIES)
+    lam = cloud.client("lambda")
     role = samples.lambda_role(cloud.client("iam"), "judged-orders")
     lam.create_function(
         FunctionName=FUNCTION,
@@ -81,7 +80,7 @@ def test_a_slower_version_is_rolled_back_and_analyze_replays_the_run(
     health = {**INPUT["health"], "metrics": [{**cap, "dryRun": True}]}
     document = tmp_path / "rollout.json"
     document.write_text(json.dumps({**INPUT, "targetVersion": target, "health": health}))
-    lam = cloud.client("lambda", retries=PATIENT_RETRIES)
+    lam = cloud.client("lambda")
     with samples.Traffic(lam, FUNCTION, ALIAS, per_second=10):
         started = cli(cloud, "start", "--input", str(document), "--watch", "--interval", "0.5")
     assert started.returncode == 1, started.stdout + started.stderr

@@ -14,7 +14,6 @@ from rollout_core.channel import AWAITING, STATE, Control
 
 from rollout import samples
 from rollout.commands.control import caller, send
-from rollout.local.cloud import PATIENT_RETRIES
 from rollout.samples import lambda_role
 from rollout.view.fetch import fetch_history
 from tests.clients import shared_client
@@ -37,7 +36,7 @@ def sample_function(cloud: Any, name: str) -> tuple[str, str]:
     """`name` with version 1 live behind `live` and version 2 published; returns (1, 2).
     Tests create many at once, on Lambda's one control-plane quota (15 requests a second):
     throttled calls are retried as a careful script retries them."""
-    lam = shared_client(cloud, "lambda", retries=PATIENT_RETRIES)
+    lam = shared_client(cloud, "lambda")
     lam.create_function(
         FunctionName=name,
         Runtime="python3.12",

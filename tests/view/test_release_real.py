@@ -20,7 +20,6 @@ import pytest
 from rollout import samples
 from rollout.cli import main
 from rollout.commands.status import recent_runs
-from rollout.local.cloud import PATIENT_RETRIES
 from rollout.local.lambda_runtime import backend_of
 from rollout.view.fetch import fetch_run
 from rollout.view.release import Verdict, function_rows
@@ -121,7 +120,7 @@ def releases(cloud: Any, env: None) -> dict[str, str]:
     and "pre" (its worker fails its pre-traffic check)."""
     # nine functions created and published at once, on Lambda's control-plane quota (15 a
     # second): retried with standard mode's backoff for longer than the default 3 attempts
-    lam = shared_client(cloud, "lambda", retries=PATIENT_RETRIES)
+    lam = shared_client(cloud, "lambda")
     sfn = shared_client(cloud, "stepfunctions")
     role = samples.lambda_role(shared_client(cloud, "iam"), "release-view")
     versions = {
@@ -171,7 +170,9 @@ def test_a_successful_release_is_one_run_with_a_healthy_row_per_function(cloud, 
     assert run.outcome is Outcome.SUCCEEDED, run.reason
     assert [row.name for row in rows] == [f"{name}:{ALIAS}" for name in names("good")]
     assert all((r.stable_version, r.target_version, r.weight) == ("1", "2", 1.0) for r in rows)
-    assert all(r.verdict is Verdict.HEALTHY and r.check is not None for r in rows)
+    assert all(r.verdict is Verdict.HEALTHY and r.check is not None for r in rows), [
+        (r.name, r.verdict, r.reasons, r.check and r.check.notes) for r in rows
+    ]
     assert all(
         r.check.newVersion is not None and r.check.newVersion.version == "2"
         for r in rows

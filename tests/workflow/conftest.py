@@ -35,7 +35,7 @@ from rollout_core.errors import read_cause
 from rollout_core.models import CheckResult, Plan, Progress
 from rollout_core.results import FinalizeSummary, RollbackRecord
 
-from rollout.local.cloud import PATIENT_RETRIES, LocalCloud
+from rollout.local.cloud import LocalCloud
 from rollout.local.lambda_runtime import backend_of
 from rollout.samples import Traffic, code_zip, lambda_role
 from rollout.view.fetch import fetch_history
@@ -47,11 +47,6 @@ STAGGER = 0.3  # seconds between the starts of two scenarios
 RUN_DEADLINE = 90.0  # seconds an execution may take before the test gives up on it
 RESULT_DEADLINE = 240.0  # seconds a test waits for its scenario (set-up and runs included)
 POLL = 0.2
-# Set-up creates and publishes many versions, beside running rollouts, on Lambda's one
-# control-plane quota (15 requests a second per account and Region), and the scenarios of a
-# module poll at once: throttled calls are retried as a careful user's script retries them,
-# with standard mode's backoff, for longer than the default 3 attempts.
-PATIENT = {"retries": PATIENT_RETRIES}
 # A test waiting for an alias to change reads it at most this often, as a careful user
 # would: GetAlias is on that same control-plane quota, which the workflow's own Shift
 # traffic and Roll back need.
@@ -117,7 +112,7 @@ class SampleFunction:
     def __init__(self, cloud: LocalCloud, prefix: str, mode: str = "ok") -> None:
         self.cloud = cloud
         self.name = unique(prefix)
-        self.lam = shared_client(cloud, "lambda", **PATIENT)
+        self.lam = shared_client(cloud, "lambda")
         self._release = 1
         self.lam.create_function(
             FunctionName=self.name,
@@ -278,9 +273,9 @@ class Workflow:
 
     def __init__(self, cloud: LocalCloud) -> None:
         self.cloud = cloud
-        self.sfn = shared_client(cloud, "stepfunctions", **PATIENT)
+        self.sfn = shared_client(cloud, "stepfunctions")
         self.ddb = shared_client(cloud, "dynamodb")
-        self.lam = shared_client(cloud, "lambda", **PATIENT)
+        self.lam = shared_client(cloud, "lambda")
         self.state_machine = cloud.stack_outputs["RolloutStateMachineArn"]
         self.table = cloud.stack_outputs["RolloutTableName"]
         self._inputs: dict[str, Json] = {}
