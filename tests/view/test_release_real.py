@@ -27,6 +27,7 @@ from rollout.view.run import Outcome, Run
 from rollout.view.watch import render
 from tests.cli.test_watch_view import text_of
 from tests.clients import shared_client
+from tests.workflow.conftest import applied_position
 
 pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
@@ -98,9 +99,8 @@ def bad_orders_from_step_2(cloud: Any, function: str) -> Any:
     control-plane quota (15 a second), and one every half second lagged behind the step."""
 
     def payload() -> dict[str, str]:
-        alias = backend_of(cloud).get_alias(ALIAS, function)
-        weights = ((alias.routing_config or {}).get("AdditionalVersionWeights") or {}).values()
-        return {"order": "bad" if max(weights, default=0.0) >= 0.5 else "good"}
+        _, weights = applied_position(backend_of(cloud).get_alias(ALIAS, function))
+        return {"order": "bad" if max(weights.values(), default=0.0) >= 0.5 else "good"}
 
     return payload
 

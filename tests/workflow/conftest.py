@@ -153,9 +153,7 @@ class SampleFunction:
         Lambda's control-plane quota (15 a second per account and Region), which the
         workflow's own Shift traffic and Roll back need; a throttled read would stall the
         traffic it decides."""
-        alias = backend_of(self.cloud).get_alias(ALIAS, self.name)
-        weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
-        return str(alias.function_version), {v: float(w) for v, w in weights.items()}
+        return applied_position(backend_of(self.cloud).get_alias(ALIAS, self.name))
 
     def set_alias(self, version: str, weights: dict[str, float] | None = None) -> None:
         """Someone else changing the alias (console, another pipeline)."""
@@ -381,6 +379,12 @@ class Workflow:
         return {key: next(iter(value.values())) for key, value in item.items()} if item else None
 
 
+def applied_position(alias: LambdaAlias) -> Position:
+    """An alias as moto holds it: (version, {other version: weight})."""
+    weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
+    return str(alias.function_version), {v: float(w) for v, w in weights.items()}
+
+
 class AliasLog:
     """Every alias update the local cloud applied, recorded inside moto as it happens."""
 
@@ -401,11 +405,8 @@ class AliasLog:
 
     def record(self, alias: LambdaAlias) -> None:
         function = alias.arn.split(":function:", 1)[1].rsplit(":", 1)[0]
-        weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
         with self._lock:
-            self._positions[function].append(
-                (str(alias.function_version), {v: float(w) for v, w in weights.items()})
-            )
+            self._positions[function].append(applied_position(alias))
 
     def of(self, function: str) -> list[Position]:
         with self._lock:
