@@ -17,7 +17,7 @@ from rollout_core.errors import (
     split_details,
 )
 from rollout_core.health.inconclusive import MAX_EXTENSIONS
-from rollout_core.models import Pause, Progress, RolloutPlan
+from rollout_core.models import Inconclusive, Pause, Progress, RolloutPlan
 from rollout_core.plan import lock_ttl, prepare
 
 from rollout.commands import control as cli
@@ -99,7 +99,7 @@ def test_abort_reject_and_an_unanswered_gate_carry_what_ended_the_rollout_as_dat
     send(world, "abort")
     with pytest.raises(RolloutAborted) as aborted:
         controls.after_check(plan, in_step(plan), NOW, "Check health")
-    held = controls.gate(plan, in_step(plan, 1, complete=True), NOW)
+    held = controls.after_check(plan, in_step(plan, 1, complete=True), NOW, "Check health")
     send(world, "reject", at="2026-11-30T10:00:05.000Z")
     with pytest.raises(RolloutAborted) as rejected:
         holding.hold(plan, held, "step", now=lambda: NOW)
@@ -196,6 +196,8 @@ def test_gates_open_where_the_policy_says(world):
     assert gated.hold.before == "the next step"
     assert clock.iso(gated.hold.deadline) == "2026-11-30T10:10:00Z"
     assert gated.hold.approve == f'rollout approve {EXECUTION} --reason "…"'
+    assert item(world)["state"] == "running"  # the gate is the check's result, not yet written
+    controls.after_check(each, in_step(each, 0, complete=True), NOW, "Check health")
     assert item(world)["state"] == "awaiting-approval"
     assert controls.gate(each, in_step(each, 0), NOW).hold is None  # not over yet
 
@@ -204,6 +206,20 @@ def test_gates_open_where_the_policy_says(world):
     last = controls.gate(before_promote, in_step(before_promote, 1, True), NOW)
     assert last.hold is not None and last.hold.kind == "approval"
     assert last.hold.before == "promote" and last.hold.onTimeout == "rollback"
+
+
+def test_the_channel_says_what_the_checks_result_holds_even_after_a_retry(world):
+    """Check health writes the channel's state once, from its result: a first run that held
+    (inconclusive) and timed out, retried into a run that doesn't hold, leaves it running."""
+    plan = planned(world)
+    why = ["latency: too few samples"]
+    held = in_step(plan, complete=True, hold=Inconclusive(since=NOW, extensions=5, why=why))
+    assert controls.after_check(plan, held, NOW, "Check health").hold == held.hold
+    assert item(world)["state"] == "paused"
+    retried = controls.after_check(plan, in_step(plan, complete=True), NOW, "Check health")
+    assert retried.hold is None and item(world)["state"] == "running"
+    send(world, "pause")  # and the operator can pause it again, as the channel now says
+    assert item(world)["control"]["action"] == {"S": "pause"}
 
 
 def test_holding_returns_on_a_control_and_checks_health_meanwhile(world, monkeypatch):

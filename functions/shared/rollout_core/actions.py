@@ -71,14 +71,14 @@ def check(
     telemetry: TelemetryStart | None = None,
     wake: WaitEnd | None = None,
 ) -> Progress:
-    """One health check after a wait (`wake`: how it ended), then any operator control
-    (rollout_core.controls), then the hold of a rollout that reads nothing. Its reads end
+    """One health check after a wait (`wake`: how it ended), the holds it opens (an
+    inconclusive step, a rollout that reads nothing), then any operator control and approval
+    gate (rollout_core.controls), which writes the channel last. Its reads end
     before `deadline` (Check health: its Lambda's own time left; else CHECK_SECONDS)."""
     state = CHECK_STATES.get(cursor.phase, State.CHECK_HEALTH)
     waited = progress.after_wait(cursor, plan.checkIntervalSeconds, wake)
     woken_by = wake.reason if wake is not None and wake.how == "evidence" else None
     reads = deadline or Deadline(CHECK_SECONDS)
-    judged = inconclusive.after_check(
-        plan, judge(plan, waited, now, state, reads, telemetry, woken_by), now
-    )
-    return blind.after_check(plan, controls.after_check(plan, judged, now, state), now)
+    judged = judge(plan, waited, now, state, reads, telemetry, woken_by)
+    held = blind.after_check(plan, inconclusive.after_check(plan, judged, now), now)
+    return controls.after_check(plan, held, now, state)  # last: it writes the channel

@@ -18,7 +18,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from . import clock, controls
-from .channel import PAUSED
 from .models import NoSignal, Progress, RolloutPlan
 
 BLIND_CHECKS = 3
@@ -32,8 +31,7 @@ def after_check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
         return cursor  # after a resume, BLIND_CHECKS more blind checks hold it again
     assert check is not None
     hold = NoSignal(since=clock.iso(now), checks=blind, unread=check.unread)
-    controls.write(plan, state=PAUSED, phase=cursor.phase)
-    return cursor.model_copy(update={"hold": hold})
+    return cursor.model_copy(update={"hold": hold})  # the channel: controls.after_check
 
 
 def summary(plan: RolloutPlan, hold: NoSignal, position: str) -> dict[str, object]:

@@ -157,13 +157,19 @@ def _ignored(
 
 
 def after_check(plan: RolloutPlan, cursor: Progress, now: datetime, state_name: str) -> Progress:
-    """Act on a pending control, keep the channel's phase current, open an approval gate."""
+    """Act on a pending control, open an approval gate, then keep the channel's state and
+    phase what the check decided. The holds a check opens (a gate here, an inconclusive or
+    blind hold before it) are written to the channel only here, from the check's result:
+    a check retried after a timeout may decide otherwise than its first run, and a state
+    written during that run would leave the channel paused under a running rollout."""
     item, control = read(plan)
     if control is not None:
         cursor = apply(plan, cursor, control, now, state_name)
-    elif item is not None and item.phase != cursor.phase:
-        write(plan, phase=cursor.phase)
-    return gate(plan, cursor, now)
+        item, _ = read(plan)  # rare: the item as the control left it
+    cursor = gate(plan, cursor, now)
+    if item is not None and (item.state, item.phase) != (state_of(cursor), cursor.phase):
+        write(plan, state=state_of(cursor), phase=cursor.phase)
+    return cursor
 
 
 def gate(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
@@ -182,8 +188,7 @@ def gate(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
     else:
         return cursor
     hold = approval_gate(before, plan.executionId, now, approval.timeoutSeconds, approval.onTimeout)
-    write(plan, state=AWAITING, phase=cursor.phase)
-    return cursor.model_copy(update={"hold": hold})
+    return cursor.model_copy(update={"hold": hold})  # the channel: after_check writes it
 
 
 def approval_gate(

@@ -24,7 +24,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from .. import clock, controls
-from ..channel import PAUSED
 from ..models import CheckResult, HealthPolicy, Inconclusive, Progress, RolloutPlan
 from ..progress import WAIT_FLOOR_SECONDS
 from . import verdict
@@ -67,8 +66,7 @@ def _extend_or_hold(
     if policy == "extend" and cursor.extensions < MAX_EXTENSIONS:
         return extend(cursor, check, plan.checkIntervalSeconds, what)
     hold = Inconclusive(since=clock.iso(now), extensions=cursor.extensions, why=why(check))
-    controls.write(plan, state=PAUSED, phase=cursor.phase)
-    return cursor.model_copy(update={"hold": hold})
+    return cursor.model_copy(update={"hold": hold})  # the channel: controls.after_check
 
 
 def extend(
