@@ -426,17 +426,21 @@ _FAILED_EVENTS = {
     "TaskFailed": "taskFailedEventDetails",
     "TaskTimedOut": "taskTimedOutEventDetails",
 }
+# Their timeout is the next check's alarm clock (TimeoutSecondsPath), not a failure.
+_WAKE_UPS = {"Wait for next check", "Wait during bake"}
 
 
 def _task_failures(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each task that failed or timed out: its state, its error and its cause."""
+    """Each task that failed or timed out (the waits' wake-ups aside): its state, its error
+    and its cause."""
     found = []
     state = None
     for event in events:
         if event["type"] == "TaskStateEntered":
             state = event["stateEnteredEventDetails"]["name"]
         details = event.get(_FAILED_EVENTS.get(event["type"], ""))
-        if details is not None:
+        woke = event["type"] == "TaskTimedOut" and state in _WAKE_UPS
+        if details is not None and not woke:
             found.append(
                 {"state": state, "error": details.get("error"), "cause": details.get("cause")}
             )

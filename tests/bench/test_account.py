@@ -166,7 +166,13 @@ def test_a_healthy_rollout_that_failed_says_why_in_its_outcome_and_the_section()
         "taskTimedOutEventDetails": {"error": "States.Timeout", "cause": "no answer in 60 s"},
     }
     end = {"status": "FAILED", "error": "HealthCheckFailed", "cause": "latency: slower"}
-    outcome = account._outcome([("f", "1", "2")], end, [entered, timed_out], faulty=False)
+    waiting = {
+        "type": "TaskStateEntered",
+        "stateEnteredEventDetails": {"name": "Wait for next check"},
+    }
+    woken = timed_out | {"taskTimedOutEventDetails": {"error": "States.Timeout"}}
+    events = [waiting, woken, entered, timed_out]
+    outcome = account._outcome([("f", "1", "2")], end, events, faulty=False)
     assert (outcome["status"], outcome["error"], outcome["cause"]) == (
         "FAILED",
         "HealthCheckFailed",
