@@ -820,7 +820,8 @@ def _healthy_failures(outcomes: list[dict[str, Any]]) -> str:
         if o["faulty"] or o["status"] == "SUCCEEDED":
             continue
         tasks = "; ".join(
-            f"{t['state']}: {t['error']} {_short(t['cause'])}" for t in o.get("taskFailures", [])
+            f"{t['state']}: {' '.join(filter(None, (t['error'], _short(t['cause']))))}"
+            for t in o.get("taskFailures", [])
         )
         lines.append(
             f"- {o['functions']} function(s), {o['status']}, {o.get('error')}: "
