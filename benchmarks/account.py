@@ -405,15 +405,46 @@ def _outcome(
     events: list[dict[str, Any]],
     faulty: bool,
 ) -> dict[str, Any]:
+    """How one rollout ended and, when it did not succeed, why: the execution's Error and
+    Cause (the rolled-back one names the check's reasons) and every task failure in its
+    history (a timeout or an error that never reached a Cause)."""
     cause = str(end.get("cause") or "")
     return {
         "functions": len(group),
         "faulty": faulty,
         "status": end["status"],
+        "error": end.get("error"),
+        "cause": cause or None,
+        "taskFailures": _task_failures(events),
         "rolledBack": bool(_entered(events, "Roll back")),
         "throttleInCause": "throttl" in cause.lower(),
         "throttleNotes": sum(1 for e in events if _throttle_note(e)),
     }
+
+
+_FAILED_EVENTS = {
+    "TaskFailed": "taskFailedEventDetails",
+    "TaskTimedOut": "taskTimedOutEventDetails",
+}
+# Their timeout is the next check's alarm clock (TimeoutSecondsPath), not a failure.
+_WAKE_UPS = {"Wait for next check", "Wait during bake"}
+
+
+def _task_failures(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each task that failed or timed out (the waits' wake-ups aside): its state, its error
+    and its cause."""
+    found = []
+    state = None
+    for event in events:
+        if event["type"] == "TaskStateEntered":
+            state = event["stateEnteredEventDetails"]["name"]
+        details = event.get(_FAILED_EVENTS.get(event["type"], ""))
+        woke = event["type"] == "TaskTimedOut" and state in _WAKE_UPS
+        if details is not None and not woke:
+            found.append(
+                {"state": state, "error": details.get("error"), "cause": details.get("cause")}
+            )
+    return found
 
 
 def _throttle_note(event: dict[str, Any]) -> bool:

@@ -804,11 +804,37 @@ def _account_concurrent(b: dict[str, Any]) -> str:
         f"| its first failure → alias restored (end of Roll back) | {seconds} |\n"
         f"| throttled by the seam during the run | {throttles} |\n"
         f"| users' requests not answered | {sum(b['trafficErrors'].values())} |\n\n"
+        f"{_healthy_failures(b['outcomes'])}"
         "How it scales: each rollout's checks cost what the tables above count, whoever "
         "else runs; the run's rollouts used that share of each bucket, and the ceilings are "
         "where the sum reaches a bucket's rate. The p95 of first failure → restored is "
         "measured over the exposure section's runs below."
     )
+
+
+def _healthy_failures(outcomes: list[dict[str, Any]]) -> str:
+    """Why each healthy rollout that did not succeed ended so: its status, Error and Cause,
+    and the tasks that failed on the way."""
+    lines = []
+    for o in outcomes:
+        if o["faulty"] or o["status"] == "SUCCEEDED":
+            continue
+        tasks = "; ".join(
+            f"{t['state']}: {' '.join(filter(None, (t['error'], _short(t['cause']))))}"
+            for t in o.get("taskFailures", [])
+        )
+        lines.append(
+            f"- {o['functions']} function(s), {o['status']}, {o.get('error')}: "
+            f"{_short(o.get('cause'))}" + (f" (tasks failed: {tasks})" if tasks else "")
+        )
+    if not lines:
+        return ""
+    return "Why the healthy rollouts that did not succeed ended so:\n\n" + "\n".join(lines) + "\n\n"
+
+
+def _short(text: str | None, limit: int = 400) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- writing issue 22's sections alone (`python -m benchmarks quotas`) -------------------

@@ -157,3 +157,32 @@ def test_the_quick_run_counts_one_metric_read_per_check_and_catches_the_faulty_v
     assert (concurrent["healthyFailed"], concurrent["healthyRolledBack"]) == (0, 0)
     assert concurrent["throttleCauses"] == 0
     assert concurrent["faultyCaught"] is True
+
+
+def test_a_healthy_rollout_that_failed_says_why_in_its_outcome_and_the_section() -> None:
+    entered = {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Check health"}}
+    timed_out = {
+        "type": "TaskTimedOut",
+        "taskTimedOutEventDetails": {"error": "States.Timeout", "cause": "no answer in 60 s"},
+    }
+    end = {"status": "FAILED", "error": "HealthCheckFailed", "cause": "latency: slower"}
+    waiting = {
+        "type": "TaskStateEntered",
+        "stateEnteredEventDetails": {"name": "Wait for next check"},
+    }
+    woken = timed_out | {"taskTimedOutEventDetails": {"error": "States.Timeout"}}
+    events = [waiting, woken, entered, timed_out]
+    outcome = account._outcome([("f", "1", "2")], end, events, faulty=False)
+    assert (outcome["status"], outcome["error"], outcome["cause"]) == (
+        "FAILED",
+        "HealthCheckFailed",
+        "latency: slower",
+    )
+    assert outcome["taskFailures"] == [
+        {"state": "Check health", "error": "States.Timeout", "cause": "no answer in 60 s"}
+    ]
+    found = _account()
+    found["concurrent"]["outcomes"] = [outcome]
+    text = report.account_section(found)
+    assert "- 1 function(s), FAILED, HealthCheckFailed: latency: slower" in text
+    assert "(tasks failed: Check health: States.Timeout no answer in 60 s)" in text
