@@ -94,8 +94,7 @@ def test_an_inconclusive_hold_says_why_it_holds():
 
     line = run.hold_line(datetime(2026, 11, 26, 10, 2, tzinfo=UTC))
     assert line == (
-        f"held: inconclusive after 5 extension(s): {why[0]}; {why[1]} "
-        "(resume, promote or abort it)"
+        f"held: inconclusive after 5 extension(s): {why[0]}; {why[1]} (resume, promote or abort it)"
     )
     assert run.reason == line  # what `watch` prints and its timeout names
     printed = LinePrinter(Console(width=400, record=True))
