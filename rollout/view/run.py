@@ -281,8 +281,9 @@ class Run:
                 f"held: no health signal read in {hold.checks} checks (resume, promote or abort it)"
             )
         if isinstance(hold, Inconclusive):
+            why = f": {'; '.join(hold.why)}" if hold.why else ""
             return (
-                f"held: inconclusive after {hold.extensions} extension(s) "
+                f"held: inconclusive after {hold.extensions} extension(s){why} "
                 "(resume, promote or abort it)"
             )
         return (

@@ -83,6 +83,25 @@ def test_a_pause_is_read_as_the_contracts_pause_with_the_control_that_made_it():
     assert "Paused" in text(render(run, datetime(2026, 11, 26, 10, 2, tzinfo=UTC)))
 
 
+def test_an_inconclusive_hold_says_why_it_holds():
+    why = [
+        "orders: latency: can't tell yet whether version 4 is within the tolerance "
+        "(+25% and +10 ms at 98% confidence): median 9.65 vs 10.75 ms, n 9 vs 94",
+        "alarms orders-errors not confirmed by DescribeAlarms",
+    ]
+    hold = {"kind": "inconclusive", "since": "2026-11-26T10:00:40Z", "extensions": 5, "why": why}
+    run = held(hold)
+
+    line = run.hold_line(datetime(2026, 11, 26, 10, 2, tzinfo=UTC))
+    assert line == (
+        f"held: inconclusive after 5 extension(s): {why[0]}; {why[1]} (resume, promote or abort it)"
+    )
+    assert run.reason == line  # what `watch` prints and its timeout names
+    printed = LinePrinter(Console(width=400, record=True))
+    printed.update(run)
+    assert f"⏸ Paused {line}" in printed.console.export_text()
+
+
 def _ended_by(error: Exception, state: str = "Wait for operator") -> Run:
     """A rollout the error (raised by `state`'s task) ended: rolled back, as the workflow's
     Fail state records it, with only the human line in its Cause."""
