@@ -155,11 +155,11 @@ def warm_new_versions(lam: Any, versions: dict[str, str], timeout: float = 120) 
     on a loaded machine for seconds (up to Lambda's 10 s INIT limit, queued behind the
     other new versions' inits), longer than these releases take once a full run's earlier
     modules have warmed the workflow's task functions. Neither version then serves
-    anything, the checks rightly see no evidence, and `lowTraffic: "pass"` goes on: the
-    good release ended with a "no evidence" row, the bad one was promoted before its
-    worker's new version served a bad order. No signal counts the warm-up: it invokes the
-    version itself (the metric gate counts the alias's traffic) before the first shift
-    (where the logs' window starts)."""
+    anything and the checks rightly find no evidence of the new one (a good row read "no
+    evidence"; the bad release was promoted before its worker's new version served a bad
+    order), which is not what these releases are about. No signal counts the warm-up: it
+    invokes the version itself (the metric gate counts the alias's traffic) before the
+    first shift (where the logs' window starts)."""
 
     def warm(name: str) -> None:
         deadline = time.monotonic() + timeout
