@@ -98,8 +98,6 @@ def test_the_last_step_is_never_promoted_on_no_evidence(check) -> None:
     (reason,) = weighed(spent, found(new=0, stable=2)).reasons
     assert reason.endswith(f"after {MAX_EXTENSIONS} extension(s) of the last step; never "
                            "promoted on no evidence")  # fmt: skip
-    too_soon = check(since_seconds=evidence.INIT_SECONDS - 1, **last, extensions=MAX_EXTENSIONS)
-    assert evidence.weigh(too_soon, found(new=0, stable=2)).rollout.numbers[evidence.UNSEEN]
     assert weighed(check(**last), found(new=0, stable=0)).reasons == []  # lowTraffic decides
     assert evidence.weigh(check(**last), found(new=1, stable=2)).rollout.numbers == {}
     assert evidence.weigh(check(), found(new=0, stable=2)).rollout.numbers == {}  # not last

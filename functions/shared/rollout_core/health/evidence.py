@@ -20,8 +20,7 @@ Read over what the other signals found (it reads nothing itself), per function:
   version that served none while the stable version served some is not promoted, however
   likely chance explains it. The step is extended (`unseen`: health/inconclusive.py), up to
   MAX_EXTENSIONS times, which gives a slow first Init and sparse traffic time to reach it;
-  still silent then (and INIT_SECONDS after the first shift), the check fails with a Cause
-  that says so; before INIT_SECONDS the step holds for an operator. Without any traffic to
+  still silent then, the check fails with a Cause that says so. Without any traffic to
   either version, `lowTraffic` decides, and the views say "no evidence".
 - Not before INIT_SECONDS since the first shift: a new version's first invocations wait for
   their execution environment's Init phase, "limited to 10 seconds" (Lambda execution
@@ -77,15 +76,15 @@ def _weigh(check: Check, member: RolloutPlan, numbers: dict[str, Any]) -> Judged
         f"version {member.targetVersion} received no invocation while stable version "
         f"{member.stableVersion} served {stable} since the first shift"
     )
-    weight, settled = _least_weight(check), _settled(check)
-    if stable and settled and (1 - weight) ** stable < BYPASS_PROBABILITY:
+    weight = _least_weight(check)
+    if stable and _settled(check) and (1 - weight) ** stable < BYPASS_PROBABILITY:
         judged.reasons.append(
             f"evidence: {silent}; at {weight:.0%} or more of the alias's traffic that happens "
             f"by chance with probability below 1 in {round(1 / BYPASS_PROBABILITY):,}: "
             f"traffic reaches {member.functionName} around {member.alias} (the plan's "
             "traffic sources list what Prepare found)"
         )
-    elif stable and check.decisive and check.cursor.extensions >= MAX_EXTENSIONS and settled:
+    elif stable and check.decisive and check.cursor.extensions >= MAX_EXTENSIONS:
         judged.reasons.append(
             f"evidence: {silent}, and after {check.cursor.extensions} extension(s) of the "
             "last step; never promoted on no evidence"
