@@ -7,23 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rollout_core.deadline import Deadline
-from rollout_core.health import evidence, inconclusive
+from rollout_core.health import evidence
 from rollout_core.health.signal import Check, Findings, Judged
-from rollout_core.models import CheckResult, LogCounts, LogsSummary, Plan, Progress, VersionCounts
-from rollout_core.progress import MAX_EXTENSIONS
+from rollout_core.models import LogCounts, LogsSummary, Plan, Progress, VersionCounts
 
 
 @pytest.fixture
 def check(load_event):
     """A check of the check_health sample (a 10 % canary, versions 3 → 4) in its step."""
 
-    def make(
-        phase: str = "step", weight: float = 0.1, since_seconds: float = 60, **cursor: object
-    ) -> Check:
+    def make(phase: str = "step", weight: float = 0.1, since_seconds: float = 60) -> Check:
         event = load_event("functions/check_health.json")
         plan = Plan.model_validate(event["plan"]).rollout_ready()
         progress = Progress(**event["progress"]).model_copy(
-            update={"phase": phase, "weight": weight, **cursor}
+            update={"phase": phase, "weight": weight}
         )
         now = datetime.now(UTC)
         since = now - timedelta(seconds=since_seconds)
@@ -79,44 +76,3 @@ def test_silence_within_a_cold_starts_init_of_the_first_shift_is_no_bypass(check
     assert too_soon.numbers == {"evidence": "none"} and too_soon.reasons == []
     settled = weighed(check(since_seconds=evidence.INIT_SECONDS), found(new=0, stable=132))
     assert settled.reasons
-
-
-def test_the_last_step_is_never_promoted_on_no_evidence(check) -> None:
-    """At the decisive check, a silent new version beside a stable one that served, however
-    likely by chance: the step is extended (`unseen`), then the check fails."""
-    last = {"stepComplete": True, "hasNextStep": False, "weight": 0.9}
-    weighed_ = evidence.weigh(check(**last), found(new=0, stable=2))
-    (judged,) = weighed_.functions
-    assert judged.reasons == [] and judged.numbers == {"evidence": "none"}
-    assert weighed_.rollout.numbers == {
-        evidence.UNSEEN: [
-            "orders: evidence: version 4 received no invocation while stable version 3 "
-            "served 2 since the first shift"
-        ]
-    }
-    spent = check(**last, extensions=MAX_EXTENSIONS)
-    (reason,) = weighed(spent, found(new=0, stable=2)).reasons
-    assert reason.endswith(f"after {MAX_EXTENSIONS} extension(s) of the last step; never "
-                           "promoted on no evidence")  # fmt: skip
-    assert weighed(check(**last), found(new=0, stable=0)).reasons == []  # lowTraffic decides
-    assert evidence.weigh(check(**last), found(new=1, stable=2)).rollout.numbers == {}
-    assert evidence.weigh(check(), found(new=0, stable=2)).rollout.numbers == {}  # not last
-
-
-def test_an_unseen_new_version_extends_its_last_step_whatever_inconclusive_says(
-    load_event,
-) -> None:
-    event = load_event("functions/check_health.json")
-    plan = Plan.model_validate(
-        {**event["plan"], "health": {**event["plan"]["health"], "inconclusive": "proceed"}}
-    ).rollout_ready()
-    line = "orders: evidence: version 4 received no invocation while stable version 3 served 2"
-    result = CheckResult.model_validate({"healthy": True, evidence.UNSEEN: [line]})
-    last = Progress(**event["progress"]).model_copy(
-        update={"stepComplete": True, "hasNextStep": False, "lastCheck": result}
-    )
-    extended = inconclusive.after_check(plan, last, datetime.now(UTC))
-    assert (extended.extensions, extended.stepComplete, extended.hold) == (1, False, None)
-    assert extended.lastCheck is not None
-    assert extended.lastCheck.notes[-1].startswith("no evidence at the end of the step; extended")
-    assert inconclusive.why(result) == [line]

@@ -17,8 +17,6 @@ from .clock import iso, parse
 from .models import Plan, Progress, WaitEnd
 
 WAIT_FLOOR_SECONDS = 1
-# A step's most extensions while its end can't be decided (health/inconclusive.py says why 5)
-MAX_EXTENSIONS = 5
 
 
 def initial(plan: Plan) -> Progress:

@@ -16,12 +16,6 @@ Read over what the other signals found (it reads nothing itself), per function:
   one in a hundred: a healthy 10 % canary's first 44 invocations all go to the stable
   version about once in a hundred rollouts, and a suite or a fleet runs hundreds; one in a
   million takes 132 invocations at 10 %, 20 at 50 %.
-- Never promoted on no evidence: at the decisive check (the one whose pass promotes), a new
-  version that served none while the stable version served some is not promoted, however
-  likely chance explains it. The step is extended (`unseen`: health/inconclusive.py), up to
-  MAX_EXTENSIONS times, which gives a slow first Init and sparse traffic time to reach it;
-  still silent then, the check fails with a Cause that says so. Without any traffic to
-  either version, `lowTraffic` decides, and the views say "no evidence".
 - Not before INIT_SECONDS since the first shift: a new version's first invocations wait for
   their execution environment's Init phase, "limited to 10 seconds" (Lambda execution
   environment lifecycle, Lambda developer guide), while the stable version's warm
@@ -33,24 +27,22 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import LogsSummary, RolloutPlan, VersionCounts
-from ..progress import MAX_EXTENSIONS
 from .signal import Check, Findings, Judged
 
 BYPASS_PROBABILITY = 1e-6
 INIT_SECONDS = 10
-UNSEEN = "unseen"  # the decisive check's functions whose new version served none, yet
 
 
 def weigh(check: Check, findings: list[Findings]) -> Findings:
     """The evidence finding of each function, from the other signals' numbers. It reads
     nothing itself (`read=None`), so it never makes a check that read no signal look read."""
-    weighed = [
-        _weigh(check, member, _numbers(findings, index))
-        for index, member in enumerate(check.members)
-    ]
-    unseen = [line for judged in weighed for line in judged.numbers.pop(UNSEEN, [])]
-    rollout = Judged(numbers={UNSEEN: unseen} if unseen else {})
-    return Findings(rollout=rollout, functions=weighed, read=None)
+    return Findings(
+        functions=[
+            _weigh(check, member, _numbers(findings, index))
+            for index, member in enumerate(check.members)
+        ],
+        read=None,
+    )
 
 
 def _numbers(findings: list[Findings], index: int) -> dict[str, Any]:
@@ -69,37 +61,25 @@ def _weigh(check: Check, member: RolloutPlan, numbers: dict[str, Any]) -> Judged
         logs.newVersion.invocations if logs and logs.newVersion else 0,
     )
     judged = Judged(numbers={"evidence": "seen" if served else "none"})
-    if served or not _in_steps(check) or logs is None or logs.stableVersion is None:
+    if served or not _judging(check) or logs is None or logs.stableVersion is None:
         return judged
     stable = logs.stableVersion.invocations
-    silent = (
-        f"version {member.targetVersion} received no invocation while stable version "
-        f"{member.stableVersion} served {stable} since the first shift"
-    )
     weight = _least_weight(check)
-    if stable and _settled(check) and (1 - weight) ** stable < BYPASS_PROBABILITY:
+    if stable and (1 - weight) ** stable < BYPASS_PROBABILITY:
         judged.reasons.append(
-            f"evidence: {silent}; at {weight:.0%} or more of the alias's traffic that happens "
-            f"by chance with probability below 1 in {round(1 / BYPASS_PROBABILITY):,}: "
-            f"traffic reaches {member.functionName} around {member.alias} (the plan's "
-            "traffic sources list what Prepare found)"
+            f"evidence: version {member.targetVersion} received no invocation while stable "
+            f"version {member.stableVersion} served {stable} since the first shift; at "
+            f"{weight:.0%} or more of the alias's traffic that happens by chance with "
+            f"probability below 1 in {round(1 / BYPASS_PROBABILITY):,}: traffic reaches "
+            f"{member.functionName} around {member.alias} (the plan's traffic sources list "
+            "what Prepare found)"
         )
-    elif stable and check.decisive and check.cursor.extensions >= MAX_EXTENSIONS:
-        judged.reasons.append(
-            f"evidence: {silent}, and after {check.cursor.extensions} extension(s) of the "
-            "last step; never promoted on no evidence"
-        )
-    elif stable and check.decisive:
-        judged.numbers[UNSEEN] = [f"{member.functionName}: evidence: {silent}"]
     return judged
 
 
-def _in_steps(check: Check) -> bool:
-    return check.cursor.phase == "step" and check.judging_traffic
-
-
-def _settled(check: Check) -> bool:
-    return (check.now - check.since).total_seconds() >= INIT_SECONDS
+def _judging(check: Check) -> bool:
+    settled = (check.now - check.since).total_seconds() >= INIT_SECONDS
+    return check.cursor.phase == "step" and check.judging_traffic and settled
 
 
 def _least_weight(check: Check) -> float:

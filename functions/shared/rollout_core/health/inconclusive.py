@@ -2,9 +2,7 @@
 pass nor fail the new version (health/verdict.py: a gating check, latency, inconclusive).
 Inconclusive is never a silent pass, and a version is never promoted on no evidence. A
 step's last check that could not confirm its alarms (health/alarms.py, `alarmsUnconfirmed`)
-is extended then held the same way, whatever `health.inconclusive` says; so is the last
-step of a new version that served nothing while its stable version served (health/
-evidence.py, `unseen`), which fails instead of holding once the extensions are spent.
+is extended then held the same way, whatever `health.inconclusive` says.
 
 `health.inconclusive`:
 - "extend" (the default): the step lasts one more check interval, and again, up to
@@ -27,10 +25,11 @@ from datetime import datetime
 
 from .. import clock, controls
 from ..models import CheckResult, HealthPolicy, Inconclusive, Progress, RolloutPlan
-from ..progress import MAX_EXTENSIONS, WAIT_FLOOR_SECONDS
+from ..progress import WAIT_FLOOR_SECONDS
 from . import verdict
 from .alarms import UNCONFIRMED
-from .evidence import UNSEEN
+
+MAX_EXTENSIONS = 5
 
 
 def extension_checks(policy: HealthPolicy, steps: int, bake: int) -> int:
@@ -47,8 +46,6 @@ def after_check(plan: RolloutPlan, cursor: Progress, now: datetime) -> Progress:
         return cursor
     if (check.model_extra or {}).get(UNCONFIRMED):  # never promote on unconfirmed alarms
         return _extend_or_hold(plan, cursor, check, now, "extend", "alarms not confirmed")
-    if (check.model_extra or {}).get(UNSEEN):  # nor on no evidence (evidence.py fails it then)
-        return _extend_or_hold(plan, cursor, check, now, "extend", "no evidence")
     if verdict.of(check) != "inconclusive":
         return cursor
     policy = plan.health.inconclusive
@@ -98,16 +95,11 @@ def why(check: CheckResult) -> list[str]:
     alarms = [f"alarms {', '.join(unconfirmed)} not confirmed by DescribeAlarms"] * bool(
         unconfirmed
     )
-    unseen = list((check.model_extra or {}).get(UNSEEN) or [])
-    return (
-        alarms
-        + unseen
-        + [
-            f"{name}: {v.why}" if name else v.why
-            for name, found in verdict.judgements(check)
-            for v in found.holding
-        ]
-    )
+    return alarms + [
+        f"{name}: {v.why}" if name else v.why
+        for name, found in verdict.judgements(check)
+        for v in found.holding
+    ]
 
 
 def _noted(cursor: Progress, check: CheckResult, line: str) -> Progress:
