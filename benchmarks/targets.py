@@ -151,5 +151,4 @@ class Traffic:
 def warm(lam: Any, targets: list[Target]) -> None:
     """Start each new version's environment before its rollout: a cold start under the
     first shifted request would delay the failure the trial injects, not the reaction."""
-    for target in targets:
-        lam.invoke(FunctionName=target.name, Qualifier=target.new, Payload=b"{}")
+    samples.warm_versions(lam, {target.name: target.new for target in targets})

@@ -6,8 +6,10 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 LAMBDA_TRUST_POLICY = json.dumps(
@@ -47,6 +49,26 @@ def lambda_role(iam: Any, name: str) -> str:
         except iam.exceptions.NoSuchEntityException:
             role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY)
             return str(role["Role"]["Arn"])
+
+
+def warm_versions(lam: Any, versions: Mapping[str, str], timeout: float = 120) -> None:
+    """An execution environment for each function's version (name → version), all at once,
+    before a rollout shifts traffic to them: invoked directly, so no health signal counts it
+    (the metric gate counts the alias's traffic; the logs' window starts at the first shift).
+    A first request that is a cold start otherwise stalls a one-request-at-a-time Traffic
+    for its whole Init. An Init that failed (past Lambda's 10 s limit) leaves no environment
+    behind, so that one is invoked again, until `timeout`."""
+
+    def warm(name: str) -> None:
+        deadline = time.monotonic() + timeout
+        while "FunctionError" in lam.invoke(
+            FunctionName=name, Qualifier=versions[name], Payload=b"{}"
+        ):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{name} version {versions[name]} never started")
+
+    with ThreadPoolExecutor(max_workers=max(1, len(versions))) as pool:
+        list(pool.map(warm, versions))
 
 
 class Traffic:

@@ -393,6 +393,19 @@ def test_an_environment_is_reused_warm(lam: Any, role: str) -> None:
     assert [result["calls"] for result in results] == [1, 2, 3]
 
 
+def test_warm_versions_leaves_each_version_an_environment_its_next_request_reuses(
+    lam: Any, role: str
+) -> None:
+    """samples.warm_versions, which tests and benchmarks call before shifting traffic."""
+    for name in ("warm-a", "warm-b"):
+        create(lam, role, name, "count")
+    published = {n: lam.publish_version(FunctionName=n)["Version"] for n in ("warm-a", "warm-b")}
+    samples.warm_versions(lam, published)
+    for name, version in published.items():
+        first, _ = invoke(lam, name, Qualifier=version)
+        assert first["calls"] == 2  # the warm-up was the environment's first
+
+
 def test_overlapping_invocations_get_their_own_environments(
     lam: Any, role: str, tmp_path: Path
 ) -> None:

@@ -11,7 +11,6 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -130,7 +129,12 @@ def releases(cloud: Any, env: None) -> dict[str, str]:
         for name in names(release)
     }
     moved = [*names("good"), *names("bad")]  # "pre" never moves: no traffic needed
-    warm_new_versions(lam, {name: versions[name] for name in moved})
+    # Each function's traffic is one request at a time, so a new version's first request,
+    # a cold start, would silence its function for its whole Init: on a loaded machine
+    # longer than these releases take once a full run's earlier modules have warmed the
+    # workflow's task functions. Neither version would serve, the checks would rightly find
+    # no evidence of the new one, and these releases are not about that.
+    samples.warm_versions(lam, {name: versions[name] for name in moved})
     machine = cloud.stack_outputs["RolloutStateMachineArn"]
     with ExitStack() as traffic:
         for name in moved:
@@ -146,31 +150,6 @@ def releases(cloud: Any, env: None) -> dict[str, str]:
         }
         wait_until_finished(sfn, list(arns.values()))
     return arns
-
-
-def warm_new_versions(lam: Any, versions: dict[str, str], timeout: float = 120) -> None:
-    """An execution environment for each new version before any alias moves (as
-    benchmarks/targets.py warms theirs). Each function's traffic is one request at a time,
-    so a new version's first request, a cold start, silences its function until it ends:
-    on a loaded machine for seconds (up to Lambda's 10 s INIT limit, queued behind the
-    other new versions' inits), longer than these releases take once a full run's earlier
-    modules have warmed the workflow's task functions. Neither version then serves
-    anything and the checks rightly find no evidence of the new one (a good row read "no
-    evidence"; the bad release was promoted before its worker's new version served a bad
-    order), which is not what these releases are about. No signal counts the warm-up: it
-    invokes the version itself (the metric gate counts the alias's traffic) before the
-    first shift (where the logs' window starts)."""
-
-    def warm(name: str) -> None:
-        deadline = time.monotonic() + timeout
-        # an init past Lambda's limit leaves no environment behind: start another
-        while "FunctionError" in lam.invoke(
-            FunctionName=name, Qualifier=versions[name], Payload=b"{}"
-        ):
-            assert time.monotonic() < deadline, f"{name} version {versions[name]} never warm"
-
-    with ThreadPoolExecutor(max_workers=len(versions)) as pool:
-        list(pool.map(warm, versions))
 
 
 def wait_until_finished(sfn: Any, arns: list[str], timeout: float = 300) -> None:
