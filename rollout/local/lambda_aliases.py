@@ -18,7 +18,8 @@ moto internals (pinned by tests/local/test_lambda_aliases.py):
   (moto's own runs, then a new `revision_id`), `LambdaResponse.update_alias(self)` (the
   RevisionId check, under one lock with the update, then moto's own; status 200);
 - read: `LambdaResponse.path`, `.body`, `.backend.get_alias(name, function_name)`,
-  `LambdaAlias.revision_id`.
+  `LambdaAlias.revision_id`, `.function_version`, `.routing_config` (`weights`, `position`:
+  the one reading of an alias's routing for the runtime, the version store and the tests).
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ STALE_REVISION = (
     "alias. Call the GetFunction or the GetAlias API to retrieve the latest RevisionId "
     "for your resource."
 )
+
+
+def weights(alias: LambdaAlias) -> dict[str, float]:
+    """The alias's additional versions and their weights, as moto holds them."""
+    found = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
+    return {str(version): float(weight) for version, weight in found.items()}
+
+
+def position(alias: LambdaAlias) -> tuple[str, dict[str, float]]:
+    """(its version, {additional version: weight}): where the alias stands, as applied."""
+    return str(alias.function_version), weights(alias)
 
 
 class AliasRevisions:

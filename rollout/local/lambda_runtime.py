@@ -54,7 +54,7 @@ from moto.awslambda.models import LambdaAlias, LambdaBackend, LambdaFunction, la
 from moto.awslambda.responses import LambdaResponse
 from moto.core.exceptions import JsonRESTError
 
-from rollout.local import lambda_logs, lambda_metrics
+from rollout.local import lambda_aliases, lambda_logs, lambda_metrics
 from rollout.local.lambda_logs import InvocationLog, LogSettings, LogWriter
 from rollout.local.lambda_metrics import InvocationRecord
 from rollout.local.metric_delay import DelayedMetrics
@@ -151,12 +151,11 @@ def split_name(function_name: str, qualifier: str | None) -> tuple[str, str | No
 
 def pick_version(alias: LambdaAlias, draw: float) -> str:
     """The alias's version for a uniform `draw` in [0, 1), honouring its routing weights."""
-    weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
     cumulative = 0.0
-    for version, weight in weights.items():
-        cumulative += float(weight)
+    for version, weight in lambda_aliases.weights(alias).items():
+        cumulative += weight
         if draw < cumulative:
-            return str(version)
+            return version
     return str(alias.function_version)
 
 

@@ -53,6 +53,7 @@ from moto.awslambda.responses import LambdaResponse
 from moto.core.utils import iso_8601_datetime_with_nanoseconds
 from moto.utilities.utils import ARN_PARTITION_REGEX
 
+from rollout.local.lambda_aliases import position
 from rollout.local.patching import Patches
 from rollout.local.seam import Cloud
 
@@ -134,8 +135,8 @@ def referencing_aliases(storage: LambdaStorage, name_or_arn: str, version: str) 
     unqualified, _, _ = storage.split_function_arn(function.function_arn)
     names = []
     for alias in storage._aliases.get(unqualified, {}).values():
-        weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
-        if str(alias.function_version) == version or version in {str(v) for v in weights}:
+        current, weights = position(alias)
+        if current == version or version in weights:
             names.append(alias.name)
     return sorted(names)
 

@@ -20,6 +20,7 @@ import pytest
 from rollout import samples
 from rollout.cli import main
 from rollout.commands.status import recent_runs
+from rollout.local.lambda_aliases import position
 from rollout.local.lambda_runtime import backend_of
 from rollout.view.fetch import fetch_run
 from rollout.view.release import Verdict, function_rows
@@ -27,7 +28,6 @@ from rollout.view.run import Outcome, Run
 from rollout.view.watch import render
 from tests.cli.test_watch_view import text_of
 from tests.clients import shared_client
-from tests.workflow.conftest import applied_position
 
 pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
@@ -99,7 +99,7 @@ def bad_orders_from_step_2(cloud: Any, function: str) -> Any:
     control-plane quota (15 a second), and one every half second lagged behind the step."""
 
     def payload() -> dict[str, str]:
-        _, weights = applied_position(backend_of(cloud).get_alias(ALIAS, function))
+        _, weights = position(backend_of(cloud).get_alias(ALIAS, function))
         return {"order": "bad" if max(weights.values(), default=0.0) >= 0.5 else "good"}
 
     return payload

@@ -36,6 +36,7 @@ from rollout_core.models import CheckResult, Plan, Progress
 from rollout_core.results import FinalizeSummary, RollbackRecord
 
 from rollout.local.cloud import LocalCloud
+from rollout.local.lambda_aliases import position
 from rollout.local.lambda_runtime import backend_of
 from rollout.samples import Traffic, code_zip, lambda_role
 from rollout.view.fetch import fetch_history
@@ -153,7 +154,7 @@ class SampleFunction:
         Lambda's control-plane quota (15 a second per account and Region), which the
         workflow's own Shift traffic and Roll back need; a throttled read would stall the
         traffic it decides."""
-        return applied_position(backend_of(self.cloud).get_alias(ALIAS, self.name))
+        return position(backend_of(self.cloud).get_alias(ALIAS, self.name))
 
     def set_alias(self, version: str, weights: dict[str, float] | None = None) -> None:
         """Someone else changing the alias (console, another pipeline)."""
@@ -379,12 +380,6 @@ class Workflow:
         return {key: next(iter(value.values())) for key, value in item.items()} if item else None
 
 
-def applied_position(alias: LambdaAlias) -> Position:
-    """An alias as moto holds it: (version, {other version: weight})."""
-    weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
-    return str(alias.function_version), {v: float(w) for v, w in weights.items()}
-
-
 class AliasLog:
     """Every alias update the local cloud applied, recorded inside moto as it happens."""
 
@@ -406,7 +401,7 @@ class AliasLog:
     def record(self, alias: LambdaAlias) -> None:
         function = alias.arn.split(":function:", 1)[1].rsplit(":", 1)[0]
         with self._lock:
-            self._positions[function].append(applied_position(alias))
+            self._positions[function].append(position(alias))
 
     def of(self, function: str) -> list[Position]:
         with self._lock:
