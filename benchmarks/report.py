@@ -4,6 +4,7 @@ results only, so the benchmarks import it and never the other way round."""
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 from rollout_core.names import State
@@ -832,9 +833,8 @@ def _healthy_failures(outcomes: list[dict[str, Any]]) -> str:
     return "Why the healthy rollouts that did not succeed ended so:\n\n" + "\n".join(lines) + "\n\n"
 
 
-def _short(text: str | None, limit: int = 400) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _short(text: str | None) -> str:
+    return textwrap.shorten(text or "", width=400, placeholder=" …")
 
 
 # -- writing issue 22's sections alone (`python -m benchmarks quotas`) -------------------
