@@ -4,7 +4,8 @@ others (signal.py), whose checks are peers:
 
 - errors (exact_errors.py): the rates compared by an exact test (with `compareToStable`);
 - latency and coldStarts (latency.py): settled durations and init durations by a rank test
-  with the tolerance of `health.latency` (with `latency: false`, neither);
+  within time slices (like with like in time, while the weight moves) with the tolerance
+  of `health.latency` (with `latency: false`, neither);
 - memory (memory.py): memory used near the configured limit is flagged.
 
 Each check yields pass, marginal, fail or inconclusive with its numbers (verdict.py). A fail
