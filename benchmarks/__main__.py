@@ -250,11 +250,20 @@ def _pipeline_only(out: Path, quick: bool, runs: int) -> int:
 
 
 def _judge_only(out: Path, quick: bool) -> int:
-    """Issue 24's section alone (a few minutes, no cloud), into benchmarks/results/judge.json
-    and printed; a full run puts it in docs/benchmarks.md."""
+    """Issue 24's section alone (a few minutes, no cloud), into benchmarks/results/judge.json,
+    spliced into docs/benchmarks.md with when and at what load it ran (it measures shares of
+    simulated rollouts, and the judge's own time, which a busy machine moves), printed."""
+    started = machine()
     results = judge.run(quick=quick)
     _save(out, "judge", results)
-    print(report.judge_section(results))
+    measured = (
+        f"Measured {started['when']} with `python -m benchmarks judge` (the rest of this page "
+        "is the last full run's; a full `make bench` rewrites this section with it). "
+    )
+    text = report.judge_section(results, measured)
+    if not quick:
+        DOCS.write_text(report.replace_section(DOCS.read_text(), "## Canary judge", text))
+    print(text)
     return 0
 
 

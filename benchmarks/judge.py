@@ -14,6 +14,9 @@ harsher than measured on the local cloud, +7 % and +3 %).
 - power table: detection by regression size and checks elapsed, beside today's
   threshold-only judge (the error-rate rule, health/error_rate.py, with its defaults:
   1 %, 10 invocations, the stable rate compared; it does not see latency at all);
+- drift: a healthy version in a rollout whose weight rises (10 % then 50 %) on a machine
+  whose load rises all along, judged within time slices (the judge) and pooled over the
+  window (the judge before it compared like with like in time), on the same samples;
 - the judge's own time per check at 10,000 samples per version.
 """
 
@@ -28,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rollout_core.health import canary, error_rate
+from rollout_core.health import canary, error_rate, latency
 from rollout_core.health.inconclusive import MAX_EXTENSIONS
 from rollout_core.health.samples import VersionSamples
 from rollout_core.health.verdict import Verdict, combine
@@ -51,6 +54,13 @@ POWER_SIZES = (1.25, 1.5, 2.0, 3.0)
 POWER_ERRORS = (0.005, 0.01, 0.02, 0.05)
 POWER_AFTER = (1, 2, 4, 8, 30)
 YOUNG_PENALTY = {2: 1.4, 3: 1.1}  # an environment's invocation number → slower by
+# Drift: the canary at 10 % for the first DRIFT_SHIFT_CHECK checks, then at DRIFT_WEIGHT,
+# moved DRIFT_SHIFT_LAG_MS after that check (a check and a shift take time: the move falls
+# inside a slice); every duration and init x(1 + DRIFT_LOAD x t / the rollout's length)
+DRIFT_SHIFT_CHECK = 15
+DRIFT_WEIGHT = 0.5
+DRIFT_SHIFT_LAG_MS = 3_000
+DRIFT_LOAD = 2.0
 
 
 def member() -> RolloutPlan:
@@ -71,7 +81,8 @@ class Version:
     environments: list[list[int]] = field(default_factory=list)  # [id, invocations]
     samples: list[Sample] = field(default_factory=list)
 
-    def serve(self, at_ms: int) -> None:
+    def serve(self, at_ms: int, load: float = 1.0) -> None:
+        """One request at `at_ms`, on a machine `load` times as slow as unloaded."""
         rng = self.rng
         if not self.environments or rng.random() < COLD_SHARE:
             self.environments.append([len(self.environments), 0])
@@ -80,7 +91,7 @@ class Version:
             environment = rng.choice(self.environments)
         environment[1] += 1
         ordinal = environment[1]
-        duration = rng.lognormvariate(0, SIGMA) * MEDIAN_MS * self.slower
+        duration = rng.lognormvariate(0, SIGMA) * MEDIAN_MS * self.slower * load
         if rng.random() < 0.01:
             duration *= 5
         duration *= YOUNG_PENALTY.get(ordinal, 1.0)
@@ -90,7 +101,7 @@ class Version:
                 duration_ms=round(duration, 2),
                 billed_ms=float(int(duration) + 1),
                 max_memory_mb=70.0,
-                init_ms=round(rng.lognormvariate(0, 0.2) * 300, 2) if ordinal == 1 else None,
+                init_ms=round(rng.lognormvariate(0, 0.2) * 300 * load, 2) if ordinal == 1 else None,
                 memory_size_mb=128.0,
                 environment=f"{self.name}-{environment[0]}",
                 at_ms=at_ms,
@@ -109,35 +120,82 @@ def warm_stable(rng: random.Random) -> Version:
     return stable
 
 
-def _serve_interval(rng: random.Random, new: Version, stable: Version, check: int) -> None:
-    """The requests between check `check` - 1 and `check`, CANARY of them to the new one."""
+def _serve_interval(
+    rng: random.Random, new: Version, stable: Version, check: int, drift: bool = False
+) -> None:
+    """The requests between check `check` - 1 and `check`, the canary's share of them
+    (`weight_at`) to the new one."""
     for second in range(CHECK_SECONDS):
         for request in range(REQUESTS_PER_SECOND):
             at_ms = ((check - 1) * CHECK_SECONDS + second) * 1000 + request * 100
-            (new if rng.random() < CANARY else stable).serve(at_ms)
+            chosen = new if rng.random() < weight_at(at_ms, drift) else stable
+            chosen.serve(at_ms, load_at(at_ms) if drift else 1.0)
 
 
-def rollout(seed: int, slower: float = 1.0, errors: float = STABLE_ERRORS) -> dict[str, Any]:
+def weight_at(at_ms: int, drift: bool) -> float:
+    """The canary's share of traffic at `at_ms`: CANARY, and under drift DRIFT_WEIGHT once
+    the shift after the DRIFT_SHIFT_CHECK-th check has moved it."""
+    shift_ms = DRIFT_SHIFT_CHECK * CHECK_SECONDS * 1000 + DRIFT_SHIFT_LAG_MS
+    return DRIFT_WEIGHT if drift and at_ms >= shift_ms else CANARY
+
+
+def load_at(at_ms: int) -> float:
+    """How much slower the drifting machine is at `at_ms` than at the rollout's start."""
+    return 1 + DRIFT_LOAD * at_ms / (CHECKS * CHECK_SECONDS * 1000)
+
+
+@dataclass
+class Judge:
+    """One judge's course through a rollout: the check it failed at, by which of its
+    checks, or whether the step ended held (inconclusive after every extension)."""
+
+    slices: latency.Slicing | None  # None: the plan's (the judge as it runs)
+    failed_at: int | None = None
+    failing: list[str] = field(default_factory=list)
+    paused: bool = False
+    done: bool = False
+
+    def check(
+        self, plan: RolloutPlan, new: Version, stable: Version, look: int, weight: float
+    ) -> None:
+        if self.done:
+            return
+        found = canary.verdicts(plan, new.judged(), stable.judged(), weight, look, self.slices)
+        outcome = combine(found)
+        if outcome == "fail":
+            self.failed_at, self.done = look, True
+            self.failing = [v.check for v in found if v.outcome == "fail"]
+        elif look >= CHECKS and outcome != "inconclusive":
+            self.done = True  # the step ends (after as many extensions as it took)
+        elif look == CHECKS + MAX_EXTENSIONS:
+            self.paused = self.done = True
+
+
+def rollout(
+    seed: int, slower: float = 1.0, errors: float = STABLE_ERRORS, drift: bool = False
+) -> dict[str, Any]:
     """One simulated rollout: the check it failed at (or None), whether it paused, and
-    the check at which the threshold-only judge would have failed it."""
+    the check at which the threshold-only judge would have failed it; under `drift`, the
+    pooled judge's too, on the same samples."""
     rng = random.Random(seed)
     plan = member()
     new, stable = Version(rng, "4", slower, errors), warm_stable(rng)
+    judge = Judge(None)
+    pooled = Judge(latency.WHOLE_WINDOW, done=not drift)
     threshold_failed: int | None = None  # checks go on: the judge's own fail is measured
     for check in range(1, CHECKS + MAX_EXTENSIONS + 1):
-        _serve_interval(rng, new, stable, check)
-        found = canary.verdicts(plan, new.judged(), stable.judged(), CANARY, check)
-        outcome = combine(found)
+        _serve_interval(rng, new, stable, check, drift)
+        weight = weight_at(check * CHECK_SECONDS * 1000, drift)
+        for each in (judge, pooled):
+            each.check(plan, new, stable, check, weight)
         if threshold_failed is None and _threshold_fails(plan, new, stable):
             threshold_failed = check
-        if outcome == "fail":
-            failing = [v.check for v in found if v.outcome == "fail"]
-            return _ended(check, False, threshold_failed, failing)
-        if check >= CHECKS and outcome != "inconclusive":
-            break  # the step ends (after as many extensions as it took)
-    else:
-        return _ended(None, True, threshold_failed)
-    return _ended(None, False, threshold_failed)
+        if judge.done and pooled.done:
+            break
+    ended = _ended(judge.failed_at, judge.paused, threshold_failed, judge.failing)
+    if drift:
+        ended |= {"pooledFailedAt": pooled.failed_at, "pooledPaused": pooled.paused}
+    return ended
 
 
 def worked_example(seed: int = 4, slower: float = 2.0, checks: int = 2) -> Verdict:
@@ -211,6 +269,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     half = [rollout(2000 + i, slower=1.5) for i in range(trials)]
     errors = [rollout(3000 + i, errors=0.01) for i in range(trials)]
     fine = [rollout(4000 + i) for i in range(healthy)]
+    drifting = [rollout(7000 + i, drift=True) for i in range(healthy)]
     table = []
     for size in POWER_SIZES:
         runs = [rollout(5000 + i, slower=size) for i in range(power)]
@@ -244,10 +303,31 @@ def run(quick: bool = False) -> dict[str, Any]:
             "paused": sum(r["paused"] for r in fine),
             "failedByTheThresholdRule": sum(r["thresholdFailedAt"] is not None for r in fine),
         },
+        "drift": _drift(drifting),
         "power": {"after": list(POWER_AFTER), "trials": power, "rows": table},
         "judgeTime": judge_time(repeat=2 if quick else 5),
         "load": {"start": load, "end": os.getloadavg()},
         "seconds": round(time.monotonic() - started),
+    }
+
+
+def _drift(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Healthy rollouts under drift: failed or held by the judge, and by the pooled one."""
+    return {
+        "rollouts": len(runs),
+        "steps": f"{CANARY * 100:g}% for {DRIFT_SHIFT_CHECK} checks, then "
+        f"{DRIFT_WEIGHT * 100:g}% (moved {DRIFT_SHIFT_LAG_MS / 1000:g} s after its check) "
+        f"for {CHECKS - DRIFT_SHIFT_CHECK}",
+        "load": f"x1 at the start to x{1 + DRIFT_LOAD:g} at the end",
+        "failed": sum(r["failedAt"] is not None for r in runs),
+        "failures": [
+            f"{'+'.join(r['failedBy'])} at check {r['failedAt']}"
+            for r in runs
+            if r["failedAt"] is not None
+        ],
+        "paused": sum(r["paused"] for r in runs),
+        "pooledFailed": sum(r["pooledFailedAt"] is not None for r in runs),
+        "pooledPaused": sum(r["pooledPaused"] for r in runs),
     }
 
 

@@ -364,8 +364,9 @@ def coldstart_section(c: dict[str, Any], measured: str = "") -> str:
     )
 
 
-def judge_section(j: dict[str, Any]) -> str:
-    """Issue 24: the canary judge's statistics on simulated traffic (benchmarks/judge.py)."""
+def judge_section(j: dict[str, Any], measured: str = "") -> str:
+    """Issue 24: the canary judge's statistics on simulated traffic (benchmarks/judge.py);
+    `measured` says when and at what load, for a section run alone."""
     detection = "\n".join(f"| {name} | {share:.1%} |" for name, share in j["detection"].items())
     healthy = j["healthy"]
     power = j["power"]
@@ -380,27 +381,47 @@ def judge_section(j: dict[str, Any]) -> str:
     )
     columns = len(power["after"])
     load = j.get("load", {})
-    started = " ".join(f"{v:.2f}" for v in load.get("start", []))
+    started, ended = (" ".join(f"{v:.2f}" for v in load.get(at, [])) for at in ("start", "end"))
     return (
         "## Canary judge (issue 24)\n\n"
-        f"In-process, on simulated samples (`benchmarks/judge.py`): {j['traffic']}, "
+        f"{measured}In-process, on simulated samples (`benchmarks/judge.py`): {j['traffic']}, "
         "log-normal durations (median 50 ms, sigma 0.35), 1 % outliers 5x slower, about 5 % "
         "cold starts, each young environment's 2nd and 3rd invocations slower; "
-        f"{j['trials']} rollouts per detection row. Load average at start: {started}.\n\n"
-        "| detection (share of rollouts failed) | measured |\n| --- | ---: |\n"
+        f"{j['trials']} rollouts per detection row. Load average at start: {started}"
+        + (f"; at the end: {ended}.\n\n" if ended else ".\n\n")
+        + "| detection (share of rollouts failed) | measured |\n| --- | ---: |\n"
         f"{detection}\n\n"
         f"False positives: of {healthy['rollouts']} healthy rollouts (the same code), the "
         f"canary judge failed {healthy['failed']}{_failures(healthy)} and paused "
         f"{healthy['paused']}; today's "
         f"threshold rule beside it (errorRatePercent 1, minInvocations 10, stable rate "
         f"0.1 %) failed {healthy['failedByTheThresholdRule']}.\n\n"
-        f"Power ({power['trials']} rollouts a row): the share failed by the canary judge, "
+        + _drift(j.get("drift"))
+        + f"Power ({power['trials']} rollouts a row): the share failed by the canary judge, "
         "then by today's threshold-only judge, after so many checks.\n\n"
         f"| regression | {after} | {after} |\n| --- |" + " ---: |" * (2 * columns) + "\n"
         f"{rows}\n\n"
         f"The judge's own time per check at {j['judgeTime']['samplesPerVersion']:,} samples "
         f"per version: {j['judgeTime']['medianSeconds'] * 1000:.0f} ms (median).\n\n"
         + _judge_targets(j)
+    )
+
+
+def _drift(drift: dict[str, Any] | None) -> str:
+    """Healthy rollouts under drift, the judge within time slices beside the pooled one
+    (older runs: none)."""
+    if not drift:
+        return ""
+    return (
+        f"Drift ({drift['rollouts']} healthy rollouts, the same samples judged twice): the "
+        f"canary at {drift['steps']} checks, while the machine's load rises from "
+        f"{drift['load']} (every duration and init): the new version's samples come mostly "
+        "from the later, slower step. Failed or paused:\n\n"
+        "| healthy version under drift | failed | paused |\n| --- | ---: | ---: |\n"
+        f"| the judge, within time slices | {drift['failed']}"
+        f"{_failures(drift)} | {drift['paused']} |\n"
+        f"| the same judge pooled over the window (before time slices) | "
+        f"{drift['pooledFailed']} | {drift['pooledPaused']} |\n\n"
     )
 
 

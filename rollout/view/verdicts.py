@@ -83,8 +83,9 @@ def report_section(run: Run) -> str:
         '<section class="verdicts"><h2>Canary judge</h2>'
         '<p class="note">Each check compares the new version with the stable one on every '
         "invocation both served in the window: errors by an exact test, settled durations "
-        "and init durations by a Mann-Whitney U test with the tolerance, memory against its "
-        "limit. Beside each check, both versions' distributions as the judge saw them "
+        "and init durations by a Mann-Whitney U test within time slices (each new duration "
+        "against the stable ones served at the same time) with the tolerance, memory against "
+        "its limit. Beside each check, both versions' distributions over the whole window "
         f'(cumulative, from the quantiles it keeps).</p>{note}<table class="checks"><thead>'
         "<tr><th>at</th><th>verdict</th><th>why</th><th>distributions</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></section>"

@@ -15,7 +15,7 @@ from rollout_core.health import canary, exact_errors, inconclusive, latency, sta
 from rollout_core.health.inconclusive import MAX_EXTENSIONS
 from rollout_core.health.samples import VersionSamples
 from rollout_core.health.statistics import mann_whitney_u
-from rollout_core.models import Inconclusive, LatencyPolicy, Plan, Progress
+from rollout_core.models import Inconclusive, LatencyPolicy, Plan, Progress, Step
 from rollout_core.results import TelemetryStart
 from rollout_core.telemetry import counts
 from rollout_core.telemetry.reports import Sample, Tally
@@ -307,19 +307,23 @@ def environments(
 def test_each_new_environments_first_invocations_are_left_out_of_latency():
     young = latency.YOUNG_INVOCATIONS
     samples = environments(40, 200, 50, born=4, young_extra_ms=0)
-    assert len(latency.settled_durations(samples)) == 200 - 4 * young
+    assert len(latency.settled(samples)) == 200 - 4 * young
     # an environment born before the window (no cold start among its samples) is settled
     older = [replace(s, init_ms=None) for s in samples]
-    assert len(latency.settled_durations(older)) == 200
+    assert len(latency.settled(older)) == 200
     # ... except the new version's: a pre-traffic check may have started it just before
-    assert len(latency.settled_durations(older, new_version=True)) == 200 - 4 * young
+    assert len(latency.settled(older, new_version=True)) == 200 - 4 * young
 
 
 def test_a_healthy_version_in_young_environments_passes_against_warm_ones(member):
     # the new version's 25 environments are all young, each first 3 invocations 60 ms
     # slower (most of its invocations); the stable version's were born before the window
+    # and served over the same 15 s (latency compares the versions within time slices)
     new = environments(41, 150, 50, born=25, young_extra_ms=60)
-    stable = [replace(s, init_ms=None) for s in traffic(42, 1080, 50, cold_share=0)]
+    stable = [
+        replace(s, init_ms=None, at_ms=index * 15_000 // 1080)
+        for index, s in enumerate(traffic(42, 1080, 50, cold_share=0))
+    ]
     found = checks(member(), new, stable)
     assert found["latency"].outcome == "pass", found["latency"].why
     # counting the young ones as warm reads the same version as a regression
@@ -406,3 +410,91 @@ def test_repeated_looks_fail_a_healthy_rollout_at_most_one_minus_confidence():
     # check, the same rollouts look slower by chance far more often
     assert spent / len(rollouts) <= 0.02
     assert unspent / len(rollouts) > 3 * max(spent / len(rollouts), 0.02), (spent, unspent)
+
+
+# -- like with like in time: the weight moves, latency drifts ------------------------------
+
+
+def drifting(seed: int, slower: float = 1.0) -> tuple[VersionSamples, VersionSamples]:
+    """A rollout of two steps, 10 % for 100 s then 50 % for 100 s, at 10 requests/s, on a
+    machine whose load rises: each 10 s both versions' durations (and inits) are 10 % of
+    the first ones slower than the 10 s before (x2.9 by the end). The new version is
+    `slower` than the stable one; its samples come mostly from the later, slower step."""
+    rng = random.Random(seed)
+    served: dict[str, list[Sample]] = {"4": [], "3": []}
+    for request in range(2000):
+        at_ms = 1_796_630_400_000 + request * 100
+        drift = 1 + 0.1 * (request // 100)
+        new = rng.random() < (0.1 if request < 1000 else 0.5)
+        duration = rng.lognormvariate(0, 0.35) * 50 * drift * (slower if new else 1)
+        cold = rng.random() < 0.05
+        served["4" if new else "3"].append(
+            Sample(
+                failed=False,
+                duration_ms=round(duration, 2),
+                init_ms=round(rng.lognormvariate(0, 0.2) * 300 * drift, 2) if cold else None,
+                at_ms=at_ms,
+            )
+        )
+    return of("4", served["4"]), of("3", served["3"])
+
+
+@pytest.mark.parametrize("seed", range(50, 55))
+def test_drift_with_the_weight_rising_fails_the_pooled_test_not_the_sliced_one(member, seed):
+    plan = member()
+    assert latency.slicing(plan) == latency.Slicing(10)  # the check interval
+    new, stable = drifting(seed)
+    pooled = canary.verdicts(plan, new, stable, 0.5, 20, slices=latency.WHOLE_WINDOW)
+    assert {v.check: v.outcome for v in pooled}["latency"] == "fail"  # time read as version
+    found = {v.check: v for v in canary.verdicts(plan, new, stable, 0.5, 20)}
+    assert found["latency"].outcome == "pass", found["latency"].why
+    assert found["latency"].strata == 20
+    assert found["coldStarts"].outcome != "fail", found["coldStarts"].why
+    # the Spreads are pooled, for display: the drift shows there, not in the verdict
+    assert found["latency"].new.median > 1.25 * found["latency"].stable.median
+
+
+def test_slices_are_as_long_as_the_alias_holds_one_weight(member):
+    plan = member()  # checks every 10 s, a step of 30 s
+    assert latency.slicing(plan).seconds == 10
+    short = plan.model_copy(update={"steps": [*plan.steps, replace_step(plan.steps[0], 3)]})
+    assert latency.slicing(short).seconds == 3  # the weight may move every 3 s
+    instant = plan.model_copy(update={"steps": [replace_step(plan.steps[0], 0)]})
+    assert latency.slicing(instant).seconds == 10  # a step of 0 s holds no weight
+    sample = Sample(failed=False, duration_ms=1.0, at_ms=1_796_630_409_999)
+    assert latency.Slicing(10).of(sample) == 179_663_040
+    assert latency.Slicing(10).of(replace(sample, at_ms=None)) is None  # untimed: one slice
+    assert latency.WHOLE_WINDOW.of(sample) is None
+
+
+def replace_step(step: Step, wait: int) -> Step:
+    return step.model_copy(update={"waitSeconds": wait})
+
+
+@pytest.mark.parametrize("seed", range(60, 65))
+def test_a_real_regression_under_the_same_drift_still_fails(member, seed):
+    new, stable = drifting(seed, slower=2.0)
+    found = {v.check: v for v in canary.verdicts(member(), new, stable, 0.5, 20)}
+    assert found["latency"].outcome == "fail", found["latency"].why
+    assert "same-slice pairs" in found["latency"].why
+    assert "in 20 time slices" in found["latency"].why
+
+
+def test_a_slice_only_one_version_served_drops_out(member):
+    # the bake: the whole traffic on the new version, twice as slow as the steps before it
+    # (a loaded machine): its slices have no stable sample and change nothing
+    new, stable = drifting(66)
+    before = {v.check: v for v in canary.verdicts(member(), new, stable, 0.5, 20)}["latency"]
+    last = max(s.at_ms or 0 for s in new.samples)
+    bake = [
+        replace(s, at_ms=last + 20_000 + s.at_ms - new.samples[0].at_ms, duration_ms=500.0)
+        for s in new.samples
+        if s.init_ms is None
+    ]
+    baked = of("4", new.samples + bake)
+    after = {v.check: v for v in canary.verdicts(member(), baked, stable, 1.0, 21)}["latency"]
+    assert before.outcome in ("pass", "marginal")
+    assert (after.outcome, after.statistic, after.p) == (before.outcome, before.statistic, before.p)
+    assert after.strata == before.strata == 20
+    assert after.new.n > before.new.n  # the pooled Spread counts the bake's samples
+    assert not after.gating  # no slice to come holds both versions

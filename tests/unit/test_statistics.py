@@ -1,11 +1,16 @@
 """The canary judge's statistics (rollout_core.health.statistics) against references:
-textbook values always, and scipy on many random cases where it is installed (a test-only
-check: the task Lambdas never import it)."""
+textbook values always, scipy on many random cases (a test-only check: the task Lambdas
+never import it), and for the stratified test a brute-force enumeration of the labels
+within each stratum (its exact p) and scipy per stratum, combined (its approximation)."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
+from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 from rollout_core.health.statistics import (
@@ -13,6 +18,7 @@ from rollout_core.health.statistics import (
     fisher_greater,
     mann_whitney_u,
     quantile,
+    stratified_u,
 )
 
 
@@ -138,3 +144,168 @@ def test_against_scipy_on_random_cases():
         values = [rng.random() for _ in range(rng.randint(1, 60))]
         for q in (0.5, 0.9, 0.99):
             assert quantile(values, q) == pytest.approx(float(numpy.quantile(values, q)))
+
+
+# -- stratified: the U of each stratum, summed -----------------------------------------------
+
+
+def test_strata_without_both_samples_or_with_all_values_tied_drop_out():
+    # x = 4, 5, 6 against y = 1, 2, 3 as above; a stratum of x alone, one of y alone and one
+    # whose values are all equal (its U is its mean, 2 of 4 pairs, whatever the labels)
+    alone = mann_whitney_u([4, 5, 6], [1, 2, 3])
+    found = stratified_u([([4, 5, 6], [1, 2, 3]), ([9.0], []), ([], [0.5]), ([7, 7], [7, 7])])
+    assert (found.greater, found.less, found.z) == (alone.greater, alone.less, alone.z)
+    assert (found.u, found.pairs, found.strata) == (9 + 2, 9 + 4, 2)
+    with pytest.raises(ValueError):
+        stratified_u([([1.0], []), ([], [2.0])])
+
+
+def test_two_separated_strata_are_exact():
+    # two strata of 2 against 2, x above y in both: U = 4 + 4 = 8 is the top of the sum,
+    # reached in 1 of C(4, 2)² = 36 equally likely arrangements
+    found = stratified_u([([3, 4], [1, 2]), ([30, 40], [10, 20])])
+    assert (found.u, found.pairs, found.strata) == (8, 8, 2)
+    assert found.greater == pytest.approx(1 / 36, rel=1e-12)
+    assert found.less == 1.0
+
+
+def permutation_tails(strata: list[tuple[list[float], list[float]]]) -> tuple[Counter, float]:
+    """The distribution of the sum of the strata's U over every way of relabelling each
+    stratum's values (x's count kept), by brute force, each U counted pair by pair: Counter
+    {U: arrangements}; and the observed U (a tie counting one half), as scipy counts it."""
+    from scipy import stats
+
+    total: Counter = Counter({0.0: 1})
+    observed = 0.0
+    for x, y in strata:
+        here: Counter = Counter()
+        for xs, ys in relabellings(x, y):
+            here[sum((a > b) + (a == b) / 2 for a in xs for b in ys)] += 1
+        observed += float(stats.mannwhitneyu(x, y).statistic)
+        combined: Counter = Counter()
+        for a, ways_a in total.items():
+            for b, ways_b in here.items():
+                combined[a + b] += ways_a * ways_b
+        total = combined
+    return total, observed
+
+
+def relabellings(x: list[float], y: list[float]) -> Iterator[tuple[list, list]]:
+    """Every way of labelling the values of x and y together with len(x) of them x's."""
+    pool = x + y
+    for chosen in map(set, itertools.combinations(range(len(pool)), len(x))):
+        yield [pool[i] for i in chosen], [pool[i] for i in range(len(pool)) if i not in chosen]
+
+
+def tail(distribution: Counter, at_least: float) -> float:
+    return sum(w for u, w in distribution.items() if u >= at_least - 1e-9) / sum(
+        distribution.values()
+    )
+
+
+def small_strata(
+    rng: random.Random, digits: tuple[int, ...], largest: int = 9
+) -> list[tuple[list, list]]:
+    """1 to 3 strata of 2 to `largest` values, a level of its own each (a drift), rounded
+    to `digits` (ties)."""
+    found = []
+    for _ in range(rng.randint(1, 3)):
+        level, size = rng.uniform(0, 5), rng.randint(2, largest)
+        places = rng.choice(digits)
+        values = [round(level + rng.gauss(0, 1), places) for _ in range(size)]
+        cut = rng.randint(1, size - 1)
+        found.append((values[:cut], values[cut:]))
+    return found
+
+
+def test_exact_stratified_u_against_a_brute_force_permutation_without_ties():
+    rng = random.Random(4242)
+    for _ in range(200):
+        strata = small_strata(rng, (6,))
+        found = stratified_u(strata)
+        distribution, observed = permutation_tails(strata)
+        assert found.u == pytest.approx(observed)
+        assert found.greater == pytest.approx(tail(distribution, observed), rel=1e-9)
+        mirrored = Counter({-u: w for u, w in distribution.items()})
+        assert found.less == pytest.approx(tail(mirrored, -observed), rel=1e-9)
+
+
+def test_exact_stratified_u_with_ties_against_a_brute_force_with_the_ties_broken():
+    # a pair tied across the samples counts against the side tested: the exact p of the
+    # data with x's tied values moved that way, by brute force over the labels' arrangements
+    rng = random.Random(4343)
+    for _ in range(200):
+        strata = small_strata(rng, (0, 1))
+        found = stratified_u(strata)
+        informative = [(x, y) for x, y in strata if len(set(x) | set(y)) > 1]
+        if not informative:
+            assert (found.greater, found.less) == (1.0, 1.0)
+            continue
+        for side, nudge in (("greater", -1e-9), ("less", 1e-9)):
+            broken = [
+                ([v + nudge * abs(v or 1) if v in set(y) else v for v in x], y)
+                for x, y in informative
+            ]
+            # scipy's exact distribution has no ties: the labels' arrangements of N distinct
+            # values, stratum by stratum
+            distinct = [(list(range(len(x))), list(range(len(x), len(x + y)))) for x, y in broken]
+            no_ties, _ = permutation_tails(distinct)
+            _, broken_u = permutation_tails(broken)
+            if side == "greater":
+                expected = tail(no_ties, broken_u)
+            else:
+                flipped = Counter({-u: w for u, w in no_ties.items()})
+                expected = tail(flipped, -broken_u)
+            assert getattr(found, side) == pytest.approx(expected, rel=1e-9), (strata, side)
+
+
+def test_exact_stratified_u_with_ties_keeps_its_level():
+    # never kinder: under the null every relabelling of each stratum's tied values is as
+    # likely, and over all of them P(p ≤ t) ≤ t for every t, on both sides
+    rng = random.Random(4545)
+    for _ in range(60):
+        strata = small_strata(rng, (0,), largest=6)
+        every = itertools.product(*(list(relabellings(x, y)) for x, y in strata))
+        tests = [stratified_u(list(labelled)) for labelled in every]
+        for side in ("greater", "less"):
+            found = sorted(getattr(test, side) for test in tests)
+            for p in found:
+                at_most = bisect.bisect_right(found, p) / len(found)
+                assert at_most <= p + 1e-12, (strata, side, p, at_most)
+
+
+def test_approximated_stratified_u_against_scipy_per_stratum():
+    from scipy import stats
+
+    rng = random.Random(4444)
+    for _ in range(300):
+        strata = []
+        for _ in range(rng.randint(1, 6)):
+            level = rng.lognormvariate(0, 1)
+            places = rng.choice((0, 1, 2))
+            strata.append(
+                (
+                    [
+                        round(level * rng.lognormvariate(0.1, 1), places)
+                        for _ in range(rng.randint(0, 40))
+                    ],
+                    [
+                        round(level * rng.lognormvariate(0, 1), places)
+                        for _ in range(rng.randint(0, 200))
+                    ],
+                )
+            )
+        informative = [(x, y) for x, y in strata if x and y and len(set(x) | set(y)) > 1]
+        if sum(min(len(x), len(y)) for x, y in informative) < EXACT_BELOW:
+            continue
+        found = stratified_u(strata)
+        u = mean = variance = 0.0
+        for x, y in informative:
+            u += float(stats.mannwhitneyu(x, y).statistic)
+            n1, n2 = len(x), len(y)
+            mean += n1 * n2 / 2
+            variance += n1 * n2 * (n1 + n2 + 1) / 12 * stats.tiecorrect(stats.rankdata(x + y))
+        sd = math.sqrt(variance)
+        assert found.greater == pytest.approx(stats.norm.sf((u - mean - 0.5) / sd), rel=1e-9)
+        assert found.less == pytest.approx(stats.norm.sf((mean - u - 0.5) / sd), rel=1e-9)
+        assert found.z == pytest.approx((u - mean) / sd, rel=1e-9, abs=1e-12)

@@ -4,7 +4,8 @@ others (signal.py), whose checks are peers:
 
 - errors (exact_errors.py): the rates compared by an exact test (with `compareToStable`);
 - latency and coldStarts (latency.py): settled durations and init durations by a rank test
-  with the tolerance of `health.latency` (with `latency: false`, neither);
+  within time slices (like with like in time, while the weight moves) with the tolerance
+  of `health.latency` (with `latency: false`, neither);
 - memory (memory.py): memory used near the configured limit is flagged.
 
 Each check yields pass, marginal, fail or inconclusive with its numbers (verdict.py). A fail
@@ -106,7 +107,10 @@ def verdicts(
     stable: VersionSamples,
     weight: float = 0.5,
     look: int = 1,
+    slices: latency.Slicing | None = None,
 ) -> list[Verdict]:
+    """Every check's verdict; latency and cold starts compared within `slices` (None: the
+    plan's, latency.slicing)."""
     policy = member.health
     found: list[Verdict] = []
     if policy.compareToStable:
@@ -119,8 +123,9 @@ def verdicts(
             )
         )
     if policy.latency is not None:
-        new_settled = latency.settled_durations(new.samples, new_version=True)
-        stable_settled = latency.settled_durations(stable.samples)
+        slices = slices or latency.slicing(member)
+        new_settled = latency.settled_durations(new.samples, slices, new_version=True)
+        stable_settled = latency.settled_durations(stable.samples, slices)
         gating = _waiting_helps(policy.minInvocations, new, stable_settled, weight)
         found.append(
             latency.durations(
@@ -133,8 +138,8 @@ def verdicts(
         )
         found.append(
             latency.cold_starts(
-                (new.version, latency.init_durations(new.samples)),
-                (stable.version, latency.init_durations(stable.samples)),
+                (new.version, latency.init_durations(new.samples, slices)),
+                (stable.version, latency.init_durations(stable.samples, slices)),
                 policy.latency,
                 look,
             )
@@ -144,12 +149,12 @@ def verdicts(
 
 
 def _waiting_helps(
-    min_invocations: int, new: VersionSamples, stable_settled: list[float], weight: float
+    min_invocations: int, new: VersionSamples, stable_settled: latency.BySlice, weight: float
 ) -> bool:
     """Whether latency's inconclusive holds the step: more traffic could settle it. Below
     minInvocations, lowTraffic decides, as for the error rate; without any stable sample
-    there is no baseline, and with the whole traffic on the new version (the bake) the
-    stable version's few samples won't grow."""
-    if new.invocations < min_invocations or not stable_settled:
+    there is no baseline, and with the whole traffic on the new version (the bake) no
+    slice to come holds both versions (latency compares within time slices)."""
+    if new.invocations < min_invocations or not any(stable_settled.values()):
         return False
-    return weight < 1 or len(stable_settled) >= latency.MIN_SAMPLES
+    return weight < 1

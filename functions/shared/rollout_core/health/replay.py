@@ -5,10 +5,11 @@ without a deploy. It reads the telemetry table and changes nothing.
 
 Each check is replayed on the samples it could have read: both versions' samples from the
 window's start (`since`) to the check's moment (`at`), by when Lambda logged them
-(Sample.at_ms), and the invocations and failures among them. The samples are what the
-telemetry kept (counts.SAMPLES_PER_ITEM per item, at most samples.MAX_SAMPLES per version),
-and they expire with the table's items (table.KEEP_SECONDS): a replay of an older run
-finds none and says so.
+(Sample.at_ms), and the invocations and failures among them, compared within the same time
+slices as the run's checks (the plan's, counted on the clock: latency.slicing). The samples
+are what the telemetry kept (counts.SAMPLES_PER_ITEM per item, at most samples.MAX_SAMPLES
+per version), and they expire with the table's items (table.KEEP_SECONDS): a replay of an
+older run finds none and says so.
 
 The user's metrics are replayed beside the judge, from the values each check recorded of
 them (metric_replay.py): no CloudWatch call.

@@ -5,20 +5,38 @@ Written here rather than imported: scipy (with numpy) is tens of megabytes and t
 of a second to import, against the task Lambdas' import budget (median < 300 ms, issue 24);
 what the judge needs is a few short formulas.
 
-- `mann_whitney_u`: Mann-Whitney U of two samples, midranks for ties. It is what Kayenta,
-  Spinnaker's canary judge, compares a canary with its baseline by. Its p-values:
-  - with EXACT_BELOW or more samples of each: the normal approximation, with the tie
-    correction of the variance and a continuity correction (scipy.stats.mannwhitneyu(
-    method="asymptotic", use_continuity=True) gives the same U and p);
-  - with fewer of either: exact, from U's distribution when no value is tied (its
-    generating function, the Gaussian binomial coefficient [m + n, m]_q), where the normal
-    approximation is poor in the tails the judge decides by (a few new samples against
-    hundreds: U/n is then a sum of a few uniforms). A pair of equal values counts against
+- `stratified_u`: the Mann-Whitney U of two samples within each stratum, summed over the
+  strata (midranks for ties, per stratum). The canary judge's strata are time slices
+  (health/latency.py): it compares like with like in time. A stratum without values of
+  both samples, or whose values are all equal, carries no information about the
+  difference and drops out (an all-equal stratum's U is its mean whatever the labels).
+  The sum is van Elteren's stratified Mann-Whitney statistic with every stratum's weight
+  1 instead of 1/(N_s + 1): the judge's slices are equally long, so their N_s differ
+  only as the traffic does and the two weightings nearly agree, and unit weights keep
+  the statistic a count of pairs, whose exact distribution is the product of the
+  strata's (below). Under the null each stratum's labels are a random draw (a
+  randomisation test: the alias draws the version of each request by weight, whatever
+  the time), so the strata's U are independent: mean Σ n1 n2 / 2, variance Σ of each
+  stratum's tie-corrected variance n1 n2 / 12 ((N + 1) - Σ(t³ - t) / (N (N - 1))). Its
+  p-values:
+  - when the smaller sample of each stratum, summed over the strata, is EXACT_BELOW or
+    more (one stratum: both samples are): the normal approximation, with the tie
+    correction and a continuity correction (with one stratum,
+    scipy.stats.mannwhitneyu(method="asymptotic", use_continuity=True) gives the same U
+    and p; with several, scipy's U per stratum and its tie correction, combined);
+  - below that: exact, from the distribution of the sum without ties, whose generating
+    function is the product over the strata of the Gaussian binomial coefficients
+    [N_s, n1_s]_q. There the normal approximation is poor in the tails the judge decides
+    by (a few new samples against hundreds: U/n is then a sum of a few uniforms), and it
+    is not conservative either way at every level. A pair of equal values counts against
     the side tested (for `greater`, x's value as the smaller): the p-value of some way of
-    breaking the ties, never smaller than the p of breaking them at random, which has the
-    no-ties distribution; so the test stays within its level (conservative) with ties.
-    scipy.stats.mannwhitneyu(method="exact") gives the same p on data without ties, and on
-    data with its ties so broken.
+    breaking the ties, never smaller than the p of breaking them at random, which has
+    the no-ties distribution; so the test stays within its level (conservative) with
+    ties. With one stratum, scipy.stats.mannwhitneyu(method="exact") gives the same p on
+    data without ties, and on data with its ties so broken; with several, a brute-force
+    enumeration of the labels within each stratum (tests/unit/test_statistics.py).
+- `mann_whitney_u`: the same test with one stratum. It is what Kayenta, Spinnaker's
+  canary judge, compares a canary with its baseline by.
 - `fisher_greater`: the one-sided Fisher exact test of two rates (the hypergeometric tail;
   scipy.stats.fisher_exact(alternative="greater") on [[a, n1 - a], [c, n2 - c]]).
 - `quantile`: linear interpolation between order statistics (numpy's default, R's type 7).
@@ -32,56 +50,94 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-EXACT_BELOW = 20  # either sample smaller: exact p (at most m² n / 2 steps, m < 20)
+EXACT_BELOW = 20  # smaller samples, summed over the strata: exact p (at most m² n / 2 steps)
 SPENDING_LAG = 3  # `spent`: by the k-th check, k / (k + 4) of the error is spent
+
+Stratum = tuple[Sequence[float], Sequence[float]]  # (x's values, y's values) in one stratum
 
 
 @dataclass(frozen=True)
 class RankTest:
-    u: float  # U of the first sample: pairs (x, y) with x > y, a tie counting one half
+    u: float  # pairs (x, y) of the same stratum with x > y, a tie counting one half
     z: float  # (U - its mean) / its standard deviation, without the continuity correction
     greater: float  # one-sided p that x tends to be greater than y
     less: float  # one-sided p that x tends to be smaller than y
+    pairs: int = 0  # the pairs (x, y) compared: Σ n1·n2 over the strata with both
+    strata: int = 1  # the strata with values of both samples
+
+    @property
+    def above_half(self) -> bool:
+        """x is the greater in more pairs than y is: the median of the pairs' differences
+        x - y (the Hodges-Lehmann estimate of the shift, within strata) is above 0."""
+        return self.u > self.pairs / 2
 
 
 def mann_whitney_u(x: Sequence[float], y: Sequence[float]) -> RankTest:
     """Mann-Whitney U of `x` against `y`, both non-empty, with both one-sided p-values.
     All values tied: no evidence either way (both p = 1)."""
-    n1, n2 = len(x), len(y)
-    if not n1 or not n2:
+    if not x or not y:
         raise ValueError("both samples need at least one value")
-    rank_sum, ties, tied_pairs = _rank_sum_of_first(x, y)
-    u = rank_sum - n1 * (n1 + 1) / 2
-    n = n1 + n2
-    mean = n1 * n2 / 2
-    variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
-    if variance <= 0:
-        return RankTest(u, 0.0, 1.0, 1.0)
+    return stratified_u([(x, y)])
+
+
+def stratified_u(strata: Sequence[Stratum]) -> RankTest:
+    """The Mann-Whitney U of x against y within each stratum, summed, with both one-sided
+    p-values; strata without values of both drop out, and at least one must have them.
+    Every informative stratum's values all tied: no evidence either way (both p = 1)."""
+    both = [(x, y) for x, y in strata if x and y]
+    if not both:
+        raise ValueError("no stratum has values of both samples")
+    u = mean = variance = 0.0
+    tied_pairs = 0
+    sizes: list[tuple[int, int]] = []  # the informative strata's (n1, n2)
+    for x, y in both:
+        rank_sum, ties, tied = _rank_sum_of_first(x, y)
+        n1, n2 = len(x), len(y)
+        n = n1 + n2
+        u += rank_sum - n1 * (n1 + 1) / 2
+        stratum_variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
+        if stratum_variance <= 0:
+            continue  # all its values equal: its U is its mean, whatever the labels
+        mean += n1 * n2 / 2
+        variance += stratum_variance
+        tied_pairs += tied
+        sizes.append((n1, n2))
+    pairs = sum(len(x) * len(y) for x, y in both)
+    if not sizes:
+        return RankTest(u, 0.0, 1.0, 1.0, pairs, len(both))
+    informative_u = u - (pairs - sum(a * b for a, b in sizes)) / 2
     sd = math.sqrt(variance)
-    z = (u - mean) / sd
-    if min(n1, n2) < EXACT_BELOW:
-        strict, loose = round(u - tied_pairs / 2), round(u + tied_pairs / 2)
-        greater, less = _exact_at_most((n1 * n2 - strict, loose), n1, n2)
-        return RankTest(u, z, greater, less)
-    return RankTest(u, z, _upper_tail((u - mean - 0.5) / sd), _upper_tail((mean - u - 0.5) / sd))
+    z = (informative_u - mean) / sd
+    if sum(min(size) for size in sizes) < EXACT_BELOW:
+        strict = round(informative_u - tied_pairs / 2)
+        loose = round(informative_u + tied_pairs / 2)
+        top = sum(a * b for a, b in sizes)
+        greater, less = _exact_at_most((top - strict, loose), sizes)
+        return RankTest(u, z, greater, less, pairs, len(both))
+    greater = _upper_tail((informative_u - mean - 0.5) / sd)
+    less = _upper_tail((mean - informative_u - 0.5) / sd)
+    return RankTest(u, z, greater, less, pairs, len(both))
 
 
-def _exact_at_most(bounds: tuple[int, ...], m: int, n: int) -> list[float]:
-    """P(U ≤ t) for each t of `bounds`, U without ties for samples of m and n: the number of
-    arrangements with U = u is the coefficient of q^u in [m + n, m]_q, the product over i
-    of (1 - q^(n + i)) / (1 - q^i), computed up to the degree needed (U is symmetric: a
-    bound above half of m·n is read as the complement of the other tail)."""
-    m, n = min(m, n), max(m, n)
-    top = m * n
+def _exact_at_most(bounds: tuple[int, ...], sizes: Sequence[tuple[int, int]]) -> list[float]:
+    """P(U ≤ t) for each t of `bounds`, U the sum over strata of sizes (m, n) of their U
+    without ties: the number of arrangements with U = u is the coefficient of q^u in the
+    product over the strata of [m + n, m]_q, each the product over i of (1 - q^(n + i)) /
+    (1 - q^i), computed up to the degree needed (U is symmetric about its mean: a bound
+    above half of Σ m·n is read as the complement of the other tail)."""
+    top = sum(m * n for m, n in sizes)
     lower = [min(t, top - t - 1) for t in bounds]  # the tail each bound is read from
     degree = max(lower)
     counts = [1] + [0] * max(degree, 0)
-    for i in range(1, m + 1):
-        for d in range(degree, n + i - 1, -1):
-            counts[d] -= counts[d - n - i]
-        for d in range(i, degree + 1):
-            counts[d] += counts[d - i]
-    total = math.comb(m + n, m)
+    total = 1
+    for m, n in sizes:
+        m, n = min(m, n), max(m, n)
+        for i in range(1, m + 1):
+            for d in range(degree, n + i - 1, -1):
+                counts[d] -= counts[d - n - i]
+            for d in range(i, degree + 1):
+                counts[d] += counts[d - i]
+        total *= math.comb(m + n, m)
     found = []
     for t, tail in zip(bounds, lower, strict=True):
         at_most = sum(counts[: tail + 1]) / total if tail >= 0 else 0.0

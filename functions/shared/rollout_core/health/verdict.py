@@ -45,9 +45,12 @@ class Verdict(Document):
     why: str  # one line, with the numbers people act on
     new: Spread | None = None
     stable: Spread | None = None
-    test: str | None = unless_set()  # "Mann-Whitney U", "Fisher exact"
+    test: str | None = unless_set()  # "Mann-Whitney U by time slice", "Fisher exact"
     statistic: float | None = unless_set()
     p: float | None = unless_set()  # the p-value the outcome rests on
+    # latency, coldStarts: the time slices both versions served in, which the test compares
+    # within (health/latency.py); `new` and `stable` are pooled over the window, for display
+    strata: int | None = unless_set()
     tolerance: str | None = unless_set()  # "+25% and +10 ms at 98% confidence"
     gating: bool = False  # its inconclusive holds the step (health/inconclusive.py)
 
