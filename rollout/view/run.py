@@ -193,7 +193,8 @@ class Run:
     @property
     def members(self) -> list[RolledAlias]:
         """A release's functions: the plan's members once Prepare ran (entries already live
-        are left out), before that the input's entries; [] for a single rollout."""
+        are left out), before that (or when Prepare refused it) the input's entries, with the
+        target versions they name; [] for a single rollout."""
         if self.plan is not None and self.plan.functions:
             return [
                 RolledAlias(
@@ -205,7 +206,9 @@ class Run:
         if self.plan is None and isinstance(entries, list):
             return [
                 RolledAlias(
-                    short_function_name(str(e.get("functionName", "?"))), str(e.get("alias"))
+                    short_function_name(str(e.get("functionName", "?"))),
+                    str(e.get("alias")),
+                    target_version=_text(e.get("targetVersion")),
                 )
                 for e in entries
                 if isinstance(e, dict)
@@ -452,6 +455,10 @@ def _planned(run: Run, key: str) -> str | None:
     """A name or version from the plan once Prepare ran, before that from the input."""
     value = getattr(run.plan, key, None) if run.plan else None
     value = value or run.input.get(key)
+    return None if value is None else str(value)
+
+
+def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
