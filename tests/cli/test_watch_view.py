@@ -241,3 +241,19 @@ def test_the_report_counts_checks_on_no_evidence_apart_from_those_passed():
     summary = build_report(run)
     assert "<dt>Health checks</dt><dd>1 passed, 1 with no evidence, 0 failed</dd>" in summary
     assert "<dt>Started by</dt><dd>StartExecution (console, CLI or CI)</dd>" in summary
+
+
+def test_a_check_is_printed_after_the_state_that_ran_it_within_the_same_second():
+    h = prepared().state("Shift traffic", progress=progress())
+    h.seconds += 0.4  # Check health entered at 0:03.4, the check ran at 0:03.5
+    h.state(
+        "Check health", progress=progress(checks=1, lastCheck=check(at="2026-11-26T10:00:03.500Z"))
+    )
+    run = build_run(h.describe("RUNNING"), h.events)
+
+    out = io.StringIO()
+    LinePrinter(Console(file=out, width=200)).update(run)
+    lines = out.getvalue().splitlines()
+    entered = next(i for i, line in enumerate(lines) if "→ Check health" in line)
+    checked = next(i for i, line in enumerate(lines) if "  health ✔" in line)
+    assert entered < checked, out.getvalue()
