@@ -138,16 +138,19 @@ STARTED_BY = {
 
 
 def _check_count(run: Run) -> str:
-    """Passed checks apart from those with no evidence (health/evidence.py), never counted
-    as passed."""
+    """Passed checks apart from those on low traffic or no evidence (health/evidence.py),
+    never counted as passed."""
     verdicts = Counter(check_verdict(c) for c in run.checks)
     failed = verdicts[CheckVerdict.UNHEALTHY] + len(_failed_checks(run))
     if not run.checks and not failed:
         return "none"
-    blind = verdicts[CheckVerdict.NO_EVIDENCE]
+    thin = [
+        (CheckVerdict.LOW_TRAFFIC, "on low traffic"),
+        (CheckVerdict.NO_EVIDENCE, "with no evidence"),
+    ]
     return ", ".join(
         [f"{verdicts[CheckVerdict.HEALTHY]} passed"]
-        + ([f"{blind} with no evidence"] if blind else [])
+        + [f"{verdicts[kind]} {words}" for kind, words in thin if verdicts[kind]]
         + [f"{failed} failed"]
     )
 

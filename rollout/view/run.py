@@ -423,19 +423,23 @@ class CheckVerdict(StrEnum):
     """What a health check said, as every view names it."""
 
     HEALTHY = "healthy"
+    LOW_TRAFFIC = "low traffic"  # passed, on fewer invocations than minInvocations
     NO_EVIDENCE = "no evidence"  # passed, but the new version served nothing to judge
     UNHEALTHY = "unhealthy"
 
 
 def check_verdict(check: CheckResult | FunctionCheck) -> CheckVerdict:
-    """A passed check whose new version served no invocation is "no evidence", never
-    "healthy" (health/evidence.py); a release's, when any of its new versions served none
-    (its top-level evidence is only the first function's)."""
+    """A passed check whose new version served no invocation is "no evidence", and one whose
+    new version served fewer than minInvocations "low traffic", never "healthy"
+    (health/evidence.py); a release's by its thinnest row (its top-level evidence is only
+    the first function's)."""
     if not check.healthy:
         return CheckVerdict.UNHEALTHY
     rows = check.functions if isinstance(check, CheckResult) and check.functions else [check]
-    blind = any(row.evidence == "none" for row in rows)
-    return CheckVerdict.NO_EVIDENCE if blind else CheckVerdict.HEALTHY
+    found = {row.evidence for row in rows}
+    if "none" in found:
+        return CheckVerdict.NO_EVIDENCE
+    return CheckVerdict.LOW_TRAFFIC if "low" in found else CheckVerdict.HEALTHY
 
 
 def cause_summary(cause: str | None) -> str:
