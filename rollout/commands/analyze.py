@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from rollout_core.errors import InvalidRolloutRequest
 from rollout_core.health import metric_replay, replay
 from rollout_core.health.metric_replay import MetricReplayed
 from rollout_core.health.user_metrics import MetricVerdict
@@ -72,8 +72,8 @@ def run_analyze(args: argparse.Namespace) -> int:
     plan = run.plan.rollout_ready()
     try:
         health = replay.reconfigured(plan.health, document)
-    except ValidationError as error:
-        raise CliError(f"invalid health in {args.input}: {error}", Exit.INVALID) from None
+    except InvalidRolloutRequest as error:
+        raise CliError(f"InvalidRolloutRequest: {args.input}: {error}", Exit.INVALID) from None
     table = find_stack_output(aws, TABLE_OUTPUT)
     with core_clients_of(aws, {"TELEMETRY_TABLE": table}), aws_errors("the telemetry table"):
         rows = replay.replay(plan, [*run.checks, *run.failed_checks], health)

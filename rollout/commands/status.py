@@ -206,8 +206,11 @@ def _detail(run: Run) -> str:
         by = f"stack {moved.stack}'s template?" if moved.stack else "its template?"
         return f"\nnew code, no rollout: AutoPublishAlias on {run.alias} in {by}"
     latest = None if run.is_release else run.latest_judgement
-    if latest is not None and check_verdict(latest) is CheckVerdict.NO_EVIDENCE:
+    thin = check_verdict(latest) if latest is not None else None
+    if thin is CheckVerdict.NO_EVIDENCE:
         return f"\nno evidence: v{run.target_version} served no invocation"
+    if thin is CheckVerdict.LOW_TRAFFIC:
+        return f"\nlow traffic: v{run.target_version} served fewer than minInvocations"
     lines = [verdicts.headline(run.last_check), verdicts.extensions(run)]
     return "".join(f"\n{line}" for line in lines if line)
 

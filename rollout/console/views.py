@@ -184,6 +184,7 @@ def tone(run: Run) -> str:
 # as `rollout watch` words a check (view/watch.py): passed on no evidence is never "healthy"
 _VERDICT_WORDS = {
     CheckVerdict.HEALTHY: "✔ healthy",
+    CheckVerdict.LOW_TRAFFIC: "· low traffic",
     CheckVerdict.NO_EVIDENCE: "· no evidence",
     CheckVerdict.UNHEALTHY: "✖ unhealthy",
 }

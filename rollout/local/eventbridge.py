@@ -7,6 +7,11 @@ server) and aborts delivery to the rule's remaining targets. The seam replaces t
 method: it delivers `states` and `lambda` targets itself, hands every other target to
 moto's own code one at a time, and logs a target it can't deliver instead of failing
 PutEvents — on AWS delivery is asynchronous and a bad target never fails the caller.
+
+The PublishVersion event records what the caller sent (functionName, codeSha256,
+description, revisionId: "Lambda information in CloudTrail", Lambda developer guide) and
+what Lambda answered; it is read from `LambdaResponse.path`, `.json_body`, `.headers`,
+`.current_account` and `.region` around the replaced `LambdaResponse.publish_version`.
 """
 
 from __future__ import annotations
@@ -270,12 +275,23 @@ def _camel(value: Any) -> Any:
     return value
 
 
+# PublishVersion's request body (Lambda API Reference, PublishVersion): CloudTrail records
+# what the caller sent, the Description a release marks its versions with included.
+_REQUEST_FIELDS = ("CodeSha256", "Description", "RevisionId")
+
+
 def publish_version_detail(
-    requested_name: str, configuration: dict[str, Any], account_id: str, region: str
+    requested_name: str,
+    request: dict[str, Any],
+    configuration: dict[str, Any],
+    account_id: str,
+    region: str,
+    user_agent: str = "",
 ) -> dict[str, Any]:
     """The `detail` of an "AWS API Call via CloudTrail" event for PublishVersion."""
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     published = {key: configuration[key] for key in _PUBLISHED_FIELDS if key in configuration}
+    sent = {key: request[key] for key in _REQUEST_FIELDS if request.get(key) is not None}
     return {
         "eventVersion": "1.08",
         "userIdentity": {"type": "IAMUser", "accountId": account_id},
@@ -284,8 +300,8 @@ def publish_version_detail(
         "eventName": "PublishVersion20150331",
         "awsRegion": region,
         "sourceIPAddress": "127.0.0.1",
-        "userAgent": "rollout-local-cloud",
-        "requestParameters": {"functionName": requested_name},
+        "userAgent": user_agent,
+        "requestParameters": {"functionName": requested_name, **_camel(sent)},
         "responseElements": _camel(published),
         "requestID": str(uuid.uuid4()),
         "eventID": str(uuid.uuid4()),
@@ -351,7 +367,12 @@ def _publish_version(original: Any) -> Any:
             configuration = json.loads(body)
             requested = unquote(self.path.split("/")[-2])  # a name or an ARN, as the caller sent
             detail = publish_version_detail(
-                requested, configuration, self.current_account, self.region
+                requested,
+                self.json_body or {},
+                configuration,
+                self.current_account,
+                self.region,
+                str(self.headers.get("User-Agent", "")),
             )
             put_service_event(
                 self.current_account,

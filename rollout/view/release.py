@@ -32,6 +32,7 @@ class Verdict(StrEnum):
     PENDING = "pending"  # no check of its own yet, while the release runs
     NOT_JUDGED = "not judged"  # the release ended before this function was judged
     HEALTHY = "healthy"
+    LOW_TRAFFIC = "low traffic"  # its checks passed, on fewer invocations than minInvocations
     NO_EVIDENCE = "no evidence"  # its checks passed, but its new version served nothing
     FAILED = "failed"
 
@@ -111,19 +112,27 @@ def _verdict(
     run: Run, member: RolledAlias, own: FunctionCheck | None
 ) -> tuple[Verdict, tuple[str, ...]]:
     """Failed when its own check failed or a traffic check that names it failed; no
-    evidence when its latest check passed with its new version serving nothing; healthy
-    when its latest check (or the whole run) passed; else pending, or not judged once the
-    release ended (another function failed first)."""
+    evidence (low traffic) when its latest check passed with its new version serving
+    nothing (fewer than minInvocations); healthy when its latest check (or the whole run)
+    passed; else pending, or not judged once the release ended (another function failed
+    first)."""
     if own is not None and not own.healthy:
         return Verdict.FAILED, tuple(own.reasons)
     failed = _failed_traffic_check(run, member)
     if failed:
         return Verdict.FAILED, (failed,)
-    if own is not None and check_verdict(own) is CheckVerdict.NO_EVIDENCE:
-        return Verdict.NO_EVIDENCE, ()
+    thin = _THIN.get(check_verdict(own)) if own is not None else None
+    if thin is not None:
+        return thin, ()
     if own is not None or (run.outcome.good and run.outcome.finished):
         return Verdict.HEALTHY, ()
     return (Verdict.NOT_JUDGED if run.outcome.finished else Verdict.PENDING), ()
+
+
+_THIN = {
+    CheckVerdict.NO_EVIDENCE: Verdict.NO_EVIDENCE,
+    CheckVerdict.LOW_TRAFFIC: Verdict.LOW_TRAFFIC,
+}
 
 
 def _failed_traffic_check(run: Run, member: RolledAlias) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -23,6 +24,7 @@ from rollout.view.report_chart import Moment, clock, clock_at, error_rate_chart,
 from rollout.view.report_graph import NOT_REACHED, marks, render_graph, taken_edges
 from rollout.view.report_style import CSS
 from rollout.view.run import (
+    CheckVerdict,
     Outcome,
     Run,
     StateVisit,
@@ -116,7 +118,7 @@ def _summary(run: Run, ended: datetime) -> str:
         ("Duration", duration + (" so far" if not run.outcome.finished else "")),
         ("Health checks", _check_count(run)),
         ("Alarms", ", ".join(run.plan.alarms if run.plan else []) or "none"),
-        ("Source", run.plan.source if run.plan else "—"),
+        ("Started by", STARTED_BY[run.plan.source] if run.plan else "—"),
     ]
     extended = verdicts.extensions(run)  # steps an inconclusive verdict extended
     rows += [("Extended", extended)] if extended else []
@@ -127,10 +129,30 @@ def _summary(run: Run, ended: datetime) -> str:
     )
 
 
+# The plan's `source`: "console" is any StartExecution with a rollout input (the console,
+# the CLI, CI, a pipeline); "eventbridge" the PublishVersion trigger's.
+STARTED_BY = {
+    "console": "StartExecution (console, CLI or CI)",
+    "eventbridge": "EventBridge (a PublishVersion)",
+}
+
+
 def _check_count(run: Run) -> str:
-    passed = sum(c.healthy for c in run.checks)
-    failed = len(run.checks) - passed + len(_failed_checks(run))
-    return f"{passed} passed, {failed} failed" if run.checks or failed else "none"
+    """Passed checks apart from those on low traffic or no evidence (health/evidence.py),
+    never counted as passed."""
+    verdicts = Counter(check_verdict(c) for c in run.checks)
+    failed = verdicts[CheckVerdict.UNHEALTHY] + len(_failed_checks(run))
+    if not run.checks and not failed:
+        return "none"
+    thin = [
+        (CheckVerdict.LOW_TRAFFIC, "on low traffic"),
+        (CheckVerdict.NO_EVIDENCE, "with no evidence"),
+    ]
+    return ", ".join(
+        [f"{verdicts[CheckVerdict.HEALTHY]} passed"]
+        + [f"{verdicts[kind]} {words}" for kind, words in thin if verdicts[kind]]
+        + [f"{failed} failed"]
+    )
 
 
 def _tone(run: Run) -> str:

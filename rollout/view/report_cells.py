@@ -38,11 +38,13 @@ def traffic_cell(check: CheckResult) -> str:
 
 PILLS = {
     CheckVerdict.HEALTHY: "good",
+    CheckVerdict.LOW_TRAFFIC: "idle",
     CheckVerdict.NO_EVIDENCE: "idle",
     CheckVerdict.UNHEALTHY: "bad",
 }
 
 
 def pill_class(check: CheckResult) -> str:
-    """A check's pill: good, bad, or "no evidence" in the neutral tone, never green."""
+    """A check's pill: good, bad, or "no evidence" and "low traffic" in the neutral tone,
+    never green."""
     return PILLS[check_verdict(check)]

@@ -26,6 +26,7 @@ from rollout.view.run import Run, check_verdict
 
 _VERDICT_TONE = {
     Verdict.HEALTHY: "good",
+    Verdict.LOW_TRAFFIC: "idle",
     Verdict.NO_EVIDENCE: "idle",
     Verdict.FAILED: "bad",
     Verdict.PENDING: "running",

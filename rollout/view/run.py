@@ -193,7 +193,8 @@ class Run:
     @property
     def members(self) -> list[RolledAlias]:
         """A release's functions: the plan's members once Prepare ran (entries already live
-        are left out), before that the input's entries; [] for a single rollout."""
+        are left out), before that (or when Prepare refused it) the input's entries, with the
+        target versions they name; [] for a single rollout."""
         if self.plan is not None and self.plan.functions:
             return [
                 RolledAlias(
@@ -205,7 +206,9 @@ class Run:
         if self.plan is None and isinstance(entries, list):
             return [
                 RolledAlias(
-                    short_function_name(str(e.get("functionName", "?"))), str(e.get("alias"))
+                    short_function_name(str(e.get("functionName", "?"))),
+                    str(e.get("alias")),
+                    target_version=_text(e.get("targetVersion")),
                 )
                 for e in entries
                 if isinstance(e, dict)
@@ -420,19 +423,23 @@ class CheckVerdict(StrEnum):
     """What a health check said, as every view names it."""
 
     HEALTHY = "healthy"
+    LOW_TRAFFIC = "low traffic"  # passed, on fewer invocations than minInvocations
     NO_EVIDENCE = "no evidence"  # passed, but the new version served nothing to judge
     UNHEALTHY = "unhealthy"
 
 
 def check_verdict(check: CheckResult | FunctionCheck) -> CheckVerdict:
-    """A passed check whose new version served no invocation is "no evidence", never
-    "healthy" (health/evidence.py); a release's, when any of its new versions served none
-    (its top-level evidence is only the first function's)."""
+    """A passed check whose new version served no invocation is "no evidence", and one whose
+    new version served fewer than minInvocations "low traffic", never "healthy"
+    (health/evidence.py); a release's by its thinnest row (its top-level evidence is only
+    the first function's)."""
     if not check.healthy:
         return CheckVerdict.UNHEALTHY
     rows = check.functions if isinstance(check, CheckResult) and check.functions else [check]
-    blind = any(row.evidence == "none" for row in rows)
-    return CheckVerdict.NO_EVIDENCE if blind else CheckVerdict.HEALTHY
+    found = {row.evidence for row in rows}
+    if "none" in found:
+        return CheckVerdict.NO_EVIDENCE
+    return CheckVerdict.LOW_TRAFFIC if "low" in found else CheckVerdict.HEALTHY
 
 
 def cause_summary(cause: str | None) -> str:
@@ -452,6 +459,10 @@ def _planned(run: Run, key: str) -> str | None:
     """A name or version from the plan once Prepare ran, before that from the input."""
     value = getattr(run.plan, key, None) if run.plan else None
     value = value or run.input.get(key)
+    return None if value is None else str(value)
+
+
+def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 

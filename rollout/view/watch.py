@@ -155,12 +155,14 @@ def describe_logs(logs: LogsSummary) -> str:
 
 CHECK_VERDICTS: dict[CheckVerdict, tuple[str, str]] = {
     CheckVerdict.HEALTHY: ("✔ healthy", "green"),
+    CheckVerdict.LOW_TRAFFIC: ("· low traffic", "yellow"),
     CheckVerdict.NO_EVIDENCE: ("· no evidence", "yellow"),
     CheckVerdict.UNHEALTHY: ("✖ unhealthy", "red"),
 }
 
 VERDICTS: dict[Verdict, tuple[str, str]] = {
     Verdict.HEALTHY: ("✔ healthy", "green"),
+    Verdict.LOW_TRAFFIC: ("· low traffic", "yellow"),
     Verdict.NO_EVIDENCE: ("· no evidence", "yellow"),
     Verdict.FAILED: ("✖ failed", "red"),
     Verdict.PENDING: ("◌ pending", "yellow"),

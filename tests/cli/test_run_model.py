@@ -13,8 +13,12 @@ from rollout.view.history import build_run
 from rollout.view.run import CheckVerdict, Outcome, cause_summary, check_verdict
 from rollout.view.watch import status_label
 from tests.cli.histories import (
+    MEMBERS,
+    RELEASE_ARN,
+    RELEASE_INPUT,
     ROLLBACK_CAUSE,
     T0,
+    History,
     moved_without_rollout,
     rejected,
     rolled_back,
@@ -212,3 +216,23 @@ def test_a_release_check_with_a_member_that_served_nothing_is_no_evidence():
     assert check_verdict(check) is CheckVerdict.NO_EVIDENCE
     rows[1]["evidence"] = "seen"
     assert check_verdict(CheckResult(healthy=True, functions=rows)) is CheckVerdict.HEALTHY
+
+
+def test_a_refused_release_keeps_the_target_versions_its_input_named():
+    """Prepare refused it (no plan): its functions and the versions asked for come from the
+    input, so `rollout status` shows `? → 5` rather than `? → ?`."""
+    document = {
+        **RELEASE_INPUT,
+        "functions": [
+            {"functionName": name, "alias": "live", "targetVersion": target}
+            for name, _, target in MEMBERS
+        ],
+    }
+    cause = json.dumps({"errorMessage": "orders-api:live is being rolled out", "errorType": "x"})
+    h = History(document, arn=RELEASE_ARN).enter("Prepare").task_failed("RolloutInProgress", cause)
+    run = build_run(h.describe("FAILED", "RolloutInProgress", "busy"), h.events)
+
+    assert run.plan is None
+    assert [(m.function, m.stable_version, m.target_version) for m in run.members] == [
+        (name, None, target) for name, _, target in MEMBERS
+    ]

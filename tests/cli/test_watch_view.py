@@ -11,6 +11,7 @@ from rollout_core.models import CheckResult, LogCounts, LogsSummary, VersionCoun
 
 from rollout.console import views
 from rollout.view.history import build_run
+from rollout.view.report import build_report
 from rollout.view.run import Run
 from rollout.view.watch import (
     LinePrinter,
@@ -227,3 +228,32 @@ def test_the_console_words_a_check_on_no_evidence_as_watch_does():
     assert views.row(run)["health"].startswith("· no evidence")
     assert views.row(run)["healthTone"] is None
     assert [c["verdict"] for c in views.detail(run)["checks"]] == ["no evidence"]
+
+
+def test_the_report_counts_checks_on_no_evidence_apart_from_those_passed():
+    """The report's summary never counts a check on no evidence as passed."""
+    quiet = check(at="2026-11-26T10:00:30Z") | {"evidence": "none"}
+    h = prepared().state("Shift traffic", progress=progress())
+    h.state("Check health", progress=progress(checks=1, lastCheck=check()))
+    h.state("Check health", progress=progress(checks=2, lastCheck=quiet))
+    run = build_run(h.describe("RUNNING"), h.events)
+
+    summary = build_report(run)
+    assert "<dt>Health checks</dt><dd>1 passed, 1 with no evidence, 0 failed</dd>" in summary
+    assert "<dt>Started by</dt><dd>StartExecution (console, CLI or CI)</dd>" in summary
+
+
+def test_a_check_is_printed_after_the_state_that_ran_it_within_the_same_second():
+    h = prepared().state("Shift traffic", progress=progress())
+    h.seconds += 0.4  # Check health entered at 0:03.4, the check ran at 0:03.5
+    h.state(
+        "Check health", progress=progress(checks=1, lastCheck=check(at="2026-11-26T10:00:03.500Z"))
+    )
+    run = build_run(h.describe("RUNNING"), h.events)
+
+    out = io.StringIO()
+    LinePrinter(Console(file=out, width=200)).update(run)
+    lines = out.getvalue().splitlines()
+    entered = next(i for i, line in enumerate(lines) if "→ Check health" in line)
+    checked = next(i for i, line in enumerate(lines) if "  health ✔" in line)
+    assert entered < checked, out.getvalue()

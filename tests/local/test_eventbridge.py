@@ -230,13 +230,20 @@ def test_publish_version_puts_a_cloudtrail_event_a_rule_can_route(events, sfn, s
         {"Arn": machine},
     )
 
-    published = seam_cloud.client("lambda").publish_version(FunctionName=function)
+    published = seam_cloud.client("lambda").publish_version(
+        FunctionName=function, Description="rollout:release of stack app"
+    )
 
     [event] = execution_inputs(sfn, machine)
     detail = event["detail"]
     assert detail["eventSource"] == "lambda.amazonaws.com"
     assert detail["awsRegion"] == seam_cloud.region
-    assert detail["requestParameters"] == {"functionName": function}
+    # what the caller sent, as CloudTrail records it
+    assert detail["requestParameters"] == {
+        "functionName": function,
+        "description": "rollout:release of stack app",
+    }
+    assert detail["userAgent"].startswith("Boto3/")
     response = detail["responseElements"]
     assert response["functionName"] == function
     assert response["version"] == published["Version"] == "1"

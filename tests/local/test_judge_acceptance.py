@@ -4,7 +4,7 @@ process; a function whose new version is 150 ms slower per request, under 10 req
 naming latency and its numbers, a dry-run user metric recorded failing beside it; then
 `rollout analyze` replays that run with latency off and the metric acting: the check that
 failed would have passed the canary judge, and the metric's fail would now act. Nothing is
-changed by the replay."""
+changed by the replay; a replay with an invalid health is refused with Prepare's message."""
 
 from __future__ import annotations
 
@@ -111,3 +111,11 @@ def test_a_slower_version_is_rolled_back_and_analyze_replays_the_run(
 
     running = cli(cloud, "analyze", "no-such-run")
     assert running.returncode != 0
+
+    too_loose = tmp_path / "too-loose.json"
+    too_loose.write_text(json.dumps({"health": {"latency": {"maxIncreasePercent": 10000}}}))
+    refused = cli(cloud, "analyze", arn, "--input", str(too_loose))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "InvalidRolloutRequest" in refused.stderr, refused.stderr
+    assert "health.latency.maxIncreasePercent: Input should be less than" in refused.stderr
+    assert "pydantic" not in refused.stderr

@@ -1,5 +1,5 @@
 """Evidence (rollout_core/health/evidence.py): a check records whether the new version served
-anything, and fails when its silence beside a busy stable version shows a bypass."""
+enough, some or nothing, and fails when its silence beside a busy stable version shows a bypass."""
 
 from __future__ import annotations
 
@@ -43,9 +43,16 @@ def weighed(check: Check, findings: list[Findings]) -> Judged:
     return judged
 
 
-def test_a_new_version_that_served_is_seen(check) -> None:
-    assert weighed(check(), found(new=3, stable=30)).numbers == {"evidence": "seen"}
-    assert weighed(check(), found(new=0, stable=30, metrics_new=1)).numbers["evidence"] == "seen"
+def test_a_new_version_that_served_min_invocations_is_seen(check) -> None:
+    """The sample's minInvocations is 10: the logs' or the metrics' count, whichever is more."""
+    assert weighed(check(), found(new=10, stable=30)).numbers == {"evidence": "seen"}
+    assert weighed(check(), found(new=0, stable=30, metrics_new=12)).numbers["evidence"] == "seen"
+
+
+def test_a_new_version_that_served_fewer_than_min_invocations_is_low(check) -> None:
+    """Too few for the error rate or the judge's tests: low traffic decides, as with none."""
+    assert weighed(check(), found(new=3, stable=30)).numbers == {"evidence": "low"}
+    assert weighed(check(), found(new=0, stable=30, metrics_new=9)).numbers["evidence"] == "low"
 
 
 def test_silence_within_what_chance_explains_is_no_evidence_not_a_failure(check) -> None:

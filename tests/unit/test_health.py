@@ -267,3 +267,13 @@ def test_a_new_signal_is_one_entry_in_the_list(world, case, monkeypatch):
     assert asked.since < asked.now
     failed = raised.value.check
     assert failed is not None and failed.model_extra == {"latency": {"p99": 80}}
+
+
+def test_a_check_is_stamped_to_the_millisecond(world, case):
+    """As Step Functions stamps its events: the views order a check among them (watch prints
+    it after the state that ran it, not a second before)."""
+    world.put_calls("3", invocations=100, errors=0)
+    world.put_calls("4", invocations=20, errors=0)
+    moment = now().replace(microsecond=654321)
+    last = actions.check(*case(), moment).lastCheck
+    assert last is not None and last.at == moment.replace(microsecond=654000)

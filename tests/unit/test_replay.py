@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 from rollout_core import release
+from rollout_core.errors import InvalidRolloutRequest
 from rollout_core.health import metric_replay, replay, user_metrics
 from rollout_core.health.user_metrics import MetricVerdict
 from rollout_core.models import CheckResult, Member, Plan, RolloutPlan, UserMetric
@@ -30,10 +30,11 @@ def test_the_files_health_replaces_only_what_it_says(policy, load_event):
     assert replay.reconfigured(policy, {}) == policy  # no file: the run's own
 
 
-def test_an_invalid_health_is_refused(policy):
-    with pytest.raises(ValidationError):
+def test_an_invalid_health_is_refused_with_prepares_message(policy):
+    """Named by its path in the input, as `rollout plan` names it: no pydantic dump."""
+    with pytest.raises(InvalidRolloutRequest, match=r"^health\.latency\.confidence: "):
         replay.reconfigured(policy, {"health": {"latency": {"confidence": 2}}})
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidRolloutRequest, match=r"^health\.unknown: unknown key$"):
         replay.reconfigured(policy, {"health": {"unknown": 1}})
 
 

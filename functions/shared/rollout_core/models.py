@@ -317,7 +317,7 @@ class LogsSummary(Document):
 
 # Did the new version serve any invocation in the check's window (health/evidence.py)?
 # "none": no evidence either way, never shown as healthy.
-Evidence = Literal["seen", "none"]
+Evidence = Literal["seen", "low", "none"]  # health/evidence.py
 
 # A check's result keeps the numbers of a signal it doesn't declare a field for, so a new
 # signal is one module and one entry in health.judge.signals(); a reader types what it shows.

@@ -328,12 +328,13 @@ def _no_target_beside_functions(data: dict[str, Any]) -> None:
         )
 
 
-def describe(error: ValidationError) -> str:
-    return "; ".join(_line(item) for item in error.errors(include_url=False))
+def describe(error: ValidationError, within: tuple[str, ...] = ()) -> str:
+    """Each bad field by its path in the input (`within`: where the model validated sits)."""
+    return "; ".join(_line(item, within) for item in error.errors(include_url=False))
 
 
-def _line(item: Any) -> str:
-    where = ".".join(_readable(item["loc"])) or "input"
+def _line(item: Any, within: tuple[str, ...]) -> str:
+    where = ".".join(_readable((*within, *item["loc"]))) or "input"
     if item["type"] == "extra_forbidden":
         return f"{where}: unknown key"
     if item["type"] == "missing":

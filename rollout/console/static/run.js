@@ -278,7 +278,8 @@ function renderChecks(node, run) {
 function checkRow(check, run) {
   // the server's words (view/run.py check_verdict): a pass on no evidence is never "healthy"
   const verdict = check.verdict || (check.failed ? "failed" : check.healthy ? "healthy" : "unhealthy");
-  const tone = verdict === "healthy" ? "good" : verdict === "no evidence" ? "idle" : "bad";
+  const thin = verdict === "no evidence" || verdict === "low traffic";
+  const tone = verdict === "healthy" ? "good" : thin ? "idle" : "bad";
   const lines = [...(check.verdicts || []), ...check.reasons, ...check.notes].map((line) => el("div", { className: "note" }, line));
   const signals = check.signals.map(([name, value]) => el("div", { className: "sub" }, `${name}: ${value}`));
   const functions = check.functions.map((f) => el("div", { className: `sub ${f.healthy ? "" : "bad"}` }, `${f.name}: ${f.health}`));

@@ -1,9 +1,13 @@
 """Evidence: a new version that got no invocation is never judged healthy on that.
 
 Read over what the other signals found (it reads nothing itself), per function:
-- `evidence: "seen"`: the new version served invocations (the metrics' or its own logs');
-- `evidence: "none"`: it served none. Low traffic decides as it always has
-  (`health.lowTraffic`), and the views say "no evidence", never "healthy".
+- `evidence: "seen"`: the new version served at least `health.minInvocations` invocations
+  (the metrics' or its own logs');
+- `evidence: "low"`: it served some, fewer than that: too few for the error rate (and the
+  judge's tests) to say much. Low traffic decides as it always has (`health.lowTraffic`),
+  and the views say "low traffic", never "healthy";
+- `evidence: "none"`: it served none. Low traffic decides here too, and the views say "no
+  evidence".
 - A bypass: the new version served none while the stable version served many, more than the
   alias's weights could plausibly have sent all to the stable version. From the first shift
   the new version has had at least the first step's weight w, so n invocations all going to
@@ -60,7 +64,7 @@ def _weigh(check: Check, member: RolloutPlan, numbers: dict[str, Any]) -> Judged
         new_metrics.invocations if new_metrics else 0,
         logs.newVersion.invocations if logs and logs.newVersion else 0,
     )
-    judged = Judged(numbers={"evidence": "seen" if served else "none"})
+    judged = Judged(numbers={"evidence": _evidence(served, member.health.minInvocations)})
     if served or not _judging(check) or logs is None or logs.stableVersion is None:
         return judged
     stable = logs.stableVersion.invocations
@@ -75,6 +79,12 @@ def _weigh(check: Check, member: RolloutPlan, numbers: dict[str, Any]) -> Judged
             "what Prepare found)"
         )
     return judged
+
+
+def _evidence(served: int, min_invocations: int) -> str:
+    if not served:
+        return "none"
+    return "seen" if served >= min_invocations else "low"
 
 
 def _judging(check: Check) -> bool:

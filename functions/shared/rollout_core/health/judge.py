@@ -74,7 +74,7 @@ def _combine(check: Check, findings: list[Findings]) -> CheckResult:
     unread = [line for found in findings for line in found.unread]
     return CheckResult.model_validate(
         {
-            "at": clock.iso(check.now),
+            "at": clock.iso_ms(check.now),
             "since": clock.iso(check.since),  # the window, from the first shift
             "healthy": not reasons,
             **numbers,

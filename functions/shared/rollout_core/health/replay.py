@@ -21,11 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from .. import release
 from ..deadline import Deadline
+from ..errors import InvalidRolloutRequest
 from ..models import CheckResult, HealthPolicy, RolloutPlan, UserMetric
 from ..plan import latency_policy
-from ..request import HealthSpec
+from ..request import HealthSpec, describe
 from ..telemetry import counts
 from . import canary, metric_replay, samples, user_metrics
 from .metric_replay import MetricReplayed
@@ -113,8 +116,12 @@ def changed(row: Replayed) -> bool:
 
 def reconfigured(policy: HealthPolicy, document: dict[str, Any]) -> HealthPolicy:
     """The run's health policy with what `document` (shaped like the rollout input) says
-    in its `health` key, validated as Prepare validates it; the rest as the run had it."""
-    spec = HealthSpec.model_validate(document.get("health") or {})
+    in its `health` key, validated as Prepare validates it (InvalidRolloutRequest with
+    Prepare's message); the rest as the run had it."""
+    try:
+        spec = HealthSpec.model_validate(document.get("health") or {})
+    except ValidationError as error:
+        raise InvalidRolloutRequest(describe(error, within=("health",))) from None
     given = {name: getattr(spec, name) for name in spec.model_fields_set}
     if "latency" in given:
         given["latency"] = latency_policy(given["latency"])
