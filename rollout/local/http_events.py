@@ -70,7 +70,10 @@ class HttpRequest:
     def from_environ(cls, environ: dict[str, Any]) -> HttpRequest:
         target = urlsplit(str(environ.get("RAW_URI") or environ.get("PATH_INFO") or "/"))
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
+        if environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+            body = environ["wsgi.input"].read()
+        else:
+            body = environ["wsgi.input"].read(length) if length else b""
         return cls(
             method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
             raw_path=target.path or "/",

@@ -64,7 +64,7 @@ def invoke(function_arn: str, event: dict[str, Any]) -> Invoked:
     try:
         payload = backend.invoke(name, qualifier or None, json.dumps(event), headers, answer)
     except TooManyRequestsException as error:
-        raise Throttled(str(error)) from error
+        raise Throttled(error.message) from error
     except JsonRESTError as error:
         raise NotInvoked(f"{error.error_type}: {error.message}") from error
     return Invoked(

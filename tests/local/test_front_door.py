@@ -283,6 +283,19 @@ def test_a_function_url_delivers_the_20_event_and_maps_the_answer(cloud: LocalCl
     assert inferred.headers["content-type"] == "application/json"
 
 
+def test_a_chunked_body_reaches_the_function_whole(cloud: LocalCloud) -> None:
+    lam = make_function(cloud, "chunked")
+    host = public_url(lam, "chunked")
+    connection = http.client.HTTPConnection("127.0.0.1", cloud.port, timeout=30)
+    try:
+        headers = {"Host": host, "Content-Type": "text/plain"}
+        connection.request("POST", "/", body=iter([b"or", b"ders"]), headers=headers)
+        answer = Reply(connection.getresponse())
+    finally:
+        connection.close()
+    assert answer.status == 200 and answer.json()["body"] == "orders"
+
+
 def test_a_function_url_answers_errors_as_lambda_does(cloud: LocalCloud) -> None:
     lam = make_function(cloud, "failing")
     host = public_url(lam, "failing")
@@ -297,6 +310,7 @@ def test_a_function_url_answers_errors_as_lambda_does(cloud: LocalCloud) -> None
     throttled = send(cloud, host)
     assert throttled.status == 429
     assert throttled.headers["x-amzn-errortype"] == "TooManyRequestsException"
+    assert throttled.json() == {"Message": "Rate Exceeded."}
 
 
 def test_an_aws_iam_url_needs_a_sigv4_signature_for_lambda(cloud: LocalCloud) -> None:
