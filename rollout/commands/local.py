@@ -198,4 +198,9 @@ def _print_ready(console: Console, cloud: LocalCloud) -> None:
     console.print("Use it with plain boto3 or the AWS CLI:")
     console.print(f"  export AWS_ENDPOINT_URL={cloud.endpoint} AWS_DEFAULT_REGION={cloud.region}")
     console.print("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
+    console.print("Function URLs and HTTP APIs answer here, by Host (plain HTTP):")
+    console.print(
+        f"  curl --connect-to ::127.0.0.1:{cloud.port} http://<url-id>.lambda-url.{cloud.region}"
+        ".on.aws/"
+    )
     console.print("Press Ctrl-C to stop.")

@@ -46,6 +46,7 @@ from rollout.local.eventbridge import EventBridgeDelivery
 from rollout.local.execution_history import ExecutionHistoryPages
 from rollout.local.execution_roles import ExecutionRoles
 from rollout.local.faults import FaultInjection
+from rollout.local.front_door import FrontDoor
 from rollout.local.function_urls import FunctionUrls
 from rollout.local.lambda_aliases import AliasRevisions
 from rollout.local.lambda_logs import LambdaLogs
@@ -408,6 +409,7 @@ class LocalCloud:
             LambdaPolicies(),
             FunctionUrls(),
             CloudControl(),
+            FrontDoor(),
             EventSourceMappings(),
             EventBridgeDelivery(),
             ScheduledRules(),

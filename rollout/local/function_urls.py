@@ -85,6 +85,16 @@ class FunctionUrls:
         with self._lock:
             self._configs.clear()
 
+    def find(self, url_id: str) -> dict[str, Any] | None:
+        """A copy of the config whose FunctionUrl's host begins with `url_id` (host names are
+        case-insensitive), for the HTTP front door (front_door.py)."""
+        prefix = f"https://{url_id.lower()}.lambda-url."
+        with self._lock:
+            for config in self._configs.values():
+                if str(config["FunctionUrl"]).startswith(prefix):
+                    return dict(config)
+        return None
+
     # -- the API -----------------------------------------------------------------------
 
     def _key(self, response: LambdaResponse) -> tuple[tuple[str, str, str], str]:

@@ -6,7 +6,9 @@ level and no module of this package imports cloud.py back.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+SeamT = TypeVar("SeamT")
 
 
 class Place(Protocol):
@@ -36,6 +38,11 @@ class Cloud(Place, Protocol):
         self, *, region: str | None = None, account: str | None = None
     ) -> dict[str, str]:
         """Environment variables that point an SDK at this cloud."""
+        ...
+
+    def seam(self, kind: type[SeamT]) -> SeamT:
+        """The installed seam of this kind, for a seam that serves what another one stores
+        (the HTTP front door serves the function URLs FunctionUrls keeps)."""
         ...
 
 

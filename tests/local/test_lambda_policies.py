@@ -17,7 +17,7 @@ from moto.awslambda.policy import Policy
 from moto.awslambda.responses import LambdaResponse
 
 from rollout.local.cloud import LocalCloud
-from rollout.local.lambda_permissions import service_may_invoke
+from rollout.local.lambda_permissions import Principal, service_may_invoke, url_caller_may_invoke
 from rollout.local.lambda_policies import LambdaPolicies, split, stored_shape
 from rollout.samples import code_zip, lambda_role
 
@@ -156,3 +156,36 @@ def test_a_service_may_invoke_the_qualifier_whose_own_policy_allows_it(cloud: Lo
     assert allowed(f"{arn}:live")
     assert not allowed(arn) and not allowed(f"{arn}:$LATEST") and not allowed(f"{arn}:1")
     assert not service_may_invoke(backend, f"{arn}:live", "sns", source, "123456789012")
+
+
+def test_a_function_url_caller_needs_both_grants_on_the_urls_qualifier(cloud: LocalCloud) -> None:
+    """What the front door (function_url_requests.py) checks: InvokeFunctionUrl and
+    InvokeFunction, for the public (AuthType NONE) or naming another account (AWS_IAM)."""
+    lam = make_function(cloud, "linked")
+    backend = lambda_backends["123456789012"]["us-east-1"]
+    arn = lam.get_function(FunctionName="linked")["Configuration"]["FunctionArn"]
+    public, partner = Principal(), Principal(aws=frozenset({"arn:aws:iam::111122223333:root"}))
+    url_grant = {"Action": "lambda:InvokeFunctionUrl", "Qualifier": "live"}
+    lam.add_permission(
+        FunctionName="linked",
+        StatementId="url",
+        Principal="*",
+        FunctionUrlAuthType="NONE",
+        **url_grant,
+    )
+    assert not url_caller_may_invoke(backend, f"{arn}:live", "NONE", public)
+    permit(lam, "linked", "invoke", "*", InvokedViaFunctionUrl=True)
+    assert url_caller_may_invoke(backend, f"{arn}:live", "NONE", public)
+    assert not url_caller_may_invoke(backend, arn, "NONE", public)  # the function's own policy
+    assert not url_caller_may_invoke(backend, f"{arn}:live", "AWS_IAM", partner)  # auth type
+    lam.add_permission(
+        FunctionName="linked",
+        StatementId="partner-url",
+        Principal="111122223333",
+        FunctionUrlAuthType="AWS_IAM",
+        **url_grant,
+    )
+    permit(lam, "linked", "partner-invoke", "111122223333")
+    assert url_caller_may_invoke(backend, f"{arn}:live", "AWS_IAM", partner)
+    stranger = Principal(aws=frozenset({"arn:aws:iam::444455556666:root"}))
+    assert not url_caller_may_invoke(backend, f"{arn}:live", "AWS_IAM", stranger)
