@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import eventbridge, lock, resolve, scope, settings
+from . import eventbridge, lock, resolve, rolled_back, scope, settings
 from .controls import HOLD_SECONDS
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
 from .health import alarms, inconclusive
@@ -162,6 +162,9 @@ def build(
     if target["Version"] == stable:
         reason = f"version {stable} is already live on {name}:{request.alias}"
         return Plan(action="noop", reason=reason, **_without_checks(common))
+    prior = rolled_back.find(config.lock_table, name, request.alias, target["Version"])
+    if prior is not None and not request.retryRolledBack:
+        return rolled_back.refusal(prior, _without_checks(common))
     stable_config = resolve.compatible(name, stable, target)
     ignored = _firing(request, states)
     destinations = [
@@ -171,6 +174,9 @@ def build(
     traffic = _traffic(request, [Subject(name, arn, request.alias, (stable, target["Version"]))])
     plan = _rollout_plan(request, schedule, config, common | traffic, ignored)
     plan = plan.model_copy(update={"logDestinations": destinations, "alarmStates": readings})
+    if prior is not None:  # asked to retry it: said in the plan, forgotten on success
+        notes = [*plan.notes, rolled_back.retry_note(prior)]
+        plan = plan.model_copy(update={"rolledBackBefore": prior, "notes": notes})
     if dry_run:  # validated exactly as a rollout, and nothing touched
         return plan.model_copy(update={"action": "dryRun"})
     try:

@@ -265,6 +265,10 @@ class _Options(_Strict):
 class RolloutRequest(_Target, _Options):
     """One function behind one alias."""
 
+    # roll the target out even though it was rolled back on this alias before
+    # (rollout_core.rolled_back); `rollout start --version N` sends it
+    retryRolledBack: Flag = False
+
 
 MAX_RELEASE_FUNCTIONS = 10
 

@@ -1,0 +1,163 @@
+"""Versions rolled back on an alias, remembered so that nothing rolls one out there again
+unasked (README, "One publish starts one rollout").
+
+PublishVersion hands back the existing version when nothing changed since the last publish,
+and CloudTrail records the call all the same, so the PublishVersion trigger (and `rollout
+release`, which publishes) would otherwise roll out again a version that was just rolled
+back. Every ending that puts the stable version back records the version: Notify rollback
+(a failed check, an abort, a reject, an unanswered approval gate), Release lock (a failed
+pre-traffic check) and the guard when it restores the alias. Prepare then ends a rollout
+of that version on that alias in *Previously rolled back*, naming the execution that
+rolled it back and when, unless the input says `retryRolledBack` (what `rollout start
+--version N` sends); the success of such a retry forgets the record.
+
+One item per function, alias and version in the rollout table, beside the lock items
+(`<function>:<alias>`), keyed `rolled-back:<function>:<alias>:<version>`. It has no `owner`
+(the lock's scans skip it) and no `expiresAt`: a version never changes, so neither does
+the verdict on it. Like channel.py for the lock, one class owns the item's attributes,
+its read and its writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import clients, clock
+from .channel import KEY  # the table's partition key
+from .errors import read_cause
+from .models import Plan, PriorRollback
+
+PREFIX = "rolled-back"
+MAX_CAUSE = 1000  # characters of the ending's Cause kept: its first line is what people read
+# Finalize's outcomes that put the stable version back (a failed rollback leaves that to
+# the guard, which records what it restores).
+ROLLED_BACK_OUTCOMES = frozenset({"rolled_back", "check_failed"})
+
+
+def key(function: str, alias: str, version: str) -> str:
+    return f"{PREFIX}:{function}:{alias}:{version}"
+
+
+class RolledBackVersions:
+    """The rollout table's rolled-back items, through one DynamoDB client."""
+
+    def __init__(self, table: str, ddb: Any) -> None:
+        self.table = table
+        self._ddb = ddb
+
+    def find_record(self, function: str, alias: str, version: str) -> PriorRollback | None:
+        raw = self._ddb.get_item(
+            TableName=self.table,
+            Key={KEY: {"S": key(function, alias, version)}},
+            ConsistentRead=True,  # an ending writes it just before it releases the lock
+        ).get("Item")
+        if not raw:
+            return None
+        return PriorRollback.model_validate(
+            {name: value["S"] for name, value in raw.items() if name != KEY and "S" in value}
+        )
+
+    def put_record(self, record: PriorRollback) -> None:
+        """Unconditional: a later rollback of the same version is the one to name."""
+        item = {name: {"S": value} for name, value in record.model_dump().items()}
+        item[KEY] = {"S": key(record.functionName, record.alias, record.version)}
+        self._ddb.put_item(TableName=self.table, Item=item)
+
+    def delete_record(self, record: PriorRollback) -> None:
+        self._ddb.delete_item(
+            TableName=self.table,
+            Key={KEY: {"S": key(record.functionName, record.alias, record.version)}},
+        )
+
+
+def of(table: str) -> RolledBackVersions:
+    return RolledBackVersions(table, clients.dynamodb())
+
+
+# -- Prepare ----------------------------------------------------------------------------
+
+
+def find(table: str | None, function: str, alias: str, version: str) -> PriorRollback | None:
+    """The ending that rolled `version` back on `function:alias`, if one did."""
+    return of(table).find_record(function, alias, version) if table else None
+
+
+def refusal(prior: PriorRollback, common: dict[str, Any]) -> Plan:
+    """The plan that ends in *Previously rolled back*: nothing touched, no lock taken."""
+    return Plan(
+        action="previouslyRolledBack", reason=reason(prior), rolledBackBefore=prior, **common
+    )
+
+
+def reason(prior: PriorRollback) -> str:
+    where = f"{prior.functionName}:{prior.alias}"
+    return (
+        f"version {prior.version} was rolled back on {where} by {prior.executionId} at "
+        f"{prior.at} ({prior.error}: {prior.cause}); not rolled out again. To try it again: "
+        f"rollout start --function {prior.functionName} --alias {prior.alias} --version "
+        f'{prior.version} (input "retryRolledBack": true)'
+    )
+
+
+def retry_note(prior: PriorRollback) -> str:
+    return (
+        f"version {prior.version} was rolled back on {prior.functionName}:{prior.alias} by "
+        f"{prior.executionId} at {prior.at} ({prior.error}); rolled out again as asked "
+        "(retryRolledBack)"
+    )
+
+
+# -- the endings ------------------------------------------------------------------------
+
+
+def remember(plan: Plan, outcome: str, error: str, cause: str) -> list[str]:
+    """At Finalize's `outcome`: record each alias's target when the ending put the stable
+    version back; forget the record a successful retry overrode. Before the lock goes, so
+    a publish racing the ending meets the lock or the record. Notes of what could not be
+    written: the lock is released whatever happens here."""
+    if plan.lock is None:
+        return []
+    if outcome in ROLLED_BACK_OUTCOMES:
+        members = plan.functions or [plan]
+        return record(plan.lock.table, plan.executionId, members, error, cause)
+    prior = plan.rolledBackBefore
+    if outcome == "succeeded" and prior is not None:
+        return _best_effort(partial(of(plan.lock.table).delete_record, prior), "forget", prior)
+    return []
+
+
+def record(table: str, execution: str, members: list[Any], error: str, cause: str) -> list[str]:
+    """Record the target of each member (a plan, or a release's member) as rolled back on
+    its alias by `execution`; notes of what could not be written."""
+    at = clock.iso(clock.now())
+    notes: list[str] = []
+    for member in members:
+        entry = PriorRollback(
+            functionName=member.functionName,
+            alias=member.alias,
+            version=member.targetVersion,
+            executionId=execution,
+            at=at,
+            error=error,
+            cause=_first_line(cause),
+        )
+        notes += _best_effort(partial(of(table).put_record, entry), "record", entry)
+    return notes
+
+
+def _best_effort(write: Callable[[], None], verb: str, entry: PriorRollback) -> list[str]:
+    try:
+        write()
+    except (ClientError, BotoCoreError) as problem:
+        where = f"{entry.functionName}:{entry.alias}"
+        return [f"could not {verb} version {entry.version} as rolled back on {where}: {problem}"]
+    return []
+
+
+def _first_line(cause: str) -> str:
+    line = read_cause(cause)[0]
+    return line if len(line) <= MAX_CAUSE else line[: MAX_CAUSE - 1] + "…"
