@@ -169,3 +169,14 @@ def test_the_record_is_no_lock_of_its_owner(world, plan):
     finalize(plan, "rolled_back", ABORTED, None)
     assert lock.release_held_by(TABLE, ROLLED_BACK_BY) == []
     assert recorded() is not None
+
+
+def test_a_record_written_by_hand_with_only_its_key_still_refuses(world):
+    """The item format is documented: `aws dynamodb put-item` with only the key counts."""
+    item = {"lockKey": {"S": rolled_back.key("orders", "live", "4")}}
+    world.ddb.put_item(TableName=TABLE, Item=item)
+
+    refused = prepare(CONSOLE, LATER)["plan"]
+
+    assert refused["action"] == "previouslyRolledBack"
+    assert "rolled back on orders:live by an earlier execution" in refused["reason"]

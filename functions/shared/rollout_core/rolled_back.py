@@ -33,6 +33,12 @@ from .models import Plan, PriorRollback
 
 PREFIX = "rolled-back"
 MAX_CAUSE = 1000  # characters of the ending's Cause kept: its first line is what people read
+UNKNOWN = {
+    "executionId": "an earlier execution",
+    "at": "an unknown time",
+    "error": "?",
+    "cause": "",
+}
 # Finalize's outcomes that put the stable version back (a failed rollback leaves that to
 # the guard, which records what it restores).
 ROLLED_BACK_OUTCOMES = frozenset({"rolled_back", "check_failed"})
@@ -57,9 +63,10 @@ class RolledBackVersions:
         ).get("Item")
         if not raw:
             return None
-        return PriorRollback.model_validate(
-            {name: value["S"] for name, value in raw.items() if name != KEY and "S" in value}
-        )
+        # what the key says, then what the item says (a hand-written one may say less)
+        known = {"functionName": function, "alias": alias, "version": version}
+        written = {name: value["S"] for name, value in raw.items() if "S" in value}
+        return PriorRollback.model_validate(UNKNOWN | written | known)
 
     def put_record(self, record: PriorRollback) -> None:
         """Unconditional: a later rollback of the same version is the one to name."""
