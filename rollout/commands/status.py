@@ -202,10 +202,13 @@ def _detail(run: Run) -> str:
     step."""
     if run.error:
         return f"\n{run.error}"
-    prior = run.plan.rolledBackBefore if run.plan is not None else None
-    if prior is not None and run.outcome is Outcome.PREVIOUSLY_ROLLED_BACK:
-        by = prior.executionId.rsplit(":", 1)[-1]
-        return f"\nv{prior.version} was rolled back by {by} at {prior.at}"
+    if run.plan is not None and run.outcome is Outcome.PREVIOUSLY_ROLLED_BACK:
+        lines = []
+        for prior in run.plan.rolledBackBefore:  # a release names each function
+            which = f"{prior.functionName} " if run.is_release else ""
+            by = prior.executionId.rsplit(":", 1)[-1]
+            lines.append(f"\n{which}v{prior.version} was rolled back by {by} at {prior.at}")
+        return "".join(lines)
     moved = run.plan.movedWithoutRollout if run.plan is not None else None
     if moved is not None:
         by = f"stack {moved.stack}'s template?" if moved.stack else "its template?"

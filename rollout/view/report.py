@@ -120,8 +120,8 @@ def _summary(run: Run, ended: datetime) -> str:
         ("Alarms", ", ".join(run.plan.alarms if run.plan else []) or "none"),
         ("Started by", STARTED_BY[run.plan.source] if run.plan else "—"),
     ]
-    prior = run.plan.rolledBackBefore if run.plan else None  # refused, or retried as asked
-    rows += [("Rolled back before", _rolled_back_by(prior))] if prior else []
+    priors = run.plan.rolledBackBefore if run.plan else []  # refused, or rolled out again
+    rows += [("Rolled back before", "; ".join(map(_rolled_back_by, priors)))] if priors else []
     extended = verdicts.extensions(run)  # steps an inconclusive verdict extended
     rows += [("Extended", extended)] if extended else []
     items = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in rows)
@@ -140,7 +140,10 @@ STARTED_BY = {
 
 
 def _rolled_back_by(prior: PriorRollback) -> str:
-    return f"version {prior.version} by {prior.executionId} at {prior.at} ({prior.error})"
+    return (
+        f"{prior.functionName}:{prior.alias} version {prior.version} by {prior.executionId} "
+        f"at {prior.at} ({prior.error})"
+    )
 
 
 def _check_count(run: Run) -> str:

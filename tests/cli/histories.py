@@ -319,7 +319,7 @@ def previously_rolled_back() -> History:
         "action": "previouslyRolledBack",
         "reason": reason,
         "steps": [],
-        "rolledBackBefore": PRIOR_ROLLBACK,
+        "rolledBackBefore": [PRIOR_ROLLBACK],
     }
     h = (
         History()

@@ -164,8 +164,8 @@ def test_a_version_rolled_back_before_is_an_ending_of_its_own_that_exits_1():
 
     assert run.outcome is Outcome.PREVIOUSLY_ROLLED_BACK and not run.outcome.good
     assert run.reason.startswith("version 4 was rolled back on orders:live by arn:aws:states:")
-    assert run.plan is not None and run.plan.rolledBackBefore is not None
-    assert run.plan.rolledBackBefore.error == "RolloutAborted"
+    assert run.plan is not None
+    assert [prior.error for prior in run.plan.rolledBackBefore] == ["RolloutAborted"]
     assert exit_code(run) == 1  # the alias doesn't serve what was published (README)
     assert status_label(run) == ("✖ Previously rolled back", "red")
 

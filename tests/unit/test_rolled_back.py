@@ -13,7 +13,7 @@ from rollout_core.outcome import finalize
 from rollout_core.plan import prepare
 from rollout_core.results import RollbackRecord
 
-from tests.unit.conftest import TABLE
+from tests.unit.conftest import TABLE, zipped
 
 ROLLED_BACK_BY = "arn:aws:states:us-east-1:123456789012:execution:rollout:sample-1"
 LATER = "arn:aws:states:us-east-1:123456789012:execution:rollout:later"
@@ -64,7 +64,9 @@ def test_prepare_refuses_the_version_the_trigger_publishes_again(world, plan, lo
 
     assert (refused["action"], refused["source"]) == ("previouslyRolledBack", "eventbridge")
     assert (refused["stableVersion"], refused["targetVersion"]) == ("3", "4")
-    assert refused["rolledBackBefore"]["executionId"] == ROLLED_BACK_BY
+    [prior] = refused["rolledBackBefore"]
+    assert (prior["executionId"], prior["error"]) == (ROLLED_BACK_BY, "RolloutAborted")
+    assert "withRelease" not in prior  # rolled back on its own
     assert refused["reason"].startswith(
         f"version 4 was rolled back on orders:live by {ROLLED_BACK_BY} at "
     )
@@ -83,8 +85,8 @@ def test_a_console_start_is_refused_and_retry_rolled_back_rolls_it_out(world, pl
 
     retry = prepare({**CONSOLE, "retryRolledBack": True}, LATER)["plan"]
     assert retry["action"] == "rollout"
-    assert retry["rolledBackBefore"]["executionId"] == ROLLED_BACK_BY
-    assert any("rolled out again as asked (retryRolledBack)" in n for n in retry["notes"])
+    assert [prior["executionId"] for prior in retry["rolledBackBefore"]] == [ROLLED_BACK_BY]
+    assert any("rolled out again (a success forgets it)" in n for n in retry["notes"])
     assert world.lock_owner() == LATER
 
     finalize(Plan.model_validate(retry), "succeeded", None, None)
@@ -180,3 +182,63 @@ def test_a_record_written_by_hand_with_only_its_key_still_refuses(world):
 
     assert refused["action"] == "previouslyRolledBack"
     assert "rolled back on orders:live by an earlier execution" in refused["reason"]
+
+
+@pytest.fixture
+def worker(world):
+    """A second function, `orders-worker`: versions 1 and 2, `live` on 1."""
+    for release in (1, 2):
+        source = zipped(f"def handler(event, context):\n    return {release}\n")
+        if release == 1:
+            world.lam.create_function(
+                FunctionName="orders-worker",
+                Runtime="python3.12",
+                Role=world.role,
+                Handler="app.handler",
+                Code={"ZipFile": source},
+            )
+        else:
+            world.lam.update_function_code(FunctionName="orders-worker", ZipFile=source)
+        world.lam.publish_version(FunctionName="orders-worker")
+    world.lam.create_alias(FunctionName="orders-worker", Name="live", FunctionVersion="1")
+
+
+WORKER = {"functionName": "orders-worker", "alias": "live", "targetVersion": "2"}
+RELEASE = {"functions": [CONSOLE, WORKER]}
+
+
+def test_a_release_with_a_version_rolled_back_on_its_own_is_refused(world, plan, worker):
+    finalize(plan, "rolled_back", ABORTED, None)  # orders:live version 4, on its own
+
+    refused = prepare(RELEASE, LATER)["plan"]
+
+    assert refused["action"] == "previouslyRolledBack"
+    assert [m["functionName"] for m in refused["functions"]] == ["orders", "orders-worker"]
+    assert [p["functionName"] for p in refused["rolledBackBefore"]] == ["orders"]
+    assert refused["reason"].endswith('To try it again: input "retryRolledBack": true')
+    assert world.lock_owner() is None
+    assert prepare({**RELEASE, "retryRolledBack": True}, LATER)["plan"]["action"] == "rollout"
+
+
+def test_a_rolled_back_release_records_every_member_for_rollouts_of_it_alone(world, worker):
+    rolled = Plan.model_validate(prepare(RELEASE, ROLLED_BACK_BY)["plan"])
+    finalize(rolled, "rolled_back", ABORTED, None)
+    with_the_release = "orders:live, orders-worker:live"
+    assert recorded() is not None and recorded().withRelease == with_the_release
+    worker_record = rolled_back.find(TABLE, "orders-worker", "live", "2")
+    assert worker_record is not None and worker_record.withRelease == with_the_release
+
+    alone = prepare(WORKER, LATER)["plan"]
+    assert alone["action"] == "previouslyRolledBack"
+    assert (
+        f"rolled back on orders-worker:live with the release of {with_the_release}"
+        in (alone["reason"])
+    )
+
+    # Which member was at fault the release doesn't say: another release may include it.
+    again = prepare(RELEASE, LATER)["plan"]
+    assert again["action"] == "rollout"
+    assert len(again["rolledBackBefore"]) == 2
+    assert sum("a success forgets it" in note for note in again["notes"]) == 2
+    finalize(Plan.model_validate(again), "succeeded", None, None)
+    assert recorded() is None and rolled_back.find(TABLE, "orders-worker", "live", "2") is None

@@ -118,12 +118,10 @@ def test_a_publish_that_hands_back_a_rolled_back_version_does_not_roll_it_out_ag
         "eventbridge",
         target,
     )
-    assert plan.rolledBackBefore is not None
-    assert (plan.rolledBackBefore.executionId, plan.rolledBackBefore.error) == (
-        aborted.arn,
-        "RolloutAborted",
-    )
-    assert REASON in plan.rolledBackBefore.cause  # the abort's reason
+    [prior] = plan.rolledBackBefore
+    assert (prior.executionId, prior.error) == (aborted.arn, "RolloutAborted")
+    assert prior.withRelease is None  # rolled back on its own
+    assert REASON in prior.cause  # the abort's reason
     assert plan.reason is not None and f"by {aborted.arn} at " in plan.reason
     assert f"--version {target}" in plan.reason  # how to try it again
     # the refused run touched nothing: the aborted rollout's shift and its restore, then the
@@ -139,8 +137,8 @@ def test_a_rolled_back_version_asked_for_explicitly_rolls_out(runs, alias_log, w
     function, target, asked = found.function, found.target, found.asked
 
     assert (asked.status, asked.error, asked.cause) == ("SUCCEEDED", None, None)
-    assert asked.plan.rolledBackBefore is not None
-    assert any("rolled out again as asked" in note for note in asked.plan.notes)
+    assert [prior.executionId for prior in asked.plan.rolledBackBefore] == [found.aborted.arn]
+    assert any("rolled out again (a success forgets it)" in note for note in asked.plan.notes)
     assert function.alias() == (target, {})
     assert alias_log.of(function.name)[2:] == [(target, {})]
     assert workflow.lock(function.name) is None

@@ -180,7 +180,8 @@ def _remember_restored(
         return []
     error = change.error or change.status
     cause = change.cause or f"the execution ended {change.status}; the guard restored the alias"
-    return rolled_back.record(plan.lock.table, plan.executionId, restored, error, cause)
+    within = rolled_back.release_of(plan)
+    return rolled_back.record(plan.lock.table, plan.executionId, restored, error, cause, within)
 
 
 def _row(member: RolloutPlan, outcome: dict[str, str] | Exception) -> dict[str, str]:

@@ -209,6 +209,9 @@ class PriorRollback(Document):
     at: str  # when its ending recorded it (ISO, UTC)
     error: str  # why: the ending's Error (RolloutAborted, HealthCheckFailed, ...)
     cause: str  # its Cause's first line
+    # rolled back as a member of this release of several functions (`f:a, g:b`), which
+    # doesn't say which member was at fault; None when rolled back on its own
+    withRelease: str | None = unless_set()
 
 
 class PipelineRef(Document):
@@ -258,9 +261,9 @@ class Plan(Document):
     notes: list[str] = Field(default_factory=list)
     rolledOutBy: str | None = None  # duplicate: the execution already rolling this version out
     movedWithoutRollout: UnrolledMove | None = unless_set()  # a noop no rollout explains
-    # previouslyRolledBack: the ending that rolled the target back on this alias; rollout:
-    # the one `retryRolledBack` overrides (a success forgets it)
-    rolledBackBefore: PriorRollback | None = unless_set()
+    # previouslyRolledBack: the endings that rolled the target (a release: its members'
+    # targets) back on the alias; rollout: the ones rolled out again (a success forgets them)
+    rolledBackBefore: list[PriorRollback] = unless_set([])
     # A release of several functions (rollout_core.release); empty for one function. The
     # fields above name the first member, whose lock item is the release's control channel.
     functions: list[Member] = Field(default_factory=list)

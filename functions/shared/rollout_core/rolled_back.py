@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import clients, clock
+from . import clients, clock, release
 from .channel import KEY  # the table's partition key
 from .errors import read_cause
 from .models import Plan, PriorRollback
@@ -70,7 +70,7 @@ class RolledBackVersions:
 
     def put_record(self, record: PriorRollback) -> None:
         """Unconditional: a later rollback of the same version is the one to name."""
-        item = {name: {"S": value} for name, value in record.model_dump().items()}
+        item = {name: {"S": value} for name, value in record.model_dump().items() if value}
         item[KEY] = {"S": key(record.functionName, record.alias, record.version)}
         self._ddb.put_item(TableName=self.table, Item=item)
 
@@ -93,28 +93,47 @@ def find(table: str | None, function: str, alias: str, version: str) -> PriorRol
     return of(table).find_record(function, alias, version) if table else None
 
 
-def refusal(prior: PriorRollback, common: dict[str, Any]) -> Plan:
+def found(table: str | None, members: list[Any]) -> list[PriorRollback]:
+    """The records of the members' targets (a release's members, in order)."""
+    priors = [find(table, m.functionName, m.alias, m.targetVersion) for m in members]
+    return [prior for prior in priors if prior is not None]
+
+
+def refusing(priors: list[PriorRollback], *, several: bool) -> list[PriorRollback]:
+    """The records that refuse the rollout: any, for one function; for a release of several,
+    those rolled back on their own. A release's rollback doesn't say which member was at
+    fault, so it doesn't stop another release with that member's version."""
+    return [prior for prior in priors if not (several and prior.withRelease)]
+
+
+def refusal(priors: list[PriorRollback], common: dict[str, Any], *, several: bool) -> Plan:
     """The plan that ends in *Previously rolled back*: nothing touched, no lock taken."""
-    return Plan(
-        action="previouslyRolledBack", reason=reason(prior), rolledBackBefore=prior, **common
+    said = "; ".join(_rolled_back(prior) for prior in priors)
+    first = priors[0]
+    how = (
+        'input "retryRolledBack": true'
+        if several
+        else f"rollout start --function {first.functionName} --alias {first.alias} --version "
+        f'{first.version} (input "retryRolledBack": true)'
     )
+    reason = f"{said}; not rolled out again. To try it again: {how}"
+    return Plan(action="previouslyRolledBack", reason=reason, rolledBackBefore=priors, **common)
 
 
-def reason(prior: PriorRollback) -> str:
+def retry_notes(priors: list[PriorRollback]) -> list[str]:
+    return [
+        f"{_rolled_back(prior, cause=False)}; rolled out again (a success forgets it)"
+        for prior in priors
+    ]
+
+
+def _rolled_back(prior: PriorRollback, *, cause: bool = True) -> str:
     where = f"{prior.functionName}:{prior.alias}"
+    why = f"{prior.error}: {prior.cause}" if cause and prior.cause else prior.error
+    within = f" with the release of {prior.withRelease}" if prior.withRelease else ""
     return (
-        f"version {prior.version} was rolled back on {where} by {prior.executionId} at "
-        f"{prior.at} ({prior.error}: {prior.cause}); not rolled out again. To try it again: "
-        f"rollout start --function {prior.functionName} --alias {prior.alias} --version "
-        f'{prior.version} (input "retryRolledBack": true)'
-    )
-
-
-def retry_note(prior: PriorRollback) -> str:
-    return (
-        f"version {prior.version} was rolled back on {prior.functionName}:{prior.alias} by "
-        f"{prior.executionId} at {prior.at} ({prior.error}); rolled out again as asked "
-        "(retryRolledBack)"
+        f"version {prior.version} was rolled back on {where}{within} by {prior.executionId} at "
+        f"{prior.at} ({why})"
     )
 
 
@@ -123,23 +142,34 @@ def retry_note(prior: PriorRollback) -> str:
 
 def remember(plan: Plan, outcome: str, error: str, cause: str) -> list[str]:
     """At Finalize's `outcome`: record each alias's target when the ending put the stable
-    version back; forget the record a successful retry overrode. Before the lock goes, so
-    a publish racing the ending meets the lock or the record. Notes of what could not be
-    written: the lock is released whatever happens here."""
+    version back; forget the records a successful rollout rolled out again. Before the lock
+    goes, so a publish racing the ending meets the lock or the record. Notes of what could
+    not be written: the lock is released whatever happens here."""
     if plan.lock is None:
         return []
+    table = plan.lock.table
     if outcome in ROLLED_BACK_OUTCOMES:
         members = plan.functions or [plan]
-        return record(plan.lock.table, plan.executionId, members, error, cause)
-    prior = plan.rolledBackBefore
-    if outcome == "succeeded" and prior is not None:
-        return _best_effort(partial(of(plan.lock.table).delete_record, prior), "forget", prior)
-    return []
+        return record(table, plan.executionId, members, error, cause, release_of(plan))
+    if outcome != "succeeded":
+        return []
+    return [
+        note
+        for prior in plan.rolledBackBefore
+        for note in _best_effort(partial(of(table).delete_record, prior), "forget", prior)
+    ]
 
 
-def record(table: str, execution: str, members: list[Any], error: str, cause: str) -> list[str]:
+def release_of(plan: Plan) -> str:
+    """What a record says of the release it was rolled back with ("" for one function)."""
+    return release.label(plan) if release.is_release(plan) else ""
+
+
+def record(
+    table: str, execution: str, members: list[Any], error: str, cause: str, within: str = ""
+) -> list[str]:
     """Record the target of each member (a plan, or a release's member) as rolled back on
-    its alias by `execution`; notes of what could not be written."""
+    its alias by `execution` (`within` a release); notes of what could not be written."""
     at = clock.iso(clock.now())
     notes: list[str] = []
     for member in members:
@@ -151,6 +181,7 @@ def record(table: str, execution: str, members: list[Any], error: str, cause: st
             at=at,
             error=error,
             cause=_first_line(cause),
+            withRelease=within or None,
         )
         notes += _best_effort(partial(of(table).put_record, entry), "record", entry)
     return notes
