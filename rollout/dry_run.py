@@ -5,9 +5,11 @@ would do with an input, by the same code, configuration and IAM scope as a rollo
 ask before they start anything, so what Prepare refuses against the account (no such
 function or alias, missing or firing alarms, a traffic source bypassing the alias, another
 rollout holding the alias) exits before an execution exists: 2 for InvalidRolloutRequest,
-1 for RolloutInProgress and AlarmsAlreadyFiring (exits.for_refusal). Prepare takes no lock
-in a dry run. The same with the AWS CLI, as the console does it: start an execution with
-`"dryRun": true`, which ends in `Dry run` with the plan as its output, or in
+1 for RolloutInProgress and AlarmsAlreadyFiring (exits.for_refusal), and 1 for a version
+rolled back on the alias before, which Prepare plans as `previouslyRolledBack` rather than
+refuse with an error (an ending of its own: the trigger's runs end there quietly). Prepare
+takes no lock in a dry run. The same with the AWS CLI, as the console does it: start an
+execution with `"dryRun": true`, which ends in `Dry run` with the plan as its output, or in
 `Request rejected` with Prepare's error. Input with `waves` is a pipeline's: Prepare
 pipeline answers, checking every target through its role (rollout_core.pipeline).
 """
@@ -18,9 +20,11 @@ import json
 from typing import Any
 
 from rollout.aws import PREPARE_OUTPUT, AwsContext, CliError, aws_errors, find_stack_output
-from rollout.exits import for_refusal
+from rollout.exits import Exit, for_refusal
 
 PIPELINE_PREPARE_OUTPUT = "PipelinePrepareFunctionName"
+# Prepare's plan for a version rolled back on the alias before (rollout_core.rolled_back)
+PREVIOUSLY_ROLLED_BACK = "previouslyRolledBack"
 # Prepare pipeline reads the execution's account and Region from its ARN.
 PLAN_EXECUTION = "arn:aws:states:{region}:{account}:execution:rollout-plan:rollout-plan"
 
@@ -50,7 +54,10 @@ def dry_run(
         error = str((body or {}).get("errorType", "Error"))
         message = str((body or {}).get("errorMessage", body))
         raise CliError(f"{error}: {message}", for_refusal(error))
-    return dict(body["plan"])
+    plan = dict(body["plan"])
+    if plan["action"] == PREVIOUSLY_ROLLED_BACK:  # refused for now, like RolloutInProgress
+        raise CliError(f"Previously rolled back: {plan['reason']}", Exit.FAILED)
+    return plan
 
 
 def _account(aws: AwsContext) -> str:

@@ -24,7 +24,9 @@ ROLLOUT: dict[Exit, str] = {
     Exit.FAILED: "it rolled back or failed, was refused because another rollout holds the "
     "alias (RolloutInProgress) or alarms were already firing (AlarmsAlreadyFiring), was "
     "aborted, found its new code already live without a rollout (Moved without a rollout: "
-    "a template's AutoPublishAlias on the alias), or --timeout passed first",
+    "a template's AutoPublishAlias on the alias), found its version rolled back on the alias "
+    "before (Previously rolled back: rollout start --version N tries it again), or --timeout "
+    "passed first",
     Exit.INVALID: "invalid input (InvalidRolloutRequest, with Prepare's message): refused "
     "before anything started, or by the workflow",
     Exit.RUNNING: "still running (only with --once)",
@@ -32,7 +34,8 @@ ROLLOUT: dict[Exit, str] = {
 PLAN: dict[Exit, str] = {
     Exit.OK: "the plan is valid",
     Exit.FAILED: "a valid rollout that could not start now (RolloutInProgress, "
-    "AlarmsAlreadyFiring), or Prepare could not be asked (credentials, network, no stack)",
+    "AlarmsAlreadyFiring, a version previously rolled back on the alias), or Prepare could "
+    "not be asked (credentials, network, no stack)",
     Exit.INVALID: "invalid input (InvalidRolloutRequest), with Prepare's message",
 }
 CONTROL: dict[Exit, str] = {

@@ -5,7 +5,9 @@ One rollout per published version. PublishVersion returns the existing version w
 nothing changed since the last publish; when the alias already serves it there is nothing
 to roll out. Otherwise the execution is named after function, alias and version, so a
 second run for the same publish meets the first one (ExecutionAlreadyExists) and reports
-or follows it instead of starting another. On a function tagged for rollouts the publish
+or follows it instead of starting another; a version rolled back on the alias before is
+refused by Prepare's dry run (rollout_core.rolled_back), exit 1 with nothing started: the
+alias doesn't serve what `$LATEST` holds. On a function tagged for rollouts the publish
 also starts one through EventBridge; whichever takes the alias's lock first rolls it out,
 the other ends in "Already rolling out", and `--watch` follows the one that rolls out.
 Everything else is `rollout start`'s: the same flags and input, the same checks, the same
@@ -64,8 +66,10 @@ def register(subparsers: Any) -> None:
         help="publish $LATEST as a version and roll it out (the CI step after sam deploy)",
         description="Publish $LATEST as a version and start its rollout, with the same flags\n"
         "and input as `rollout start`. One rollout per published version: nothing is\n"
-        "started when the alias already serves it, and a second run for the same version\n"
-        "reports (or with --watch follows) the rollout the first one started.\n\n"
+        "started when the alias already serves it, a second run for the same version\n"
+        "reports (or with --watch follows) the rollout the first one started, and a\n"
+        "version rolled back on the alias before is refused (exit 1; rollout start\n"
+        "--version N tries it again).\n\n"
         "--stack NAME does the same for every function of a CloudFormation stack tagged\n"
         "rollout:alias: the changed ones are rolled out together, by one coordinated\n"
         "rollout configured by their rollout:* tags (flags win).",

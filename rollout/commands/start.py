@@ -63,7 +63,11 @@ def add_input_arguments(parser: argparse.ArgumentParser, *, version: bool = True
     what.add_argument("--function", help="function name or ARN")
     what.add_argument("--alias", help="alias to shift, e.g. live")
     if version:
-        what.add_argument("--version", help="version to roll out (default: newest published)")
+        what.add_argument(
+            "--version",
+            help="version to roll out (default: newest published), even one rolled back on "
+            "the alias before (input retryRolledBack)",
+        )
     _add_how(parser.add_argument_group("how"))
     _add_checks(parser.add_argument_group("checks"))
     add_aws_arguments(parser)
@@ -246,6 +250,8 @@ def build_input(args: argparse.Namespace) -> dict[str, Any]:
         "functionName": args.function,
         "alias": args.alias,
         "targetVersion": args.version,
+        # naming the version asks for it, even one rolled back on the alias before
+        "retryRolledBack": True if args.version is not None else None,
         "strategy": _strategy(args.strategy),
         "alarms": _alarm_names(args.alarms),
         "ignoreFiringAlarms": args.ignore_firing_alarms,

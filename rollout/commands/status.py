@@ -197,10 +197,18 @@ def _member_outcome(row: FunctionRow) -> Text:
 
 
 def _detail(run: Run) -> str:
-    """The error; else new code live without a rollout, or no evidence; else the latest
-    verdict of the canary judge and any extended step."""
+    """The error; else the rollback that refused the version, new code live without a
+    rollout, or no evidence; else the latest verdict of the canary judge and any extended
+    step."""
     if run.error:
         return f"\n{run.error}"
+    if run.plan is not None and run.outcome is Outcome.PREVIOUSLY_ROLLED_BACK:
+        lines = []
+        for prior in run.plan.rolledBackBefore:  # a release names each function
+            which = f"{prior.functionName} " if run.is_release else ""
+            by = prior.executionId.rsplit(":", 1)[-1]
+            lines.append(f"\n{which}v{prior.version} was rolled back by {by} at {prior.at}")
+        return "".join(lines)
     moved = run.plan.movedWithoutRollout if run.plan is not None else None
     if moved is not None:
         by = f"stack {moved.stack}'s template?" if moved.stack else "its template?"

@@ -264,6 +264,7 @@ def _outcome(run: Run) -> Outcome:
                 "skip": Outcome.SKIPPED,
                 "noop": Outcome.NOOP,
                 "duplicate": Outcome.DUPLICATE,
+                "previouslyRolledBack": Outcome.PREVIOUSLY_ROLLED_BACK,
                 "dryRun": Outcome.DRY_RUN,
                 "pipeline": Outcome.PIPELINE,
             }

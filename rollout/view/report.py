@@ -16,7 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from rollout_core.models import CheckResult, ControlRecord
+from rollout_core.models import CheckResult, ControlRecord, PriorRollback
 
 from rollout.view import report_release, report_traffic, verdicts
 from rollout.view.report_cells import logs_line, metrics_cell, pill_class, traffic_cell
@@ -120,6 +120,8 @@ def _summary(run: Run, ended: datetime) -> str:
         ("Alarms", ", ".join(run.plan.alarms if run.plan else []) or "none"),
         ("Started by", STARTED_BY[run.plan.source] if run.plan else "—"),
     ]
+    priors = run.plan.rolledBackBefore if run.plan else []  # refused, or rolled out again
+    rows += [("Rolled back before", "; ".join(map(_rolled_back_by, priors)))] if priors else []
     extended = verdicts.extensions(run)  # steps an inconclusive verdict extended
     rows += [("Extended", extended)] if extended else []
     items = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in rows)
@@ -135,6 +137,13 @@ STARTED_BY = {
     "console": "StartExecution (console, CLI or CI)",
     "eventbridge": "EventBridge (a PublishVersion)",
 }
+
+
+def _rolled_back_by(prior: PriorRollback) -> str:
+    return (
+        f"{prior.functionName}:{prior.alias} version {prior.version} by {prior.executionId} "
+        f"at {prior.at} ({prior.error})"
+    )
 
 
 def _check_count(run: Run) -> str:

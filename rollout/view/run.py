@@ -42,6 +42,8 @@ class Outcome(StrEnum):
     # noop, but no rollout put the version there and it has new code (traffic/moved.py)
     MOVED_WITHOUT_ROLLOUT = "moved without a rollout"
     DUPLICATE = "duplicate"  # another execution was already rolling this version out
+    # the target was rolled back on the alias before; not rolled out again unasked
+    PREVIOUSLY_ROLLED_BACK = "previously rolled back"
     DRY_RUN = "dry run"  # input dryRun: planned against the account, nothing touched
     PIPELINE = "pipeline"  # input with waves: handed to the pipeline state machine
     ROLLED_BACK = "rolled back"
@@ -395,6 +397,7 @@ class Run:
             Outcome.NOOP,
             Outcome.DUPLICATE,
             Outcome.MOVED_WITHOUT_ROLLOUT,
+            Outcome.PREVIOUSLY_ROLLED_BACK,
             Outcome.PIPELINE,
         ):
             return (self.plan.reason if self.plan else None) or self.outcome.value

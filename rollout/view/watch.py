@@ -45,6 +45,7 @@ ICONS: dict[Outcome, tuple[str, str]] = {
     Outcome.NOOP: ("✔ Already live", "green"),
     Outcome.MOVED_WITHOUT_ROLLOUT: ("✖ Moved without a rollout", "red"),
     Outcome.DUPLICATE: ("✔ Already rolling out", "green"),
+    Outcome.PREVIOUSLY_ROLLED_BACK: ("✖ Previously rolled back", "red"),
     Outcome.DRY_RUN: ("✔ Dry run", "green"),
     Outcome.PIPELINE: ("→ Pipeline", "green"),
     Outcome.ROLLED_BACK: ("✖ Rolled back", "red"),

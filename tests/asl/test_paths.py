@@ -429,8 +429,15 @@ def step_states(checks: int) -> list[str]:
 THREE_STEPS = [(1, 20), (5, 20), (25, 20)]  # two checks of 10 s each per step
 
 
-@pytest.mark.parametrize(("action", "end"), [("skip", "Skipped"), ("noop", "Already live")])
-def test_skip_and_noop_succeed_without_touching_anything(
+@pytest.mark.parametrize(
+    ("action", "end"),
+    [
+        ("skip", "Skipped"),
+        ("noop", "Already live"),
+        ("previouslyRolledBack", "Previously rolled back"),
+    ],
+)
+def test_skip_noop_and_previously_rolled_back_succeed_without_touching_anything(
     workflow: Workflow, action: str, end: str
 ) -> None:
     execution = run(workflow, Rollout(make_plan([(10, 60)], action=action)))

@@ -295,6 +295,41 @@ def moved_without_rollout() -> History:
     return h.finish("SUCCEEDED")
 
 
+PRIOR_ROLLBACK = {
+    "functionName": "orders",
+    "alias": "live",
+    "version": "4",
+    "executionId": "arn:aws:states:us-east-1:123456789012:execution:rollout:8e66df4b",
+    "at": "2026-11-26T09:00:00Z",
+    "error": "RolloutAborted",
+    "cause": "Rolled back orders:live to version 3: Aborted by alice: bad release",
+}
+
+
+def previously_rolled_back() -> History:
+    """A PublishVersion that handed back version 4, which an abort had rolled back on the
+    alias: Prepare plans it as previouslyRolledBack (rollout_core.rolled_back)."""
+    reason = (
+        "version 4 was rolled back on orders:live by "
+        f"{PRIOR_ROLLBACK['executionId']} at {PRIOR_ROLLBACK['at']} (RolloutAborted: …); "
+        "not rolled out again"
+    )
+    plan = {
+        **PLAN,
+        "action": "previouslyRolledBack",
+        "reason": reason,
+        "steps": [],
+        "rolledBackBefore": [PRIOR_ROLLBACK],
+    }
+    h = (
+        History()
+        .state("Prepare", plan=plan, progress=progress())
+        .state("Roll out?", "Choice", seconds=0)
+        .state("Previously rolled back", "Succeed", seconds=0)
+    )
+    return h.finish("SUCCEEDED")
+
+
 # -- a release of several functions (issue 15) -------------------------------------------
 # Shaped as the workflow writes them: $.plan.functions, progress.lastCheck.functions, the
 # failed check's data, $.rollback.aliases; $.checks.<phase> and $.outcome are wrapped by

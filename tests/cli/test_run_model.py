@@ -20,6 +20,7 @@ from tests.cli.histories import (
     T0,
     History,
     moved_without_rollout,
+    previously_rolled_back,
     rejected,
     rolled_back,
     shifted_and_waiting,
@@ -155,6 +156,18 @@ def test_new_code_live_without_a_rollout_is_not_already_live():
     assert run.reason.startswith("orders:live already serves version 4, new code since")
     assert exit_code(run) == 1
     assert status_label(run) == ("✖ Moved without a rollout", "red")
+
+
+def test_a_version_rolled_back_before_is_an_ending_of_its_own_that_exits_1():
+    h = previously_rolled_back()
+    run = build_run(h.describe("SUCCEEDED"), h.events)
+
+    assert run.outcome is Outcome.PREVIOUSLY_ROLLED_BACK and not run.outcome.good
+    assert run.reason.startswith("version 4 was rolled back on orders:live by arn:aws:states:")
+    assert run.plan is not None
+    assert [prior.error for prior in run.plan.rolledBackBefore] == ["RolloutAborted"]
+    assert exit_code(run) == 1  # the alias doesn't serve what was published (README)
+    assert status_label(run) == ("✖ Previously rolled back", "red")
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,7 @@ def test_every_flag_maps_to_the_contracts_camel_case_keys():
         "functionName": "orders",
         "alias": "live",
         "targetVersion": "4",
+        "retryRolledBack": True,  # naming the version asks for it (rollout_core.rolled_back)
         "strategy": "Linear10PercentEvery1Minute",
         "alarms": ["a", "b", "c"],
         "ignoreFiringAlarms": True,

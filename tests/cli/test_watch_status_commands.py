@@ -18,6 +18,7 @@ from tests.cli.histories import (
     MACHINE,
     ROLLBACK_CAUSE,
     T0,
+    previously_rolled_back,
     rejected,
     rolled_back,
     shifted_and_waiting,
@@ -188,6 +189,17 @@ def test_status_hides_skipped_runs_unless_all(sfn, capsys):
     assert main(["status", "--all"]) == 0
     out = capsys.readouterr().out
     assert out.count("Skipped") == 2 and "run-1" in out and "run-3" in out
+
+
+def test_status_shows_a_version_rolled_back_before_and_who_rolled_it_back(sfn, capsys):
+    """Not hidden like Skipped: the alias doesn't serve what was published, and why."""
+    refused = previously_rolled_back()
+    sfn.add(ARN, (refused, refused.describe("SUCCEEDED")))
+
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "✖ Previously rolled back" in out
+    assert "v4 was rolled back by 8e66df4b at 2026-11-26T09:00:00Z" in out
 
 
 def test_status_says_why_a_list_of_only_skipped_runs_is_empty(sfn, capsys):

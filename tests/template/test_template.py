@@ -392,6 +392,7 @@ def test_least_privilege_per_function(template: Json) -> None:
     }
     assert actions("FinalizeFunction") == {
         "dynamodb:DeleteItem",
+        "dynamodb:PutItem",  # records a version it rolled back (rollout_core.rolled_back)
         "dynamodb:Scan",  # finds a failed Prepare's lock by its owner
         "sns:Publish",
         "events:PutEvents",

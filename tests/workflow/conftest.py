@@ -342,18 +342,21 @@ class Workflow:
     def history(self, arn: str) -> list[Json]:
         return fetch_history(self.sfn, arn)
 
-    def started_for(self, function: str, version: str, timeout: float = RUN_DEADLINE) -> str:
-        """The execution EventBridge started for `function`'s PublishVersion of `version`."""
+    def started_for(
+        self, function: str, version: str, timeout: float = RUN_DEADLINE, besides: str = ""
+    ) -> str:
+        """The execution EventBridge started for `function`'s PublishVersion of `version`
+        (`besides`: another than this one, for a second publish handing back the same)."""
         return str(
             deadline_poll(
                 f"a rollout of {function} version {version}",
-                lambda: self._find_event_execution(function, version),
+                lambda: self._find_event_execution(function, version, besides),
                 timeout,
                 EXECUTION_POLL,
             )
         )
 
-    def _find_event_execution(self, function: str, version: str) -> str | None:
+    def _find_event_execution(self, function: str, version: str, besides: str) -> str | None:
         pages = self.sfn.get_paginator("list_executions").paginate(
             stateMachineArn=self.state_machine
         )
@@ -363,7 +366,10 @@ class Workflow:
                     self._input(execution["executionArn"]).get("detail", {}).get("responseElements")
                     or {}
                 )
-                if response.get("functionName") == function and response.get("version") == version:
+                found = (
+                    response.get("functionName") == function and response.get("version") == version
+                )
+                if found and execution["executionArn"] != besides:
                     return str(execution["executionArn"])
         return None
 

@@ -29,6 +29,8 @@ The workflow, one concern per module:
   clients that act in a target's account and Region through its target role;
 - outcome: Roll back and Finalize; notify: SNS and EventBridge; guard: the safety net for
   executions that ended without cleaning up; versions: clean-up of old versions;
+  rolled_back: the versions an ending put the stable version back from, which Prepare
+  doesn't roll out again on that alias unasked;
 - clients, clock: AWS clients created lazily, UTC time; handled: a named error counted,
   logged and raised again by a task handler.
 """

@@ -9,6 +9,7 @@ history (Prepare's output) and then:
 - restores the alias to the stable version with no routing, only if it is at a position
   this rollout could have set (a planned weight, or the target after promotion); anything
   else is someone else's change and is left alone, with a notification saying so;
+- records each version it put back as rolled back on its alias (rollout_core.rolled_back);
 - releases the lock, only if this execution owns it;
 - stops the rollout's telemetry (its subscription filters, watch items), as every ending does;
 - sends a critical notification: "Rollout Guard Restored Alias" or "... Needs Attention".
@@ -27,7 +28,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
-from . import aliases, clients, lock, notify, release, settings
+from . import aliases, clients, lock, notify, release, rolled_back, settings
 from .aliases import Position
 from .errors import AliasDrift
 from .models import Plan, Progress, RolloutPlan
@@ -155,6 +156,8 @@ def _clean_up(plan: RolloutPlan, change: StatusChange) -> dict[str, Any]:
     summary |= _combined(rows)
     if release.is_release(plan):
         summary["aliases"] = rows
+    notes = _remember_restored(plan, done, change)  # before the lock goes, as Finalize does
+    summary |= {"notes": notes} if notes else {}
     summary["lockReleased"] = _release(plan)
     if done.errors:
         _notify("guard_attention", summary, change)
@@ -164,6 +167,21 @@ def _clean_up(plan: RolloutPlan, change: StatusChange) -> dict[str, Any]:
     elif summary["action"] in ("left", "missing"):
         summary["notified"] = _notify("guard_attention", summary, change)
     return summary
+
+
+def _remember_restored(
+    plan: RolloutPlan, done: release.Each[dict[str, str]], change: StatusChange
+) -> list[str]:
+    """Each alias put back on its stable version: its target was rolled back there
+    (rollout_core.rolled_back), so no publish rolls it out again unasked."""
+    outcomes = done.outcomes
+    restored = [m for m, row in outcomes if isinstance(row, dict) and row["action"] == "restored"]
+    if not (restored and plan.lock):
+        return []
+    error = change.error or change.status
+    cause = change.cause or f"the execution ended {change.status}; the guard restored the alias"
+    within = rolled_back.release_of(plan)
+    return rolled_back.record(plan.lock.table, plan.executionId, restored, error, cause, within)
 
 
 def _row(member: RolloutPlan, outcome: dict[str, str] | Exception) -> dict[str, str]:

@@ -197,6 +197,23 @@ class UnrolledMove(Document):
     stack: str | None = unless_set()  # the function's aws:cloudformation:stack-name tag
 
 
+class PriorRollback(Document):
+    """An ending that put `functionName:alias` back on its stable version after a rollout of
+    `version` (rollout_core.rolled_back): Prepare doesn't roll that version out on that alias
+    again unless the input says `retryRolledBack`."""
+
+    functionName: str
+    alias: str
+    version: str
+    executionId: str  # the execution that rolled it back
+    at: str  # when its ending recorded it (ISO, UTC)
+    error: str  # why: the ending's Error (RolloutAborted, HealthCheckFailed, ...)
+    cause: str  # its Cause's first line
+    # rolled back as a member of this release of several functions (`f:a, g:b`), which
+    # doesn't say which member was at fault; None when rolled back on its own
+    withRelease: str | None = unless_set()
+
+
 class PipelineRef(Document):
     """The pipeline that started this rollout (input `pipeline`, rollout_core.pipeline): the
     views lead from one to the other."""
@@ -208,8 +225,11 @@ class PipelineRef(Document):
 
 
 class Plan(Document):
-    # "pipeline": waves across Regions and accounts, handed to the pipeline state machine
-    action: Literal["rollout", "skip", "noop", "duplicate", "dryRun", "pipeline"]
+    # "pipeline": waves across Regions and accounts, handed to the pipeline state machine;
+    # "previouslyRolledBack": the target was rolled back on the alias (rolledBackBefore)
+    action: Literal[
+        "rollout", "skip", "noop", "duplicate", "dryRun", "pipeline", "previouslyRolledBack"
+    ]
     reason: str | None = None
     source: Literal["console", "eventbridge"] = "console"
     executionId: str
@@ -241,6 +261,9 @@ class Plan(Document):
     notes: list[str] = Field(default_factory=list)
     rolledOutBy: str | None = None  # duplicate: the execution already rolling this version out
     movedWithoutRollout: UnrolledMove | None = unless_set()  # a noop no rollout explains
+    # previouslyRolledBack: the endings that rolled the target (a release: its members'
+    # targets) back on the alias; rollout: the ones rolled out again (a success forgets them)
+    rolledBackBefore: list[PriorRollback] = unless_set([])
     # A release of several functions (rollout_core.release); empty for one function. The
     # fields above name the first member, whose lock item is the release's control channel.
     functions: list[Member] = Field(default_factory=list)

@@ -21,6 +21,7 @@ class State(StrEnum):
     SKIPPED = "Skipped"
     ALREADY_ROLLING_OUT = "Already rolling out"
     ALREADY_LIVE = "Already live"
+    PREVIOUSLY_ROLLED_BACK = "Previously rolled back"
     DRY_RUN = "Dry run"
     START_PIPELINE = "Start pipeline"  # waves: handed to the pipeline state machine
     PIPELINE_STARTED = "Pipeline started"

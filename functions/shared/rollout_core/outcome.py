@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import aliases, lock, notify, release, settings
+from . import aliases, lock, notify, release, rolled_back, settings
 from .aliases import Position
 from .errors import AliasDrift, RollbackFailed, split_details
 from .models import Plan, Progress, RolloutPlan, dump
@@ -139,12 +139,14 @@ def finalize(
     *,
     announce: bool = True,
 ) -> FinalizeSummary:
-    """Stop the rollout's telemetry, release the lock (owner only) and notify; returns the
-    summary for `$.outcome`.
+    """Stop the rollout's telemetry, remember a version rolled back (rollout_core.rolled_back),
+    release the lock (owner only) and notify; returns the summary for `$.outcome`.
 
     `announce=False` leaves the notification to the next state (the clean-up after a
     success, which adds what it deleted)."""
     notes = lifecycle.stop(plan.rollout_ready()) if plan.action == "rollout" else []
+    ended = _error_and_cause(plan, outcome, rollback, failure)
+    notes += rolled_back.remember(plan, outcome, ended.get("error", ""), ended.get("cause", ""))
     summary = FinalizeSummary.model_validate(
         {
             "outcome": outcome,
@@ -158,7 +160,7 @@ def finalize(
             "functions": [
                 MemberVersions.model_validate(member.model_dump()) for member in plan.functions
             ],
-            **_error_and_cause(plan, outcome, rollback, failure),
+            **ended,
             "notes": notes,
         }
     )

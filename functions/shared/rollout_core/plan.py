@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import eventbridge, lock, resolve, scope, settings
+from . import eventbridge, lock, resolve, rolled_back, scope, settings
 from .controls import HOLD_SECONDS
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
 from .health import alarms, inconclusive
@@ -22,6 +22,7 @@ from .models import (
     Member,
     PipelineRef,
     Plan,
+    PriorRollback,
     Progress,
     RolloutPlan,
     UserMetric,
@@ -162,6 +163,10 @@ def build(
     if target["Version"] == stable:
         reason = f"version {stable} is already live on {name}:{request.alias}"
         return Plan(action="noop", reason=reason, **_without_checks(common))
+    prior = rolled_back.find(config.lock_table, name, request.alias, target["Version"])
+    priors = [prior] if prior else []
+    if priors and not request.retryRolledBack:
+        return rolled_back.refusal(priors, _without_checks(common), several=False)
     stable_config = resolve.compatible(name, stable, target)
     ignored = _firing(request, states)
     destinations = [
@@ -171,6 +176,7 @@ def build(
     traffic = _traffic(request, [Subject(name, arn, request.alias, (stable, target["Version"]))])
     plan = _rollout_plan(request, schedule, config, common | traffic, ignored)
     plan = plan.model_copy(update={"logDestinations": destinations, "alarmStates": readings})
+    plan = _rolled_out_again(plan, priors)
     if dry_run:  # validated exactly as a rollout, and nothing touched
         return plan.model_copy(update={"action": "dryRun"})
     try:
@@ -204,6 +210,12 @@ def build_release(
     if not moving:
         reason = "every function of the release already runs its version"
         return Plan(action="noop", reason=reason, notes=notes, **common)
+    primary = moving[0].model_dump(exclude={"lockKey"})
+    priors = rolled_back.found(config.lock_table, moving)
+    refused = rolled_back.refusing(priors, several=True)
+    if refused and not request.retryRolledBack:
+        common |= {**_without_checks(primary), "functions": moving}
+        return rolled_back.refusal(refused, common, several=True)
     readings = _existing_alarms(request.alarms)
     ignored = _firing(request, {reading.name: reading.state for reading in readings})
     subjects = [
@@ -211,11 +223,11 @@ def build_release(
         for m in moving
     ]
     traffic = _traffic(request, subjects)
-    primary = moving[0].model_dump(exclude={"lockKey"})
     plan = _rollout_plan(request, schedule, config, common | primary | traffic, ignored)
     plan = plan.model_copy(
         update={"functions": moving, "notes": [*notes, *plan.notes], "alarmStates": readings}
     )
+    plan = _rolled_out_again(plan, priors)
     if dry_run:
         return plan.model_copy(update={"action": "dryRun"})
     keys = [(member.lockKey, member.targetVersion) for member in moving]
@@ -225,6 +237,16 @@ def build_release(
         index = [member.lockKey for member in resolved].index(error.key or keys[0][0])
         raise RolloutInProgress(f"functions.{index} ({error.key}): {error}") from None
     return plan
+
+
+def _rolled_out_again(plan: RolloutPlan, priors: list[PriorRollback]) -> RolloutPlan:
+    """A target rolled back on its alias before, rolled out all the same (retryRolledBack,
+    or a release's member rolled back with another release): said in the plan, and
+    forgotten when this rollout succeeds (rollout_core.rolled_back)."""
+    if not priors:
+        return plan
+    notes = [*plan.notes, *rolled_back.retry_notes(priors)]
+    return plan.model_copy(update={"rolledBackBefore": priors, "notes": notes})
 
 
 def _member(index: int, entry: ReleaseEntry, config: settings.Settings) -> Member:

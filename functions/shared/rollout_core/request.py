@@ -251,6 +251,9 @@ class _Options(_Strict):
     # a source that invokes another qualifier than the alias (rollout_core.traffic): refuse
     # the rollout, or roll out and list it
     bypass: Literal["fail", "warn"] = "fail"
+    # roll the target(s) out even though rolled back on the alias before
+    # (rollout_core.rolled_back); `rollout start --version N` sends it
+    retryRolledBack: Flag = False
     dryRun: Flag = False
     pipeline: PipelineRefSpec | None = None
 
