@@ -22,7 +22,8 @@ The workflow, one concern per module:
   that reads no signal; telemetry/: health pushed to the checks (log subscriptions, alarm
   state changes, the wake-up); waiting: Wait for next check, which evidence can end;
 - channel: the rollout table's item (lock and control channel); lock: one rollout per
-  alias; controls: what an operator's control does; holding: Wait for operator;
+  alias; lifetime: how long a rollout's lock and telemetry items live; controls: what an
+  operator's control does; holding: Wait for operator;
 - release: several functions as one rollout;
 - pipeline/: waves of rollouts across Regions and accounts (its own state machine):
   spec, plan, hold, blockers, windows, wave, targets, follow, controls, finish; remote:
