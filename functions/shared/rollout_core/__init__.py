@@ -16,7 +16,8 @@ The workflow, one concern per module:
   lock); traffic/: every way the function is invoked, read by Prepare (bypasses refused
   or listed); payloads: what the state machine passes each task; settings: the environment;
 - progress: the step cursor; aliases: weights with the drift check; actions: Shift
-  traffic, Check health, Promote; checks and invoke: the pre- and post-traffic checks;
+  traffic, Promote; checking: Check health; checks and invoke: the pre- and post-traffic
+  checks;
 - health/: the signals (alarms, metrics, logs) and the judge that combines them;
   deadline: every read of a check within the task's own time; blind: the hold of a rollout
   that reads no signal; telemetry/: health pushed to the checks (log subscriptions, alarm
