@@ -1,9 +1,9 @@
 """AWS clients, created on first use so moto and the local cloud can intercept them.
 
 They are botocore's low-level clients, the very objects boto3.client() returns, made from
-botocore's Session: importing boto3 also imports s3transfer (with concurrent.futures and
-multiprocessing) and its Session sets up resources we never use, ~50 ms of every cold start
-between the import and the first clients (benchmarks/coldstart.py).
+botocore's Session: importing boto3 also imports s3transfer (with multiprocessing), and
+its Session sets up resources we never use: ~40 ms more from the import to the first two
+clients of a cold start.
 
 Standard retry mode with several attempts: throttling on UpdateAlias is retried with
 backoff inside the Lambda instead of failing the state.

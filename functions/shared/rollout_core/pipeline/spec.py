@@ -37,8 +37,8 @@ _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$|^24:00$")
 
 class _Strict(BaseModel):
     # Built on first use, as rollout_core.models are: the rollout's Prepare imports this
-    # module for the rare input with `waves`; built at import, these models added ~15 ms
-    # to every Prepare cold start (benchmarks/coldstart.py).
+    # module for the rare input with `waves`; built at import, these models added ~40 ms
+    # to every Prepare cold start.
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
