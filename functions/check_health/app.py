@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from rollout_core import actions, clock
+from rollout_core import checking, clock
 from rollout_core.deadline import Deadline
 from rollout_core.models import dump
 from rollout_core.payloads import HealthPayload
@@ -26,7 +26,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     payload = HealthPayload.model_validate(event)
     logger.set_correlation_id(payload.executionId)
     metrics.add_metric(name="HealthChecks", unit=MetricUnit.Count, value=1)
-    checked = actions.check(
+    checked = checking.check(
         payload.plan.rollout_ready(),
         payload.progress,
         clock.now(),

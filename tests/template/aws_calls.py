@@ -19,8 +19,8 @@ Static analysis of a handler module and the `rollout_core` modules it reaches:
   there through `self.<name> = <client>` to that attribute in the class's methods, to
   `<client>.<operation>(…)` and `<client>.get_paginator("<operation>")`.
 - Anything else done with a client (returned, stored, passed somewhere the analysis
-  can't follow, a waiter, a client made with boto3 directly) raises `CannotFollow`:
-  the analysis never silently misses a call, it refuses to answer.
+  can't follow, a waiter, a client made with boto3 or botocore directly) raises
+  `CannotFollow`: the analysis never silently misses a call, it refuses to answer.
 
 `iam_action` turns a boto3 operation into the IAM action it needs, from botocore's
 service model (`method_to_api_mapping` and the signing name).
@@ -43,6 +43,8 @@ CLIENTS = f"{PACKAGE}.clients"
 REMOTE = f"{PACKAGE}.remote"
 TARGET_ROLE = "target:"
 FACTORY_MODULES = {CLIENTS: "", REMOTE: TARGET_ROLE}
+# What makes a client: boto3's session.client(), botocore's session.create_client()
+MAKERS = {"client", "create_client"}
 HANDLER = "<handler>"
 MODULE_CODE = "<module>"  # a module's import-time statements, as a node of the graph
 CLASS_REACHED = ".<reached>"  # "Class.<reached>": the class is used; its methods by name
@@ -200,7 +202,7 @@ class CodeCalls:
             for name, function in self.modules[source].functions.items():
                 params = [a.arg for a in function.args.args]
                 for node in ast.walk(function):
-                    if not (isinstance(node, ast.Call) and _called_name(node) == "client"):
+                    if not (isinstance(node, ast.Call) and _called_name(node) in MAKERS):
                         continue
                     first = node.args[0] if node.args else None
                     if isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -380,9 +382,8 @@ class CodeCalls:
         elif isinstance(expr.func, ast.Name) and module.name in FACTORY_MODULES:
             factory = (module.name, expr.func.id)
         if factory is None or factory not in self.factories:
-            if _called_name(expr) in {"client", "resource"} and module.name not in (
-                FACTORY_MODULES
-            ):
+            makes_client = _called_name(expr) in MAKERS | {"resource"}
+            if makes_client and module.name not in FACTORY_MODULES:
                 raise CannotFollow(
                     f"{module.where(expr)}: a boto3 client made outside {CLIENTS} or "
                     f"{REMOTE}; make it there so this analysis (and moto) can see it"

@@ -324,11 +324,11 @@ def test_every_role_is_checked_here() -> None:
 
 CLIENTS_PY = """
 from functools import cache
-import boto3
+import botocore.session
 
 @cache
 def client(service):
-    return boto3.session.Session().client(service)
+    return botocore.session.get_session().create_client(service)
 
 def lambda_():
     return client("lambda")
@@ -438,11 +438,13 @@ def test_the_analysis_follows_a_client_an_object_holds_to_the_methods_called(
         "holder.client = clients.lambda_()",
         "print(clients.lambda_())",
         "return boto3.client('lambda').invoke(FunctionName='x')",
+        "return botocore.session.get_session().create_client('lambda').invoke(FunctionName='x')",
         "return clients.lambda_().get_waiter('function_active')",
     ],
 )
 def test_the_analysis_refuses_what_it_cannot_follow(tmp_path: Path, body: str) -> None:
-    core = {"work": f"import boto3\nfrom . import clients\n\ndef go(holder):\n    {body}\n"}
+    imports = "import boto3\nimport botocore.session\nfrom . import clients\n"
+    core = {"work": f"{imports}\ndef go(holder):\n    {body}\n"}
     handler = "from rollout_core import work\n\ndef lambda_handler(e, c):\n    work.go(e)\n"
     with pytest.raises(CannotFollow):
         analyse(tmp_path, core, handler)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rollout_core import actions, clock
+from rollout_core import checking, clock
 from rollout_core.errors import HealthCheckFailed
 from rollout_core.health import canary, exact_errors, inconclusive, latency, statistics, verdict
 from rollout_core.health.inconclusive import MAX_EXTENSIONS
@@ -206,7 +206,7 @@ def test_a_slower_version_fails_the_check_with_a_cause_naming_latency(world, rol
     with pytest.raises(
         HealthCheckFailed, match=r"latency: version 4 is slower than version 3"
     ) as failed:
-        actions.check(plan, progress, now(), telemetry=PUSHED)
+        checking.check(plan, progress, now(), telemetry=PUSHED)
     check = failed.value.details.lastCheck
     assert check is not None and verdict.of(check) == "fail"
     ((_, judged),) = verdict.judgements(check)
@@ -218,7 +218,7 @@ def test_the_samples_read_are_bounded_and_only_summaries_are_kept(world, rollout
     record("4", traffic(25, 300, 50), now() - timedelta(seconds=5))
     record("3", traffic(26, 900, 50), now() - timedelta(seconds=5))
     plan, progress = rollout()
-    check = actions.check(plan, progress, now(), telemetry=PUSHED).lastCheck
+    check = checking.check(plan, progress, now(), telemetry=PUSHED).lastCheck
     assert check is not None and verdict.of(check) == "pass"
     ((_, judged),) = verdict.judgements(check)
     memory = {v.check: v for v in judged.checks}["memory"]  # every sample has its memory
@@ -238,13 +238,13 @@ def test_few_samples_extend_the_step_then_pause_for_an_operator(world, rollout, 
     plan, progress = rollout(health={"minInvocations": 0})
     cursor = progress.model_copy(update={"waitedSeconds": 20, "stepWaitSeconds": 30})  # last check
     for extension in range(1, MAX_EXTENSIONS + 1):
-        cursor = actions.check(plan, cursor, now(), telemetry=PUSHED)
+        cursor = checking.check(plan, cursor, now(), telemetry=PUSHED)
         assert cursor.hold is None and not cursor.stepComplete
         assert cursor.extensions == extension
         assert cursor.lastCheck is not None and verdict.of(cursor.lastCheck) == "inconclusive"
         assert f"extension {extension} of {MAX_EXTENSIONS}" in cursor.lastCheck.notes[-1]
     assert cursor.stepWaitSeconds == 30 + MAX_EXTENSIONS * plan.checkIntervalSeconds
-    held = actions.check(plan, cursor, now(), telemetry=PUSHED)
+    held = checking.check(plan, cursor, now(), telemetry=PUSHED)
     assert isinstance(held.hold, Inconclusive) and held.hold.extensions == MAX_EXTENSIONS
     assert held.stepComplete and "too few samples" in held.hold.why[0]
     detail = inconclusive.summary(plan, held.hold, "step 1/1 at 10%")
@@ -257,7 +257,7 @@ def test_pause_holds_at_once_and_proceed_goes_on_with_a_note(world, rollout, pol
     record("3", traffic(30, 200, 50), now() - timedelta(seconds=5))
     plan, progress = rollout(health={"minInvocations": 0, "inconclusive": policy})
     cursor = progress.model_copy(update={"waitedSeconds": 20, "stepWaitSeconds": 30})
-    after = actions.check(plan, cursor, now(), telemetry=PUSHED)
+    after = checking.check(plan, cursor, now(), telemetry=PUSHED)
     assert after.stepComplete and after.extensions == 0
     assert isinstance(after.hold, Inconclusive) is held
     if not held:

@@ -21,7 +21,7 @@ def replies(monkeypatch, world):
         calls.append((params["FunctionName"], params.get("Qualifier"), body))
 
     clients.reset()  # clients made from here on carry the handler
-    session = clients._session()._session  # the botocore session behind every client
+    session = clients._session()  # the botocore session behind every client
     session.register("provide-client-params.lambda.Invoke", record)
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):

@@ -17,8 +17,9 @@ from rollout_core.errors import (
     split_details,
 )
 from rollout_core.health.inconclusive import MAX_EXTENSIONS
+from rollout_core.lifetime import lock_ttl
 from rollout_core.models import Inconclusive, Pause, Progress, RolloutPlan
-from rollout_core.plan import lock_ttl, prepare
+from rollout_core.plan import prepare
 
 from rollout.commands import control as cli
 

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rollout_core import actions, clock
+from rollout_core import checking, clock
 from rollout_core.errors import HealthCheckFailed, split_details
 from rollout_core.health import judge
 from rollout_core.health.signal import Check, Findings, Judged
@@ -35,7 +35,7 @@ def case(load_event):
 
 
 def check(plan, progress):
-    return actions.check(plan, progress, now())
+    return checking.check(plan, progress, now())
 
 
 def last_check(plan, progress) -> CheckResult:

@@ -50,7 +50,7 @@ def sends(world, monkeypatch):
         return None
 
     clients.reset()  # clients made from here on carry the handler
-    session = clients._session()._session  # the botocore session behind every client
+    session = clients._session()  # the botocore session behind every client
     session.get_component("event_emitter").register_first("before-send.lambda.Invoke", before_send)
     monkeypatch.setattr(invoke, "backoff", lambda attempt: None)
     yield sent, faults

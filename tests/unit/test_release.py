@@ -241,7 +241,7 @@ def test_a_release_is_judged_per_function_from_one_metric_read(world, worker, ap
     new version against its own stable version; the failing one is named."""
     from datetime import UTC, datetime, timedelta
 
-    from rollout_core import actions, clock
+    from rollout_core import checking, clock
     from rollout_core.errors import HealthCheckFailed
     from rollout_core.models import Progress
 
@@ -263,7 +263,7 @@ def test_a_release_is_judged_per_function_from_one_metric_read(world, worker, ap
     _calls(world, "orders", "3", 100, 0)
     _calls(world, "orders-worker", "2", 20, 5)
     with pytest.raises(HealthCheckFailed) as failed:
-        actions.check(plan, cursor, datetime.now(UTC))
+        checking.check(plan, cursor, datetime.now(UTC))
 
     reads = [params for service, operation, params in api_calls if operation == "GetMetricData"]
     assert len(reads) == 1  # one call for both functions' four versions

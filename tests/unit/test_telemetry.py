@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
-from rollout_core import actions, blind, clients, clock, progress, waiting
+from rollout_core import blind, checking, clients, clock, progress, waiting
 from rollout_core.deadline import Deadline, OutOfTime
 from rollout_core.errors import HealthCheckFailed
 from rollout_core.models import NoSignal, Plan, Progress, RolloutPlan, WaitEnd
@@ -340,7 +340,7 @@ def test_a_pushed_check_reads_the_table_and_one_get_metric_data(world, logs, cas
     started = lifecycle.start(plan)
     receive.handle(payload("4", *[report(n) for n in range(12)]), Deadline(10))
     api_calls.clear()
-    checked = actions.check(plan, progress, now(), Deadline(20), started)
+    checked = checking.check(plan, progress, now(), Deadline(20), started)
     assert checked.lastCheck is not None and checked.lastCheck.unread == []
     made = by_operation(api_calls)
     assert made["GetMetricData"] == 1
@@ -360,7 +360,7 @@ def test_a_pushed_failure_fails_the_check(world, logs, case):
     started = lifecycle.start(plan)
     receive.handle(payload("4", *[report(n, status="error") for n in range(6)]), Deadline(10))
     with pytest.raises(HealthCheckFailed, match="logs"):
-        actions.check(plan, progress, now(), Deadline(20), started)
+        checking.check(plan, progress, now(), Deadline(20), started)
 
 
 def test_a_polled_group_spends_the_shared_budget(world, logs, case, api_calls):
@@ -368,7 +368,7 @@ def test_a_polled_group_spends_the_shared_budget(world, logs, case, api_calls):
     polled = TelemetryStart(polled=[GROUP], alarmsWatched=plan.alarms)
     lifecycle.start(plan)
     api_calls.clear()
-    actions.check(plan, progress, now(), Deadline(20), polled)
+    checking.check(plan, progress, now(), Deadline(20), polled)
     made = by_operation(api_calls)
     assert made["FilterLogEvents"] == 4  # 2 versions x 2 day prefixes, one token each
     bucket = world.ddb.get_item(
@@ -384,7 +384,7 @@ def test_a_spent_budget_is_a_note_never_a_call(world, logs, case, api_calls, mon
     monkeypatch.setattr(budget, "take", lambda *args, **kwargs: False)
     api_calls.clear()
     polled = TelemetryStart(polled=[GROUP], alarmsWatched=plan.alarms)
-    last = actions.check(plan, progress, now(), Deadline(20), polled).lastCheck
+    last = checking.check(plan, progress, now(), Deadline(20), polled).lastCheck
     assert last is not None
     assert "FilterLogEvents" not in by_operation(api_calls)
     assert any(
@@ -408,7 +408,7 @@ def test_a_throttled_metric_read_is_a_note_naming_the_api(world, logs, case, mon
     plan, progress = case(weight=0.1)
     started = lifecycle.start(plan)
     throttle(monkeypatch, "GetMetricData")
-    last = actions.check(plan, progress, now(), Deadline(20), started).lastCheck
+    last = checking.check(plan, progress, now(), Deadline(20), started).lastCheck
     assert last is not None
     assert "metrics: GetMetricData throttled (Throttling)" in last.unread
     assert any("GetMetricData throttled" in note and "not judged" in note for note in last.notes)
@@ -423,7 +423,7 @@ def test_checks_that_read_nothing_hold_the_rollout_and_never_roll_back(
     throttle(monkeypatch, "GetMetricData", "BatchGetItem", "Query")
     cursor = progress
     for check in range(1, blind.BLIND_CHECKS + 1):
-        cursor = actions.check(plan, cursor, now(), Deadline(20), started)
+        cursor = checking.check(plan, cursor, now(), Deadline(20), started)
         assert cursor.lastCheck is not None and cursor.lastCheck.blindChecks == check
         assert (cursor.hold is None) == (check < blind.BLIND_CHECKS)
     assert isinstance(cursor.hold, NoSignal) and cursor.hold.kind == "no-signal"
@@ -495,7 +495,7 @@ def test_a_ten_function_release_check_costs_one_get_metric_data(world, api_calls
         hasNextStep=True,
     )
     api_calls.clear()
-    actions.check(plan, cursor, now(), Deadline(20), started)
+    checking.check(plan, cursor, now(), Deadline(20), started)
     made = by_operation(api_calls)
     assert made["GetMetricData"] == 1
     assert made["BatchGetItem"] == 1

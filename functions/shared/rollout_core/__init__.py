@@ -16,13 +16,15 @@ The workflow, one concern per module:
   lock); traffic/: every way the function is invoked, read by Prepare (bypasses refused
   or listed); payloads: what the state machine passes each task; settings: the environment;
 - progress: the step cursor; aliases: weights with the drift check; actions: Shift
-  traffic, Check health, Promote; checks and invoke: the pre- and post-traffic checks;
+  traffic, Promote; checking: Check health; checks and invoke: the pre- and post-traffic
+  checks;
 - health/: the signals (alarms, metrics, logs) and the judge that combines them;
   deadline: every read of a check within the task's own time; blind: the hold of a rollout
   that reads no signal; telemetry/: health pushed to the checks (log subscriptions, alarm
   state changes, the wake-up); waiting: Wait for next check, which evidence can end;
 - channel: the rollout table's item (lock and control channel); lock: one rollout per
-  alias; controls: what an operator's control does; holding: Wait for operator;
+  alias; lifetime: how long a rollout's lock and telemetry items live; controls: what an
+  operator's control does; holding: Wait for operator;
 - release: several functions as one rollout;
 - pipeline/: waves of rollouts across Regions and accounts (its own state machine):
   spec, plan, hold, blockers, windows, wave, targets, follow, controls, finish; remote:

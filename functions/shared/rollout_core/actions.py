@@ -1,22 +1,15 @@
-"""What Shift traffic, Check health and Promote do: move the aliases and the cursor, or
-ask the judge (rollout_core.health) and what an inconclusive step does
-(health/inconclusive.py), then the control channel, then whether the rollout must hold for
-want of any signal (rollout_core.blind)."""
+"""What Shift traffic and Promote do: move every alias of the rollout from where it left
+them, and the cursor. They read no health signal (Check health: rollout_core.checking)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 
-from . import aliases, blind, controls, progress, release
+from . import aliases, progress, release
 from .aliases import Position
-from .deadline import CHECK_SECONDS, Deadline
 from .errors import AliasDrift, ReleaseDrift
-from .health import inconclusive
-from .health.judge import judge
-from .models import Progress, RolloutPlan, WaitEnd
-from .names import CHECK_STATES, State
-from .results import TelemetryStart
+from .models import Progress, RolloutPlan
 
 
 def current_position(plan: RolloutPlan, cursor: Progress) -> Position:
@@ -61,24 +54,3 @@ def _move_all(plan: RolloutPlan, cursor: Progress, new: Callable[[RolloutPlan], 
         if not release.is_release(plan):
             raise
         raise ReleaseDrift(f"{drift}; rolling back every alias of the release") from None
-
-
-def check(
-    plan: RolloutPlan,
-    cursor: Progress,
-    now: datetime,
-    deadline: Deadline | None = None,
-    telemetry: TelemetryStart | None = None,
-    wake: WaitEnd | None = None,
-) -> Progress:
-    """One health check after a wait (`wake`: how it ended), the holds it opens (an
-    inconclusive step, a rollout that reads nothing), then any operator control and approval
-    gate (rollout_core.controls), which writes the channel last. Its reads end
-    before `deadline` (Check health: its Lambda's own time left; else CHECK_SECONDS)."""
-    state = CHECK_STATES.get(cursor.phase, State.CHECK_HEALTH)
-    waited = progress.after_wait(cursor, plan.checkIntervalSeconds, wake)
-    woken_by = wake.reason if wake is not None and wake.how == "evidence" else None
-    reads = deadline or Deadline(CHECK_SECONDS)
-    judged = judge(plan, waited, now, state, reads, telemetry, woken_by)
-    held = blind.after_check(plan, inconclusive.after_check(plan, judged, now), now)
-    return controls.after_check(plan, held, now, state)  # last: it writes the channel

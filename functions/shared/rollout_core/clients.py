@@ -1,4 +1,9 @@
-"""boto3 clients, created on first use so moto and the local cloud can intercept them.
+"""AWS clients, created on first use so moto and the local cloud can intercept them.
+
+They are botocore's low-level clients, the very objects boto3.client() returns, made from
+botocore's Session: importing boto3 also imports s3transfer (with multiprocessing), and
+its Session sets up resources we never use: ~40 ms more from the import to the first two
+clients of a cold start.
 
 Standard retry mode with several attempts: throttling on UpdateAlias is retried with
 backoff inside the Lambda instead of failing the state.
@@ -22,8 +27,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import boto3
 from botocore.config import Config
+from botocore.session import Session, get_session
 
 from .deadline import OutOfTime
 
@@ -32,9 +37,9 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 
 @cache
-def _session() -> boto3.session.Session:
+def _session() -> Session:
     # one session: it caches the service models, so each new client is cheap
-    return boto3.session.Session()
+    return get_session()
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ _creating = threading.RLock()  # a session is not thread-safe; clients are
 @cache
 def client(service: str) -> Any:
     with _creating:
-        return _session().client(service, config=_CONFIG)
+        return _session().create_client(service, config=_CONFIG)
 
 
 _bounded: dict[tuple[str, Bounds], Any] = {}
@@ -89,8 +94,13 @@ def within(service: str, seconds: float) -> Any:
         raise OutOfTime(f"{seconds:.1f} s left")
     with _creating:
         if (service, bounds) not in _bounded:
-            _bounded[(service, bounds)] = _session().client(service, config=bounds.config())
+            _bounded[(service, bounds)] = _session().create_client(service, config=bounds.config())
         return _bounded[(service, bounds)]
+
+
+def partition_of(region: str) -> str:
+    """The partition ("aws", "aws-cn", …) Region `region` belongs to."""
+    return _session().get_partition_for_region(region)
 
 
 def lambda_() -> Any:
@@ -112,7 +122,7 @@ def _invoker(read_timeout: float) -> Any:
         tcp_keepalive=True,
     )
     with _creating:
-        return _session().client("lambda", config=config)
+        return _session().create_client("lambda", config=config)
 
 
 def cloudwatch() -> Any:

@@ -18,9 +18,9 @@ from .controls import HOLD_SECONDS, state_of
 from .deadline import CHECK_SECONDS, Deadline
 from .errors import ApprovalTimedOut
 from .health import inconclusive, judge
+from .lifetime import lock_ttl
 from .models import ApprovalGate, Inconclusive, NoSignal, Progress, RolloutPlan
 from .names import HOLD_STATES, ErrorName, State
-from .plan import lock_ttl
 from .progress import where
 from .results import TelemetryStart
 

@@ -13,6 +13,7 @@ from . import eventbridge, lock, resolve, rolled_back, scope, settings
 from .controls import HOLD_SECONDS
 from .errors import AlarmsAlreadyFiring, InvalidRolloutRequest, RolloutInProgress
 from .health import alarms, inconclusive
+from .lifetime import lock_ttl
 from .models import (
     AlarmReading,
     CheckConfig,
@@ -37,7 +38,6 @@ from .validation import (
     Schedule,
     ValidPipeline,
     ValidRequest,
-    approval_gates,
     validate,
     validate_input,
 )
@@ -45,7 +45,6 @@ from .validation import (
 # Keeps an execution well inside Step Functions' 25,000-event history: a check cycle is 13
 # events (Wait for next check's task 6, Check health 5, Step done? 2).
 MAX_CHECKS = 1500
-LOCK_MARGIN_SECONDS = 3600
 
 
 def prepare(document: Any, execution_id: str) -> dict[str, Any]:
@@ -469,14 +468,3 @@ def _check(option: CheckSpec | bool, *, readiness: bool) -> CheckConfig | None:
         expect=option.expect,
         hookFunction=option.hookFunction,
     )
-
-
-def lock_ttl(plan: RolloutPlan) -> int:
-    """Seconds the lock lives: the waits, the bake, every approval gate and every extension
-    of an inconclusive step, plus a margin (a pause renews it: rollout_core.controls)."""
-    gates = approval_gates(plan.approval, len(plan.steps), plan.bakeSeconds)
-    waiting = gates * plan.approval.timeoutSeconds if plan.approval else 0
-    extending = plan.checkIntervalSeconds * inconclusive.extension_checks(
-        plan.health, len(plan.steps), plan.bakeSeconds
-    )
-    return plan.totalWaitSeconds + plan.bakeSeconds + waiting + extending + LOCK_MARGIN_SECONDS

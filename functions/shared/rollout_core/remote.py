@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.config import Config
+from botocore.session import Session, get_session
 
 from . import clients
 
@@ -39,10 +39,10 @@ class Target:
 
 
 _lock = threading.Lock()
-_sessions: dict[str, tuple[boto3.session.Session, float]] = {}
+_sessions: dict[str, tuple[Session, float]] = {}
 
 
-def _session(target: Target) -> boto3.session.Session:
+def _session(target: Target) -> Session:
     """A session with the role's credentials, reused until it nears its expiry (a warm
     function keeps it across invocations)."""
     with _lock:
@@ -51,10 +51,9 @@ def _session(target: Target) -> boto3.session.Session:
             return held[0]
     issued = clients.sts().assume_role(RoleArn=target.role_arn, RoleSessionName=SESSION_NAME)
     credentials = issued["Credentials"]
-    session = boto3.session.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
+    session = get_session()  # botocore's, as in rollout_core.clients
+    session.set_credentials(
+        credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
     )
     expires = credentials["Expiration"].timestamp()
     with _lock:
@@ -63,7 +62,7 @@ def _session(target: Target) -> boto3.session.Session:
 
 
 def client(service: str, target: Target) -> Any:
-    return _session(target).client(service, region_name=target.region, config=_CONFIG)
+    return _session(target).create_client(service, region_name=target.region, config=_CONFIG)
 
 
 def stepfunctions(target: Target) -> Any:

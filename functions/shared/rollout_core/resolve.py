@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from . import aliases, clients, lock, scope
@@ -41,7 +40,7 @@ def _name_in_arn(field: str, arn: str) -> str:
 
 def _same_account(field: str, arn: str, partition: str, region: str, account: str) -> None:
     here_region = clients.lambda_().meta.region_name
-    here_partition = boto3.session.Session().get_partition_for_region(here_region)
+    here_partition = clients.partition_of(here_region)
     here_account = clients.sts().get_caller_identity()["Account"]
     if (partition, region, account) != (here_partition, here_region, here_account):
         raise InvalidRolloutRequest(

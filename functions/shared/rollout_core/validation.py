@@ -18,6 +18,7 @@ from typing import Any
 
 from . import eventbridge
 from .errors import InvalidRolloutRequest
+from .lifetime import approval_gates
 from .models import ApprovalPolicy, StrategyRef
 from .pipeline import spec as pipeline_spec
 from .request import ApprovalSpec, ReleaseRequest, RolloutRequest, parse_request
@@ -120,16 +121,6 @@ def _approval(spec: ApprovalSpec | None, default: str, time_scale: float) -> App
         return None
     timeout = max(1, round_half_up_seconds(spec.timeoutSeconds, time_scale))
     return ApprovalPolicy(before=spec.before, timeoutSeconds=timeout, onTimeout=spec.onTimeout)
-
-
-def approval_gates(approval: ApprovalPolicy | None, steps: int, bake: int) -> int:
-    """How many times the rollout may wait for approval: once before Promote, or at the end
-    of every weighted step (AllAtOnce: its one check) and of the bake."""
-    if approval is None:
-        return 0
-    if approval.before == "promote":
-        return 1
-    return max(steps, 1) + (1 if bake else 0)
 
 
 def _fits_the_execution(

@@ -15,8 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import release
 from ..deadline import Deadline, unread
+from ..lifetime import lock_ttl
 from ..models import AlarmReading, RolloutPlan
-from ..plan import lock_ttl
 from ..results import TelemetryStart
 from . import alarm_states, subscriptions, watches
 
