@@ -275,5 +275,5 @@ def test_a_check_is_stamped_to_the_millisecond(world, case):
     world.put_calls("3", invocations=100, errors=0)
     world.put_calls("4", invocations=20, errors=0)
     moment = now().replace(microsecond=654321)
-    last = actions.check(*case(), moment).lastCheck
+    last = checking.check(*case(), moment).lastCheck
     assert last is not None and last.at == moment.replace(microsecond=654000)
