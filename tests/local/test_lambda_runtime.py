@@ -46,6 +46,16 @@ def layer_zip(files: dict[str, str]) -> bytes:
     return samples.code_zip({f"python/{name}": text for name, text in files.items()})
 
 
+# The threads each execution environment runs in the cloud process (runtime_api.py).
+ENVIRONMENT_THREADS = {"lambda-runtime-api", "lambda-logs", "lambda-env"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def threads_before_module() -> set[threading.Thread]:
+    """Environment threads some earlier module left (none, when nothing leaks)."""
+    return {t for t in threading.enumerate() if t.name in ENVIRONMENT_THREADS}
+
+
 @pytest.fixture(scope="module")
 def runtime() -> LambdaRuntime:
     seam = LambdaRuntime()
@@ -425,7 +435,7 @@ def test_overlapping_invocations_get_their_own_environments(
 
 
 def test_uninstall_stops_every_environment_and_restores_moto(
-    lam: Any, role: str, cloud: LocalCloud, runtime: LambdaRuntime
+    lam: Any, role: str, cloud: LocalCloud, runtime: LambdaRuntime, threads_before_module: Any
 ) -> None:
     create(lam, role, "short-lived", "count")
     invoke(lam, "short-lived")
@@ -437,6 +447,14 @@ def test_uninstall_stops_every_environment_and_restores_moto(
         assert LambdaResponse.invoke is MOTO_RESPONSE_INVOKE
         assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
         assert not _children_of(os.getpid())
+        # Their threads wait without timeouts (an idle environment costs no CPU), and
+        # stopping an environment still ends every one of them.
+        left = [
+            thread.name
+            for thread in threading.enumerate()
+            if thread.name in ENVIRONMENT_THREADS and thread not in threads_before_module
+        ]
+        assert not left
     finally:
         runtime.install(cloud)
     assert invoke(lam, "short-lived")[0]["calls"] == 1  # a fresh environment
