@@ -173,6 +173,19 @@ def test_each_version_runs_with_its_own_environment(lam: Any, role: str) -> None
     assert invoke(lam, "config")[0]["variable"] == "hi"  # $LATEST picks up the change
 
 
+def test_a_new_execution_role_is_used_from_the_next_invocation(
+    lam: Any, role: str, cloud: LocalCloud
+) -> None:
+    """An environment holds its role's credentials: a role change replaces it, as any other
+    configuration change does."""
+    create(lam, role, "reassigned", "describe")
+    before = invoke(lam, "reassigned")[0]["access_key"]
+    other = lambda_role(cloud.client("iam"), "runtime-tests-other")
+    lam.update_function_configuration(FunctionName="reassigned", Role=other)
+    after = invoke(lam, "reassigned")[0]["access_key"]
+    assert before and after and after != before
+
+
 def test_an_alias_routes_by_its_weights(lam: Any, role: str) -> None:
     create(lam, role, "weighted", "describe", label="stable")
     lam.publish_version(FunctionName="weighted")
@@ -527,6 +540,7 @@ def test_contract_with_moto_internals(lam: Any, role: str, cloud: LocalCloud) ->
         "function_arn",
     ):
         assert hasattr(version, attribute), attribute
+    assert version.role == latest.role == role  # the execution role, as CreateFunction gave it
     layer = backend.layers_versions_by_arn(version.layers[0]["Arn"])
     assert isinstance(layer, LayerVersion)
     assert zipfile.ZipFile(io.BytesIO(layer.code_bytes)).namelist() == ["python/x.py"]
