@@ -9,9 +9,13 @@ X-Amz-Executed-Version, LogType Tail, Event → 202, DryRun → 204), writes eac
 invocation's logs as Lambda does (lambda_logs.py) and emits the AWS/Lambda metrics
 (lambda_metrics.py).
 
-Environments are replaced when a version's code or configuration changes; one idle for
-IDLE_LIFETIME_SECONDS (a deleted function's too) is shut down at the next invocation of any
-function.
+Environments are replaced when a version's code or configuration changes, its execution
+role included: an environment holds its role's credentials ("Defined runtime environment
+variables"), and after an update "the function is processing events with the new
+configuration" (UpdateFunctionConfiguration, Lambda API reference,
+https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html). One
+idle for IDLE_LIFETIME_SECONDS (a deleted function's too) is shut down at the next
+invocation of any function.
 
 moto internals this depends on (moto 5.2.5; checked by tests/local/test_lambda_runtime.py):
 - replaced: `LambdaBackend.invoke(self, function_name, qualifier, body, headers,
@@ -21,7 +25,8 @@ moto internals this depends on (moto 5.2.5; checked by tests/local/test_lambda_r
 - read: `LambdaBackend.get_function`, `get_alias`, `layers_versions_by_arn`;
   `LambdaFunction.code_bytes`, `code_sha_256`, `handler`, `timeout`, `memory_size`,
   `run_time`, `environment_vars`, `layers` (list of {"Arn": ...}), `reserved_concurrency`,
-  `function_arn` (a published version is a shallow copy that keeps its own code bytes);
+  `function_arn`, `role` (a published version is a shallow copy that keeps its own code
+  bytes);
   `LayerVersion.code_bytes`, `code_sha_256`; `LambdaAlias.function_version`,
   `routing_config` ({"AdditionalVersionWeights": {version: weight}});
 - written: CloudWatch Logs through lambda_logs.py (`LogWriter`) and CloudWatch through
@@ -110,6 +115,7 @@ class FunctionConfig:
     code_sha: str
     layers: tuple[tuple[str, bytes], ...]  # (sha256, zip) in the function's layer order
     logs: LogSettings
+    role: str  # the execution role, whose credentials the environment holds
 
     @classmethod
     def of(cls, backend: LambdaBackend, function: LambdaFunction) -> FunctionConfig:
@@ -123,6 +129,7 @@ class FunctionConfig:
             code_sha=function.code_sha_256,
             layers=_layers(backend, function),
             logs=LogSettings.of(function),
+            role=execution_role(function),
         )
 
     @property
@@ -137,6 +144,7 @@ class FunctionConfig:
             self.code_sha,
             [sha for sha, _ in self.layers],
             [self.logs.format, self.logs.group],
+            self.role,
         ]
         return _digest(json.dumps(shape).encode())
 
@@ -557,10 +565,14 @@ class LambdaRuntime:
         """The execution role's temporary credentials, as Lambda gives a function ("Defined
         runtime environment variables"), so its calls land in the role's account; a role
         that isn't an IAM role ARN keeps the cloud's default credentials."""
-        role = str(getattr(target.function, "role", "") or "")
+        role = execution_role(target.function)
         if role_account(role) is None:
             return {}
         return self._sessions.credentials(role, target.name).environment()
+
+
+def execution_role(function: LambdaFunction) -> str:
+    return str(getattr(function, "role", "") or "")
 
 
 def _as_bytes(body: Any) -> bytes:

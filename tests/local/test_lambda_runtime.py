@@ -46,6 +46,16 @@ def layer_zip(files: dict[str, str]) -> bytes:
     return samples.code_zip({f"python/{name}": text for name, text in files.items()})
 
 
+# The threads each execution environment runs in the cloud process (runtime_api.py).
+ENVIRONMENT_THREADS = {"lambda-runtime-api", "lambda-logs", "lambda-env"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def threads_before_module() -> set[threading.Thread]:
+    """Environment threads some earlier module left (none, when nothing leaks)."""
+    return {t for t in threading.enumerate() if t.name in ENVIRONMENT_THREADS}
+
+
 @pytest.fixture(scope="module")
 def runtime() -> LambdaRuntime:
     seam = LambdaRuntime()
@@ -161,6 +171,19 @@ def test_each_version_runs_with_its_own_environment(lam: Any, role: str) -> None
         FunctionName="config", Environment={"Variables": {"GREETING": "hi"}}
     )
     assert invoke(lam, "config")[0]["variable"] == "hi"  # $LATEST picks up the change
+
+
+def test_a_new_execution_role_is_used_from_the_next_invocation(
+    lam: Any, role: str, cloud: LocalCloud
+) -> None:
+    """An environment holds its role's credentials: a role change replaces it, as any other
+    configuration change does."""
+    create(lam, role, "reassigned", "describe")
+    before = invoke(lam, "reassigned")[0]["access_key"]
+    other = lambda_role(cloud.client("iam"), "runtime-tests-other")
+    lam.update_function_configuration(FunctionName="reassigned", Role=other)
+    after = invoke(lam, "reassigned")[0]["access_key"]
+    assert before and after and after != before
 
 
 def test_an_alias_routes_by_its_weights(lam: Any, role: str) -> None:
@@ -425,7 +448,7 @@ def test_overlapping_invocations_get_their_own_environments(
 
 
 def test_uninstall_stops_every_environment_and_restores_moto(
-    lam: Any, role: str, cloud: LocalCloud, runtime: LambdaRuntime
+    lam: Any, role: str, cloud: LocalCloud, runtime: LambdaRuntime, threads_before_module: Any
 ) -> None:
     create(lam, role, "short-lived", "count")
     invoke(lam, "short-lived")
@@ -437,6 +460,14 @@ def test_uninstall_stops_every_environment_and_restores_moto(
         assert LambdaResponse.invoke is MOTO_RESPONSE_INVOKE
         assert not [pid for pid in pids if Path(f"/proc/{pid}").exists()]
         assert not _children_of(os.getpid())
+        # Their threads wait without timeouts (an idle environment costs no CPU), and
+        # stopping an environment still ends every one of them.
+        left = [
+            thread.name
+            for thread in threading.enumerate()
+            if thread.name in ENVIRONMENT_THREADS and thread not in threads_before_module
+        ]
+        assert not left
     finally:
         runtime.install(cloud)
     assert invoke(lam, "short-lived")[0]["calls"] == 1  # a fresh environment
@@ -509,6 +540,7 @@ def test_contract_with_moto_internals(lam: Any, role: str, cloud: LocalCloud) ->
         "function_arn",
     ):
         assert hasattr(version, attribute), attribute
+    assert version.role == latest.role == role  # the execution role, as CreateFunction gave it
     layer = backend.layers_versions_by_arn(version.layers[0]["Arn"])
     assert isinstance(layer, LayerVersion)
     assert zipfile.ZipFile(io.BytesIO(layer.code_bytes)).namelist() == ["python/x.py"]
