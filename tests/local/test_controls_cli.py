@@ -86,13 +86,17 @@ def _output(env: dict[str, str], key: str) -> str:
 
 
 def start_long_step(served: dict[str, str], target: str, *extra: str) -> str:
-    """`rollout start` of `target` in one long step checked every second; its ARN."""
+    """`rollout start` of `target` in one long step checked every second; its ARN, once the
+    rollout holds its alias's lock (`start` returns when the execution starts, before
+    Prepare takes the lock; a control by function and alias finds the rollout by it)."""
     started = rollout(
         served, "start", "--function", FUNCTION, "--alias", "live", "--version", target,
         "--strategy", LONG_STEP, "--check-interval", "1", *extra,
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
-    return started.stdout.strip()
+    arn = started.stdout.strip()
+    until("the rollout takes the lock", lambda: (lock(served) or {}).get("owner") == arn)
+    return arn
 
 
 def until(what: str, check: Callable[[], Any]) -> Any:
