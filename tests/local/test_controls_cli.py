@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from rollout.local.deploy import stack_outputs
 from rollout.samples import code_zip
 from tests.local.served import REPO, aws, client, served_cloud
+from tests.reliability.rollouts import wait_until
 
 pytestmark = pytest.mark.cloud
 
@@ -100,13 +100,7 @@ def start_long_step(served: dict[str, str], target: str, *extra: str) -> str:
 
 
 def until(what: str, check: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise TimeoutError(f"{what} did not happen within {DEADLINE:.0f} s")
+    return wait_until(check, DEADLINE, what, every=0.2)
 
 
 def in_state(env: dict[str, str], state: str) -> Callable[[], bool]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ import pytest
 
 from rollout.samples import code_zip
 from tests.local.served import REPO, ServedCloud, aws, client, served_cloud
+from tests.reliability.rollouts import wait_until
 
 pytestmark = pytest.mark.cloud
 
@@ -81,13 +81,7 @@ def publish(env: dict[str, str]) -> str:
 
 
 def until(what: str, check: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise TimeoutError(f"{what} did not happen within {DEADLINE:.0f} s")
+    return wait_until(check, DEADLINE, what, every=0.3)
 
 
 def triggered(env: dict[str, str], version: str) -> list[str]:
