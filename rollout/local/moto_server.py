@@ -7,6 +7,9 @@ request_handler=MotoRequestHandler)`; it has no way to wrap the app. This class 
 same from those three public names and runs `wrap(app)` instead, so the quotas seam
 (quotas.py) sees every request before moto does. tests/local/test_quotas_contract.py checks
 that moto still builds its server that way.
+
+Its dispatcher reads moto's list of modules once (`Dispatcher`): moto lists its package
+directory on every request.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from moto.backends import list_of_moto_modules
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -25,6 +29,22 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from rollout.local.serving import quiet_disconnects
 
 Middleware = Callable[[Any], Any]
+
+
+class Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, answering a host that names a moto module from a set read once.
+
+    moto's `get_backend_for_host` asks `list_of_moto_modules()`, which lists moto's package
+    directory and stats each of its ~160 entries, on every request: about 0.7 ms of the
+    ~3.5 ms of CPU a request costs here. The directory doesn't change while the server
+    runs; any other host goes to moto's own lookup."""
+
+    MODULES = frozenset(list_of_moto_modules())
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host in self.MODULES:
+            return host
+        return super().get_backend_for_host(host)
 
 
 class MotoServer:
@@ -38,7 +58,7 @@ class MotoServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        app = self._wrap(DomainDispatcherApplication(create_backend_app))
+        app = self._wrap(Dispatcher(create_backend_app))
         self._server = make_server(
             self._ip_address, self._port, app, threaded=True, request_handler=MotoRequestHandler
         )

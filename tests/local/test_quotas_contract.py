@@ -17,11 +17,14 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.retries.standard import RetryEventAdapter, ThrottlingErrorDetector
+from moto.backends import list_of_moto_modules
 from moto.core.responses import BaseResponse
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.stepfunctions.parser.asl.utils import boto_client
 
 from rollout.local.cloud import ACCOUNT_ID, LOCAL_ENV, LocalCloud
+from rollout.local.moto_server import Dispatcher
 from rollout.local.quotas import Call, Quotas
 from rollout.local.throttling import Protocol
 
@@ -179,6 +182,19 @@ def test_moto_still_builds_its_server_the_way_moto_server_py_does() -> None:
     source = inspect.getsource(ThreadedMotoServer._server_entry)
     assert "DomainDispatcherApplication(create_backend_app)" in source
     assert "make_server(" in source and "request_handler=MotoRequestHandler" in source
+
+
+def test_the_dispatcher_finds_the_backend_moto_finds_for_every_host() -> None:
+    """moto_server.Dispatcher answers a module's name from a set read once: moto still answers
+    such a host by listing its package, and both find the same backend for any host."""
+    source = inspect.getsource(DomainDispatcherApplication.get_backend_for_host)
+    assert "host in backends.list_of_moto_modules()" in source
+    assert set(list_of_moto_modules()) == Dispatcher.MODULES
+    ours, motos = Dispatcher(create_backend_app), DomainDispatcherApplication(create_backend_app)
+    hosts = ["lambda", "states", "logs", "moto_api", "no-such", None, "sqs.us-east-1.amazonaws.com"]
+    assert [ours.get_backend_for_host(h) for h in hosts] == [
+        motos.get_backend_for_host(h) for h in hosts
+    ]
 
 
 def test_moto_still_resolves_accounts_and_regions_as_the_seam_reads_them() -> None:
