@@ -23,6 +23,7 @@ from tests.local.served import client, served_cloud
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.cloud,
+    pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)"),
 ]
 

@@ -27,7 +27,7 @@ from rollout.local.alarms import AlarmEvaluator
 from rollout.local.cloud import LocalCloud
 from rollout.local.lambda_metrics import InvocationRecord, emit
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 NAMESPACE = "Test/Alarms"
 DIMENSIONS = [{"Name": "FunctionName", "Value": "checkout"}]

@@ -19,7 +19,7 @@ from rollout.samples import code_zip
 from tests.local.served import REPO, aws, client, served_cloud
 from tests.reliability.rollouts import wait_until
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 FUNCTION = "acceptance-controls"
 HANDLER = b"""

@@ -48,7 +48,7 @@ from rollout.local.log_subscriptions import (
 )
 from rollout.samples import lambda_role
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 FIXTURE = Path(__file__).parent / "fixtures" / "runtime_app.py"
 STREAM = re.compile(r"^\d{4}/\d{2}/\d{2}/\[(\$LATEST|\d+)\][0-9a-f]{32}$")

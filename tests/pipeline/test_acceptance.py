@@ -51,7 +51,7 @@ from tests.pipeline.conftest import (
     waves,
 )
 
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.slow]
 Json = dict[str, Any]
 THREE_WAVES = ([HOME], [MEMBER_US], [HOME_EU, MEMBER_EU])
 WINDOW_OPENS_AFTER = 120  # s: beyond Prepare pipeline's dry runs in four places, under load

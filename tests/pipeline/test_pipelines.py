@@ -30,7 +30,7 @@ from tests.pipeline.conftest import (
     waves,
 )
 
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.slow]
 Json = dict[str, Any]
 TWO_WAVES = [[HOME], [HOME_EU, MEMBER_US, MEMBER_EU]]
 

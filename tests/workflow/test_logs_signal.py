@@ -39,7 +39,7 @@ from tests.workflow.conftest import (
     traffic,
 )
 
-pytestmark = pytest.mark.cloud
+pytestmark = [pytest.mark.cloud, pytest.mark.slow]
 
 GOOD, BAD = {"order": "ok"}, {"order": "bad"}
 SILENT_LOG_DELAY = 600  # seconds: longer than any rollout of this module
