@@ -91,7 +91,7 @@ class Prepared:
     def of(cls, output: str | None) -> Prepared:
         document = json.loads(output or "{}")
         if not isinstance(document.get("plan"), dict):  # a refusal, caught: {Error, Cause}
-            return cls(None, f"refused ({document.get('Error', 'no plan')})")
+            return cls(None, f"refused: {document.get('Error', 'no plan')}")
         plan = Plan.model_validate(document["plan"])
         decision = f"{plan.action}: {plan.reason}" if plan.reason else plan.action
         return cls(plan.lock.key if plan.lock else None, decision)
@@ -115,7 +115,7 @@ def prepared(sfn: Any, arn: str) -> Prepared | None:
             return Prepared.of(exited.get("output"))
         entered = (event.get("stateEnteredEventDetails") or {}).get("name")
         if entered not in (None, State.PREPARE):  # moved on without an exit: it failed
-            return Prepared(None, f"went on to {entered}")
+            return Prepared(None, f"refused: went on to {entered}")
     return None
 
 

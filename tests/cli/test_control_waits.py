@@ -20,7 +20,7 @@ from rollout.aws import CliError
 from rollout.cli import main
 from rollout.commands import control
 from rollout.exits import CONTROL, Exit
-from rollout.lock_wait import LOCK_WAIT_SECONDS, Patience, targets
+from rollout.lock_wait import LOCK_WAIT_SECONDS, Patience, Prepared, prepared, targets
 from tests.cli.fakes import FakeStepFunctions
 from tests.cli.histories import ARN, MACHINE, PLAN, History, progress, rejected
 
@@ -254,3 +254,17 @@ def test_a_publish_rollout_in_prepare_that_takes_another_alias_is_not_the_one_na
 
 def test_the_help_says_how_long_a_control_waits():
     assert f"after {LOCK_WAIT_SECONDS:g} s of waiting" in CONTROL[Exit.FAILED]
+
+
+def test_prepares_exit_is_read_from_the_start_of_the_history(sfn):
+    caught = History(ROLLOUT, THIRD).enter("Prepare").task_failed("RolloutInProgress", "held")
+    add(sfn, ARN, in_prepare())
+    add(sfn, SECOND, locked(arn=SECOND))
+    add(sfn, THIRD, caught.enter("Explain rejection", "Pass"))
+
+    assert prepared(sfn, ARN) is None
+    assert prepared(sfn, SECOND) == Prepared("orders:live", "rollout")
+    assert prepared(sfn, THIRD) == Prepared(None, "refused: went on to Explain rejection")
+    # a refusal's Catch (ResultPath "$") leaves Prepare with the error as its output
+    refusal = json.dumps({"Error": "RolloutInProgress", "Cause": "held"})
+    assert Prepared.of(refusal) == Prepared(None, "refused: RolloutInProgress")
