@@ -34,8 +34,9 @@ from rollout_core.request import ReleaseRequest, parse_request
 from rollout.aws import CliError, error_code
 from rollout.exits import Exit
 
-# Prepare's TimeoutSeconds (statemachine/rollout.asl.json): an attempt that takes longer has
-# failed, and the execution with it (its Retry covers only Lambda's fast service errors).
+# Prepare's TimeoutSeconds (statemachine/rollout.asl.json; its Lambda times out at 30 s), and
+# the lock is the last thing it does: one not done by then is retrying after a failure, or
+# failing, and the caller is better told to try again than kept for the retries' worst case.
 LOCK_WAIT_SECONDS = 60.0
 POLL_SECONDS = 1.0
 

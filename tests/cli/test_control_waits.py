@@ -252,7 +252,9 @@ def test_a_publish_rollout_in_prepare_that_takes_another_alias_is_not_the_one_na
     assert "control" not in (item(ddb, "orders:prod") or {})
 
 
-def test_the_help_says_how_long_a_control_waits():
+def test_a_control_waits_as_long_as_prepare_may_run_and_the_help_says_so():
+    definition = json.loads((EVENTS.parent / "statemachine" / "rollout.asl.json").read_text())
+    assert definition["States"]["Prepare"]["TimeoutSeconds"] == LOCK_WAIT_SECONDS
     assert f"after {LOCK_WAIT_SECONDS:g} s of waiting" in CONTROL[Exit.FAILED]
 
 
