@@ -41,6 +41,8 @@ PLAN: dict[Exit, str] = {
 CONTROL: dict[Exit, str] = {
     Exit.OK: "the control was accepted; the workflow acts on it at its next health check "
     "(within one check interval; within a second while paused or awaiting approval)",
+    Exit.FAILED: "the rollout was still in Prepare, without its lock, after 60 s of waiting "
+    "(rollout/lock_wait.py), or AWS refused a call; nothing was changed",
     Exit.INVALID: "it does not apply (the rollout has ended, nothing to approve, not "
     "paused, …); nothing was changed",
 }

@@ -4,9 +4,10 @@ A control is one conditional write of the rollout's item in the rollout table
 (`<function>:<alias>`), sent through rollout_core.channel: it applies only while the item
 is owned by the execution named and the control applies to the state the workflow keeps
 there, by the same table (channel.APPLIES) the workflow reads. Anything that doesn't apply
-— a finished rollout, nothing to approve — exits 2 and changes nothing. This module reads the
-arguments, finds the rollout, and prints; `send_control` is also what the console's buttons
-call (rollout/console), so both send the same control and say the same.
+— a finished rollout, nothing to approve — exits 2 and changes nothing. A rollout still in
+Prepare has no item yet: the control waits for Prepare to take it (rollout/lock_wait.py).
+This module reads the arguments, finds the rollout, and prints; `send_control` is also what
+the console's buttons call (rollout/console), so both send the same control and say the same.
 """
 
 from __future__ import annotations
@@ -16,17 +17,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
 from rollout_core.channel import Channel, Control, ControlRefused
 from rollout_core.lock import lock_key
-from rollout_core.names import State
 
 from rollout.aws import (
     AwsContext,
     CliError,
     add_aws_arguments,
     aws_errors,
-    error_code,
     execution_arn,
     execution_region,
     find_stack_output,
@@ -34,10 +32,12 @@ from rollout.aws import (
     reports_errors,
 )
 from rollout.exits import CONTROL, Exit, help_text
+from rollout.lock_wait import Patience, execution_status, function_name, held_after_prepare, lock_of
 from rollout.view.pipeline import handed_over, is_pipeline
 
 TABLE_OUTPUT = "RolloutTableName"
 PIPELINE_CONTROL_OUTPUT = "PipelineControlFunctionName"
+WAIT_FOR_PREPARE = Patience()
 HELP = {
     "abort": "roll back now through the workflow's Roll back branch (Error RolloutAborted)",
     "promote": "end the current step now (--full: skip every remaining step to Promote)",
@@ -116,18 +116,22 @@ def send_control(
     function: str | None = None,
     alias: str | None = None,
     state_machine: str | None = None,
+    patience: Patience = WAIT_FOR_PREPARE,
 ) -> Sent:
     """Find the running rollout named (EXECUTION, or function and alias) and send it
     `action` with `reason`, signed with the caller's identity (STS). What the CLI and the
     console both do: a control that doesn't apply is a CliError(2) saying why, and nothing
-    changed."""
+    changed. A rollout still in Prepare is waited for (`patience`) until it holds its lock."""
     if not execution and not (function and alias):
         raise CliError("name the rollout: EXECUTION, or --function and --alias", Exit.INVALID)
     pipeline = _pipeline_named(aws, execution, state_machine) if execution else None
     if pipeline is not None:
         return send_pipeline_control(aws, pipeline, action, reason)
     table = find_stack_output(aws, TABLE_OUTPUT)
-    key, arn = _target(aws, table, execution, function, alias, state_machine)
+    if execution:
+        key, arn = _by_execution(aws, execution, state_machine, patience)
+    else:
+        key, arn = _by_alias(aws, table, (str(function), str(alias)), state_machine, patience)
     control = Control.new(action, reason, caller(aws.client("sts")))
     with aws_errors(f"sending {action}"):
         send(aws.client("dynamodb"), table, key, arn, control)
@@ -142,7 +146,7 @@ def _pipeline_named(aws: AwsContext, execution: str, state_machine: str | None) 
     arn = execution_arn(find_state_machine(aws, state_machine), execution)
     sfn = aws.client("stepfunctions")
     with aws_errors(f"reading {arn}"):
-        _status(sfn, arn)  # exit 2 when there is no such execution
+        execution_status(sfn, arn)  # exit 2 when there is no such execution
         return handed_over(sfn, arn)
 
 
@@ -171,58 +175,43 @@ def caller(sts: Any) -> str:
         return str(sts.get_caller_identity()["Arn"])
 
 
-def _target(
+def _by_execution(
+    aws: AwsContext, execution: str, state_machine: str | None, patience: Patience
+) -> tuple[str, str]:
+    """(lock key, execution ARN) of the execution named, once Prepare has taken its lock."""
+    arn = execution_arn(find_state_machine(aws, state_machine), execution)
+    with aws_errors(f"reading {arn}"):
+        return lock_of(aws.client("stepfunctions"), arn, patience), arn
+
+
+def _by_alias(
     aws: AwsContext,
     table: str,
-    execution: str | None,
-    function: str | None,
-    alias: str | None,
+    target: tuple[str, str],
     state_machine: str | None,
+    patience: Patience,
 ) -> tuple[str, str]:
-    """(lock key, execution ARN) of the running rollout named."""
-    if execution:
-        machine = find_state_machine(aws, state_machine)
-        arn = execution_arn(machine, execution)
-        return lock_key_of(aws, arn), arn
-    name = str(function).split(":function:", 1)[-1].split(":", 1)[0]
-    key = lock_key(name, str(alias))
+    """(lock key, execution ARN) of the rollout holding the lock of (function, alias), or
+    of the one still in Prepare for it once it has taken the lock (rollout/lock_wait.py)."""
+    name, alias = function_name(target[0]), target[1]
+    key = lock_key(name, alias)
+    channel = Channel(table, aws.client("dynamodb"))
     with aws_errors(f"reading the rollout table {table}"):
-        item = Channel(table, aws.client("dynamodb")).item(key)
+        item = channel.item(key)
+    if item is None:
+        machine = find_state_machine(aws, state_machine)
+        with aws_errors(f"looking for a rollout of {key} still in Prepare"):
+            item = held_after_prepare(
+                aws.client("stepfunctions"),
+                machine,
+                (name, alias),
+                lambda: channel.item(key),
+                patience,
+            )
     if item is None:
         raise CliError(f"no rollout of {key} is running; nothing changed", Exit.INVALID)
     # a release's controls go to its first function's item, which every member names
     return item.control_key or key, item.owner
-
-
-def lock_key_of(aws: AwsContext, arn: str) -> str:
-    """The plan's lock key, from Prepare's output; exit 2 when the execution has ended."""
-    sfn = aws.client("stepfunctions")
-    with aws_errors(f"reading {arn}"):
-        status = _status(sfn, arn)
-        if status != "RUNNING":
-            raise CliError(f"{arn} has ended ({status}); nothing changed", Exit.INVALID)
-        pages = sfn.get_paginator("get_execution_history").paginate(
-            executionArn=arn, includeExecutionData=True
-        )
-        for page in pages:
-            for event in page["events"]:
-                details = event.get("stateExitedEventDetails") or {}
-                if details.get("name") == State.PREPARE:
-                    lock = (json.loads(details["output"]).get("plan") or {}).get("lock")
-                    if lock:
-                        return str(lock["key"])
-                    break
-    raise CliError(f"{arn} has no lock yet (still in Prepare?); try again", Exit.INVALID)
-
-
-def _status(sfn: Any, arn: str) -> str:
-    """The execution's status; exit 2 when there is no such execution (nothing to control)."""
-    try:
-        return str(sfn.describe_execution(executionArn=arn)["status"])
-    except ClientError as error:
-        if error_code(error) == "ExecutionDoesNotExist":
-            raise CliError(f"no execution {arn}; nothing changed", Exit.INVALID) from None
-        raise
 
 
 def send(ddb: Any, table: str, key: str, arn: str, control: Control) -> None:

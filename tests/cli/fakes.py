@@ -13,10 +13,13 @@ PAGE_SIZE = 3  # small pages, so pagination is exercised
 
 
 class FakeStepFunctions:
-    def __init__(self) -> None:
-        # arn -> successive (describe, history) snapshots; each describe call moves one on
+    def __init__(self, *, describes_move_on: bool = True) -> None:
+        # arn -> successive (describe, history) snapshots; each describe call moves one on,
+        # unless `describes_move_on` is False: then the test moves it on (`move_on`), and
+        # ListExecutions lists each execution as it is now rather than as it ends
         self.stages: dict[str, list[tuple[dict[str, Any], list[dict[str, Any]]]]] = {}
         self.position: dict[str, int] = {}
+        self.describes_move_on = describes_move_on
 
     def add(self, arn: str, *stages: tuple[History, dict[str, Any]]) -> None:
         snapshots = []
@@ -45,27 +48,36 @@ class FakeStepFunctions:
 
     def describe_execution(self, executionArn: str) -> dict[str, Any]:
         describe = self._stage(executionArn)[0]
-        last = len(self.stages[executionArn]) - 1
-        self.position[executionArn] = min(self.position[executionArn] + 1, last)
+        if self.describes_move_on:
+            self.move_on(executionArn)
         return describe
+
+    def move_on(self, arn: str) -> None:
+        """The execution's next snapshot (it stays on its last)."""
+        self.position[arn] = min(self.position[arn] + 1, len(self.stages[arn]) - 1)
 
     def describe_state_machine_for_execution(self, executionArn: str) -> dict[str, Any]:
         self._stage(executionArn)
         return {"stateMachineArn": MACHINE, "name": "rollout", "definition": "{}"}
 
+    def _listed(self, arn: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        return self.stages[arn][-1] if self.describes_move_on else self._stage(arn)
+
     def get_paginator(self, operation: str) -> FakePaginator:
         return FakePaginator(self, operation)
 
-    def list_executions_pages(self, machine: str) -> list[dict[str, Any]]:
+    def list_executions_pages(self, machine: str, status: str | None) -> list[dict[str, Any]]:
+        listed = [(arn, self._listed(arn)[0]) for arn in self.stages]
         summaries = [
             {
                 "executionArn": arn,
                 "stateMachineArn": machine,
                 "name": arn.rsplit(":", 1)[-1],
-                "status": stages[-1][0]["status"],
-                "startDate": stages[-1][0]["startDate"],
+                "status": shown["status"],
+                "startDate": shown["startDate"],
             }
-            for arn, stages in self.stages.items()
+            for arn, shown in listed
+            if status in (None, shown["status"])
         ]
         return [
             {"executions": summaries[i : i + PAGE_SIZE]}
@@ -79,7 +91,8 @@ class FakePaginator:
 
     def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
         if self.operation == "list_executions":
-            return self.client.list_executions_pages(kwargs["stateMachineArn"])
+            machine, status = kwargs["stateMachineArn"], kwargs.get("statusFilter")
+            return self.client.list_executions_pages(machine, status)
         assert self.operation == "get_execution_history"
         events = self.client._stage(kwargs["executionArn"])[1]
         return [{"events": events[i : i + PAGE_SIZE]} for i in range(0, len(events), PAGE_SIZE)]

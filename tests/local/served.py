@@ -9,6 +9,7 @@ during the deploy must not change what it deploys.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -20,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rollout.local.cloud import PATIENT_RETRIES
 from rollout.local.deploy import stack_outputs
+from rollout.local.faults import ENV_RULES, FaultRule
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -111,15 +114,21 @@ PORT_ATTEMPTS = 3
 
 @contextmanager
 def served_cloud(
-    *args: str, poll_while_starting: bool = False, start_deadline: float | None = None
+    *args: str,
+    poll_while_starting: bool = False,
+    start_deadline: float | None = None,
+    faults: tuple[FaultRule, ...] = (),
 ) -> Iterator[dict[str, str]]:
+    """`faults`: rules the cloud starts with (rollout/local/faults.py, ROLLOUT_LOCAL_FAULTS),
+    in its own environment only."""
     # The free port is free when probed; another process (a parallel test worker) may bind
     # it before `local up` does, which then refuses it: try another one.
     for _ in range(PORT_ATTEMPTS):
         env = _user_env(free_port())
+        rules = {ENV_RULES: json.dumps([_rule(fault) for fault in faults])} if faults else {}
         # stderr is read back if it fails to start or to stop
         with tempfile.TemporaryFile(mode="w+") as stderr:
-            process = _local_up(env, args, stderr)
+            process = _local_up(env, args, stderr, rules)
             poller = ReadinessPoller(env) if poll_while_starting else None
             if poller is not None:
                 poller.start()
@@ -140,6 +149,10 @@ def served_cloud(
     raise AssertionError(f"no free port in {PORT_ATTEMPTS} attempts")
 
 
+def _rule(fault: FaultRule) -> dict[str, Any]:
+    return {key: value for key, value in asdict(fault).items() if key != "fired"}
+
+
 def _user_env(port: int) -> dict[str, str]:
     env = {
         **os.environ,
@@ -153,11 +166,16 @@ def _user_env(port: int) -> dict[str, str]:
     return env
 
 
-def _local_up(env: dict[str, str], args: tuple[str, ...], stderr: Any) -> subprocess.Popen[str]:
+def _local_up(
+    env: dict[str, str], args: tuple[str, ...], stderr: Any, extra: dict[str, str]
+) -> subprocess.Popen[str]:
+    """`rollout local up` on the port `env` names, in this process's environment plus
+    `extra` (not the user's: the cloud serves the endpoint, it doesn't call it)."""
     port = env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]
     return subprocess.Popen(
         [sys.executable, "-m", "rollout.cli", "local", "up", "--port", port, *args],
         cwd=REPO,
+        env={**os.environ, **extra},
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,

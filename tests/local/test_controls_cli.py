@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from rollout.local.deploy import stack_outputs
+from rollout.local.faults import FaultRule
 from rollout.samples import code_zip
+from tests.execution_ends import wait_for_end
 from tests.local.served import REPO, aws, client, served_cloud
 from tests.reliability.rollouts import wait_until
 
@@ -28,11 +30,22 @@ def handler(event, context):
 """
 DEADLINE = 60.0
 LONG_STEP = json.dumps({"steps": [{"percentage": 10, "waitSeconds": 120}]})
+# An alias whose lock Prepare takes slowly: the cloud delays the PutItem that takes it, so a
+# control sent right after `rollout start` surely finds the rollout still in Prepare.
+SLOW = "slow-lock"
+SLOW_LOCK = FaultRule(
+    "dynamodb",
+    "PutItem",
+    error_code=None,
+    count=None,
+    delay_seconds=10.0,
+    body_contains=f'"lockKey": {{"S": "{FUNCTION}:{SLOW}"}}',
+)
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[dict[str, str]]:
-    with served_cloud() as env:
+    with served_cloud(faults=(SLOW_LOCK,)) as env:
         yield env
 
 
@@ -49,7 +62,8 @@ def versions(served: dict[str, str]) -> dict[str, str]:
         Environment={"Variables": {"RELEASE": "1"}},
     )
     first = lam.publish_version(FunctionName=FUNCTION)["Version"]
-    lam.create_alias(FunctionName=FUNCTION, Name="live", FunctionVersion=first)
+    for name in ("live", SLOW):
+        lam.create_alias(FunctionName=FUNCTION, Name=name, FunctionVersion=first)
     return {"stable": first}
 
 
@@ -71,12 +85,11 @@ def rollout(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def lock(env: dict[str, str]) -> dict[str, Any] | None:
+def lock(env: dict[str, str], name: str = "live") -> dict[str, Any] | None:
     table = _output(env, "RolloutTableName")
+    key = {"lockKey": {"S": f"{FUNCTION}:{name}"}}
     item = (
-        client(env, "dynamodb")
-        .get_item(TableName=table, Key={"lockKey": {"S": f"{FUNCTION}:live"}}, ConsistentRead=True)
-        .get("Item")
+        client(env, "dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
     )
     return {k: next(iter(v.values())) for k, v in item.items()} if item else None
 
@@ -85,34 +98,32 @@ def _output(env: dict[str, str], key: str) -> str:
     return stack_outputs(client(env, "cloudformation"), "rollout")[key]
 
 
-def start_long_step(served: dict[str, str], target: str, *extra: str) -> str:
-    """`rollout start` of `target` in one long step checked every second; its ARN, once the
-    rollout holds its alias's lock (`start` returns when the execution starts, before
-    Prepare takes the lock; a control by function and alias finds the rollout by it)."""
+def start_long_step(served: dict[str, str], target: str, *extra: str, name: str = "live") -> str:
+    """`rollout start` of `target` on alias `name` in one long step checked every second;
+    its ARN. `start` returns when the execution starts, before Prepare takes the lock: a
+    control sent next waits for it."""
     started = rollout(
-        served, "start", "--function", FUNCTION, "--alias", "live", "--version", target,
+        served, "start", "--function", FUNCTION, "--alias", name, "--version", target,
         "--strategy", LONG_STEP, "--check-interval", "1", *extra,
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
-    arn = started.stdout.strip()
-    until("the rollout takes the lock", lambda: (lock(served) or {}).get("owner") == arn)
-    return arn
+    return started.stdout.strip()
 
 
 def until(what: str, check: Callable[[], Any]) -> Any:
     return wait_until(check, DEADLINE, what, every=0.2)
 
 
-def in_state(env: dict[str, str], state: str) -> Callable[[], bool]:
+def in_state(env: dict[str, str], state: str, name: str = "live") -> Callable[[], bool]:
     def check() -> bool:
-        item = lock(env)
+        item = lock(env, name)
         return bool(item and item.get("state") == state and "control" not in item)
 
     return check
 
 
-def alias(env: dict[str, str]) -> tuple[str, dict[str, float]]:
-    found = client(env, "lambda").get_alias(FunctionName=FUNCTION, Name="live")
+def alias(env: dict[str, str], name: str = "live") -> tuple[str, dict[str, float]]:
+    found = client(env, "lambda").get_alias(FunctionName=FUNCTION, Name=name)
     weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
     return str(found["FunctionVersion"]), weights
 
@@ -196,6 +207,29 @@ def test_pause_resume_promote_full_approve_from_the_cli(served, versions, tmp_pa
         assert f"Operator: {action}" in html and reason in html, action
     assert "Operator: promote-full" in html and "Operator: approve" in html
     assert "assumed-role" in html or ":user/" in html or ":root" in html  # the caller
+
+
+@pytest.mark.parametrize("named", ["by function and alias", "by execution name"])
+def test_a_control_right_after_start_waits_for_prepare_to_take_the_lock(served, versions, named):
+    """CI's next line after `rollout start`: the rollout is still in Prepare (taking its
+    lock slowly here), so the control waits for the lock, then pauses it."""
+    target = publish(served, f"right after start, {named}")
+    arn = start_long_step(served, target, name=SLOW)
+    who = {
+        "by function and alias": ["--function", FUNCTION, "--alias", SLOW],
+        "by execution name": [arn.rsplit(":", 1)[-1]],
+    }[named]
+
+    paused = rollout(served, "pause", *who, "--reason", "hold it from the start")
+
+    assert paused.returncode == 0, paused.stderr
+    assert f"waiting for {arn} to take its lock" in paused.stderr, paused.stderr
+    assert f"pause sent to {arn} ({FUNCTION}:{SLOW})" in paused.stdout, paused.stdout
+    until("paused", in_state(served, "paused", SLOW))
+    assert rollout(served, "abort", arn, "--reason", "done").returncode == 0
+    ended = wait_for_end(served, client(served, "stepfunctions"), arn, DEADLINE, every=0.5)
+    assert ended["error"] == "RolloutAborted", ended
+    assert alias(served, SLOW) == (versions["stable"], {}) and lock(served, SLOW) is None
 
 
 def test_the_documented_aws_cli_command_aborts(served, versions):
