@@ -48,6 +48,7 @@ from rollout.local.execution_roles import ExecutionRoles
 from rollout.local.faults import FaultInjection
 from rollout.local.front_door import FrontDoor
 from rollout.local.function_urls import FunctionUrls
+from rollout.local.http_api_imports import HttpApiImports
 from rollout.local.lambda_aliases import AliasRevisions
 from rollout.local.lambda_logs import LambdaLogs
 from rollout.local.lambda_policies import LambdaPolicies
@@ -409,6 +410,7 @@ class LocalCloud:
             LambdaPolicies(),
             FunctionUrls(),
             CloudControl(),
+            HttpApiImports(),
             FrontDoor(),
             EventSourceMappings(),
             EventBridgeDelivery(),

@@ -20,11 +20,9 @@ literal before a path variable before a greedy one (so `/pets/{proxy+}` before
 `/{proxy+}`), then a route's own method before ANY. Path parameters are decoded ("API
 Gateway decodes URL-encoded request parameters").
 
-moto 5.2.5 stores the routes of an imported OpenAPI body with the method as the OpenAPI
-document spells it, upper-cased: `x-amazon-apigateway-any-method` becomes
-`X-AMAZON-APIGATEWAY-ANY-METHOD /path` (AWS: `ANY /path`), and the `$default` path
-`X-AMAZON-APIGATEWAY-ANY-METHOD $default` (AWS: `$default`). `RouteKey.parse` reads both
-forms (pinned by tests/local/test_front_door.py).
+Route keys are read as AWS spells them (`GET /pets/{id}`, `ANY /{proxy+}`, `$default`):
+that is how GetRoutes shows them, imported ones included (http_api_imports.py renames
+what moto's OpenAPI import names otherwise).
 """
 
 from __future__ import annotations
@@ -35,7 +33,6 @@ from urllib.parse import unquote
 
 DEFAULT = "$default"
 ANY = "ANY"
-_MOTO_ANY = "X-AMAZON-APIGATEWAY-ANY-METHOD"
 _LITERAL, _VARIABLE, _GREEDY = 0, 1, 2
 
 
@@ -48,10 +45,10 @@ class RouteKey:
 
     @classmethod
     def parse(cls, stored: str) -> RouteKey:
-        method, _, path = stored.strip().partition(" ")
-        if path == DEFAULT or method == DEFAULT:
+        if stored.strip() == DEFAULT:
             return cls("", "")
-        return cls(ANY if method.upper() == _MOTO_ANY else method.upper(), path)
+        method, _, path = stored.strip().partition(" ")
+        return cls(method.upper(), path)
 
     @property
     def is_default(self) -> bool:

@@ -36,10 +36,11 @@ AutoDeploy has nothing deployed and answers 404. Every response carries `apigw-r
 Not emulated: CORS configuration, throttling settings, access logs, custom domain names,
 HTTP (non-Lambda) integrations (500, logged).
 
-moto internals read (pinned by tests/local/test_front_door.py):
+moto internals read (pinned by tests/local/test_front_door_moto.py):
 `moto.apigatewayv2.models.apigatewayv2_backends[account][region].apis` → `Api` with
-`api_id`, `protocol_type`, `disable_execute_api_endpoint`, `routes` (`Route.route_key`,
-`route_id`, `target` "integrations/ID", `authorization_type`), `integrations`
+`api_id`, `protocol_type`, `disable_execute_api_endpoint`, `routes` (`Route.route_key`, as
+AWS spells it once http_api_imports.py has renamed an import's routes; `route_id`,
+`target` "integrations/ID", `authorization_type`), `integrations`
 (`Integration.integration_type`, `integration_uri`, `payload_format_version`,
 `credentials_arn`, `timeout_in_millis`), `stages` (`Stage.name`, `auto_deploy`,
 `stage_variables`); `backend.account_id`.

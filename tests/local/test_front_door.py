@@ -20,6 +20,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from rollout.local.cloud import LocalCloud
 from rollout.local.front_door import FrontDoor
 from rollout.local.function_urls import FunctionUrls
+from rollout.local.http_api_imports import HttpApiImports
 from rollout.local.lambda_policies import LambdaPolicies
 from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.samples import code_zip, lambda_role
@@ -93,7 +94,7 @@ def runtime() -> LambdaRuntime:
 
 @pytest.fixture(scope="module")
 def cloud(runtime: LambdaRuntime, isolated_cloud: Cloud) -> Iterator[LocalCloud]:
-    seams = [lambda: runtime, LambdaPolicies, FunctionUrls, FrontDoor]
+    seams = [lambda: runtime, LambdaPolicies, FunctionUrls, HttpApiImports, FrontDoor]
     with isolated_cloud(seams=seams) as started:
         yield started
 
@@ -331,6 +332,63 @@ def test_an_imported_api_with_format_10_and_a_named_stage(cloud: LocalCloud) -> 
     assert event["requestContext"]["stage"] == "prod"
     assert send(cloud, host, "/beta/items/1").status == 404
     assert send(cloud, host, "/items/1").status == 404  # no $default stage
+
+
+SAM_HTTP_API = {
+    "Transform": "AWS::Serverless-2016-10-31",
+    "Resources": {
+        "Items": {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "FunctionName": "sam-items",
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "AutoPublishAlias": "live",
+                "InlineCode": HANDLER,
+                "Events": {
+                    "Item": {
+                        "Type": "HttpApi",
+                        "Properties": {"Method": "ANY", "Path": "/items/{id}"},
+                    },
+                    "Fallback": {"Type": "HttpApi"},  # no path or method: the $default route
+                },
+            },
+        }
+    },
+    "Outputs": {
+        "ApiId": {"Value": {"Ref": "ServerlessHttpApi"}},
+        "Api": {"Value": {"Fn::GetAtt": ["ServerlessHttpApi", "ApiEndpoint"]}},
+    },
+}
+
+
+def test_a_sam_http_apis_any_and_default_routes_read_back_as_aws_names_them(
+    cloud: LocalCloud,
+) -> None:
+    """SAM writes them as `x-amazon-apigateway-any-method` in the API's OpenAPI body;
+    GetRoutes answers `ANY /items/{id}` and `$default`, and the front door serves both."""
+    cfn = cloud.client("cloudformation")
+    cfn.create_stack(
+        StackName="sam-http-api",
+        TemplateBody=json.dumps(SAM_HTTP_API),
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    cfn.get_waiter("stack_create_complete").wait(
+        StackName="sam-http-api", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    stack = cfn.describe_stacks(StackName="sam-http-api")["Stacks"][0]
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
+    routes = cloud.client("apigatewayv2").get_routes(ApiId=outputs["ApiId"])["Items"]
+    assert {route["RouteKey"] for route in routes} == {"ANY /items/{id}", "$default"}
+    host = host_of(outputs["Api"])
+    item = send(cloud, host, "/items/7", "DELETE")
+    assert item.status == 200 and item.version == "1"
+    assert (item.json()["routeKey"], item.json()["pathParameters"]) == (
+        "ANY /items/{id}",
+        {"id": "7"},
+    )
+    fallback = send(cloud, host, "/anything/else", "POST")
+    assert (fallback.status, fallback.json()["routeKey"]) == (200, "$default")
 
 
 def test_uninstall_restores_moto(cloud: LocalCloud) -> None:

@@ -2,7 +2,9 @@
 SAM app deployed with the AWS CLI gets a function URL and an HTTP API on its alias `live`;
 curl reaches both on the cloud's port (`--connect-to` keeps AWS's host name, and the
 `.localhost` form resolves by itself), and once `live` routes half its traffic to version
-2, as a rollout's step does, both versions answer the same URL and the same route."""
+2, as a rollout's step does, both versions answer the same URL and the same route. The AWS
+CLI lists the API's routes as AWS names them (`ANY /items/{id}`, not moto's OpenAPI
+spelling)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,11 @@ Resources:
           Properties:
             Method: GET
             Path: /orders
+        Item:
+          Type: HttpApi
+          Properties:
+            Method: ANY
+            Path: /items/{id}
       InlineCode: |
         import json
         def handler(event, context):
@@ -84,6 +91,10 @@ def answers(env: dict[str, str], *args: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in output.splitlines() if line.strip()]
 
 
+def host_of(url: str) -> str:
+    return url.split("://", 1)[1].split("/", 1)[0]
+
+
 def http(url: str) -> str:
     """`https://host/` → `http://host/`: the local cloud serves plain HTTP."""
     return "http://" + url.split("://", 1)[1].rstrip("/")
@@ -105,6 +116,18 @@ def test_curl_reaches_the_function_url_and_the_http_api(
     missing = curl(env, "--connect-to", "::127.0.0.1:PORT", "--write-out", " %{http_code}",
                    f"{api}/nothing")  # fmt: skip
     assert missing == '{"message":"Not Found"} 404'
+
+
+def test_the_aws_cli_lists_the_routes_as_aws_names_them(
+    env: dict[str, str], deployed: dict[str, str]
+) -> None:
+    api_id = host_of(deployed["Api"]).split(".", 1)[0]
+    listed = aws(env, "apigatewayv2", "get-routes", "--api-id", api_id,
+                 "--query", "Items[].RouteKey", "--output", "json")  # fmt: skip
+    assert sorted(json.loads(listed)) == ["ANY /items/{id}", "GET /orders"]
+    local_api = http(deployed["Api"]).replace(".amazonaws.com", ".localhost:PORT")
+    item = answers(env, "--request", "DELETE", f"{local_api}/items/7")
+    assert item == [{"version": "1", "route": "ANY /items/{id}"}]
 
 
 def test_during_a_rollout_step_both_versions_serve_each_entrance(

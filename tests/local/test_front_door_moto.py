@@ -61,7 +61,7 @@ def test_contract_with_moto_internals() -> None:
     }  # fmt: skip
     api.import_api(json.dumps(body), fail_on_warnings=False)
     routes: list[Route] = list(api.routes.values())
-    # moto still spells ANY and $default as the OpenAPI document does (http_api_routes.py)
+    # moto still spells ANY and $default as the OpenAPI document does (http_api_imports.py)
     assert {route.route_key for route in routes} == {
         "X-AMAZON-APIGATEWAY-ANY-METHOD /items/{id}",
         "X-AMAZON-APIGATEWAY-ANY-METHOD $default",
