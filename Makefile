@@ -31,11 +31,13 @@ build: $(STAMP) $(SAM_STAMP)
 
 # pytest on PYTEST_WORKERS processes (pytest-xdist), each with a local cloud of its own; a
 # test file stays on one worker, files go out in random order (pytest-randomly), `slow` ones
-# first, then those that use the shared cloud together (tests/conftest.py). PYTEST_ARGS adds options, e.g. `--randomly-seed=N` to replay an order (README).
+# first, then those that use the shared cloud together (tests/conftest.py). PYTEST_ARGS adds
+# options, e.g. `--randomly-seed=N` to replay an order (README).
 # tests/sam_build runs sam build with the SAM CLI from .venv-sam.
-# One process per core of the 2 CI has: the scenarios judge real timings (latency, cold
-# starts, deadlines), and a third process left the machine 5-10 times oversubscribed.
-PYTEST_WORKERS ?= 2
+# 3 processes on CI's 2 cores: the tests wait (Wait states, delays AWS has) about a quarter of
+# their time, which a third process fills; a fourth finds no idle core (README, "How the
+# suite runs": pytest took 1222 s on 2 processes, 984 s on 3, 961 s on 4 for 9 % more CPU).
+PYTEST_WORKERS ?= 3
 PYTEST_ARGS ?=
 test: $(STAMP) $(SAM_STAMP)
 	$(BIN)/ruff check .
