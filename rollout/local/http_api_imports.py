@@ -22,7 +22,7 @@ moto 5.2.5's import (ReimportApi; it has no ImportApi) names every route
 Users would see that spelling through the AWS CLI, and the traffic report (GetRoutes) too.
 Routes made by CreateRoute keep the key they were given, as moto already does.
 
-moto internals (pinned by tests/local/test_http_api_imports.py): replaced
+moto internals (pinned by tests/local/test_http_api_imports_moto.py): replaced
 `moto.apigatewayv2.models.Api.import_api(self, body_str, fail_on_warnings)` (moto's own
 runs, then each route it made is renamed); read and written `Api.routes` (`Route.route_key`),
 relying on `import_api` clearing the API's routes first and naming them as above.

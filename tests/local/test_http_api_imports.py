@@ -1,88 +1,25 @@
 """The HTTP API import seam (rollout/local/http_api_imports.py): routes imported from an
 OpenAPI definition read back with AWS's route keys (`ANY /path`, `$default`) from GetRoutes
-and GetRoute. moto alone names them `X-AMAZON-APIGATEWAY-ANY-METHOD …`."""
+and GetRoute. moto alone names them `X-AMAZON-APIGATEWAY-ANY-METHOD …`
+(test_http_api_imports_moto.py pins it)."""
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from moto.apigatewayv2.models import Api, ApiGatewayV2Backend
+from moto.apigatewayv2.models import Api
 
 from rollout.local.cloud import LocalCloud
-from rollout.local.http_api_imports import HttpApiImports, moto_route_key, route_key
+from rollout.local.http_api_imports import HttpApiImports, route_key
+from tests.local.http_api_bodies import ANY_METHOD, BODY, GUIDE_DEFAULT, operation
 
 pytestmark = pytest.mark.cloud
 
 Cloud = Callable[..., AbstractContextManager[LocalCloud]]
-ACCOUNT, REGION = "123456789012", "us-east-1"
-ANY_METHOD = "x-amazon-apigateway-any-method"
-
-
-def operation(**extra: Any) -> dict[str, Any]:
-    """An operation as SAM's HttpApi events write it."""
-    integration = {"type": "aws_proxy", "httpMethod": "POST", "payloadFormatVersion": "2.0"}
-    return {
-        "x-amazon-apigateway-integration": {**integration, "uri": "arn:fn"},
-        "responses": {},
-        **extra,
-    }
-
-
-# What SAM's transform writes for `Method: ANY, Path: /items/{id}`, `Method: GET, Path:
-# /orders` and an HttpApi event with neither ($default); the guide's own `/$default` form.
-BODY = {
-    "openapi": "3.0.1",
-    "info": {"title": "imports", "version": "1.0"},
-    "paths": {
-        "/items/{id}": {ANY_METHOD: operation()},
-        "/orders": {"get": operation()},
-        "$default": {ANY_METHOD: operation(isDefaultRoute=True)},
-    },
-}
-GUIDE_DEFAULT = {**BODY, "paths": {"/$default": {ANY_METHOD: operation(isDefaultRoute=True)}}}
-
-
-@pytest.mark.usefixtures("no_cloud")  # moto as it is: no seam installed
-def test_contract_with_moto_internals() -> None:
-    assert list(inspect.signature(Api.import_api).parameters) == [
-        "self",
-        "body_str",
-        "fail_on_warnings",
-    ]
-    source = inspect.getsource(Api.import_api)
-    assert "self.clear()" in source and "yaml.safe_load(body_str)" in source
-    backend = ApiGatewayV2Backend(REGION, ACCOUNT)
-    api = backend.create_api(
-        api_key_selection_expression="",
-        cors_configuration=None,  # type: ignore[arg-type]
-        description="",
-        disable_schema_validation="",
-        disable_execute_api_endpoint=None,  # type: ignore[arg-type]
-        name="pinned",
-        protocol_type="HTTP",
-        route_selection_expression="",
-        tags={},
-        version="",
-    )
-    api.import_api(json.dumps(BODY), fail_on_warnings=False)
-    keys = {route.route_key for route in api.routes.values()}
-    # moto names each route from the document, upper-cased, and ignores isDefaultRoute
-    assert keys == {
-        "X-AMAZON-APIGATEWAY-ANY-METHOD /items/{id}",
-        "GET /orders",
-        "X-AMAZON-APIGATEWAY-ANY-METHOD $default",
-    }
-    assert keys == {moto_route_key(ANY_METHOD, "/items/{id}"), moto_route_key("get", "/orders"),
-                    moto_route_key(ANY_METHOD, "$default")}  # fmt: skip
-    route = next(iter(api.routes.values()))
-    assert "route_key" in vars(route)  # a plain attribute the seam may rename
-    api.import_api(json.dumps(GUIDE_DEFAULT), fail_on_warnings=False)  # replaces every route
-    assert [r.route_key for r in api.routes.values()] == [f"{ANY_METHOD.upper()} /$default"]
 
 
 def test_aws_names_a_route_by_its_method_and_path_or_default() -> None:
