@@ -1,6 +1,8 @@
 """The HTTP API import seam (rollout/local/http_api_imports.py): routes imported from an
 OpenAPI definition read back with AWS's route keys (`ANY /path`, `$default`) from GetRoutes
-and GetRoute. moto alone names them `X-AMAZON-APIGATEWAY-ANY-METHOD …`
+and GetRoute, their integrations with AWS's IntegrationType (`AWS_PROXY`) from
+GetIntegrations and GetIntegration. moto alone names the routes
+`X-AMAZON-APIGATEWAY-ANY-METHOD …` and keeps the type as written, `aws_proxy`
 (test_http_api_imports_moto.py pins it)."""
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from moto.apigatewayv2.models import Api
 
 from rollout.local.cloud import LocalCloud
-from rollout.local.http_api_imports import HttpApiImports, route_key
+from rollout.local.http_api_imports import HttpApiImports, integration_type, route_key
 from tests.local.http_api_bodies import ANY_METHOD, BODY, GUIDE_DEFAULT, operation
 
 pytestmark = pytest.mark.cloud
@@ -27,6 +29,13 @@ def test_aws_names_a_route_by_its_method_and_path_or_default() -> None:
     assert route_key("get", "/orders", operation()) == "GET /orders"
     assert route_key(ANY_METHOD, "$default", operation(isDefaultRoute=True)) == "$default"
     assert route_key(ANY_METHOD, "/$default", operation(isDefaultRoute=True)) == "$default"
+
+
+def test_aws_answers_the_integration_type_upper_case() -> None:
+    assert integration_type("aws_proxy") == "AWS_PROXY"
+    assert integration_type("http_proxy") == "HTTP_PROXY"
+    assert integration_type("AWS_PROXY") == "AWS_PROXY"  # as CreateIntegration is given it
+    assert integration_type(None) is None
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +55,10 @@ def route_keys(gateway: Any, api_id: str) -> set[str]:
     return {route["RouteKey"] for route in gateway.get_routes(ApiId=api_id)["Items"]}
 
 
+def integration_types(gateway: Any, api_id: str) -> list[str]:
+    return [i["IntegrationType"] for i in gateway.get_integrations(ApiId=api_id)["Items"]]
+
+
 def test_imported_routes_read_back_as_aws_names_them(cloud: LocalCloud) -> None:
     gateway, api_id = imported(cloud, BODY)
     assert route_keys(gateway, api_id) == {"ANY /items/{id}", "GET /orders", "$default"}
@@ -58,6 +71,18 @@ def test_imported_routes_read_back_as_aws_names_them(cloud: LocalCloud) -> None:
     assert route_keys(gateway, api_id) == {"$default"}
 
 
+def test_imported_integrations_read_back_as_aws_answers_them(cloud: LocalCloud) -> None:
+    gateway, api_id = imported(cloud, BODY)
+    assert integration_types(gateway, api_id) == ["AWS_PROXY"] * 3
+    for route in gateway.get_routes(ApiId=api_id)["Items"]:
+        integration_id = route["Target"].removeprefix("integrations/")
+        fetched = gateway.get_integration(ApiId=api_id, IntegrationId=integration_id)
+        assert fetched["IntegrationType"] == "AWS_PROXY"
+        # the rest as the AWS CLI's get-integrations example answers them
+        assert (fetched["ConnectionType"], fetched["IntegrationMethod"]) == ("INTERNET", "POST")
+        assert (fetched["PayloadFormatVersion"], fetched["TimeoutInMillis"]) == ("2.0", 30000)
+
+
 def test_uninstall_restores_moto(cloud: LocalCloud) -> None:
     seam = cloud.seam(HttpApiImports)
     patched = Api.import_api
@@ -66,5 +91,6 @@ def test_uninstall_restores_moto(cloud: LocalCloud) -> None:
         assert Api.import_api is not patched
         gateway, api_id = imported(cloud, BODY)
         assert "X-AMAZON-APIGATEWAY-ANY-METHOD $default" in route_keys(gateway, api_id)
+        assert integration_types(gateway, api_id) == ["aws_proxy"] * 3
     finally:
         seam.install(cloud)

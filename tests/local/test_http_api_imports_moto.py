@@ -27,6 +27,7 @@ def test_contract_with_moto_internals() -> None:
     ]
     source = inspect.getsource(Api.import_api)
     assert "self.clear()" in source and "yaml.safe_load(body_str)" in source
+    assert "self.integrations.clear()" in inspect.getsource(Api.clear)
     backend = ApiGatewayV2Backend(REGION, ACCOUNT)
     api = backend.create_api(
         api_key_selection_expression="",
@@ -52,5 +53,10 @@ def test_contract_with_moto_internals() -> None:
                     moto_route_key(ANY_METHOD, "$default")}  # fmt: skip
     route = next(iter(api.routes.values()))
     assert "route_key" in vars(route)  # a plain attribute the seam may rename
+    # one integration an operation, its type kept as written
+    integrations = list(api.integrations.values())
+    assert len(integrations) == len(api.routes)
+    assert {i.integration_type for i in integrations} == {"aws_proxy"}
+    assert "integration_type" in vars(integrations[0])  # a plain attribute the seam may set
     api.import_api(json.dumps(GUIDE_DEFAULT), fail_on_warnings=False)  # replaces every route
     assert [r.route_key for r in api.routes.values()] == [f"{ANY_METHOD.upper()} /$default"]
