@@ -8,11 +8,12 @@ from typing import Any
 ANY_METHOD = "x-amazon-apigateway-any-method"
 
 
-def operation(**extra: Any) -> dict[str, Any]:
-    """An operation as SAM's HttpApi events write it."""
-    integration = {"type": "aws_proxy", "httpMethod": "POST", "payloadFormatVersion": "2.0"}
+def operation(integration: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """An operation as SAM's HttpApi events write it; `integration` adds to its
+    x-amazon-apigateway-integration object."""
+    written = {"type": "aws_proxy", "httpMethod": "POST", "payloadFormatVersion": "2.0"}
     return {
-        "x-amazon-apigateway-integration": {**integration, "uri": "arn:fn"},
+        "x-amazon-apigateway-integration": {**written, "uri": "arn:fn", **(integration or {})},
         "responses": {},
         **extra,
     }
@@ -30,3 +31,14 @@ BODY = {
     },
 }
 GUIDE_DEFAULT = {**BODY, "paths": {"/$default": {ANY_METHOD: operation(isDefaultRoute=True)}}}
+
+# An event's `TimeoutInMillis` (SAM writes `timeoutInMillis`) and an integration role
+# (`credentials`, from a DefinitionBody of one's own) on one route; neither on the other.
+ROLE = "arn:aws:iam::123456789012:role/api-invokes"
+CONFIGURED = {
+    **BODY,
+    "paths": {
+        "/slow": {"get": operation({"timeoutInMillis": 5000, "credentials": ROLE})},
+        "/fast": {"get": operation()},
+    },
+}

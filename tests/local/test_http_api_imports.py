@@ -16,8 +16,14 @@ import pytest
 from moto.apigatewayv2.models import Api
 
 from rollout.local.cloud import LocalCloud
-from rollout.local.http_api_imports import HttpApiImports, integration_type, route_key
-from tests.local.http_api_bodies import ANY_METHOD, BODY, GUIDE_DEFAULT, operation
+from rollout.local.http_api_imports import (
+    HttpApiImports,
+    credentials_arn,
+    integration_type,
+    route_key,
+    timeout_in_millis,
+)
+from tests.local.http_api_bodies import ANY_METHOD, BODY, CONFIGURED, GUIDE_DEFAULT, ROLE, operation
 
 pytestmark = pytest.mark.cloud
 
@@ -36,6 +42,14 @@ def test_aws_answers_the_integration_type_upper_case() -> None:
     assert integration_type("http_proxy") == "HTTP_PROXY"
     assert integration_type("AWS_PROXY") == "AWS_PROXY"  # as CreateIntegration is given it
     assert integration_type(None) is None
+
+
+def test_the_timeout_and_role_an_integration_object_gives() -> None:
+    assert timeout_in_millis({"timeoutInMillis": 5000}) == 5000
+    assert timeout_in_millis({}) is None  # moto's default stands: AWS's, 30000
+    assert timeout_in_millis({"timeoutInMillis": True}) is None
+    assert credentials_arn({"credentials": ROLE}) == ROLE
+    assert credentials_arn({}) is None
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +97,16 @@ def test_imported_integrations_read_back_as_aws_answers_them(cloud: LocalCloud) 
         assert (fetched["PayloadFormatVersion"], fetched["TimeoutInMillis"]) == ("2.0", 30000)
 
 
+def test_an_imported_integrations_timeout_and_role_read_back(cloud: LocalCloud) -> None:
+    gateway, api_id = imported(cloud, CONFIGURED)
+    answered = {}
+    for route in gateway.get_routes(ApiId=api_id)["Items"]:
+        integration_id = route["Target"].removeprefix("integrations/")
+        fetched = gateway.get_integration(ApiId=api_id, IntegrationId=integration_id)
+        answered[route["RouteKey"]] = (fetched["TimeoutInMillis"], fetched.get("CredentialsArn"))
+    assert answered == {"GET /slow": (5000, ROLE), "GET /fast": (30000, None)}
+
+
 def test_uninstall_restores_moto(cloud: LocalCloud) -> None:
     seam = cloud.seam(HttpApiImports)
     patched = Api.import_api
@@ -92,5 +116,9 @@ def test_uninstall_restores_moto(cloud: LocalCloud) -> None:
         gateway, api_id = imported(cloud, BODY)
         assert "X-AMAZON-APIGATEWAY-ANY-METHOD $default" in route_keys(gateway, api_id)
         assert integration_types(gateway, api_id) == ["aws_proxy"] * 3
+        gateway, api_id = imported(cloud, CONFIGURED)
+        integrations = gateway.get_integrations(ApiId=api_id)["Items"]
+        assert [i["TimeoutInMillis"] for i in integrations] == [30000, 30000]
+        assert not any("CredentialsArn" in i for i in integrations)
     finally:
         seam.install(cloud)

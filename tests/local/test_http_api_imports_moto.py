@@ -11,7 +11,7 @@ import pytest
 from moto.apigatewayv2.models import Api, ApiGatewayV2Backend
 
 from rollout.local.http_api_imports import moto_route_key
-from tests.local.http_api_bodies import ANY_METHOD, BODY, GUIDE_DEFAULT
+from tests.local.http_api_bodies import ANY_METHOD, BODY, CONFIGURED, GUIDE_DEFAULT
 
 pytestmark = pytest.mark.cloud
 
@@ -60,3 +60,10 @@ def test_contract_with_moto_internals() -> None:
     assert "integration_type" in vars(integrations[0])  # a plain attribute the seam may set
     api.import_api(json.dumps(GUIDE_DEFAULT), fail_on_warnings=False)  # replaces every route
     assert [r.route_key for r in api.routes.values()] == [f"{ANY_METHOD.upper()} /$default"]
+    api.import_api(json.dumps(CONFIGURED), fail_on_warnings=False)
+    for route in api.routes.values():  # each route targets its own integration
+        integration = api.integrations[route.target.removeprefix("integrations/")]
+        # timeoutInMillis and credentials dropped: the default timeout, no role
+        assert (integration.timeout_in_millis, integration.credentials_arn) == (30000, None)
+        assert {"timeout_in_millis", "credentials_arn"} <= set(vars(integration))
+    assert len({route.target for route in api.routes.values()}) == len(api.integrations) == 2
