@@ -348,7 +348,11 @@ SAM_HTTP_API = {
                 "Events": {
                     "Item": {
                         "Type": "HttpApi",
-                        "Properties": {"Method": "ANY", "Path": "/items/{id}"},
+                        "Properties": {
+                            "Method": "ANY",
+                            "Path": "/items/{id}",
+                            "TimeoutInMillis": 29000,  # SAM writes it as timeoutInMillis
+                        },
                     },
                     "Fallback": {"Type": "HttpApi"},  # no path or method: the $default route
                 },
@@ -366,7 +370,8 @@ def test_a_sam_http_apis_any_and_default_routes_read_back_as_aws_names_them(
     cloud: LocalCloud,
 ) -> None:
     """SAM writes them as `x-amazon-apigateway-any-method` in the API's OpenAPI body;
-    GetRoutes answers `ANY /items/{id}` and `$default`, and the front door serves both."""
+    GetRoutes answers `ANY /items/{id}` and `$default`, and the front door serves both. Their
+    integrations, `type: aws_proxy` in the body, read back `AWS_PROXY`."""
     cfn = cloud.client("cloudformation")
     cfn.create_stack(
         StackName="sam-http-api",
@@ -378,8 +383,18 @@ def test_a_sam_http_apis_any_and_default_routes_read_back_as_aws_names_them(
     )
     stack = cfn.describe_stacks(StackName="sam-http-api")["Stacks"][0]
     outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
-    routes = cloud.client("apigatewayv2").get_routes(ApiId=outputs["ApiId"])["Items"]
+    gateway = cloud.client("apigatewayv2")
+    routes = gateway.get_routes(ApiId=outputs["ApiId"])["Items"]
     assert {route["RouteKey"] for route in routes} == {"ANY /items/{id}", "$default"}
+    integrations = gateway.get_integrations(ApiId=outputs["ApiId"])["Items"]
+    assert [i["IntegrationType"] for i in integrations] == ["AWS_PROXY", "AWS_PROXY"]
+    timeouts = {}
+    for route in routes:
+        integration_id = route["Target"].removeprefix("integrations/")
+        integration = gateway.get_integration(ApiId=outputs["ApiId"], IntegrationId=integration_id)
+        assert integration["IntegrationType"] == "AWS_PROXY"
+        timeouts[route["RouteKey"]] = integration["TimeoutInMillis"]
+    assert timeouts == {"ANY /items/{id}": 29000, "$default": 30000}
     host = host_of(outputs["Api"])
     item = send(cloud, host, "/items/7", "DELETE")
     assert item.status == 200 and item.version == "1"

@@ -1,88 +1,33 @@
 """The HTTP API import seam (rollout/local/http_api_imports.py): routes imported from an
 OpenAPI definition read back with AWS's route keys (`ANY /path`, `$default`) from GetRoutes
-and GetRoute. moto alone names them `X-AMAZON-APIGATEWAY-ANY-METHOD …`."""
+and GetRoute, their integrations with AWS's IntegrationType (`AWS_PROXY`) from
+GetIntegrations and GetIntegration. moto alone names the routes
+`X-AMAZON-APIGATEWAY-ANY-METHOD …` and keeps the type as written, `aws_proxy`
+(test_http_api_imports_moto.py pins it)."""
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from moto.apigatewayv2.models import Api, ApiGatewayV2Backend
+from moto.apigatewayv2.models import Api
 
 from rollout.local.cloud import LocalCloud
-from rollout.local.http_api_imports import HttpApiImports, moto_route_key, route_key
+from rollout.local.http_api_imports import (
+    HttpApiImports,
+    credentials_arn,
+    integration_type,
+    route_key,
+    timeout_in_millis,
+)
+from tests.local.http_api_bodies import ANY_METHOD, BODY, CONFIGURED, GUIDE_DEFAULT, ROLE, operation
 
 pytestmark = pytest.mark.cloud
 
 Cloud = Callable[..., AbstractContextManager[LocalCloud]]
-ACCOUNT, REGION = "123456789012", "us-east-1"
-ANY_METHOD = "x-amazon-apigateway-any-method"
-
-
-def operation(**extra: Any) -> dict[str, Any]:
-    """An operation as SAM's HttpApi events write it."""
-    integration = {"type": "aws_proxy", "httpMethod": "POST", "payloadFormatVersion": "2.0"}
-    return {
-        "x-amazon-apigateway-integration": {**integration, "uri": "arn:fn"},
-        "responses": {},
-        **extra,
-    }
-
-
-# What SAM's transform writes for `Method: ANY, Path: /items/{id}`, `Method: GET, Path:
-# /orders` and an HttpApi event with neither ($default); the guide's own `/$default` form.
-BODY = {
-    "openapi": "3.0.1",
-    "info": {"title": "imports", "version": "1.0"},
-    "paths": {
-        "/items/{id}": {ANY_METHOD: operation()},
-        "/orders": {"get": operation()},
-        "$default": {ANY_METHOD: operation(isDefaultRoute=True)},
-    },
-}
-GUIDE_DEFAULT = {**BODY, "paths": {"/$default": {ANY_METHOD: operation(isDefaultRoute=True)}}}
-
-
-@pytest.mark.usefixtures("no_cloud")  # moto as it is: no seam installed
-def test_contract_with_moto_internals() -> None:
-    assert list(inspect.signature(Api.import_api).parameters) == [
-        "self",
-        "body_str",
-        "fail_on_warnings",
-    ]
-    source = inspect.getsource(Api.import_api)
-    assert "self.clear()" in source and "yaml.safe_load(body_str)" in source
-    backend = ApiGatewayV2Backend(REGION, ACCOUNT)
-    api = backend.create_api(
-        api_key_selection_expression="",
-        cors_configuration=None,  # type: ignore[arg-type]
-        description="",
-        disable_schema_validation="",
-        disable_execute_api_endpoint=None,  # type: ignore[arg-type]
-        name="pinned",
-        protocol_type="HTTP",
-        route_selection_expression="",
-        tags={},
-        version="",
-    )
-    api.import_api(json.dumps(BODY), fail_on_warnings=False)
-    keys = {route.route_key for route in api.routes.values()}
-    # moto names each route from the document, upper-cased, and ignores isDefaultRoute
-    assert keys == {
-        "X-AMAZON-APIGATEWAY-ANY-METHOD /items/{id}",
-        "GET /orders",
-        "X-AMAZON-APIGATEWAY-ANY-METHOD $default",
-    }
-    assert keys == {moto_route_key(ANY_METHOD, "/items/{id}"), moto_route_key("get", "/orders"),
-                    moto_route_key(ANY_METHOD, "$default")}  # fmt: skip
-    route = next(iter(api.routes.values()))
-    assert "route_key" in vars(route)  # a plain attribute the seam may rename
-    api.import_api(json.dumps(GUIDE_DEFAULT), fail_on_warnings=False)  # replaces every route
-    assert [r.route_key for r in api.routes.values()] == [f"{ANY_METHOD.upper()} /$default"]
 
 
 def test_aws_names_a_route_by_its_method_and_path_or_default() -> None:
@@ -90,6 +35,21 @@ def test_aws_names_a_route_by_its_method_and_path_or_default() -> None:
     assert route_key("get", "/orders", operation()) == "GET /orders"
     assert route_key(ANY_METHOD, "$default", operation(isDefaultRoute=True)) == "$default"
     assert route_key(ANY_METHOD, "/$default", operation(isDefaultRoute=True)) == "$default"
+
+
+def test_aws_answers_the_integration_type_upper_case() -> None:
+    assert integration_type("aws_proxy") == "AWS_PROXY"
+    assert integration_type("http_proxy") == "HTTP_PROXY"
+    assert integration_type("AWS_PROXY") == "AWS_PROXY"  # as CreateIntegration is given it
+    assert integration_type(None) is None
+
+
+def test_the_timeout_and_role_an_integration_object_gives() -> None:
+    assert timeout_in_millis({"timeoutInMillis": 5000}) == 5000
+    assert timeout_in_millis({}) is None  # moto's default stands: AWS's, 30000
+    assert timeout_in_millis({"timeoutInMillis": True}) is None
+    assert credentials_arn({"credentials": ROLE}) == ROLE
+    assert credentials_arn({}) is None
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +69,10 @@ def route_keys(gateway: Any, api_id: str) -> set[str]:
     return {route["RouteKey"] for route in gateway.get_routes(ApiId=api_id)["Items"]}
 
 
+def integration_types(gateway: Any, api_id: str) -> list[str]:
+    return [i["IntegrationType"] for i in gateway.get_integrations(ApiId=api_id)["Items"]]
+
+
 def test_imported_routes_read_back_as_aws_names_them(cloud: LocalCloud) -> None:
     gateway, api_id = imported(cloud, BODY)
     assert route_keys(gateway, api_id) == {"ANY /items/{id}", "GET /orders", "$default"}
@@ -121,6 +85,28 @@ def test_imported_routes_read_back_as_aws_names_them(cloud: LocalCloud) -> None:
     assert route_keys(gateway, api_id) == {"$default"}
 
 
+def test_imported_integrations_read_back_as_aws_answers_them(cloud: LocalCloud) -> None:
+    gateway, api_id = imported(cloud, BODY)
+    assert integration_types(gateway, api_id) == ["AWS_PROXY"] * 3
+    for route in gateway.get_routes(ApiId=api_id)["Items"]:
+        integration_id = route["Target"].removeprefix("integrations/")
+        fetched = gateway.get_integration(ApiId=api_id, IntegrationId=integration_id)
+        assert fetched["IntegrationType"] == "AWS_PROXY"
+        # the rest as the AWS CLI's get-integrations example answers them
+        assert (fetched["ConnectionType"], fetched["IntegrationMethod"]) == ("INTERNET", "POST")
+        assert (fetched["PayloadFormatVersion"], fetched["TimeoutInMillis"]) == ("2.0", 30000)
+
+
+def test_an_imported_integrations_timeout_and_role_read_back(cloud: LocalCloud) -> None:
+    gateway, api_id = imported(cloud, CONFIGURED)
+    answered = {}
+    for route in gateway.get_routes(ApiId=api_id)["Items"]:
+        integration_id = route["Target"].removeprefix("integrations/")
+        fetched = gateway.get_integration(ApiId=api_id, IntegrationId=integration_id)
+        answered[route["RouteKey"]] = (fetched["TimeoutInMillis"], fetched.get("CredentialsArn"))
+    assert answered == {"GET /slow": (5000, ROLE), "GET /fast": (30000, None)}
+
+
 def test_uninstall_restores_moto(cloud: LocalCloud) -> None:
     seam = cloud.seam(HttpApiImports)
     patched = Api.import_api
@@ -129,5 +115,10 @@ def test_uninstall_restores_moto(cloud: LocalCloud) -> None:
         assert Api.import_api is not patched
         gateway, api_id = imported(cloud, BODY)
         assert "X-AMAZON-APIGATEWAY-ANY-METHOD $default" in route_keys(gateway, api_id)
+        assert integration_types(gateway, api_id) == ["aws_proxy"] * 3
+        gateway, api_id = imported(cloud, CONFIGURED)
+        integrations = gateway.get_integrations(ApiId=api_id)["Items"]
+        assert [i["TimeoutInMillis"] for i in integrations] == [30000, 30000]
+        assert not any("CredentialsArn" in i for i in integrations)
     finally:
         seam.install(cloud)
