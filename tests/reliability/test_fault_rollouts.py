@@ -79,6 +79,8 @@ def test_transient_errors_on_every_call_the_tasks_make_are_retried(cloud, faults
     assert stable != target
 
 
+LONG_STEP = 60  # s: a step no load outlasts, cut short by a fault at its first check
+
 # function → (task that fails, how, where (a body marker), input extras, expected error)
 CRASHES = {
     "crash-prepare": ("PrepareFunction", "Sandbox.Timedout", None, {}),
@@ -173,11 +175,19 @@ def test_lost_dependencies_end_cleanly(cloud, faults):
     )
     faults.add(gone)
     alarms = {"alarms": [alarm(cloud, "lost-alarms")]}
+    # The rollback's faults land once its rollout has shifted (the throttle is for the
+    # rollback's UpdateAlias, not the shift's); its long step keeps it in that step however
+    # late they land on a loaded machine (in 3 s it once succeeded before them), and its first
+    # check after them crashes, so the long step costs no time.
+    waits = {"lost-rollback-update": (LONG_STEP,)}
     arns = {
         name: start(
             cloud,
             rollout_input(
-                name, versions[name][1], (3,), **(alarms if name == "lost-alarms" else {})
+                name,
+                versions[name][1],
+                waits.get(name, (3,)),
+                **(alarms if name == "lost-alarms" else {}),
             ),
         )
         for name in names
@@ -196,8 +206,7 @@ def test_lost_dependencies_end_cleanly(cloud, faults):
             body_contains="lost-alarms-errors",
         )
     )
-    for name in names[2:]:
-        wait_for_state(cloud, arns[name], "Shift traffic")
+    wait_for_state(cloud, arns["lost-rollback-update"], "Shift traffic")
     rollback_fn = task_function(cloud, "RollbackFunction")
     faults.add(
         crash(task_function(cloud, "CheckHealthFunction"), body_contains='"lost-rollback-update"')
@@ -205,6 +214,8 @@ def test_lost_dependencies_end_cleanly(cloud, faults):
     update = faults.add(
         throttle("lambda", "UpdateAlias", 3, resource="lost-rollback-update", from_lambda=True)
     )
+    for name in names[3:]:
+        wait_for_state(cloud, arns[name], "Shift traffic")
     with pytest.raises(lam.exceptions.ResourceConflictException, match="aliases reference it"):
         lam.delete_function(FunctionName="lost-version", Qualifier=versions["lost-version"][1])
     lam.delete_alias(FunctionName="lost-alias", Name="live")

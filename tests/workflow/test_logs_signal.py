@@ -115,7 +115,10 @@ def logs_only() -> dict[str, Result]:
             }
 
 
-LATE_LOG_DELAY = 15  # seconds; the first step lasts 2
+LATE_LOG_DELAY = 15  # seconds: its first failures become readable 9 s after the first step ends
+# s: long enough for a few failures at 10 requests a second on a loaded machine (in 2 s the
+# target's cold start once let 3 requests through, 1 failing), far shorter than LATE_LOG_DELAY
+LATE_FIRST_STEP = 6
 
 
 def failing_late_in_a_step(cloud: Any, workflow: Workflow) -> Result:
@@ -125,7 +128,10 @@ def failing_late_in_a_step(cloud: Any, workflow: Workflow) -> Result:
         served = ServedCloud(env)
         function = SampleFunction(served, "wf-logs-late")  # type: ignore[arg-type]
         target = function.publish("fail")
-        steps = [{"percentage": 50, "waitSeconds": 2}, {"percentage": 60, "waitSeconds": 40}]
+        steps = [
+            {"percentage": 50, "waitSeconds": LATE_FIRST_STEP},
+            {"percentage": 60, "waitSeconds": 40},
+        ]
         document = function.rollout(
             target, strategy={"steps": steps}, checkIntervalSeconds=2, health={"minInvocations": 3}
         )
