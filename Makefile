@@ -34,9 +34,9 @@ build: $(STAMP) $(SAM_STAMP)
 # first, then those that use the shared cloud together (tests/conftest.py). PYTEST_ARGS adds
 # options, e.g. `--randomly-seed=N` to replay an order (README).
 # tests/sam_build runs sam build with the SAM CLI from .venv-sam.
-# 3 processes on CI's 2 cores: the tests wait (Wait states, delays AWS has) about a quarter of
-# their time, which a third process fills; a fourth finds no idle core (README, "How the
-# suite runs": pytest took 1222 s on 2 processes, 984 s on 3, 961 s on 4 for 9 % more CPU).
+# 3 processes on CI's 2 cores: a test process waits (Wait states, delays AWS has) about half
+# its time, which a third process fills; a fourth finds no idle core (README, "How the suite
+# runs": pytest took 1222 s on 2 processes, 984 s on 3, 961 s on 4 for 9 % more CPU).
 PYTEST_WORKERS ?= 3
 PYTEST_ARGS ?=
 test: $(STAMP) $(SAM_STAMP)
