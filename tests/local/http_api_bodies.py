@@ -1,9 +1,13 @@
-"""OpenAPI bodies of HTTP APIs as SAM's transform writes them, for the HTTP API import
-seam's tests (test_http_api_imports.py, test_http_api_imports_moto.py)."""
+"""HTTP APIs for the front door's and the HTTP API import seam's tests: OpenAPI bodies as
+SAM's transform writes them, and an HTTP API made on moto alone (the `*_moto.py` modules)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from moto.apigatewayv2.models import Api, ApiGatewayV2Backend
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
 
@@ -42,3 +46,21 @@ CONFIGURED = {
         "/fast": {"get": operation()},
     },
 }
+
+
+def moto_http_api(name: str = "pinned") -> tuple[ApiGatewayV2Backend, Api]:
+    """An HTTP API CreateApi would make, on a backend of moto's own (no cloud, no seam)."""
+    backend = ApiGatewayV2Backend(REGION, ACCOUNT)
+    api = backend.create_api(
+        api_key_selection_expression="",
+        cors_configuration=None,  # type: ignore[arg-type]
+        description="",
+        disable_schema_validation="",
+        disable_execute_api_endpoint=None,  # type: ignore[arg-type]
+        name=name,
+        protocol_type="HTTP",
+        route_selection_expression="",
+        tags={},
+        version="",
+    )
+    return backend, api

@@ -19,11 +19,11 @@ from rollout.local.cloud import LocalCloud
 from rollout.local.function_urls import FunctionUrls
 from rollout.samples import code_zip, lambda_role
 from tests.local.front_door_client import HANDLER, host_of, send
+from tests.local.http_api_bodies import ACCOUNT, moto_http_api
 
 pytestmark = pytest.mark.cloud
 
 Cloud = Callable[..., AbstractContextManager[LocalCloud]]
-ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 @pytest.mark.usefixtures("no_cloud")  # moto as it is: no seam installed
@@ -32,19 +32,7 @@ def test_contract_with_moto_internals() -> None:
         "self",
         "environ",
     ]
-    backend = ApiGatewayV2Backend(REGION, ACCOUNT)
-    api = backend.create_api(
-        api_key_selection_expression="",
-        cors_configuration=None,  # type: ignore[arg-type]
-        description="",
-        disable_schema_validation="",
-        disable_execute_api_endpoint=None,  # type: ignore[arg-type]
-        name="pinned",
-        protocol_type="HTTP",
-        route_selection_expression="",
-        tags={},
-        version="",
-    )
+    backend, api = moto_http_api()
     assert isinstance(backend.apis, dict) and backend.apis[api.api_id] is api
     assert gateway_models.apigatewayv2_backends.backend is ApiGatewayV2Backend
     assert (api.protocol_type, api.disable_execute_api_endpoint) == ("HTTP", False)

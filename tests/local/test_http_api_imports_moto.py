@@ -8,14 +8,18 @@ import inspect
 import json
 
 import pytest
-from moto.apigatewayv2.models import Api, ApiGatewayV2Backend
+from moto.apigatewayv2.models import Api
 
 from rollout.local.http_api_imports import moto_route_key
-from tests.local.http_api_bodies import ANY_METHOD, BODY, CONFIGURED, GUIDE_DEFAULT
+from tests.local.http_api_bodies import (
+    ANY_METHOD,
+    BODY,
+    CONFIGURED,
+    GUIDE_DEFAULT,
+    moto_http_api,
+)
 
 pytestmark = pytest.mark.cloud
-
-ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 @pytest.mark.usefixtures("no_cloud")  # moto as it is: no seam installed
@@ -28,19 +32,7 @@ def test_contract_with_moto_internals() -> None:
     source = inspect.getsource(Api.import_api)
     assert "self.clear()" in source and "yaml.safe_load(body_str)" in source
     assert "self.integrations.clear()" in inspect.getsource(Api.clear)
-    backend = ApiGatewayV2Backend(REGION, ACCOUNT)
-    api = backend.create_api(
-        api_key_selection_expression="",
-        cors_configuration=None,  # type: ignore[arg-type]
-        description="",
-        disable_schema_validation="",
-        disable_execute_api_endpoint=None,  # type: ignore[arg-type]
-        name="pinned",
-        protocol_type="HTTP",
-        route_selection_expression="",
-        tags={},
-        version="",
-    )
+    _, api = moto_http_api()
     api.import_api(json.dumps(BODY), fail_on_warnings=False)
     keys = {route.route_key for route in api.routes.values()}
     # moto names each route from the document, upper-cased, and ignores isDefaultRoute
