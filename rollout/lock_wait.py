@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from rollout_core import eventbridge
 from rollout_core.channel import Item
 from rollout_core.errors import InvalidRolloutRequest
+from rollout_core.lock import function_key
 from rollout_core.models import Plan
 from rollout_core.names import State
 from rollout_core.request import ReleaseRequest, parse_request
@@ -74,11 +75,6 @@ class Patience:
 
     def too_late(self, what: str) -> CliError:
         return CliError(f"{what} within {self.seconds:g} s; nothing changed; try again")
-
-
-def function_name(function: str) -> str:
-    """The bare name Prepare keys the lock by, from a name, an ARN or a qualified ARN."""
-    return function.split(":function:", 1)[-1].split(":", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -204,9 +200,9 @@ def targets(document: Any) -> list[tuple[str, str | None]]:
     lock here (a pipeline of waves)."""
     try:
         if eventbridge.is_publish_event(document):
-            return [(function_name(eventbridge.published(document)[0]), None)]
+            return [(function_key(eventbridge.published(document)[0]), None)]
         request = parse_request(document)
     except InvalidRolloutRequest:
         return []
     entries = request.functions if isinstance(request, ReleaseRequest) else [request]
-    return [(function_name(entry.functionName), entry.alias) for entry in entries]
+    return [(function_key(entry.functionName), entry.alias) for entry in entries]

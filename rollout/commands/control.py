@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rollout_core.channel import Channel, Control, ControlRefused
-from rollout_core.lock import lock_key
+from rollout_core.lock import function_key, lock_key
 
 from rollout.aws import (
     AwsContext,
@@ -32,7 +32,7 @@ from rollout.aws import (
     reports_errors,
 )
 from rollout.exits import CONTROL, Exit, help_text
-from rollout.lock_wait import Patience, execution_status, function_name, held_after_prepare, lock_of
+from rollout.lock_wait import Patience, execution_status, held_after_prepare, lock_of
 from rollout.view.pipeline import handed_over, is_pipeline
 
 TABLE_OUTPUT = "RolloutTableName"
@@ -193,7 +193,7 @@ def _by_alias(
 ) -> tuple[str, str]:
     """(lock key, execution ARN) of the rollout holding the lock of (function, alias), or
     of the one still in Prepare for it once it has taken the lock (rollout/lock_wait.py)."""
-    name, alias = function_name(target[0]), target[1]
+    name, alias = function_key(target[0]), target[1]
     key = lock_key(name, alias)
     channel = Channel(table, aws.client("dynamodb"))
     with aws_errors(f"reading the rollout table {table}"):

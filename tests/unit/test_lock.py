@@ -50,3 +50,15 @@ def test_a_failed_prepare_releases_only_the_locks_it_holds(world):
     assert world.lock_owner() is None
     assert lock.holder_of(world.table, "billing:live") == "run-2"
     assert lock.release_held_by(world.table, "run-1") == []  # a retry finds nothing
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        "orders",
+        "arn:aws:lambda:us-east-1:123456789012:function:orders",
+        "arn:aws:lambda:us-east-1:123456789012:function:orders:live",
+    ],
+)
+def test_a_lock_is_keyed_by_the_functions_bare_name(function):
+    assert lock.lock_key(lock.function_key(function), "live") == KEY

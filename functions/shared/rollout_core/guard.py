@@ -259,8 +259,7 @@ def _lock_key(entry: dict[str, Any]) -> str | None:
     function, alias = entry.get("functionName"), entry.get("alias")
     if not (isinstance(function, str) and isinstance(alias, str)):
         return None
-    name = function.split(":function:", 1)[-1]  # Prepare keys the lock by the bare name
-    return lock.lock_key(name, alias)
+    return lock.lock_key(lock.function_key(function), alias)
 
 
 def _notify(outcome: str, summary: dict[str, Any], change: StatusChange) -> Any:

@@ -18,6 +18,12 @@ def lock_key(function: str, alias: str) -> str:
     return f"{function}:{alias}"
 
 
+def function_key(function: str) -> str:
+    """The bare name a lock key holds (Prepare keys it by the name it calls Lambda with),
+    from a name, an ARN or a qualified ARN: what a reader of someone's input keys by."""
+    return function.split(":function:", 1)[-1].split(":", 1)[0]
+
+
 @dataclass(frozen=True)
 class Holding:
     owner: str
