@@ -56,6 +56,7 @@ from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.local.lambda_versions import ACCOUNT_LIMIT, LambdaVersions
 from rollout.local.log_subscriptions import LogSubscriptions
 from rollout.local.metric_delay import LOG_DELAY_SECONDS
+from rollout.local.metric_queries import MetricQueries
 from rollout.local.moto_server import MotoServer
 from rollout.local.nested_executions import NestedExecutions
 from rollout.local.package import ARTIFACT_BUCKET, load_template
@@ -419,6 +420,7 @@ class LocalCloud:
             ExecutionHistoryPages(),
             CloudTrailEvents(),
             SharedTaskClients(),
+            MetricQueries(),
             AlarmEvaluator(),
             FaultInjection(),
         ]

@@ -96,6 +96,22 @@ def test_alias_weights_and_metrics_per_executed_version(served, weighted):
     assert added == {weighted["first"]: 500 - second, weighted["second"]: second}
 
 
+def test_a_custom_metric_named_as_lambdas_is_not_read_as_lambdas(served, weighted):
+    """Same name and dimensions in another namespace: GetMetricData keeps them apart, as
+    CloudWatch's namespaces do (rollout/local/metric_queries.py)."""
+    before = _metric_counts(served, weighted)
+    dimensions = [
+        {"Name": "FunctionName", "Value": "acceptance"},
+        {"Name": "Resource", "Value": "acceptance:live"},
+        {"Name": "ExecutedVersion", "Value": weighted["first"]},
+    ]
+    client(served, "cloudwatch").put_metric_data(
+        Namespace="Acceptance/Custom",
+        MetricData=[{"MetricName": "Invocations", "Dimensions": dimensions, "Value": 1000.0}],
+    )
+    assert _metric_counts(served, weighted) == before
+
+
 def _invocations_by_version(env: dict[str, str], versions: dict[str, str]) -> dict[str, int]:
     out = aws(
         env,
