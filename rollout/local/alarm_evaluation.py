@@ -24,6 +24,8 @@ from typing import Any
 
 from moto.cloudwatch.models import Alarm, MetricAggregatedDatum, MetricDatumBase
 
+from rollout.local.metric_queries import dimension_set
+
 ALARM, OK, INSUFFICIENT = "ALARM", "OK", "INSUFFICIENT_DATA"
 COMPARISONS: dict[str, tuple[Callable[[float, float], bool], str]] = {
     "GreaterThanThreshold": (operator.gt, "greater than"),
@@ -79,7 +81,7 @@ def metric_spec(alarm: Alarm) -> MetricSpec | None:
     return MetricSpec(
         namespace=alarm.namespace,
         metric_name=alarm.metric_name,
-        dimensions=frozenset((d.name, d.value) for d in alarm.dimensions),
+        dimensions=dimension_set(alarm.dimensions),
         period=int(alarm.period),
         statistic=alarm.statistic,
         unit=alarm.unit,
@@ -88,8 +90,8 @@ def metric_spec(alarm: Alarm) -> MetricSpec | None:
 
 def _matches(datum: MetricDatumBase, spec: MetricSpec) -> bool:
     # CloudWatch alarms match dimensions exactly (moto's own filters match subsets).
-    dimensions = frozenset((d.name, d.value) for d in datum.dimensions)
-    return dimensions == spec.dimensions and (spec.unit is None or datum.unit == spec.unit)
+    same_metric = dimension_set(datum.dimensions) == spec.dimensions
+    return same_metric and (spec.unit is None or datum.unit == spec.unit)
 
 
 def _summary(datum: MetricDatumBase) -> tuple[float, float, float, float]:
