@@ -140,8 +140,8 @@ def _metric_statistics(original: Callable[..., list[Any]]) -> Callable[..., Any]
         dimensions: list[dict[str, str]],
         unit: str | None = None,
     ) -> list[Any]:
-        metric = (namespace, metric_name, asked_set(dimensions))
-        own = _Datapoints(_datapoints_of(self.get_all_metrics(), *metric))
+        stored = self.get_all_metrics()
+        own = _Datapoints(_datapoints_of(stored, namespace, metric_name, asked_set(dimensions)))
         return original(own, namespace, metric_name, start_time, end_time, period, stats, [], unit)
 
     return get_metric_statistics
