@@ -51,6 +51,9 @@ gc.set_threshold(*GC_THRESHOLDS)
 
 T = TypeVar("T")
 
+# What the `isolated_cloud` fixture gives a test: `with isolated_cloud(seams=[...]) as cloud:`.
+IsolatedCloud = Callable[..., AbstractContextManager[LocalCloud]]
+
 
 class CloudManager:
     """Hands out the shared deployed cloud or an isolated one, never two at once, and
@@ -229,9 +232,7 @@ def cloud(cloud_manager: CloudManager) -> LocalCloud:
 
 
 @pytest.fixture(scope="module")
-def isolated_cloud(
-    cloud_manager: CloudManager,
-) -> Callable[..., AbstractContextManager[LocalCloud]]:
+def isolated_cloud(cloud_manager: CloudManager) -> IsolatedCloud:
     """`with isolated_cloud(seams=[...]) as cloud:` — a cloud with only the given seams.
 
     The shared cloud stops here, before the test's own fixtures change the environment

@@ -10,7 +10,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -25,6 +24,7 @@ from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.local.lambda_versions import LambdaVersions
 from rollout.local.sqs_poller import failed_ids
 from rollout.samples import code_zip, lambda_role
+from tests.conftest import IsolatedCloud as Cloud
 
 pytestmark = pytest.mark.cloud
 
@@ -40,7 +40,6 @@ def handler(event, context):
         return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
     return {}
 """
-Cloud = Callable[..., AbstractContextManager[LocalCloud]]
 
 
 def deadline_wait(condition: Callable[[], bool], seconds: float = 60) -> None:

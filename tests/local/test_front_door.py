@@ -7,8 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,11 +23,11 @@ from rollout.local.http_api_imports import HttpApiImports
 from rollout.local.lambda_policies import LambdaPolicies
 from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.samples import code_zip, lambda_role
+from tests.conftest import IsolatedCloud as Cloud
 from tests.local.front_door_client import HANDLER, Reply, host_of, send
 
 pytestmark = pytest.mark.cloud
 
-Cloud = Callable[..., AbstractContextManager[LocalCloud]]
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 

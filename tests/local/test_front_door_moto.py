@@ -7,23 +7,19 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 
 import pytest
 from moto.apigatewayv2 import models as gateway_models
 from moto.apigatewayv2.models import Api, ApiGatewayV2Backend, Integration, Route, Stage
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from rollout.local.cloud import LocalCloud
 from rollout.local.function_urls import FunctionUrls
 from rollout.samples import code_zip, lambda_role
+from tests.conftest import IsolatedCloud as Cloud
 from tests.local.front_door_client import HANDLER, host_of, send
 from tests.local.http_api_bodies import ACCOUNT, moto_http_api
 
 pytestmark = pytest.mark.cloud
-
-Cloud = Callable[..., AbstractContextManager[LocalCloud]]
 
 
 @pytest.mark.usefixtures("no_cloud")  # moto as it is: no seam installed

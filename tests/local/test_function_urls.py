@@ -5,8 +5,7 @@ Cloud Control read `sam list endpoints` makes. moto alone has neither."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,10 +18,9 @@ from rollout.local.cloud import LocalCloud
 from rollout.local.cloud_control import CloudControl
 from rollout.local.function_urls import LIST_ROUTE, FunctionUrls
 from rollout.samples import code_zip, lambda_role
+from tests.conftest import IsolatedCloud as Cloud
 
 pytestmark = pytest.mark.cloud
-
-Cloud = Callable[..., AbstractContextManager[LocalCloud]]
 
 
 def make_function(cloud: LocalCloud, name: str) -> Any:

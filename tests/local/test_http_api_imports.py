@@ -8,8 +8,7 @@ GetIntegrations and GetIntegration. moto alone names the routes
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,11 +22,10 @@ from rollout.local.http_api_imports import (
     route_key,
     timeout_in_millis,
 )
+from tests.conftest import IsolatedCloud as Cloud
 from tests.local.http_api_bodies import ANY_METHOD, BODY, CONFIGURED, GUIDE_DEFAULT, ROLE, operation
 
 pytestmark = pytest.mark.cloud
-
-Cloud = Callable[..., AbstractContextManager[LocalCloud]]
 
 
 def test_aws_names_a_route_by_its_method_and_path_or_default() -> None:

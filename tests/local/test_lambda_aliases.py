@@ -5,8 +5,7 @@ rollout's drift protection can be exercised locally. moto alone keeps one Revisi
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,10 +16,9 @@ from moto.awslambda.responses import LambdaResponse
 from rollout.local.cloud import LocalCloud
 from rollout.local.lambda_aliases import AliasRevisions
 from rollout.samples import code_zip, lambda_role
+from tests.conftest import IsolatedCloud as Cloud
 
 pytestmark = pytest.mark.cloud
-
-Cloud = Callable[..., AbstractContextManager[LocalCloud]]
 
 
 def make_alias(cloud: LocalCloud, name: str) -> Any:

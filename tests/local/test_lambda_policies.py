@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,10 +19,10 @@ from rollout.local.cloud import LocalCloud
 from rollout.local.lambda_permissions import Principal, service_may_invoke, url_caller_may_invoke
 from rollout.local.lambda_policies import LambdaPolicies, split, stored_shape
 from rollout.samples import code_zip, lambda_role
+from tests.conftest import IsolatedCloud as Cloud
 
 pytestmark = pytest.mark.cloud
 
-Cloud = Callable[..., AbstractContextManager[LocalCloud]]
 TOPIC = "arn:aws:sns:us-east-1:123456789012:orders"
 
 

@@ -4,8 +4,7 @@ the seam. moto alone reads others too (test_metric_queries_moto.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from moto.cloudwatch.models import CloudWatchBackend
 
 from rollout.local.cloud import LocalCloud
 from rollout.local.metric_queries import MetricQueries
+from tests.conftest import IsolatedCloud as Cloud
 from tests.local.metric_query_data import (
     CUSTOM,
     LAMBDA,
@@ -26,8 +26,6 @@ from tests.local.metric_query_data import (
 )
 
 pytestmark = pytest.mark.cloud
-
-Cloud = Callable[..., AbstractContextManager[LocalCloud]]
 
 
 @pytest.fixture(scope="module")

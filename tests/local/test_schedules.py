@@ -9,7 +9,6 @@ import inspect
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,10 +21,10 @@ from rollout.local.eventbridge import EventBridgeDelivery
 from rollout.local.lambda_runtime import LambdaRuntime
 from rollout.local.schedules import ScheduledRules, UnsupportedSchedule, next_firing
 from rollout.samples import code_zip, lambda_role
+from tests.conftest import IsolatedCloud as Cloud
 
 pytestmark = pytest.mark.cloud
 
-Cloud = Callable[..., AbstractContextManager[LocalCloud]]
 SOURCE = "import json\ndef handler(event, context):\n    print(json.dumps(event))\n"
 AT = datetime(2026, 12, 7, 4, 20, 13, tzinfo=UTC)  # a Monday
 
